@@ -1,0 +1,1 @@
+"""Adapters: files, storage, email and the clock, each behind a port of the services."""

@@ -1,0 +1,275 @@
+"""Business calendars: which days count, and arithmetic in business days.
+
+A calendar is weekends plus public holidays (the ``holidays`` package, by country
+and subdivision, or a financial market such as the Federal Reserve's ``XFED``)
+plus extra closed days. Office calendars (vendor, customer) use public holidays
+with their observed days; the settlement calendar uses the bank's holidays.
+
+The arithmetic follows DESIGN §3. ``add(d, n)`` moves n business days from a
+business day; ``step(x, n)`` is "n business days after x" for any date x: the n-th
+business day strictly after x for n > 0, x itself for n = 0, the |n|-th business
+day strictly before x for n < 0. ``count_from(x, n)`` counts from the last business
+day on or before x (the checkpoint rule). Both have exact inverses used by the
+backward pass.
+
+Not here: which calendar a task uses (planning), pay dates (payroll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays as holidays_lib
+
+HolidaySource = Callable[[int], Mapping[date, str]]
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Settlement markets used when a settlement calendar names only a country.
+DEFAULT_MARKET_BY_COUNTRY = {"US": "XFED"}
+
+_ONE_DAY = timedelta(days=1)
+
+
+class BusinessCalendar:
+    """The business days of one place, with O(1) business-day arithmetic.
+
+    Business days are indexed over a span of years that grows on demand; the
+    index is a cache, so a calendar behaves as an immutable value.
+    """
+
+    __slots__ = (
+        "_days",
+        "_first_year",
+        "_floor",
+        "_holidays",
+        "_index",
+        "_last_year",
+        "closed_days",
+        "name",
+        "weekend",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        holidays: HolidaySource,
+        weekend: Iterable[int] = (5, 6),
+        closed_days: Mapping[date, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.weekend = frozenset(weekend)
+        self.closed_days: Mapping[date, str] = dict(closed_days or {})
+        self._holidays = holidays
+        self._first_year = 0
+        self._last_year = -1
+        self._days: list[date] = []
+        self._index: dict[date, int] = {}
+        self._floor: dict[date, int] = {}
+
+    def __repr__(self) -> str:
+        return f"BusinessCalendar({self.name!r})"
+
+    # -- what a day is -------------------------------------------------------
+
+    def closure_reason(self, day: date) -> str | None:
+        """Why ``day`` is not a business day, or None when it is one."""
+        if day.weekday() in self.weekend:
+            return WEEKDAY_NAMES[day.weekday()].capitalize() + " (weekend)"
+        if day in self.closed_days:
+            return self.closed_days[day] or "closed day"
+        name = self._holidays(day.year).get(day)
+        return name
+
+    def is_business_day(self, day: date) -> bool:
+        self._cover(day)
+        return day in self._index
+
+    # -- moving in business days --------------------------------------------
+
+    def index(self, day: date) -> int:
+        """Position of a business day in this calendar's sequence of business days."""
+        self._cover(day)
+        try:
+            return self._index[day]
+        except KeyError:
+            raise ValueError(f"{day} is not a business day of {self.name}") from None
+
+    def prev_on_or_before(self, day: date) -> date:
+        position = self._floor_index(day)  # may grow the span: read the list after it
+        return self._days[position]
+
+    def next_on_or_after(self, day: date) -> date:
+        if self.is_business_day(day):
+            return day
+        return self._after(self._floor_index(day), 1, day)
+
+    def add(self, day: date, n: int) -> date:
+        """The business day n business days from business day ``day`` (n may be negative)."""
+        base = self.index(day)
+        position = base + n
+        if 0 <= position < len(self._days):
+            return self._days[position]
+        return self._after(base, n, day)
+
+    def _after(self, position: int, n: int, anchor: date) -> date:
+        """The business day ``n`` places from ``position``, growing the span as needed."""
+        while not (0 <= position + n < len(self._days)):
+            years = abs(n) // 200 + 2
+            if position + n < 0:
+                self._extend(self._first_year - years, self._last_year)
+            else:
+                self._extend(self._first_year, self._last_year + years)
+            position = self._floor_index(anchor)
+        return self._days[position + n]
+
+    def step(self, day: date, n: int) -> date:
+        """n business days after any date: n>0 strictly after, 0 the day itself, n<0 strictly before."""
+        if n > 0:
+            return self.add(self.prev_on_or_before(day), n)
+        if n < 0:
+            return self.add(self.next_on_or_after(day), n)
+        return day
+
+    def count_from(self, day: date, n: int) -> date:
+        """n business days from the last business day on or before ``day`` (the checkpoint rule)."""
+        return self.add(self.prev_on_or_before(day), n)
+
+    def business_days_between(self, start: date, end: date) -> int:
+        """Business days from business day ``start`` to business day ``end`` (end - start)."""
+        return self.index(end) - self.index(start)
+
+    def business_days_in(self, start: date, end: date) -> Iterable[date]:
+        """Business days d with start <= d <= end, in order."""
+        day = self.next_on_or_after(start)
+        while day <= end:
+            yield day
+            day = self.add(day, 1)
+
+    # -- exact inverses for the backward pass --------------------------------
+    #
+    # Each returns the latest date X of ``other`` (a business day of that
+    # calendar) for which the forward rule applied to X lands on or before
+    # ``target``.
+
+    def latest_before_step(self, other: BusinessCalendar, target: date, n: int) -> date:
+        """Latest business day X of ``other`` with ``self.step(X, n) <= target``."""
+        if n > 0:
+            return self.latest_before_count(other, target, n)
+        if n < 0:
+            bound = self.add(self.prev_on_or_before(target), -n)
+            return other.prev_on_or_before(bound)
+        return other.prev_on_or_before(target)
+
+    def latest_before_count(self, other: BusinessCalendar, target: date, n: int) -> date:
+        """Latest business day X of ``other`` with ``self.count_from(X, n) <= target``."""
+        bound = self.add(self.prev_on_or_before(target), -n)
+        # prev_on_or_before(X) <= bound  <=>  X is before the business day after bound.
+        return other.prev_on_or_before(self.add(bound, 1) - _ONE_DAY)
+
+    # -- index maintenance ---------------------------------------------------
+
+    def _floor_index(self, day: date) -> int:
+        self._cover(day)
+        position = self._floor.get(day, -1)
+        while position < 0:
+            self._extend(self._first_year - 2, self._last_year)
+            position = self._floor.get(day, -1)
+        return position
+
+    def _cover(self, day: date) -> None:
+        if not (self._first_year <= day.year <= self._last_year):
+            self._extend(
+                min(day.year - 1, self._first_year if self._days else day.year - 1), max(day.year + 1, self._last_year)
+            )
+
+    def _extend(self, first_year: int, last_year: int) -> None:
+        if first_year < date.min.year + 1 or last_year > date.max.year - 1:
+            raise ValueError(f"{self.name}: dates outside the years {date.min.year + 1}..{date.max.year - 1}")
+        day = date(first_year, 1, 1)
+        end = date(last_year, 12, 31)
+        days: list[date] = []
+        floor: dict[date, int] = {}
+        closed_by_year = {y: self._holidays(y) for y in range(first_year, last_year + 1)}
+        weekend = self.weekend
+        closed = self.closed_days
+        while day <= end:
+            if day.weekday() not in weekend and day not in closed and day not in closed_by_year[day.year]:
+                days.append(day)
+            floor[day] = len(days) - 1
+            day += _ONE_DAY
+        self._days = days
+        self._index = {d: i for i, d in enumerate(days)}
+        self._floor = floor
+        self._first_year = first_year
+        self._last_year = last_year
+
+
+# -- building calendars from the holidays package ------------------------------
+
+
+def _observed_public_holidays(country: str, subdivision: str | None) -> tuple[HolidaySource, frozenset[int]]:
+    try:
+        probe = holidays_lib.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError as exc:
+        raise UnknownCalendar(str(exc)) from None
+
+    def lookup(year: int) -> Mapping[date, str]:
+        return dict(holidays_lib.country_holidays(country, subdiv=subdivision, years=year))
+
+    return _per_year(lookup), frozenset(probe.weekend)
+
+
+def _market_holidays(market: str) -> tuple[HolidaySource, frozenset[int]]:
+    try:
+        probe = holidays_lib.financial_holidays(market)
+    except NotImplementedError as exc:
+        raise UnknownCalendar(str(exc)) from None
+
+    def lookup(year: int) -> Mapping[date, str]:
+        return dict(holidays_lib.financial_holidays(market, years=year))
+
+    return _per_year(lookup), frozenset(probe.weekend)
+
+
+def _per_year(lookup: Callable[[int], Mapping[date, str]]) -> HolidaySource:
+    cache: dict[int, Mapping[date, str]] = {}
+
+    def by_year(year: int) -> Mapping[date, str]:
+        if year not in cache:
+            cache[year] = lookup(year)
+        return cache[year]
+
+    return by_year
+
+
+class UnknownCalendar(ValueError):
+    """The holidays package does not know this country, subdivision or market."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarKey:
+    """What identifies a calendar: place, optional market, and extra closed days."""
+
+    country: str
+    subdivision: str | None = None
+    market: str | None = None
+    closed_days: tuple[tuple[date, str], ...] = ()
+
+
+@lru_cache(maxsize=256)
+def business_calendar(key: CalendarKey, *, name: str) -> BusinessCalendar:
+    """The calendar for a place (public holidays, observed) or a market (bank holidays)."""
+    if key.market:
+        source, weekend = _market_holidays(key.market)
+    else:
+        source, weekend = _observed_public_holidays(key.country, key.subdivision)
+    return BusinessCalendar(name=name, holidays=source, weekend=weekend, closed_days=dict(key.closed_days))
+
+
+def supported_subdivisions(country: str) -> tuple[str, ...]:
+    return tuple(holidays_lib.list_supported_countries().get(country, ()))

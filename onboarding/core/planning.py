@@ -1,0 +1,306 @@
+"""Planning: the critical path method on business days, with the launch window.
+
+``plan_project`` takes a checked blueprint, the kickoff date and the pay schedule
+and returns a ``Plan``: every task dated on its own calendar, late dates and
+slack from the backward pass, the critical path, milestone spans, the go-live
+chosen by the launch-window solver and the pay dates of the plan's span. It is
+pure: no clock, no I/O. The rules are DESIGN §3, in short:
+
+- a task of d >= 1 days starting on S is due d-1 business days after S;
+- FS lag L: start on the (1+L)-th business day after the predecessor's due date;
+  SS: start no earlier than L business days after its start; FF: due no earlier
+  than L business days after its due date; SF: due no earlier than L business
+  days after its start; lags count on the successor's calendar (``step``);
+- a checkpoint is due on the latest day its dependencies reach (``count_from``,
+  from the last business day on or before), or on the kickoff day;
+- nothing starts before the first business day on or after kickoff;
+- the go-live is due on the date the solver chose; parallel runs are pinned to
+  their pay cycle; banking-day prerequisites are deadlines;
+- late dates come back from the project's finish with pinned tasks held.
+
+Not here: which dates are allowed for go-live (``core/launch.py``), pay dates
+(``core/payroll.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from onboarding.core.blueprint import Blueprint, CalendarName, DependencyType, calendar_keys
+from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
+from onboarding.core.graph import CompiledTask, TaskGraph, compile_blueprint
+from onboarding.core.launch import LaunchDecision, LaunchInputs, Prerequisite, solve_launch
+from onboarding.core.payroll import PayDate, PaySchedule, extra_payday_warnings, pay_dates
+from onboarding.errors import PlanInputInvalid, Problem
+
+_FINISH_TYPES = (DependencyType.FS, DependencyType.FF)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTask:
+    task: CompiledTask
+    start_on: date
+    due_on: date
+    late_start_on: date
+    late_due_on: date
+    slack_business_days: int
+    critical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMilestone:
+    key: str
+    title: str
+    start_on: date
+    due_on: date
+
+
+@dataclass(frozen=True)
+class Plan:
+    blueprint_key: str
+    blueprint_version: str
+    kickoff_on: date
+    finish_on: date
+    calendars: Mapping[CalendarName, CalendarKey]
+    pay_schedule: PaySchedule | None
+    graph: TaskGraph
+    tasks: tuple[PlannedTask, ...]
+    milestones: tuple[PlannedMilestone, ...]
+    go_live: LaunchDecision | None
+    pay_dates: tuple[PayDate, ...]
+    warnings: tuple[str, ...]
+
+    def task(self, key: str) -> PlannedTask:
+        return self.tasks[self.graph.by_key[key].position]
+
+
+@dataclass(frozen=True)
+class _Dates:
+    start: dict[str, date]
+    due: dict[str, date]
+    natural_due: dict[str, date]  # before pins: when the task could be due at the earliest
+
+
+class _Scheduler:
+    """One blueprint's graph on its calendars; passes are methods so the solver can re-run them."""
+
+    def __init__(self, graph: TaskGraph, calendars: Mapping[CalendarName, BusinessCalendar], kickoff_on: date):
+        self.graph = graph
+        self.calendars = calendars
+        self.cal = {t.key: calendars[t.calendar] for t in graph.tasks}
+        self.floor = {name: cal.next_on_or_after(kickoff_on) for name, cal in calendars.items()}
+        self.kickoff_on = kickoff_on
+
+    def forward(self, pins: Mapping[str, date]) -> _Dates:
+        """Early dates; a pinned task is due on its pin (its natural due date is kept too)."""
+        start: dict[str, date] = {}
+        due: dict[str, date] = {}
+        natural: dict[str, date] = {}
+        by_key = self.graph.by_key
+        predecessors = self.graph.predecessors
+        for key in self.graph.order:
+            task = by_key[key]
+            cal = self.cal[key]
+            floor = self.floor[task.calendar]
+            if task.duration_business_days == 0:
+                reached = floor
+                for edge in predecessors[key]:
+                    anchor = due[edge.predecessor] if edge.type in _FINISH_TYPES else start[edge.predecessor]
+                    day = cal.count_from(anchor, edge.lag_business_days)
+                    if day > reached:
+                        reached = day
+                natural[key] = reached
+                pinned = pins.get(key, reached)
+                start[key] = due[key] = pinned
+                continue
+            earliest_start = floor
+            earliest_due: date | None = None
+            for edge in predecessors[key]:
+                lag = edge.lag_business_days
+                t = edge.type
+                if t is DependencyType.FS:
+                    day = cal.step(due[edge.predecessor], 1 + lag)
+                elif t is DependencyType.SS:
+                    day = cal.step(start[edge.predecessor], lag)
+                else:
+                    day = cal.step(due[edge.predecessor] if t is DependencyType.FF else start[edge.predecessor], lag)
+                    if earliest_due is None or day > earliest_due:
+                        earliest_due = day
+                    continue
+                if day > earliest_start:
+                    earliest_start = day
+            begin = cal.next_on_or_after(earliest_start)
+            span = task.duration_business_days - 1
+            end = cal.add(begin, span)
+            if earliest_due is not None and earliest_due > end:
+                end = cal.next_on_or_after(earliest_due)
+                begin = cal.add(end, -span)
+            natural[key] = end
+            if key in pins:
+                end = pins[key]
+                begin = cal.add(end, -span)
+            start[key] = begin
+            due[key] = end
+        return _Dates(start, due, natural)
+
+    def backward(
+        self, dates: _Dates, *, finish_on: date, holds: Mapping[str, date], deadlines: Mapping[str, date]
+    ) -> tuple[dict[str, date], dict[str, date]]:
+        """Late start and late due of every task, from the finish, holding pinned tasks."""
+        late_start: dict[str, date] = {}
+        late_due: dict[str, date] = {}
+        by_key = self.graph.by_key
+        successors = self.graph.successors
+        for key in reversed(self.graph.order):
+            task = by_key[key]
+            cal = self.cal[key]
+            span = max(task.duration_business_days - 1, 0)
+            if key in holds:
+                late = holds[key]
+            else:
+                late = cal.prev_on_or_before(finish_on)
+                if key in deadlines and deadlines[key] < late:
+                    late = deadlines[key]
+                for edge in successors[key]:
+                    succ = edge.successor
+                    scal = self.cal[succ]
+                    lag = edge.lag_business_days
+                    t = edge.type
+                    if by_key[succ].duration_business_days == 0:
+                        bound = scal.latest_before_count(cal, late_due[succ], lag)
+                    elif t is DependencyType.FS:
+                        bound = scal.latest_before_step(cal, late_start[succ], 1 + lag)
+                    elif t is DependencyType.FF:
+                        bound = scal.latest_before_step(cal, late_due[succ], lag)
+                    elif t is DependencyType.SS:
+                        bound = scal.latest_before_step(cal, late_start[succ], lag)
+                    else:
+                        bound = scal.latest_before_step(cal, late_due[succ], lag)
+                    if t in (DependencyType.SS, DependencyType.SF):
+                        bound = cal.add(bound, span)  # a bound on the start moves the due date with it
+                    if bound < late:
+                        late = bound
+            late_due[key] = late
+            late_start[key] = cal.add(late, -span)
+        return late_start, late_due
+
+
+def scheduling_calendars(blueprint: Blueprint) -> dict[CalendarName, BusinessCalendar]:
+    return {name: business_calendar(key, name=name.value) for name, key in calendar_keys(blueprint.calendars).items()}
+
+
+def plan_project(
+    blueprint: Blueprint,
+    *,
+    kickoff_on: date,
+    pay_schedule: PaySchedule | None = None,
+    graph: TaskGraph | None = None,
+) -> Plan:
+    """A dated plan of a checked blueprint from its kickoff (pure; raises NoSafeLaunch, PlanInputInvalid)."""
+    graph = graph or compile_blueprint(blueprint)
+    calendars = scheduling_calendars(blueprint)
+    window = blueprint.launch_window
+    if window is not None and pay_schedule is None:
+        raise PlanInputInvalid(
+            "plan",
+            (
+                Problem(
+                    "missing-pay-schedule",
+                    "this blueprint's launch window needs the customer's pay schedule",
+                    ("pay_schedule",),
+                    "give --pay-schedule (e.g. biweekly:2026-01-02) or a pay_schedule in the blueprint",
+                ),
+            ),
+        )
+    scheduler = _Scheduler(graph, calendars, kickoff_on)
+    natural = scheduler.forward({})
+    launch_task = graph.launch_task
+    decision: LaunchDecision | None = None
+    dates = natural
+    holds: dict[str, date] = {}
+    deadlines: dict[str, date] = {}
+    if launch_task is not None:
+        prerequisites: tuple[Prerequisite, ...] = ()
+        if window is not None and window.kind == "payroll_system":
+            prerequisites = tuple(
+                Prerequisite(
+                    task=p.task,
+                    calendar=scheduler.cal[p.task],
+                    earliest_due_on=natural.natural_due[p.task],
+                    banking_days_before=p.banking_days_before,
+                    pay_cycles_before=p.pay_cycles_before,
+                )
+                for p in window.prerequisites
+            )
+
+        def check(candidate: date, pins: Mapping[str, date]) -> str | None:
+            trial = scheduler.forward({**pins, launch_task.key: candidate})
+            late = [k for k, pin in pins.items() if trial.natural_due[k] > pin]
+            if trial.natural_due[launch_task.key] > candidate:
+                late.append(launch_task.key)
+            if not late:
+                return None
+            first = late[0]
+            return (
+                f"{first} could not be done by {pins.get(first, candidate).isoformat()} "
+                f"(earliest {trial.natural_due[first].isoformat()}) once the pay-cycle tasks are placed"
+            )
+
+        decision = solve_launch(
+            LaunchInputs(
+                task=launch_task.key,
+                window=window,
+                earliest_on=natural.natural_due[launch_task.key],
+                launch_calendar=scheduler.cal[launch_task.key],
+                settlement=calendars[CalendarName.settlement],
+                pay_schedule=pay_schedule,
+                prerequisites=prerequisites,
+                check=check,
+            )
+        )
+        holds = {**decision.pins, launch_task.key: decision.chosen_on}
+        deadlines = dict(decision.deadlines)
+        dates = scheduler.forward(holds)
+    finish_on = max(dates.due.values())
+    late_start, late_due = scheduler.backward(dates, finish_on=finish_on, holds=holds, deadlines=deadlines)
+
+    planned: list[PlannedTask] = []
+    for task in graph.tasks:
+        cal = scheduler.cal[task.key]
+        start = dates.start[task.key]
+        slack = cal.business_days_between(start, late_start[task.key])
+        planned.append(
+            PlannedTask(task, start, dates.due[task.key], late_start[task.key], late_due[task.key], slack, slack == 0)
+        )
+    milestones = tuple(
+        PlannedMilestone(
+            key=m.key,
+            title=m.title,
+            start_on=min(dates.start[t.key] for t in m.tasks),
+            due_on=max(dates.due[t.key] for t in m.tasks),
+        )
+        for m in blueprint.milestones
+    )
+    span_dates: tuple[PayDate, ...] = ()
+    warnings: list[str] = list(decision.warnings) if decision else []
+    if pay_schedule is not None:
+        settlement = calendars[CalendarName.settlement]
+        span_dates = pay_dates(pay_schedule, settlement, start=kickoff_on, end=finish_on)
+        years = range(kickoff_on.year, finish_on.year + 1)
+        warnings.extend(w for w in extra_payday_warnings(pay_schedule, settlement, years=years) if w not in warnings)
+    return Plan(
+        blueprint_key=blueprint.key,
+        blueprint_version=blueprint.version,
+        kickoff_on=kickoff_on,
+        finish_on=finish_on,
+        calendars=calendar_keys(blueprint.calendars),
+        pay_schedule=pay_schedule,
+        graph=graph,
+        tasks=tuple(planned),
+        milestones=milestones,
+        go_live=decision,
+        pay_dates=span_dates,
+        warnings=tuple(warnings),
+    )

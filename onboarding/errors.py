@@ -1,0 +1,143 @@
+"""The one error family of the engine, and the stable codes of the problems it reports.
+
+    OnboardingError                  base of everything the engine raises on purpose
+    ├── BlueprintInvalid (ValueError)     a blueprint file has problems (all listed at once)
+    ├── PayScheduleInvalid (ValueError)   a pay-schedule spec cannot be read
+    ├── PlanInputInvalid (ValueError)     project inputs do not fit the blueprint
+    └── NoSafeLaunch (ValueError)         no launch-window date within the horizon
+
+Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
+location (a path into the document; the YAML adapter adds file, line and column) and
+a hint that says what to do. Only the edge (the CLI) turns these into text and an
+exit status. Infrastructure failures (disk, database, network) are not dressed up
+as these errors. What does not belong here: formatting for a terminal, I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Loc = tuple[str | int, ...]
+
+# Stable problem codes, grouped by where they arise.
+CODES: dict[str, str] = {
+    # reading the file
+    "file-not-found": "the file does not exist or cannot be read",
+    "file-too-large": "the file is larger than the loader accepts",
+    "not-utf8": "the file is not UTF-8 text",
+    "yaml-syntax": "the file is not valid YAML",
+    "yaml-duplicate-key": "a mapping repeats a key",
+    "yaml-unsafe-tag": "a YAML tag asks for an object the loader will not build",
+    "yaml-alias-bomb": "aliases expand the document beyond the loader's limit",
+    "yaml-not-mapping": "the document is not a mapping at its top level",
+    # shape of the document
+    "unknown-field": "a field the format does not have",
+    "missing-field": "a required field is absent",
+    "wrong-type": "a value of the wrong type",
+    "out-of-range": "a number or length outside its allowed range",
+    "invalid-value": "a value that is not one of the allowed ones",
+    # meaning of the document
+    "duplicate-key": "two milestones or tasks share a key",
+    "unknown-role": "a reference to a role that is not declared",
+    "unknown-dependency": "a dependency on a task or milestone that is not declared",
+    "unknown-task": "a reference to a task that is not declared",
+    "self-dependency": "a task depends on itself or on its own milestone",
+    "dependency-cycle": "dependencies form a cycle",
+    "invalid-duration": "a duration that does not fit the task's kind",
+    "no-launch-task": "a launch window is given but no task has launch: true",
+    "multiple-launch-tasks": "more than one task has launch: true",
+    "launch-without-window": "a task has launch: true but the blueprint has no launch_window",
+    "multiple-first-value-tasks": "more than one task has first_value: true",
+    "no-first-value-task": "a TTFV definition is given but no task has first_value: true",
+    "unknown-calendar": "a country or subdivision the holiday calendars do not know",
+    "invalid-pay-schedule": "a pay-schedule spec that cannot be read",
+    "missing-pay-schedule": "a launch window needs a pay schedule and none was given",
+    "invalid-prerequisite": "a launch prerequisite that does not fit the launch window",
+    "escalation-cycle": "role escalation contacts loop back on themselves",
+    "no-safe-launch": "no allowed go-live date within the launch window's horizon",
+    "kickoff-out-of-range": "a kickoff date too far from the calendars' years",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, located and coded, with a hint."""
+
+    code: str
+    message: str
+    loc: Loc = ()
+    hint: str = ""
+    line: int | None = None
+    column: int | None = None
+    detail: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:  # a programming error, not a user one
+            raise KeyError(f"unregistered problem code {self.code!r}")
+
+    def sort_key(self) -> tuple[int, int, str, str]:
+        return (self.line or 0, self.column or 0, self.code, self.message)
+
+
+def render_loc(loc: Loc) -> str:
+    """``('milestones', 'migration', 'tasks', 0)`` -> ``milestones.migration.tasks[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def render_problem(problem: Problem) -> str:
+    where = f"line {problem.line} col {problem.column}  " if problem.line is not None else ""
+    path = render_loc(problem.loc)
+    text = f"{where}{path + ': ' if path else ''}{problem.message}"
+    if problem.hint:
+        text += f" ({problem.hint})"
+    text += f"  [{problem.code}]"
+    for extra in problem.detail:
+        text += f"\n      {extra}"
+    return text
+
+
+class OnboardingError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+@dataclass(eq=False)
+class ProblemsError(OnboardingError):
+    """An error made of one or more located problems, all reported at once."""
+
+    source: str
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        self.problems = tuple(sorted(self.problems, key=Problem.sort_key))
+        super().__init__(str(self))
+
+    @property
+    def codes(self) -> list[str]:
+        return [p.code for p in self.problems]
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"{self.source}: {n} problem{'s' if n != 1 else ''}"
+        return "\n".join([head, *("  " + render_problem(p) for p in self.problems)])
+
+
+class BlueprintInvalid(ProblemsError, ValueError):
+    """A blueprint has one or more problems; ``problems`` lists them all, sorted."""
+
+
+class PayScheduleInvalid(ProblemsError, ValueError):
+    """A pay-schedule spec cannot be read."""
+
+
+class PlanInputInvalid(ProblemsError, ValueError):
+    """Project inputs (kickoff, pay schedule, bindings) do not fit the blueprint."""
+
+
+class NoSafeLaunch(ProblemsError, ValueError):
+    """No allowed go-live date exists within the launch window's horizon."""
