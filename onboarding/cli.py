@@ -24,7 +24,7 @@ from onboarding.bootstrap import planning_service
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
-from onboarding.errors import OnboardingError, ProblemsError
+from onboarding.errors import OnboardingError
 
 _TRACE_LINES_IN_TABLE = 12
 
@@ -47,8 +47,7 @@ def _console(stream: Any = None) -> Console:
 
 
 def _fail(error: OnboardingError) -> None:
-    err = _console(sys.stderr)
-    err.print(escape(str(error)), style="red" if not isinstance(error, ProblemsError) else None)
+    click.echo(str(error), err=True)  # plain text: one problem a line, whatever the width
     raise SystemExit(1)
 
 
@@ -69,7 +68,6 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
     a trial plan from the kickoff checks the window can be met.
     """
     out = _console()
-    err = _console(sys.stderr)
     failed = 0
     for result in planning_service().validate(list(files), kickoff_on=kickoff, pay_schedule=pay_schedule):
         if result.ok and result.loaded is not None:
@@ -81,7 +79,7 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
             )
         else:
             failed += 1
-            err.print(escape(str(result.error)))
+            click.echo(str(result.error), err=True)
     if failed:
         raise SystemExit(1)
 

@@ -46,7 +46,6 @@ CODES: dict[str, str] = {
     "invalid-duration": "a duration that does not fit the task's kind",
     "no-launch-task": "a launch window is given but no task has launch: true",
     "multiple-launch-tasks": "more than one task has launch: true",
-    "launch-without-window": "a task has launch: true but the blueprint has no launch_window",
     "multiple-first-value-tasks": "more than one task has first_value: true",
     "no-first-value-task": "a TTFV definition is given but no task has first_value: true",
     "unknown-calendar": "a country or subdivision the holiday calendars do not know",
@@ -114,7 +113,7 @@ class ProblemsError(OnboardingError):
     problems: tuple[Problem, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        self.problems = tuple(sorted(self.problems, key=Problem.sort_key))
+        self.problems = tuple(sorted(dict.fromkeys(self.problems), key=Problem.sort_key))  # same problem once
         super().__init__(str(self))
 
     @property

@@ -12,9 +12,6 @@ Not here: what a valid blueprint means (``core/checks.py``).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,14 +20,41 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from onboarding.core.checks import check_blueprint
+from onboarding.core.checks import check_and_compile
 from onboarding.errors import BlueprintInvalid, Loc, Problem, ProblemsError
 from onboarding.services.ports import LoadedBlueprint
 
-try:
-    Composer: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    Composer = yaml.SafeLoader
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
+
+
+class Composer(_Base):  # type: ignore[misc]
+    """The safe loader's parser and resolver, tuned for composing large blueprints.
+
+    Implicit tags are resolved by the same YAML 1.1 rules as ``yaml.safe_load``;
+    results are remembered per document, since blueprints repeat the same plain
+    values (role names, dependency types, small numbers) thousands of times. Path
+    resolvers are never registered, so their per-node hooks are skipped.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode and len(value) <= 64:
+            key = (value, implicit)
+            tag = self._resolved.get(key)
+            if tag is None:
+                tag = self._resolved[key] = super().resolve(kind, value, implicit)
+            return tag
+        return str(super().resolve(kind, value, implicit))
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
@@ -38,6 +62,7 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -55,6 +80,7 @@ class YamlDocument:
     source: str
     data: Any
     root: Node
+    problems: tuple[Problem, ...] = ()  # repeated keys: reported, the first value kept, reading goes on
 
     def locate(self, problem: Problem) -> Problem:
         """The problem with line, column and a readable path filled in from the node tree."""
@@ -90,6 +116,8 @@ def read_blueprint(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedB
     """Read, parse and check a blueprint file; raise BlueprintInvalid listing every problem."""
     source = str(path)
     try:
+        if path.is_dir():
+            raise IsADirectoryError(source)
         size = path.stat().st_size
         if size > max_bytes:
             raise _single(
@@ -112,23 +140,31 @@ def read_blueprint(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedB
 
 def parse_blueprint_text(raw: bytes | str, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedBlueprint:
     """Parse and check blueprint text; raise BlueprintInvalid listing every problem."""
-    if len(raw) > max_bytes:
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise _single(
             source,
             "file-too-large",
-            f"the text is {len(raw):,} bytes; the limit is {max_bytes:,}",
+            f"the text is {size:,} bytes; the limit is {max_bytes:,}",
             "split the blueprint or raise ONBOARDING_MAX_BLUEPRINT_BYTES",
         )
     document = load_yaml(raw, source=source)
     try:
-        blueprint = check_blueprint(document.data)
+        blueprint, graph = check_and_compile(document.data)
     except ProblemsError as exc:
-        raise BlueprintInvalid(source, tuple(document.locate(p) for p in exc.problems)) from None
-    return LoadedBlueprint(source=source, blueprint=blueprint)
+        located = tuple(document.locate(p) for p in exc.problems)
+        raise BlueprintInvalid(source, document.problems + located) from None
+    if document.problems:
+        raise BlueprintInvalid(source, document.problems)
+    return LoadedBlueprint(source=source, blueprint=blueprint, graph=graph, locate=document.locate)
 
 
 def load_yaml(raw: bytes | str, *, source: str) -> YamlDocument:
-    """Compose YAML safely and build plain values; raise BlueprintInvalid on any YAML problem."""
+    """Compose YAML safely and build plain values.
+
+    Raises BlueprintInvalid for what stops reading (syntax, encoding, refused tags,
+    alias bombs); repeated keys are kept in ``problems`` so the checks can go on.
+    """
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8-sig")
@@ -137,13 +173,16 @@ def load_yaml(raw: bytes | str, *, source: str) -> YamlDocument:
     else:
         text = raw
     try:
-        with _collector_paused():
-            root = yaml.compose(text, Loader=Composer)
+        root = yaml.compose(text, Loader=Composer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        opened = exc.context_mark
+        context = exc.context or ""
+        if opened is not None and exc.problem_mark is not None and opened.line != exc.problem_mark.line:
+            context += f" opened at line {opened.line + 1} col {opened.column + 1}"
         problem = Problem(
             code="yaml-syntax",
-            message=f"{exc.problem or exc.context}" + (f" ({exc.context})" if exc.context and exc.problem else ""),
+            message=f"{exc.problem or exc.context}" + (f" ({context})" if context and exc.problem else ""),
             hint="fix the YAML syntax near this position (indentation, a missing ':' or an unclosed quote)",
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
@@ -166,12 +205,13 @@ def load_yaml(raw: bytes | str, *, source: str) -> YamlDocument:
             ),
         )
     builder = _Builder(source)
-    builder.check_expansion(root)
-    with _collector_paused():
-        data = builder.build(root)
-    if builder.problems:
-        raise BlueprintInvalid(source, tuple(builder.problems))
-    return YamlDocument(source=source, data=data, root=root)
+    if "&" in text:  # without an anchor there is no alias to expand
+        builder.check_expansion(root)
+    data = builder.build(root)
+    problems = tuple(builder.problems)
+    if any(p.code != "yaml-duplicate-key" for p in problems):
+        raise BlueprintInvalid(source, problems)  # tags the loader refuses: read nothing further
+    return YamlDocument(source=source, data=data, root=root, problems=problems)
 
 
 class _Builder:
@@ -216,54 +256,58 @@ class _Builder:
             )
 
     def build(self, node: Node) -> Any:
-        if isinstance(node, ScalarNode):
-            if node.tag == _STR:
-                return node.value
-            if node.tag in _SCALAR_TAGS:
-                return _SCALARS.construct_object(node)
-            return self._unsafe(node)
-        if isinstance(node, SequenceNode):
-            if node.tag != _SEQ:
-                return self._unsafe(node)
-            return [self.build(item) for item in node.value]
-        if isinstance(node, MappingNode):
-            if node.tag != _MAP:
-                return self._unsafe(node)
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP and isinstance(node, MappingNode):
             return self._mapping(node)
-        return self._unsafe(node)  # pragma: no cover - no other node kinds
+        if tag == _SEQ and isinstance(node, SequenceNode):
+            return [self.build(item) for item in node.value]
+        if tag == _INT and isinstance(node, ScalarNode) and node.value.isdigit():
+            return int(node.value)  # plain decimal; other spellings (0x1f, 1_000, 0o7) go below
+        if tag in _SCALAR_TAGS and isinstance(node, ScalarNode):
+            return _SCALARS.construct_object(node)
+        return self._unsafe(node)
 
     def _mapping(self, node: MappingNode) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        seen: dict[Any, Node] = {}
-        merged: dict[Any, Any] = {}
+        merged: dict[Any, Any] | None = None
+        build = self.build
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                merged.update(self._merge_source(value_node))
+            tag = key_node.tag
+            if tag == _STR:
+                key = key_node.value
+            elif tag == _MERGE:
+                merged = {**self._merge_source(value_node), **(merged or {})}
                 continue
-            if not isinstance(key_node, ScalarNode):
+            elif isinstance(key_node, ScalarNode):
+                key = build(key_node)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    key = str(key)
+            else:
                 self.problems.append(
                     _at(key_node, "wrong-type", "a mapping key must be a plain word", "use a name such as 'title'")
                 )
                 continue
-            key = self.build(key_node)
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                key = str(key)
-            if key in seen:
-                first = seen[key].start_mark
-                self.problems.append(
-                    _at(
-                        key_node,
-                        "yaml-duplicate-key",
-                        f"key {key!r} appears twice in this mapping",
-                        f"remove one; the first is at line {first.line + 1} col {first.column + 1}",
-                    )
-                )
+            if key in out:
+                self._duplicate(node, key_node, key)
                 continue
-            seen[key] = key_node
-            out[key] = self.build(value_node)
-        for key, value in merged.items():
-            out.setdefault(key, value)
+            out[key] = build(value_node)
+        if merged:
+            for key, value in merged.items():
+                out.setdefault(key, value)
         return out
+
+    def _duplicate(self, node: MappingNode, key_node: Node, key: Any) -> None:
+        first = next(k for k, _ in node.value if isinstance(k, ScalarNode) and k.value == key_node.value).start_mark
+        self.problems.append(
+            _at(
+                key_node,
+                "yaml-duplicate-key",
+                f"key {key!r} appears twice in this mapping",
+                f"remove one; the first is at line {first.line + 1} col {first.column + 1}",
+            )
+        )
 
     def _merge_source(self, node: Node) -> dict[Any, Any]:
         sources = node.value if isinstance(node, SequenceNode) else [node]
@@ -344,15 +388,3 @@ def _at(node: Node, code: str, message: str, hint: str) -> Problem:
 
 def _single(source: str, code: str, message: str, hint: str) -> BlueprintInvalid:
     return BlueprintInvalid(source, (Problem(code=code, message=message, hint=hint),))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Building many small objects at once triggers the cyclic collector for nothing; pause it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -86,58 +86,80 @@ class BusinessCalendar:
         return name
 
     def is_business_day(self, day: date) -> bool:
-        self._cover(day)
+        if day not in self._floor:
+            self._cover(day)
         return day in self._index
 
     # -- moving in business days --------------------------------------------
+    #
+    # Hot paths: each looks the day up in the span's dictionaries and falls back to
+    # growing the span only when the day or the answer lies outside it.
 
     def index(self, day: date) -> int:
         """Position of a business day in this calendar's sequence of business days."""
-        self._cover(day)
         try:
             return self._index[day]
         except KeyError:
-            raise ValueError(f"{day} is not a business day of {self.name}") from None
+            if day in self._floor:
+                raise ValueError(f"{day} is not a business day of {self.name}") from None
+        self._cover(day)
+        return self.index(day)
 
     def prev_on_or_before(self, day: date) -> date:
-        position = self._floor_index(day)  # may grow the span: read the list after it
+        position = self._position(day)  # may grow the span: read the list after it
         return self._days[position]
 
     def next_on_or_after(self, day: date) -> date:
-        if self.is_business_day(day):
+        if day in self._index or self.is_business_day(day):
             return day
-        return self._after(self._floor_index(day), 1, day)
+        return self._at(day, 1)
 
     def add(self, day: date, n: int) -> date:
         """The business day n business days from business day ``day`` (n may be negative)."""
-        base = self.index(day)
-        position = base + n
-        if 0 <= position < len(self._days):
-            return self._days[position]
-        return self._after(base, n, day)
-
-    def _after(self, position: int, n: int, anchor: date) -> date:
-        """The business day ``n`` places from ``position``, growing the span as needed."""
-        while not (0 <= position + n < len(self._days)):
-            years = abs(n) // 200 + 2
-            if position + n < 0:
-                self._extend(self._first_year - years, self._last_year)
-            else:
-                self._extend(self._first_year, self._last_year + years)
-            position = self._floor_index(anchor)
-        return self._days[position + n]
+        try:
+            position = self._index[day] + n
+        except KeyError:
+            position = self.index(day) + n
+        days = self._days
+        if 0 <= position < len(days):
+            return days[position]
+        return self._at(day, n)
 
     def step(self, day: date, n: int) -> date:
         """n business days after any date: n>0 strictly after, 0 the day itself, n<0 strictly before."""
-        if n > 0:
-            return self.add(self.prev_on_or_before(day), n)
-        if n < 0:
-            return self.add(self.next_on_or_after(day), n)
-        return day
+        if n == 0:
+            return day
+        if n < 0 and not self.is_business_day(day):
+            n += 1  # counting back from a closed day: its floor is already the 1st day before it
+        return self._at(day, n)
 
     def count_from(self, day: date, n: int) -> date:
         """n business days from the last business day on or before ``day`` (the checkpoint rule)."""
-        return self.add(self.prev_on_or_before(day), n)
+        return self._at(day, n)
+
+    def _position(self, day: date) -> int:
+        """Index of the last business day on or before ``day``, growing the span as needed."""
+        try:
+            position = self._floor[day]
+        except KeyError:
+            self._cover(day)
+            position = self._floor[day]
+        while position < 0:  # before the span's first business day
+            self._extend(self._first_year - 2, self._last_year)
+            position = self._floor[day]
+        return position
+
+    def _at(self, anchor: date, offset: int) -> date:
+        """The business day ``offset`` places from the last business day on or before ``anchor``."""
+        position = self._position(anchor) + offset
+        while not 0 <= position < len(self._days):
+            years = abs(offset) // 200 + 2
+            if position < 0:
+                self._extend(self._first_year - years, self._last_year)
+            else:
+                self._extend(self._first_year, self._last_year + years)
+            position = self._position(anchor) + offset
+        return self._days[position]
 
     def business_days_between(self, start: date, end: date) -> int:
         """Business days from business day ``start`` to business day ``end`` (end - start)."""
@@ -172,14 +194,6 @@ class BusinessCalendar:
         return other.prev_on_or_before(self.add(bound, 1) - _ONE_DAY)
 
     # -- index maintenance ---------------------------------------------------
-
-    def _floor_index(self, day: date) -> int:
-        self._cover(day)
-        position = self._floor.get(day, -1)
-        while position < 0:
-            self._extend(self._first_year - 2, self._last_year)
-            position = self._floor.get(day, -1)
-        return position
 
     def _cover(self, day: date) -> None:
         if not (self._first_year <= day.year <= self._last_year):

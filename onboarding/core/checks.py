@@ -24,16 +24,18 @@ from pydantic import BaseModel, ValidationError
 
 from onboarding.core.blueprint import Blueprint, PayrollSystemWindow, TaskKind, calendar_keys
 from onboarding.core.calendars import UnknownCalendar, business_calendar, supported_subdivisions
-from onboarding.core.graph import descendants, expand_edges, find_cycles
+from onboarding.core.graph import Dependencies, TaskGraph, compile_blueprint, dependencies, descendants
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.errors import BlueprintInvalid, Loc, PayScheduleInvalid, Problem
 
+# Keyed by the first word of pydantic's error type (int_parsing, string_type, model_type...).
 _TYPE_HINTS = {
     "int": "write a whole number",
     "bool": "write true or false",
-    "str": "write text (quote it if YAML reads it as a number, a date or yes/no)",
+    "string": "write text (quote it if YAML reads it as a number, a date or yes/no)",
     "date": "write a date as YYYY-MM-DD",
     "dict": "write a mapping (name: value lines)",
+    "model": "write a mapping (name: value lines)",
     "list": "write a list ('- item' lines or [a, b])",
     "tuple": "write a list ('- item' lines or [a, b])",
 }
@@ -41,23 +43,85 @@ _TYPE_HINTS = {
 
 def check_blueprint(data: Any) -> Blueprint:
     """A valid blueprint from plain values, or BlueprintInvalid with every problem."""
+    return check_and_compile(data)[0]
+
+
+def check_and_compile(data: Any) -> tuple[Blueprint, TaskGraph]:
+    """A valid blueprint and its task graph, or BlueprintInvalid with every problem."""
+    problems: list[Problem] = []
     try:
         blueprint = Blueprint.model_validate(data)
     except ValidationError as exc:
-        raise BlueprintInvalid("blueprint", tuple(_shape_problems(exc))) from None
-    problems = list(meaning_problems(blueprint))
+        problems = list(_shape_problems(exc))
+        # Unknown fields (typos, mostly) leave the rest readable: drop them, or rename a
+        # typo to the required field it misspells, and check the meaning too.
+        repairs = _typo_repairs(exc)
+        if repairs is None or not isinstance(data, dict):
+            raise BlueprintInvalid("blueprint", tuple(problems)) from None
+        renamed = {(*loc[:-1], name) for loc, name in repairs.items() if name is not None}
+        problems = [p for p in problems if not (p.code == "missing-field" and p.loc in renamed)]
+        try:
+            blueprint = Blueprint.model_validate(_repaired(data, repairs))
+        except ValidationError:
+            raise BlueprintInvalid("blueprint", tuple(problems)) from None
+    deps = dependencies(blueprint)
+    problems += meaning_problems(blueprint, deps)
     if problems:
         raise BlueprintInvalid("blueprint", tuple(problems))
-    return blueprint
+    return blueprint, compile_blueprint(blueprint, deps)
+
+
+def _typo_repairs(exc: ValidationError) -> dict[Loc, str | None] | None:
+    """Edits that would fix every shape problem (None: drop the field), or None if some are not typos."""
+    errors = exc.errors(include_url=False)
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    repairs: dict[Loc, str | None] = {}
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        loc: Loc = tuple(error["loc"])
+        close = difflib.get_close_matches(str(loc[-1]), sorted(_fields_at(loc[:-1])), n=1, cutoff=0.6)
+        target = (*loc[:-1], close[0]) if close else None
+        repairs[loc] = close[0] if target in missing else None
+        missing.discard(target)
+    explained = len(repairs) + sum(1 for name in repairs.values() if name is not None)
+    return repairs if explained == len(errors) else None
+
+
+def _repaired(data: Any, repairs: dict[Loc, str | None]) -> Any:
+    """A copy of plain values with fields dropped or renamed at the given paths."""
+    if not repairs:
+        return data
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if (key,) in repairs:
+                new_name = repairs[(key,)]
+                if new_name is not None:
+                    out[new_name] = value
+                continue
+            below = {loc[1:]: name for loc, name in repairs.items() if len(loc) > 1 and loc[0] == key}
+            out[key] = _repaired(value, below)
+        return out
+    if isinstance(data, list):
+        return [
+            _repaired(item, {loc[1:]: name for loc, name in repairs.items() if len(loc) > 1 and loc[0] == i})
+            for i, item in enumerate(data)
+        ]
+    return data
 
 
 # -- shape ---------------------------------------------------------------------
 
 
 def _shape_problems(exc: ValidationError) -> Iterator[Problem]:
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    failed = [tuple(e["loc"]) for e in errors]
+    for error in errors:
         loc: Loc = tuple(error["loc"])
         kind = error["type"]
+        if kind == "too_short" and any(len(f) > len(loc) and f[: len(loc)] == loc for f in failed):
+            continue  # pydantic counts the items left after the failed ones: not a problem of its own
         message = error["msg"].removeprefix("Value error, ")
         given = error.get("input")
         if kind == "extra_forbidden":
@@ -90,10 +154,12 @@ def _shape_problems(exc: ValidationError) -> Iterator[Problem]:
         else:
             expected = kind.split("_")[0]
             hint = _TYPE_HINTS.get(expected, "check the value's type")
-            if isinstance(given, bool) and expected == "str":
+            if isinstance(given, bool) and expected == "string":
                 hint = "YAML reads yes/no/on/off (and the country code NO) as true/false: quote the value"
-            elif isinstance(given, float) and expected == "str":
+            elif isinstance(given, float) and expected == "string":
                 hint = "YAML reads 1.0 as a number: quote the value, e.g. '1.0.0'"
+            elif isinstance(given, int) and expected == "string" and str(loc[-1]) in {"start", "end", "send_at", "at"}:
+                hint = 'YAML 1.1 reads 18:00 as the number 1080 (minutes): quote the time, e.g. "18:00"'
             yield Problem("wrong-type", f"{message}; got {_show(given)}", loc, hint)
 
 
@@ -158,7 +224,7 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
-def meaning_problems(bp: Blueprint) -> Iterator[Problem]:
+def meaning_problems(bp: Blueprint, deps: Dependencies) -> Iterator[Problem]:
     """Problems of meaning in a blueprint whose shape is valid."""
     roles = bp.roles
 
@@ -246,8 +312,7 @@ def meaning_problems(bp: Blueprint) -> Iterator[Problem]:
                     yield Problem("unknown-dependency", f"unknown milestone {dep.milestone!r}", dloc, hint)
 
     # cycles
-    edges = expand_edges(bp)
-    for cycle in find_cycles(task_at, edges):
+    for cycle in deps.cycles:
         first = cycle[0]
         yield Problem(
             "dependency-cycle",
@@ -290,6 +355,8 @@ def meaning_problems(bp: Blueprint) -> Iterator[Problem]:
 
     # calendars
     for name, calendar in calendar_keys(bp.calendars).items():
+        if name.value == "settlement" and bp.calendars.settlement is None:
+            continue  # derived from the customer calendar: its problems are reported there
         try:
             business_calendar(calendar, name=name.value)
         except UnknownCalendar as exc:
@@ -299,9 +366,7 @@ def meaning_problems(bp: Blueprint) -> Iterator[Problem]:
             hint = "see the holidays package's supported countries"
             if field == "subdivision":
                 known = supported_subdivisions(calendar.country)
-                hint = _did_you_mean(str(calendar.subdivision), known) or (
-                    "known subdivisions: " + ", ".join(known[:30])
-                )
+                hint = _did_you_mean(str(calendar.subdivision), known) or ("known subdivisions: " + ", ".join(known))
             yield Problem("unknown-calendar", str(exc), loc, hint)
 
     # default pay schedule
@@ -317,8 +382,8 @@ def meaning_problems(bp: Blueprint) -> Iterator[Problem]:
     if isinstance(window, PayrollSystemWindow):
         launch_key = next((t.key for m in bp.milestones for t in m.tasks if t.launch), None)
         after_launch: frozenset[str] = frozenset()
-        if launch_key is not None and not find_cycles(task_at, edges):
-            after_launch = descendants(launch_key, edges)
+        if launch_key is not None and not deps.cycles:
+            after_launch = descendants(launch_key, deps.edges)
         named: set[str] = set()
         for pi, prereq in enumerate(window.prerequisites):
             ploc: Loc = ("launch_window", "prerequisites", pi, "task")

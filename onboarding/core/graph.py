@@ -83,10 +83,13 @@ def expand_edges(blueprint: Blueprint) -> list[Edge]:
     for milestone in blueprint.milestones:
         for task in milestone.tasks:
             for dep in task.depends_on:
+                # self and own-milestone dependencies are reported by the checks, not as cycles
                 if dep.task is not None:
-                    sources = [dep.task] if dep.task in known else []
+                    sources = [dep.task] if dep.task in known and dep.task != task.key else []
+                elif dep.milestone == milestone.key:
+                    sources = []
                 else:
-                    sources = [k for k in members.get(dep.milestone or "", []) if k != task.key]
+                    sources = members.get(dep.milestone or "", [])
                 for source in sources:
                     ident = (source, task.key, dep.type, dep.lag_business_days)
                     if ident not in seen:
@@ -110,23 +113,40 @@ def descendants(key: str, edges: Iterable[Edge]) -> frozenset[str]:
     return frozenset(seen)
 
 
-def find_cycles(keys: Iterable[str], edges: Iterable[Edge]) -> list[list[str]]:
-    """One cycle per strongly connected tangle of dependencies, each as a list of task keys."""
+@dataclass(frozen=True)
+class Dependencies:
+    """The expanded edges of a blueprint, with a topological order or the cycles that prevent one."""
+
+    edges: tuple[Edge, ...]
+    order: tuple[str, ...] | None
+    cycles: tuple[tuple[str, ...], ...]
+
+
+def dependencies(blueprint: Blueprint) -> Dependencies:
+    """Expand the edges and order the tasks (ties keep blueprint order), or find every cycle."""
+    keys = [t.key for m in blueprint.milestones for t in m.tasks]
+    position = {key: i for i, key in enumerate(keys)}
+    edges = expand_edges(blueprint)
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(keys)
     graph.add_edges_from((e.predecessor, e.successor) for e in edges)
-    cycles: list[list[str]] = []
+    try:
+        return Dependencies(tuple(edges), tuple(nx.topological_sort(graph)), ())
+    except nx.NetworkXUnfeasible:
+        pass
+    cycles: list[tuple[str, ...]] = []
     for component in nx.strongly_connected_components(graph):
         if len(component) == 1:
             (node,) = component
             if not graph.has_edge(node, node):
                 continue
-        cycle = nx.find_cycle(graph.subgraph(component))
-        cycles.append([str(u) for u, _v in cycle])
-    return sorted(cycles)
+        found = [str(u) for u, _v in nx.find_cycle(graph.subgraph(component))]
+        first = min(range(len(found)), key=lambda i: position[found[i]])  # same cycle text every run
+        cycles.append(tuple(found[first:] + found[:first]))
+    return Dependencies(tuple(edges), None, tuple(sorted(cycles, key=lambda c: position[c[0]])))
 
 
-def compile_blueprint(blueprint: Blueprint) -> TaskGraph:
+def compile_blueprint(blueprint: Blueprint, deps: Dependencies | None = None) -> TaskGraph:
     """The task graph of a checked blueprint (checks guarantee references exist and no cycle)."""
     roles = blueprint.roles
     tasks: list[CompiledTask] = []
@@ -154,21 +174,20 @@ def compile_blueprint(blueprint: Blueprint) -> TaskGraph:
                     position=len(tasks),
                 )
             )
-    edges = expand_edges(blueprint)
+    deps = deps or dependencies(blueprint)
+    if deps.order is None:
+        raise ValueError("the blueprint's dependencies have cycles: check it first")
+    edges = deps.edges
     predecessors: dict[str, list[Edge]] = {t.key: [] for t in tasks}
     successors: dict[str, list[Edge]] = {t.key: [] for t in tasks}
     for edge in edges:
         predecessors[edge.successor].append(edge)
         successors[edge.predecessor].append(edge)
     by_key = {t.key: t for t in tasks}
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    graph.add_nodes_from(by_key)
-    graph.add_edges_from((e.predecessor, e.successor) for e in edges)
-    order = tuple(nx.lexicographical_topological_sort(graph, key=lambda k: by_key[k].position))
     return TaskGraph(
         tasks=tuple(tasks),
         by_key=MappingProxyType(by_key),
-        order=order,
+        order=deps.order,
         predecessors=MappingProxyType({k: tuple(v) for k, v in predecessors.items()}),
         successors=MappingProxyType({k: tuple(v) for k, v in successors.items()}),
         milestone_tasks=MappingProxyType(milestone_tasks),

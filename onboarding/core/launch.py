@@ -62,8 +62,8 @@ class LaunchInputs:
     settlement: BusinessCalendar
     pay_schedule: PaySchedule | None
     prerequisites: tuple[Prerequisite, ...] = ()
-    # Confirms a candidate once its pins are known; returns why not, or None.
-    check: Callable[[date, Mapping[str, date]], str | None] = lambda _day, _pins: None
+    # Confirms a candidate once its pins and deadlines are known; returns why not, or None.
+    check: Callable[[date, Mapping[str, date], Mapping[str, date]], str | None] = lambda _day, _pins, _dl: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +219,7 @@ def _payroll_system(inputs: LaunchInputs, window: PayrollSystemWindow, schedule:
             reasons.append(f"closed on the go-live task's calendar ({closed})")
         pins, deadlines, placed = _place_prerequisites(inputs, window, all_dates, index, reasons)
         if not reasons:
-            problem = inputs.check(day, pins)
+            problem = inputs.check(day, pins, deadlines)
             if problem is not None:
                 reasons.append(problem)
         if reasons:
@@ -380,13 +380,12 @@ def _payroll_reasons(
     for pay in dates[max(i - 3, 0) : i + 3]:
         p = pay.paid_on
         if p == day:
-            reasons.append(
-                f"payday ({'payday ' + pay.scheduled_on.isoformat() + ' rolled' if pay.rolled else 'check date'})"
-            )
+            reasons.append(f"payday (scheduled {pay.scheduled_on.isoformat()}, rolled)" if pay.rolled else "payday")
             continue
         cut = settlement.add(p, -window.processing_banking_days)
         if cut <= day < p:
             reasons.append(f"payroll processing for the {p.isoformat()} payday (input cut-off {cut.isoformat()})")
         elif p < day and window.avoid_business_days_after and day <= calendar.step(p, window.avoid_business_days_after):
-            reasons.append(f"within {window.avoid_business_days_after} business days after the {p.isoformat()} payday")
+            n = window.avoid_business_days_after
+            reasons.append(f"within {n} business day{'s' if n != 1 else ''} after the {p.isoformat()} payday")
     return reasons

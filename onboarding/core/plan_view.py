@@ -69,6 +69,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "reason": go_live.reason,
             "horizon_on": go_live.horizon_on.isoformat() if go_live.horizon_on else None,
             "check_date_class": go_live.check_date_class,
+            "pinned": {task: day.isoformat() for task, day in sorted(go_live.pins.items())},
+            "deadlines": {task: day.isoformat() for task, day in sorted(go_live.deadlines.items())},
             "balance_conversion_needed": go_live.balance_conversion_needed,
             "rejected": [
                 {"date": r.on.isoformat(), "reason": r.reason}

@@ -37,6 +37,10 @@ from onboarding.errors import PlanInputInvalid, Problem
 
 _FINISH_TYPES = (DependencyType.FS, DependencyType.FF)
 
+# Holiday tables are meaningful for these years; a plan may run a few years past its kickoff.
+MIN_KICKOFF_YEAR = 1950
+MAX_KICKOFF_YEAR = 2150
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedTask:
@@ -199,6 +203,18 @@ def plan_project(
     graph: TaskGraph | None = None,
 ) -> Plan:
     """A dated plan of a checked blueprint from its kickoff (pure; raises NoSafeLaunch, PlanInputInvalid)."""
+    if not MIN_KICKOFF_YEAR <= kickoff_on.year <= MAX_KICKOFF_YEAR:
+        raise PlanInputInvalid(
+            "plan",
+            (
+                Problem(
+                    "kickoff-out-of-range",
+                    f"kickoff {kickoff_on.isoformat()} is outside the years the calendars cover",
+                    ("kickoff_on",),
+                    f"give a kickoff between {MIN_KICKOFF_YEAR} and {MAX_KICKOFF_YEAR}",
+                ),
+            ),
+        )
     graph = graph or compile_blueprint(blueprint)
     calendars = scheduling_calendars(blueprint)
     window = blueprint.launch_window
@@ -235,16 +251,20 @@ def plan_project(
                 for p in window.prerequisites
             )
 
-        def check(candidate: date, pins: Mapping[str, date]) -> str | None:
+        trials: dict[tuple[date, tuple[tuple[str, date], ...]], _Dates] = {}
+
+        def check(candidate: date, pins: Mapping[str, date], deadlines: Mapping[str, date]) -> str | None:
+            """Re-run the forward pass with the candidate's pins: does everything still fit?"""
             trial = scheduler.forward({**pins, launch_task.key: candidate})
-            late = [k for k, pin in pins.items() if trial.natural_due[k] > pin]
-            if trial.natural_due[launch_task.key] > candidate:
-                late.append(launch_task.key)
+            trials.clear()  # keep the last one: it is the chosen one when the candidate passes
+            trials[candidate, tuple(sorted(pins.items()))] = trial
+            limits = {**deadlines, **pins, launch_task.key: candidate}
+            late = [k for k, limit in limits.items() if trial.natural_due[k] > limit]
             if not late:
                 return None
             first = late[0]
             return (
-                f"{first} could not be done by {pins.get(first, candidate).isoformat()} "
+                f"{first} could not be done by {limits[first].isoformat()} "
                 f"(earliest {trial.natural_due[first].isoformat()}) once the pay-cycle tasks are placed"
             )
 
@@ -262,7 +282,8 @@ def plan_project(
         )
         holds = {**decision.pins, launch_task.key: decision.chosen_on}
         deadlines = dict(decision.deadlines)
-        dates = scheduler.forward(holds)
+        reused = trials.get((decision.chosen_on, tuple(sorted(decision.pins.items()))))
+        dates = reused or scheduler.forward(holds)
     finish_on = max(dates.due.values())
     late_start, late_due = scheduler.backward(dates, finish_on=finish_on, holds=holds, deadlines=deadlines)
 
@@ -272,7 +293,7 @@ def plan_project(
         start = dates.start[task.key]
         slack = cal.business_days_between(start, late_start[task.key])
         planned.append(
-            PlannedTask(task, start, dates.due[task.key], late_start[task.key], late_due[task.key], slack, slack == 0)
+            PlannedTask(task, start, dates.due[task.key], late_start[task.key], late_due[task.key], slack, slack <= 0)
         )
     milestones = tuple(
         PlannedMilestone(

@@ -6,12 +6,15 @@ Not here: how blueprints are read (a ``BlueprintSource``), how plans are shown
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 from onboarding.core.payroll import PaySchedule, parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
-from onboarding.errors import BlueprintInvalid, OnboardingError, ProblemsError
+from onboarding.errors import BlueprintInvalid, ProblemsError
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint
 
 
@@ -44,33 +47,50 @@ class PlanningService:
         results: list[Validation] = []
         for ref in refs:
             try:
-                loaded = self._blueprints.load(ref)
-                bp = loaded.blueprint
-                spec = pay_schedule or bp.pay_schedule
-                if bp.launch_window is None or spec is not None:
-                    plan_project(
-                        bp,
-                        kickoff_on=kickoff_on or self._clock.today(),
-                        pay_schedule=parse_pay_schedule(spec) if spec else None,
-                    )
+                with collector_paused():
+                    loaded = self._blueprints.load(ref)
+                    bp = loaded.blueprint
+                    spec = pay_schedule or bp.pay_schedule
+                    if bp.launch_window is None or spec is not None:
+                        self._plan(loaded, kickoff_on=kickoff_on or self._clock.today(), pay_schedule=spec)
             except ProblemsError as exc:
-                if not isinstance(exc, BlueprintInvalid):
-                    exc = BlueprintInvalid(ref, exc.problems)
-                results.append(Validation(ref, None, exc))
+                error = exc if isinstance(exc, BlueprintInvalid) else BlueprintInvalid(exc.source, exc.problems)
+                results.append(Validation(ref, None, error))
             else:
                 results.append(Validation(ref, loaded, None))
         return results
 
     def plan(self, ref: str, *, kickoff_on: date, pay_schedule: str | None = None) -> Plan:
         """A dated plan; the pay schedule is the given spec or the blueprint's default."""
-        loaded = self._blueprints.load(ref)
-        spec = pay_schedule or loaded.blueprint.pay_schedule
-        schedule: PaySchedule | None = parse_pay_schedule(spec) if spec else None
+        with collector_paused():
+            loaded = self._blueprints.load(ref)
+            return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
+
+    @staticmethod
+    def _plan(loaded: LoadedBlueprint, *, kickoff_on: date, pay_schedule: str | None) -> Plan:
+        schedule: PaySchedule | None = parse_pay_schedule(pay_schedule) if pay_schedule else None
         try:
-            return plan_project(loaded.blueprint, kickoff_on=kickoff_on, pay_schedule=schedule)
+            return plan_project(loaded.blueprint, kickoff_on=kickoff_on, pay_schedule=schedule, graph=loaded.graph)
         except ProblemsError as exc:
+            # Problems of the blueprint's own fields (its launch window) get their file position.
+            exc.problems = tuple(loaded.locate(p) if p.loc and p.loc[0] != "kickoff_on" else p for p in exc.problems)
             exc.source = loaded.source
             raise
 
 
-__all__ = ["OnboardingError", "PlanningService", "Validation"]
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a blueprint is loaded and planned.
+
+    Loading and planning build hundreds of thousands of small acyclic objects; the
+    collector would scan the growing heap again and again for cycles that are not
+    there (measured: 1.3 s of 1.4 s spent validating a 10,000-task blueprint).
+    Reference counting still frees everything; the collector resumes afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -6,11 +6,14 @@ Each has a real adapter and an in-memory twin in ``onboarding.adapters``;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
 from onboarding.core.blueprint import Blueprint
+from onboarding.core.graph import TaskGraph
+from onboarding.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,9 @@ class LoadedBlueprint:
 
     source: str
     blueprint: Blueprint
+    graph: TaskGraph
+    # Gives a problem found later (planning) the file position of its location.
+    locate: Callable[[Problem], Problem] = field(default=lambda problem: problem)
 
 
 class BlueprintSource(Protocol):
