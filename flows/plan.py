@@ -1,0 +1,60 @@
+"""Flow: plan a project from a blueprint and publish the plan as a Prefect artifact.
+
+Run it once with ``python -m flows.plan BLUEPRINT KICKOFF [PAY_SCHEDULE]``, or
+deploy it. It reads a local file and computes; there is nothing worth retrying
+(a missing or invalid blueprint fails the same way every time).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from onboarding.bootstrap import planning_service
+from onboarding.core.plan_view import plan_document
+
+
+@task
+def plan_task(path: str, kickoff_on: date, pay_schedule: str | None) -> dict[str, Any]:
+    plan = planning_service().plan(path, kickoff_on=kickoff_on, pay_schedule=pay_schedule)
+    return plan_document(plan)
+
+
+def plan_markdown(document: dict[str, Any]) -> str:
+    bp = document["blueprint"]
+    lines = [
+        f"# Plan: {bp['key']} {bp['version']}",
+        "",
+        f"Kickoff {document['kickoff_on']}, finish {document['finish_on']}.",
+        "",
+    ]
+    go = document["go_live"]
+    if go:
+        lines += [f"**Go-live {go['chosen_on']}** ({go['kind']}): {go['reason']}", ""]
+        if go["rejected"]:
+            lines += ["| rejected date | why |", "|---|---|"]
+            lines += [f"| {r['date']} | {r['reason']} |" for r in go["rejected"]]
+            lines.append("")
+    lines += ["| milestone | start | due |", "|---|---|---|"]
+    lines += [f"| {m['title']} | {m['start_on']} | {m['due_on']} |" for m in document["milestones"]]
+    return "\n".join(lines) + "\n"
+
+
+@flow(name="plan-blueprint", log_prints=False)
+def plan_blueprint(path: str, kickoff_on: date, pay_schedule: str | None = None) -> dict[str, Any]:
+    """Plan ``path`` from ``kickoff_on``; publish the go-live and milestones as a markdown artifact."""
+    document = plan_task(path, kickoff_on, pay_schedule)
+    create_markdown_artifact(
+        markdown=plan_markdown(document),
+        key="plan-" + document["blueprint"]["key"].replace("_", "-"),
+        description="Dated plan and go-live",
+    )
+    return document
+
+
+if __name__ == "__main__":  # pragma: no cover
+    plan_blueprint(sys.argv[1], date.fromisoformat(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
