@@ -73,3 +73,13 @@ def test_example_plan_matches_golden(path: Path, kickoff: str, pay: str | None, 
             pytest.fail(f"no golden file {golden.name}; run pytest --update-golden and review it")
         golden.write_text(document)
     assert document == golden.read_text()
+
+
+def test_the_format_documentation_lists_every_problem_code() -> None:
+    import re
+
+    from onboarding.errors import CODES
+
+    text = (ROOT / "blueprints" / "README.md").read_text().split("## Problem codes", 1)[1]
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", text, flags=re.MULTILINE))
+    assert documented == set(CODES)
