@@ -118,21 +118,24 @@ def _print_plan(plan: Plan, out: Console) -> None:
     if plan.pay_schedule:
         title += f" - pay schedule {plan.pay_schedule.spec()}"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("milestone / task", no_wrap=True)
-    table.add_column("owner", no_wrap=True, overflow="ellipsis", max_width=24)
-    for name in ("calendar", "kind"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("days", justify="right", no_wrap=True)
-    for name in ("start", "due", "late due"):
+    # Numbers and dates keep their width; names shrink (with an ellipsis) on narrow terminals.
+    wide = out.width >= 140
+    table.add_column("milestone / task", no_wrap=True, overflow="ellipsis", min_width=16)
+    table.add_column("owner", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
+    table.add_column("calendar", no_wrap=True, overflow="ellipsis", min_width=4)
+    table.add_column("kind", no_wrap=True, overflow="ellipsis", min_width=5)
+    table.add_column("days", justify="right", no_wrap=True, min_width=4)
+    for name in ("start", "due", *(("late due",) if wide else ())):
         table.add_column(name, no_wrap=True, min_width=10)
-    table.add_column("slack", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
+    table.add_column("slack", justify="right", no_wrap=True, min_width=5)
+    table.add_column("", no_wrap=True, min_width=8)
     by_milestone = {m.key: m for m in plan.milestones}
     current = None
     for t in plan.tasks:
         if t.task.milestone != current:
             current = t.task.milestone
             m = by_milestone[current]
+            blanks = ("",) * (3 if wide else 2)
             table.add_row(
                 Text(m.title, style="bold"),
                 "",
@@ -141,11 +144,8 @@ def _print_plan(plan: Plan, out: Console) -> None:
                 "",
                 m.start_on.isoformat(),
                 m.due_on.isoformat(),
-                "",
-                "",
-                "",
+                *blanks,
                 style="bold",
-                end_section=False,
             )
         marks = (
             ("critical" if t.critical else "")
@@ -161,7 +161,7 @@ def _print_plan(plan: Plan, out: Console) -> None:
             str(t.task.duration_business_days),
             t.start_on.isoformat(),
             t.due_on.isoformat(),
-            t.late_due_on.isoformat(),
+            *((t.late_due_on.isoformat(),) if wide else ()),
             str(t.slack_business_days),
             marks.strip(),
             style="red" if t.critical else None,
