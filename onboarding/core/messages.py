@@ -1,0 +1,164 @@
+"""What the engine says to people, as values: recipients, outgoing messages and their contexts.
+
+Deciding what to send lives in ``core/nudges.py`` and ``core/status.py``; rendering
+(jinja2 templates) and delivery (Maildir, SMTP) live in ``adapters/email``. A
+message carries a JSON-serialisable context (it is stored in the outbox) shaped by
+one of the TypedDicts below, one per template. Its ``idempotency_key`` is unique
+across all messages ever queued; the Message-ID is derived from it, so a message
+retried after a crash is recognisably the same message.
+
+Not here: templates, MIME, SMTP, the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone bound to a role: a name, an email address and an IANA time zone."""
+
+    name: str
+    email: str
+    timezone: str = "UTC"
+
+
+class MessageKind(StrEnum):
+    kickoff = "kickoff"
+    nudge_digest = "nudge_digest"
+    status = "status"
+    window_jump = "window_jump"
+    automated = "automated"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One email to queue: who, what template with which context, and its stable key."""
+
+    idempotency_key: str
+    kind: MessageKind
+    to: tuple[Person, ...]
+    subject: str
+    context: Mapping[str, Any]
+    customer_facing: bool  # customer emails carry List-Unsubscribe
+    project_id: str | None = None
+    reply_to: str | None = None
+    cc: tuple[Person, ...] = field(default=())
+
+    @property
+    def template(self) -> str:
+        return self.kind.value
+
+
+def message_id(idempotency_key: str, *, domain: str) -> str:
+    """The Message-ID header for a key: the same key always gives the same id."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+# -- template contexts (all values JSON-serialisable; dates as ISO strings) ------
+
+
+class ContactView(TypedDict):
+    name: str
+    email: str
+
+
+class ProjectView(TypedDict):
+    id: str
+    customer: str
+    blueprint_title: str
+    external_id: NotRequired[str | None]
+
+
+class MilestoneView(TypedDict):
+    title: str
+    state: Literal["done", "in_progress", "upcoming"]
+    start_on: str
+    due_on: str
+    done_on: NotRequired[str | None]
+
+
+class TaskView(TypedDict):
+    title: str
+    milestone: str
+    owner_name: str
+    due_on: str
+    start_on: NotRequired[str]
+    done_on: NotRequired[str | None]
+    overdue: NotRequired[bool]
+    days_overdue: NotRequired[int]
+
+
+class GoLiveView(TypedDict):
+    projected_on: str
+    committed_on: str | None
+    on_track: bool
+    reason: NotRequired[str]
+
+
+class KickoffContext(TypedDict):
+    project: ProjectView
+    recipient_name: str
+    role_title: str
+    kickoff_on: str
+    milestones: list[MilestoneView]
+    your_tasks: list[TaskView]
+    go_live: GoLiveView | None
+    vendor_contact: ContactView
+
+
+class NudgeItemView(TypedDict):
+    project: ProjectView
+    task_title: str
+    milestone: str
+    due_on: str
+    days_overdue: int  # business days of the recipient's calendar
+    level: int  # 1 = owner, 2 = escalation contact, 3 = next rung...
+    owner_name: str  # whose task it is (differs from the recipient when escalated)
+    escalated: bool
+
+
+class NudgeDigestContext(TypedDict):
+    recipient_name: str
+    as_of: str
+    items: list[NudgeItemView]
+    vendor_contact: ContactView
+
+
+class StatusContext(TypedDict):
+    project: ProjectView
+    recipient_name: str
+    as_of: str
+    reason: Literal["milestone_complete", "weekly"]
+    completed_milestone: str | None
+    milestones: list[MilestoneView]
+    done_recently: list[TaskView]
+    next_up: list[TaskView]
+    needs_from_you: list[TaskView]  # the customer's own open tasks
+    go_live: GoLiveView | None
+    vendor_contact: ContactView
+
+
+class WindowJumpContext(TypedDict):
+    project: ProjectView
+    recipient_name: str
+    as_of: str
+    committed_on: str
+    projected_on: str
+    slipped_task: TaskView  # the task whose slip pushed go-live (due_on = its new projected due date)
+    was_due_on: str
+    explanation: str  # the launch-window solver's reason for the new date
+    rejected: list[dict[str, str]]  # [{date, reason}] of the candidates between the two
+
+
+class AutomatedContext(TypedDict):
+    project: ProjectView
+    recipient_name: str
+    subject: str
+    body: str  # plain text from the blueprint's email action, placeholders already filled
