@@ -4,7 +4,9 @@
     ├── BlueprintInvalid (ValueError)     a blueprint file has problems (all listed at once)
     ├── PayScheduleInvalid (ValueError)   a pay-schedule spec cannot be read
     ├── PlanInputInvalid (ValueError)     project inputs do not fit the blueprint
-    └── NoSafeLaunch (ValueError)         no launch-window date within the horizon
+    ├── NoSafeLaunch (ValueError)         no launch-window date within the horizon
+    ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
+    └── ProjectNotFound (LookupError)     no project with that id or external id
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
 location (a path into the document; the YAML adapter adds file, line and column) and
@@ -19,8 +21,8 @@ from dataclasses import dataclass, field
 
 Loc = tuple[str | int, ...]
 
-# Stable problem codes, grouped by where they arise.
-CODES: dict[str, str] = {
+# Stable problem codes of blueprints and plans (documented in blueprints/README.md).
+BLUEPRINT_CODES: dict[str, str] = {
     # reading the file
     "file-not-found": "the file does not exist or cannot be read",
     "file-too-large": "the file is larger than the loader accepts",
@@ -56,6 +58,18 @@ CODES: dict[str, str] = {
     "no-safe-launch": "no allowed go-live date within the launch window's horizon",
     "kickoff-out-of-range": "a kickoff date too far from the calendars' years",
 }
+
+# Stable problem codes of running projects (documented in README.md).
+RUN_CODES: dict[str, str] = {
+    "invalid-transition": "a task or project cannot make that change from its current state",
+    "predecessors-not-done": "a task's predecessors are not done (use --force to record an exception)",
+    "project-on-hold": "the project is on hold",
+    "project-not-found": "no project with that id or external id",
+    "invalid-binding": "a role binding that cannot be read or names an unknown role",
+    "missing-binding": "a role of the blueprint has no person bound to it",
+}
+
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +154,11 @@ class PlanInputInvalid(ProblemsError, ValueError):
 
 class NoSafeLaunch(ProblemsError, ValueError):
     """No allowed go-live date exists within the launch window's horizon."""
+
+
+class TransitionRefused(ProblemsError, ValueError):
+    """A task or project change the lifecycle table or the dependencies do not allow."""
+
+
+class ProjectNotFound(ProblemsError, LookupError):
+    """No project has that id or external id."""

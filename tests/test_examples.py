@@ -78,8 +78,8 @@ def test_example_plan_matches_golden(path: Path, kickoff: str, pay: str | None, 
 def test_the_format_documentation_lists_every_problem_code() -> None:
     import re
 
-    from onboarding.errors import CODES
+    from onboarding.errors import BLUEPRINT_CODES
 
     text = (ROOT / "blueprints" / "README.md").read_text().split("## Problem codes", 1)[1]
     documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", text, flags=re.MULTILINE))
-    assert documented == set(CODES)
+    assert documented == set(BLUEPRINT_CODES)

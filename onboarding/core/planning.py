@@ -32,6 +32,7 @@ from onboarding.core.blueprint import Blueprint, CalendarName, DependencyType, c
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
 from onboarding.core.graph import CompiledTask, TaskGraph, compile_blueprint
 from onboarding.core.launch import LaunchDecision, LaunchInputs, Prerequisite, solve_launch
+from onboarding.core.lifecycle import FINISHED, TaskProgress
 from onboarding.core.payroll import PayDate, PaySchedule, extra_payday_warnings, pay_dates
 from onboarding.errors import PlanInputInvalid, Problem
 
@@ -90,12 +91,24 @@ class _Dates:
 class _Scheduler:
     """One blueprint's graph on its calendars; passes are methods so the solver can re-run them."""
 
-    def __init__(self, graph: TaskGraph, calendars: Mapping[CalendarName, BusinessCalendar], kickoff_on: date):
+    def __init__(
+        self,
+        graph: TaskGraph,
+        calendars: Mapping[CalendarName, BusinessCalendar],
+        kickoff_on: date,
+        *,
+        progress: Mapping[str, TaskProgress] | None = None,
+        today: date | None = None,
+    ):
         self.graph = graph
         self.calendars = calendars
         self.cal = {t.key: calendars[t.calendar] for t in graph.tasks}
-        self.floor = {name: cal.next_on_or_after(kickoff_on) for name, cal in calendars.items()}
+        # Nothing starts before kickoff; in a re-forecast, nothing not yet started starts before today.
+        first = max(kickoff_on, today) if today is not None else kickoff_on
+        self.floor = {name: cal.next_on_or_after(first) for name, cal in calendars.items()}
+        self.today_floor = {name: cal.next_on_or_after(today or kickoff_on) for name, cal in calendars.items()}
         self.kickoff_on = kickoff_on
+        self.progress: Mapping[str, TaskProgress] = progress or {}
 
     def forward(self, pins: Mapping[str, date]) -> _Dates:
         """Early dates; a pinned task is due on its pin (its natural due date is kept too)."""
@@ -104,10 +117,21 @@ class _Scheduler:
         natural: dict[str, date] = {}
         by_key = self.graph.by_key
         predecessors = self.graph.predecessors
+        progress = self.progress
         for key in self.graph.order:
             task = by_key[key]
             cal = self.cal[key]
             floor = self.floor[task.calendar]
+            actual = progress.get(key) if progress else None
+            started_on: date | None = None
+            if actual is not None:
+                if actual.state in FINISHED and actual.done_on is not None:
+                    # done and skipped tasks keep what happened
+                    start[key] = min(actual.started_on or actual.done_on, actual.done_on)
+                    due[key] = natural[key] = actual.done_on
+                    continue
+                if actual.started_on is not None and task.duration_business_days > 0:
+                    started_on = actual.started_on
             if task.duration_business_days == 0:
                 reached = floor
                 for edge in predecessors[key]:
@@ -135,8 +159,18 @@ class _Scheduler:
                     continue
                 if day > earliest_start:
                     earliest_start = day
-            begin = cal.next_on_or_after(earliest_start)
             span = task.duration_business_days - 1
+            if started_on is not None:
+                # in progress: keeps its start and due date; once overdue it is projected due today
+                begin = started_on
+                end = cal.add(cal.next_on_or_after(started_on), span)
+                if earliest_due is not None and earliest_due > end:
+                    end = cal.next_on_or_after(earliest_due)
+                end = max(end, self.today_floor[task.calendar])
+                start[key] = begin
+                due[key] = natural[key] = end
+                continue
+            begin = cal.next_on_or_after(earliest_start)
             end = cal.add(begin, span)
             if earliest_due is not None and earliest_due > end:
                 end = cal.next_on_or_after(earliest_due)
@@ -157,10 +191,15 @@ class _Scheduler:
         late_due: dict[str, date] = {}
         by_key = self.graph.by_key
         successors = self.graph.successors
+        progress = self.progress
         for key in reversed(self.graph.order):
             task = by_key[key]
             cal = self.cal[key]
             span = max(task.duration_business_days - 1, 0)
+            actual = progress.get(key) if progress else None
+            if actual is not None and actual.state in FINISHED:
+                late_start[key], late_due[key] = dates.start[key], dates.due[key]
+                continue
             if key in holds:
                 late = holds[key]
             else:
@@ -188,6 +227,8 @@ class _Scheduler:
                         late = bound
             late_due[key] = late
             late_start[key] = cal.add(late, -span)
+            if actual is not None and actual.started_on is not None and span:
+                late_start[key] = min(late_start[key], dates.start[key])  # a start in the past stays put
         return late_start, late_due
 
 
@@ -201,8 +242,17 @@ def plan_project(
     kickoff_on: date,
     pay_schedule: PaySchedule | None = None,
     graph: TaskGraph | None = None,
+    progress: Mapping[str, TaskProgress] | None = None,
+    today: date | None = None,
+    committed_go_live_on: date | None = None,
 ) -> Plan:
-    """A dated plan of a checked blueprint from its kickoff (pure; raises NoSafeLaunch, PlanInputInvalid)."""
+    """A dated plan of a checked blueprint from its kickoff (pure; raises NoSafeLaunch, PlanInputInvalid).
+
+    With ``progress`` and ``today`` it is a re-forecast: done and skipped tasks keep
+    their actual dates, started ones their start, and nothing else starts before
+    today. ``committed_go_live_on`` keeps the go-live no earlier than the date
+    committed at launch (it moves later only when it can no longer be met).
+    """
     if not MIN_KICKOFF_YEAR <= kickoff_on.year <= MAX_KICKOFF_YEAR:
         raise PlanInputInvalid(
             "plan",
@@ -230,9 +280,12 @@ def plan_project(
                 ),
             ),
         )
-    scheduler = _Scheduler(graph, calendars, kickoff_on)
+    scheduler = _Scheduler(graph, calendars, kickoff_on, progress=progress, today=today)
     natural = scheduler.forward({})
     launch_task = graph.launch_task
+    launch_progress = (progress or {}).get(launch_task.key) if launch_task is not None else None
+    if launch_progress is not None and launch_progress.state in FINISHED:
+        launch_task = None  # it happened: nothing left to choose
     decision: LaunchDecision | None = None
     dates = natural
     holds: dict[str, date] = {}
@@ -268,11 +321,14 @@ def plan_project(
                 f"(earliest {trial.natural_due[first].isoformat()}) once the pay-cycle tasks are placed"
             )
 
+        earliest_on = natural.natural_due[launch_task.key]
+        if committed_go_live_on is not None and committed_go_live_on > earliest_on:
+            earliest_on = committed_go_live_on
         decision = solve_launch(
             LaunchInputs(
                 task=launch_task.key,
                 window=window,
-                earliest_on=natural.natural_due[launch_task.key],
+                earliest_on=earliest_on,
                 launch_calendar=scheduler.cal[launch_task.key],
                 settlement=calendars[CalendarName.settlement],
                 pay_schedule=pay_schedule,
@@ -291,7 +347,11 @@ def plan_project(
     for task in graph.tasks:
         cal = scheduler.cal[task.key]
         start = dates.start[task.key]
-        slack = cal.business_days_between(start, late_start[task.key])
+        actual = (progress or {}).get(task.key)
+        if actual is not None and actual.state in FINISHED:
+            planned.append(PlannedTask(task, start, dates.due[task.key], start, dates.due[task.key], 0, False))
+            continue
+        slack = cal.business_days_between(cal.next_on_or_after(start), cal.next_on_or_after(late_start[task.key]))
         planned.append(
             PlannedTask(task, start, dates.due[task.key], late_start[task.key], late_due[task.key], slack, slack <= 0)
         )
