@@ -349,7 +349,8 @@ def plan_project(
         start = dates.start[task.key]
         actual = (progress or {}).get(task.key)
         if actual is not None and actual.state in FINISHED:
-            planned.append(PlannedTask(task, start, dates.due[task.key], start, dates.due[task.key], 0, False))
+            end = dates.due[task.key]
+            planned.append(PlannedTask(task, start, end, start, end, slack_business_days=0, critical=False))
             continue
         slack = cal.business_days_between(cal.next_on_or_after(start), cal.next_on_or_after(late_start[task.key]))
         planned.append(

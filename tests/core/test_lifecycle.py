@@ -48,7 +48,7 @@ def test_every_transition_in_the_table_is_allowed_and_nothing_else() -> None:
         for action in Action:
             progress = {"solo": TaskProgress(state, started_on=D("2026-12-07") if state != TaskState.pending else None)}
             if (state, action) in TRANSITIONS:
-                new, event = transition(graph, progress, "solo", action, on=D("2026-12-08"), at=AT, actor="dana")
+                _new, event = transition(graph, progress, "solo", action, on=D("2026-12-08"), at=AT, actor="dana")
                 assert event.task_key == "solo" and event.data["from"] == state.value
             else:
                 with pytest.raises(TransitionRefused) as info:
