@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich import box
@@ -20,10 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding import __version__
-from onboarding.bootstrap import planning_service
+from onboarding.adapters.clock import SystemClock
+from onboarding.bootstrap import planning_service, project_service
 from onboarding.core.blueprint import blueprint_json_schema
+from onboarding.core.lifecycle import Action, ProjectState
+from onboarding.core.messages import Person
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
+from onboarding.core.projects import status_document
 from onboarding.errors import OnboardingError
 
 _TRACE_LINES_IN_TABLE = 12
@@ -189,6 +195,243 @@ def _print_plan(plan: Plan, out: Console) -> None:
         out.print(f"Pay dates in the plan's span: {', '.join(p.paid_on.isoformat() for p in plan.pay_dates)}")
     for warning in plan.warnings:
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+
+
+# -- running projects ----------------------------------------------------------------
+
+
+def _binding(spec: str) -> tuple[str, Person]:
+    """``role=Name <email>[;tz=Area/City]`` -> (role, Person)."""
+    role, sep, rest = spec.partition("=")
+    who, _, options = rest.partition(";")
+    name, email = parseaddr(who.strip())
+    tz = "UTC"
+    for option in filter(None, (o.strip() for o in options.split(";"))):
+        key, _, value = option.partition("=")
+        if key.strip() != "tz":
+            raise click.BadParameter(f"unknown option {key!r} in {spec!r}; only tz=Area/City")
+        tz = value.strip()
+    if not sep or not role.strip() or "@" not in email:
+        raise click.BadParameter(f'{spec!r}: write ROLE="Name <email>" (optionally ;tz=America/Chicago)')
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{spec!r}: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
+    return role.strip(), Person(name or email, email, tz)
+
+
+@main.command()
+@click.argument("blueprint", type=click.Path(dir_okay=False))
+@click.option("--customer", required=True, help="The customer's name.")
+@click.option("--kickoff", type=IsoDate(), required=True, help="Kickoff date, YYYY-MM-DD.")
+@click.option("--pay-schedule", "pay_schedule", metavar="SPEC", help="Default: the blueprint's.")
+@click.option(
+    "--bind",
+    "binds",
+    multiple=True,
+    metavar='ROLE="Name <email>[;tz=Zone]"',
+    required=True,
+    help="Bind a role to a person; repeat for every role.",
+)
+@click.option("--segment", help="e.g. smb, mid-market, enterprise.")
+@click.option("--external-id", "external_id", help="Your CRM id; launching it again does nothing.")
+@click.option("--by", "actor", default="cli", show_default=True)
+def launch(
+    blueprint: str,
+    customer: str,
+    kickoff: date,
+    pay_schedule: str | None,
+    binds: tuple[str, ...],
+    segment: str | None,
+    external_id: str | None,
+    actor: str,
+) -> None:
+    """Launch a project from a blueprint: plan it, store it, queue the kickoff emails."""
+    bindings = dict(_binding(b) for b in binds)
+    try:
+        result = project_service().launch(
+            blueprint,
+            customer=customer,
+            kickoff_on=kickoff,
+            bindings=bindings,
+            pay_schedule=pay_schedule,
+            segment=segment,
+            external_id=external_id,
+            actor=actor,
+        )
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    p = result.project
+    verb = "launched" if result.created else "exists already (same external id):"
+    go = f", go-live {p.committed_go_live_on.isoformat()}" if p.committed_go_live_on else ""
+    click.echo(
+        f"{verb} {p.id} for {p.customer}: {p.blueprint_key} {p.blueprint_version}, "
+        f"kickoff {p.kickoff_on.isoformat()}{go}, finish {p.finish_on.isoformat()}"
+    )
+
+
+def _task_command(action: Action) -> click.Command:
+    @click.argument("project")
+    @click.argument("task")
+    @click.option("--on", "on", type=IsoDate(), help="The day it happened (default: today).")
+    @click.option("--by", "actor", default="cli", show_default=True)
+    @click.option("--reason", help="Recorded with the event.")
+    @click.option("--force", is_flag=True, help="Do it although predecessors are not done (recorded as forced).")
+    def command(project: str, task: str, on: date | None, actor: str, reason: str | None, *, force: bool) -> None:
+        try:
+            result = project_service().change_task(project, task, action, on=on, by=actor, reason=reason, force=force)
+        except OnboardingError as exc:
+            _fail(exc)
+            return
+        t = result.task(task)
+        go = result.projected_go_live_on
+        click.echo(
+            f"{result.id}: {task} is {t.state.value}"
+            + (f"; projected go-live {go.isoformat()}" if go else "")
+            + (
+                ""
+                if go is None or result.committed_go_live_on is None or go <= result.committed_go_live_on
+                else f" (committed {result.committed_go_live_on.isoformat()}: window jump)"
+            )
+        )
+
+    command.__doc__ = f"{action.value.capitalize()} a task, re-forecast the plan and record the event."
+    return main.command(name=action.value)(command)
+
+
+for _action in Action:
+    _task_command(_action)
+
+
+@main.command(name="hold")
+@click.argument("project")
+@click.option("--reason")
+@click.option("--by", "actor", default="cli", show_default=True)
+def hold_command(project: str, reason: str | None, actor: str) -> None:
+    """Put a project on hold (its clock stops)."""
+    try:
+        result = project_service().hold(project, by=actor, reason=reason)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{result.id} is on hold")
+
+
+@main.command(name="resume")
+@click.argument("project")
+@click.option("--by", "actor", default="cli", show_default=True)
+def resume_command(project: str, actor: str) -> None:
+    """Resume a held project and re-forecast it."""
+    try:
+        result = project_service().resume(project, by=actor)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{result.id} is active again")
+
+
+@main.command()
+@click.argument("project")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def status(project: str, output_format: str) -> None:
+    """A project's milestones, tasks, overdue work and go-live against the committed window."""
+    svc = project_service()
+    try:
+        record = svc.get(project)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    document = status_document(record, today=SystemClock().today())
+    if output_format == "json":
+        click.echo(json.dumps(document, indent=2))
+        return
+    out = _console()
+    go = document["go_live"]
+    out.print(
+        Text(
+            f"{record.customer} ({record.id}) - {record.blueprint_title} {record.blueprint_version} - "
+            f"{record.state.value}",
+            style="bold",
+        )
+    )
+    if isinstance(go, dict):
+        style = "green" if go["in_committed_window"] else "bold red"
+        out.print(Text(f"go-live projected {go['projected_on']}, committed {go['committed_on']}", style=style))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("milestone / task", "owner", "state", "start", "due", ""):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    tasks: list[dict[str, Any]] = document["tasks"]  # type: ignore[assignment]
+    for m in document["milestones"]:  # type: ignore[attr-defined]
+        table.add_row(Text(m["title"], style="bold"), "", m["state"], m["start_on"], m["due_on"], "")
+        for t in (t for t in tasks if t["milestone"] == m["key"]):
+            flag = "OVERDUE" if t["overdue"] else ("critical" if t["critical"] else "")
+            table.add_row(
+                "  " + t["key"],
+                t["owner"] or t["owner_role"],
+                t["state"],
+                t["start_on"],
+                t["due_on"],
+                flag,
+                style="red" if t["overdue"] else None,
+            )
+    out.print(table)
+
+
+@main.command(name="list")
+@click.option("--state", type=click.Choice([s.value for s in ProjectState]))
+@click.option("--blueprint")
+@click.option("--segment")
+@click.option("--customer", help="Part of the customer's name.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_command(
+    state: str | None, blueprint: str | None, segment: str | None, customer: str | None, limit: int, output_format: str
+) -> None:
+    """The portfolio: projects with their state and go-live."""
+    found = project_service().list_projects(
+        state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
+    )
+    rows = [
+        {
+            "id": p.id,
+            "external_id": p.external_id,
+            "customer": p.customer,
+            "segment": p.segment,
+            "blueprint": p.blueprint_key,
+            "state": p.state.value,
+            "kickoff_on": p.kickoff_on.isoformat(),
+            "committed_go_live_on": p.committed_go_live_on.isoformat() if p.committed_go_live_on else None,
+            "projected_go_live_on": p.projected_go_live_on.isoformat() if p.projected_go_live_on else None,
+        }
+        for p in found
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("id", "customer", "segment", "blueprint", "state", "kickoff", "go-live committed", "projected"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for r in rows:
+        late = (
+            r["projected_go_live_on"]
+            and r["committed_go_live_on"]
+            and (r["projected_go_live_on"] > r["committed_go_live_on"])
+        )
+        table.add_row(
+            r["id"],
+            r["customer"],
+            r["segment"] or "",
+            r["blueprint"],
+            r["state"],
+            r["kickoff_on"],
+            r["committed_go_live_on"] or "",
+            r["projected_go_live_on"] or "",
+            style="red" if late else None,
+        )
+    _console().print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

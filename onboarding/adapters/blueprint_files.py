@@ -98,6 +98,9 @@ class FileBlueprints:
     def load(self, ref: str) -> LoadedBlueprint:
         return read_blueprint(Path(ref), max_bytes=self.max_bytes)
 
+    def parse(self, text: str, *, source: str) -> LoadedBlueprint:
+        return parse_blueprint_text(text, source=source, max_bytes=self.max_bytes)
+
 
 class InMemoryBlueprints:
     """Blueprints held as text under names (the in-memory twin, for tests)."""
@@ -110,6 +113,9 @@ class InMemoryBlueprints:
         if ref not in self.texts:
             raise _single(ref, "file-not-found", "no such blueprint", f"known: {', '.join(sorted(self.texts))}")
         return parse_blueprint_text(self.texts[ref], source=ref, max_bytes=self.max_bytes)
+
+    def parse(self, text: str, *, source: str) -> LoadedBlueprint:
+        return parse_blueprint_text(text, source=source, max_bytes=self.max_bytes)
 
 
 def read_blueprint(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedBlueprint:
@@ -156,7 +162,8 @@ def parse_blueprint_text(raw: bytes | str, *, source: str, max_bytes: int = DEFA
         raise BlueprintInvalid(source, document.problems + located) from None
     if document.problems:
         raise BlueprintInvalid(source, document.problems)
-    return LoadedBlueprint(source=source, blueprint=blueprint, graph=graph, locate=document.locate)
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    return LoadedBlueprint(source=source, blueprint=blueprint, graph=graph, locate=document.locate, text=text)
 
 
 def load_yaml(raw: bytes | str, *, source: str) -> YamlDocument:

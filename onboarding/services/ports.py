@@ -6,13 +6,16 @@ Each has a real adapter and an in-memory twin in ``onboarding.adapters``;
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.graph import TaskGraph
+from onboarding.core.lifecycle import Event
+from onboarding.core.messages import OutgoingMessage
+from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem
 
 
@@ -25,6 +28,7 @@ class LoadedBlueprint:
     graph: TaskGraph
     # Gives a problem found later (planning) the file position of its location.
     locate: Callable[[Problem], Problem] = field(default=lambda problem: problem)
+    text: str = ""  # what was read, kept with a project launched from it
 
 
 class BlueprintSource(Protocol):
@@ -32,6 +36,55 @@ class BlueprintSource(Protocol):
         """The checked blueprint named by ``ref``; raises BlueprintInvalid with every problem."""
         ...
 
+    def parse(self, text: str, *, source: str) -> LoadedBlueprint:
+        """A checked blueprint from text kept earlier (a project's snapshot)."""
+        ...
+
 
 class Clock(Protocol):
     def today(self) -> date: ...
+
+    def now(self) -> datetime:
+        """An aware instant (UTC)."""
+        ...
+
+
+class ConcurrentChange(RuntimeError):
+    """The project changed since it was read; the service reads it again and retries."""
+
+
+class ProjectStore(Protocol):
+    """Where projects, their events and their queued emails are kept; every write is one transaction."""
+
+    def load(self, ref: str) -> ProjectRecord:
+        """The project by id or external id; raises ProjectNotFound."""
+        ...
+
+    def find_external(self, external_id: str) -> ProjectRecord | None: ...
+
+    def list_projects(
+        self,
+        *,
+        state: str | None = None,
+        blueprint: str | None = None,
+        segment: str | None = None,
+        customer: str | None = None,
+        limit: int = 200,
+    ) -> list[ProjectRecord]: ...
+
+    def events(self, project_id: str) -> list[Event]: ...
+
+    def create(
+        self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
+    ) -> None: ...
+
+    def save(
+        self,
+        project: ProjectRecord,
+        *,
+        new_events: Sequence[Event],
+        messages: Sequence[OutgoingMessage],
+        changed_tasks: Sequence[TaskRecord] | None = None,
+    ) -> ProjectRecord:
+        """Write a project read at ``project.version``; raises ConcurrentChange if it changed since."""
+        ...

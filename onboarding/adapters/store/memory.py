@@ -1,0 +1,82 @@
+"""The in-memory twin of the SQL project store, for service tests: same contract, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from onboarding.core.lifecycle import Event
+from onboarding.core.messages import OutgoingMessage
+from onboarding.core.projects import ProjectRecord, TaskRecord
+from onboarding.errors import Problem, ProjectNotFound
+from onboarding.services.ports import ConcurrentChange
+
+
+class InMemoryProjectStore:
+    def __init__(self) -> None:
+        self.projects: dict[str, ProjectRecord] = {}
+        self.event_log: dict[str, list[Event]] = {}
+        self.outbox: dict[str, OutgoingMessage] = {}  # by idempotency key, in queueing order
+
+    def load(self, ref: str) -> ProjectRecord:
+        for project in self.projects.values():
+            if ref in (project.id, project.external_id):
+                return project
+        raise ProjectNotFound(ref, (Problem("project-not-found", f"no project {ref!r}", (), "see `onboarding list`"),))
+
+    def find_external(self, external_id: str) -> ProjectRecord | None:
+        return next((p for p in self.projects.values() if p.external_id == external_id), None)
+
+    def list_projects(
+        self,
+        *,
+        state: str | None = None,
+        blueprint: str | None = None,
+        segment: str | None = None,
+        customer: str | None = None,
+        limit: int = 200,
+    ) -> list[ProjectRecord]:
+        found = [
+            p
+            for p in self.projects.values()
+            if (state is None or p.state.value == state)
+            and (blueprint is None or p.blueprint_key == blueprint)
+            and (segment is None or p.segment == segment)
+            and (customer is None or customer.lower() in p.customer.lower())
+        ]
+        return sorted(found, key=lambda p: (p.kickoff_on, p.id))[:limit]
+
+    def events(self, project_id: str) -> list[Event]:
+        return list(self.event_log.get(project_id, []))
+
+    def create(
+        self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
+    ) -> None:
+        if project.id in self.projects or (project.external_id and self.find_external(project.external_id)):
+            raise ValueError(f"project {project.id} exists")
+        self.projects[project.id] = project
+        self._append(project.id, new_events, messages)
+
+    def save(
+        self,
+        project: ProjectRecord,
+        *,
+        new_events: Sequence[Event],
+        messages: Sequence[OutgoingMessage],
+        changed_tasks: Sequence[TaskRecord] | None = None,
+    ) -> ProjectRecord:
+        if self.projects[project.id].version != project.version:
+            raise ConcurrentChange(project.id)
+        saved = replace(project, version=project.version + 1)
+        self.projects[project.id] = saved
+        self._append(project.id, new_events, messages)
+        return saved
+
+    def messages(self, **match: Any) -> list[OutgoingMessage]:
+        return [m for m in self.outbox.values() if all(getattr(m, k) == v for k, v in match.items())]
+
+    def _append(self, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]) -> None:
+        self.event_log.setdefault(project_id, []).extend(new_events)
+        for message in messages:
+            self.outbox.setdefault(message.idempotency_key, message)

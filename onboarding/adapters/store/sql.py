@@ -1,0 +1,300 @@
+"""The SQL project store: engines, migrations, and reading and writing projects in transactions.
+
+Every change is one transaction: the project row (with an optimistic version
+check), its task rows, the events it appends and the emails it queues in the
+outbox (``INSERT ... ON CONFLICT DO NOTHING`` on the message's idempotency key, so
+a retried change never queues the same email twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+
+from onboarding.adapters.store.tables import Base, BindingRow, EventRow, OutboxRow, ProjectRow, TaskRow
+from onboarding.core.lifecycle import Event, ProjectState, TaskState
+from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.projects import ProjectRecord, TaskRecord
+from onboarding.errors import Problem, ProjectNotFound
+from onboarding.services.ports import ConcurrentChange
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+projects = Base.metadata.tables[ProjectRow.__tablename__]
+bindings = Base.metadata.tables[BindingRow.__tablename__]
+tasks = Base.metadata.tables[TaskRow.__tablename__]
+events = Base.metadata.tables[EventRow.__tablename__]
+outbox = Base.metadata.tables[OutboxRow.__tablename__]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a URL; SQLite files get WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest migration (safe to run at every start)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _insert(connection: Connection) -> Any:
+    return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+
+
+class SqlProjectStore:
+    """Projects in a SQL database (the real ``ProjectStore``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # -- reading ---------------------------------------------------------------
+
+    def load(self, ref: str) -> ProjectRecord:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(projects).where(or_(projects.c.id == ref, projects.c.external_id == ref))
+            ).first()
+            if row is None:
+                raise ProjectNotFound(
+                    ref,
+                    (
+                        Problem(
+                            "project-not-found",
+                            f"no project {ref!r}",
+                            (),
+                            "see `onboarding list` for ids and external ids",
+                        ),
+                    ),
+                )
+            return self._record(connection, row._mapping)
+
+    def find_external(self, external_id: str) -> ProjectRecord | None:
+        try:
+            return self.load(external_id)
+        except ProjectNotFound:
+            return None
+
+    def list_projects(
+        self,
+        *,
+        state: str | None = None,
+        blueprint: str | None = None,
+        segment: str | None = None,
+        customer: str | None = None,
+        limit: int = 200,
+    ) -> list[ProjectRecord]:
+        query = select(projects).order_by(projects.c.kickoff_on, projects.c.id).limit(limit)
+        if state:
+            query = query.where(projects.c.state == state)
+        if blueprint:
+            query = query.where(projects.c.blueprint_key == blueprint)
+        if segment:
+            query = query.where(projects.c.segment == segment)
+        if customer:
+            query = query.where(projects.c.customer.ilike(f"%{customer}%"))
+        with self.engine.connect() as connection:
+            return [self._record(connection, row._mapping) for row in connection.execute(query)]
+
+    def events(self, project_id: str) -> list[Event]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(events).where(events.c.project_id == project_id).order_by(events.c.id))
+            return [Event(r.kind, _aware(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
+
+    def outbox_for(self, project_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(outbox).where(outbox.c.project_id == project_id).order_by(outbox.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    def _record(self, connection: Connection, row: Any) -> ProjectRecord:
+        pid = row["id"]
+        people = {
+            b.role: Person(b.name, b.email, b.timezone)
+            for b in connection.execute(select(bindings).where(bindings.c.project_id == pid))
+        }
+        task_rows = connection.execute(select(tasks).where(tasks.c.project_id == pid).order_by(tasks.c.position))
+        return ProjectRecord(
+            id=pid,
+            external_id=row["external_id"],
+            customer=row["customer"],
+            segment=row["segment"],
+            blueprint_key=row["blueprint_key"],
+            blueprint_version=row["blueprint_version"],
+            blueprint_title=row["blueprint_title"],
+            blueprint_source=row["blueprint_source"],
+            blueprint_text=row["blueprint_text"],
+            kickoff_on=row["kickoff_on"],
+            pay_schedule=row["pay_schedule"],
+            state=ProjectState(row["state"]),
+            committed_go_live_on=row["committed_go_live_on"],
+            projected_go_live_on=row["projected_go_live_on"],
+            finish_on=row["finish_on"],
+            bindings=people,
+            tasks=tuple(_task(t._mapping) for t in task_rows),
+            created_at=_aware(row["created_at"]),
+            updated_at=_aware(row["updated_at"]),
+            version=row["version"],
+        )
+
+    # -- writing ---------------------------------------------------------------
+
+    def create(
+        self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
+    ) -> None:
+        with self._transaction() as connection:
+            connection.execute(
+                insert(projects).values(
+                    **_project_values(project),
+                    id=project.id,
+                    external_id=project.external_id,
+                    created_at=project.created_at,
+                )
+            )
+            connection.execute(
+                insert(bindings),
+                [
+                    {"project_id": project.id, "role": role, "name": p.name, "email": p.email, "timezone": p.timezone}
+                    for role, p in project.bindings.items()
+                ],
+            )
+            connection.execute(insert(tasks), [_task_values(project.id, t) for t in project.tasks])
+            self._append(connection, project.id, new_events, messages)
+
+    def save(
+        self,
+        project: ProjectRecord,
+        *,
+        new_events: Sequence[Event],
+        messages: Sequence[OutgoingMessage],
+        changed_tasks: Sequence[TaskRecord] | None = None,
+    ) -> ProjectRecord:
+        """Write a changed project if nobody else changed it since it was read; the new version is returned."""
+        with self._transaction() as connection:
+            result = connection.execute(
+                update(projects)
+                .where(projects.c.id == project.id, projects.c.version == project.version)
+                .values(**_project_values(project), version=project.version + 1)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentChange(project.id)
+            for t in project.tasks if changed_tasks is None else changed_tasks:
+                row = _task_values(project.id, t)
+                connection.execute(
+                    update(tasks)
+                    .where(tasks.c.project_id == project.id, tasks.c.key == t.key)
+                    .values({k: v for k, v in row.items() if k not in ("project_id", "key")})
+                )
+            self._append(connection, project.id, new_events, messages)
+        return replace(project, version=project.version + 1)
+
+    def _append(
+        self, connection: Connection, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
+    ) -> None:
+        if new_events:
+            connection.execute(
+                insert(events),
+                [
+                    {
+                        "project_id": project_id,
+                        "at": e.at,
+                        "actor": e.actor,
+                        "kind": e.kind,
+                        "task_key": e.task_key,
+                        "data": dict(e.data),
+                    }
+                    for e in new_events
+                ],
+            )
+        if messages:
+            now = datetime.now(UTC)
+            statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            connection.execute(statement, [_outbox_values(m, now) for m in messages])
+
+
+def _project_values(project: ProjectRecord) -> dict[str, Any]:
+    return {
+        "customer": project.customer,
+        "segment": project.segment,
+        "blueprint_key": project.blueprint_key,
+        "blueprint_version": project.blueprint_version,
+        "blueprint_title": project.blueprint_title,
+        "blueprint_source": project.blueprint_source,
+        "blueprint_text": project.blueprint_text,
+        "kickoff_on": project.kickoff_on,
+        "pay_schedule": project.pay_schedule,
+        "state": project.state.value,
+        "committed_go_live_on": project.committed_go_live_on,
+        "projected_go_live_on": project.projected_go_live_on,
+        "finish_on": project.finish_on,
+        "updated_at": project.updated_at,
+    }
+
+
+def _task_values(project_id: str, t: TaskRecord) -> dict[str, Any]:
+    values = asdict(t)
+    values["state"] = t.state.value
+    values["project_id"] = project_id
+    return values
+
+
+def _task(row: Any) -> TaskRecord:
+    values = {k: row[k] for k in TaskRecord.__dataclass_fields__}
+    values["state"] = TaskState(values["state"])
+    return TaskRecord(**values)
+
+
+def _outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
+    return {
+        "idempotency_key": message.idempotency_key,
+        "project_id": message.project_id,
+        "kind": message.kind.value,
+        "recipients": [asdict(p) for p in message.to],
+        "cc": [asdict(p) for p in message.cc],
+        "subject": message.subject,
+        "context": dict(message.context),
+        "customer_facing": message.customer_facing,
+        "reply_to": message.reply_to,
+        "created_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands instants back without a zone; they are stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

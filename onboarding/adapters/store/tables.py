@@ -1,0 +1,175 @@
+"""Row classes (SQLAlchemy 2, typed), kept apart from the domain values in ``core/projects.py``.
+
+Dates that are days are ``Date`` columns (never text, so SQLite compares them as
+dates do); instants are aware and stored in UTC. Names of constraints and indexes
+follow one convention so that migrations are the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT autoincrement on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+OPEN_STATES = "state IN ('pending', 'in_progress', 'blocked')"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ProjectRow(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    customer: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(64), index=True)
+    blueprint_key: Mapped[str] = mapped_column(String(64), index=True)
+    blueprint_version: Mapped[str] = mapped_column(String(32))
+    blueprint_title: Mapped[str] = mapped_column(String(200))
+    blueprint_source: Mapped[str] = mapped_column(Text)
+    blueprint_text: Mapped[str] = mapped_column(Text)
+    kickoff_on: Mapped[date] = mapped_column(Date)
+    pay_schedule: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    committed_go_live_on: Mapped[date | None] = mapped_column(Date)
+    projected_go_live_on: Mapped[date | None] = mapped_column(Date)
+    finish_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class BindingRow(Base):
+    __tablename__ = "bindings"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    milestone_key: Mapped[str] = mapped_column(String(64))
+    milestone_title: Mapped[str] = mapped_column(String(200))
+    owner_role: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(16))
+    calendar: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    duration_business_days: Mapped[int] = mapped_column(Integer)
+    customer_visible: Mapped[bool] = mapped_column(Boolean)
+    first_value: Mapped[bool] = mapped_column(Boolean)
+    launch: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))
+    started_on: Mapped[date | None] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    start_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    late_due_on: Mapped[date] = mapped_column(Date)
+    slack_business_days: Mapped[int] = mapped_column(Integer)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    due_version: Mapped[int] = mapped_column(Integer, default=1)
+    nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_nudged_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        # The sweep's question, answered from the index alone: open tasks due before today.
+        Index(
+            "ix_tasks_open_due",
+            "due_on",
+            "project_id",
+            "key",
+            sqlite_where=text(OPEN_STATES),
+            postgresql_where=text(OPEN_STATES),
+        ),
+    )
+
+
+class EventRow(Base):
+    """The append-only log: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    task_key: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_events_project", "project_id", "id"), Index("ix_events_kind_at", "kind", "at"))
+
+
+class NudgeRow(Base):
+    """One nudge decided for one task at one due-date version; its key makes it happen once."""
+
+    __tablename__ = "nudges"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    task_key: Mapped[str] = mapped_column(String(64))
+    due_version: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(320))
+    digest_key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(Base):
+    """An email to deliver, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    cc: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(400))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    customer_facing: Mapped[bool] = mapped_column(Boolean)
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)

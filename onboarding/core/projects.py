@@ -1,0 +1,311 @@
+"""Projects as domain values: one customer's run of one blueprint, its people and its tasks.
+
+A ``ProjectRecord`` is what the store keeps and the services change: the
+blueprint text it was launched from (so later re-forecasts use the same
+version), the role bindings, each task's progress and projected dates, and the
+go-live committed at launch. ``apply_plan`` writes a fresh plan's dates onto the
+tasks; ``kickoff_messages`` says who is told what at launch.
+
+Not here: storage (adapters/store), the rules of planning or of the lifecycle.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from onboarding.core.blueprint import Blueprint
+from onboarding.core.lifecycle import OPEN, ProjectState, TaskProgress, TaskState
+from onboarding.core.messages import (
+    ContactView,
+    GoLiveView,
+    KickoffContext,
+    MessageKind,
+    MilestoneView,
+    OutgoingMessage,
+    Person,
+    ProjectView,
+    TaskView,
+)
+from onboarding.core.planning import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    key: str
+    position: int
+    title: str
+    milestone_key: str
+    milestone_title: str
+    owner_role: str
+    side: str
+    calendar: str
+    kind: str
+    duration_business_days: int
+    customer_visible: bool
+    first_value: bool
+    launch: bool
+    state: TaskState
+    started_on: date | None
+    done_on: date | None
+    start_on: date
+    due_on: date
+    late_due_on: date
+    slack_business_days: int
+    critical: bool
+    due_version: int = 1
+    nudges_sent: int = 0
+    last_nudged_on: date | None = None
+
+    @property
+    def progress(self) -> TaskProgress:
+        return TaskProgress(self.state, self.started_on, self.done_on)
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    id: str
+    external_id: str | None
+    customer: str
+    segment: str | None
+    blueprint_key: str
+    blueprint_version: str
+    blueprint_title: str
+    blueprint_source: str
+    blueprint_text: str
+    kickoff_on: date
+    pay_schedule: str | None
+    state: ProjectState
+    committed_go_live_on: date | None
+    projected_go_live_on: date | None
+    finish_on: date
+    bindings: Mapping[str, Person]
+    tasks: tuple[TaskRecord, ...]
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    def task(self, key: str) -> TaskRecord:
+        return next(t for t in self.tasks if t.key == key)
+
+    @property
+    def progress(self) -> dict[str, TaskProgress]:
+        return {t.key: t.progress for t in self.tasks if t.state is not TaskState.pending}
+
+    def overdue(self, today: date) -> list[TaskRecord]:
+        return [t for t in self.tasks if t.state in OPEN and t.due_on < today]
+
+
+def new_project_id(customer: str) -> str:
+    """A readable, unique id: the customer's name as a slug and a random suffix."""
+    slug = re.sub(r"[^a-z0-9]+", "-", customer.lower()).strip("-")[:40] or "project"
+    return f"{slug}-{secrets.token_hex(3)}"
+
+
+def task_records(
+    plan: Plan,
+    blueprint: Blueprint,
+    *,
+    progress: Mapping[str, TaskProgress] | None = None,
+    previous: Mapping[str, TaskRecord] | None = None,
+) -> tuple[TaskRecord, ...]:
+    """Task rows for a plan, keeping progress and nudge counters; a changed due date bumps due_version."""
+    titles = {m.key: m.title for m in blueprint.milestones}
+    out: list[TaskRecord] = []
+    for planned in plan.tasks:
+        t = planned.task
+        before = (previous or {}).get(t.key)
+        p = (progress or {}).get(t.key, TaskProgress())
+        due_version = before.due_version if before else 1
+        nudges_sent = before.nudges_sent if before else 0
+        last_nudged_on = before.last_nudged_on if before else None
+        if before is not None and before.due_on != planned.due_on:
+            due_version, nudges_sent, last_nudged_on = due_version + 1, 0, None
+        out.append(
+            TaskRecord(
+                key=t.key,
+                position=t.position,
+                title=t.title,
+                milestone_key=t.milestone,
+                milestone_title=titles[t.milestone],
+                owner_role=t.owner,
+                side=t.side,
+                calendar=t.calendar.value,
+                kind=t.kind.value,
+                duration_business_days=t.duration_business_days,
+                customer_visible=t.customer_visible,
+                first_value=t.first_value,
+                launch=t.launch,
+                state=p.state,
+                started_on=p.started_on,
+                done_on=p.done_on,
+                start_on=planned.start_on,
+                due_on=planned.due_on,
+                late_due_on=planned.late_due_on,
+                slack_business_days=planned.slack_business_days,
+                critical=planned.critical,
+                due_version=due_version,
+                nudges_sent=nudges_sent,
+                last_nudged_on=last_nudged_on,
+            )
+        )
+    return tuple(out)
+
+
+def with_plan(project: ProjectRecord, plan: Plan, blueprint: Blueprint, *, at: datetime) -> ProjectRecord:
+    """The project with a re-forecast applied to its tasks and projected dates."""
+    previous = {t.key: t for t in project.tasks}
+    tasks = task_records(plan, blueprint, progress=project.progress, previous=previous)
+    go_live = plan.go_live.chosen_on if plan.go_live else None
+    launch = next((t for t in tasks if t.launch), None)
+    if launch is not None and launch.done_on is not None:
+        go_live = launch.done_on
+    return replace(project, tasks=tasks, projected_go_live_on=go_live, finish_on=plan.finish_on, updated_at=at)
+
+
+def project_view(project: ProjectRecord) -> ProjectView:
+    return {
+        "id": project.id,
+        "customer": project.customer,
+        "blueprint_title": project.blueprint_title,
+        "external_id": project.external_id,
+    }
+
+
+def contact(person: Person) -> ContactView:
+    return {"name": person.name, "email": person.email}
+
+
+def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_contact: Person) -> list[OutgoingMessage]:
+    """One kickoff email per bound person, listing the milestones and that person's own tasks."""
+    messages: list[OutgoingMessage] = []
+    milestones: dict[str, list[TaskRecord]] = {}
+    for t in project.tasks:
+        milestones.setdefault(t.milestone_key, []).append(t)
+    for role_key, person in sorted(project.bindings.items()):
+        role = blueprint.roles[role_key]
+        customer = role.side.value == "customer"
+        visible = [t for t in project.tasks if t.customer_visible or not customer]
+        milestone_views: list[MilestoneView] = [
+            {
+                "title": ts[0].milestone_title,
+                "state": "upcoming",
+                "start_on": min(t.start_on for t in ts).isoformat(),
+                "due_on": max(t.due_on for t in ts).isoformat(),
+            }
+            for ts in milestones.values()
+            if any(t in visible for t in ts)
+        ]
+        own: list[TaskView] = [
+            {
+                "title": t.title,
+                "milestone": t.milestone_title,
+                "owner_name": person.name,
+                "start_on": t.start_on.isoformat(),
+                "due_on": t.due_on.isoformat(),
+            }
+            for t in visible
+            if t.owner_role == role_key and t.kind != "checkpoint"
+        ]
+        go_live: GoLiveView | None = None
+        if project.projected_go_live_on is not None:
+            go_live = {
+                "projected_on": project.projected_go_live_on.isoformat(),
+                "committed_on": project.committed_go_live_on.isoformat() if project.committed_go_live_on else None,
+                "on_track": True,
+            }
+        context: KickoffContext = {
+            "project": project_view(project),
+            "recipient_name": person.name,
+            "role_title": role.title,
+            "kickoff_on": project.kickoff_on.isoformat(),
+            "milestones": milestone_views,
+            "your_tasks": own,
+            "go_live": go_live,
+            "vendor_contact": contact(vendor_contact),
+        }
+        messages.append(
+            OutgoingMessage(
+                idempotency_key=f"kickoff:{project.id}:{role_key}",
+                kind=MessageKind.kickoff,
+                to=(person,),
+                subject=f"{project.customer}: your {project.blueprint_title} starts {project.kickoff_on:%A %d %B}",
+                context=dict(context),
+                customer_facing=customer,
+                project_id=project.id,
+                reply_to=vendor_contact.email,
+            )
+        )
+    return messages
+
+
+def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]:
+    """The project's state for people and machines: milestones, tasks, overdue work, go-live vs commitment."""
+    milestones: dict[str, list[TaskRecord]] = {}
+    for t in project.tasks:
+        milestones.setdefault(t.milestone_key, []).append(t)
+
+    def milestone_state(ts: list[TaskRecord]) -> str:
+        if all(t.state in (TaskState.done, TaskState.skipped) for t in ts):
+            return "done"
+        if any(t.state is not TaskState.pending for t in ts):
+            return "in_progress"
+        return "upcoming"
+
+    overdue = project.overdue(today)
+    committed, projected = project.committed_go_live_on, project.projected_go_live_on
+    return {
+        "id": project.id,
+        "external_id": project.external_id,
+        "customer": project.customer,
+        "segment": project.segment,
+        "blueprint": {
+            "key": project.blueprint_key,
+            "version": project.blueprint_version,
+            "title": project.blueprint_title,
+        },
+        "state": project.state.value,
+        "as_of": today.isoformat(),
+        "kickoff_on": project.kickoff_on.isoformat(),
+        "finish_on": project.finish_on.isoformat(),
+        "go_live": None
+        if projected is None
+        else {
+            "committed_on": committed.isoformat() if committed else None,
+            "projected_on": projected.isoformat(),
+            "in_committed_window": committed is None or projected <= committed,
+        },
+        "milestones": [
+            {
+                "key": key,
+                "title": ts[0].milestone_title,
+                "state": milestone_state(ts),
+                "start_on": min(t.start_on for t in ts).isoformat(),
+                "due_on": max(t.due_on for t in ts).isoformat(),
+            }
+            for key, ts in milestones.items()
+        ],
+        "tasks": [
+            {
+                "key": t.key,
+                "title": t.title,
+                "milestone": t.milestone_key,
+                "owner_role": t.owner_role,
+                "owner": project.bindings[t.owner_role].name if t.owner_role in project.bindings else None,
+                "side": t.side,
+                "state": t.state.value,
+                "start_on": t.start_on.isoformat(),
+                "due_on": t.due_on.isoformat(),
+                "started_on": t.started_on.isoformat() if t.started_on else None,
+                "done_on": t.done_on.isoformat() if t.done_on else None,
+                "overdue": t in overdue,
+                "critical": t.critical,
+                "customer_visible": t.customer_visible,
+            }
+            for t in project.tasks
+        ],
+        "overdue": [t.key for t in overdue],
+    }

@@ -1,0 +1,391 @@
+"""Running onboardings: launch a project, record work on its tasks, hold and resume it.
+
+Each use case reads the project, asks the core what changes (lifecycle, a
+re-forecast of the plan, who must be told), and writes the new state, its events
+and its emails in one store transaction. A change that races another is read
+again and retried. When the projected go-live leaves the window committed at
+launch, a window-jump alert is queued for the CSM and their escalation contact.
+
+Not here: the rules themselves (core), SQL (adapters/store), delivery (outbox dispatch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+
+from onboarding.core.blueprint import Blueprint
+from onboarding.core.lifecycle import (
+    Action,
+    Event,
+    ProjectState,
+    hold,
+    project_state_after,
+    resume,
+    transition,
+)
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WindowJumpContext
+from onboarding.core.payroll import parse_pay_schedule
+from onboarding.core.planning import Plan, plan_project
+from onboarding.core.projects import (
+    ProjectRecord,
+    kickoff_messages,
+    new_project_id,
+    project_view,
+    task_records,
+    with_plan,
+)
+from onboarding.errors import PlanInputInvalid, Problem
+from onboarding.services.planning import collector_paused
+from onboarding.services.ports import BlueprintSource, Clock, ConcurrentChange, LoadedBlueprint, ProjectStore
+
+CSM_ROLE = "csm"
+_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Launched:
+    project: ProjectRecord
+    created: bool  # False: a project with this external id existed already
+
+
+class ProjectService:
+    def __init__(self, *, store: ProjectStore, blueprints: BlueprintSource, clock: Clock, sender: Person) -> None:
+        self._store = store
+        self._blueprints = blueprints
+        self._clock = clock
+        self._sender = sender
+        self._parsed: dict[tuple[str, int], LoadedBlueprint] = {}
+
+    # -- launch ----------------------------------------------------------------
+
+    def launch(
+        self,
+        ref: str,
+        *,
+        customer: str,
+        kickoff_on: date,
+        bindings: Mapping[str, Person],
+        pay_schedule: str | None = None,
+        segment: str | None = None,
+        external_id: str | None = None,
+        actor: str = "cli",
+    ) -> Launched:
+        """Plan and store a project from a blueprint; the same external id never makes a second one."""
+        if external_id is not None:
+            existing = self._store.find_external(external_id)
+            if existing is not None:
+                return Launched(existing, created=False)
+        with collector_paused():
+            loaded = self._blueprints.load(ref)
+        bp = loaded.blueprint
+        _check_bindings(bp, bindings)
+        spec = pay_schedule or bp.pay_schedule
+        plan = plan_project(
+            bp, kickoff_on=kickoff_on, pay_schedule=parse_pay_schedule(spec) if spec else None, graph=loaded.graph
+        )
+        now = self._clock.now()
+        go_live = plan.go_live.chosen_on if plan.go_live else None
+        project = ProjectRecord(
+            id=new_project_id(customer),
+            external_id=external_id,
+            customer=customer,
+            segment=segment,
+            blueprint_key=bp.key,
+            blueprint_version=bp.version,
+            blueprint_title=bp.title,
+            blueprint_source=loaded.source,
+            blueprint_text=loaded.text,
+            kickoff_on=kickoff_on,
+            pay_schedule=spec,
+            state=ProjectState.active,
+            committed_go_live_on=go_live,
+            projected_go_live_on=go_live,
+            finish_on=plan.finish_on,
+            bindings=dict(bindings),
+            tasks=task_records(plan, bp),
+            created_at=now,
+            updated_at=now,
+        )
+        launched = Event(
+            "project_launched",
+            now,
+            actor,
+            None,
+            {
+                "blueprint": bp.key,
+                "version": bp.version,
+                "kickoff_on": kickoff_on.isoformat(),
+                "committed_go_live_on": go_live.isoformat() if go_live else None,
+                "customer": customer,
+                "segment": segment,
+                "external_id": external_id,
+                "pay_schedule": spec,
+            },
+        )
+        messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project))
+        self._store.create(project, new_events=[launched], messages=messages)
+        return Launched(project, created=True)
+
+    # -- work on tasks ---------------------------------------------------------
+
+    def change_task(
+        self,
+        ref: str,
+        task_key: str,
+        action: Action,
+        *,
+        on: date | None = None,
+        by: str = "cli",
+        reason: str | None = None,
+        force: bool = False,
+    ) -> ProjectRecord:
+        """Record a task change, re-forecast, and alert on a window jump."""
+
+        def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            day = on or self._clock.today()
+            progress, event = transition(
+                bp.graph,
+                project.progress,
+                task_key,
+                action,
+                on=day,
+                at=self._clock.now(),
+                actor=by,
+                force=force,
+                reason=reason,
+                project_state=project.state,
+            )
+            updated = {**project.progress, task_key: progress}
+            state = project_state_after(updated, bp.graph, project.state)
+            tasks = tuple(
+                replace(
+                    t, state=updated[t.key].state, started_on=updated[t.key].started_on, done_on=updated[t.key].done_on
+                )
+                if t.key in updated
+                else t
+                for t in project.tasks
+            )
+            return replace(project, tasks=tasks, state=state), [event]
+
+        return self._update(ref, change)
+
+    def hold(self, ref: str, *, by: str = "cli", reason: str | None = None) -> ProjectRecord:
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            state, event = hold(project.state, at=self._clock.now(), actor=by, reason=reason)
+            return replace(project, state=state), [event]
+
+        return self._update(ref, change, reforecast=False)
+
+    def resume(self, ref: str, *, by: str = "cli") -> ProjectRecord:
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            state, event = resume(project.state, at=self._clock.now(), actor=by)
+            return replace(project, state=state), [event]
+
+        return self._update(ref, change)
+
+    def reforecast(self, ref: str) -> ProjectRecord:
+        """Re-plan from today without any other change (what a daily sweep does)."""
+        return self._update(ref, lambda project, _bp: (project, []))
+
+    # -- reading ---------------------------------------------------------------
+
+    def get(self, ref: str) -> ProjectRecord:
+        return self._store.load(ref)
+
+    def events(self, ref: str) -> list[Event]:
+        return self._store.events(self._store.load(ref).id)
+
+    def list_projects(
+        self,
+        *,
+        state: str | None = None,
+        blueprint: str | None = None,
+        segment: str | None = None,
+        customer: str | None = None,
+        limit: int = 200,
+    ) -> list[ProjectRecord]:
+        return self._store.list_projects(
+            state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
+        )
+
+    def blueprint_of(self, project: ProjectRecord) -> LoadedBlueprint:
+        key = (project.blueprint_key + "@" + project.blueprint_version, hash(project.blueprint_text))
+        if key not in self._parsed:
+            self._parsed[key] = self._blueprints.parse(project.blueprint_text, source=project.blueprint_source)
+        return self._parsed[key]
+
+    # -- the one way a project changes ------------------------------------------
+
+    def _update(
+        self,
+        ref: str,
+        change: Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]],
+        *,
+        reforecast: bool = True,
+    ) -> ProjectRecord:
+        for _attempt in range(_RETRIES):
+            project = self._store.load(ref)
+            loaded = self.blueprint_of(project)
+            changed, new_events = change(project, loaded)
+            messages: list[OutgoingMessage] = []
+            if reforecast and changed.state is not ProjectState.completed:
+                changed, plan_events, messages = self._reforecast(project, changed, loaded)
+                new_events += plan_events
+            try:
+                return self._store.save(changed, new_events=new_events, messages=messages)
+            except ConcurrentChange:
+                continue
+        raise RuntimeError(f"project {ref} kept changing under this update; try again")
+
+    def _reforecast(
+        self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint
+    ) -> tuple[ProjectRecord, list[Event], list[OutgoingMessage]]:
+        bp = loaded.blueprint
+        today = self._clock.today()
+        plan = plan_project(
+            bp,
+            kickoff_on=project.kickoff_on,
+            graph=loaded.graph,
+            pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
+            progress=project.progress,
+            today=today,
+            committed_go_live_on=project.committed_go_live_on,
+        )
+        now = self._clock.now()
+        replanned = with_plan(project, plan, bp, at=now)
+        moved = {
+            t.key: (b.due_on, t.due_on)
+            for t, b in zip(replanned.tasks, before.tasks, strict=True)
+            if t.due_on != b.due_on
+        }
+        events: list[Event] = []
+        if moved:
+            events.append(
+                Event(
+                    "plan_reforecast",
+                    now,
+                    "engine",
+                    None,
+                    {
+                        "moved": {k: [a.isoformat(), b.isoformat()] for k, (a, b) in sorted(moved.items())},
+                        "projected_go_live_on": replanned.projected_go_live_on.isoformat()
+                        if replanned.projected_go_live_on
+                        else None,
+                    },
+                )
+            )
+        messages = self._window_jump(before, replanned, plan, bp, moved, today=today)
+        if messages:
+            events.append(
+                Event(
+                    "window_jump",
+                    now,
+                    "engine",
+                    None,
+                    {
+                        "committed_on": before.committed_go_live_on.isoformat()
+                        if before.committed_go_live_on
+                        else None,
+                        "from": before.projected_go_live_on.isoformat() if before.projected_go_live_on else None,
+                        "to": replanned.projected_go_live_on.isoformat() if replanned.projected_go_live_on else None,
+                    },
+                )
+            )
+        return replanned, events, messages
+
+    def _window_jump(
+        self,
+        before: ProjectRecord,
+        after: ProjectRecord,
+        plan: Plan,
+        bp: Blueprint,
+        moved: Mapping[str, tuple[date, date]],
+        *,
+        today: date,
+    ) -> list[OutgoingMessage]:
+        """An alert when the projected go-live moves past the committed window (once per new date)."""
+        committed, old, new = before.committed_go_live_on, before.projected_go_live_on, after.projected_go_live_on
+        if committed is None or new is None or new <= committed or (old is not None and new <= old):
+            return []
+        launch = next(t for t in after.tasks if t.launch)
+        ancestors = {k for k in moved if launch.key in plan.graph.descendants(k)} or set(moved)
+        slipped_key = max(
+            ancestors, key=lambda k: (moved[k][1] - moved[k][0], -after.task(k).position), default=launch.key
+        )
+        slipped = after.task(slipped_key)
+        was = moved.get(slipped_key, (slipped.due_on, slipped.due_on))[0]
+        recipients = self._window_jump_recipients(after, bp)
+        if not recipients or plan.go_live is None:
+            return []
+        owner = after.bindings.get(slipped.owner_role)
+        messages = []
+        context: WindowJumpContext = {
+            "project": project_view(after),
+            "recipient_name": ", ".join(p.name for p in recipients),
+            "as_of": today.isoformat(),
+            "committed_on": committed.isoformat(),
+            "projected_on": new.isoformat(),
+            "slipped_task": {
+                "title": slipped.title,
+                "milestone": slipped.milestone_title,
+                "owner_name": owner.name if owner else slipped.owner_role,
+                "due_on": slipped.due_on.isoformat(),
+            },
+            "was_due_on": was.isoformat(),
+            "explanation": plan.go_live.reason,
+            "rejected": [{"date": r.on.isoformat(), "reason": r.reason} for r in plan.go_live.rejected],
+        }
+        messages.append(
+            OutgoingMessage(
+                idempotency_key=f"window_jump:{after.id}:{new.isoformat()}",
+                kind=MessageKind.window_jump,
+                to=tuple(recipients),
+                subject=f"{after.customer}: go-live moves from {committed:%d %b} to {new:%d %b %Y}",
+                context=dict(context),
+                customer_facing=False,
+                project_id=after.id,
+                reply_to=self._sender.email,
+            )
+        )
+        return messages
+
+    def _window_jump_recipients(self, project: ProjectRecord, bp: Blueprint) -> list[Person]:
+        people: list[Person] = []
+        csm = project.bindings.get(CSM_ROLE)
+        roles = [CSM_ROLE]
+        if CSM_ROLE in bp.roles and bp.roles[CSM_ROLE].escalation:
+            roles.append(str(bp.roles[CSM_ROLE].escalation))
+        for role in roles:
+            person = project.bindings.get(role)
+            if person is not None and person not in people:
+                people.append(person)
+        if csm is None and not people:
+            people.append(self._sender)
+        return people
+
+    def _vendor_contact(self, project: ProjectRecord) -> Person:
+        return project.bindings.get(CSM_ROLE, self._sender)
+
+
+def _check_bindings(bp: Blueprint, bindings: Mapping[str, Person]) -> None:
+    problems = [
+        Problem(
+            "invalid-binding", f"the blueprint has no role {role!r}", ("bind", role), f"roles: {', '.join(bp.roles)}"
+        )
+        for role in bindings
+        if role not in bp.roles
+    ]
+    problems += [
+        Problem(
+            "missing-binding",
+            f"nobody is bound to the role {role!r} ({r.title})",
+            ("bind", role),
+            f'add --bind {role}="Name <email>"',
+        )
+        for role, r in bp.roles.items()
+        if role not in bindings
+    ]
+    if problems:
+        raise PlanInputInvalid("launch", tuple(problems))

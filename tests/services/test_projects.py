@@ -1,0 +1,151 @@
+"""Launching and running projects through the service, on every store."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from onboarding.adapters.blueprint_files import FileBlueprints
+from onboarding.adapters.clock import FixedClock
+from onboarding.core.lifecycle import Action, ProjectState, TaskState
+from onboarding.core.messages import MessageKind, Person
+from onboarding.errors import PlanInputInvalid, ProjectNotFound, TransitionRefused
+from onboarding.services.ports import ConcurrentChange
+from onboarding.services.projects import ProjectService
+
+ROOT = Path(__file__).parents[2]
+PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
+D = date.fromisoformat
+SENDER = Person("Onboarding", "onboarding@vendor.example")
+
+PEOPLE = {
+    "implementation_manager": Person("Sam Okafor", "sam@vendor.example", "America/New_York"),
+    "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
+    "impl_engineer": Person("Ivo Petrov", "ivo@vendor.example", "Europe/Sofia"),
+    "payroll_specialist": Person("Mei Chen", "mei@vendor.example", "America/Chicago"),
+    "customer_sponsor": Person("Alex Brown", "alex@acme.example", "America/Chicago"),
+    "customer_payroll_admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
+    "customer_hr_admin": Person("Kim Diaz", "kim@acme.example", "America/Chicago"),
+}
+
+
+def service(store, clock):  # type: ignore[no-untyped-def]
+    return ProjectService(store=store, blueprints=FileBlueprints(), clock=clock, sender=SENDER)
+
+
+def launch(svc, **more):  # type: ignore[no-untyped-def]
+    return svc.launch(
+        PAYROLL,
+        customer="Acme Manufacturing",
+        kickoff_on=D("2026-12-07"),
+        bindings=PEOPLE,
+        pay_schedule="biweekly:2026-01-02",
+        segment="mid-market",
+        **more,
+    )
+
+
+def test_launch_plans_stores_and_queues_kickoff_emails(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-04")))
+    launched = launch(svc, external_id="CRM-123")
+    assert launched.created
+    project = svc.get("CRM-123")
+    assert project.id == launched.project.id and project.customer == "Acme Manufacturing"
+    assert project.committed_go_live_on == project.projected_go_live_on == D("2027-04-09")
+    assert project.task("kickoff_call").due_on == D("2026-12-07")
+    assert project.bindings["csm"] == PEOPLE["csm"]
+    assert [e.kind for e in svc.events(project.id)] == ["project_launched"]
+
+
+def test_launching_the_same_external_id_twice_makes_one_project(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-04")))
+    first = launch(svc, external_id="CRM-9")
+    second = launch(svc, external_id="CRM-9")
+    assert not second.created and second.project.id == first.project.id
+    assert len(svc.list_projects()) == 1
+
+
+def test_a_missing_binding_is_refused_and_nothing_is_stored(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-04")))
+    people = {k: v for k, v in PEOPLE.items() if k != "customer_sponsor"}
+    with pytest.raises(PlanInputInvalid) as info:
+        svc.launch(
+            PAYROLL, customer="Acme", kickoff_on=D("2026-12-07"), bindings=people, pay_schedule="biweekly:2026-01-02"
+        )
+    assert info.value.codes == ["missing-binding"]
+    assert svc.list_projects() == []
+
+
+def test_work_is_recorded_checked_and_reforecast(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(D("2026-12-07"))
+    svc = service(store, clock)
+    pid = launch(svc).project.id
+    svc.change_task(pid, "kickoff_call", Action.complete, by="dana")
+    with pytest.raises(TransitionRefused) as info:
+        svc.change_task(pid, "company_setup_questionnaire", Action.complete)
+    assert info.value.codes == ["predecessors-not-done"]
+    clock.set(D("2026-12-10"))
+    project = svc.change_task(pid, "sign_off_scope", Action.complete, by="alex", on=D("2026-12-10"))
+    assert project.task("sign_off_scope").state is TaskState.done
+    assert project.task("sign_off_scope").done_on == D("2026-12-10")
+    # a day late: what follows moves by a day
+    assert project.task("company_setup_questionnaire").start_on == D("2026-12-11")
+    forced = svc.change_task(pid, "load_ytd_balances", Action.complete, force=True, reason="loaded early")
+    assert forced.task("load_ytd_balances").state is TaskState.done
+    kinds = [e.kind for e in svc.events(pid)]
+    assert kinds.count("task_completed") == 3 and "plan_reforecast" in kinds
+    last = next(e for e in svc.events(pid) if e.task_key == "load_ytd_balances")
+    assert last.data["forced"] is True and last.data["reason"] == "loaded early"
+
+
+def test_a_slip_past_the_window_alerts_the_csm_and_escalation_once(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(D("2026-12-07"))
+    svc = service(store, clock)
+    pid = launch(svc).project.id
+    for key in ("kickoff_call", "sign_off_scope", "notify_old_provider"):
+        svc.change_task(pid, key, Action.complete)
+    svc.change_task(pid, "employer_bank_verification", Action.start)
+    # the bank verification drags on for months: by late March it cannot be done
+    # 10 banking days before the 2027-04-09 check date
+    clock.set(D("2027-03-29"))
+    project = svc.reforecast(pid)
+    assert project.projected_go_live_on is not None and project.projected_go_live_on > D("2027-04-09")
+    assert project.committed_go_live_on == D("2027-04-09")
+    jumps = [e for e in svc.events(pid) if e.kind == "window_jump"]
+    assert len(jumps) == 1
+    svc.reforecast(pid)  # nothing new: no second alert
+    assert len([e for e in svc.events(pid) if e.kind == "window_jump"]) == 1
+    if hasattr(store, "messages"):
+        (alert,) = store.messages(kind=MessageKind.window_jump)
+        assert {p.email for p in alert.to} == {"dana@vendor.example", "sam@vendor.example"}
+        # the task feeding go-live that slipped most in this re-forecast: never started, months overdue
+        assert alert.context["slipped_task"]["title"] == "Complete the company set-up questionnaire"
+        assert alert.context["committed_on"] == "2027-04-09"
+        assert not alert.customer_facing
+
+
+def test_hold_stops_work_until_resumed(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-07")))
+    pid = launch(svc).project.id
+    assert svc.hold(pid, reason="customer reorganising").state is ProjectState.on_hold
+    with pytest.raises(TransitionRefused) as info:
+        svc.change_task(pid, "kickoff_call", Action.complete)
+    assert info.value.codes == ["project-on-hold"]
+    assert svc.resume(pid).state is ProjectState.active
+    svc.change_task(pid, "kickoff_call", Action.complete)
+
+
+def test_unknown_project(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-07")))
+    with pytest.raises(ProjectNotFound):
+        svc.get("nope")
+
+
+def test_a_stale_write_is_refused(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-07")))
+    project = launch(svc).project
+    store.save(project, new_events=[], messages=[])
+    with pytest.raises(ConcurrentChange):
+        store.save(project, new_events=[], messages=[])

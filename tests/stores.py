@@ -1,0 +1,64 @@
+"""Store fixtures: the in-memory twin, a SQLite file, and a throw-away PostgreSQL database.
+
+PostgreSQL is at 127.0.0.1:5432 on the machines this project runs on (trust auth,
+database ``test``); each test session makes its own database there and drops it
+afterwards. Without a server the PostgreSQL cases skip, except under CI=true,
+where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from onboarding.adapters.store.memory import InMemoryProjectStore
+from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+
+POSTGRES_ADMIN_URL = os.environ.get("ONBOARDING_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"onboarding_test_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any failure to reach the server
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true and was not reachable: {exc}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _fresh_postgres(url: str) -> Engine:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate(engine)
+    return engine
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InMemoryProjectStore | SqlProjectStore]:
+    if request.param == "memory":
+        yield InMemoryProjectStore()
+        return
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
+        migrate(engine)
+    else:
+        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    yield SqlProjectStore(engine)
+    engine.dispose()
