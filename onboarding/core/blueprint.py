@@ -135,6 +135,29 @@ class Dependency(Model):
         return self
 
 
+class EmailAction(Model):
+    """Send an email to the people bound to some roles when the task is ready."""
+
+    type: Literal["email"]
+    to: tuple[Key, ...] = Field(min_length=1, description="Roles to email.")
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(
+        min_length=1, description="Plain text; {customer}, {task}, {recipient_name} and {project_id} are filled in."
+    )
+
+
+class WebhookAction(Model):
+    """POST a JSON payload to a URL when the task is ready (with an Idempotency-Key header)."""
+
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://", description="http(s) URL to POST to.")
+    payload: dict[str, Any] = Field(default_factory=dict, description="Extra JSON fields sent with the event.")
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+
+Action = Annotated[EmailAction | WebhookAction, Field(discriminator="type")]
+
+
 class Task(Model):
     key: Key
     title: str = Field(min_length=1)
@@ -158,6 +181,7 @@ class Task(Model):
         "for a payroll-system go-live).",
     )
     description: str | None = None
+    action: Action | None = Field(default=None, description="What the engine does for an automated task.")
 
 
 class Milestone(Model):

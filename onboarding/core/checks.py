@@ -286,6 +286,26 @@ def meaning_problems(bp: Blueprint, deps: Dependencies) -> Iterator[Problem]:
                     (*loc, "duration_business_days"),
                     "use kind: checkpoint for a zero-length gate",
                 )
+            if task.kind is TaskKind.automated and task.action is None:
+                yield Problem(
+                    "missing-field",
+                    "an automated task needs an action",
+                    (*loc, "action"),
+                    "add action: {type: email, to: [role], subject: ..., body: ...} or {type: webhook, url: ...}",
+                )
+            if task.kind is not TaskKind.automated and task.action is not None:
+                yield Problem(
+                    "invalid-value",
+                    f"only automated tasks have an action; this one is {task.kind.value}",
+                    (*loc, "action"),
+                    "use kind: automated, or remove the action",
+                )
+            if task.action is not None and task.action.type == "email":
+                for ri, role in enumerate(task.action.to):
+                    if role not in roles:
+                        yield Problem(
+                            "unknown-role", f"unknown role {role!r}", (*loc, "action", "to", ri), role_hint(role)
+                        )
             for di, dep in enumerate(task.depends_on):
                 dloc: Loc = (*loc, "depends_on", di)
                 if dep.task is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from onboarding.core.blueprint import Blueprint
@@ -87,4 +87,54 @@ class ProjectStore(Protocol):
         changed_tasks: Sequence[TaskRecord] | None = None,
     ) -> ProjectRecord:
         """Write a project read at ``project.version``; raises ConcurrentChange if it changed since."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message claimed from the outbox for delivery; ``attempts`` counts this one."""
+
+    id: int
+    message: OutgoingMessage
+    attempts: int
+
+
+class Outbox(Protocol):
+    """Emails waiting to leave: claimed in batches, then marked sent, retried or failed."""
+
+    def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]: ...
+
+    def sent(self, message_id: int, *, at: datetime) -> None: ...
+
+    def retry(self, message_id: int, *, at: datetime, error: str) -> None: ...
+
+    def failed(self, message_id: int, *, error: str) -> None: ...
+
+
+class DeliveryError(Exception):
+    """A message could not be handed over; ``code`` and ``detail`` say what the server or network said."""
+
+    def __init__(self, detail: str, *, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Try again later: connection refused or reset, a time-out, an SMTP 4xx reply."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Do not try again: an SMTP 5xx reply, recipients refused."""
+
+
+class Renderer(Protocol):
+    def render(self, message: OutgoingMessage, *, now: datetime) -> bytes:
+        """The complete RFC 5322 message."""
+        ...
+
+
+class Transport(Protocol):
+    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+        """Hand a message over; raises TemporaryDeliveryError or PermanentDeliveryError."""
         ...

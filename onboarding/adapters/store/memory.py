@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange
+from onboarding.services.ports import ConcurrentChange, QueuedMessage
 
 
 class InMemoryProjectStore:
@@ -80,3 +81,55 @@ class InMemoryProjectStore:
         self.event_log.setdefault(project_id, []).extend(new_events)
         for message in messages:
             self.outbox.setdefault(message.idempotency_key, message)
+
+
+class InMemoryOutbox:
+    """The outbox twin over an InMemoryProjectStore's queued messages."""
+
+    def __init__(self, store: InMemoryProjectStore) -> None:
+        self.store = store
+        self.state: dict[str, dict[str, Any]] = {}
+
+    def _row(self, key: str) -> dict[str, Any]:
+        if key not in self.state:
+            ids = list(self.store.outbox)
+            self.state[key] = {
+                "id": ids.index(key) + 1,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": None,
+                "claimed_at": None,
+                "last_error": None,
+                "sent_at": None,
+            }
+        return self.state[key]
+
+    def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
+        claimed: list[QueuedMessage] = []
+        for key, message in self.store.outbox.items():
+            row = self._row(key)
+            due = row["next_attempt_at"] is None or row["next_attempt_at"] <= now
+            stale = row["status"] == "sending" and row["claimed_at"] < now - lease
+            if due and (row["status"] == "pending" or stale) and len(claimed) < limit:
+                row.update(status="sending", claimed_at=now, attempts=row["attempts"] + 1)
+                claimed.append(QueuedMessage(row["id"], message, row["attempts"]))
+        return claimed
+
+    def _by_id(self, message_id: int) -> dict[str, Any]:
+        return self._row(list(self.store.outbox)[message_id - 1])
+
+    def sent(self, message_id: int, *, at: datetime) -> None:
+        self._by_id(message_id).update(status="sent", sent_at=at)
+
+    def retry(self, message_id: int, *, at: datetime, error: str) -> None:
+        self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
+
+    def failed(self, message_id: int, *, error: str) -> None:
+        self._by_id(message_id).update(status="failed", last_error=error)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for key in self.store.outbox:
+            status = self._row(key)["status"]
+            counts[status] = counts.get(status, 0) + 1
+        return counts
