@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
+
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
+from onboarding.adapters.email.rendering import MessageRenderer
+from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
+from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.sweep import SqlSweepStore
+from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
+from onboarding.services.dispatch import Dispatcher
 from onboarding.services.planning import PlanningService
+from onboarding.services.ports import Clock, Transport
 from onboarding.services.projects import ProjectService
+from onboarding.services.sweep import SweepService
 from onboarding.settings import Settings
 
 
@@ -16,14 +26,66 @@ def planning_service(settings: Settings | None = None) -> PlanningService:
     return PlanningService(blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes), clock=SystemClock())
 
 
-def project_service(settings: Settings | None = None) -> ProjectService:
-    """Projects in the configured database, migrated to the latest schema first."""
-    settings = settings or Settings()
+def database(settings: Settings) -> Engine:
+    """The configured database, migrated to the latest schema."""
     engine = make_engine(settings.effective_database_url)
     migrate(engine)
+    return engine
+
+
+def project_service(
+    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> ProjectService:
+    """Projects in the configured database."""
+    settings = settings or Settings()
     return ProjectService(
-        store=SqlProjectStore(engine),
+        store=SqlProjectStore(engine or database(settings)),
         blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
+        sender=Person(settings.sender_name, settings.sender_email),
+    )
+
+
+def transport(settings: Settings) -> Transport:
+    """SMTP when a host is set, else the Maildir folder."""
+    if settings.smtp_host:
+        return SmtpTransport(
+            settings.smtp_host,
+            settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout_seconds=settings.smtp_timeout_seconds,
+            local_hostname=None,
+        )
+    return MaildirTransport(settings.effective_maildir)
+
+
+def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
+    sender = Person(settings.sender_name, settings.sender_email)
+    renderer = MessageRenderer(
+        sender=sender,
+        domain=settings.mail_domain,
+        unsubscribe_url=settings.unsubscribe_url,
+        product_name=settings.sender_name,
+    )
+    return Dispatcher(outbox=SqlOutbox(engine), renderer=renderer, transport=transport(settings), clock=clock)
+
+
+def sweep_service(
+    settings: Settings | None = None, *, clock: Clock | None = None, deliver: bool = True
+) -> SweepService:
+    """The sweep over the configured database, delivering to SMTP or the Maildir."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    engine = database(settings)
+    blueprints = FileBlueprints(max_bytes=settings.max_blueprint_bytes)
+    return SweepService(
+        store=SqlSweepStore(engine),
+        projects=project_service(settings, clock=clock, engine=engine),
+        blueprints=blueprints,
+        clock=clock,
+        dispatcher=dispatcher(settings, engine=engine, clock=clock) if deliver else None,
+        webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),
     )

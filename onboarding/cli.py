@@ -8,8 +8,9 @@ and turns the engine's errors into messages and exit statuses (1 for bad input,
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,8 +23,8 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding import __version__
-from onboarding.adapters.clock import SystemClock
-from onboarding.bootstrap import planning_service, project_service
+from onboarding.adapters.clock import FixedClock, SystemClock
+from onboarding.bootstrap import planning_service, project_service, sweep_service
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
@@ -31,6 +32,7 @@ from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.errors import OnboardingError
+from onboarding.services.ports import Clock
 
 _TRACE_LINES_IN_TABLE = 12
 
@@ -432,6 +434,61 @@ def list_command(
             style="red" if late else None,
         )
     _console().print(table)
+
+
+@main.command()
+@click.option("--as-of", "as_of", type=IsoDate(), help="Sweep as if it were this day (simulation).")
+@click.option(
+    "--at",
+    "at_time",
+    default="17:00",
+    show_default=True,
+    metavar="HH:MM",
+    help="With --as-of: the time of day, UTC (nudges respect each person's local hours).",
+)
+@click.option("--no-deliver", is_flag=True, help="Decide and queue, but leave the outbox for later.")
+def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
+    """Run one sweep now: re-forecast, automated tasks, nudges, status emails, delivery."""
+    clock: Clock = SystemClock()
+    if as_of is not None:
+        hours, _, minutes = at_time.partition(":")
+        clock = FixedClock(
+            as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC)
+        )
+    try:
+        report = sweep_service(clock=clock, deliver=not no_deliver).run()
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    d = report.delivered
+    click.echo(
+        f"sweep {report.as_of.isoformat()}: re-forecast {report.reforecast} projects, "
+        f"{report.automated} automated tasks run, {report.overdue_tasks} overdue tasks, "
+        f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
+        f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}"
+    )
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--data", default="demo-data", show_default=True, help="Folder for the demo's database and Maildir.")
+@click.option("--projects", type=int, default=30, show_default=True)
+@click.option("--days", type=int, default=120, show_default=True)
+def demo(data: str, projects: int, days: int) -> None:
+    """Launch a portfolio and live through ~4 months of it, sweeping every working day through Prefect."""
+    _run_flow_module("flows.demo", "--data", data, "--projects", str(projects), "--days", str(days))
+
+
+@main.command()
+@click.option("--cron", default="*/15 * * * *", show_default=True, help="When the sweep runs (UTC).")
+def serve(cron: str) -> None:
+    """Serve the sweep deployment on its schedule against a Prefect server (see README)."""
+    _run_flow_module("flows.serve", "--cron", cron)
+
+
+def _run_flow_module(module: str, *args: str) -> None:
+    """Flows run in their own process: this package never imports Prefect."""
+    result = subprocess.run([sys.executable, "-m", module, *args], check=False)  # noqa: S603 - our own module
+    raise SystemExit(result.returncode)
 
 
 if __name__ == "__main__":  # pragma: no cover

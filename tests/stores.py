@@ -62,3 +62,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InMemoryPr
         engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
     yield SqlProjectStore(engine)
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database: a SQLite file, or a fresh schema in the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        db = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
+        migrate(db)
+    else:
+        db = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    yield db
+    db.dispose()

@@ -301,10 +301,10 @@ def meaning_problems(bp: Blueprint, deps: Dependencies) -> Iterator[Problem]:
                     "use kind: automated, or remove the action",
                 )
             if task.action is not None and task.action.type == "email":
-                for ri, role in enumerate(task.action.to):
-                    if role not in roles:
+                for ri, target in enumerate(task.action.to):
+                    if target not in roles:
                         yield Problem(
-                            "unknown-role", f"unknown role {role!r}", (*loc, "action", "to", ri), role_hint(role)
+                            "unknown-role", f"unknown role {target!r}", (*loc, "action", "to", ri), role_hint(target)
                         )
             for di, dep in enumerate(task.depends_on):
                 dloc: Loc = (*loc, "depends_on", di)

@@ -52,7 +52,8 @@ class TaskRecord:
     started_on: date | None
     done_on: date | None
     start_on: date
-    due_on: date
+    due_on: date  # projected
+    target_due_on: date  # expected by (overdue and nudges follow it)
     late_due_on: date
     slack_business_days: int
     critical: bool
@@ -96,7 +97,7 @@ class ProjectRecord:
         return {t.key: t.progress for t in self.tasks if t.state is not TaskState.pending}
 
     def overdue(self, today: date) -> list[TaskRecord]:
-        return [t for t in self.tasks if t.state in OPEN and t.due_on < today]
+        return [t for t in self.tasks if t.state in OPEN and t.target_due_on < today]
 
 
 def new_project_id(customer: str) -> str:
@@ -111,8 +112,15 @@ def task_records(
     *,
     progress: Mapping[str, TaskProgress] | None = None,
     previous: Mapping[str, TaskRecord] | None = None,
+    targets: Plan | None = None,
 ) -> tuple[TaskRecord, ...]:
-    """Task rows for a plan, keeping progress and nudge counters; a changed due date bumps due_version."""
+    """Task rows for a plan, keeping progress and nudge counters.
+
+    ``targets`` is the plan from the actual dates without "not before today" (the
+    dates work was expected by); at launch it is the plan itself. A changed target
+    bumps the task's due_version, which starts its nudges afresh.
+    """
+    expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
     titles = {m.key: m.title for m in blueprint.milestones}
     out: list[TaskRecord] = []
     for planned in plan.tasks:
@@ -122,7 +130,8 @@ def task_records(
         due_version = before.due_version if before else 1
         nudges_sent = before.nudges_sent if before else 0
         last_nudged_on = before.last_nudged_on if before else None
-        if before is not None and before.due_on != planned.due_on:
+        target = expected[t.key]
+        if before is not None and before.target_due_on != target:
             due_version, nudges_sent, last_nudged_on = due_version + 1, 0, None
         out.append(
             TaskRecord(
@@ -144,6 +153,7 @@ def task_records(
                 done_on=p.done_on,
                 start_on=planned.start_on,
                 due_on=planned.due_on,
+                target_due_on=target,
                 late_due_on=planned.late_due_on,
                 slack_business_days=planned.slack_business_days,
                 critical=planned.critical,
@@ -155,10 +165,12 @@ def task_records(
     return tuple(out)
 
 
-def with_plan(project: ProjectRecord, plan: Plan, blueprint: Blueprint, *, at: datetime) -> ProjectRecord:
-    """The project with a re-forecast applied to its tasks and projected dates."""
+def with_plan(
+    project: ProjectRecord, plan: Plan, blueprint: Blueprint, *, at: datetime, targets: Plan | None = None
+) -> ProjectRecord:
+    """The project with a re-forecast applied to its tasks and projected dates (and targets, when given)."""
     previous = {t.key: t for t in project.tasks}
-    tasks = task_records(plan, blueprint, progress=project.progress, previous=previous)
+    tasks = task_records(plan, blueprint, progress=project.progress, previous=previous, targets=targets)
     go_live = plan.go_live.chosen_on if plan.go_live else None
     launch = next((t for t in tasks if t.launch), None)
     if launch is not None and launch.done_on is not None:

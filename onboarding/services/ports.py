@@ -6,7 +6,7 @@ Each has a real adapter and an in-memory twin in ``onboarding.adapters``;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -14,7 +14,8 @@ from typing import Protocol
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event
-from onboarding.core.messages import OutgoingMessage
+from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.nudges import Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem
 
@@ -89,6 +90,10 @@ class ProjectStore(Protocol):
         """Write a project read at ``project.version``; raises ConcurrentChange if it changed since."""
         ...
 
+    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
+        """Queue emails that no change of state goes with; a key queued before is skipped. Returns how many."""
+        ...
+
 
 @dataclass(frozen=True)
 class QueuedMessage:
@@ -137,4 +142,56 @@ class Renderer(Protocol):
 class Transport(Protocol):
     def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
         """Hand a message over; raises TemporaryDeliveryError or PermanentDeliveryError."""
+        ...
+
+
+class Webhooks(Protocol):
+    def post(self, url: str, payload: Mapping[str, object], *, idempotency_key: str, timeout_seconds: float) -> None:
+        """POST JSON with an Idempotency-Key header; raises TemporaryDeliveryError or PermanentDeliveryError."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueRow:
+    """An open task of an active project, due before today, with what the nudge policy needs of its project."""
+
+    project_id: str
+    task_key: str
+    task_title: str
+    milestone_title: str
+    owner_role: str
+    side: str
+    due_on: date
+    due_version: int
+    nudges_sent: int
+    last_nudged_on: date | None
+    customer: str
+    blueprint_key: str
+    blueprint_version: str
+    blueprint_title: str
+
+
+class SweepStore(Protocol):
+    """The sweep's set-based questions and its one write (nudges with their digests)."""
+
+    def projects_with_overdue(self, *, today: date) -> list[str]: ...
+
+    def ready_automated(self, *, today: date) -> list[tuple[str, str]]: ...
+
+    def active_projects(self) -> list[str]: ...
+
+    def overdue_rows(self, *, today: date) -> list[OverdueRow]: ...
+
+    def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
+
+    def blueprint_texts(self, versions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]: ...
+
+    def digests_since(self, since: datetime) -> list[str]: ...
+
+    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[OutgoingMessage], *, now: datetime) -> int:
+        """Record each nudge once (by key), bump its task's counters, queue its digest; one transaction."""
+        ...
+
+    def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
+        """Per project, per recipient email, the as_of of the last weekly status email queued."""
         ...

@@ -11,15 +11,17 @@ Not here: the rules themselves (core), SQL (adapters/store), delivery (outbox di
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from onboarding.core.blueprint import Blueprint
+from onboarding.core.blueprint import Blueprint, CalendarName
 from onboarding.core.lifecycle import (
+    FINISHED,
     Action,
     Event,
     ProjectState,
+    TaskProgress,
     hold,
     project_state_after,
     resume,
@@ -27,15 +29,17 @@ from onboarding.core.lifecycle import (
 )
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WindowJumpContext
 from onboarding.core.payroll import parse_pay_schedule
-from onboarding.core.planning import Plan, plan_project
+from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.projects import (
     ProjectRecord,
+    TaskRecord,
     kickoff_messages,
     new_project_id,
     project_view,
     task_records,
     with_plan,
 )
+from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.errors import PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import BlueprintSource, Clock, ConcurrentChange, LoadedBlueprint, ProjectStore
@@ -57,6 +61,7 @@ class ProjectService:
         self._clock = clock
         self._sender = sender
         self._parsed: dict[tuple[str, int], LoadedBlueprint] = {}
+        self._completed_milestones: list[str] = []
 
     # -- launch ----------------------------------------------------------------
 
@@ -140,8 +145,9 @@ class ProjectService:
         by: str = "cli",
         reason: str | None = None,
         force: bool = False,
+        messages: Sequence[OutgoingMessage] = (),
     ) -> ProjectRecord:
-        """Record a task change, re-forecast, and alert on a window jump."""
+        """Record a task change, re-forecast, and alert on a window jump; ``messages`` go out with the change."""
 
         def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
             day = on or self._clock.today()
@@ -159,6 +165,7 @@ class ProjectService:
             )
             updated = {**project.progress, task_key: progress}
             state = project_state_after(updated, bp.graph, project.state)
+            self._completed_milestones = _completed_milestones(project, updated, bp)
             tasks = tuple(
                 replace(
                     t, state=updated[t.key].state, started_on=updated[t.key].started_on, done_on=updated[t.key].done_on
@@ -169,7 +176,12 @@ class ProjectService:
             )
             return replace(project, tasks=tasks, state=state), [event]
 
-        return self._update(ref, change)
+        return self._update(ref, change, messages=messages)
+
+    def queue(self, ref: str, messages: Sequence[OutgoingMessage]) -> int:
+        """Queue emails that go with no change of the project (the weekly status)."""
+        del ref
+        return self._store.queue(messages)
 
     def hold(self, ref: str, *, by: str = "cli", reason: str | None = None) -> ProjectRecord:
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
@@ -224,17 +236,24 @@ class ProjectService:
         change: Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]],
         *,
         reforecast: bool = True,
+        messages: Sequence[OutgoingMessage] = (),
     ) -> ProjectRecord:
         for _attempt in range(_RETRIES):
             project = self._store.load(ref)
             loaded = self.blueprint_of(project)
+            self._completed_milestones = []
             changed, new_events = change(project, loaded)
-            messages: list[OutgoingMessage] = []
+            queued: list[OutgoingMessage] = list(messages)
             if reforecast and changed.state is not ProjectState.completed:
-                changed, plan_events, messages = self._reforecast(project, changed, loaded)
+                changed, plan_events, alerts = self._reforecast(project, changed, loaded)
                 new_events += plan_events
+                queued += alerts
+            if self._completed_milestones:
+                queued += self.status_messages(changed, loaded, completed=self._completed_milestones)
+            before = {t.key: t for t in project.tasks}
+            touched = [t for t in changed.tasks if before.get(t.key) != t]
             try:
-                return self._store.save(changed, new_events=new_events, messages=messages)
+                return self._store.save(changed, new_events=new_events, messages=queued, changed_tasks=touched)
             except ConcurrentChange:
                 continue
         raise RuntimeError(f"project {ref} kept changing under this update; try again")
@@ -253,8 +272,18 @@ class ProjectService:
             today=today,
             committed_go_live_on=project.committed_go_live_on,
         )
+        # What was expected of each task given when its predecessors really finished:
+        # the same re-forecast without "nothing starts before today".
+        targets = plan_project(
+            bp,
+            kickoff_on=project.kickoff_on,
+            graph=loaded.graph,
+            pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
+            progress=project.progress,
+            committed_go_live_on=project.committed_go_live_on,
+        )
         now = self._clock.now()
-        replanned = with_plan(project, plan, bp, at=now)
+        replanned = with_plan(project, plan, bp, at=now, targets=targets)
         moved = {
             t.key: (b.due_on, t.due_on)
             for t, b in zip(replanned.tasks, before.tasks, strict=True)
@@ -367,6 +396,87 @@ class ProjectService:
 
     def _vendor_contact(self, project: ProjectRecord) -> Person:
         return project.bindings.get(CSM_ROLE, self._sender)
+
+    def status_messages(
+        self,
+        project: ProjectRecord,
+        loaded: LoadedBlueprint,
+        *,
+        completed: Sequence[str] = (),
+        weekly_sent_on: Mapping[str, date] | None = None,
+    ) -> list[OutgoingMessage]:
+        """Customer status emails due now by the blueprint's policy: milestones just completed, the weekly one."""
+        bp = loaded.blueprint
+        people = project.bindings
+        status_project = ProjectStatus(
+            project_id=project.id,
+            customer=project.customer,
+            blueprint_title=project.blueprint_title,
+            external_id=project.external_id,
+            projected_go_live_on=project.projected_go_live_on,
+            committed_go_live_on=project.committed_go_live_on,
+        )
+        visible = {m.key: m.customer_visible for m in bp.milestones}
+        by_milestone: dict[str, list[TaskRecord]] = {}
+        for t in project.tasks:
+            by_milestone.setdefault(t.milestone_key, []).append(t)
+        milestones = [
+            MilestoneStatus(
+                key=key,
+                title=ts[0].milestone_title,
+                customer_visible=visible.get(key, True),
+                start_on=min(t.start_on for t in ts),
+                due_on=max(t.due_on for t in ts),
+                done_on=max(t.done_on for t in ts if t.done_on) if all(t.done_on for t in ts) else None,
+            )
+            for key, ts in by_milestone.items()
+        ]
+        task_views = [
+            TaskStatus(
+                key=t.key,
+                title=t.title,
+                milestone_key=t.milestone_key,
+                milestone_title=t.milestone_title,
+                owner_role=t.owner_role,
+                owner=people.get(t.owner_role, self._sender),
+                customer_side=t.side == "customer",
+                customer_visible=t.customer_visible,
+                state=t.state,
+                start_on=t.start_on,
+                due_on=t.due_on,
+                done_on=t.done_on,
+            )
+            for t in project.tasks
+        ]
+        calendars = scheduling_calendars(bp)
+        return list(
+            due_status_messages(
+                policy=bp.status_emails,
+                project=status_project,
+                milestones=milestones,
+                tasks=task_views,
+                recipients=people,
+                now=self._clock.now(),
+                completed_milestones=completed,
+                weekly_sent_on=weekly_sent_on or {},
+                started_on=project.kickoff_on,
+                vendor_contact=self._vendor_contact(project),
+                customer_calendar=calendars[CalendarName.customer],
+            )
+        )
+
+
+def _completed_milestones(
+    project: ProjectRecord, updated: Mapping[str, TaskProgress], loaded: LoadedBlueprint
+) -> list[str]:
+    """Milestones whose last open task this change finished."""
+    finished = {k for k, p in updated.items() if p.state in FINISHED}
+    before = {t.key for t in project.tasks if t.state in FINISHED}
+    return [
+        m.key
+        for m in loaded.blueprint.milestones
+        if all(t.key in finished for t in m.tasks) and not all(t.key in before for t in m.tasks)
+    ]
 
 
 def _check_bindings(bp: Blueprint, bindings: Mapping[str, Person]) -> None:

@@ -74,6 +74,12 @@ class InMemoryProjectStore:
         self._append(project.id, new_events, messages)
         return saved
 
+    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
+        new = [m for m in messages if m.idempotency_key not in self.outbox]
+        for message in new:
+            self.outbox[message.idempotency_key] = message
+        return len(new)
+
     def messages(self, **match: Any) -> list[OutgoingMessage]:
         return [m for m in self.outbox.values() if all(getattr(m, k) == v for k, v in match.items())]
 

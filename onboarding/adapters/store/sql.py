@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -218,15 +218,25 @@ class SqlProjectStore:
             )
             if result.rowcount != 1:
                 raise ConcurrentChange(project.id)
-            for t in project.tasks if changed_tasks is None else changed_tasks:
-                row = _task_values(project.id, t)
+            rows = [_task_values(project.id, t) for t in (project.tasks if changed_tasks is None else changed_tasks)]
+            if rows:
+                columns = [c for c in rows[0] if c not in ("project_id", "key")]
                 connection.execute(
                     update(tasks)
-                    .where(tasks.c.project_id == project.id, tasks.c.key == t.key)
-                    .values({k: v for k, v in row.items() if k not in ("project_id", "key")})
+                    .where(tasks.c.project_id == bindparam("b_project_id"), tasks.c.key == bindparam("b_key"))
+                    .values({c: bindparam(f"b_{c}") for c in columns}),
+                    [{f"b_{k}": v for k, v in row.items()} for row in rows],
                 )
             self._append(connection, project.id, new_events, messages)
         return replace(project, version=project.version + 1)
+
+    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
+        if not messages:
+            return 0
+        with self._transaction() as connection:
+            statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            rows = [outbox_values(m, datetime.now(UTC)) for m in messages]
+            return len(connection.execute(statement.returning(outbox.c.id), rows).all())
 
     def _append(
         self, connection: Connection, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
@@ -249,7 +259,7 @@ class SqlProjectStore:
         if messages:
             now = datetime.now(UTC)
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            connection.execute(statement, [_outbox_values(m, now) for m in messages])
+            connection.execute(statement, [outbox_values(m, now) for m in messages])
 
 
 def _project_values(project: ProjectRecord) -> dict[str, Any]:
@@ -284,7 +294,7 @@ def _task(row: Any) -> TaskRecord:
     return TaskRecord(**values)
 
 
-def _outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
+def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
     return {
         "idempotency_key": message.idempotency_key,
         "project_id": message.project_id,

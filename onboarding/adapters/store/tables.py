@@ -97,7 +97,10 @@ class TaskRow(Base):
     started_on: Mapped[date | None] = mapped_column(Date)
     done_on: Mapped[date | None] = mapped_column(Date)
     start_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # projected: moves with every re-forecast
+    # Expected by: the due date given when its predecessors actually finished (no "not before today").
+    # Overdue means open past this date; nudges follow it.
+    target_due_on: Mapped[date] = mapped_column(Date)
     late_due_on: Mapped[date] = mapped_column(Date)
     slack_business_days: Mapped[int] = mapped_column(Integer)
     critical: Mapped[bool] = mapped_column(Boolean)
@@ -108,8 +111,8 @@ class TaskRow(Base):
     __table_args__ = (
         # The sweep's question, answered from the index alone: open tasks due before today.
         Index(
-            "ix_tasks_open_due",
-            "due_on",
+            "ix_tasks_open_target",
+            "target_due_on",
             "project_id",
             "key",
             sqlite_where=text(OPEN_STATES),

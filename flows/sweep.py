@@ -1,0 +1,101 @@
+"""The sweep flow: one reconcile pass over the portfolio, its steps as Prefect tasks.
+
+Re-forecasts and weekly status emails go in batches of 500 projects (one task run
+each); automated tasks, the nudge decision and delivery are one task run each.
+Only delivery retries: it is the step that talks to a mail server. Run it once
+with ``python -m flows.sweep [--as-of DATE]``; ``flows.serve`` schedules it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from onboarding.adapters.clock import FixedClock, SystemClock
+from onboarding.bootstrap import sweep_service
+from onboarding.services.ports import Clock
+from onboarding.services.sweep import SweepReport, SweepService, batches
+
+
+@cache
+def _service(as_of: date | None, at: str) -> SweepService:
+    """One service per simulated instant in this process (the database is migrated once)."""
+    clock: Clock = SystemClock()
+    if as_of is not None:
+        hours, _, minutes = at.partition(":")
+        clock = FixedClock(
+            as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC)
+        )
+    return sweep_service(clock=clock)
+
+
+@task(cache_policy=NO_CACHE)
+def reforecast_batch(project_ids: list[str], as_of: date | None, at: str) -> int:
+    return _service(as_of, at).reforecast(project_ids)
+
+
+@task(cache_policy=NO_CACHE)
+def run_automated(as_of: date | None, at: str) -> int:
+    svc = _service(as_of, at)
+    return svc.automate(svc.ready_automated())
+
+
+@task(cache_policy=NO_CACHE)
+def nudge(as_of: date | None, at: str) -> dict[str, int]:
+    svc = _service(as_of, at)
+    decision = svc.decide_nudges()
+    recorded = svc.record_nudges(decision)
+    return {
+        "overdue_tasks": decision.overdue_tasks,
+        "nudges": recorded,
+        "digests": len(decision.plan.digests),
+        "deferred": len(decision.plan.deferred),
+    }
+
+
+@task(cache_policy=NO_CACHE)
+def weekly_status_batch(project_ids: list[str], as_of: date | None, at: str) -> int:
+    return _service(as_of, at).weekly_status(project_ids)
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
+def deliver(as_of: date | None, at: str) -> dict[str, int]:
+    return asdict(_service(as_of, at).deliver())
+
+
+@flow(name="sweep")
+def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
+    """Re-forecast, run automated tasks, nudge, queue weekly status emails, deliver."""
+    svc = _service(as_of, at)
+    report = SweepReport(as_of=as_of or SystemClock().today())
+    for batch in batches(svc.projects_to_reforecast()):
+        report.reforecast += reforecast_batch(batch, as_of, at)
+    report.automated = run_automated(as_of, at)
+    nudged = nudge(as_of, at)
+    report.overdue_tasks, report.nudges = nudged["overdue_tasks"], nudged["nudges"]
+    report.digests, report.deferred = nudged["digests"], nudged["deferred"]
+    for batch in batches(svc.active_projects()):
+        report.status_emails += weekly_status_batch(batch, as_of, at)
+    delivered = deliver(as_of, at)
+    summary = asdict(report)
+    summary["delivered"] = delivered
+    summary["as_of"] = report.as_of.isoformat()
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--as-of", type=date.fromisoformat)
+    parser.add_argument("--at", default="17:00")
+    args = parser.parse_args()
+    print(sweep(args.as_of, args.at))
+
+
+if __name__ == "__main__":
+    main()

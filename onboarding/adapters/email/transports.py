@@ -1,0 +1,390 @@
+"""Transports: delivering rendered emails to a Maildir folder, an SMTP server, or memory.
+
+Every transport has one method, ``deliver(raw, *, message_key, recipients)``, and
+says how a delivery failed with one of two exceptions:
+
+    services.ports.DeliveryError (Exception)      ``.detail``; ``.code``: the SMTP reply, if any
+    └── DeliveryError                             + ``.reason`` (stable), ``.refused``, ``.accepted``
+        ├── TemporaryDeliveryError  (also ports.TemporaryDeliveryError)  try again later
+        └── PermanentDeliveryError  (also ports.PermanentDeliveryError)  the server refused it
+
+Permanent means the server answered 5xx to this message's own commands (MAIL FROM,
+RCPT TO, DATA). Everything about reaching or using the server is temporary:
+connection refused, reset or timed out, 4xx replies, and configuration mismatches
+such as STARTTLS asked for but not offered or a rejected login. Those are fixed on
+the server or in the settings, after which the queued message should still go out,
+so they must not mark it failed for good. When some recipients are refused and
+others accepted, the message has gone to the accepted ones: the error lists both
+(``.refused`` with each reply, ``.accepted``), and a retry should name only
+``.retry_recipients``.
+
+The dispatcher catches the ports' classes, which these extend. They are
+infrastructure errors, not ``OnboardingError``s: they say nothing the user did wrong.
+
+- ``MaildirTransport`` writes each message once: its file name comes from the key,
+  it is written in ``tmp/``, flushed to disk and hard-linked into ``new/`` (atomic;
+  it cannot overwrite), so a crash leaves either no message or the whole message,
+  and a redelivery after a crash finds the first copy and does nothing.
+- ``SmtpTransport`` uses smtplib, one connection reused across deliveries (not
+  thread-safe: one transport per worker).
+- ``RecordingTransport`` keeps what it was given, for service tests, and fails on
+  request.
+
+Not here: rendering (``rendering``), retry policy and the outbox (services, store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import mailbox
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
+
+from onboarding.adapters.email.rendering import key_digest
+from onboarding.services import ports
+
+_LINE_END = re.compile(rb"\r?\n")
+
+
+class DeliveryError(ports.DeliveryError):
+    """A delivery failure as a transport reports it.
+
+    ``detail`` says what happened, ``code`` is the SMTP reply code when there was one
+    (both from the services' ``DeliveryError``); ``reason`` is a stable identifier
+    (``smtp-deferred``, ``starttls-unavailable``...), ``refused`` the recipients the
+    server refused with its reply to each, ``accepted`` those it took.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        reason: str,
+        code: int | None = None,
+        refused: Mapping[str, tuple[int, str]] | None = None,
+        accepted: Sequence[str] = (),
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.reason = reason
+        self.refused: dict[str, tuple[int, str]] = dict(refused or {})
+        self.accepted: tuple[str, ...] = tuple(accepted)
+
+    @property
+    def retry_recipients(self) -> tuple[str, ...]:
+        """The refused recipients worth another try (a 4xx reply); empty when none were refused one by one."""
+        return tuple(address for address, (reply, _) in self.refused.items() if 400 <= reply < 500)
+
+
+class TemporaryDeliveryError(DeliveryError, ports.TemporaryDeliveryError):
+    """Try again later (connection failures, timeouts, 4xx replies, server-side configuration)."""
+
+
+class PermanentDeliveryError(DeliveryError, ports.PermanentDeliveryError):
+    """The server refused this message for good (5xx to its sender, recipients or content)."""
+
+
+# -- Maildir ------------------------------------------------------------------
+
+
+class MaildirTransport:
+    """Delivers into a Maildir folder (created with cur/, new/ and tmp/ when missing).
+
+    A message's file is named after its key (``<key digest>.onboarding``), so
+    delivering the same key again, after a crash or a retry, leaves the one message
+    there. Messages a mail client has since moved to ``cur/`` are recognised too.
+    Files are stored with LF line ends, the local convention of Maildir readers.
+    ``fsync=False`` skips the flushes to disk (faster, for throwaway folders). The
+    recipients are not used: a Maildir is one mailbox that holds every message.
+    """
+
+    SUFFIX = ".onboarding"
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        mailbox.Maildir(self.path, create=True)  # creates the folder with cur/, new/, tmp/ when it is missing
+        self._new = self.path / "new"
+        self._cur = self.path / "cur"
+        self._tmp = self.path / "tmp"
+        for folder in (self._new, self._cur, self._tmp):  # an existing, empty folder becomes a Maildir too
+            folder.mkdir(mode=0o700, exist_ok=True)
+        self._known: set[str] | None = None  # unique names already in new/ or cur/, read on first delivery
+
+    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+        name = key_digest(message_key) + self.SUFFIX
+        try:
+            if self._delivered(name):
+                return
+            temporary = self._tmp / f"{name}.{os.getpid()}.{os.urandom(6).hex()}"
+            try:
+                with open(temporary, "xb") as file:
+                    file.write(_LINE_END.sub(b"\n", raw))
+                    if self.fsync:
+                        file.flush()
+                        os.fsync(file.fileno())
+                with contextlib.suppress(FileExistsError):  # delivered meanwhile by another process
+                    os.link(temporary, self._new / name)  # atomic, and never replaces a delivered copy
+            finally:
+                temporary.unlink(missing_ok=True)
+            if self.fsync:
+                _fsync_directory(self._new)
+        except OSError as error:
+            raise TemporaryDeliveryError(
+                f"cannot write to the Maildir {self.path}: {error}", reason="maildir-write-failed"
+            ) from error
+        if self._known is not None:
+            self._known.add(name)
+
+    def _delivered(self, name: str) -> bool:
+        if self._known is None:
+            self._known = {entry.split(":", 1)[0] for folder in (self._new, self._cur) for entry in os.listdir(folder)}
+        if name in self._known:
+            return True
+        # Another process may have delivered it since the folder was read.
+        return (self._new / name).exists()
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+# -- SMTP ---------------------------------------------------------------------
+
+
+class SmtpTransport:
+    """Delivers over SMTP with smtplib: STARTTLS when asked (and then required), login when given.
+
+    The envelope sender is ``envelope_from`` when given, else each message's From
+    address. The connection is opened on the first delivery and reused; ``close()``
+    (or leaving a ``with`` block) ends it.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        starttls: bool,
+        username: str | None,
+        password: str | None,
+        timeout_seconds: float,
+        local_hostname: str | None,
+        envelope_from: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if (username is None) != (password is None):
+            raise ValueError("SMTP login needs both a username and a password")
+        self.host = host
+        self.port = port
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.timeout_seconds = timeout_seconds
+        self.local_hostname = local_hostname
+        self.envelope_from = envelope_from
+        self.tls_context = tls_context
+        self._connection: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a safety net for transports nobody closed: no socket left to the finaliser
+        if getattr(self, "_connection", None) is not None:
+            self._drop()
+
+    def close(self) -> None:
+        """Say QUIT and close the connection, if one is open (errors on the way out are ignored)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+        if not recipients:
+            raise PermanentDeliveryError(f"message {message_key!r} names no recipients", reason="no-recipients")
+        data = _LINE_END.sub(b"\r\n", raw)
+        sender = self.envelope_from or _from_address(data)
+        try:
+            connection = self._connect()
+            refused = connection.sendmail(sender, list(recipients), data)
+        except smtplib.SMTPRecipientsRefused as error:
+            self._drop()
+            replies = {address: (code, _text(reply)) for address, (code, reply) in error.recipients.items()}
+            raise _refusal(message_key, replies, accepted=()) from error
+        except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as error:  # the server, not this message
+            self._drop()
+            raise TemporaryDeliveryError(
+                f"{self._where} answered {error.smtp_code} {_text(error.smtp_error)} before any message",
+                code=error.smtp_code,
+                reason="smtp-unavailable",
+            ) from error
+        except smtplib.SMTPResponseException as error:  # sender refused, data refused, other replies
+            self._drop()
+            raise _reply_error(error.smtp_code, _text(error.smtp_error), message_key, self._where) from error
+        except smtplib.SMTPNotSupportedError as error:
+            self._drop()
+            raise TemporaryDeliveryError(
+                f"{self._where} does not support what the settings ask: {error}", reason="smtp-not-supported"
+            ) from error
+        except (smtplib.SMTPServerDisconnected, OSError) as error:  # refused, reset, timeouts, TLS, DNS
+            self._drop()
+            raise TemporaryDeliveryError(
+                f"cannot talk to {self._where}: {type(error).__name__}: {error}", reason="smtp-unreachable"
+            ) from error
+        except smtplib.SMTPException as error:
+            self._drop()
+            raise TemporaryDeliveryError(f"{self._where}: {error}", reason="smtp-error") from error
+        if refused:
+            replies = {address: (code, _text(reply)) for address, (code, reply) in refused.items()}
+            accepted = tuple(address for address in recipients if address not in replies)
+            raise _refusal(message_key, replies, accepted=accepted)
+
+    @property
+    def _where(self) -> str:
+        return f"the SMTP server {self.host}:{self.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            try:
+                if self._connection.noop()[0] == 250:
+                    return self._connection
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+        connection = smtplib.SMTP(
+            self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout_seconds
+        )
+        try:
+            connection.ehlo()
+            if self.starttls:
+                if not connection.has_extn("starttls"):
+                    raise TemporaryDeliveryError(
+                        f"{self._where} does not offer STARTTLS, which the settings require;"
+                        " nothing is sent in clear text (fix the server or set starttls off)",
+                        reason="starttls-unavailable",
+                    )
+                connection.starttls(context=self.tls_context or ssl.create_default_context())
+                connection.ehlo()
+            if self.username is not None and self.password is not None:
+                try:
+                    connection.login(self.username, self.password)
+                except smtplib.SMTPAuthenticationError as error:
+                    raise TemporaryDeliveryError(
+                        f"{self._where} refused the login of {self.username!r}:"
+                        f" {error.smtp_code} {_text(error.smtp_error)} (check the SMTP username and password)",
+                        code=error.smtp_code,
+                        reason="smtp-login-failed",
+                    ) from error
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    def _drop(self) -> None:
+        """Forget the connection without a QUIT: after a failure its state is unknown."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _reply_error(code: int, text: str, message_key: str, where: str) -> DeliveryError:
+    detail = f"{where} answered {code} {text} for message {message_key!r}"
+    if 500 <= code < 600:
+        return PermanentDeliveryError(detail, code=code, reason="smtp-rejected")
+    return TemporaryDeliveryError(detail, code=code, reason="smtp-deferred")
+
+
+def _refusal(message_key: str, replies: dict[str, tuple[int, str]], *, accepted: Sequence[str]) -> DeliveryError:
+    listed = "; ".join(f"{address}: {code} {text}" for address, (code, text) in replies.items())
+    sent = f" (sent to {', '.join(accepted)})" if accepted else ""
+    detail = f"recipients refused for message {message_key!r}: {listed}{sent}"
+    first = next(iter(replies.values()))[0]
+    if any(400 <= code < 500 for code, _ in replies.values()):
+        return TemporaryDeliveryError(
+            detail, code=first, refused=replies, accepted=accepted, reason="recipients-deferred"
+        )
+    return PermanentDeliveryError(detail, code=first, refused=replies, accepted=accepted, reason="recipients-refused")
+
+
+def _from_address(data: bytes) -> str:
+    """The address of the message's From header (the envelope sender when none is configured)."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    match = re.search(rb"^From:(.*(?:\r\n[ \t].*)*)", head, re.MULTILINE | re.IGNORECASE)
+    address = parseaddr(match.group(1).decode("ascii", "replace").replace("\r\n", ""))[1] if match else ""
+    if not address:
+        raise PermanentDeliveryError(
+            "the message has no From address and no envelope sender is set", reason="no-sender"
+        )
+    return address
+
+
+# -- in memory ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveredMessage:
+    """One delivery a RecordingTransport accepted, with the message parsed back."""
+
+    key: str
+    recipients: tuple[str, ...]
+    message: EmailMessage
+    raw: bytes
+
+
+class RecordingTransport:
+    """The in-memory twin: keeps every delivery (repeats included) and fails on request."""
+
+    def __init__(self) -> None:
+        self.delivered: list[DeliveredMessage] = []
+        self.attempts = 0
+        self._failures: list[DeliveryError] = []
+
+    def fail_next(self, count: int = 1, *, kind: Literal["temporary", "permanent"] = "temporary") -> None:
+        """Make the next ``count`` deliveries fail (after any failures already queued)."""
+        for _ in range(count):
+            if kind == "temporary":
+                self._failures.append(TemporaryDeliveryError("temporary failure (test)", reason="injected-temporary"))
+            else:
+                self._failures.append(
+                    PermanentDeliveryError("permanent failure (test)", code=550, reason="injected-permanent")
+                )
+
+    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+        self.attempts += 1
+        if self._failures:
+            raise self._failures.pop(0)
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        self.delivered.append(DeliveredMessage(key=message_key, recipients=tuple(recipients), message=message, raw=raw))
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys delivered, in order (a key twice means a message was sent twice)."""
+        return [delivery.key for delivery in self.delivered]

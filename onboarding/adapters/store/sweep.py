@@ -1,0 +1,201 @@
+"""The sweep's questions to the database, each one set-based query over the portfolio.
+
+Which projects have overdue work, which automated tasks may be ready, the overdue
+task rows the nudge policy needs (with their projects), who is bound to which
+role, how many digests each recipient got today, and, in one transaction, the
+nudges decided with their digests queued in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, and_, bindparam, func, select, update
+
+from onboarding.adapters.store.sql import _insert, bindings, outbox, outbox_values, projects, tasks
+from onboarding.adapters.store.tables import Base
+from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.nudges import Nudge
+from onboarding.services.ports import OverdueRow
+
+nudges = Base.metadata.tables["nudges"]
+OPEN = ("pending", "in_progress", "blocked")
+
+
+class SqlSweepStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def projects_with_overdue(self, *, today: date) -> list[str]:
+        query = (
+            select(tasks.c.project_id)
+            .join(projects, projects.c.id == tasks.c.project_id)
+            .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
+            .distinct()
+            .order_by(tasks.c.project_id)
+        )
+        with self.engine.connect() as connection:
+            return [r[0] for r in connection.execute(query)]
+
+    def ready_automated(self, *, today: date) -> list[tuple[str, str]]:
+        """Pending automated tasks that may be ready: projected to start within a few days (a weekend and a
+        holiday) of today. Whether their predecessors are done, the service checks."""
+        query = (
+            select(tasks.c.project_id, tasks.c.key)
+            .join(projects, projects.c.id == tasks.c.project_id)
+            .where(
+                tasks.c.kind == "automated",
+                tasks.c.state == "pending",
+                tasks.c.start_on <= today + timedelta(days=4),
+                projects.c.state == "active",
+            )
+            .order_by(tasks.c.project_id, tasks.c.position)
+        )
+        with self.engine.connect() as connection:
+            return [(r[0], r[1]) for r in connection.execute(query)]
+
+    def active_projects(self) -> list[str]:
+        with self.engine.connect() as connection:
+            return [
+                r[0]
+                for r in connection.execute(
+                    select(projects.c.id).where(projects.c.state == "active").order_by(projects.c.id)
+                )
+            ]
+
+    def overdue_rows(self, *, today: date) -> list[OverdueRow]:
+        """Open tasks of active projects due before ``today``, from the covering index, with their projects."""
+        query = (
+            select(
+                tasks.c.project_id,
+                tasks.c.key.label("task_key"),
+                tasks.c.title.label("task_title"),
+                tasks.c.milestone_title,
+                tasks.c.owner_role,
+                tasks.c.side,
+                tasks.c.target_due_on.label("due_on"),
+                tasks.c.due_version,
+                tasks.c.nudges_sent,
+                tasks.c.last_nudged_on,
+                projects.c.customer,
+                projects.c.blueprint_key,
+                projects.c.blueprint_version,
+                projects.c.blueprint_title,
+            )
+            .join(projects, projects.c.id == tasks.c.project_id)
+            .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
+        )
+        with self.engine.connect() as connection:
+            return [OverdueRow(**r._mapping) for r in connection.execute(query)]
+
+    def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
+        ids = sorted(set(project_ids))
+        out: dict[str, dict[str, Person]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start : start + 5000]
+                rows = connection.execute(
+                    select(
+                        bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
+                    ).where(bindings.c.project_id.in_(chunk))
+                )
+                for pid, role, name, email, tz in rows:
+                    out.setdefault(pid, {})[role] = Person(name, email, tz)
+        return out
+
+    def blueprint_texts(self, versions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+        """One stored text (and its source) per blueprint key and version."""
+        out: dict[tuple[str, str], tuple[str, str]] = {}
+        with self.engine.connect() as connection:
+            for key, version in set(versions):
+                row = connection.execute(
+                    select(projects.c.blueprint_text, projects.c.blueprint_source)
+                    .where(projects.c.blueprint_key == key, projects.c.blueprint_version == version)
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    out[key, version] = (row[0], row[1])
+        return out
+
+    def digests_since(self, since: datetime) -> list[str]:
+        """Digest keys of nudges recorded since an instant (to count each recipient's emails today)."""
+        with self.engine.connect() as connection:
+            return [
+                r[0]
+                for r in connection.execute(select(nudges.c.digest_key).where(nudges.c.created_at >= since).distinct())
+            ]
+
+    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[OutgoingMessage], *, now: datetime) -> int:
+        """Record nudges once each (by key), bump their tasks' counters, queue their digests: one transaction.
+
+        A nudge another sweep recorded first is left alone, and so is its digest.
+        """
+        if not decided:
+            return 0
+        with self.engine.begin() as connection:
+            insert = _insert(connection)
+            rows = [
+                {
+                    "key": n.key,
+                    "project_id": n.project_id,
+                    "task_key": n.task_key,
+                    "due_version": n.due_version,
+                    "number": n.number,
+                    "level": n.level,
+                    "recipient": n.recipient.email,
+                    "digest_key": n.digest_key,
+                    "created_at": now,
+                }
+                for n in decided
+            ]
+            fresh_keys = set(
+                connection.execute(
+                    insert(nudges).on_conflict_do_nothing(index_elements=["key"]).returning(nudges.c.key), rows
+                ).scalars()
+            )
+            fresh = [n for n in decided if n.key in fresh_keys]
+            if fresh:
+                connection.execute(
+                    update(tasks)
+                    .where(
+                        and_(
+                            tasks.c.project_id == bindparam("p"),
+                            tasks.c.key == bindparam("k"),
+                            tasks.c.due_version == bindparam("v"),
+                        )
+                    )
+                    .values(nudges_sent=tasks.c.nudges_sent + 1, last_nudged_on=bindparam("on")),
+                    [{"p": n.project_id, "k": n.task_key, "v": n.due_version, "on": n.nudged_on} for n in fresh],
+                )
+                wanted = {n.digest_key for n in fresh}
+                queued = [outbox_values(m, now) for m in digests if m.idempotency_key in wanted]
+                if queued:
+                    connection.execute(
+                        insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), queued
+                    )
+        return len(fresh)
+
+    def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
+        ids = sorted(set(project_ids))
+        out: dict[str, dict[str, date]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), 5000):
+                rows = connection.execute(
+                    select(outbox.c.idempotency_key).where(
+                        outbox.c.project_id.in_(ids[start : start + 5000]),
+                        outbox.c.kind == "status",
+                        outbox.c.idempotency_key.like("status:%:weekly:%"),
+                    )
+                ).scalars()
+                for key in rows:  # status:{project}:{email}:weekly:{as_of}
+                    _, project_id, email, _, as_of = key.split(":", 4)
+                    day = date.fromisoformat(as_of)
+                    known = out.setdefault(project_id, {})
+                    if email not in known or known[email] < day:
+                        known[email] = day
+        return out
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(Base.metadata.tables[table])).scalar_one())

@@ -1,0 +1,390 @@
+"""Deciding nudges: which overdue tasks get a reminder now, who receives it, and the daily digests.
+
+The sweep hands over the overdue task rows it found (as ``OverdueTask`` values, the
+ladder already resolved to people) and the instant ``now``; ``decide_nudges``
+returns a ``NudgePlan``: the nudges to record, the digest emails to queue (one per
+recipient per local day) and the nudges that are due but held back, with why.
+
+The rules (DESIGN §5, the blueprint's ``NudgePolicy``):
+
+- Owner side, on the owner's calendar and local date: a task is due a nudge once it
+  is ``first_after_business_days`` business days overdue (business days strictly
+  after ``due_on`` up to and including the owner's local today) and, when it was
+  nudged before, ``repeat_every_business_days`` business days after that nudge.
+- Ladder: the n-th nudge (n = nudges_sent + 1) goes to rung
+  ``1 + nudges_sent // escalate_after_nudges`` of ``(owner, *escalation_chain)``,
+  capped at the last rung.
+- Recipient side, in the recipient's time zone and on their calendar: nothing on
+  their weekends or holidays, in their quiet hours or before ``send_at``; at most
+  ``daily_cap_per_recipient`` digests a local day, counting what they were already
+  sent. Held-back nudges are deferred, never dropped: the next sweep decides them
+  again.
+
+Keys are stable: the n-th nudge of a task at one due-date version is always
+``nudge:{project}:{task}:{due_version}:{n}``, the first digest of a recipient's
+local day ``digest:{email}:{date}`` (later ones that day, when the cap allows more,
+end in ``:2``, ``:3``...).
+
+Everything comes out in (due date, project, task) order, whatever the input order,
+so the same inputs always give the same plan; a row given twice is decided once.
+
+The decision is linear in the number of rows: everything that depends only on a
+time zone, a calendar or a date is computed once per call and looked up per row;
+the one sort is over the rows that are due.
+
+Not here: finding overdue rows (a store query), resolving ladder roles to people
+(the sweep service), recording that a nudge went out (the service, from
+``NudgePlan.nudges``), rendering and delivery (adapters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from onboarding.core.blueprint import NudgePolicy, clock_time
+from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.messages import (
+    ContactView,
+    MessageKind,
+    NudgeDigestContext,
+    NudgeItemView,
+    OutgoingMessage,
+    Person,
+)
+
+
+class DeferReason(StrEnum):
+    """Why a nudge that is due was held back (it is decided again on the next sweep)."""
+
+    non_business_day = "weekend/holiday"
+    quiet_hours = "quiet hours"
+    before_send_time = "before send time"
+    daily_cap = "daily cap"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverdueTask:
+    """One overdue task row, with its nudge ladder already resolved to people."""
+
+    project_id: str
+    customer: str  # the project's display name
+    blueprint_title: str
+    task_key: str
+    task_title: str
+    milestone_title: str
+    owner_role: str
+    owner: Person
+    customer_side: bool  # the owner's role is on the customer side
+    owner_calendar: BusinessCalendar  # the calendar of the owner's side
+    due_on: date
+    due_version: int  # bumps whenever the task's due date changes
+    escalation_chain: tuple[Person, ...] = ()  # the ladder's people after the owner, in order, owner not repeated
+    nudges_sent: int = 0  # nudges already sent for this task at this due_version
+    last_nudged_on: date | None = None  # the owner's local date of the last nudge (``Nudge.nudged_on``)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Nudge:
+    """One nudge to record: the n-th reminder of a task at one due-date version.
+
+    The task's identity (project, task key, due version) and the nudge's number and
+    key are read from ``task``, so that deciding a quarter of a million nudges does
+    not build each of them twice.
+    """
+
+    task: OverdueTask
+    level: int  # 1 = the owner, 2 = escalation_chain[0], ...
+    recipient: Person
+    digest_key: str  # the digest message that carries it
+    nudged_on: date  # the owner's local today: store it as the task's last_nudged_on
+
+    @property
+    def project_id(self) -> str:
+        return self.task.project_id
+
+    @property
+    def task_key(self) -> str:
+        return self.task.task_key
+
+    @property
+    def due_version(self) -> int:
+        return self.task.due_version
+
+    @property
+    def number(self) -> int:
+        """Which nudge of this task at this due version it is: nudges_sent + 1."""
+        return self.task.nudges_sent + 1
+
+    @property
+    def key(self) -> str:
+        """nudge:{project_id}:{task_key}:{due_version}:{number}, the same every time it is decided."""
+        task = self.task
+        return nudge_key(task.project_id, task.task_key, task.due_version, task.nudges_sent + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class NudgePlan:
+    """What one sweep decided: nudges to record, digests to queue, nudges held back and why."""
+
+    nudges: tuple[Nudge, ...]
+    digests: tuple[OutgoingMessage, ...]
+    deferred: tuple[tuple[OverdueTask, str], ...]
+
+
+@lru_cache(maxsize=1024)
+def time_zone(name: str) -> tzinfo:
+    """The IANA zone of that name, or UTC when the name is unknown or malformed."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return UTC
+
+
+def in_quiet_hours(local: time, *, start: time, end: time) -> bool:
+    """Whether a local time of day falls in quiet hours [start, end), which may span midnight."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def nudge_key(project_id: str, task_key: str, due_version: int, number: int) -> str:
+    return f"nudge:{project_id}:{task_key}:{due_version}:{number}"
+
+
+def digest_key(email: str, local_on: date, number: int = 1) -> str:
+    """Key of the ``number``-th digest a recipient gets on their local day."""
+    base = f"digest:{email}:{local_on.isoformat()}"
+    return base if number == 1 else f"{base}:{number}"
+
+
+def decide_nudges(
+    overdue: Iterable[OverdueTask],
+    *,
+    policy: NudgePolicy,
+    now: datetime,
+    sent_today: Mapping[str, int],
+    vendor_contact: Person,
+    calendars_by_email: Mapping[str, BusinessCalendar] | None = None,
+    customer_emails: frozenset[str] = frozenset(),
+) -> NudgePlan:
+    """Decide the nudges due at ``now`` (aware) for these overdue tasks, grouped into digests.
+
+    ``sent_today`` maps a recipient's email to the emails already sent to them on
+    their local today. A recipient's calendar is ``calendars_by_email[email]`` when
+    given, else the task owner's calendar. A recipient is on the customer side when
+    they are the owner of a customer-side task or their email is in
+    ``customer_emails``; a digest to them is customer-facing.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    clock = _LocalClock(now, policy)
+    days = _BusinessDays()
+    first_after = policy.first_after_business_days
+    repeat_every = policy.repeat_every_business_days
+
+    # 1. Owner side: which tasks are due a nudge (one pass, lookups only).
+    due: list[tuple[date, str, str, int, int, OverdueTask, int, date]] = []
+    today_by_zone = clock.today_by_zone
+    for seq, task in enumerate(overdue):
+        owner_today = today_by_zone.get(task.owner.timezone)
+        if owner_today is None:
+            owner_today = clock.today(task.owner.timezone)
+        due_on = task.due_on
+        if due_on >= owner_today:
+            continue
+        floors = days.floors(task.owner_calendar)
+        today_floor = floors.get(owner_today)
+        if today_floor is None:
+            today_floor = days.floor(task.owner_calendar, owner_today)
+        due_floor = floors.get(due_on)
+        if due_floor is None:
+            due_floor = days.floor(task.owner_calendar, due_on)
+        days_overdue = today_floor - due_floor
+        if days_overdue < first_after:
+            continue
+        last = task.last_nudged_on
+        if last is not None:
+            last_floor = floors.get(last)
+            if last_floor is None:
+                last_floor = days.floor(task.owner_calendar, last)
+            if today_floor - last_floor < repeat_every:
+                continue
+        due.append((due_on, task.project_id, task.task_key, task.due_version, seq, task, days_overdue, owner_today))
+    due.sort()
+
+    # 2. Recipient side, in (due date, project, task) order: ladder, local time, calendar, cap, digest.
+    escalate_after = policy.escalate_after_nudges
+    cap = policy.daily_cap_per_recipient
+    by_email = calendars_by_email or {}
+    groups: dict[tuple[str, date], _Digest | None] = {}
+    digests_made: dict[str, int] = {}
+    nudges: list[Nudge] = []
+    deferred: list[tuple[OverdueTask, str]] = []
+    iso_dates: dict[date, str] = {}
+    previous_task, previous_project, previous_version = "", "", -1
+    for due_on, project_id, task_key, due_version, _seq, task, days_overdue, owner_today in due:
+        if task_key == previous_task and project_id == previous_project and due_version == previous_version:
+            continue  # the same task given twice (sorting made the copies neighbours): decided once
+        previous_task, previous_project, previous_version = task_key, project_id, due_version
+        chain = task.escalation_chain
+        level = 1 + task.nudges_sent // escalate_after
+        if level > len(chain) + 1:
+            level = len(chain) + 1
+        recipient = task.owner if level == 1 else chain[level - 2]
+        email = recipient.email
+        calendar = by_email.get(email, task.owner_calendar)
+        state = clock.state_by_calendar.get(calendar, _NO_STATE).get(recipient.timezone)
+        local_on, held = state if state is not None else clock.recipient_state(calendar, recipient.timezone)
+        if held is not None:
+            deferred.append((task, held))
+            continue
+        group_key = (email, local_on)
+        if group_key in groups:
+            group = groups[group_key]
+        else:
+            used = sent_today.get(email, 0) + digests_made.get(email, 0)
+            if used >= cap:
+                group = None
+            else:
+                digests_made[email] = digests_made.get(email, 0) + 1
+                group = _Digest(digest_key(email, local_on, used + 1), recipient, local_on, project_id)
+                group.customer_facing = email in customer_emails
+            groups[group_key] = group
+        if group is None:
+            deferred.append((task, DeferReason.daily_cap))
+            continue
+        if level == 1 and task.customer_side:
+            group.customer_facing = True
+        if project_id != group.project_id:
+            group.project_id = None
+        if calendar is not task.owner_calendar or local_on != owner_today:
+            days_overdue = max(days.floor(calendar, local_on) - days.floor(calendar, due_on), 0)
+        due_text = iso_dates.get(due_on)
+        if due_text is None:
+            due_text = iso_dates[due_on] = due_on.isoformat()
+        nudges.append(Nudge(task=task, level=level, recipient=recipient, digest_key=group.key, nudged_on=owner_today))
+        group.items.append(
+            {
+                "project": {"id": project_id, "customer": task.customer, "blueprint_title": task.blueprint_title},
+                "task_title": task.task_title,
+                "milestone": task.milestone_title,
+                "due_on": due_text,
+                "days_overdue": days_overdue,
+                "level": level,
+                "owner_name": task.owner.name,
+                "escalated": level > 1,
+            }
+        )
+
+    digests = tuple(group.message(vendor_contact) for group in groups.values() if group is not None)
+    return NudgePlan(nudges=tuple(nudges), digests=digests, deferred=tuple(deferred))
+
+
+# -- per-call caches ------------------------------------------------------------------
+
+
+_NO_STATE: Mapping[str, tuple[date, DeferReason | None]] = {}
+
+
+class _LocalClock:
+    """``now`` seen from each time zone, and what it means for sending there; computed once per zone."""
+
+    __slots__ = ("_end", "_now", "_send_at", "_start", "state_by_calendar", "today_by_zone")
+
+    def __init__(self, now: datetime, policy: NudgePolicy) -> None:
+        self._now = now
+        self._start = clock_time(policy.quiet_hours.start)
+        self._end = clock_time(policy.quiet_hours.end)
+        self._send_at = clock_time(policy.send_at)
+        self.today_by_zone: dict[str, date] = {}
+        self.state_by_calendar: dict[BusinessCalendar, dict[str, tuple[date, DeferReason | None]]] = {}
+
+    def today(self, zone: str) -> date:
+        local_on = self._now.astimezone(time_zone(zone)).date()
+        self.today_by_zone[zone] = local_on
+        return local_on
+
+    def recipient_state(self, calendar: BusinessCalendar, zone: str) -> tuple[date, DeferReason | None]:
+        """The recipient's local date, and why nothing may be sent to them now (None: it may)."""
+        by_zone = self.state_by_calendar.get(calendar)
+        if by_zone is None:
+            by_zone = self.state_by_calendar[calendar] = {}
+        state = by_zone.get(zone)
+        if state is None:
+            local = self._now.astimezone(time_zone(zone))
+            local_on, local_time = local.date(), local.time().replace(tzinfo=None)
+            held: DeferReason | None = None
+            if not calendar.is_business_day(local_on):
+                held = DeferReason.non_business_day
+            elif in_quiet_hours(local_time, start=self._start, end=self._end):
+                held = DeferReason.quiet_hours
+            elif local_time < self._send_at:
+                held = DeferReason.before_send_time
+            state = by_zone[zone] = (local_on, held)
+        return state
+
+
+class _BusinessDays:
+    """Per calendar, the index of the last business day on or before a date (memoised)."""
+
+    __slots__ = ("_floors",)
+
+    def __init__(self) -> None:
+        self._floors: dict[BusinessCalendar, dict[date, int]] = {}
+
+    def floors(self, calendar: BusinessCalendar) -> dict[date, int]:
+        floors = self._floors.get(calendar)
+        if floors is None:
+            floors = self._floors[calendar] = {}
+        return floors
+
+    def floor(self, calendar: BusinessCalendar, day: date) -> int:
+        floors = self.floors(calendar)
+        position = floors.get(day)
+        if position is None:
+            position = floors[day] = calendar.index(calendar.prev_on_or_before(day))
+        return position
+
+
+class _Digest:
+    """The nudges of one recipient's local day, gathering into one message."""
+
+    __slots__ = ("customer_facing", "items", "key", "local_on", "project_id", "recipient")
+
+    def __init__(self, key: str, recipient: Person, local_on: date, project_id: str) -> None:
+        self.key = key
+        self.recipient = recipient
+        self.local_on = local_on
+        self.items: list[NudgeItemView] = []
+        self.customer_facing = False
+        self.project_id: str | None = project_id  # None once a second project joins
+
+    def message(self, vendor_contact: Person) -> OutgoingMessage:
+        items = self.items
+        if len(items) == 1:
+            subject = f"Reminder: {items[0]['task_title']} for {items[0]['project']['customer']}"
+        else:
+            subject = f"{len(items)} overdue onboarding tasks"
+        context: NudgeDigestContext = {
+            "recipient_name": self.recipient.name,
+            "as_of": self.local_on.isoformat(),
+            "items": items,
+            "vendor_contact": ContactView(name=vendor_contact.name, email=vendor_contact.email),
+        }
+        return OutgoingMessage(
+            idempotency_key=self.key,
+            kind=MessageKind.nudge_digest,
+            to=(self.recipient,),
+            subject=subject,
+            context=context,
+            customer_facing=self.customer_facing,
+            project_id=self.project_id,
+            reply_to=vendor_contact.email,
+        )

@@ -1,0 +1,419 @@
+"""The customer status email as a view-model: what is done, what is next, what we need from you.
+
+``status_context`` turns a project's milestone and task states into the
+``StatusContext`` the status template renders; ``status_message`` wraps it in the
+``OutgoingMessage`` to queue; ``due_status_messages`` decides, for a blueprint's
+``StatusEmailPolicy``, which of them are due now (on milestone completion, and the
+weekly digest at its weekday and time in the recipient's zone).
+
+The rule above all others: what is marked ``customer_visible: false`` never reaches a
+customer email. A hidden task, a hidden milestone and every task of a hidden
+milestone are left out of every list, their titles are never used as a milestone
+name or a completed milestone, and a go-live reason that mentions one is dropped.
+The filter is applied once, at the top; everything below it sees only what may be
+shown.
+
+Not here: which people fill the recipient roles (the service), templates and MIME
+(adapters), the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from onboarding.core.blueprint import StatusEmailPolicy, WeeklyDigest, clock_time
+from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.lifecycle import TaskState
+from onboarding.core.messages import (
+    ContactView,
+    GoLiveView,
+    MessageKind,
+    MilestoneView,
+    OutgoingMessage,
+    Person,
+    ProjectView,
+    StatusContext,
+    TaskView,
+)
+from onboarding.core.nudges import time_zone
+
+StatusReason = Literal["milestone_complete", "weekly"]
+
+OPEN_STATES: frozenset[str] = frozenset({"pending", "in_progress", "blocked"})
+STARTED_STATES: frozenset[str] = frozenset({"in_progress", "done", "skipped", "blocked"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectStatus:
+    """The project facts a status email shows."""
+
+    project_id: str
+    customer: str  # the project's display name, e.g. "Acme Manufacturing"
+    blueprint_title: str
+    external_id: str | None = None
+    projected_go_live_on: date | None = None
+    committed_go_live_on: date | None = None
+    go_live_reason: str | None = None  # the launch-window solver's explanation of the projected date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MilestoneStatus:
+    key: str
+    title: str
+    customer_visible: bool
+    start_on: date
+    due_on: date
+    done_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskStatus:
+    key: str
+    title: str
+    milestone_key: str
+    milestone_title: str
+    owner_role: str
+    owner: Person
+    customer_side: bool
+    customer_visible: bool
+    state: TaskState
+    start_on: date
+    due_on: date  # projected
+    done_on: date | None = None
+
+
+def status_context(
+    *,
+    project: ProjectStatus,
+    milestones: Sequence[MilestoneStatus],
+    tasks: Iterable[TaskStatus],
+    recipient: Person,
+    recipient_role: str,
+    as_of: date,
+    reason: StatusReason,
+    completed_milestone: str | None = None,
+    vendor_contact: Person,
+    include_go_live: bool = True,
+    customer_calendar: BusinessCalendar | None = None,
+    recent_days: int = 7,
+    next_limit: int = 5,
+    needs_horizon_days: int = 7,
+) -> StatusContext:
+    """What a customer status email says on ``as_of``, with nothing internal in it.
+
+    - ``milestones``: the visible milestones in the order given, each done (done on
+      or before ``as_of``), in progress (started, or any of its tasks has) or upcoming.
+    - ``done_recently``: visible tasks done in the ``recent_days`` days up to ``as_of``.
+    - ``next_up``: visible pending and in-progress tasks by start date, at most ``next_limit``.
+    - ``needs_from_you``: the customer side's open visible tasks (pending, in
+      progress, blocked) that are under way or start within ``needs_horizon_days``;
+      the recipient's own first, then by due date.
+    - Open tasks past due are marked overdue with the business days since their due
+      date on ``customer_calendar`` (Monday to Friday without one).
+    - ``go_live``: projected vs committed (on track when projected <= committed).
+
+    ``completed_milestone`` is the key of the milestone whose completion the email
+    announces (reason ``milestone_complete``); it must be a visible milestone.
+    """
+    shown_milestones = {m.key: m for m in milestones if m.customer_visible}
+    hidden_titles = [m.title for m in milestones if not m.customer_visible]
+    shown: list[TaskStatus] = []
+    started_milestones: set[str] = set()
+    for task in tasks:
+        if task.state in STARTED_STATES:
+            started_milestones.add(task.milestone_key)
+        if task.customer_visible and task.milestone_key in shown_milestones:
+            shown.append(task)
+        else:
+            hidden_titles.append(task.title)
+
+    completed_title = _completed_title(reason, completed_milestone, shown_milestones)
+
+    def milestone_title(task: TaskStatus) -> str:
+        return shown_milestones[task.milestone_key].title
+
+    milestone_views: list[MilestoneView] = []
+    for m in shown_milestones.values():
+        state: Literal["done", "in_progress", "upcoming"]
+        if m.done_on is not None and m.done_on <= as_of:
+            state = "done"
+        elif m.start_on <= as_of or m.key in started_milestones:
+            state = "in_progress"
+        else:
+            state = "upcoming"
+        milestone_views.append(
+            {
+                "title": m.title,
+                "state": state,
+                "start_on": m.start_on.isoformat(),
+                "due_on": m.due_on.isoformat(),
+                "done_on": m.done_on.isoformat() if m.done_on is not None and m.done_on <= as_of else None,
+            }
+        )
+
+    recent_from = as_of - timedelta(days=recent_days)
+    done_recently = sorted(
+        (t for t in shown if t.state == "done" and t.done_on is not None and recent_from < t.done_on <= as_of),
+        key=lambda t: (t.done_on or as_of, t.due_on, t.key),
+    )
+    next_up = sorted(
+        (t for t in shown if t.state in ("pending", "in_progress")),
+        key=lambda t: (t.start_on, t.due_on, t.key),
+    )[: max(next_limit, 0)]
+    horizon = as_of + timedelta(days=needs_horizon_days)
+    needs = sorted(
+        (
+            t
+            for t in shown
+            if t.customer_side and t.state in OPEN_STATES and (t.state != "pending" or t.start_on <= horizon)
+        ),
+        key=lambda t: (not _owned_by(t, recipient, recipient_role), t.due_on, t.start_on, t.key),
+    )
+
+    def open_view(task: TaskStatus) -> TaskView:
+        late = _days_overdue(task.due_on, as_of, customer_calendar)
+        view: TaskView = {
+            "title": task.title,
+            "milestone": milestone_title(task),
+            "owner_name": task.owner.name,
+            "start_on": task.start_on.isoformat(),
+            "due_on": task.due_on.isoformat(),
+            "overdue": late > 0,
+        }
+        if late > 0:
+            view["days_overdue"] = late
+        return view
+
+    project_view: ProjectView = {
+        "id": project.project_id,
+        "customer": project.customer,
+        "blueprint_title": project.blueprint_title,
+        "external_id": project.external_id,
+    }
+    return {
+        "project": project_view,
+        "recipient_name": recipient.name,
+        "as_of": as_of.isoformat(),
+        "reason": reason,
+        "completed_milestone": completed_title,
+        "milestones": milestone_views,
+        "done_recently": [
+            {
+                "title": t.title,
+                "milestone": milestone_title(t),
+                "owner_name": t.owner.name,
+                "due_on": t.due_on.isoformat(),
+                "done_on": t.done_on.isoformat() if t.done_on is not None else None,
+            }
+            for t in done_recently
+        ],
+        "next_up": [open_view(t) for t in next_up],
+        "needs_from_you": [open_view(t) for t in needs],
+        "go_live": _go_live(project, hidden_titles) if include_go_live else None,
+        "vendor_contact": ContactView(name=vendor_contact.name, email=vendor_contact.email),
+    }
+
+
+def status_key(
+    *, project_id: str, recipient: Person, reason: StatusReason, as_of: date, completed_milestone: str | None
+) -> str:
+    """status:{project}:{email}:{reason}:{as_of, or the completed milestone's key}."""
+    last = completed_milestone if reason == "milestone_complete" and completed_milestone else as_of.isoformat()
+    return f"status:{project_id}:{recipient.email}:{reason}:{last}"
+
+
+def status_message(
+    *,
+    project: ProjectStatus,
+    milestones: Sequence[MilestoneStatus],
+    tasks: Iterable[TaskStatus],
+    recipient: Person,
+    recipient_role: str,
+    as_of: date,
+    reason: StatusReason,
+    completed_milestone: str | None = None,
+    vendor_contact: Person,
+    include_go_live: bool = True,
+    customer_calendar: BusinessCalendar | None = None,
+    recent_days: int = 7,
+    next_limit: int = 5,
+    needs_horizon_days: int = 7,
+) -> OutgoingMessage:
+    """The status email to queue: ``status_context`` with its subject and stable key."""
+    context = status_context(
+        project=project,
+        milestones=milestones,
+        tasks=tasks,
+        recipient=recipient,
+        recipient_role=recipient_role,
+        as_of=as_of,
+        reason=reason,
+        completed_milestone=completed_milestone,
+        vendor_contact=vendor_contact,
+        include_go_live=include_go_live,
+        customer_calendar=customer_calendar,
+        recent_days=recent_days,
+        next_limit=next_limit,
+        needs_horizon_days=needs_horizon_days,
+    )
+    if reason == "milestone_complete":
+        subject = f"{project.customer} onboarding: {context['completed_milestone']} complete"
+    else:
+        subject = f"{project.customer} onboarding: weekly update"
+    return OutgoingMessage(
+        idempotency_key=status_key(
+            project_id=project.project_id,
+            recipient=recipient,
+            reason=reason,
+            as_of=as_of,
+            completed_milestone=completed_milestone,
+        ),
+        kind=MessageKind.status,
+        to=(recipient,),
+        subject=subject,
+        context=context,
+        customer_facing=True,
+        project_id=project.project_id,
+        reply_to=vendor_contact.email,
+    )
+
+
+# -- when status emails are due ------------------------------------------------------
+
+
+def weekly_slot_on(digest: WeeklyDigest, *, now: datetime, timezone: str) -> date:
+    """The local date of the latest weekly slot (its weekday at its time, in ``timezone``) at or before ``now``."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    local = now.astimezone(time_zone(timezone))
+    days_back = (local.weekday() - digest.weekday.number) % 7
+    if days_back == 0 and local.time().replace(tzinfo=None) < clock_time(digest.at):
+        days_back = 7
+    return local.date() - timedelta(days=days_back)
+
+
+def should_send_weekly(policy: StatusEmailPolicy, *, now: datetime, recipient: Person, since: date) -> bool:
+    """Whether a weekly slot has passed, in the recipient's zone, after ``since``.
+
+    ``since`` is the ``as_of`` of the last weekly email sent to them, or the
+    project's start when none was: a sweep that missed the slot sends it late
+    rather than never, and only once.
+    """
+    if policy.weekly_digest is None:
+        return False
+    return weekly_slot_on(policy.weekly_digest, now=now, timezone=recipient.timezone) > since
+
+
+def due_status_messages(
+    *,
+    policy: StatusEmailPolicy,
+    project: ProjectStatus,
+    milestones: Sequence[MilestoneStatus],
+    tasks: Sequence[TaskStatus],
+    recipients: Mapping[str, Person],
+    now: datetime,
+    completed_milestones: Iterable[str] = (),
+    weekly_sent_on: Mapping[str, date],
+    started_on: date,
+    vendor_contact: Person,
+    customer_calendar: BusinessCalendar | None = None,
+) -> tuple[OutgoingMessage, ...]:
+    """The status emails due at ``now`` for one project under ``policy``.
+
+    ``recipients`` maps role keys to the people bound to them; the policy's roles
+    that are bound receive the emails (one per person). ``completed_milestones``
+    are the keys of milestones completed since the last sweep: a hidden or unknown
+    one announces nothing. ``weekly_sent_on`` maps an email to the ``as_of`` of the
+    last weekly email sent to it (``started_on`` when there is none).
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    visible = {m.key for m in milestones if m.customer_visible}
+    announce = [key for key in dict.fromkeys(completed_milestones) if key in visible]
+
+    def message(person: Person, role: str, *, as_of: date, completed_milestone: str | None) -> OutgoingMessage:
+        return status_message(
+            project=project,
+            milestones=milestones,
+            tasks=tasks,
+            recipient=person,
+            recipient_role=role,
+            as_of=as_of,
+            reason="weekly" if completed_milestone is None else "milestone_complete",
+            completed_milestone=completed_milestone,
+            vendor_contact=vendor_contact,
+            include_go_live=policy.include_projected_go_live,
+            customer_calendar=customer_calendar,
+        )
+
+    seen: set[str] = set()
+    messages: list[OutgoingMessage] = []
+    for role in policy.recipients:
+        person = recipients.get(role)
+        if person is None or person.email in seen:
+            continue
+        seen.add(person.email)
+        if policy.on_milestone_complete and announce:
+            local_on = now.astimezone(time_zone(person.timezone)).date()
+            messages.extend(message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
+        weekly = policy.weekly_digest
+        if weekly is not None:
+            slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone)
+            if slot_on > weekly_sent_on.get(person.email, started_on):
+                messages.append(message(person, role, as_of=slot_on, completed_milestone=None))
+    return tuple(messages)
+
+
+# -- pieces --------------------------------------------------------------------------
+
+
+def _completed_title(
+    reason: StatusReason, completed_milestone: str | None, shown: Mapping[str, MilestoneStatus]
+) -> str | None:
+    if reason == "weekly":
+        if completed_milestone is not None:
+            raise ValueError("a weekly status email announces no completed milestone")
+        return None
+    if reason != "milestone_complete":
+        raise ValueError(f"unknown status email reason {reason!r}")
+    if completed_milestone is None:
+        raise ValueError("a milestone_complete status email needs the completed milestone's key")
+    if completed_milestone not in shown:
+        raise ValueError(f"milestone {completed_milestone!r} is unknown or not customer-visible; it is not announced")
+    return shown[completed_milestone].title
+
+
+def _owned_by(task: TaskStatus, recipient: Person, role: str) -> bool:
+    return task.owner_role == role or task.owner.email == recipient.email
+
+
+def _days_overdue(due_on: date, as_of: date, calendar: BusinessCalendar | None) -> int:
+    """Business days strictly after ``due_on`` up to ``as_of`` (Monday to Friday without a calendar)."""
+    if due_on >= as_of:
+        return 0
+    if calendar is None:
+        weeks, rest = divmod((as_of - due_on).days, 7)
+        first = due_on.weekday()
+        return weeks * 5 + sum(1 for k in range(1, rest + 1) if (first + k) % 7 < 5)
+    return calendar.index(calendar.prev_on_or_before(as_of)) - calendar.index(calendar.prev_on_or_before(due_on))
+
+
+def _go_live(project: ProjectStatus, hidden_titles: Sequence[str]) -> GoLiveView | None:
+    projected = project.projected_go_live_on
+    if projected is None:
+        return None
+    committed = project.committed_go_live_on
+    view: GoLiveView = {
+        "projected_on": projected.isoformat(),
+        "committed_on": committed.isoformat() if committed is not None else None,
+        "on_track": committed is None or projected <= committed,
+    }
+    reason = project.go_live_reason
+    if reason:
+        folded = reason.casefold()
+        if not any(title.casefold() in folded for title in hidden_titles if title):
+            view["reason"] = reason
+    return view

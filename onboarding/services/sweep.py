@@ -1,0 +1,321 @@
+"""The sweep: one reconcile pass over the portfolio, run on a schedule.
+
+1. re-forecast the projects that have overdue work (their dates move with time),
+2. run the automated tasks that are ready (their email or webhook), then complete them,
+3. decide nudges for every overdue task at once, by each blueprint's policy, and
+   record them with their digests in the outbox,
+4. queue the weekly customer status emails that are due,
+5. deliver the outbox.
+
+Each step is set-based or batched: one query finds the rows that need attention;
+the per-project steps take lists of ids so that a flow can hand them out in
+batches. Every step is idempotent: running a sweep twice sends nothing twice.
+
+Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
+from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.lifecycle import Action
+from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
+from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, time_zone
+from onboarding.core.planning import scheduling_calendars
+from onboarding.core.projects import project_view
+from onboarding.errors import TransitionRefused
+from onboarding.services.dispatch import Dispatcher, DispatchReport
+from onboarding.services.ports import (
+    BlueprintSource,
+    Clock,
+    PermanentDeliveryError,
+    SweepStore,
+    TemporaryDeliveryError,
+    Webhooks,
+)
+from onboarding.services.projects import ProjectService
+
+BATCH = 500  # projects per batch: a flow runs one task per batch
+
+
+@dataclass(frozen=True)
+class NudgeDecision:
+    """The decision phase's result: the plan, and the rows to record (as the store takes them)."""
+
+    plan: NudgePlan
+    overdue_tasks: int
+
+
+@dataclass
+class SweepReport:
+    as_of: date
+    reforecast: int = 0
+    automated: int = 0
+    overdue_tasks: int = 0
+    nudges: int = 0
+    digests: int = 0
+    deferred: int = 0
+    status_emails: int = 0
+    delivered: DispatchReport = field(default_factory=DispatchReport)
+
+
+class SweepService:
+    def __init__(
+        self,
+        *,
+        store: SweepStore,
+        projects: ProjectService,
+        blueprints: BlueprintSource,
+        clock: Clock,
+        dispatcher: Dispatcher | None,
+        webhooks: Webhooks,
+        sender: Person,
+    ) -> None:
+        self._store = store
+        self._projects = projects
+        self._blueprints = blueprints
+        self._clock = clock
+        self._dispatcher = dispatcher
+        self._webhooks = webhooks
+        self._sender = sender
+        self._parsed: dict[tuple[str, str], Blueprint] = {}
+
+    # -- the whole pass ----------------------------------------------------------
+
+    def run(self) -> SweepReport:
+        report = SweepReport(as_of=self._clock.today())
+        for batch in batches(self.projects_to_reforecast()):
+            report.reforecast += self.reforecast(batch)
+        report.automated = self.automate(self.ready_automated())
+        decision = self.decide_nudges()
+        report.overdue_tasks = decision.overdue_tasks
+        report.nudges = self.record_nudges(decision)
+        report.digests = len(decision.plan.digests)
+        report.deferred = len(decision.plan.deferred)
+        for batch in batches(self.active_projects()):
+            report.status_emails += self.weekly_status(batch)
+        report.delivered = self.deliver()
+        return report
+
+    # -- what needs attention (for a flow that hands the work out in batches) -------
+
+    def projects_to_reforecast(self) -> list[str]:
+        return self._store.projects_with_overdue(today=self._clock.today())
+
+    def ready_automated(self) -> list[tuple[str, str]]:
+        return self._store.ready_automated(today=self._clock.today())
+
+    def active_projects(self) -> list[str]:
+        return self._store.active_projects()
+
+    def deliver(self) -> DispatchReport:
+        return self._dispatcher.deliver_due() if self._dispatcher is not None else DispatchReport()
+
+    # -- the steps -----------------------------------------------------------------
+
+    def reforecast(self, project_ids: Sequence[str]) -> int:
+        for project_id in project_ids:
+            self._projects.reforecast(project_id)
+        return len(project_ids)
+
+    def automate(self, ready: Sequence[tuple[str, str]]) -> int:
+        """Run the action of each ready automated task, then complete it (an email is queued with the change)."""
+        done = 0
+        for project_id, task_key in ready:
+            project = self._projects.get(project_id)
+            loaded = self._projects.blueprint_of(project)
+            task = next(t for m in loaded.blueprint.milestones for t in m.tasks if t.key == task_key)
+            if task.action is None:
+                continue
+            messages: list[OutgoingMessage] = []
+            if isinstance(task.action, EmailAction):
+                for role in task.action.to:
+                    person = project.bindings.get(role)
+                    if person is None:
+                        continue
+                    fill = {
+                        "customer": project.customer,
+                        "task": task.title,
+                        "recipient_name": person.name,
+                        "project_id": project.id,
+                    }
+                    context: AutomatedContext = {
+                        "project": project_view(project),
+                        "recipient_name": person.name,
+                        "subject": task.action.subject.format_map(fill),
+                        "body": task.action.body.format_map(fill),
+                    }
+                    customer_side = loaded.blueprint.roles[role].side.value == "customer"
+                    messages.append(
+                        OutgoingMessage(
+                            idempotency_key=f"automated:{project.id}:{task_key}:{role}",
+                            kind=MessageKind.automated,
+                            to=(person,),
+                            subject=context["subject"],
+                            context=dict(context),
+                            customer_facing=customer_side,
+                            project_id=project.id,
+                        )
+                    )
+            else:
+                payload = {
+                    **task.action.payload,
+                    "event": "task_ready",
+                    "project_id": project.id,
+                    "external_id": project.external_id,
+                    "customer": project.customer,
+                    "task": task_key,
+                }
+                try:
+                    self._webhooks.post(
+                        task.action.url,
+                        payload,
+                        idempotency_key=f"webhook:{project.id}:{task_key}",
+                        timeout_seconds=task.action.timeout_seconds,
+                    )
+                except (TemporaryDeliveryError, PermanentDeliveryError):
+                    continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
+            try:
+                self._projects.change_task(project_id, task_key, Action.complete, by="engine", messages=messages)
+            except TransitionRefused:
+                continue  # its predecessors are not done yet
+            done += 1
+        return done
+
+    def decide_nudges(self) -> NudgeDecision:
+        """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy."""
+        now = self._clock.now()
+        today = self._clock.today()
+        rows = self._store.overdue_rows(today=today)
+        people = self._store.bindings_of(r.project_id for r in rows)
+        texts = self._store.blueprint_texts({(r.blueprint_key, r.blueprint_version) for r in rows})
+        sent_today = _sent_today(self._store.digests_since(now - timedelta(days=2)), people, now=now)
+        # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap).
+        groups: dict[NudgePolicy, list[OverdueTask]] = {}
+        chains: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        calendars: dict[tuple[str, str], Mapping[CalendarName, BusinessCalendar]] = {}
+        customer_emails: set[str] = set()
+        calendar_by_email: dict[str, BusinessCalendar] = {}
+        for r in rows:
+            version = (r.blueprint_key, r.blueprint_version)
+            bp = self._blueprint(version, texts)
+            if version not in calendars:
+                calendars[version] = scheduling_calendars(bp)
+            bound = people.get(r.project_id, {})
+            owner = bound.get(r.owner_role)
+            if owner is None:
+                continue
+            ladder_key = (*version, r.owner_role)
+            if ladder_key not in chains:
+                chains[ladder_key] = _ladder(bp, r.owner_role)
+            chain = tuple(dict.fromkeys(p for role in chains[ladder_key] if (p := bound.get(role)) and p != owner))
+            for role, person in bound.items():
+                side = bp.roles[role].side.value if role in bp.roles else "vendor"
+                calendar_by_email.setdefault(person.email, calendars[version][CalendarName(side)])
+                if side == "customer":
+                    customer_emails.add(person.email)
+            groups.setdefault(bp.nudges, []).append(
+                OverdueTask(
+                    project_id=r.project_id,
+                    customer=r.customer,
+                    blueprint_title=r.blueprint_title,
+                    task_key=r.task_key,
+                    task_title=r.task_title,
+                    milestone_title=r.milestone_title,
+                    owner_role=r.owner_role,
+                    owner=owner,
+                    customer_side=r.side == "customer",
+                    owner_calendar=calendars[version][CalendarName(r.side)],
+                    due_on=r.due_on,
+                    due_version=r.due_version,
+                    escalation_chain=chain,
+                    nudges_sent=r.nudges_sent,
+                    last_nudged_on=r.last_nudged_on,
+                )
+            )
+        plans = []
+        frozen_customers = frozenset(customer_emails)
+        for policy, overdue in groups.items():
+            plan = decide_nudges(
+                overdue,
+                policy=policy,
+                now=now,
+                sent_today=sent_today,
+                vendor_contact=self._sender,
+                calendars_by_email=calendar_by_email,
+                customer_emails=frozen_customers,
+            )
+            for digest in plan.digests:
+                for person in digest.to:
+                    sent_today[person.email] = sent_today.get(person.email, 0) + 1
+            plans.append(plan)
+        merged = NudgePlan(
+            nudges=tuple(n for p in plans for n in p.nudges),
+            digests=tuple(d for p in plans for d in p.digests),
+            deferred=tuple(d for p in plans for d in p.deferred),
+        )
+        return NudgeDecision(merged, overdue_tasks=len(rows))
+
+    def record_nudges(self, decision: NudgeDecision) -> int:
+        return self._store.record_nudges(decision.plan.nudges, decision.plan.digests, now=self._clock.now())
+
+    def weekly_status(self, project_ids: Sequence[str]) -> int:
+        sent = self._store.weekly_status_sent(project_ids)
+        recent = self._clock.today() - timedelta(days=6)
+        queued = 0
+        for project_id in project_ids:
+            last = sent.get(project_id, {})
+            if last and min(last.values()) >= recent:
+                continue  # everyone had this week's email: no slot can be due yet
+            project = self._projects.get(project_id)
+            loaded = self._projects.blueprint_of(project)
+            messages = self._projects.status_messages(project, loaded, weekly_sent_on=sent.get(project_id, {}))
+            if messages:
+                queued += self._projects.queue(project_id, messages)
+        return queued
+
+    def _blueprint(self, version: tuple[str, str], texts: Mapping[tuple[str, str], tuple[str, str]]) -> Blueprint:
+        if version not in self._parsed:
+            text, source = texts[version]
+            self._parsed[version] = self._blueprints.parse(text, source=source).blueprint
+        return self._parsed[version]
+
+
+def batches(ids: Sequence[str], size: int = BATCH) -> list[list[str]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def _ladder(bp: Blueprint, owner_role: str) -> tuple[str, ...]:
+    """The roles nudged after the owner, from the policy's ladder."""
+    roles: list[str] = []
+    for step in bp.nudges.ladder:
+        if step == "owner":
+            role: str | None = owner_role
+        elif step == "escalation":
+            role = bp.roles[owner_role].escalation if owner_role in bp.roles else None
+        else:
+            role = step
+        if role and role != owner_role and role not in roles:
+            roles.append(role)
+    return tuple(roles)
+
+
+def _sent_today(
+    digest_keys: Iterable[str], people: Mapping[str, Mapping[str, Person]], *, now: datetime
+) -> dict[str, int]:
+    """Digests each recipient got on their local today, read from the digest keys digest:{email}:{date}[:n]."""
+    zones = {p.email: p.timezone for bound in people.values() for p in bound.values()}
+    counts: dict[str, int] = {}
+    for key in digest_keys:
+        parts = key.split(":")
+        if len(parts) < 3:
+            continue
+        email, day = parts[1], parts[2]
+        local_today = now.astimezone(time_zone(zones.get(email, "UTC"))).date()
+        if day == local_today.isoformat():
+            counts[email] = counts.get(email, 0) + 1
+    return counts
