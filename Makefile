@@ -1,4 +1,4 @@
-# One command each: `make demo` installs and runs the main job; `make test`
+# One command each: `make demo` installs and runs the demo; `make test`
 # installs and runs every check (lint, types, layering, tests). `.ci/run` calls
 # `make test`.
 PYTHON ?= python3
@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/onboarding validate blueprints/*.yaml
-	$(BIN)/onboarding plan blueprints/payroll-implementation.yaml --kickoff 2026-12-07 --pay-schedule biweekly:2026-01-02
+	$(BIN)/onboarding demo
 
 test: $(STAMP) lint types layers pytest
 
@@ -38,6 +37,7 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan_bench.py
+	$(BIN)/python bench/email_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -22,17 +22,22 @@ from onboarding.bootstrap import sweep_service
 from onboarding.services.ports import Clock
 from onboarding.services.sweep import SweepReport, SweepService, batches
 
+SIMULATED = FixedClock(date(2026, 1, 1))  # moved to each run's --as-of day
+
 
 @cache
-def _service(as_of: date | None, at: str) -> SweepService:
-    """One service per simulated instant in this process (the database is migrated once)."""
-    clock: Clock = SystemClock()
-    if as_of is not None:
-        hours, _, minutes = at.partition(":")
-        clock = FixedClock(
-            as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC)
-        )
+def _built(*, simulated: bool) -> SweepService:
+    """One service per process (the database is migrated once), on the real or the simulated clock."""
+    clock: Clock = SIMULATED if simulated else SystemClock()
     return sweep_service(clock=clock)
+
+
+def _service(as_of: date | None, at: str) -> SweepService:
+    if as_of is None:
+        return _built(simulated=False)
+    hours, _, minutes = at.partition(":")
+    SIMULATED.set(as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC))
+    return _built(simulated=True)
 
 
 @task(cache_policy=NO_CACHE)

@@ -347,6 +347,11 @@ def status(project: str, output_format: str) -> None:
         _fail(exc)
         return
     document = status_document(record, today=SystemClock().today())
+    failed = svc.failed_messages(record.id)
+    document["failed_emails"] = [
+        {"kind": f.kind, "subject": f.subject, "to": list(f.recipients), "attempts": f.attempts, "error": f.error}
+        for f in failed
+    ]
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -380,6 +385,14 @@ def status(project: str, output_format: str) -> None:
                 style="red" if t["overdue"] else None,
             )
     out.print(table)
+    for f in failed:
+        out.print(
+            Text(
+                f"undelivered {f.kind} email to {', '.join(f.recipients)}: {f.subject} "
+                f"({f.attempts} attempts: {f.error})",
+                style="bold red",
+            )
+        )
 
 
 @main.command(name="list")

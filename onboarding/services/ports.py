@@ -50,6 +50,16 @@ class Clock(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FailedMessage:
+    key: str
+    kind: str
+    subject: str
+    recipients: tuple[str, ...]
+    attempts: int
+    error: str
+
+
 class ConcurrentChange(RuntimeError):
     """The project changed since it was read; the service reads it again and retries."""
 
@@ -92,6 +102,10 @@ class ProjectStore(Protocol):
 
     def queue(self, messages: Sequence[OutgoingMessage]) -> int:
         """Queue emails that no change of state goes with; a key queued before is skipped. Returns how many."""
+        ...
+
+    def failed_messages(self, project_id: str) -> list[FailedMessage]:
+        """Emails of the project that could not be delivered and will not be retried."""
         ...
 
 

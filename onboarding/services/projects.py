@@ -42,7 +42,14 @@ from onboarding.core.projects import (
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.errors import PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
-from onboarding.services.ports import BlueprintSource, Clock, ConcurrentChange, LoadedBlueprint, ProjectStore
+from onboarding.services.ports import (
+    BlueprintSource,
+    Clock,
+    ConcurrentChange,
+    FailedMessage,
+    LoadedBlueprint,
+    ProjectStore,
+)
 
 CSM_ROLE = "csm"
 _RETRIES = 5
@@ -205,6 +212,9 @@ class ProjectService:
 
     def get(self, ref: str) -> ProjectRecord:
         return self._store.load(ref)
+
+    def failed_messages(self, ref: str) -> list[FailedMessage]:
+        return self._store.failed_messages(self._store.load(ref).id)
 
     def events(self, ref: str) -> list[Event]:
         return self._store.events(self._store.load(ref).id)

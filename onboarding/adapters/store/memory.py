@@ -11,7 +11,7 @@ from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange, QueuedMessage
+from onboarding.services.ports import ConcurrentChange, FailedMessage, QueuedMessage
 
 
 class InMemoryProjectStore:
@@ -79,6 +79,9 @@ class InMemoryProjectStore:
         for message in new:
             self.outbox[message.idempotency_key] = message
         return len(new)
+
+    def failed_messages(self, project_id: str) -> list[FailedMessage]:
+        return []  # the twin has no delivery: InMemoryOutbox keeps its own states
 
     def messages(self, **match: Any) -> list[OutgoingMessage]:
         return [m for m in self.outbox.values() if all(getattr(m, k) == v for k, v in match.items())]

@@ -27,7 +27,7 @@ from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange
+from onboarding.services.ports import ConcurrentChange, FailedMessage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -229,6 +229,25 @@ class SqlProjectStore:
                 )
             self._append(connection, project.id, new_events, messages)
         return replace(project, version=project.version + 1)
+
+    def failed_messages(self, project_id: str) -> list[FailedMessage]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(outbox)
+                .where(outbox.c.project_id == project_id, outbox.c.status == "failed")
+                .order_by(outbox.c.id)
+            )
+            return [
+                FailedMessage(
+                    r.idempotency_key,
+                    r.kind,
+                    r.subject,
+                    tuple(p["email"] for p in r.recipients),
+                    r.attempts,
+                    r.last_error or "",
+                )
+                for r in rows
+            ]
 
     def queue(self, messages: Sequence[OutgoingMessage]) -> int:
         if not messages:

@@ -1,0 +1,57 @@
+"""The sweep flow runs through Prefect, task runs within the limit, and delivers to the Maildir."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.services.test_projects import PAYROLL, PEOPLE
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+def test_sweep_flow_delivers_and_stays_within_its_task_runs(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import importlib
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from onboarding.bootstrap import project_service
+
+    sweep_module = importlib.import_module("flows.sweep")
+
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    sweep_module._built.cache_clear()
+    project_service().launch(
+        PAYROLL,
+        customer="Acme Manufacturing",
+        kickoff_on=date(2026, 12, 7),
+        bindings=PEOPLE,
+        pay_schedule="biweekly:2026-01-02",
+    )
+    state = sweep_module.sweep(as_of=date(2026, 12, 4), return_state=True)
+    summary = state.result()
+    assert summary["delivered"]["sent"] == len(PEOPLE)
+    assert len(list(mailbox.Maildir(tmp_path / "maildir", create=False))) == len(PEOPLE)
+
+    async def task_runs() -> int:
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            )
+            return len(runs)
+
+    # one project: at most one task run per batch of 500 projects, plus the portfolio-wide steps
+    assert asyncio.run(task_runs()) <= 5
+    again = sweep_module.sweep(as_of=date(2026, 12, 4))
+    assert again["delivered"]["sent"] == 0
+    sweep_module._built.cache_clear()

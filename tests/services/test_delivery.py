@@ -1,0 +1,143 @@
+"""Delivering the outbox: a misbehaving SMTP server, a dispatcher killed mid-delivery, two dispatchers at once."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.email.rendering import MessageRenderer
+from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport
+from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.services.dispatch import Dispatcher
+from tests.adapters.email.test_transports import Handler, start
+from tests.services.test_sweep import SENDER, World
+
+ROOT = Path(__file__).parents[2]
+RENDERER = MessageRenderer(
+    sender=SENDER, domain="vendor.example", unsubscribe_url="https://vendor.example/u", product_name="Onboarding"
+)
+
+
+def launched(engine: Engine, tmp_path: Path, projects: int = 1) -> World:
+    world = World(engine, tmp_path)
+    for _ in range(projects):
+        world.launch()
+    return world
+
+
+def test_smtp_4xx_is_retried_and_5xx_is_recorded_and_shown(engine: Engine, tmp_path: Path) -> None:
+    world = launched(engine, tmp_path)
+    pid = world.projects.list_projects()[0].id
+    clock = FixedClock(world.clock.day, at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    handler = Handler(rcpt_replies={"lee@acme.example": "550 5.1.1 no such user"}, data_reply="451 4.3.0 try later")
+    for server in start(handler):
+        dispatcher = Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=server.transport(), clock=clock)
+        first = dispatcher.deliver_due()
+        # 7 kickoff emails: Lee's address is refused for good (550), the rest are deferred (451)
+        assert (first.sent, first.retried, first.failed) == (0, 6, 1)
+        # the server recovers; retries come after their backoff
+        handler.data_reply = "250 OK"
+        assert dispatcher.deliver_due().sent == 0
+        clock.set(clock.day, at=clock.at + timedelta(minutes=5))
+        assert dispatcher.deliver_due().sent == 6
+        assert len(handler.received) == 6
+    (failed,) = world.projects.failed_messages(pid)
+    assert failed.recipients == ("lee@acme.example",) and "550" in failed.error
+
+
+def test_a_server_that_is_down_means_try_again_later(engine: Engine, tmp_path: Path) -> None:
+    from onboarding.adapters.email.transports import SmtpTransport
+    from tests.adapters.email.test_transports import free_port
+
+    launched(engine, tmp_path)
+    clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    down = SmtpTransport(
+        "127.0.0.1",
+        free_port(),
+        starttls=False,
+        username=None,
+        password=None,
+        timeout_seconds=2.0,
+        local_hostname="test.localhost",
+    )
+    report = Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=down, clock=clock).deliver_due()
+    assert report.retried == 7 and report.sent == report.failed == 0
+
+
+CHILD = """
+import sys, time
+from datetime import UTC, datetime
+from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.email.transports import MaildirTransport
+from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.adapters.store.sql import make_engine
+from onboarding.services.dispatch import Dispatcher
+from tests.services.test_delivery import RENDERER
+
+class Slow(MaildirTransport):
+    def deliver(self, raw, *, message_key, recipients):
+        super().deliver(raw, message_key=message_key, recipients=recipients)
+        time.sleep(0.02)  # between writing the message and recording it sent: where a crash hurts
+
+clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+Dispatcher(outbox=SqlOutbox(make_engine(sys.argv[1])), renderer=RENDERER, transport=Slow(sys.argv[2]),
+           clock=clock, batch=20).deliver_due()
+"""
+
+
+def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(engine: Engine, tmp_path: Path) -> None:
+    world = launched(engine, tmp_path, projects=12)  # 84 kickoff emails
+    queued = 12 * 7
+    maildir = tmp_path / "crash-maildir"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(engine.url.render_as_string(hide_password=False)), str(maildir)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        delivered = len(os.listdir(maildir / "new")) if (maildir / "new").exists() else 0
+        if delivered >= 25:
+            break
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    partial = len(list(mailbox.Maildir(maildir, create=False)))
+    assert 0 < partial < queued
+    # later (past the claim lease) a new dispatcher picks up where the dead one stopped
+    later = FixedClock(world.clock.day, at=world.clock.at + timedelta(minutes=30))
+    report = Dispatcher(
+        outbox=SqlOutbox(engine), renderer=RENDERER, transport=MaildirTransport(maildir), clock=later
+    ).deliver_due()
+    assert report.failed == 0
+    keys = Counter(m["X-Onboarding-Key"] for m in mailbox.Maildir(maildir, create=False))
+    assert len(keys) == queued and set(keys.values()) == {1}
+    assert SqlOutbox(engine).counts() == {"sent": queued}
+
+
+def test_two_dispatchers_at_once_never_send_the_same_message(engine: Engine, tmp_path: Path) -> None:
+    launched(engine, tmp_path, projects=10)
+    clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    transports = [RecordingTransport(), RecordingTransport()]
+
+    def run(transport: RecordingTransport) -> None:
+        Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=transport, clock=clock, batch=5).deliver_due()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in transports]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = [d.key for t in transports for d in t.delivered]
+    assert len(keys) == 70 and len(set(keys)) == 70
