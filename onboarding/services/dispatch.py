@@ -88,7 +88,8 @@ class Dispatcher:
             if attempts >= self._max_attempts:
                 self._outbox.failed(message_id, error=f"gave up after {attempts} attempts: {exc.detail}")
                 return DispatchReport(failed=1)
-            self._outbox.retry(message_id, at=now + backoff(attempts), error=exc.detail)
+            only = tuple(exc.retry_recipients) if exc.accepted else ()  # never send twice to those reached
+            self._outbox.retry(message_id, at=now + backoff(attempts), error=exc.detail, only=only)
             return DispatchReport(retried=1)
         except PermanentDeliveryError as exc:
             self._outbox.failed(message_id, error=exc.detail)

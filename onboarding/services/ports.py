@@ -125,18 +125,30 @@ class Outbox(Protocol):
 
     def sent(self, message_id: int, *, at: datetime) -> None: ...
 
-    def retry(self, message_id: int, *, at: datetime, error: str) -> None: ...
+    def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
+        """Try again at ``at``; ``only`` narrows the recipients to those the last try did not reach."""
+        ...
 
     def failed(self, message_id: int, *, error: str) -> None: ...
 
 
 class DeliveryError(Exception):
-    """A message could not be handed over; ``code`` and ``detail`` say what the server or network said."""
+    """A message could not be handed over; ``code`` and ``detail`` say what the server or network said.
+
+    When a server took the message for some recipients and not others, ``accepted``
+    names those it reached and ``retry_recipients`` those worth another try.
+    """
+
+    accepted: Sequence[str] = ()
 
     def __init__(self, detail: str, *, code: int | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+    @property
+    def retry_recipients(self) -> Sequence[str]:
+        return ()
 
 
 class TemporaryDeliveryError(DeliveryError):

@@ -141,3 +141,38 @@ def test_two_dispatchers_at_once_never_send_the_same_message(engine: Engine, tmp
         t.join()
     keys = [d.key for t in transports for d in t.delivered]
     assert len(keys) == 70 and len(set(keys)) == 70
+
+
+def test_a_partly_refused_message_is_retried_for_the_refused_recipients_only(engine: Engine, tmp_path: Path) -> None:
+    from onboarding.adapters.store.sql import SqlProjectStore
+    from onboarding.core.messages import MessageKind, OutgoingMessage, Person
+
+    store = SqlProjectStore(engine)
+    two = (Person("Lee Park", "lee@acme.example"), Person("Alex Brown", "alex@acme.example"))
+    store.queue(
+        [
+            OutgoingMessage(
+                idempotency_key="automated:p:t:both",
+                kind=MessageKind.automated,
+                to=two,
+                subject="Prenotes sent",
+                context={
+                    "project": {"id": "p", "customer": "Acme", "blueprint_title": "Payroll", "external_id": None},
+                    "recipient_name": "Lee Park, Alex Brown",
+                    "subject": "Prenotes sent",
+                    "body": "Sent.",
+                },
+                customer_facing=True,
+                project_id=None,
+            )
+        ]
+    )
+    clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    handler = Handler(rcpt_replies={"alex@acme.example": "450 4.2.1 mailbox busy"})
+    for server in start(handler):
+        dispatcher = Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=server.transport(), clock=clock)
+        assert dispatcher.deliver_due().retried == 1
+        handler.rcpt_replies.clear()
+        clock.set(clock.day, at=clock.at + timedelta(minutes=5))
+        assert dispatcher.deliver_due().sent == 1
+    assert [r.rcpt_tos for r in handler.received] == [["lee@acme.example"], ["alex@acme.example"]]

@@ -130,8 +130,16 @@ class InMemoryOutbox:
     def sent(self, message_id: int, *, at: datetime) -> None:
         self._by_id(message_id).update(status="sent", sent_at=at)
 
-    def retry(self, message_id: int, *, at: datetime, error: str) -> None:
+    def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
+        if only:
+            key = list(self.store.outbox)[message_id - 1]
+            message = self.store.outbox[key]
+            self.store.outbox[key] = replace(
+                message,
+                to=tuple(p for p in message.to if p.email in only),
+                cc=tuple(p for p in message.cc if p.email in only),
+            )
 
     def failed(self, message_id: int, *, error: str) -> None:
         self._by_id(message_id).update(status="failed", last_error=error)

@@ -8,6 +8,7 @@ process holding it may have died mid-delivery; delivery is idempotent by key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,8 +48,16 @@ class SqlOutbox:
     def sent(self, message_id: int, *, at: datetime) -> None:
         self._set(message_id, status="sent", sent_at=at, last_error=None, claimed_by=None)
 
-    def retry(self, message_id: int, *, at: datetime, error: str) -> None:
-        self._set(message_id, status="pending", next_attempt_at=at, last_error=error, claimed_by=None)
+    def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
+        values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "last_error": error, "claimed_by": None}
+        if only:
+            with self.engine.connect() as connection:
+                row = connection.execute(
+                    select(outbox.c.recipients, outbox.c.cc).where(outbox.c.id == message_id)
+                ).one()
+            values["recipients"] = [p for p in row.recipients if p["email"] in only]
+            values["cc"] = [p for p in (row.cc or []) if p["email"] in only]
+        self._set(message_id, **values)
 
     def failed(self, message_id: int, *, error: str) -> None:
         self._set(message_id, status="failed", last_error=error, claimed_by=None)
