@@ -195,6 +195,7 @@ class OverdueRow:
     blueprint_key: str
     blueprint_version: str
     blueprint_title: str
+    blueprint_id: str  # the stored snapshot the project was launched from
 
 
 class SweepStore(Protocol):
@@ -210,7 +211,9 @@ class SweepStore(Protocol):
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
 
-    def blueprint_texts(self, versions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]: ...
+    def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Text and source of each stored blueprint snapshot."""
+        ...
 
     def digests_since(self, since: datetime) -> list[str]: ...
 

@@ -82,7 +82,7 @@ class SweepService:
         self._dispatcher = dispatcher
         self._webhooks = webhooks
         self._sender = sender
-        self._parsed: dict[tuple[str, str], Blueprint] = {}
+        self._parsed: dict[str, Blueprint] = {}
 
     # -- the whole pass ----------------------------------------------------------
 
@@ -192,16 +192,16 @@ class SweepService:
         today = self._clock.today()
         rows = self._store.overdue_rows(today=today)
         people = self._store.bindings_of(r.project_id for r in rows)
-        texts = self._store.blueprint_texts({(r.blueprint_key, r.blueprint_version) for r in rows})
+        texts = self._store.blueprint_texts({r.blueprint_id for r in rows})
         sent_today = _sent_today(self._store.digests_since(now - timedelta(days=2)), people, now=now)
         # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap).
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
-        chains: dict[tuple[str, str, str], tuple[str, ...]] = {}
-        calendars: dict[tuple[str, str], Mapping[CalendarName, BusinessCalendar]] = {}
+        chains: dict[tuple[str, str], tuple[str, ...]] = {}
+        calendars: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
         customer_emails: set[str] = set()
         calendar_by_email: dict[str, BusinessCalendar] = {}
         for r in rows:
-            version = (r.blueprint_key, r.blueprint_version)
+            version = r.blueprint_id
             bp = self._blueprint(version, texts)
             if version not in calendars:
                 calendars[version] = scheduling_calendars(bp)
@@ -209,7 +209,7 @@ class SweepService:
             owner = bound.get(r.owner_role)
             if owner is None:
                 continue
-            ladder_key = (*version, r.owner_role)
+            ladder_key = (version, r.owner_role)
             if ladder_key not in chains:
                 chains[ladder_key] = _ladder(bp, r.owner_role)
             chain = tuple(dict.fromkeys(p for role in chains[ladder_key] if (p := bound.get(role)) and p != owner))
@@ -278,7 +278,7 @@ class SweepService:
                 queued += self._projects.queue(project_id, messages)
         return queued
 
-    def _blueprint(self, version: tuple[str, str], texts: Mapping[tuple[str, str], tuple[str, str]]) -> Blueprint:
+    def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
         if version not in self._parsed:
             text, source = texts[version]
             self._parsed[version] = self._blueprints.parse(text, source=source).blueprint

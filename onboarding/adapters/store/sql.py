@@ -8,6 +8,7 @@ a retried change never queues the same email twice).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -22,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
-from onboarding.adapters.store.tables import Base, BindingRow, EventRow, OutboxRow, ProjectRow, TaskRow
+from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord
@@ -32,6 +33,11 @@ from onboarding.services.ports import ConcurrentChange, FailedMessage
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 projects = Base.metadata.tables[ProjectRow.__tablename__]
+blueprints = Base.metadata.tables[BlueprintRow.__tablename__]
+# A project row with its blueprint's text and source, as the domain record wants it.
+_PROJECT = select(
+    projects, blueprints.c.text.label("blueprint_text"), blueprints.c.source.label("blueprint_source")
+).join(blueprints, blueprints.c.id == projects.c.blueprint_id)
 bindings = Base.metadata.tables[BindingRow.__tablename__]
 tasks = Base.metadata.tables[TaskRow.__tablename__]
 events = Base.metadata.tables[EventRow.__tablename__]
@@ -93,9 +99,7 @@ class SqlProjectStore:
 
     def load(self, ref: str) -> ProjectRecord:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(projects).where(or_(projects.c.id == ref, projects.c.external_id == ref))
-            ).first()
+            row = connection.execute(_PROJECT.where(or_(projects.c.id == ref, projects.c.external_id == ref))).first()
             if row is None:
                 raise ProjectNotFound(
                     ref,
@@ -125,7 +129,7 @@ class SqlProjectStore:
         customer: str | None = None,
         limit: int = 200,
     ) -> list[ProjectRecord]:
-        query = select(projects).order_by(projects.c.kickoff_on, projects.c.id).limit(limit)
+        query = _PROJECT.order_by(projects.c.kickoff_on, projects.c.id).limit(limit)
         if state:
             query = query.where(projects.c.state == state)
         if blueprint:
@@ -182,13 +186,27 @@ class SqlProjectStore:
     def create(
         self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
     ) -> None:
+        blueprint_id = hashlib.sha256(project.blueprint_text.encode("utf-8")).hexdigest()
         with self._transaction() as connection:
+            connection.execute(
+                _insert(connection)(blueprints).on_conflict_do_nothing(index_elements=["id"]),
+                {
+                    "id": blueprint_id,
+                    "key": project.blueprint_key,
+                    "version": project.blueprint_version,
+                    "title": project.blueprint_title,
+                    "source": project.blueprint_source,
+                    "text": project.blueprint_text,
+                    "created_at": project.created_at,
+                },
+            )
             connection.execute(
                 insert(projects).values(
                     **_project_values(project),
                     id=project.id,
                     external_id=project.external_id,
                     created_at=project.created_at,
+                    blueprint_id=blueprint_id,
                 )
             )
             connection.execute(
@@ -288,8 +306,6 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "blueprint_key": project.blueprint_key,
         "blueprint_version": project.blueprint_version,
         "blueprint_title": project.blueprint_title,
-        "blueprint_source": project.blueprint_source,
-        "blueprint_text": project.blueprint_text,
         "kickoff_on": project.kickoff_on,
         "pay_schedule": project.pay_schedule,
         "state": project.state.value,

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
-from onboarding.adapters.store.sql import _insert, bindings, outbox, outbox_values, projects, tasks
+from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox, outbox_values, projects, tasks
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.nudges import Nudge
@@ -82,6 +82,7 @@ class SqlSweepStore:
                 projects.c.blueprint_key,
                 projects.c.blueprint_version,
                 projects.c.blueprint_title,
+                projects.c.blueprint_id,
             )
             .join(projects, projects.c.id == tasks.c.project_id)
             .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
@@ -104,19 +105,14 @@ class SqlSweepStore:
                     out.setdefault(pid, {})[role] = Person(name, email, tz)
         return out
 
-    def blueprint_texts(self, versions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
-        """One stored text (and its source) per blueprint key and version."""
-        out: dict[tuple[str, str], tuple[str, str]] = {}
+    def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The stored text and source of each blueprint snapshot."""
+        wanted = sorted(set(ids))
         with self.engine.connect() as connection:
-            for key, version in set(versions):
-                row = connection.execute(
-                    select(projects.c.blueprint_text, projects.c.blueprint_source)
-                    .where(projects.c.blueprint_key == key, projects.c.blueprint_version == version)
-                    .limit(1)
-                ).first()
-                if row is not None:
-                    out[key, version] = (row[0], row[1])
-        return out
+            rows = connection.execute(
+                select(blueprints.c.id, blueprints.c.text, blueprints.c.source).where(blueprints.c.id.in_(wanted))
+            )
+            return {r.id: (r.text, r.source) for r in rows}
 
     def digests_since(self, since: datetime) -> list[str]:
         """Digest keys of nudges recorded since an instant (to count each recipient's emails today)."""

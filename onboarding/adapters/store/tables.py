@@ -43,6 +43,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class BlueprintRow(Base):
+    """A blueprint text projects were launched from, kept once (its id is the SHA-256 of the text)."""
+
+    __tablename__ = "blueprints"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ProjectRow(Base):
     __tablename__ = "projects"
 
@@ -53,8 +67,7 @@ class ProjectRow(Base):
     blueprint_key: Mapped[str] = mapped_column(String(64), index=True)
     blueprint_version: Mapped[str] = mapped_column(String(32))
     blueprint_title: Mapped[str] = mapped_column(String(200))
-    blueprint_source: Mapped[str] = mapped_column(Text)
-    blueprint_text: Mapped[str] = mapped_column(Text)
+    blueprint_id: Mapped[str] = mapped_column(ForeignKey("blueprints.id"), index=True)
     kickoff_on: Mapped[date] = mapped_column(Date)
     pay_schedule: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), index=True)
