@@ -197,20 +197,29 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
     milestones: dict[str, list[TaskRecord]] = {}
     for t in project.tasks:
         milestones.setdefault(t.milestone_key, []).append(t)
+
+    def milestone_views(*, customer: bool) -> list[MilestoneView]:
+        """Milestones as one audience sees them: a customer's dates come from visible tasks only."""
+        views: list[MilestoneView] = []
+        for ts in milestones.values():
+            shown = [t for t in ts if t.customer_visible or not customer]
+            if shown:
+                views.append(
+                    {
+                        "title": shown[0].milestone_title,
+                        "state": "upcoming",
+                        "start_on": min(t.start_on for t in shown).isoformat(),
+                        "due_on": max(t.due_on for t in shown).isoformat(),
+                    }
+                )
+        return views
+
+    by_audience = {False: milestone_views(customer=False), True: milestone_views(customer=True)}
     for role_key, person in sorted(project.bindings.items()):
         role = blueprint.roles[role_key]
         customer = role.side.value == "customer"
         visible = [t for t in project.tasks if t.customer_visible or not customer]
-        milestone_views: list[MilestoneView] = [
-            {
-                "title": ts[0].milestone_title,
-                "state": "upcoming",
-                "start_on": min(t.start_on for t in ts).isoformat(),
-                "due_on": max(t.due_on for t in ts).isoformat(),
-            }
-            for ts in milestones.values()
-            if any(t in visible for t in ts)
-        ]
+        milestone_list = by_audience[customer]
         own: list[TaskView] = [
             {
                 "title": t.title,
@@ -234,7 +243,7 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
             "recipient_name": person.name,
             "role_title": role.title,
             "kickoff_on": project.kickoff_on.isoformat(),
-            "milestones": milestone_views,
+            "milestones": milestone_list,
             "your_tasks": own,
             "go_live": go_live,
             "vendor_contact": contact(vendor_contact),

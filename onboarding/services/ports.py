@@ -73,6 +73,14 @@ class ProjectStore(Protocol):
 
     def find_external(self, external_id: str) -> ProjectRecord | None: ...
 
+    def find_externals(self, external_ids: Sequence[str]) -> dict[str, ProjectRecord]:
+        """The projects launched with any of these external ids, by external id."""
+        ...
+
+    def create_many(self, items: Sequence[tuple[ProjectRecord, Sequence[Event], Sequence[OutgoingMessage]]]) -> None:
+        """Store new projects with their first events and emails, in one transaction."""
+        ...
+
     def list_projects(
         self,
         *,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from onboarding.core.blueprint import Blueprint, CalendarName
 from onboarding.core.lifecycle import (
@@ -56,6 +56,19 @@ _RETRIES = 5
 
 
 @dataclass(frozen=True)
+class LaunchRequest:
+    """One project to launch: a blueprint, a customer, a kickoff, the people bound to its roles."""
+
+    blueprint: str
+    customer: str
+    kickoff_on: date
+    bindings: Mapping[str, Person]
+    pay_schedule: str | None = None
+    segment: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Launched:
     project: ProjectRecord
     created: bool  # False: a project with this external id existed already
@@ -85,60 +98,115 @@ class ProjectService:
         actor: str = "cli",
     ) -> Launched:
         """Plan and store a project from a blueprint; the same external id never makes a second one."""
-        if external_id is not None:
-            existing = self._store.find_external(external_id)
-            if existing is not None:
-                return Launched(existing, created=False)
-        with collector_paused():
-            loaded = self._blueprints.load(ref)
-        bp = loaded.blueprint
-        _check_bindings(bp, bindings)
-        spec = pay_schedule or bp.pay_schedule
-        plan = plan_project(
-            bp, kickoff_on=kickoff_on, pay_schedule=parse_pay_schedule(spec) if spec else None, graph=loaded.graph
-        )
-        now = self._clock.now()
-        go_live = plan.go_live.chosen_on if plan.go_live else None
-        project = ProjectRecord(
-            id=new_project_id(customer),
-            external_id=external_id,
+        request = LaunchRequest(
+            ref,
             customer=customer,
+            kickoff_on=kickoff_on,
+            bindings=bindings,
+            pay_schedule=pay_schedule,
             segment=segment,
+            external_id=external_id,
+        )
+        return self.launch_many([request], actor=actor)[0]
+
+    def launch_many(self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500) -> list[Launched]:
+        """Launch many projects: each blueprint read once, each plan made once per kickoff and pay schedule,
+        rows written in transactions of ``chunk`` projects. Every request is checked before anything is stored;
+        an external id seen before (or twice in the batch) launches nothing new."""
+        existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
+        loaded: dict[str, LoadedBlueprint] = {}
+        plans: dict[tuple[str, date, str | None], tuple[Plan, tuple[TaskRecord, ...]]] = {}
+        results: list[Launched] = []
+        pending: list[tuple[ProjectRecord, list[Event], list[OutgoingMessage]]] = []
+        problems: list[Problem] = []
+        now = self._clock.now()
+        with collector_paused():
+            for index, r in enumerate(requests):
+                if r.external_id is not None and r.external_id in existing:
+                    results.append(Launched(existing[r.external_id], created=False))
+                    continue
+                if r.blueprint not in loaded:
+                    loaded[r.blueprint] = self._blueprints.load(r.blueprint)
+                bp_loaded = loaded[r.blueprint]
+                bp = bp_loaded.blueprint
+                found = _binding_problems(bp, r.bindings)
+                if found:
+                    problems += [replace(p, loc=(index, *p.loc)) if len(requests) > 1 else p for p in found]
+                    continue
+                spec = r.pay_schedule or bp.pay_schedule
+                key = (r.blueprint, r.kickoff_on, spec)
+                if key not in plans:
+                    plan = plan_project(
+                        bp,
+                        kickoff_on=r.kickoff_on,
+                        graph=bp_loaded.graph,
+                        pay_schedule=parse_pay_schedule(spec) if spec else None,
+                    )
+                    plans[key] = (plan, task_records(plan, bp))
+                plan, tasks = plans[key]
+                project = self._new_project(r, bp_loaded, plan, tasks, spec=spec, now=now)
+                launched = Event(
+                    "project_launched",
+                    now,
+                    actor,
+                    None,
+                    {
+                        "blueprint": bp.key,
+                        "version": bp.version,
+                        "kickoff_on": r.kickoff_on.isoformat(),
+                        "committed_go_live_on": project.committed_go_live_on.isoformat()
+                        if project.committed_go_live_on
+                        else None,
+                        "customer": r.customer,
+                        "segment": r.segment,
+                        "external_id": r.external_id,
+                        "pay_schedule": spec,
+                    },
+                )
+                messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project))
+                pending.append((project, [launched], messages))
+                results.append(Launched(project, created=True))
+                if r.external_id is not None:
+                    existing[r.external_id] = project
+        if problems:
+            raise PlanInputInvalid("launch", tuple(problems))
+        for start in range(0, len(pending), chunk):
+            self._store.create_many(pending[start : start + chunk])
+        return results
+
+    @staticmethod
+    def _new_project(
+        r: LaunchRequest,
+        loaded: LoadedBlueprint,
+        plan: Plan,
+        tasks: tuple[TaskRecord, ...],
+        *,
+        spec: str | None,
+        now: datetime,
+    ) -> ProjectRecord:
+        bp = loaded.blueprint
+        go_live = plan.go_live.chosen_on if plan.go_live else None
+        return ProjectRecord(
+            id=new_project_id(r.customer),
+            external_id=r.external_id,
+            customer=r.customer,
+            segment=r.segment,
             blueprint_key=bp.key,
             blueprint_version=bp.version,
             blueprint_title=bp.title,
             blueprint_source=loaded.source,
             blueprint_text=loaded.text,
-            kickoff_on=kickoff_on,
+            kickoff_on=r.kickoff_on,
             pay_schedule=spec,
             state=ProjectState.active,
             committed_go_live_on=go_live,
             projected_go_live_on=go_live,
             finish_on=plan.finish_on,
-            bindings=dict(bindings),
-            tasks=task_records(plan, bp),
+            bindings=dict(r.bindings),
+            tasks=tasks,
             created_at=now,
             updated_at=now,
         )
-        launched = Event(
-            "project_launched",
-            now,
-            actor,
-            None,
-            {
-                "blueprint": bp.key,
-                "version": bp.version,
-                "kickoff_on": kickoff_on.isoformat(),
-                "committed_go_live_on": go_live.isoformat() if go_live else None,
-                "customer": customer,
-                "segment": segment,
-                "external_id": external_id,
-                "pay_schedule": spec,
-            },
-        )
-        messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project))
-        self._store.create(project, new_events=[launched], messages=messages)
-        return Launched(project, created=True)
 
     # -- work on tasks ---------------------------------------------------------
 
@@ -489,7 +557,7 @@ def _completed_milestones(
     ]
 
 
-def _check_bindings(bp: Blueprint, bindings: Mapping[str, Person]) -> None:
+def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Problem]:
     problems = [
         Problem(
             "invalid-binding", f"the blueprint has no role {role!r}", ("bind", role), f"roles: {', '.join(bp.roles)}"
@@ -507,5 +575,4 @@ def _check_bindings(bp: Blueprint, bindings: Mapping[str, Person]) -> None:
         for role, r in bp.roles.items()
         if role not in bindings
     ]
-    if problems:
-        raise PlanInputInvalid("launch", tuple(problems))
+    return problems

@@ -149,3 +149,31 @@ def test_a_stale_write_is_refused(store) -> None:  # type: ignore[no-untyped-def
     store.save(project, new_events=[], messages=[])
     with pytest.raises(ConcurrentChange):
         store.save(project, new_events=[], messages=[])
+
+
+def test_launch_many_checks_everything_first_and_skips_known_external_ids(store) -> None:  # type: ignore[no-untyped-def]
+    from onboarding.services.projects import LaunchRequest
+
+    svc = service(store, FixedClock(D("2026-12-04")))
+    launch(svc, external_id="CRM-1")
+
+    def request(external_id: str, people: dict[str, Person] = PEOPLE) -> LaunchRequest:
+        return LaunchRequest(
+            PAYROLL,
+            customer=f"Customer {external_id}",
+            kickoff_on=D("2026-12-07"),
+            bindings=people,
+            pay_schedule="biweekly:2026-01-02",
+            external_id=external_id,
+        )
+
+    broken = {k: v for k, v in PEOPLE.items() if k != "csm"}
+    with pytest.raises(PlanInputInvalid) as info:
+        svc.launch_many([request("CRM-2"), request("CRM-3", broken)])
+    assert info.value.codes == ["missing-binding"] and info.value.problems[0].loc[0] == 1
+    assert len(svc.list_projects()) == 1  # nothing of the batch was stored
+    results = svc.launch_many([request("CRM-1"), request("CRM-2"), request("CRM-2"), request("CRM-4")])
+    assert [r.created for r in results] == [False, True, False, True]
+    assert results[1].project.id == results[2].project.id
+    assert len(svc.list_projects()) == 3
+    assert svc.get("CRM-4").committed_go_live_on == D("2027-04-09")

@@ -51,6 +51,14 @@ class InMemoryProjectStore:
     def events(self, project_id: str) -> list[Event]:
         return list(self.event_log.get(project_id, []))
 
+    def find_externals(self, external_ids: Sequence[str]) -> dict[str, ProjectRecord]:
+        wanted = set(external_ids)
+        return {p.external_id: p for p in self.projects.values() if p.external_id in wanted}
+
+    def create_many(self, items: Sequence[tuple[ProjectRecord, Sequence[Event], Sequence[OutgoingMessage]]]) -> None:
+        for project, new_events, messages in items:
+            self.create(project, new_events=new_events, messages=messages)
+
     def create(
         self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
     ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,13 +183,31 @@ class SqlProjectStore:
 
     # -- writing ---------------------------------------------------------------
 
+    def find_externals(self, external_ids: Sequence[str]) -> dict[str, ProjectRecord]:
+        wanted = sorted(set(external_ids))
+        found: dict[str, ProjectRecord] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 5000):
+                rows = connection.execute(_PROJECT.where(projects.c.external_id.in_(wanted[start : start + 5000])))
+                for row in rows:
+                    found[row.external_id] = self._record(connection, row._mapping)
+        return found
+
     def create(
         self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
     ) -> None:
-        blueprint_id = hashlib.sha256(project.blueprint_text.encode("utf-8")).hexdigest()
-        with self._transaction() as connection:
-            connection.execute(
-                _insert(connection)(blueprints).on_conflict_do_nothing(index_elements=["id"]),
+        self.create_many([(project, new_events, messages)])
+
+    def create_many(self, items: Sequence[tuple[ProjectRecord, Sequence[Event], Sequence[OutgoingMessage]]]) -> None:
+        """New projects, their bindings, tasks, first events and queued emails: bulk inserts, one transaction."""
+        if not items:
+            return
+        snapshots: dict[str, dict[str, Any]] = {}
+        project_rows, binding_rows, task_rows, event_rows, outbox_rows = [], [], [], [], []
+        for project, new_events, messages in items:
+            blueprint_id = hashlib.sha256(project.blueprint_text.encode("utf-8")).hexdigest()
+            snapshots.setdefault(
+                blueprint_id,
                 {
                     "id": blueprint_id,
                     "key": project.blueprint_key,
@@ -200,24 +218,38 @@ class SqlProjectStore:
                     "created_at": project.created_at,
                 },
             )
-            connection.execute(
-                insert(projects).values(
+            project_rows.append(
+                {
                     **_project_values(project),
-                    id=project.id,
-                    external_id=project.external_id,
-                    created_at=project.created_at,
-                    blueprint_id=blueprint_id,
-                )
+                    "id": project.id,
+                    "external_id": project.external_id,
+                    "created_at": project.created_at,
+                    "blueprint_id": blueprint_id,
+                    "version": 1,
+                }
             )
+            binding_rows += [
+                {"project_id": project.id, "role": role, "name": p.name, "email": p.email, "timezone": p.timezone}
+                for role, p in project.bindings.items()
+            ]
+            task_rows += [_task_values(project.id, t) for t in project.tasks]
+            event_rows += [_event_values(project.id, e) for e in new_events]
+            outbox_rows += [outbox_values(m, project.created_at) for m in messages]
+        with self._transaction() as connection:
+            insert_new = _insert(connection)
             connection.execute(
-                insert(bindings),
-                [
-                    {"project_id": project.id, "role": role, "name": p.name, "email": p.email, "timezone": p.timezone}
-                    for role, p in project.bindings.items()
-                ],
+                insert_new(blueprints).on_conflict_do_nothing(index_elements=["id"]), list(snapshots.values())
             )
-            connection.execute(insert(tasks), [_task_values(project.id, t) for t in project.tasks])
-            self._append(connection, project.id, new_events, messages)
+            connection.execute(insert(projects), project_rows)
+            if binding_rows:
+                connection.execute(insert(bindings), binding_rows)
+            connection.execute(insert(tasks), task_rows)
+            if event_rows:
+                connection.execute(insert(events), event_rows)
+            if outbox_rows:
+                connection.execute(
+                    insert_new(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), outbox_rows
+                )
 
     def save(
         self,
@@ -279,20 +311,7 @@ class SqlProjectStore:
         self, connection: Connection, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
     ) -> None:
         if new_events:
-            connection.execute(
-                insert(events),
-                [
-                    {
-                        "project_id": project_id,
-                        "at": e.at,
-                        "actor": e.actor,
-                        "kind": e.kind,
-                        "task_key": e.task_key,
-                        "data": dict(e.data),
-                    }
-                    for e in new_events
-                ],
-            )
+            connection.execute(insert(events), [_event_values(project_id, e) for e in new_events])
         if messages:
             now = datetime.now(UTC)
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -316,8 +335,22 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
     }
 
 
+def _event_values(project_id: str, e: Event) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "at": e.at,
+        "actor": e.actor,
+        "kind": e.kind,
+        "task_key": e.task_key,
+        "data": dict(e.data),
+    }
+
+
+_TASK_FIELDS = tuple(TaskRecord.__dataclass_fields__)
+
+
 def _task_values(project_id: str, t: TaskRecord) -> dict[str, Any]:
-    values = asdict(t)
+    values = {name: getattr(t, name) for name in _TASK_FIELDS}  # flat values: no deep copy (asdict) needed
     values["state"] = t.state.value
     values["project_id"] = project_id
     return values
@@ -334,8 +367,8 @@ def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
         "idempotency_key": message.idempotency_key,
         "project_id": message.project_id,
         "kind": message.kind.value,
-        "recipients": [asdict(p) for p in message.to],
-        "cc": [asdict(p) for p in message.cc],
+        "recipients": [_person(p) for p in message.to],
+        "cc": [_person(p) for p in message.cc],
         "subject": message.subject,
         "context": dict(message.context),
         "customer_facing": message.customer_facing,
@@ -345,6 +378,10 @@ def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
         "attempts": 0,
         "next_attempt_at": now,
     }
+
+
+def _person(p: Person) -> dict[str, str]:
+    return {"name": p.name, "email": p.email, "timezone": p.timezone}
 
 
 def _aware(value: datetime) -> datetime:
