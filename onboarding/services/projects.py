@@ -21,7 +21,6 @@ from onboarding.core.lifecycle import (
     Action,
     Event,
     ProjectState,
-    TaskProgress,
     hold,
     project_state_after,
     resume,
@@ -81,7 +80,6 @@ class ProjectService:
         self._clock = clock
         self._sender = sender
         self._parsed: dict[tuple[str, int], LoadedBlueprint] = {}
-        self._completed_milestones: list[str] = []
 
     # -- launch ----------------------------------------------------------------
 
@@ -240,7 +238,6 @@ class ProjectService:
             )
             updated = {**project.progress, task_key: progress}
             state = project_state_after(updated, bp.graph, project.state)
-            self._completed_milestones = _completed_milestones(project, updated, bp)
             tasks = tuple(
                 replace(
                     t, state=updated[t.key].state, started_on=updated[t.key].started_on, done_on=updated[t.key].done_on
@@ -253,9 +250,8 @@ class ProjectService:
 
         return self._update(ref, change, messages=messages)
 
-    def queue(self, ref: str, messages: Sequence[OutgoingMessage]) -> int:
-        """Queue emails that go with no change of the project (the weekly status)."""
-        del ref
+    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
+        """Queue emails that go with no change of a project (the weekly status); returns how many were new."""
         return self._store.queue(messages)
 
     def hold(self, ref: str, *, by: str = "cli", reason: str | None = None) -> ProjectRecord:
@@ -319,15 +315,15 @@ class ProjectService:
         for _attempt in range(_RETRIES):
             project = self._store.load(ref)
             loaded = self.blueprint_of(project)
-            self._completed_milestones = []
             changed, new_events = change(project, loaded)
             queued: list[OutgoingMessage] = list(messages)
             if reforecast and changed.state is not ProjectState.completed:
                 changed, plan_events, alerts = self._reforecast(project, changed, loaded)
                 new_events += plan_events
                 queued += alerts
-            if self._completed_milestones:
-                queued += self.status_messages(changed, loaded, completed=self._completed_milestones)
+            completed = _completed_milestones(project, changed, loaded)
+            if completed:
+                queued += self.status_messages(changed, loaded, completed=completed)
             before = {t.key: t for t in project.tasks}
             touched = [t for t in changed.tasks if before.get(t.key) != t]
             try:
@@ -544,16 +540,14 @@ class ProjectService:
         )
 
 
-def _completed_milestones(
-    project: ProjectRecord, updated: Mapping[str, TaskProgress], loaded: LoadedBlueprint
-) -> list[str]:
+def _completed_milestones(before: ProjectRecord, after: ProjectRecord, loaded: LoadedBlueprint) -> list[str]:
     """Milestones whose last open task this change finished."""
-    finished = {k for k, p in updated.items() if p.state in FINISHED}
-    before = {t.key for t in project.tasks if t.state in FINISHED}
+    finished = {t.key for t in after.tasks if t.state in FINISHED}
+    was_finished = {t.key for t in before.tasks if t.state in FINISHED}
     return [
         m.key
         for m in loaded.blueprint.milestones
-        if all(t.key in finished for t in m.tasks) and not all(t.key in before for t in m.tasks)
+        if all(t.key in finished for t in m.tasks) and not all(t.key in was_finished for t in m.tasks)
     ]
 
 

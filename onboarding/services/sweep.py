@@ -275,7 +275,7 @@ class SweepService:
             loaded = self._projects.blueprint_of(project)
             messages = self._projects.status_messages(project, loaded, weekly_sent_on=sent.get(project_id, {}))
             if messages:
-                queued += self._projects.queue(project_id, messages)
+                queued += self._projects.queue(messages)
         return queued
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:

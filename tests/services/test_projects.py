@@ -177,3 +177,20 @@ def test_launch_many_checks_everything_first_and_skips_known_external_ids(store)
     assert results[1].project.id == results[2].project.id
     assert len(svc.list_projects()) == 3
     assert svc.get("CRM-4").committed_go_live_on == D("2027-04-09")
+
+
+def test_completing_a_milestone_queues_status_emails_to_the_customer_recipients(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-07")))
+    pid = launch(svc).project.id
+    svc.change_task(pid, "kickoff_call", Action.complete)
+    svc.change_task(pid, "sign_off_scope", Action.complete)
+    if hasattr(store, "messages"):
+        assert store.messages(kind=MessageKind.status) == []
+    svc.change_task(pid, "notify_old_provider", Action.complete)  # the last task of the Kickoff milestone
+    if hasattr(store, "messages"):
+        status = store.messages(kind=MessageKind.status)
+        assert sorted(m.to[0].email for m in status) == ["alex@acme.example", "lee@acme.example"]
+        assert all(m.customer_facing and m.context["completed_milestone"] == "Kickoff" for m in status)
+    else:
+        rows = [r for r in store.outbox_for(pid) if r["kind"] == "status"]
+        assert len(rows) == 2
