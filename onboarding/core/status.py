@@ -226,49 +226,24 @@ def status_key(
 
 
 def status_message(
-    *,
-    project: ProjectStatus,
-    milestones: Sequence[MilestoneStatus],
-    tasks: Iterable[TaskStatus],
-    recipient: Person,
-    recipient_role: str,
-    as_of: date,
-    reason: StatusReason,
-    completed_milestone: str | None = None,
-    vendor_contact: Person,
-    include_go_live: bool = True,
-    customer_calendar: BusinessCalendar | None = None,
-    recent_days: int = 7,
-    next_limit: int = 5,
-    needs_horizon_days: int = 7,
+    context: StatusContext, *, recipient: Person, completed_milestone: str | None = None
 ) -> OutgoingMessage:
-    """The status email to queue: ``status_context`` with its subject and stable key."""
-    context = status_context(
-        project=project,
-        milestones=milestones,
-        tasks=tasks,
-        recipient=recipient,
-        recipient_role=recipient_role,
-        as_of=as_of,
-        reason=reason,
-        completed_milestone=completed_milestone,
-        vendor_contact=vendor_contact,
-        include_go_live=include_go_live,
-        customer_calendar=customer_calendar,
-        recent_days=recent_days,
-        next_limit=next_limit,
-        needs_horizon_days=needs_horizon_days,
-    )
+    """The status email to queue for a context from ``status_context``: its subject and stable key.
+
+    ``completed_milestone`` is the completed milestone's key (the context holds its title).
+    """
+    project = context["project"]
+    reason = context["reason"]
     if reason == "milestone_complete":
-        subject = f"{project.customer} onboarding: {context['completed_milestone']} complete"
+        subject = f"{project['customer']} onboarding: {context['completed_milestone']} complete"
     else:
-        subject = f"{project.customer} onboarding: weekly update"
+        subject = f"{project['customer']} onboarding: weekly update"
     return OutgoingMessage(
         idempotency_key=status_key(
-            project_id=project.project_id,
+            project_id=project["id"],
             recipient=recipient,
             reason=reason,
-            as_of=as_of,
+            as_of=date.fromisoformat(context["as_of"]),
             completed_milestone=completed_milestone,
         ),
         kind=MessageKind.status,
@@ -276,8 +251,8 @@ def status_message(
         subject=subject,
         context=context,
         customer_facing=True,
-        project_id=project.project_id,
-        reply_to=vendor_contact.email,
+        project_id=project["id"],
+        reply_to=context["vendor_contact"]["email"],
     )
 
 
@@ -335,7 +310,7 @@ def due_status_messages(
     announce = [key for key in dict.fromkeys(completed_milestones) if key in visible]
 
     def message(person: Person, role: str, *, as_of: date, completed_milestone: str | None) -> OutgoingMessage:
-        return status_message(
+        context = status_context(
             project=project,
             milestones=milestones,
             tasks=tasks,
@@ -348,6 +323,7 @@ def due_status_messages(
             include_go_live=policy.include_projected_go_live,
             customer_calendar=customer_calendar,
         )
+        return status_message(context, recipient=person, completed_milestone=completed_milestone)
 
     seen: set[str] = set()
     messages: list[OutgoingMessage] = []

@@ -282,7 +282,7 @@ def test_a_task_whose_milestone_is_unknown_is_left_out() -> None:
 
 
 def test_milestone_complete_message() -> None:
-    message = status_message(
+    context = status_context(
         project=PROJECT,
         milestones=MILESTONES,
         tasks=[task("import_employees", state="done", done_on="2026-11-30")],
@@ -293,6 +293,7 @@ def test_milestone_complete_message() -> None:
         completed_milestone="data_migration",
         vendor_contact=DANA,
     )
+    message = status_message(context, recipient=LEE, completed_milestone="data_migration")
     assert message.subject == "Acme Manufacturing onboarding: Data migration complete"
     assert message.idempotency_key == "status:p1:lee@acme.example:milestone_complete:data_migration"
     assert (message.kind, message.to, message.customer_facing) == (MessageKind.status, (LEE,), True)
@@ -309,7 +310,7 @@ def test_milestone_complete_message() -> None:
 
 
 def test_weekly_message() -> None:
-    message = status_message(
+    context = status_context(
         project=PROJECT,
         milestones=MILESTONES,
         tasks=[],
@@ -319,6 +320,7 @@ def test_weekly_message() -> None:
         reason="weekly",
         vendor_contact=DANA,
     )
+    message = status_message(context, recipient=LEE)
     assert message.subject == "Acme Manufacturing onboarding: weekly update"
     assert message.idempotency_key == "status:p1:lee@acme.example:weekly:2026-11-30"
     assert message.context["completed_milestone"] is None
@@ -503,7 +505,7 @@ def test_property_no_internal_task_or_milestone_ever_appears_in_a_customer_email
         visible = [m for m in milestones if m.customer_visible]
         assume(visible)
         completed = visible[milestone_index % len(visible)].key
-    message = status_message(
+    context = status_context(
         project=project,
         milestones=milestones,
         tasks=tasks,
@@ -515,6 +517,7 @@ def test_property_no_internal_task_or_milestone_ever_appears_in_a_customer_email
         vendor_contact=DANA,
         customer_calendar=calendar,
     )
+    message = status_message(context, recipient=LEE, completed_milestone=completed)
     dump = json.dumps(message.context, ensure_ascii=False) + message.subject
     hidden = [m.title for m in milestones if not m.customer_visible] + [
         t.title for t in tasks if not t.customer_visible
