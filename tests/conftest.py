@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.stores"]  # store fixtures: memory, SQLite, PostgreSQL
+pytest_plugins = ["tests.stores", "tests.browser"]  # stores (memory, SQLite, PostgreSQL); headless Chromium
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
