@@ -44,9 +44,19 @@ holiday tables (services/reports.py), presentation (cli.py, the HTML report).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from onboarding.core.blueprint import StartEvent
+from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.lifecycle import Event
+from onboarding.core.projects import ProjectRecord
 
 
 class Dimension(StrEnum):
@@ -60,6 +70,8 @@ class Dimension(StrEnum):
 
 
 KM_HORIZONS = (30, 60, 90)
+OWNER_ROLE = "csm"  # the owner dimension: who is bound to this role
+_ONE_DAY = timedelta(days=1)
 NONE_LABEL = "(none)"  # a group value that is not set (no segment, nobody bound to csm)
 
 
@@ -200,3 +212,532 @@ class PortfolioReport:
     slip_by_side: tuple[SlipBySide, ...]  # customer, vendor
     wait_before_start: tuple[WaitBeforeStart, ...]  # customer, vendor, all
     notes: tuple[str, ...] = field(default=())
+
+
+# -- one project's TTFV facts, folded from its events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TtfvFacts:
+    """What the TTFV report needs of one project, folded from its event history (the read model's row)."""
+
+    start_on: date | None
+    value_on: date | None  # the value task's completion day, if completed and not reopened since
+    stopped_on: date | None  # the value task's skip day, if skipped and not reopened since
+    held_days: int  # held days inside [start_on, value_on) when value was reached, else 0
+    held_since: date | None  # the day the current hold began, if the project is on hold
+
+
+def customer_timezone(project: ProjectRecord) -> str:
+    """The customer's time zone: see the module docstring."""
+    ordered = sorted(project.tasks, key=lambda t: (not t.first_value, t.position))
+    for task in ordered:
+        if task.side == "customer" and task.owner_role in project.bindings:
+            return project.bindings[task.owner_role].timezone
+    return "UTC"
+
+
+def owner_of(project: ProjectRecord) -> str:
+    person = project.bindings.get(OWNER_ROLE)
+    return person.name if person is not None else NONE_LABEL
+
+
+def local_day(at: datetime, timezone: str) -> date:
+    """The day an instant falls on in a time zone (UTC when the zone is unknown)."""
+    try:
+        zone: tzinfo = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return at.astimezone(zone).date()
+
+
+def ttfv_facts(
+    events: Iterable[Event],
+    *,
+    value_task: str | None,
+    start_event: StartEvent,
+    kickoff_on: date,
+    timezone: str,
+) -> TtfvFacts:
+    """Fold a project's event log (in log order) into its TTFV facts."""
+    start_on: date | None = kickoff_on if start_event is StartEvent.kickoff else None
+    value_on: date | None = None
+    stopped_on: date | None = None
+    holds: list[tuple[date, date | None]] = []
+    for event in events:
+        if event.kind == "project_launched":
+            if start_event is StartEvent.project_created:
+                start_on = local_day(event.at, timezone)
+            elif start_event is StartEvent.contract_signed and event.data.get("contract_signed_on"):
+                start_on = date.fromisoformat(str(event.data["contract_signed_on"]))
+        elif event.kind == "project_held":
+            holds.append((local_day(event.at, timezone), None))
+        elif event.kind == "project_resumed" and holds and holds[-1][1] is None:
+            holds[-1] = (holds[-1][0], local_day(event.at, timezone))
+        elif event.task_key is not None and event.task_key == value_task:
+            day = date.fromisoformat(str(event.data["on"])) if "on" in event.data else local_day(event.at, timezone)
+            if event.kind == "task_completed":
+                value_on, stopped_on = day, None
+            elif event.kind == "task_skipped":
+                value_on, stopped_on = None, day
+            elif event.kind == "task_reopened":
+                value_on, stopped_on = None, None
+    held_since = holds[-1][0] if holds and holds[-1][1] is None else None
+    held_days = 0
+    if start_on is not None and value_on is not None:
+        for begin, end in holds:
+            first, last = max(begin, start_on), min(end or value_on, value_on)
+            held_days += max(0, (last - first).days)
+    return TtfvFacts(start_on, value_on, stopped_on, held_days, held_since)
+
+
+# -- the TTFV report over many projects, vectorised ------------------------------------------------------------------
+
+DayArray = npt.NDArray[np.datetime64]
+IntArray = npt.NDArray[np.int64]
+TextArray = npt.NDArray[np.str_]
+
+
+@dataclass(frozen=True)
+class TtfvRows:
+    """The report's input, one entry per project, column by column (what the store reads in one query).
+
+    Days are ``datetime64[D]`` with NaT for "none"; ``calendar`` indexes the
+    business calendars passed to ``ttfv_report`` (the customer calendar of the
+    blueprint snapshot the project was launched from); ``target`` is the
+    blueprint's target in calendar days, -1 for none.
+    """
+
+    blueprint: TextArray
+    version: TextArray  # "key@version"
+    segment: TextArray
+    owner: TextArray
+    start: DayArray
+    value: DayArray
+    stopped: DayArray
+    held_days: IntArray
+    calendar: IntArray
+    target: IntArray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        blueprint: Sequence[str],
+        version: Sequence[str],
+        segment: Sequence[str | None],
+        owner: Sequence[str | None],
+        start: Sequence[date | str | None],
+        value: Sequence[date | str | None],
+        stopped: Sequence[date | str | None],
+        held_days: Sequence[int | None],
+        calendar: Sequence[int],
+        target: Sequence[int | None],
+    ) -> TtfvRows:
+        """Columns from plain sequences (dates as ``date``, ISO text or None)."""
+
+        def text(values: Sequence[str | None]) -> TextArray:
+            return np.array([NONE_LABEL if v is None else v for v in values], dtype=np.str_)
+
+        def days(values: Sequence[date | str | None]) -> DayArray:
+            return np.array(values, dtype="datetime64[D]")
+
+        def ints(values: Sequence[int | None], missing: int) -> IntArray:
+            return np.array([missing if v is None else v for v in values], dtype=np.int64)
+
+        return cls(
+            blueprint=text(blueprint),
+            version=text(version),
+            segment=text(segment),
+            owner=text(owner),
+            start=days(start),
+            value=days(value),
+            stopped=days(stopped),
+            held_days=ints(held_days, 0),
+            calendar=np.array(calendar, dtype=np.int64),
+            target=ints(target, -1),
+        )
+
+
+def _quantiles(values: npt.NDArray[np.int64]) -> Quantiles:
+    if len(values) == 0:
+        return Quantiles()
+    median, p75, p90 = np.quantile(values, [0.5, 0.75, 0.9])  # linear: the same as percentile_cont
+    return Quantiles(float(median), float(p75), float(p90))
+
+
+def kaplan_meier(durations: IntArray, reached: npt.NDArray[np.bool_]) -> tuple[KaplanMeierPoint, ...]:
+    """The product-limit estimate of the share that reached value, as a step curve over calendar days.
+
+    Written here over numpy rather than taken from lifelines: lifelines brings
+    pandas, scipy, matplotlib, autograd and formulaic (well over 100 MB) for one
+    product of fractions, and fitting a data frame per group is slower than this
+    count-based form. A project censored on the day another reaches value is still
+    at risk that day (the usual convention, and lifelines'). Tested against curves
+    computed by hand.
+    """
+    n = len(durations)
+    if n == 0:
+        return ()
+    days, first = np.unique(durations, return_inverse=True)
+    first = first.reshape(-1)
+    events = np.bincount(first, weights=reached.astype(np.float64), minlength=len(days)).astype(np.int64)
+    everyone = np.bincount(first, minlength=len(days)).astype(np.int64)
+    at_risk = n - np.concatenate(([0], np.cumsum(everyone)[:-1]))
+    survival = np.cumprod(1.0 - events / at_risk)
+    points = [
+        KaplanMeierPoint(int(d), float(1.0 - s), int(r), int(e), int(c - e))
+        for d, s, r, e, c in zip(days, survival, at_risk, events, everyone, strict=True)
+    ]
+    if points[0].day > 0:
+        points.insert(0, KaplanMeierPoint(0, 0.0, n))
+    return tuple(points)
+
+
+def _share_within(curve: Sequence[KaplanMeierPoint], days: int) -> float | None:
+    """1 - S(days); None beyond the last observation unless everyone had reached value by then."""
+    if not curve:
+        return None
+    last = curve[-1]
+    if last.day < days and last.share_reached < 1.0:
+        return None
+    share = 0.0
+    for point in curve:
+        if point.day > days:
+            break
+        share = point.share_reached
+    return share
+
+
+def _holiday_array(calendar: BusinessCalendar, first_year: int, last_year: int) -> npt.NDArray[np.datetime64]:
+    """The closed weekdays of a calendar over whole years (what numpy's busday functions want)."""
+    day, end = date(first_year, 1, 1), date(last_year, 12, 31)
+    closed: list[date] = []
+    while day <= end:
+        if day.weekday() not in calendar.weekend and not calendar.is_business_day(day):
+            closed.append(day)
+        day += _ONE_DAY
+    return np.array(closed, dtype="datetime64[D]")
+
+
+def business_days_between(calendar: BusinessCalendar, starts: DayArray, ends: DayArray) -> npt.NDArray[np.int64]:
+    """Business days of ``calendar`` in (start, end] for each pair (vectorised; same as counting one by one)."""
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    first_year = int(starts.min().astype("datetime64[Y]").astype(int)) + 1970
+    last_year = int(ends.max().astype("datetime64[Y]").astype(int)) + 1970
+    weekmask = [0 if weekday in calendar.weekend else 1 for weekday in range(7)]
+    holidays = _holiday_array(calendar, first_year, last_year)
+    one = np.timedelta64(1, "D")
+    return np.busday_count(starts + one, ends + one, weekmask=weekmask, holidays=holidays).astype(np.int64)
+
+
+def _group_codes(columns: Sequence[TextArray]) -> tuple[npt.NDArray[np.int64], list[tuple[str, ...]]]:
+    """A group number per row for the combination of its values, and each group's key."""
+    n = len(columns[0]) if columns else 0
+    if not columns:
+        return np.zeros(n, dtype=np.int64), [()]
+    code = np.zeros(n, dtype=np.int64)
+    uniques: list[TextArray] = []
+    for column in columns:
+        values, inverse = np.unique(column, return_inverse=True)
+        uniques.append(values)
+        code = code * len(values) + inverse.reshape(-1)
+    combined, group = np.unique(code, return_inverse=True)
+    keys: list[tuple[str, ...]] = []
+    for c in combined:
+        parts: list[str] = []
+        rest = int(c)
+        for values in reversed(uniques):
+            rest, index = divmod(rest, len(values))
+            parts.append(str(values[index]))
+        keys.append(tuple(reversed(parts)))
+    return group.reshape(-1).astype(np.int64), keys
+
+
+def ttfv_report(
+    rows: TtfvRows,
+    *,
+    as_of: date,
+    dimensions: Sequence[Dimension] = (Dimension.blueprint,),
+    since: date | None = None,
+    until: date | None = None,
+    calendars: Sequence[BusinessCalendar] = (),
+) -> TtfvReport:
+    """TTFV per group of ``dimensions``: counts, quantiles in three units, Kaplan-Meier shares and curve."""
+    today = np.datetime64(as_of, "D")
+    started = ~np.isnat(rows.start)
+    keep = np.ones(len(rows), dtype=np.bool_)
+    if since is not None:
+        keep &= started & (rows.start >= np.datetime64(since, "D"))
+    if until is not None:
+        keep &= started & (rows.start <= np.datetime64(until, "D"))
+    r = _take(rows, np.flatnonzero(keep))
+    started = ~np.isnat(r.start)
+    reached = started & ~np.isnat(r.value) & (r.value <= today)
+    stopped = started & ~reached & ~np.isnat(r.stopped) & (r.stopped <= today)
+    end = np.where(reached, r.value, np.where(stopped, r.stopped, today))
+    duration = np.where(started, (end - np.where(started, r.start, today)).astype(np.int64), 0)
+    duration = np.maximum(duration, 0)  # a start day after as_of: followed for no days yet
+    business = np.full(len(r), -1, dtype=np.int64)
+    for index, calendar in enumerate(calendars):
+        chosen = np.flatnonzero(reached & (r.calendar == index))
+        business[chosen] = business_days_between(calendar, r.start[chosen], r.value[chosen])
+    net = duration - r.held_days
+
+    figures = (r, started, reached, stopped, duration, business, net)
+    groups: list[TtfvGroup] = []
+    if len(r):
+        group, keys = _group_codes([_dimension_column(r, d) for d in dimensions])
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
+        groups = [_group(keys[g], order[bounds[g] : bounds[g + 1]], *figures) for g in range(len(keys))]
+    total = _group((), np.arange(len(r)), *figures)
+    return TtfvReport(as_of, tuple(dimensions), since, until, tuple(groups), total)
+
+
+def _take(rows: TtfvRows, index: npt.NDArray[np.intp]) -> TtfvRows:
+    return TtfvRows(**{name: getattr(rows, name)[index] for name in TtfvRows.__dataclass_fields__})
+
+
+def _dimension_column(rows: TtfvRows, dimension: Dimension) -> TextArray:
+    if dimension is Dimension.cohort_month:
+        months = np.datetime_as_string(rows.start.astype("datetime64[M]"), unit="M")
+        return np.where(np.isnat(rows.start), NONE_LABEL, months).astype(np.str_)
+    column: TextArray = getattr(rows, dimension.name)
+    return column
+
+
+def _group(
+    key: tuple[str, ...],
+    members: npt.NDArray[np.intp],
+    rows: TtfvRows,
+    started: npt.NDArray[np.bool_],
+    reached: npt.NDArray[np.bool_],
+    stopped: npt.NDArray[np.bool_],
+    duration: IntArray,
+    business: IntArray,
+    net: IntArray,
+) -> TtfvGroup:
+    s = members[started[members]]
+    hit = members[reached[members]]
+    curve = kaplan_meier(duration[s], reached[s])
+    median = next((p.day for p in curve if p.share_reached >= 0.5), None)
+    targets = np.unique(rows.target[s]) if len(s) else np.unique(rows.target[members])
+    target = int(targets[0]) if len(targets) == 1 and targets[0] >= 0 else None
+    return TtfvGroup(
+        key=key,
+        projects=len(s),
+        reached=len(hit),
+        in_flight=int((~reached[s] & ~stopped[s]).sum()),
+        stopped=int(stopped[s].sum()),
+        calendar_days=_quantiles(duration[hit]),
+        business_days=_quantiles(business[hit][business[hit] >= 0]),
+        net_days=_quantiles(net[hit]),
+        reached_calendar_days=tuple(int(d) for d in np.sort(duration[hit])),
+        within=tuple(ShareWithin(days, _share_within(curve, days)) for days in KM_HORIZONS),
+        km_curve=curve,
+        km_median_calendar_days=median,
+        unstarted=len(members) - len(s),
+        target_calendar_days=target,
+        reached_on_target=int((duration[hit] <= target).sum()) if target is not None else None,
+    )
+
+
+# -- portfolio health ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioTask:
+    """A task's current state (the task rows are the read model of the task events)."""
+
+    key: str
+    title: str
+    milestone_key: str
+    milestone_title: str
+    side: str
+    state: str
+    started_on: date | None
+    done_on: date | None
+    target_due_on: date  # expected by, given when its predecessors really finished
+    launch: bool = False
+    predecessors: tuple[str, ...] = ()
+    blocked_since: date | None = None  # the day of its last block, when it is blocked now
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioProject:
+    project_id: str
+    external_id: str | None
+    customer: str
+    blueprint_key: str
+    owner: str
+    state: str
+    kickoff_on: date
+    committed_go_live_on: date | None
+    projected_go_live_on: date | None
+    tasks: tuple[PortfolioTask, ...]
+    held_since: date | None = None  # the day its current hold began
+
+
+_OPEN = frozenset({"pending", "in_progress", "blocked"})
+
+
+def task_slip_days(task: PortfolioTask, *, as_of: date) -> int:
+    """A task's own slip: how many days after its target date it finished, or is still open past it."""
+    if task.state == "done" and task.done_on is not None:
+        return max(0, (task.done_on - task.target_due_on).days)
+    if task.state in _OPEN:
+        return max(0, (as_of - task.target_due_on).days)
+    return 0  # skipped
+
+
+def wait_before_start_days(task: PortfolioTask, project: PortfolioProject) -> int | None:
+    """Days from ready (its predecessors finished, or the kickoff) to the day work was recorded as started.
+
+    None for a task not started, or one whose predecessors are not all finished
+    (started early, or forced). A task completed without a start counts from its
+    completion day.
+    """
+    if task.started_on is None or task.state == "skipped":
+        return None
+    by_key = {t.key: t for t in project.tasks}
+    ready = project.kickoff_on
+    for key in task.predecessors:
+        predecessor = by_key.get(key)
+        if predecessor is None or predecessor.done_on is None:
+            return None
+        ready = max(ready, predecessor.done_on)
+    return max(0, (task.started_on - ready).days)
+
+
+def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: int = 10) -> PortfolioReport:
+    """On-time launches, projects at risk, bottlenecks, slip by side and waits before start."""
+    went_live = on_time = late = without_window = 0
+    at_risk: list[ProjectAtRisk] = []
+    task_slips: dict[tuple[str, str], list[int]] = {}
+    milestone_slips: dict[tuple[str, str], list[int]] = {}
+    titles: dict[tuple[str, str, str], str] = {}
+    side_tasks: dict[str, int] = {"customer": 0, "vendor": 0}
+    side_days: dict[str, int] = {"customer": 0, "vendor": 0}
+    waits: dict[str, list[int]] = {"customer": [], "vendor": []}
+    for project in projects:
+        launch = next((t for t in project.tasks if t.launch), None)
+        if launch is not None and launch.state == "done" and launch.done_on is not None:
+            went_live += 1
+            if project.committed_go_live_on is None:
+                without_window += 1
+            elif launch.done_on <= project.committed_go_live_on:
+                on_time += 1
+            else:
+                late += 1
+        worst_in_milestone: dict[str, int] = {}
+        for task in project.tasks:
+            slip = task_slip_days(task, as_of=as_of)
+            titles[(project.blueprint_key, "task", task.key)] = task.title
+            titles[(project.blueprint_key, "milestone", task.milestone_key)] = task.milestone_title
+            if slip > 0:
+                task_slips.setdefault((project.blueprint_key, task.key), []).append(slip)
+                side = "customer" if task.side == "customer" else "vendor"
+                side_tasks[side] += 1
+                side_days[side] += slip
+            worst_in_milestone[task.milestone_key] = max(worst_in_milestone.get(task.milestone_key, 0), slip)
+            wait = wait_before_start_days(task, project)
+            if wait is not None:
+                waits["customer" if task.side == "customer" else "vendor"].append(wait)
+        for milestone, slip in worst_in_milestone.items():
+            if slip > 0:
+                milestone_slips.setdefault((project.blueprint_key, milestone), []).append(slip)
+        risk = _risk(project, as_of=as_of)
+        if risk is not None:
+            at_risk.append(risk)
+    total_slip = side_days["customer"] + side_days["vendor"]
+    all_waits = np.array(waits["customer"] + waits["vendor"], dtype=np.int64)
+    return PortfolioReport(
+        as_of=as_of,
+        projects=len(projects),
+        active=sum(1 for p in projects if p.state in ("active", "on_hold")),
+        on_time=OnTimeLaunches(
+            went_live=went_live,
+            on_time=on_time,
+            late=late,
+            rate=on_time / (on_time + late) if on_time + late else None,
+            without_window=without_window,
+        ),
+        at_risk=tuple(
+            sorted(
+                at_risk, key=lambda r: (-r.days_past_window, -r.overdue_customer_tasks, -r.days_blocked, r.project_id)
+            )
+        ),
+        bottleneck_tasks=_bottlenecks(task_slips, "task", titles, top=top),
+        bottleneck_milestones=_bottlenecks(milestone_slips, "milestone", titles, top=top),
+        slip_by_side=tuple(
+            SlipBySide(side, side_tasks[side], side_days[side], side_days[side] / total_slip if total_slip else None)
+            for side in ("customer", "vendor")
+        ),
+        wait_before_start=(
+            *(_waits(side, np.array(waits[side], dtype=np.int64)) for side in ("customer", "vendor")),
+            _waits("all", all_waits),
+        ),
+    )
+
+
+def _waits(side: str, days: IntArray) -> WaitBeforeStart:
+    return WaitBeforeStart(side, len(days), _quantiles(days), float(days.mean()) if len(days) else None)
+
+
+def _risk(project: PortfolioProject, *, as_of: date) -> ProjectAtRisk | None:
+    if project.state not in ("active", "on_hold"):
+        return None
+    reasons: list[RiskReason] = []
+    committed, projected = project.committed_go_live_on, project.projected_go_live_on
+    past = (projected - committed).days if committed is not None and projected is not None else 0
+    if past > 0:
+        reasons.append(RiskReason.window)
+    overdue = sum(1 for t in project.tasks if t.side == "customer" and t.state in _OPEN and t.target_due_on < as_of)
+    if overdue:
+        reasons.append(RiskReason.overdue_customer)
+    since = [t.blocked_since for t in project.tasks if t.state == "blocked" and t.blocked_since is not None]
+    if project.state == "on_hold" and project.held_since is not None:
+        since.append(project.held_since)
+    blocked = any(t.state == "blocked" for t in project.tasks) or project.state == "on_hold"
+    if blocked:
+        reasons.append(RiskReason.blocked)
+    if not reasons:
+        return None
+    return ProjectAtRisk(
+        project_id=project.project_id,
+        external_id=project.external_id,
+        customer=project.customer,
+        blueprint_key=project.blueprint_key,
+        owner=project.owner,
+        committed_go_live_on=committed,
+        projected_go_live_on=projected,
+        days_past_window=max(0, past),
+        overdue_customer_tasks=overdue,
+        days_blocked=max(((as_of - d).days for d in since), default=0),
+        reasons=tuple(reasons),
+    )
+
+
+def _bottlenecks(
+    slips: dict[tuple[str, str], list[int]], kind: str, titles: dict[tuple[str, str, str], str], *, top: int
+) -> tuple[Bottleneck, ...]:
+    found = [
+        Bottleneck(
+            blueprint_key=blueprint,
+            kind=kind,
+            key=key,
+            title=titles[(blueprint, kind, key)],
+            projects=len(days),
+            slip_days=sum(days),
+            median_slip_days=float(np.median(days)),
+            max_slip_days=max(days),
+        )
+        for (blueprint, key), days in slips.items()
+    ]
+    found.sort(key=lambda b: (-b.slip_days, -b.projects, b.blueprint_key, b.key))
+    return tuple(found[:top])
