@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,3 +38,52 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'onboarding.db').resolve()}"
+
+    # -- the weekly report (flows/report.py) --------------------------------------
+
+    managers: str = Field(
+        default="",
+        description="Who gets the weekly report: 'Name <email>, Name <email>' (quote a name that has a comma).",
+    )
+
+    @field_validator("managers")
+    @classmethod
+    def _managers_readable(cls, value: str) -> str:
+        manager_addresses(value)
+        return value
+
+    @property
+    def manager_addresses(self) -> tuple[tuple[str, str], ...]:
+        """The managers as (name, email) pairs, in the order given."""
+        return manager_addresses(self.managers)
+
+
+def manager_addresses(text: str) -> tuple[tuple[str, str], ...]:
+    """``Name <email>, Name <email>`` as (name, email) pairs; raises ValueError saying which entry is unreadable."""
+    out: list[tuple[str, str]] = []
+    for entry in _entries(text):
+        name, email = parseaddr(entry)
+        local, at, domain = email.rpartition("@")
+        unbalanced = entry.count("<") != entry.count(">")
+        if unbalanced or not (at and local and "." in domain.strip(".")) or any(c.isspace() for c in email):
+            raise ValueError(
+                f"ONBOARDING_MANAGERS: cannot read an email address in {entry.strip()!r}; "
+                "write the managers as 'Name <name@example.com>, Name <name@example.com>'"
+            )
+        out.append((name.strip(), email))
+    return tuple(out)
+
+
+def _entries(text: str) -> list[str]:
+    """The comma-separated entries, keeping commas inside quoted names."""
+    entries, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            entries.append(current)
+            current = ""
+        else:
+            current += char
+    entries.append(current)
+    return [entry for entry in entries if entry.strip()]

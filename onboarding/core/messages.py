@@ -34,6 +34,7 @@ class MessageKind(StrEnum):
     status = "status"
     window_jump = "window_jump"
     automated = "automated"
+    manager_report = "manager_report"
 
 
 @dataclass(frozen=True)
@@ -162,3 +163,35 @@ class AutomatedContext(TypedDict):
     recipient_name: str
     subject: str
     body: str  # plain text from the blueprint's email action, placeholders already filled
+
+
+class FigureView(TypedDict):
+    label: str
+    value: str
+    note: str  # what the figure counts or how it was measured ("" when the label says it all)
+
+
+class AtRiskView(TypedDict):
+    customer: str
+    external_id: str | None
+    blueprint: str
+    owner: str
+    committed_on: str | None
+    projected_on: str | None
+    reasons: list[str]  # in words: "go-live 12 days past the committed window", "3 overdue customer tasks"
+
+
+class AttachmentView(TypedDict):
+    filename: str
+    content_type: str  # a text/* type: the content is sent as UTF-8
+    text: str
+
+
+class ManagerReportContext(TypedDict):
+    recipient_name: str
+    as_of: str
+    period: str  # the ISO week the report is for, e.g. 2026-W49
+    headline: list[FigureView]
+    at_risk: list[AtRiskView]  # the projects most at risk, most days past their window first
+    at_risk_total: int
+    attachments: NotRequired[list[AttachmentView]]  # the full report, to open in a browser

@@ -5,7 +5,9 @@
 wraps them in a ``multipart/alternative`` message with From, To, Cc, Reply-To,
 Subject, Date, Message-ID (derived from the idempotency key, so a retried message
 is recognisably the same one), ``X-Onboarding-Key`` and, on customer emails,
-List-Unsubscribe with one-click unsubscribe (RFC 8058).
+List-Unsubscribe with one-click unsubscribe (RFC 8058). A context with
+``attachments`` (text files: the managers' HTML report) makes it a
+``multipart/mixed`` with the alternative first and each file after it, base64.
 
 The templates run under jinja2's ``StrictUndefined`` (a missing context key fails
 loudly instead of printing nothing) and HTML autoescaping; they are compiled once,
@@ -277,14 +279,22 @@ class MessageRenderer:
             mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{digest}"  # a hex digest: no quoting
             headers.append(_folded_list("List-Unsubscribe", [f"<{self.unsubscribe_link(key)}>", f"<{mailto}>"]))
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
-        headers.append(f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"')
+        content_type = f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"'
         text_encoding, text_body = _encode_body(text, boundary=boundary, markup=False)
         html_encoding, html_body = _encode_body(html, boundary=boundary, markup=True)
+        attachments = message.context.get("attachments")
+        if attachments:  # the alternative becomes the first part of a multipart/mixed, then the files
+            mixed = f"{boundary}m"  # not hex: no line of the alternative part can begin with it
+            headers.append(f'Content-Type: multipart/mixed;{CRLF} boundary="{mixed}"')
+            head, tail = f"--{mixed}{CRLF}{content_type}", _attachment_parts(attachments, boundary=mixed)
+        else:
+            headers.append(content_type)
+            head, tail = "", b""
         return b"".join(
             (
                 CRLF.join(headers).encode("ascii"),
                 (
-                    f"{CRLF}{CRLF}--{boundary}{CRLF}"
+                    f"{CRLF}{CRLF}{head}{CRLF + CRLF if head else ''}--{boundary}{CRLF}"
                     f'Content-Type: text/plain; charset="utf-8"{CRLF}'
                     f"Content-Transfer-Encoding: {text_encoding}{CRLF}{CRLF}"
                 ).encode("ascii"),
@@ -296,6 +306,7 @@ class MessageRenderer:
                 ).encode("ascii"),
                 html_body,
                 f"{CRLF}--{boundary}--{CRLF}".encode("ascii"),
+                tail,
             )
         )
 
@@ -429,3 +440,34 @@ def _encode_body(text: str, *, boundary: str, markup: bool) -> tuple[str, bytes]
     if non_ascii <= _BASE64_ABOVE * len(data):
         return "quoted-printable", binascii.b2a_qp(data, istext=True)
     return "base64", base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+# -- attachments --------------------------------------------------------------
+
+_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+
+
+def _attachment_parts(attachments: Sequence[Mapping[str, str]], *, boundary: str) -> bytes:
+    """The parts of a multipart/mixed after its first: each text file base64-encoded, then the closing line.
+
+    An attachment is ``{filename, content_type, text}`` (``AttachmentView``); the text
+    goes as UTF-8. File names are plain ASCII (no quoting or RFC 2231 needed): any
+    other name is refused, since it is the engine's own.
+    """
+    out: list[bytes] = []
+    for attachment in attachments:
+        filename, content_type = attachment["filename"], attachment["content_type"]
+        if _FILENAME.fullmatch(filename) is None or not re.fullmatch(r"text/[a-z0-9.+-]+", content_type):
+            raise ValueError(f"cannot attach {filename!r} as {content_type!r}: a plain file name and a text type")
+        body = base64.encodebytes(attachment["text"].encode("utf-8")).replace(b"\n", b"\r\n")
+        out.append(
+            (
+                f"{CRLF}--{boundary}{CRLF}"
+                f'Content-Type: {content_type}; charset="utf-8"; name="{filename}"{CRLF}'
+                f'Content-Disposition: attachment; filename="{filename}"{CRLF}'
+                f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
+            ).encode("ascii")
+            + body.rstrip(b"\r\n")
+        )
+    out.append(f"{CRLF}--{boundary}--{CRLF}".encode("ascii"))
+    return b"".join(out)

@@ -6,6 +6,7 @@ from onboarding.core.messages import (
     AutomatedContext,
     ContactView,
     KickoffContext,
+    ManagerReportContext,
     MessageKind,
     MilestoneView,
     NudgeDigestContext,
@@ -253,10 +254,45 @@ def automated_message() -> OutgoingMessage:
     )
 
 
+def manager_report_message() -> OutgoingMessage:
+    """The weekly report without its attachment (``tests/adapters/email/test_report_email.py`` attaches one)."""
+    context: ManagerReportContext = {
+        "recipient_name": SAM.name,
+        "as_of": "2026-02-02",
+        "period": "2026-W06",
+        "headline": [
+            {"label": "Reached first value", "value": "10 of 18", "note": "7 in flight"},
+            {"label": "Median time to first value", "value": "47 days", "note": ""},
+            {"label": "On-time launches", "value": "78%", "note": "7 of 9 go-lives inside the committed window"},
+        ],
+        "at_risk": [
+            {
+                "customer": "Globex & Sons",
+                "external_id": None,
+                "blueprint": "hr-platform",
+                "owner": DANA.name,
+                "committed_on": "2026-03-03",
+                "projected_on": "2026-03-17",
+                "reasons": ["go-live projected 14 days past the committed window", "2 overdue customer tasks"],
+            }
+        ],
+        "at_risk_total": 3,
+    }
+    return OutgoingMessage(
+        idempotency_key="report:2026-W06:sam@vendor.example",
+        kind=MessageKind.manager_report,
+        to=(SAM,),
+        subject="Onboarding report 2026-W06: median time to first value 47 days, 3 at risk",
+        context=context,
+        customer_facing=False,
+    )
+
+
 ALL = {
     MessageKind.kickoff: kickoff_message,
     MessageKind.status: status_message,
     MessageKind.nudge_digest: nudge_digest_message,
     MessageKind.window_jump: window_jump_message,
     MessageKind.automated: automated_message,
+    MessageKind.manager_report: manager_report_message,
 }

@@ -1,0 +1,33 @@
+"""Settings read at the edge: the managers who get the weekly report."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from onboarding.settings import Settings, manager_addresses
+
+
+def test_managers_are_read_in_order_with_quoted_names() -> None:
+    assert manager_addresses(
+        'Pat Lee <pat@vendor.example>, "Ruiz, Dana" <dana@vendor.example>, ola@vendor.example'
+    ) == (
+        ("Pat Lee", "pat@vendor.example"),
+        ("Ruiz, Dana", "dana@vendor.example"),
+        ("", "ola@vendor.example"),
+    )
+    assert manager_addresses("") == () and manager_addresses(" , ") == ()
+
+
+@pytest.mark.parametrize("text", ["Pat Lee", "Pat <pat>", "pat@vendor.example, nonsense", "Pat <pat@vendor.example"])
+def test_an_unreadable_manager_is_refused_saying_which(text: str) -> None:
+    with pytest.raises(ValueError, match="ONBOARDING_MANAGERS"):
+        manager_addresses(text)
+
+
+def test_settings_take_managers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONBOARDING_MANAGERS", "Pat Lee <pat@vendor.example>")
+    assert Settings().manager_addresses == (("Pat Lee", "pat@vendor.example"),)
+    monkeypatch.setenv("ONBOARDING_MANAGERS", "Pat Lee")
+    with pytest.raises(ValidationError, match="ONBOARDING_MANAGERS: cannot read an email address in 'Pat Lee'"):
+        Settings()
