@@ -1,0 +1,123 @@
+"""The managers' report as one self-contained HTML file: headline figures, charts and tables.
+
+``render_report`` fills ``templates/report.html.j2`` with the TTFV reports (by
+blueprint, by cohort month, and any other grouping asked for) and the portfolio
+report; ``write_report`` writes it to a file. Everything the page needs is inside
+it: the charts are inline SVG (``charts.py``), the styles a ``<style>`` block;
+there is no script and nothing is fetched, so it opens the same from a disk, a
+mail attachment or a file share. Each chart has a title and a text alternative;
+each table has header cells with their scope.
+
+The template runs under jinja2's ``StrictUndefined`` and HTML autoescaping, like
+the email templates; the SVG markup is the one value marked safe (matplotlib
+writes it, and every text in it is escaped there).
+
+Not here: the figures (``core/metrics.py``), headline figures and wording
+(``core/report_view.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from onboarding.adapters.reports import charts
+from onboarding.core import report_view
+from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What one report page shows: TTFV by blueprint and by cohort month, other groupings, portfolio health."""
+
+    by_blueprint: TtfvReport
+    by_cohort_month: TtfvReport
+    portfolio: PortfolioReport
+    more: Sequence[TtfvReport] = ()  # further TTFV tables (by segment, by owner...)
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("onboarding.adapters.reports", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    environment.filters["number"] = report_view.number
+    environment.filters["percent"] = report_view.percent
+    environment.filters["day"] = report_view.day
+    environment.filters["days"] = report_view.days
+    environment.filters["month"] = report_view.month
+    environment.filters["group_name"] = report_view.group_name
+    environment.globals["risk_reasons"] = report_view.risk_reasons
+    return environment
+
+
+_ENVIRONMENT = _environment()
+
+
+def render_report(inputs: ReportInputs, *, generated_at: datetime, title: str = "Onboarding report") -> str:
+    """The report page for ``inputs`` (``generated_at``, an aware instant, is printed in UTC)."""
+    if generated_at.tzinfo is None:
+        raise ValueError(f"generated_at must be an aware datetime, got {generated_at!r}")
+    ttfv = inputs.by_blueprint
+    portfolio = inputs.portfolio
+    page_charts = {
+        "distribution": charts.ttfv_distribution(ttfv.groups),
+        "cohorts": charts.cohort_trend(inputs.by_cohort_month.groups),
+        "kaplan_meier": charts.kaplan_meier(ttfv.groups, total=ttfv.total),
+        "bottleneck_tasks": charts.bottlenecks(portfolio.bottleneck_tasks, kind="tasks"),
+        "bottleneck_milestones": charts.bottlenecks(portfolio.bottleneck_milestones, kind="milestones"),
+        "slip_by_side": charts.slip_by_side(portfolio.slip_by_side),
+    }
+    template = _ENVIRONMENT.get_template("report.html.j2")
+    return template.render(
+        title=title,
+        as_of=ttfv.as_of,
+        generated=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        headline=report_view.headline(ttfv.total, portfolio),
+        ttfv_tables=[_table_name(r) for r in (ttfv, inputs.by_cohort_month, *inputs.more)],
+        portfolio=portfolio,
+        charts={name: _ChartView(c) for name, c in page_charts.items()},
+        Dimension=Dimension,
+    )
+
+
+def write_report(path: Path, inputs: ReportInputs, *, generated_at: datetime) -> Path:
+    """Render the report and write it to ``path`` (UTF-8), making its folder if needed."""
+    page = render_report(inputs, generated_at=generated_at)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class _ChartView:
+    chart: charts.Chart
+
+    @property
+    def id(self) -> str:
+        return self.chart.id
+
+    @property
+    def title(self) -> str:
+        return self.chart.title
+
+    @property
+    def description(self) -> str:
+        return self.chart.description
+
+    @property
+    def svg(self) -> Markup:
+        return Markup(self.chart.svg)  # noqa: S704 - matplotlib's SVG, its texts escaped when it was written
+
+
+def _table_name(report: TtfvReport) -> tuple[str, TtfvReport]:
+    return " and ".join(d.value.replace("-", " ") for d in report.dimensions), report

@@ -1,0 +1,187 @@
+"""The report page from hand-built report values: charts with titles and text, tables with headers, nothing fetched."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from onboarding.adapters.reports.html import ReportInputs, render_report, write_report
+from onboarding.core.metrics import Dimension
+from tests.adapters.reports import samples
+
+GENERATED = datetime(2027, 2, 26, 7, 0, tzinfo=UTC)
+CHARTS = (
+    "chart-ttfv-distribution",
+    "chart-kaplan-meier",
+    "chart-cohort-trend",
+    "chart-bottleneck-tasks",
+    "chart-bottleneck-milestones",
+    "chart-slip-by-side",
+)
+
+
+class _Page(HTMLParser):
+    """Tags with their attributes, ids, external references and the text of table cells."""
+
+    VOID = frozenset({"meta", "br", "link", "img", "input", "hr", "source", "path", "use", "rect", "line", "circle"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.ids: list[str] = []
+        self.references: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if attributes.get("id"):
+            self.ids.append(str(attributes["id"]))
+        for name in ("src", "href", "xlink:href"):
+            value = attributes.get(name)
+            if value and not value.startswith("#"):
+                self.references.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parsed(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    more = replace(samples.BY_BLUEPRINT, dimensions=(Dimension.segment,))
+    return render_report(
+        ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO, more=(more,)), generated_at=GENERATED
+    )
+
+
+def test_every_chart_is_an_inline_svg_with_a_title_and_a_text_alternative(page: str) -> None:
+    tags = parsed(page).tags
+    svgs = {attrs.get("aria-labelledby"): attrs for tag, attrs in tags if tag == "svg"}
+    for chart in CHARTS:
+        assert f"{chart}-title {chart}-desc" in svgs, chart
+        assert svgs[f"{chart}-title {chart}-desc"]["role"] == "img"
+        title = re.search(rf'<title id="{chart}-title">([^<]+)</title>', page)
+        desc = re.search(rf'<desc id="{chart}-desc">([^<]+)</desc>', page)
+        assert title and desc and len(desc.group(1)) > 40
+    assert len(svgs) == len(CHARTS)
+
+
+def test_the_page_is_self_contained(page: str) -> None:
+    found = parsed(page)
+    assert found.references == []  # no script, stylesheet, image or font from anywhere
+    assert not any(tag in {"script", "link", "img", "iframe", "object"} for tag, _ in found.tags)
+    assert "url(http" not in page and "@import" not in page and "@font-face" not in page
+
+
+def test_ids_are_unique_across_charts(page: str) -> None:
+    ids = parsed(page).ids
+    assert len(ids) == len(set(ids))
+
+
+def test_tables_have_header_cells_with_scope(page: str) -> None:
+    tags = parsed(page).tags
+    headers = [attrs for tag, attrs in tags if tag == "th"]
+    assert headers and all(attrs.get("scope") in {"col", "colgroup", "row"} for attrs in headers)
+    tables = [attrs.get("id") for tag, attrs in tags if tag == "table"]
+    assert tables == [
+        "ttfv-by-blueprint",
+        "ttfv-by-cohort-month",
+        "ttfv-by-segment",
+        "at-risk",
+        "bottleneck-tasks",
+        "bottleneck-milestones",
+        "slip-by-side",
+        "wait-before-start",
+    ]
+
+
+def _row(page: str, table: str, header: str) -> list[str]:
+    """The cells of the row of ``table`` whose header cell reads ``header``."""
+    body = page.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)
+        ]
+        if cells and cells[0] == header:
+            return cells[1:]
+    raise AssertionError(f"no row {header!r} in {table}")
+
+
+def test_the_tables_hold_the_figures(page: str) -> None:
+    assert _row(page, "ttfv-by-blueprint", "payroll-implementation") == (
+        ["9", "6", "2", "1", "60", "63", "75", "42.9", "45", "53.6", "60", "63", "75", "0%", "44%", "67%"]
+    )
+    assert _row(page, "ttfv-by-blueprint", "All projects")[:4] == ["18", "10", "7", "1"]
+    assert _row(page, "ttfv-by-cohort-month", "Dec 2026")[:4] == ["7", "4", "2", "1"]
+    assert _row(page, "at-risk", "Acme <Manufacturing> (CRM-1000)")[:4] == [
+        "payroll-implementation",
+        "Dana Ruiz",
+        "Fri 15 Jan 2027",
+        "Fri 2 Apr 2027",
+    ]
+    assert _row(page, "bottleneck-tasks", "Send the employee census") == [
+        "payroll-implementation",
+        "5",
+        "38",
+        "7",
+        "15",
+    ]
+    assert _row(page, "slip-by-side", "customer") == ["11", "59", "91%"]
+    assert _row(page, "wait-before-start", "customer") == ["40", "1", "3", "6.5", "2.1"]
+
+
+def test_text_is_escaped_in_tables_and_charts(page: str) -> None:
+    assert "<Manufacturing>" not in page and "Acme &lt;Manufacturing&gt;" in page
+    assert "saas-onboarding <b>" not in page
+    assert "saas-onboarding &lt;b&gt;&amp;" in page
+
+
+def test_empty_reports_render_with_what_is_missing_said() -> None:
+    no_groups = replace(samples.BY_BLUEPRINT, groups=())
+    portfolio = replace(samples.PORTFOLIO, at_risk=(), bottleneck_tasks=(), bottleneck_milestones=(), slip_by_side=())
+    page = render_report(
+        ReportInputs(no_groups, replace(samples.BY_MONTH, groups=()), portfolio), generated_at=GENERATED
+    )
+    for phrase in (
+        "No project has reached first value yet.",
+        "No cohort has reached first value yet.",
+        "No project is at risk.",
+        "No task slipped.",
+        "No milestones slipped.",
+    ):
+        assert phrase in page
+    assert page.count("<svg") == len(CHARTS)
+
+
+def test_generated_time_is_written_in_utc() -> None:
+    eastern = GENERATED.astimezone(timezone(timedelta(hours=-5)))
+    page = render_report(ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO), generated_at=eastern)
+    assert "generated 2027-02-26 07:00 UTC" in page and "As of Fri 26 Feb 2027" in page
+    with pytest.raises(ValueError, match="aware"):
+        render_report(
+            ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO),
+            generated_at=GENERATED.replace(tzinfo=None),
+        )
+
+
+def test_write_report_makes_the_folder(tmp_path: Path) -> None:
+    path = write_report(
+        tmp_path / "reports" / "report.html",
+        ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO),
+        generated_at=GENERATED,
+    )
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
