@@ -9,6 +9,7 @@ from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.adapters.store.reports import SqlReportStore
 from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
@@ -17,6 +18,7 @@ from onboarding.services.dispatch import Dispatcher
 from onboarding.services.planning import PlanningService
 from onboarding.services.ports import Clock, Transport
 from onboarding.services.projects import ProjectService
+from onboarding.services.reports import ReportService
 from onboarding.services.sweep import SweepService
 from onboarding.settings import Settings
 
@@ -88,4 +90,16 @@ def sweep_service(
         dispatcher=dispatcher(settings, engine=engine, clock=clock) if deliver else None,
         webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),
+    )
+
+
+def report_service(
+    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> ReportService:
+    """The manager reports over the configured database."""
+    settings = settings or Settings()
+    return ReportService(
+        store=SqlReportStore(engine or database(settings)),
+        blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
+        clock=clock or SystemClock(),
     )

@@ -7,9 +7,11 @@ and turns the engine's errors into messages and exit statuses (1 for bad input,
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
+from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from typing import Any
@@ -24,10 +26,11 @@ from rich.text import Text
 
 from onboarding import __version__
 from onboarding.adapters.clock import FixedClock, SystemClock
-from onboarding.bootstrap import planning_service, project_service, sweep_service
+from onboarding.bootstrap import planning_service, project_service, report_service, sweep_service
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
+from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttfv_row
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
@@ -239,6 +242,12 @@ def _binding(spec: str) -> tuple[str, Person]:
 )
 @click.option("--segment", help="e.g. smb, mid-market, enterprise.")
 @click.option("--external-id", "external_id", help="Your CRM id; launching it again does nothing.")
+@click.option(
+    "--contract-signed",
+    "contract_signed",
+    type=IsoDate(),
+    help="The day the contract was signed (TTFV starts here when the blueprint says so).",
+)
 @click.option("--by", "actor", default="cli", show_default=True)
 def launch(
     blueprint: str,
@@ -248,6 +257,7 @@ def launch(
     binds: tuple[str, ...],
     segment: str | None,
     external_id: str | None,
+    contract_signed: date | None,
     actor: str,
 ) -> None:
     """Launch a project from a blueprint: plan it, store it, queue the kickoff emails."""
@@ -262,6 +272,7 @@ def launch(
             segment=segment,
             external_id=external_id,
             actor=actor,
+            contract_signed_on=contract_signed,
         )
     except OnboardingError as exc:
         _fail(exc)
@@ -480,6 +491,186 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
         f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
         f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}"
     )
+
+
+# -- manager reports ---------------------------------------------------------------------------------------------
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def report(ctx: click.Context) -> None:
+    """Manager reports: time to first value (ttfv) and portfolio health (portfolio)."""
+    # The HTML report (`onboarding report --html report.html`) is added here, as an option of this group.
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+_FORMATS = click.Choice(["table", "json", "csv"])
+
+
+@report.command(name="ttfv")
+@click.option(
+    "--by",
+    "by",
+    multiple=True,
+    type=click.Choice([d.value for d in Dimension]),
+    help="Group by; repeat for several (default: blueprint).",
+)
+@click.option("--since", type=IsoDate(), help="Projects whose TTFV starts on or after this day.")
+@click.option("--until", type=IsoDate(), help="Projects whose TTFV starts on or before this day.")
+@click.option("--as-of", "as_of", type=IsoDate(), help="Report as of this day (default: today).")
+@click.option("--format", "output_format", type=_FORMATS, default="table", show_default=True)
+def report_ttfv(
+    by: tuple[str, ...], since: date | None, until: date | None, as_of: date | None, output_format: str
+) -> None:
+    """Time to first value per group: reached and in flight, median/p75/p90 in calendar days, business days
+    and days net of on-hold time, and the Kaplan-Meier share reached within 30/60/90 days."""
+    dimensions = tuple(Dimension(b) for b in by) or (Dimension.blueprint,)
+    try:
+        result = report_service().ttfv(by=dimensions, since=since, until=until, as_of=as_of)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    if output_format == "json":
+        click.echo(json.dumps(_plain(result), indent=2))
+        return
+    header = [*(d.value for d in result.dimensions), *TTFV_COLUMNS]
+    rows = [[*g.key, *ttfv_row(g)] for g in result.groups]
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
+    out = _console()
+    period = f" starting {since or '...'} to {until or '...'}" if since or until else ""
+    out.print(Text(f"Time to first value as of {result.as_of.isoformat()}{period}", style="bold"))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in header:
+        table.add_column(name, no_wrap=True, justify="left" if name in (d.value for d in Dimension) else "right")
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row))
+    table.add_row(
+        *(["all"] + [""] * (len(result.dimensions) - 1)), *(_cell(v) for v in ttfv_row(result.total)), style="bold"
+    )
+    out.print(table)
+    out.print(
+        "days: cd = calendar, bd = business (customer calendar), net = calendar net of on-hold time; "
+        "≤30d/≤60d/≤90d: Kaplan-Meier share reached within, in-flight projects censored"
+    )
+
+
+@report.command(name="portfolio")
+@click.option("--as-of", "as_of", type=IsoDate(), help="Report as of this day (default: today).")
+@click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True, help="Bottlenecks to show.")
+@click.option("--format", "output_format", type=_FORMATS, default="table", show_default=True)
+def report_portfolio(as_of: date | None, top: int, output_format: str) -> None:
+    """Portfolio health: on-time launch rate, projects at risk, bottlenecks, slip by side, waits before start."""
+    try:
+        result = report_service().portfolio(as_of=as_of, top=top)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    if output_format == "json":
+        click.echo(json.dumps(_plain(result), indent=2))
+        return
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["section", "item", "measure", "value"])
+        writer.writerows(portfolio_rows(result))
+        return
+    out = _console()
+    o = result.on_time
+    rate = f"{o.rate:.0%}" if o.rate is not None else "-"
+    out.print(
+        Text(
+            f"Portfolio as of {result.as_of.isoformat()}: {result.projects} projects, {result.active} open",
+            style="bold",
+        )
+    )
+    out.print(f"on-time launches: {rate} ({o.on_time} of {o.on_time + o.late} went live inside the committed window)")
+    risk = Table(title="At risk", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for name in (
+        "project",
+        "customer",
+        "blueprint",
+        "owner",
+        "committed",
+        "projected",
+        "days past",
+        "overdue (customer)",
+        "days blocked",
+    ):
+        risk.add_column(name, no_wrap=True)
+    for r in result.at_risk:
+        risk.add_row(
+            r.external_id or r.project_id,
+            r.customer,
+            r.blueprint_key,
+            r.owner,
+            _cell(r.committed_go_live_on),
+            _cell(r.projected_go_live_on),
+            str(r.days_past_window),
+            str(r.overdue_customer_tasks),
+            str(r.days_blocked),
+        )
+    out.print(risk)
+    for title, found in (
+        ("Bottleneck tasks", result.bottleneck_tasks),
+        ("Bottleneck milestones", result.bottleneck_milestones),
+    ):
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+        for name in ("blueprint", "key", "title", "projects", "slip days", "median", "max"):
+            table.add_column(name, no_wrap=True)
+        for b in found:
+            table.add_row(
+                b.blueprint_key,
+                b.key,
+                b.title,
+                str(b.projects),
+                str(b.slip_days),
+                _cell(b.median_slip_days),
+                str(b.max_slip_days),
+            )
+        out.print(table)
+    sides = Table(
+        title="Slip and wait before start, by side", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left"
+    )
+    for name in ("side", "tasks slipped", "slip days", "share", "tasks started", "wait median", "wait p90"):
+        sides.add_column(name, no_wrap=True)
+    waits = {w.side: w for w in result.wait_before_start}
+    for s in result.slip_by_side:
+        w = waits[s.side]
+        sides.add_row(
+            s.side,
+            str(s.tasks),
+            str(s.slip_days),
+            f"{s.share:.0%}" if s.share is not None else "-",
+            str(w.tasks),
+            _cell(w.days.median),
+            _cell(w.days.p90),
+        )
+    out.print(sides)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value % 1 else str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A report as JSON-ready values: dataclasses become objects, days ISO text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

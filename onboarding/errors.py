@@ -6,6 +6,7 @@
     ├── PlanInputInvalid (ValueError)     project inputs do not fit the blueprint
     ├── NoSafeLaunch (ValueError)         no launch-window date within the horizon
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
+    ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
     └── ProjectNotFound (LookupError)     no project with that id or external id
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -69,7 +70,12 @@ RUN_CODES: dict[str, str] = {
     "missing-binding": "a role of the blueprint has no person bound to it",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES}
+# Stable problem codes of the manager reports (documented in README.md).
+REPORT_CODES: dict[str, str] = {
+    "invalid-period": "a report's --since day is after its --until day",
+}
+
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +164,10 @@ class NoSafeLaunch(ProblemsError, ValueError):
 
 class TransitionRefused(ProblemsError, ValueError):
     """A task or project change the lifecycle table or the dependencies do not allow."""
+
+
+class ReportInputInvalid(ProblemsError, ValueError):
+    """A report's inputs (its period, say) cannot be met."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):

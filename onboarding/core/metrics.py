@@ -44,10 +44,11 @@ holiday tables (services/reports.py), presentation (cli.py, the HTML report).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -56,7 +57,6 @@ import numpy.typing as npt
 from onboarding.core.blueprint import StartEvent
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Event
-from onboarding.core.projects import ProjectRecord
 
 
 class Dimension(StrEnum):
@@ -228,18 +228,31 @@ class TtfvFacts:
     held_since: date | None  # the day the current hold began, if the project is on hold
 
 
-def customer_timezone(project: ProjectRecord) -> str:
-    """The customer's time zone: see the module docstring."""
-    ordered = sorted(project.tasks, key=lambda t: (not t.first_value, t.position))
+class OwnedTask(Protocol):
+    """What ``customer_timezone`` reads of a task (a ``TaskRecord`` is one)."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def owner_role(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def first_value(self) -> bool: ...
+
+
+def customer_timezone(tasks: Iterable[OwnedTask], timezones: Mapping[str, str]) -> str:
+    """The customer's time zone (see the module docstring) from the tasks and the zones of people by role."""
+    ordered = sorted(tasks, key=lambda t: (not t.first_value, t.position))
     for task in ordered:
-        if task.side == "customer" and task.owner_role in project.bindings:
-            return project.bindings[task.owner_role].timezone
+        if task.side == "customer" and task.owner_role in timezones:
+            return timezones[task.owner_role]
     return "UTC"
 
 
-def owner_of(project: ProjectRecord) -> str:
-    person = project.bindings.get(OWNER_ROLE)
-    return person.name if person is not None else NONE_LABEL
+def owner_of(names: Mapping[str, str]) -> str | None:
+    """The owner dimension: the name of the person bound to the csm role, from names by role."""
+    return names.get(OWNER_ROLE)
 
 
 def local_day(at: datetime, timezone: str) -> date:
@@ -741,3 +754,96 @@ def _bottlenecks(
     ]
     found.sort(key=lambda b: (-b.slip_days, -b.projects, b.blueprint_key, b.key))
     return tuple(found[:top])
+
+
+# -- flat rows for tables and CSV ------------------------------------------------------------------------------------
+
+TTFV_COLUMNS = (
+    "projects",
+    "reached",
+    "in flight",
+    "stopped",
+    "cd median",
+    "cd p75",
+    "cd p90",
+    "bd median",
+    "bd p75",
+    "bd p90",
+    "net median",
+    "net p75",
+    "net p90",
+    "≤30d",
+    "≤60d",
+    "≤90d",
+    "KM median",
+)
+
+
+def ttfv_row(group: TtfvGroup) -> list[int | float | None]:
+    """A group's figures in the order of ``TTFV_COLUMNS`` (after its key)."""
+    return [
+        group.projects,
+        group.reached,
+        group.in_flight,
+        group.stopped,
+        *(
+            getattr(q, name)
+            for q in (group.calendar_days, group.business_days, group.net_days)
+            for name in ("median", "p75", "p90")
+        ),
+        *(w.share for w in group.within),
+        group.km_median_calendar_days,
+    ]
+
+
+def portfolio_rows(report: PortfolioReport) -> list[tuple[str, str, str, object]]:
+    """The portfolio report as (section, item, measure, value) rows: one shape for every part (CSV)."""
+    o = report.on_time
+    rows: list[tuple[str, str, str, object]] = [
+        ("portfolio", "all", "projects", report.projects),
+        ("portfolio", "all", "open", report.active),
+        ("on_time", "all", "went_live", o.went_live),
+        ("on_time", "all", "on_time", o.on_time),
+        ("on_time", "all", "late", o.late),
+        ("on_time", "all", "rate", o.rate),
+        ("on_time", "all", "without_window", o.without_window),
+    ]
+    for r in report.at_risk:
+        item = r.external_id or r.project_id
+        rows += [
+            ("at_risk", item, "customer", r.customer),
+            ("at_risk", item, "blueprint", r.blueprint_key),
+            ("at_risk", item, "owner", r.owner),
+            ("at_risk", item, "committed_go_live_on", r.committed_go_live_on),
+            ("at_risk", item, "projected_go_live_on", r.projected_go_live_on),
+            ("at_risk", item, "days_past_window", r.days_past_window),
+            ("at_risk", item, "overdue_customer_tasks", r.overdue_customer_tasks),
+            ("at_risk", item, "days_blocked", r.days_blocked),
+            ("at_risk", item, "reasons", " ".join(r.reasons)),
+        ]
+    for section, found in (
+        ("bottleneck_task", report.bottleneck_tasks),
+        ("bottleneck_milestone", report.bottleneck_milestones),
+    ):
+        for b in found:
+            item = f"{b.blueprint_key}/{b.key}"
+            rows += [
+                (section, item, "projects", b.projects),
+                (section, item, "slip_days", b.slip_days),
+                (section, item, "median_slip_days", b.median_slip_days),
+                (section, item, "max_slip_days", b.max_slip_days),
+            ]
+    for s in report.slip_by_side:
+        rows += [
+            ("slip_by_side", s.side, "tasks", s.tasks),
+            ("slip_by_side", s.side, "slip_days", s.slip_days),
+            ("slip_by_side", s.side, "share", s.share),
+        ]
+    for w in report.wait_before_start:
+        rows += [
+            ("wait_before_start", w.side, "tasks", w.tasks),
+            ("wait_before_start", w.side, "median_days", w.days.median),
+            ("wait_before_start", w.side, "p90_days", w.days.p90),
+            ("wait_before_start", w.side, "mean_days", w.mean_days),
+        ]
+    return [(a, b, c, v.isoformat() if isinstance(v, date) else v) for a, b, c, v in rows]

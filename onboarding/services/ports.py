@@ -15,6 +15,7 @@ from onboarding.core.blueprint import Blueprint
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.metrics import PortfolioProject, TtfvRows
 from onboarding.core.nudges import Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem
@@ -231,4 +232,30 @@ class SweepStore(Protocol):
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
         """Per project, per recipient email, the as_of of the last weekly status email queued."""
+        ...
+
+
+@dataclass(frozen=True)
+class TtfvInput:
+    """The TTFV read model as columns; ``rows.calendar`` indexes ``snapshots`` (blueprint snapshot ids)."""
+
+    rows: TtfvRows
+    snapshots: tuple[str, ...]
+
+
+class ReportStore(Protocol):
+    """What the manager reports read: set-based, a few queries, no object per row beyond what the core takes."""
+
+    def ttfv_rows(self, *, since: date | None = None, until: date | None = None) -> TtfvInput:
+        """One row per project whose start day is in [since, until] (all projects when neither is given)."""
+        ...
+
+    def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Text and source of blueprint snapshots by id (all when ``ids`` is None)."""
+        ...
+
+    def portfolio_projects(
+        self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
+    ) -> list[PortfolioProject]:
+        """Every project with its tasks' current state; ``predecessors`` by snapshot id, then task key."""
         ...

@@ -65,6 +65,7 @@ class LaunchRequest:
     pay_schedule: str | None = None
     segment: str | None = None
     external_id: str | None = None
+    contract_signed_on: date | None = None  # a TTFV start event (blueprint ttfv.start_event: contract_signed)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class ProjectService:
         segment: str | None = None,
         external_id: str | None = None,
         actor: str = "cli",
+        contract_signed_on: date | None = None,
     ) -> Launched:
         """Plan and store a project from a blueprint; the same external id never makes a second one."""
         request = LaunchRequest(
@@ -104,6 +106,7 @@ class ProjectService:
             pay_schedule=pay_schedule,
             segment=segment,
             external_id=external_id,
+            contract_signed_on=contract_signed_on,
         )
         return self.launch_many([request], actor=actor)[0]
 
@@ -159,6 +162,7 @@ class ProjectService:
                         "segment": r.segment,
                         "external_id": r.external_id,
                         "pay_schedule": spec,
+                        "contract_signed_on": r.contract_signed_on.isoformat() if r.contract_signed_on else None,
                     },
                 )
                 messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, ttfv_input
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage
+from onboarding.core.metrics import NONE_LABEL, PortfolioProject, PortfolioTask, local_day
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange, FailedMessage, QueuedMessage
+from onboarding.services.ports import ConcurrentChange, FailedMessage, QueuedMessage, TtfvInput
 
 
 class InMemoryProjectStore:
@@ -158,3 +160,93 @@ class InMemoryOutbox:
             status = self._row(key)["status"]
             counts[status] = counts.get(status, 0) + 1
         return counts
+
+
+class InMemoryReportStore:
+    """The report store's twin: the same answers, folded from an InMemoryProjectStore's projects and event log."""
+
+    def __init__(self, store: InMemoryProjectStore) -> None:
+        self.store = store
+        self._definitions = TtfvDefinitions()
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [
+            project_ttfv_values(p, self.store.event_log.get(p.id, []), self._definitions)
+            for p in self.store.projects.values()
+        ]
+
+    def ttfv_rows(self, *, since: date | None = None, until: date | None = None) -> TtfvInput:
+        rows = [
+            r
+            for r in self._rows()
+            if (since is None or (r["start_on"] is not None and r["start_on"] >= since))
+            and (until is None or (r["start_on"] is not None and r["start_on"] <= until))
+        ]
+        names = (
+            "blueprint_id",
+            "blueprint_key",
+            "blueprint_version",
+            "segment",
+            "owner",
+            "start_on",
+            "value_on",
+            "stopped_on",
+            "held_days",
+            "target_calendar_days",
+        )
+        return ttfv_input([[r[name] for name in names] for r in rows])
+
+    def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        wanted = None if ids is None else set(ids)
+        found = {
+            blueprint_id_of(p.blueprint_text): (p.blueprint_text, p.blueprint_source)
+            for p in self.store.projects.values()
+        }
+        return {k: v for k, v in found.items() if wanted is None or k in wanted}
+
+    def portfolio_projects(
+        self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
+    ) -> list[PortfolioProject]:
+        facts = {r["project_id"]: r for r in self._rows()}
+        out: list[PortfolioProject] = []
+        for p in sorted(self.store.projects.values(), key=lambda p: p.id):
+            graph = predecessors.get(blueprint_id_of(p.blueprint_text), {})
+            blocked: dict[str, date] = {}
+            for e in self.store.event_log.get(p.id, []):
+                if e.kind == "task_blocked" and e.task_key is not None:
+                    blocked[e.task_key] = (
+                        date.fromisoformat(str(e.data["on"])) if "on" in e.data else local_day(e.at, "UTC")
+                    )
+            tasks = tuple(
+                PortfolioTask(
+                    key=t.key,
+                    title=t.title,
+                    milestone_key=t.milestone_key,
+                    milestone_title=t.milestone_title,
+                    side=t.side,
+                    state=t.state.value,
+                    started_on=t.started_on,
+                    done_on=t.done_on,
+                    target_due_on=t.target_due_on,
+                    launch=t.launch,
+                    predecessors=graph.get(t.key, ()),
+                    blocked_since=blocked.get(t.key) if t.state.value == "blocked" else None,
+                )
+                for t in p.tasks
+            )
+            out.append(
+                PortfolioProject(
+                    project_id=p.id,
+                    external_id=p.external_id,
+                    customer=p.customer,
+                    blueprint_key=p.blueprint_key,
+                    owner=facts[p.id]["owner"] or NONE_LABEL,
+                    state=p.state.value,
+                    kickoff_on=p.kickoff_on,
+                    committed_go_live_on=p.committed_go_live_on,
+                    projected_go_live_on=p.projected_go_live_on,
+                    tasks=tasks,
+                    held_since=facts[p.id]["held_since"],
+                )
+            )
+        return out

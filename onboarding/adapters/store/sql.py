@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
+from onboarding.adapters.store.reports import TtfvDefinitions, history_of, project_ttfv_values, write_ttfv
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
@@ -89,6 +90,7 @@ class SqlProjectStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._ttfv_definitions = TtfvDefinitions()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -203,8 +205,9 @@ class SqlProjectStore:
         if not items:
             return
         snapshots: dict[str, dict[str, Any]] = {}
-        project_rows, binding_rows, task_rows, event_rows, outbox_rows = [], [], [], [], []
+        project_rows, binding_rows, task_rows, event_rows, outbox_rows, ttfv_rows = [], [], [], [], [], []
         for project, new_events, messages in items:
+            ttfv_rows.append(project_ttfv_values(project, new_events, self._ttfv_definitions))
             blueprint_id = hashlib.sha256(project.blueprint_text.encode("utf-8")).hexdigest()
             snapshots.setdefault(
                 blueprint_id,
@@ -250,6 +253,7 @@ class SqlProjectStore:
                 connection.execute(
                     insert_new(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), outbox_rows
                 )
+            write_ttfv(connection, ttfv_rows)  # the TTFV read model, in the events' transaction
 
     def save(
         self,
@@ -278,6 +282,9 @@ class SqlProjectStore:
                     [{f"b_{k}": v for k, v in row.items()} for row in rows],
                 )
             self._append(connection, project.id, new_events, messages)
+            if new_events:  # the TTFV read model, in the events' transaction
+                history = history_of(connection, project.id)
+                write_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
         return replace(project, version=project.version + 1)
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:

@@ -150,6 +150,27 @@ class EventRow(Base):
     __table_args__ = (Index("ix_events_project", "project_id", "id"), Index("ix_events_kind_at", "kind", "at"))
 
 
+class ProjectTtfvRow(Base):
+    """The TTFV read model: one row per project, folded from its events, rewritten in the same transaction
+    as every event the project appends (``adapters/store/reports.py`` computes it and can rebuild it)."""
+
+    __tablename__ = "project_ttfv"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    blueprint_id: Mapped[str] = mapped_column(String(64))
+    blueprint_key: Mapped[str] = mapped_column(String(64))
+    blueprint_version: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    start_on: Mapped[date | None] = mapped_column(Date)
+    value_on: Mapped[date | None] = mapped_column(Date)
+    stopped_on: Mapped[date | None] = mapped_column(Date)
+    calendar_days: Mapped[int | None] = mapped_column(Integer)  # value_on - start_on, when value was reached
+    held_days: Mapped[int] = mapped_column(Integer, default=0)
+    held_since: Mapped[date | None] = mapped_column(Date)
+    target_calendar_days: Mapped[int | None] = mapped_column(Integer)
+
+
 class NudgeRow(Base):
     """One nudge decided for one task at one due-date version; its key makes it happen once."""
 

@@ -1,0 +1,48 @@
+"""ttfv read model: one row per project folded from its events, for the manager reports
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "project_ttfv",
+        sa.Column("project_id", sa.String(length=64), nullable=False),
+        sa.Column("blueprint_id", sa.String(length=64), nullable=False),
+        sa.Column("blueprint_key", sa.String(length=64), nullable=False),
+        sa.Column("blueprint_version", sa.String(length=32), nullable=False),
+        sa.Column("segment", sa.String(length=64), nullable=True),
+        sa.Column("owner", sa.String(length=200), nullable=True),
+        sa.Column("start_on", sa.Date(), nullable=True),
+        sa.Column("value_on", sa.Date(), nullable=True),
+        sa.Column("stopped_on", sa.Date(), nullable=True),
+        sa.Column("calendar_days", sa.Integer(), nullable=True),
+        sa.Column("held_days", sa.Integer(), nullable=False),
+        sa.Column("held_since", sa.Date(), nullable=True),
+        sa.Column("target_calendar_days", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_project_ttfv_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_project_ttfv")),
+    )
+    # Projects stored before this revision: fold their events now.
+    from onboarding.adapters.store.reports import rebuild_ttfv
+
+    rebuild_ttfv(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_table("project_ttfv")

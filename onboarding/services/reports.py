@@ -1,0 +1,83 @@
+"""Manager reports: time to first value by group, and portfolio health, as of a day.
+
+The service reads the store's set-based answers, gives each blueprint snapshot
+its customer calendar (business days) and its task graph (which tasks wait for
+which), and asks the core for the figures. Snapshots are parsed once per service.
+
+Not here: the figures (core/metrics.py), SQL (adapters/store/reports.py),
+presentation (cli.py, the HTML report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from onboarding.core.blueprint import CalendarName
+from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport, portfolio_report, ttfv_report
+from onboarding.core.planning import scheduling_calendars
+from onboarding.errors import Problem, ReportInputInvalid
+from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
+
+
+class ReportService:
+    def __init__(self, *, store: ReportStore, blueprints: BlueprintSource, clock: Clock) -> None:
+        self._store = store
+        self._blueprints = blueprints
+        self._clock = clock
+        self._parsed: dict[str, LoadedBlueprint] = {}
+        self._calendars: dict[str, BusinessCalendar] = {}
+
+    def ttfv(
+        self,
+        *,
+        by: Sequence[Dimension] = (Dimension.blueprint,),
+        since: date | None = None,
+        until: date | None = None,
+        as_of: date | None = None,
+    ) -> TtfvReport:
+        """TTFV per group of ``by`` for projects whose start day is in [since, until]."""
+        if since is not None and until is not None and since > until:
+            raise ReportInputInvalid(
+                "report",
+                (
+                    Problem(
+                        "invalid-period",
+                        f"--since {since.isoformat()} is after --until {until.isoformat()}",
+                        ("since",),
+                        "give a --since day on or before the --until day",
+                    ),
+                ),
+            )
+        data = self._store.ttfv_rows(since=since, until=until)
+        missing = [s for s in data.snapshots if s not in self._calendars]
+        if missing:
+            for snapshot_id, (text, source) in self._store.snapshots(missing).items():
+                calendars = scheduling_calendars(self._blueprint(snapshot_id, text, source).blueprint)
+                self._calendars[snapshot_id] = calendars[CalendarName.customer]
+        return ttfv_report(
+            data.rows,
+            as_of=as_of or self._clock.today(),
+            dimensions=tuple(dict.fromkeys(by)),
+            since=since,
+            until=until,
+            calendars=[self._calendars[s] for s in data.snapshots],
+        )
+
+    def portfolio(self, *, as_of: date | None = None, top: int = 10) -> PortfolioReport:
+        """On-time launches, projects at risk, bottlenecks, slip by side and waits before start."""
+        predecessors: dict[str, dict[str, tuple[str, ...]]] = {}
+        for snapshot_id, (text, source) in self._store.snapshots().items():
+            graph = self._blueprint(snapshot_id, text, source).graph
+            predecessors[snapshot_id] = {
+                task.key: tuple(dict.fromkeys(edge.predecessor for edge in graph.predecessors[task.key]))
+                for task in graph.tasks
+            }
+        projects = self._store.portfolio_projects(predecessors=predecessors)
+        return portfolio_report(projects, as_of=as_of or self._clock.today(), top=top)
+
+    def _blueprint(self, snapshot_id: str, text: str, source: str) -> LoadedBlueprint:
+        if snapshot_id not in self._parsed:
+            self._parsed[snapshot_id] = self._blueprints.parse(text, source=source)
+        return self._parsed[snapshot_id]
