@@ -167,7 +167,7 @@ class _People:
         return out
 
 
-def _launch_portfolio(projects, people, *, count: int, rnd: random.Random):  # type: ignore[no-untyped-def]
+def _launch_portfolio(projects, people, *, count: int, rnd: random.Random, spacing_days=(1, 2, 3)):  # type: ignore[no-untyped-def]
     from onboarding.adapters.blueprint_files import read_blueprint
 
     plans = [
@@ -198,7 +198,7 @@ def _launch_portfolio(projects, people, *, count: int, rnd: random.Random):  # t
             actor="demo",
         )
         launched.append(result.project)
-        kickoff += timedelta(days=rnd.choice([1, 2, 3]))
+        kickoff += timedelta(days=rnd.choice(spacing_days))
     return launched
 
 

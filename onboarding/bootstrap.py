@@ -8,6 +8,7 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
+from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
 from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
@@ -15,6 +16,7 @@ from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher
+from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.planning import PlanningService
 from onboarding.services.ports import Clock, Transport
 from onboarding.services.projects import ProjectService
@@ -102,4 +104,26 @@ def report_service(
         store=SqlReportStore(engine or database(settings)),
         blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
         clock=clock or SystemClock(),
+    )
+
+
+def manager_report_service(
+    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> ManagerReportService:
+    """The managers' report over the configured database, written to ``<data folder>/reports``.
+
+    Its figures are as of the given clock's day; its emails leave now, by the system
+    clock (a report about a past or simulated day is still sent today).
+    """
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    engine = engine or database(settings)
+    return ManagerReportService(
+        figures=report_service(settings, clock=clock, engine=engine),
+        pages=HtmlReportPages(clock=SystemClock()),
+        store=SqlProjectStore(engine),
+        clock=clock,
+        managers=[Person(name, email) for name, email in settings.manager_addresses],
+        folder=settings.data_dir / "reports",
+        dispatcher=dispatcher(settings, engine=engine, clock=SystemClock()),
     )

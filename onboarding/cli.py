@@ -14,6 +14,7 @@ import sys
 from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,7 +27,13 @@ from rich.text import Text
 
 from onboarding import __version__
 from onboarding.adapters.clock import FixedClock, SystemClock
-from onboarding.bootstrap import planning_service, project_service, report_service, sweep_service
+from onboarding.bootstrap import (
+    manager_report_service,
+    planning_service,
+    project_service,
+    report_service,
+    sweep_service,
+)
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
@@ -497,11 +504,25 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
 
 
 @main.group(invoke_without_command=True)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the whole report (charts and tables) as one HTML file to open in a browser.",
+)
+@click.option("--as-of", "as_of", type=IsoDate(), help="The HTML report as of this day (default: today).")
 @click.pass_context
-def report(ctx: click.Context) -> None:
-    """Manager reports: time to first value (ttfv) and portfolio health (portfolio)."""
-    # The HTML report (`onboarding report --html report.html`) is added here, as an option of this group.
-    if ctx.invoked_subcommand is None:
+def report(ctx: click.Context, html_path: Path | None, as_of: date | None) -> None:
+    """Manager reports: time to first value (ttfv) and portfolio health (portfolio), or all of it as HTML (--html)."""
+    if html_path is not None:
+        try:
+            service = manager_report_service()
+            written = service.write(service.build(as_of=as_of), html_path)
+        except OnboardingError as exc:
+            _fail(exc)
+            return
+        click.echo(f"report written to {written.resolve()}")
+    elif ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
 
 

@@ -198,6 +198,7 @@ def bottlenecks(items: Sequence[Bottleneck], *, kind: str = "tasks") -> Chart:
             axes.bar_label(bars, [f"{b.slip_days} d, {b.projects} proj." for b in top], padding=3, fontsize=8)
             axes.set_yticks(positions, [f"{shortened(b.title, 36)}\n{shortened(b.blueprint_key, 36)}" for b in top])
             axes.set_xlabel("days slipped, summed over projects")
+            _whole_days(axes)
             axes.margins(x=0.18)
             axes.grid(axis="y", visible=False)
         svg = _svg(figure, chart_id)
@@ -223,6 +224,7 @@ def slip_by_side(items: Sequence[SlipBySide]) -> Chart:
             axes.bar_label(bars, [f"{s.slip_days} d ({percent(s.share)})" for s in items], padding=3, fontsize=9)
             axes.set_yticks(positions, [s.side for s in items])
             axes.set_xlabel("days slipped")
+            _whole_days(axes)
             axes.margins(x=0.2)
             axes.grid(axis="y", visible=False)
         svg = _svg(figure, "chart-slip-by-side")
@@ -271,6 +273,13 @@ def _chart(chart_id: str, title: str, description: str, svg: str) -> Chart:
         f'<desc id="{chart_id}-desc">{html.escape(description)}</desc>'
     )
     return Chart(chart_id, title, description, svg[: start.start()] + root + labels + svg[start.end() :])
+
+
+def _whole_days(axes: Axes) -> None:
+    """Ticks on whole days only: a count of days has no 0.2."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _empty(axes: Axes, message: str) -> None:

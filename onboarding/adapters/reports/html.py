@@ -2,7 +2,7 @@
 
 ``render_report`` fills ``templates/report.html.j2`` with the TTFV reports (by
 blueprint, by cohort month, and any other grouping asked for) and the portfolio
-report; ``write_report`` writes it to a file. Everything the page needs is inside
+report; ``HtmlReportPages`` writes it to a file (the ``ReportPages`` port). Everything the page needs is inside
 it: the charts are inline SVG (``charts.py``), the styles a ``<style>`` block;
 there is no script and nothing is fetched, so it opens the same from a disk, a
 mail attachment or a file share. Each chart has a title and a text alternative;
@@ -18,7 +18,6 @@ Not here: the figures (``core/metrics.py``), headline figures and wording
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,17 +27,9 @@ from markupsafe import Markup
 
 from onboarding.adapters.reports import charts
 from onboarding.core import report_view
-from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    """What one report page shows: TTFV by blueprint and by cohort month, other groupings, portfolio health."""
-
-    by_blueprint: TtfvReport
-    by_cohort_month: TtfvReport
-    portfolio: PortfolioReport
-    more: Sequence[TtfvReport] = ()  # further TTFV tables (by segment, by owner...)
+from onboarding.core.metrics import Dimension, TtfvReport
+from onboarding.services.manager_report import ManagerReports
+from onboarding.services.ports import Clock
 
 
 def _environment() -> jinja2.Environment:
@@ -63,7 +54,17 @@ def _environment() -> jinja2.Environment:
 _ENVIRONMENT = _environment()
 
 
-def render_report(inputs: ReportInputs, *, generated_at: datetime, title: str = "Onboarding report") -> str:
+class HtmlReportPages:
+    """Writes report pages, stamped with the clock's time."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+
+    def write(self, path: Path, reports: ManagerReports) -> Path:
+        return write_report(path, reports, generated_at=self._clock.now())
+
+
+def render_report(inputs: ManagerReports, *, generated_at: datetime, title: str = "Onboarding report") -> str:
     """The report page for ``inputs`` (``generated_at``, an aware instant, is printed in UTC)."""
     if generated_at.tzinfo is None:
         raise ValueError(f"generated_at must be an aware datetime, got {generated_at!r}")
@@ -90,7 +91,7 @@ def render_report(inputs: ReportInputs, *, generated_at: datetime, title: str = 
     )
 
 
-def write_report(path: Path, inputs: ReportInputs, *, generated_at: datetime) -> Path:
+def write_report(path: Path, inputs: ManagerReports, *, generated_at: datetime) -> Path:
     """Render the report and write it to ``path`` (UTF-8), making its folder if needed."""
     page = render_report(inputs, generated_at=generated_at)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.adapters.reports.html import ReportInputs, render_report, write_report
+from onboarding.adapters.reports.html import render_report, write_report
 from onboarding.core.metrics import Dimension
+from onboarding.services.manager_report import ManagerReports
 from tests.adapters.reports import samples
 
 GENERATED = datetime(2027, 2, 26, 7, 0, tzinfo=UTC)
@@ -63,7 +64,7 @@ def parsed(page: str) -> _Page:
 def page() -> str:
     more = replace(samples.BY_BLUEPRINT, dimensions=(Dimension.segment,))
     return render_report(
-        ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO, more=(more,)), generated_at=GENERATED
+        ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO, more=(more,)), generated_at=GENERATED
     )
 
 
@@ -154,7 +155,7 @@ def test_empty_reports_render_with_what_is_missing_said() -> None:
     no_groups = replace(samples.BY_BLUEPRINT, groups=())
     portfolio = replace(samples.PORTFOLIO, at_risk=(), bottleneck_tasks=(), bottleneck_milestones=(), slip_by_side=())
     page = render_report(
-        ReportInputs(no_groups, replace(samples.BY_MONTH, groups=()), portfolio), generated_at=GENERATED
+        ManagerReports(no_groups, replace(samples.BY_MONTH, groups=()), portfolio), generated_at=GENERATED
     )
     for phrase in (
         "No project has reached first value yet.",
@@ -169,11 +170,13 @@ def test_empty_reports_render_with_what_is_missing_said() -> None:
 
 def test_generated_time_is_written_in_utc() -> None:
     eastern = GENERATED.astimezone(timezone(timedelta(hours=-5)))
-    page = render_report(ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO), generated_at=eastern)
+    page = render_report(
+        ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO), generated_at=eastern
+    )
     assert "generated 2027-02-26 07:00 UTC" in page and "As of Fri 26 Feb 2027" in page
     with pytest.raises(ValueError, match="aware"):
         render_report(
-            ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO),
+            ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO),
             generated_at=GENERATED.replace(tzinfo=None),
         )
 
@@ -181,7 +184,7 @@ def test_generated_time_is_written_in_utc() -> None:
 def test_write_report_makes_the_folder(tmp_path: Path) -> None:
     path = write_report(
         tmp_path / "reports" / "report.html",
-        ReportInputs(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO),
+        ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO),
         generated_at=GENERATED,
     )
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
