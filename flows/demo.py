@@ -4,7 +4,9 @@ It makes a fresh data folder, launches projects from the example blueprints with
 staggered kickoffs and people bound to their roles, then lives through each day:
 the people do their work (some customers are slow, one goes quiet for weeks), and
 on working days the real sweep flow runs through Prefect: re-forecasts, automated
-tasks, nudges, status emails, delivery to the Maildir. It ends with a summary.
+tasks, nudges, status emails, delivery to the Maildir. It ends with a summary and
+the managers' report: the report flow writes it into the data folder (open it in
+a browser) and emails it to the demo's two managers.
 
     python -m flows.demo [--data demo-data] [--projects 30] [--days 120]
 
@@ -73,6 +75,7 @@ VENDOR_STAFF = {
     "data_migration_specialist": [("Tom Berg", "America/Chicago")],
     "trainer": [("Ana Lima", "America/New_York")],
 }
+MANAGERS = "Sam Okafor <sam@vendor.example>, Pat Lee <pat@vendor.example>"  # who gets the weekly report
 CUSTOMER_ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"]
 FIRST_NAMES = ["Lee", "Alex", "Kim", "Jordan", "Casey", "Morgan", "Riley", "Avery", "Quinn", "Drew", "Sky", "Jesse"]
 LAST_NAMES = ["Park", "Brown", "Diaz", "Nguyen", "Patel", "Smith", "Garcia", "Khan", "Moreau", "Rossi", "Weber"]
@@ -92,7 +95,10 @@ def _prefect_environment(data: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str(data / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "200")
     os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE", "200")
+    # The temporary server gives up after 20 s by default; on a busy machine it takes longer to start.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ["ONBOARDING_DATA_DIR"] = str(data)
+    os.environ.setdefault("ONBOARDING_MANAGERS", MANAGERS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     # imported after the environment is set: Prefect reads it at import
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+    from flows.report import report
     from flows.sweep import sweep
     from onboarding.adapters.clock import FixedClock
     from onboarding.bootstrap import database, project_service
@@ -141,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                 sweeps += 1
             if offset % 30 == 29:
                 print(f"  {day.isoformat()}: {sweeps} sweeps so far ({time.perf_counter() - started:.1f} s)")
+        written = report(as_of=START + timedelta(days=max(args.days - 1, 0)), out=str(data / "report.html"))
     _summary(projects, engine, data, sweeps=sweeps, seconds=time.perf_counter() - started)
+    print(
+        f"Managers' report: {written['path']} (open it in a browser; "
+        f"emailed to {written['queued']} managers, in the Maildir)"
+    )
     return 0
 
 

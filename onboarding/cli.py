@@ -705,9 +705,10 @@ def demo(data: str, projects: int, days: int) -> None:
 
 @main.command()
 @click.option("--cron", default="*/15 * * * *", show_default=True, help="When the sweep runs (UTC).")
-def serve(cron: str) -> None:
-    """Serve the sweep deployment on its schedule against a Prefect server (see README)."""
-    _run_flow_module("flows.serve", "--cron", cron)
+@click.option("--report-cron", default="0 7 * * 1", show_default=True, help="When the managers' report goes (UTC).")
+def serve(cron: str, report_cron: str) -> None:
+    """Serve the sweep and the weekly report on their schedules against a Prefect server (see README)."""
+    _run_flow_module("flows.serve", "--cron", cron, "--report-cron", report_cron)
 
 
 def _run_flow_module(module: str, *args: str) -> None:

@@ -173,7 +173,7 @@ def kaplan_meier(groups: Sequence[TtfvGroup], *, total: TtfvGroup | None = None)
             axes.set_xlim(left=0)
             axes.set_ylabel("% at first value")
             axes.set_xlabel("calendar days since start (dotted: 30, 60, 90)")
-            axes.legend(loc="lower right", fontsize=9)
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)  # beside the curves, never over them
         svg = _svg(figure, "chart-kaplan-meier")
     return _chart("chart-kaplan-meier", title, description, svg)
 

@@ -18,7 +18,7 @@ Not here: the figures (``core/metrics.py``), headline figures and wording
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from onboarding.adapters.reports import charts
 from onboarding.core import report_view
-from onboarding.core.metrics import Dimension, TtfvReport
+from onboarding.core.metrics import TtfvReport
 from onboarding.services.manager_report import ManagerReports
 from onboarding.services.ports import Clock
 
@@ -44,7 +44,6 @@ def _environment() -> jinja2.Environment:
     environment.filters["number"] = report_view.number
     environment.filters["percent"] = report_view.percent
     environment.filters["day"] = report_view.day
-    environment.filters["days"] = report_view.days
     environment.filters["month"] = report_view.month
     environment.filters["group_name"] = report_view.group_name
     environment.globals["risk_reasons"] = report_view.risk_reasons
@@ -64,15 +63,15 @@ class HtmlReportPages:
         return write_report(path, reports, generated_at=self._clock.now())
 
 
-def render_report(inputs: ManagerReports, *, generated_at: datetime, title: str = "Onboarding report") -> str:
-    """The report page for ``inputs`` (``generated_at``, an aware instant, is printed in UTC)."""
+def render_report(reports: ManagerReports, *, generated_at: datetime, title: str = "Onboarding report") -> str:
+    """The report page for ``reports`` (``generated_at``, an aware instant, is printed in UTC)."""
     if generated_at.tzinfo is None:
         raise ValueError(f"generated_at must be an aware datetime, got {generated_at!r}")
-    ttfv = inputs.by_blueprint
-    portfolio = inputs.portfolio
+    ttfv = reports.by_blueprint
+    portfolio = reports.portfolio
     page_charts = {
         "distribution": charts.ttfv_distribution(ttfv.groups),
-        "cohorts": charts.cohort_trend(inputs.by_cohort_month.groups),
+        "cohorts": charts.cohort_trend(reports.by_cohort_month.groups),
         "kaplan_meier": charts.kaplan_meier(ttfv.groups, total=ttfv.total),
         "bottleneck_tasks": charts.bottlenecks(portfolio.bottleneck_tasks, kind="tasks"),
         "bottleneck_milestones": charts.bottlenecks(portfolio.bottleneck_milestones, kind="milestones"),
@@ -83,41 +82,20 @@ def render_report(inputs: ManagerReports, *, generated_at: datetime, title: str 
         title=title,
         as_of=ttfv.as_of,
         generated=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        headline=report_view.headline(ttfv.total, portfolio),
-        ttfv_tables=[_table_name(r) for r in (ttfv, inputs.by_cohort_month, *inputs.more)],
+        headline=reports.headline,
+        ttfv_tables=[_table_name(r) for r in (ttfv, reports.by_cohort_month, *reports.more)],
         portfolio=portfolio,
-        charts={name: _ChartView(c) for name, c in page_charts.items()},
-        Dimension=Dimension,
+        # matplotlib's SVG: every text in it was escaped when it was written
+        charts={name: replace(c, svg=Markup(c.svg)) for name, c in page_charts.items()},  # noqa: S704
     )
 
 
-def write_report(path: Path, inputs: ManagerReports, *, generated_at: datetime) -> Path:
+def write_report(path: Path, reports: ManagerReports, *, generated_at: datetime) -> Path:
     """Render the report and write it to ``path`` (UTF-8), making its folder if needed."""
-    page = render_report(inputs, generated_at=generated_at)
+    page = render_report(reports, generated_at=generated_at)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
-
-
-@dataclass(frozen=True)
-class _ChartView:
-    chart: charts.Chart
-
-    @property
-    def id(self) -> str:
-        return self.chart.id
-
-    @property
-    def title(self) -> str:
-        return self.chart.title
-
-    @property
-    def description(self) -> str:
-        return self.chart.description
-
-    @property
-    def svg(self) -> Markup:
-        return Markup(self.chart.svg)  # noqa: S704 - matplotlib's SVG, its texts escaped when it was written
 
 
 def _table_name(report: TtfvReport) -> tuple[str, TtfvReport]:

@@ -31,29 +31,29 @@ class Portfolio:
     as_of: date
 
 
-def build_portfolio(folder: Path, *, managers: str = "") -> Portfolio:
+def build_portfolio(folder: Path, *, managers: str = "", projects: int = PROJECTS, days: int = DAYS) -> Portfolio:
     settings = Settings(data_dir=folder, managers=managers)
     engine = database(settings)
     clock = FixedClock(demo.START)
-    projects = project_service(settings, clock=clock, engine=engine)
+    service = project_service(settings, clock=clock, engine=engine)
     seeded = random.Random  # a seeded simulation: nothing secret
     launched = demo._launch_portfolio(
-        projects, demo._People(seeded(7)), count=PROJECTS, rnd=seeded(7), spacing_days=(6, 9, 12)
+        service, demo._People(seeded(7)), count=projects, rnd=seeded(7), spacing_days=(6, 9, 12)
     )
-    simulation = demo._Simulation(projects, launched, rnd=seeded(8))
+    simulation = demo._Simulation(service, launched, rnd=seeded(8))
     sweeper = sweep_service(settings, clock=clock, deliver=False)
     held, stopped = launched[1], launched[2]
     day = demo.START
-    for offset in range(DAYS):
+    for offset in range(days):
         day = demo.START + timedelta(days=offset)
         clock.set(day, at=datetime(day.year, day.month, day.day, 16, 0, tzinfo=UTC))
         if offset == 20:
-            projects.hold(held.id, by="test", reason="customer reorganising")
+            service.hold(held.id, by="test", reason="customer reorganising")
         if offset == 34:
-            projects.resume(held.id, by="test")
+            service.resume(held.id, by="test")
         if offset == 10:
             value_task = next(t.key for t in stopped.tasks if t.first_value)
-            projects.change_task(stopped.id, value_task, Action.skip, on=day, by="test")
+            service.change_task(stopped.id, value_task, Action.skip, on=day, by="test")
         simulation.work(day)
         if day.weekday() < 5:
             sweeper.run()

@@ -1,0 +1,95 @@
+"""The weekly report flow through Prefect: the page written, one email per manager with it attached, an artifact."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import importlib
+import mailbox
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.reports.portfolio import build_portfolio
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+MANAGERS = 'Pat Lee <pat@vendor.example>, "Ruiz, Dana" <dana@vendor.example>'
+
+
+def _reports_in(maildir: Path) -> list[email.message.EmailMessage]:
+    messages = [
+        email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
+        for m in mailbox.Maildir(maildir, create=False)
+    ]
+    return [m for m in messages if str(m["X-Onboarding-Key"]).startswith("report:")]  # type: ignore[misc]
+
+
+def test_the_report_flow_writes_emails_and_publishes_the_headline(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    report_module = importlib.import_module("flows.report")
+    portfolio = build_portfolio(tmp_path, projects=3, days=45)
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONBOARDING_MANAGERS", MANAGERS)
+    report_module._built.cache_clear()
+
+    summary = report_module.report(as_of=portfolio.as_of)
+
+    page = Path(summary["path"])
+    assert page == tmp_path / "reports" / f"onboarding-report-{portfolio.as_of.isoformat()}.html"
+    text = page.read_text(encoding="utf-8")
+    assert text.count('<svg class="chart"') == 6
+    assert summary["queued"] == 2 and summary["delivered"]["sent"] >= 2
+    sent = _reports_in(tmp_path / "maildir")
+    week = portfolio.as_of.isocalendar()
+    key = f"{week.year}-W{week.week:02d}"
+    assert sorted(str(m["X-Onboarding-Key"]) for m in sent) == [
+        f"report:{key}:dana@vendor.example",
+        f"report:{key}:pat@vendor.example",
+    ]
+    for message in sent:
+        (attachment,) = message.iter_attachments()
+        assert attachment.get_content() == text
+        body = message.get_body(("plain",))
+        assert body is not None and summary["headline"]["Median time to first value"] in body.get_content()
+
+    async def artifact() -> str:
+        async with get_client() as client:
+            (found,) = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[report_module.ARTIFACT_KEY])), limit=1
+            )
+            return str(found.data)
+
+    markdown = asyncio.run(artifact())
+    assert markdown.startswith("# Onboarding report, ")
+    assert f"| Median time to first value | {summary['headline']['Median time to first value']} |" in markdown
+
+    again = report_module.report(as_of=portfolio.as_of)  # the same week: nothing new is sent
+    assert again["queued"] == 0 and again["delivered"]["sent"] == 0
+    assert len(_reports_in(tmp_path / "maildir")) == 2
+    later = report_module.report(as_of=date.fromordinal(portfolio.as_of.toordinal() + 7))  # next week: sent again
+    assert later["queued"] == 2
+    report_module._built.cache_clear()
+
+
+def test_serve_schedules_the_report_weekly_without_overlap() -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+    serve_module = importlib.import_module("flows.serve")
+    sweep, weekly = serve_module.deployments(sweep_cron="*/15 * * * *", report_cron="0 7 * * 1")
+    assert (sweep.name, weekly.name) == ("sweep", "weekly-report")
+    assert [s.schedule.cron for s in weekly.schedules] == ["0 7 * * 1"]  # Mondays, 07:00 UTC
+    assert [s.schedule.cron for s in sweep.schedules] == ["*/15 * * * *"]
+    for deployment in (sweep, weekly):
+        limit = deployment.concurrency_options
+        assert deployment.concurrency_limit == 1
+        assert limit is not None and limit.collision_strategy is ConcurrencyLimitStrategy.CANCEL_NEW
