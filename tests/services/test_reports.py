@@ -132,6 +132,14 @@ def test_ttfv_from_real_histories(store) -> None:  # type: ignore[no-untyped-def
     ]
     by_month = w.reports.ttfv(as_of=D("2026-03-01"), by=[Dimension.cohort_month], since=D("2026-02-01"))
     assert [(g.key, g.projects) for g in by_month.groups] == [(("2026-02",), 1)]
+    by_version = w.reports.ttfv(as_of=D("2026-03-01"), by=[Dimension.version, Dimension.cohort_month])
+    assert [(g.key, g.projects) for g in by_version.groups] == [
+        (("test_blueprint@1.0.0", "2026-01"), 4),
+        (("test_blueprint@1.0.0", "2026-02"), 1),
+    ]
+    assert by_version.total.calendar_days == group.calendar_days
+    window = w.reports.ttfv(as_of=D("2026-03-01"), since=D("2026-01-05"), until=D("2026-01-05"))
+    assert window.total.projects == 4
     earlier = w.reports.ttfv(as_of=D("2026-01-20"))  # Beta's and Gamma's value come later
     assert earlier.groups[0].reached_calendar_days == (10,)
 
