@@ -119,7 +119,7 @@ class TtfvGroup:
     net_days: Quantiles  # calendar days net of on-hold time
     reached_calendar_days: tuple[int, ...]  # sorted, one per project that reached value (distribution chart)
     within: tuple[ShareWithin, ...]  # Kaplan-Meier share reached within 30, 60 and 90 days
-    km_curve: tuple[KaplanMeierPoint, ...]  # starts at day 0 with share 0.0
+    km_curve: tuple[KaplanMeierPoint, ...]  # from day 0 (share 0.0 unless value was reached that day)
     km_median_calendar_days: int | None = None  # first day the KM share reaches 0.5, if it does
     unstarted: int = 0  # projects whose start day is unknown (contract_signed without a day)
     target_calendar_days: int | None = None  # the blueprint's target when every project of the group shares it
