@@ -47,6 +47,7 @@ from onboarding.core.metrics import (
 )
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord
+from onboarding.errors import BlueprintInvalid
 
 project_ttfv = Base.metadata.tables["project_ttfv"]
 projects = Base.metadata.tables["projects"]
@@ -68,7 +69,7 @@ class SnapshotTtfv:
     """What the read model needs of a blueprint snapshot: its TTFV definition and its customer calendar."""
 
     definition: TTFV
-    customer_calendar: BusinessCalendar
+    customer_calendar: BusinessCalendar | None  # None: the snapshot no longer reads (no business days then)
 
 
 class TtfvDefinitions:
@@ -79,10 +80,15 @@ class TtfvDefinitions:
 
     def of(self, blueprint_id: str, text: str) -> SnapshotTtfv:
         if blueprint_id not in self._known:
-            blueprint = parse_blueprint_text(text, source=f"snapshot {blueprint_id[:12]}").blueprint
-            self._known[blueprint_id] = SnapshotTtfv(
-                blueprint.ttfv or TTFV(), scheduling_calendars(blueprint)[CalendarName.customer]
-            )
+            try:
+                blueprint = parse_blueprint_text(text, source=f"snapshot {blueprint_id[:12]}").blueprint
+            except BlueprintInvalid:
+                # Checked when its projects were launched; a later, stricter engine may refuse it. The report
+                # then measures those projects from their kickoff, without business days, rather than failing.
+                self._known[blueprint_id] = SnapshotTtfv(TTFV(), None)
+            else:
+                calendar = scheduling_calendars(blueprint)[CalendarName.customer]
+                self._known[blueprint_id] = SnapshotTtfv(blueprint.ttfv or TTFV(), calendar)
         return self._known[blueprint_id]
 
 
@@ -133,28 +139,27 @@ def ttfv_values(
         kickoff_on=kickoff_on,
         timezone=timezone,
     )
-    business_days = None
-    if facts.start_on is not None and facts.value_on is not None:
-        calendar = snapshot.customer_calendar
-        business_days = max(
-            0,
-            calendar.business_days_between(
-                calendar.prev_on_or_before(facts.start_on), calendar.prev_on_or_before(facts.value_on)
-            ),
-        )
-    owner = people.get(OWNER_ROLE)
+    business_days: int | None = None
+    calendar_days: int | None = None
     observation = closed = None
-    if facts.start_on is not None and facts.value_on is not None and business_days is not None:
-        days = max(0, (facts.value_on - facts.start_on).days)
+    start, value, stopped = facts.start_on, facts.value_on, facts.stopped_on
+    if start is not None and value is not None:
+        calendar = snapshot.customer_calendar
+        if calendar is not None:
+            first, last = calendar.prev_on_or_before(start), calendar.prev_on_or_before(value)
+            business_days = max(0, calendar.business_days_between(first, last))
+        calendar_days = (value - start).days
         observation = pack_observation(
-            status=_STARTED | _REACHED, days=days, held_days=facts.held_days, business_days=business_days
+            status=_STARTED | _REACHED,
+            days=max(0, calendar_days),
+            held_days=facts.held_days,
+            business_days=-1 if business_days is None else business_days,
         )
-        closed = day_number(facts.value_on)
-    elif facts.start_on is not None and facts.stopped_on is not None:
-        observation = pack_observation(
-            status=_STARTED | _STOPPED, days=max(0, (facts.stopped_on - facts.start_on).days)
-        )
-        closed = day_number(facts.stopped_on)
+        closed = day_number(value)
+    elif start is not None and stopped is not None:
+        observation = pack_observation(status=_STARTED | _STOPPED, days=max(0, (stopped - start).days))
+        closed = day_number(stopped)
+    owner = people.get(OWNER_ROLE)
     return {
         "project_id": project_id,
         "blueprint_id": blueprint_id,
@@ -169,7 +174,7 @@ def ttfv_values(
         "value_day": day_number(facts.value_on),
         "stopped_day": day_number(facts.stopped_on),
         "cohort_month": facts.start_on.strftime("%Y-%m") if facts.start_on else None,
-        "calendar_days": (facts.value_on - facts.start_on).days if business_days is not None else None,  # type: ignore[operator]
+        "calendar_days": calendar_days,
         "business_days": business_days,
         "held_days": facts.held_days,
         "held_since": facts.held_since,
