@@ -568,11 +568,15 @@ def report_ttfv(
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in header:
         table.add_column(name, no_wrap=True, justify="left" if name in (d.value for d in Dimension) else "right")
+    shares = {i for i, name in enumerate(header) if name.startswith("≤")}
+
+    def cells(row: list[Any]) -> list[str]:
+        return [f"{v:.0%}" if i in shares and v is not None else _cell(v) for i, v in enumerate(row)]
+
     for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    table.add_row(
-        *(["all"] + [""] * (len(result.dimensions) - 1)), *(_cell(v) for v in ttfv_row(result.total)), style="bold"
-    )
+        table.add_row(*cells(row))
+    padding = [""] * (len(result.dimensions) - 1)
+    table.add_row(*cells(["all", *padding, *ttfv_row(result.total)]), style="bold")
     out.print(table)
     out.print(
         "days: cd = calendar, bd = business (customer calendar), net = calendar net of on-hold time; "

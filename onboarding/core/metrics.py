@@ -119,7 +119,7 @@ class TtfvGroup:
     net_days: Quantiles  # calendar days net of on-hold time
     reached_calendar_days: tuple[int, ...]  # sorted, one per project that reached value (distribution chart)
     within: tuple[ShareWithin, ...]  # Kaplan-Meier share reached within 30, 60 and 90 days
-    km_curve: tuple[KaplanMeierPoint, ...]  # starts at day 0 with share 0.0
+    km_curve: tuple[KaplanMeierPoint, ...]  # from day 0 (share 0.0 unless value was reached that day)
     km_median_calendar_days: int | None = None  # first day the KM share reaches 0.5, if it does
     unstarted: int = 0  # projects whose start day is unknown (contract_signed without a day)
     target_calendar_days: int | None = None  # the blueprint's target when every project of the group shares it
@@ -331,6 +331,7 @@ class TtfvRows:
     held_days: IntArray
     calendar: IntArray
     target: IntArray
+    business_days: IntArray  # business days to the value day, computed when the row was written; -1 for none
 
     def __len__(self) -> int:
         return len(self.start)
@@ -349,6 +350,7 @@ class TtfvRows:
         held_days: Sequence[int | None],
         calendar: Sequence[int],
         target: Sequence[int | None],
+        business_days: Sequence[int | None] | None = None,
     ) -> TtfvRows:
         """Columns from plain sequences (dates as ``date``, ISO text or None)."""
 
@@ -372,6 +374,7 @@ class TtfvRows:
             held_days=ints(held_days, 0),
             calendar=np.array(calendar, dtype=np.int64),
             target=ints(target, -1),
+            business_days=ints(business_days if business_days is not None else [None] * len(start), -1),
         )
 
 
@@ -382,23 +385,27 @@ def _quantiles(values: npt.NDArray[np.int64]) -> Quantiles:
     return Quantiles(float(median), float(p75), float(p90))
 
 
-def kaplan_meier(durations: IntArray, reached: npt.NDArray[np.bool_]) -> tuple[KaplanMeierPoint, ...]:
+def kaplan_meier(
+    durations: IntArray, reached: npt.NDArray[np.bool_], *, counts: IntArray | None = None
+) -> tuple[KaplanMeierPoint, ...]:
     """The product-limit estimate of the share that reached value, as a step curve over calendar days.
 
     Written here over numpy rather than taken from lifelines: lifelines brings
     pandas, scipy, matplotlib, autograd and formulaic (well over 100 MB) for one
     product of fractions, and fitting a data frame per group is slower than this
     count-based form. A project censored on the day another reaches value is still
-    at risk that day (the usual convention, and lifelines'). Tested against curves
-    computed by hand.
+    at risk that day (the usual convention, and lifelines'). ``counts``: how many
+    projects each entry stands for (default one). Tested against curves computed by hand.
     """
-    n = len(durations)
+    weights = np.ones(len(durations), dtype=np.int64) if counts is None else counts
+    n = int(weights.sum())
     if n == 0:
         return ()
     days, first = np.unique(durations, return_inverse=True)
     first = first.reshape(-1)
-    events = np.bincount(first, weights=reached.astype(np.float64), minlength=len(days)).astype(np.int64)
-    everyone = np.bincount(first, minlength=len(days)).astype(np.int64)
+    events = np.bincount(first, weights=(weights * reached).astype(np.float64), minlength=len(days))
+    events = np.rint(events).astype(np.int64)
+    everyone = np.rint(np.bincount(first, weights=weights.astype(np.float64), minlength=len(days))).astype(np.int64)
     at_risk = n - np.concatenate(([0], np.cumsum(everyone)[:-1]))
     survival = np.cumprod(1.0 - events / at_risk)
     points = [
@@ -471,7 +478,32 @@ def _group_codes(columns: Sequence[TextArray]) -> tuple[npt.NDArray[np.int64], l
     return group.reshape(-1).astype(np.int64), keys
 
 
-def ttfv_report(
+@dataclass(frozen=True)
+class TtfvObservations:
+    """What the report aggregates: one entry per distinct observation, standing for ``count`` projects.
+
+    ``keys`` holds one text column per dimension of the report. Days are calendar
+    days from the start day to the value day (``reached``), to the skip day
+    (``stopped``) or to the report's day (in flight); ``business_days`` is -1 unless
+    reached; ``net_days`` is ``days`` less the held days before value. The store
+    may compute these in SQL, grouped; ``observe`` is the same rule over numpy.
+    """
+
+    keys: Mapping[Dimension, TextArray]
+    started: npt.NDArray[np.bool_]
+    reached: npt.NDArray[np.bool_]
+    stopped: npt.NDArray[np.bool_]
+    days: IntArray
+    business_days: IntArray
+    net_days: IntArray
+    target: IntArray
+    count: IntArray
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+
+def observe(
     rows: TtfvRows,
     *,
     as_of: date,
@@ -479,8 +511,12 @@ def ttfv_report(
     since: date | None = None,
     until: date | None = None,
     calendars: Sequence[BusinessCalendar] = (),
-) -> TtfvReport:
-    """TTFV per group of ``dimensions``: counts, quantiles in three units, Kaplan-Meier shares and curve."""
+) -> TtfvObservations:
+    """Each project's observation as of a day, for projects whose start day is in [since, until].
+
+    Business days come from ``calendars`` (indexed by ``rows.calendar``) when given,
+    else from ``rows.business_days`` (computed when the read model was written).
+    """
     today = np.datetime64(as_of, "D")
     started = ~np.isnat(rows.start)
     keep = np.ones(len(rows), dtype=np.bool_)
@@ -493,22 +529,54 @@ def ttfv_report(
     reached = started & ~np.isnat(r.value) & (r.value <= today)
     stopped = started & ~reached & ~np.isnat(r.stopped) & (r.stopped <= today)
     end = np.where(reached, r.value, np.where(stopped, r.stopped, today))
-    duration = np.where(started, (end - np.where(started, r.start, today)).astype(np.int64), 0)
-    duration = np.maximum(duration, 0)  # a start day after as_of: followed for no days yet
-    business = np.full(len(r), -1, dtype=np.int64)
-    for index, calendar in enumerate(calendars):
-        chosen = np.flatnonzero(reached & (r.calendar == index))
-        business[chosen] = business_days_between(calendar, r.start[chosen], r.value[chosen])
-    net = duration - r.held_days
+    days = np.where(started, (end - np.where(started, r.start, today)).astype(np.int64), 0)
+    days = np.maximum(days, 0)  # a start day after as_of: followed for no days yet
+    if calendars:
+        business = np.full(len(r), -1, dtype=np.int64)
+        for index, calendar in enumerate(calendars):
+            chosen = np.flatnonzero(reached & (r.calendar == index))
+            business[chosen] = business_days_between(calendar, r.start[chosen], r.value[chosen])
+    else:
+        business = np.where(reached, r.business_days, -1)
+    return TtfvObservations(
+        keys={d: _dimension_column(r, d) for d in dimensions},
+        started=started,
+        reached=reached,
+        stopped=stopped,
+        days=days,
+        business_days=business,
+        net_days=np.where(reached, days - r.held_days, days),
+        target=r.target,
+        count=np.ones(len(r), dtype=np.int64),
+    )
 
-    figures = (r, started, reached, stopped, duration, business, net)
+
+def ttfv_report(
+    data: TtfvRows | TtfvObservations,
+    *,
+    as_of: date,
+    dimensions: Sequence[Dimension] = (Dimension.blueprint,),
+    since: date | None = None,
+    until: date | None = None,
+    calendars: Sequence[BusinessCalendar] = (),
+) -> TtfvReport:
+    """TTFV per group of ``dimensions``: counts, quantiles in three units, Kaplan-Meier shares and curve.
+
+    Given rows, it observes them first (``observe``); given observations, they are
+    already as of ``as_of`` and inside [since, until], with a key column per dimension.
+    """
+    o = (
+        observe(data, as_of=as_of, dimensions=dimensions, since=since, until=until, calendars=calendars)
+        if isinstance(data, TtfvRows)
+        else data
+    )
     groups: list[TtfvGroup] = []
-    if len(r):
-        group, keys = _group_codes([_dimension_column(r, d) for d in dimensions])
+    if len(o):
+        group, keys = _group_codes([o.keys[d] for d in dimensions])
         order = np.argsort(group, kind="stable")
         bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
-        groups = [_group(keys[g], order[bounds[g] : bounds[g + 1]], *figures) for g in range(len(keys))]
-    total = _group((), np.arange(len(r)), *figures)
+        groups = [_group(keys[g], order[bounds[g] : bounds[g + 1]], o) for g in range(len(keys))]
+    total = _group((), np.arange(len(o)), o)
     return TtfvReport(as_of, tuple(dimensions), since, until, tuple(groups), total)
 
 
@@ -518,45 +586,62 @@ def _take(rows: TtfvRows, index: npt.NDArray[np.intp]) -> TtfvRows:
 
 def _dimension_column(rows: TtfvRows, dimension: Dimension) -> TextArray:
     if dimension is Dimension.cohort_month:
-        months = np.datetime_as_string(rows.start.astype("datetime64[M]"), unit="M")
-        return np.where(np.isnat(rows.start), NONE_LABEL, months).astype(np.str_)
+        return cohort_months(rows.start)
     column: TextArray = getattr(rows, dimension.name)
     return column
 
 
-def _group(
-    key: tuple[str, ...],
-    members: npt.NDArray[np.intp],
-    rows: TtfvRows,
-    started: npt.NDArray[np.bool_],
-    reached: npt.NDArray[np.bool_],
-    stopped: npt.NDArray[np.bool_],
-    duration: IntArray,
-    business: IntArray,
-    net: IntArray,
-) -> TtfvGroup:
-    s = members[started[members]]
-    hit = members[reached[members]]
-    curve = kaplan_meier(duration[s], reached[s])
+def cohort_months(starts: DayArray) -> TextArray:
+    """``YYYY-MM`` of each start day; ``(none)`` where it is unknown."""
+    months = np.datetime_as_string(starts.astype("datetime64[M]"), unit="M")
+    return np.where(np.isnat(starts), NONE_LABEL, months).astype(np.str_)
+
+
+def _weighted_quantiles(values: IntArray, counts: IntArray) -> Quantiles:
+    """The same quantiles as over the values repeated ``counts`` times (linear interpolation)."""
+    total = int(counts.sum())
+    if total == 0:
+        return Quantiles()
+    order = np.argsort(values, kind="stable")
+    values, cumulative = values[order], np.cumsum(counts[order])
+
+    def at(q: float) -> float:
+        position = q * (total - 1)  # the (0-based) order statistic, as numpy's "linear" method
+        low, fraction = int(np.floor(position)), position - np.floor(position)
+        below = values[np.searchsorted(cumulative, low + 1)]
+        if fraction == 0:
+            return float(below)
+        above = values[np.searchsorted(cumulative, low + 2)]
+        return float(below + fraction * (above - below))
+
+    return Quantiles(at(0.5), at(0.75), at(0.9))
+
+
+def _group(key: tuple[str, ...], members: npt.NDArray[np.intp], o: TtfvObservations) -> TtfvGroup:
+    s = members[o.started[members]]
+    hit = s[o.reached[s]]
+    count = o.count
+    curve = kaplan_meier(o.days[s], o.reached[s], counts=count[s])
     median = next((p.day for p in curve if p.share_reached >= 0.5), None)
-    targets = np.unique(rows.target[s]) if len(s) else np.unique(rows.target[members])
+    targets = np.unique(o.target[s]) if len(s) else np.unique(o.target[members])
     target = int(targets[0]) if len(targets) == 1 and targets[0] >= 0 else None
+    with_business = hit[o.business_days[hit] >= 0]
     return TtfvGroup(
         key=key,
-        projects=len(s),
-        reached=len(hit),
-        in_flight=int((~reached[s] & ~stopped[s]).sum()),
-        stopped=int(stopped[s].sum()),
-        calendar_days=_quantiles(duration[hit]),
-        business_days=_quantiles(business[hit][business[hit] >= 0]),
-        net_days=_quantiles(net[hit]),
-        reached_calendar_days=tuple(int(d) for d in np.sort(duration[hit])),
+        projects=int(count[s].sum()),
+        reached=int(count[hit].sum()),
+        in_flight=int(count[s][~o.reached[s] & ~o.stopped[s]].sum()),
+        stopped=int(count[s][o.stopped[s]].sum()),
+        calendar_days=_weighted_quantiles(o.days[hit], count[hit]),
+        business_days=_weighted_quantiles(o.business_days[with_business], count[with_business]),
+        net_days=_weighted_quantiles(o.net_days[hit], count[hit]),
+        reached_calendar_days=tuple(np.sort(np.repeat(o.days[hit], count[hit])).tolist()),
         within=tuple(ShareWithin(days, _share_within(curve, days)) for days in KM_HORIZONS),
         km_curve=curve,
         km_median_calendar_days=median,
-        unstarted=len(members) - len(s),
+        unstarted=int(count[members].sum()) - int(count[s].sum()),
         target_calendar_days=target,
-        reached_on_target=int((duration[hit] <= target).sum()) if target is not None else None,
+        reached_on_target=int(count[hit][o.days[hit] <= target].sum()) if target is not None else None,
     )
 
 

@@ -15,7 +15,7 @@ from onboarding.core.blueprint import Blueprint
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.metrics import PortfolioProject, TtfvRows
+from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem
@@ -235,19 +235,19 @@ class SweepStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TtfvInput:
-    """The TTFV read model as columns; ``rows.calendar`` indexes ``snapshots`` (blueprint snapshot ids)."""
-
-    rows: TtfvRows
-    snapshots: tuple[str, ...]
-
-
 class ReportStore(Protocol):
     """What the manager reports read: set-based, a few queries, no object per row beyond what the core takes."""
 
-    def ttfv_rows(self, *, since: date | None = None, until: date | None = None) -> TtfvInput:
-        """One row per project whose start day is in [since, until] (all projects when neither is given)."""
+    def ttfv_observations(
+        self,
+        *,
+        as_of: date,
+        dimensions: Sequence[Dimension],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> TtfvObservations:
+        """Projects whose start day is in [since, until], observed as of a day (``core.metrics.observe``),
+        possibly grouped (each entry's ``count`` says how many projects it stands for)."""
         ...
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:

@@ -1,8 +1,9 @@
 """Manager reports: time to first value by group, and portfolio health, as of a day.
 
-The service reads the store's set-based answers, gives each blueprint snapshot
-its customer calendar (business days) and its task graph (which tasks wait for
-which), and asks the core for the figures. Snapshots are parsed once per service.
+The service reads the store's set-based answers (for TTFV, each project already
+observed as of the report's day; for the portfolio, each snapshot's task graph
+says which tasks wait for which) and asks the core for the figures. Snapshots are
+parsed once per service.
 
 Not here: the figures (core/metrics.py), SQL (adapters/store/reports.py),
 presentation (cli.py, the HTML report).
@@ -13,10 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from onboarding.core.blueprint import CalendarName
-from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport, portfolio_report, ttfv_report
-from onboarding.core.planning import scheduling_calendars
 from onboarding.errors import Problem, ReportInputInvalid
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
 
@@ -27,7 +25,6 @@ class ReportService:
         self._blueprints = blueprints
         self._clock = clock
         self._parsed: dict[str, LoadedBlueprint] = {}
-        self._calendars: dict[str, BusinessCalendar] = {}
 
     def ttfv(
         self,
@@ -50,20 +47,10 @@ class ReportService:
                     ),
                 ),
             )
-        data = self._store.ttfv_rows(since=since, until=until)
-        missing = [s for s in data.snapshots if s not in self._calendars]
-        if missing:
-            for snapshot_id, (text, source) in self._store.snapshots(missing).items():
-                calendars = scheduling_calendars(self._blueprint(snapshot_id, text, source).blueprint)
-                self._calendars[snapshot_id] = calendars[CalendarName.customer]
-        return ttfv_report(
-            data.rows,
-            as_of=as_of or self._clock.today(),
-            dimensions=tuple(dict.fromkeys(by)),
-            since=since,
-            until=until,
-            calendars=[self._calendars[s] for s in data.snapshots],
-        )
+        dimensions = tuple(dict.fromkeys(by))
+        day = as_of or self._clock.today()
+        observed = self._store.ttfv_observations(as_of=day, dimensions=dimensions, since=since, until=until)
+        return ttfv_report(observed, as_of=day, dimensions=dimensions, since=since, until=until)
 
     def portfolio(self, *, as_of: date | None = None, top: int = 10) -> PortfolioReport:
         """On-time launches, projects at risk, bottlenecks, slip by side and waits before start."""

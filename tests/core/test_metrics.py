@@ -17,9 +17,11 @@ from onboarding.core.metrics import (
     PortfolioTask,
     Quantiles,
     RiskReason,
+    TtfvObservations,
     TtfvRows,
     business_days_between,
     kaplan_meier,
+    observe,
     portfolio_report,
     ttfv_facts,
     ttfv_report,
@@ -189,6 +191,7 @@ def rows(*projects: dict[str, object]) -> TtfvRows:
         "held_days": 0,
         "calendar": 0,
         "target": None,
+        "business_days": None,
     }
     filled = [{**defaults, **p} for p in projects]
     return TtfvRows.build(**{name: [p[name] for p in filled] for name in TtfvRows.__dataclass_fields__})  # type: ignore[arg-type]
@@ -429,3 +432,31 @@ def test_portfolio_figures() -> None:
     assert (waits["customer"].tasks, waits["customer"].days.median) == (2, 17.0)
     assert (waits["vendor"].tasks, waits["vendor"].days.median) == (3, 63.0)
     assert waits["all"].tasks == 5
+
+
+def test_grouped_observations_give_the_figures_of_the_projects_they_stand_for() -> None:
+    rng = np.random.default_rng(11)
+    n = 400
+    starts = np.datetime64("2026-01-01") + rng.integers(0, 90, n)
+    reached = rng.random(n) < 0.6
+    values = np.where(reached, starts + rng.integers(0, 50, n), np.datetime64("NaT"))
+    r = rows(
+        *(
+            {"start": str(s), "value": None if np.isnat(v) else str(v), "held_days": int(h)}
+            for s, v, h in zip(starts, values, rng.integers(0, 3, n), strict=True)
+        )
+    )
+    one_by_one = observe(r, as_of=date(2026, 4, 15), calendars=[US])
+    fields = ("started", "reached", "stopped", "days", "business_days", "net_days", "target")
+    table = np.stack([getattr(one_by_one, f).astype(np.int64) for f in fields], axis=1)
+    distinct, counts = np.unique(table, axis=0, return_counts=True)
+    grouped = TtfvObservations(
+        keys={Dimension.blueprint: np.array(["payroll"] * len(distinct))},
+        **{f: distinct[:, i].astype(bool if i < 3 else np.int64) for i, f in enumerate(fields)},
+        count=counts.astype(np.int64),
+    )
+    assert len(grouped) < n
+    expected = ttfv_report(one_by_one, as_of=date(2026, 4, 15))
+    assert ttfv_report(grouped, as_of=date(2026, 4, 15)) == expected
+    plain = one_by_one.days[one_by_one.reached]
+    assert expected.total.calendar_days == Quantiles(*(float(q) for q in np.quantile(plain, [0.5, 0.75, 0.9])))

@@ -25,7 +25,7 @@ from tests.conftest import blueprint_data
 
 D = date.fromisoformat
 SENDER = Person("Onboarding", "onboarding@vendor.example")
-TASKS = [
+TASKS: list[dict[str, Any]] = [
     {"key": "kickoff_call", "title": "Kickoff call", "owner": "csm"},
     {"key": "setup", "title": "Set up", "owner": "admin", "duration_business_days": 3, "depends_on": ["kickoff_call"]},
     {"key": "first_use", "title": "First use", "owner": "admin", "first_value": True, "depends_on": ["setup"]},
@@ -132,6 +132,14 @@ def test_ttfv_from_real_histories(store) -> None:  # type: ignore[no-untyped-def
     ]
     by_month = w.reports.ttfv(as_of=D("2026-03-01"), by=[Dimension.cohort_month], since=D("2026-02-01"))
     assert [(g.key, g.projects) for g in by_month.groups] == [(("2026-02",), 1)]
+    by_version = w.reports.ttfv(as_of=D("2026-03-01"), by=[Dimension.version, Dimension.cohort_month])
+    assert [(g.key, g.projects) for g in by_version.groups] == [
+        (("test_blueprint@1.0.0", "2026-01"), 4),
+        (("test_blueprint@1.0.0", "2026-02"), 1),
+    ]
+    assert by_version.total.calendar_days == group.calendar_days
+    window = w.reports.ttfv(as_of=D("2026-03-01"), since=D("2026-01-05"), until=D("2026-01-05"))
+    assert window.total.projects == 4
     earlier = w.reports.ttfv(as_of=D("2026-01-20"))  # Beta's and Gamma's value come later
     assert earlier.groups[0].reached_calendar_days == (10,)
 
@@ -185,7 +193,7 @@ def test_portfolio_from_real_projects(store) -> None:  # type: ignore[no-untyped
 def test_the_read_model_equals_a_rebuild_from_the_events(engine: Engine) -> None:
     store = SqlProjectStore(engine)
     w = World(store)
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - a seeded test history, nothing secret
     ids = [
         w.launch(
             f"Customer {i}",

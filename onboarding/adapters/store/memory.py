@@ -7,13 +7,21 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, ttfv_input
+from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage
-from onboarding.core.metrics import NONE_LABEL, PortfolioProject, PortfolioTask, local_day
+from onboarding.core.metrics import (
+    NONE_LABEL,
+    Dimension,
+    PortfolioProject,
+    PortfolioTask,
+    TtfvObservations,
+    local_day,
+    observe,
+)
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange, FailedMessage, QueuedMessage, TtfvInput
+from onboarding.services.ports import ConcurrentChange, FailedMessage, QueuedMessage
 
 
 class InMemoryProjectStore:
@@ -175,26 +183,16 @@ class InMemoryReportStore:
             for p in self.store.projects.values()
         ]
 
-    def ttfv_rows(self, *, since: date | None = None, until: date | None = None) -> TtfvInput:
-        rows = [
-            r
-            for r in self._rows()
-            if (since is None or (r["start_on"] is not None and r["start_on"] >= since))
-            and (until is None or (r["start_on"] is not None and r["start_on"] <= until))
-        ]
-        names = (
-            "blueprint_id",
-            "blueprint_key",
-            "blueprint_version",
-            "segment",
-            "owner",
-            "start_on",
-            "value_on",
-            "stopped_on",
-            "held_days",
-            "target_calendar_days",
-        )
-        return ttfv_input([[r[name] for name in names] for r in rows])
+    def ttfv_observations(
+        self,
+        *,
+        as_of: date,
+        dimensions: Sequence[Dimension],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> TtfvObservations:
+        rows = read_model_rows(self._rows())
+        return observe(rows, as_of=as_of, dimensions=dimensions, since=since, until=until)
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         wanted = None if ids is None else set(ids)

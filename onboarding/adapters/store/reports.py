@@ -26,24 +26,28 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-import yaml
-from sqlalchemy import Connection, Engine, String, delete, insert, select, type_coerce
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select
 
+from onboarding.adapters.blueprint_files import parse_blueprint_text
 from onboarding.adapters.store.tables import Base
-from onboarding.core.blueprint import TTFV
+from onboarding.core.blueprint import TTFV, CalendarName
+from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import Person
 from onboarding.core.metrics import (
     NONE_LABEL,
     OWNER_ROLE,
+    Dimension,
     PortfolioProject,
     PortfolioTask,
+    TtfvObservations,
     TtfvRows,
     customer_timezone,
     ttfv_facts,
 )
+from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord
-from onboarding.services.ports import TtfvInput
+from onboarding.errors import BlueprintInvalid
 
 project_ttfv = Base.metadata.tables["project_ttfv"]
 projects = Base.metadata.tables["projects"]
@@ -60,18 +64,47 @@ def blueprint_id_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotTtfv:
+    """What the read model needs of a blueprint snapshot: its TTFV definition and its customer calendar."""
+
+    definition: TTFV
+    customer_calendar: BusinessCalendar | None  # None: the snapshot no longer reads (no business days then)
+
+
 class TtfvDefinitions:
-    """Each snapshot's TTFV definition, read once (the text was checked when the project was launched)."""
+    """Each snapshot's TTFV definition and customer calendar, read once per snapshot."""
 
     def __init__(self) -> None:
-        self._known: dict[str, TTFV] = {}
+        self._known: dict[str, SnapshotTtfv] = {}
 
-    def of(self, blueprint_id: str, text: str) -> TTFV:
+    def of(self, blueprint_id: str, text: str) -> SnapshotTtfv:
         if blueprint_id not in self._known:
-            document = yaml.safe_load(text)
-            section = document.get("ttfv") if isinstance(document, dict) else None
-            self._known[blueprint_id] = TTFV.model_validate(section or {})
+            try:
+                blueprint = parse_blueprint_text(text, source=f"snapshot {blueprint_id[:12]}").blueprint
+            except BlueprintInvalid:
+                # Checked when its projects were launched; a later, stricter engine may refuse it. The report
+                # then measures those projects from their kickoff, without business days, rather than failing.
+                self._known[blueprint_id] = SnapshotTtfv(TTFV(), None)
+            else:
+                calendar = scheduling_calendars(blueprint)[CalendarName.customer]
+                self._known[blueprint_id] = SnapshotTtfv(blueprint.ttfv or TTFV(), calendar)
         return self._known[blueprint_id]
+
+
+EPOCH = date(1970, 1, 1)
+_BITS = 17  # each packed count of days below 2**17 (359 years; the calendars span 1950 to 2150)
+_MASK = (1 << _BITS) - 1
+_STARTED, _REACHED, _STOPPED = 4, 2, 1
+
+
+def pack_observation(*, status: int, days: int, held_days: int = 0, business_days: int = -1) -> int:
+    """One integer for an observation that no longer changes: status bits, days, held days, business days + 1."""
+    return (((status << _BITS | days) << _BITS | held_days) << _BITS) | (business_days + 1)
+
+
+def day_number(day: date | None) -> int | None:
+    return None if day is None else (day - EPOCH).days
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +127,11 @@ def ttfv_values(
     value_task: str | None,
     people: Mapping[str, Person],
     history: Iterable[Event],
-    definition: TTFV,
+    snapshot: SnapshotTtfv,
 ) -> dict[str, Any]:
     """The read-model row of one project."""
     timezone = customer_timezone(owners, {role: p.timezone for role, p in people.items()})
+    definition = snapshot.definition
     facts = ttfv_facts(
         history,
         value_task=value_task,
@@ -105,7 +139,26 @@ def ttfv_values(
         kickoff_on=kickoff_on,
         timezone=timezone,
     )
-    reached = facts.start_on is not None and facts.value_on is not None
+    business_days: int | None = None
+    calendar_days: int | None = None
+    observation = closed = None
+    start, value, stopped = facts.start_on, facts.value_on, facts.stopped_on
+    if start is not None and value is not None:
+        calendar = snapshot.customer_calendar
+        if calendar is not None:
+            first, last = calendar.prev_on_or_before(start), calendar.prev_on_or_before(value)
+            business_days = max(0, calendar.business_days_between(first, last))
+        calendar_days = (value - start).days
+        observation = pack_observation(
+            status=_STARTED | _REACHED,
+            days=max(0, calendar_days),
+            held_days=facts.held_days,
+            business_days=-1 if business_days is None else business_days,
+        )
+        closed = day_number(value)
+    elif start is not None and stopped is not None:
+        observation = pack_observation(status=_STARTED | _STOPPED, days=max(0, (stopped - start).days))
+        closed = day_number(stopped)
     owner = people.get(OWNER_ROLE)
     return {
         "project_id": project_id,
@@ -117,10 +170,17 @@ def ttfv_values(
         "start_on": facts.start_on,
         "value_on": facts.value_on,
         "stopped_on": facts.stopped_on,
-        "calendar_days": (facts.value_on - facts.start_on).days if reached else None,  # type: ignore[operator]
+        "start_day": day_number(facts.start_on),
+        "value_day": day_number(facts.value_on),
+        "stopped_day": day_number(facts.stopped_on),
+        "cohort_month": facts.start_on.strftime("%Y-%m") if facts.start_on else None,
+        "calendar_days": calendar_days,
+        "business_days": business_days,
         "held_days": facts.held_days,
         "held_since": facts.held_since,
         "target_calendar_days": definition.target_calendar_days,
+        "closed_day": closed,
+        "observation": observation,
     }
 
 
@@ -139,7 +199,7 @@ def project_ttfv_values(
         value_task=next((t.key for t in project.tasks if t.first_value), None),
         people=project.bindings,
         history=history,
-        definition=definitions.of(blueprint_id, project.blueprint_text),
+        snapshot=definitions.of(blueprint_id, project.blueprint_text),
     )
 
 
@@ -169,12 +229,26 @@ def rebuild_ttfv(connection: Connection) -> int:
     people: dict[str, dict[str, Person]] = {}
     for b in connection.execute(select(bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.timezone)):
         people.setdefault(b.project_id, {})[b.role] = Person(b.name, "", b.timezone)
+    # What customer_timezone reads of the tasks: the value task, and the first customer-side task by position.
     owners: dict[str, list[_Owner]] = {}
     value_tasks: dict[str, str] = {}
+    first_customer = (
+        select(tasks.c.project_id, func.min(tasks.c.position).label("position"))
+        .where(tasks.c.side == "customer")
+        .group_by(tasks.c.project_id)
+        .subquery()
+    )
     owner_rows = connection.execute(
-        select(
-            tasks.c.project_id, tasks.c.key, tasks.c.position, tasks.c.owner_role, tasks.c.side, tasks.c.first_value
-        ).where((tasks.c.side == "customer") | tasks.c.first_value)
+        select(tasks.c.project_id, tasks.c.key, tasks.c.position, tasks.c.owner_role, tasks.c.side, tasks.c.first_value)
+        .where(tasks.c.first_value)
+        .union_all(
+            select(
+                tasks.c.project_id, tasks.c.key, tasks.c.position, tasks.c.owner_role, tasks.c.side, tasks.c.first_value
+            ).join(
+                first_customer,
+                (first_customer.c.project_id == tasks.c.project_id) & (first_customer.c.position == tasks.c.position),
+            )
+        )
     )
     for t in owner_rows:
         owners.setdefault(t.project_id, []).append(_Owner(t.position, t.owner_role, t.side, bool(t.first_value)))
@@ -200,7 +274,7 @@ def rebuild_ttfv(connection: Connection) -> int:
             value_task=value_tasks.get(p.id),
             people=people.get(p.id, {}),
             history=histories.get(p.id, []),
-            definition=definitions.of(p.blueprint_id, texts[p.blueprint_id]),
+            snapshot=definitions.of(p.blueprint_id, texts[p.blueprint_id]),
         )
         for p in connection.execute(
             select(
@@ -236,29 +310,40 @@ class SqlReportStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def ttfv_rows(self, *, since: date | None = None, until: date | None = None) -> TtfvInput:
+    def ttfv_observations(
+        self,
+        *,
+        as_of: date,
+        dimensions: Sequence[Dimension],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> TtfvObservations:
+        """Projects observed as of a day (``core.metrics.observe``'s rule), grouped, in two queries: those
+        closed by then (value reached or skipped) by their packed observation, the others by start day.
+        By blueprint, both read an index in order; a few thousand rows come back whatever the portfolio's size."""
         t = project_ttfv
-        # Dates come back as the driver gives them (ISO text on SQLite, dates on PostgreSQL): numpy reads
-        # both, and no per-row conversion runs in Python.
-        query = select(
-            t.c.blueprint_id,
-            t.c.blueprint_key,
-            t.c.blueprint_version,
-            t.c.segment,
-            t.c.owner,
-            type_coerce(t.c.start_on, String),
-            type_coerce(t.c.value_on, String),
-            type_coerce(t.c.stopped_on, String),
-            t.c.held_days,
-            t.c.target_calendar_days,
-        )
+        today = day_number(as_of)
+        keys = [_dimension(d) for d in dimensions]
+        window = []
         if since is not None:
-            query = query.where(t.c.start_on >= since)
+            window.append(t.c.start_day >= day_number(since))
         if until is not None:
-            query = query.where(t.c.start_on <= until)
+            window.append(t.c.start_day <= day_number(until))
+        target = t.c.target_calendar_days
+        closed = (
+            select(*keys, target, t.c.observation, func.count())
+            .where(t.c.closed_day <= today, *window)
+            .group_by(*keys, target, t.c.observation)
+        )
+        still_open = (
+            select(*keys, target, t.c.start_day, func.count())
+            .where(or_(t.c.closed_day.is_(None), t.c.closed_day > today), *window)
+            .group_by(*keys, target, t.c.start_day)
+        )
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return ttfv_input(rows)
+            closed_rows = connection.execute(closed).all()
+            open_rows = connection.execute(still_open).all()
+        return observations(closed_rows, open_rows, dimensions, today=today or 0)
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         query = select(blueprints.c.id, blueprints.c.text, blueprints.c.source)
@@ -349,30 +434,66 @@ class SqlReportStore:
         ]
 
 
-def ttfv_input(rows: Sequence[Sequence[Any]]) -> TtfvInput:
-    """Numpy columns from the read model's rows (blueprint id, key, version, segment, owner, start, value,
-    stopped, held days, target), with each row's snapshot as an index into the snapshot ids."""
-    if not rows:
-        columns: list[Sequence[Any]] = [[] for _ in range(10)]
-    else:
-        columns = list(zip(*rows, strict=True))
-    snapshot_ids, calendar = np.unique(np.array(columns[0], dtype=np.str_), return_inverse=True)
-    key = np.array(columns[1], dtype=np.str_)
-    version = np.char.add(np.char.add(key, "@"), np.array(columns[2], dtype=np.str_)) if len(key) else key
-    return TtfvInput(
-        rows=TtfvRows(
-            blueprint=key,
-            version=version,
-            segment=_text(columns[3]),
-            owner=_text(columns[4]),
-            start=np.array(columns[5], dtype="datetime64[D]"),
-            value=np.array(columns[6], dtype="datetime64[D]"),
-            stopped=np.array(columns[7], dtype="datetime64[D]"),
-            held_days=np.array(columns[8], dtype=np.int64),
-            calendar=calendar.reshape(-1).astype(np.int64),
-            target=np.array([-1 if v is None else v for v in columns[9]], dtype=np.int64),
-        ),
-        snapshots=tuple(str(s) for s in snapshot_ids),
+def _dimension(dimension: Dimension) -> Any:
+    t = project_ttfv
+    if dimension is Dimension.blueprint:
+        return t.c.blueprint_key
+    if dimension is Dimension.version:
+        return t.c.blueprint_key + "@" + t.c.blueprint_version
+    column = {Dimension.segment: t.c.segment, Dimension.owner: t.c.owner, Dimension.cohort_month: t.c.cohort_month}
+    return func.coalesce(column[dimension], NONE_LABEL)
+
+
+def observations(
+    closed_rows: Sequence[Sequence[Any]],
+    open_rows: Sequence[Sequence[Any]],
+    dimensions: Sequence[Dimension],
+    *,
+    today: int,
+) -> TtfvObservations:
+    """Observations from the two grouped queries: (dimension values..., target, packed observation or start
+    day, count)."""
+    n = len(dimensions)
+
+    def columns(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        return list(zip(*rows, strict=True)) if rows else [[] for _ in range(n + 3)]
+
+    shut, still = columns(closed_rows), columns(open_rows)
+    packed = np.array(shut[n + 1], dtype=np.int64)
+    start = np.array([-1 if v is None else v for v in still[n + 1]], dtype=np.int64)
+    started_open = start >= 0
+    status = np.concatenate([packed >> (3 * _BITS), np.where(started_open, _STARTED, 0)])
+    days = np.concatenate([(packed >> (2 * _BITS)) & _MASK, np.where(started_open, np.maximum(today - start, 0), 0)])
+    held = np.concatenate([(packed >> _BITS) & _MASK, np.zeros(len(start), dtype=np.int64)])
+    business = np.concatenate([(packed & _MASK) - 1, np.full(len(start), -1, dtype=np.int64)])
+    reached = (status & _REACHED) > 0
+    return TtfvObservations(
+        keys={d: _text([*shut[i], *still[i]]) for i, d in enumerate(dimensions)},
+        started=(status & _STARTED) > 0,
+        reached=reached,
+        stopped=(status & _STOPPED) > 0,
+        days=days,
+        business_days=business,
+        net_days=np.where(reached, days - held, days),
+        target=np.array([-1 if v is None else v for v in (*shut[n], *still[n])], dtype=np.int64),
+        count=np.array([*shut[n + 2], *still[n + 2]], dtype=np.int64),
+    )
+
+
+def read_model_rows(values: Sequence[dict[str, Any]]) -> TtfvRows:
+    """Read-model rows (as ``ttfv_values`` makes them) as the core's columns."""
+    return TtfvRows.build(
+        blueprint=[v["blueprint_key"] for v in values],
+        version=[f"{v['blueprint_key']}@{v['blueprint_version']}" for v in values],
+        segment=[v["segment"] for v in values],
+        owner=[v["owner"] for v in values],
+        start=[v["start_on"] for v in values],
+        value=[v["value_on"] for v in values],
+        stopped=[v["stopped_on"] for v in values],
+        held_days=[v["held_days"] for v in values],
+        calendar=[0] * len(values),
+        target=[v["target_calendar_days"] for v in values],
+        business_days=[v["business_days"] for v in values],
     )
 
 

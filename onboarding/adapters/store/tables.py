@@ -165,10 +165,29 @@ class ProjectTtfvRow(Base):
     start_on: Mapped[date | None] = mapped_column(Date)
     value_on: Mapped[date | None] = mapped_column(Date)
     stopped_on: Mapped[date | None] = mapped_column(Date)
+    # The same days as day numbers (days since 1970-01-01): the report compares and subtracts them in SQL,
+    # the same way on SQLite and PostgreSQL.
+    start_day: Mapped[int | None] = mapped_column(Integer)
+    value_day: Mapped[int | None] = mapped_column(Integer)
+    stopped_day: Mapped[int | None] = mapped_column(Integer)
+    cohort_month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM of the start day
     calendar_days: Mapped[int | None] = mapped_column(Integer)  # value_on - start_on, when value was reached
+    business_days: Mapped[int | None] = mapped_column(Integer)  # on the customer calendar, when value was reached
     held_days: Mapped[int] = mapped_column(Integer, default=0)
     held_since: Mapped[date | None] = mapped_column(Date)
     target_calendar_days: Mapped[int | None] = mapped_column(Integer)
+    # Once value is reached or the value task skipped (on closed_day), the observation no longer depends on
+    # the report's day: it is kept packed in one integer (see reports.pack_observation), so that the report
+    # groups by plain columns, in index order, without sorting the portfolio.
+    closed_day: Mapped[int | None] = mapped_column(Integer)
+    observation: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(
+            "ix_project_ttfv_closed", "blueprint_key", "target_calendar_days", "observation", "closed_day", "start_day"
+        ),
+        Index("ix_project_ttfv_open", "blueprint_key", "target_calendar_days", "start_day", "closed_day"),
+    )
 
 
 class NudgeRow(Base):
