@@ -148,11 +148,13 @@ def main(argv: list[str] | None = None) -> int:
                 sweeps += 1
             if offset % 30 == 29:
                 print(f"  {day.isoformat()}: {sweeps} sweeps so far ({time.perf_counter() - started:.1f} s)")
+        reported = time.perf_counter()
         written = report(as_of=START + timedelta(days=max(args.days - 1, 0)), out=str(data / "report.html"))
+        reported = time.perf_counter() - reported
     _summary(projects, engine, data, sweeps=sweeps, seconds=time.perf_counter() - started)
     print(
-        f"Managers' report: {written['path']} (open it in a browser; "
-        f"emailed to {written['queued']} managers, in the Maildir)"
+        f"Managers' report: {written['path']} (open it in a browser; emailed to {written['queued']} "
+        f"managers, in the Maildir; {reported:.1f} s)"
     )
     return 0
 
