@@ -52,6 +52,7 @@ _RC: Final[dict[str, Any]] = {
 _ID = re.compile(r'(\bid="|url\(#|href="#)([A-Za-z_][\w.:-]*)')
 _SVG_START = re.compile(r"<svg\b[^>]*>")
 _MAX_BARS: Final = 10
+MAX_DOTS: Final = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,12 @@ class Chart:
 
 
 def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") -> Chart:
-    """Box plots of calendar days to first value, one per group, with each project as a dot."""
+    """Box plots of calendar days to first value, one per group, with the projects as dots.
+
+    The box spans p25 to p75 with the median inside, the whiskers p10 to p90 (the
+    report's p90); at most ``MAX_DOTS`` dots a group are drawn, evenly spaced by rank,
+    so that a portfolio of any size gives a page of the same size.
+    """
     title = f"Time to first value by {label} (calendar days)"
     with_values = [g for g in groups if g.reached_calendar_days]
     parts = [
@@ -74,7 +80,8 @@ def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") 
         for g in groups
     ]
     description = (
-        f"Box plots of the calendar days from start to first value per {label}, one dot per project. "
+        f"Box plots of the calendar days from start to first value per {label}: box from p25 to p75 around "
+        f"the median, whiskers from p10 to p90, projects as dots (at most {MAX_DOTS} a group, evenly by rank). "
         + ("; ".join(parts) if parts else "No projects in the report.")
         + "."
     )
@@ -89,6 +96,7 @@ def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") 
                 positions=positions,
                 orientation="horizontal",
                 widths=0.5,
+                whis=(10, 90),
                 showfliers=False,
                 patch_artist=True,
                 boxprops={"facecolor": "#dbeafe", "edgecolor": "#1e3a8a"},
@@ -96,7 +104,8 @@ def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") 
                 whiskerprops={"color": "#1e3a8a"},
                 capprops={"color": "#1e3a8a"},
             )
-            for position, values, colour in zip(positions, data, _colours(len(data)), strict=True):
+            for position, all_values, colour in zip(positions, data, _colours(len(data)), strict=True):
+                values = _by_rank(all_values, MAX_DOTS)
                 jitter = [position + 0.18 * (((i * 7) % 11) / 10 - 0.5) for i in range(len(values))]
                 axes.scatter(values, jitter, s=14, color=colour, alpha=0.8, zorder=3, linewidths=0)
             axes.set_yticks(positions, [f"{group_name(g)}\n{g.reached} reached" for g in with_values])
@@ -273,6 +282,14 @@ def _chart(chart_id: str, title: str, description: str, svg: str) -> Chart:
         f'<desc id="{chart_id}-desc">{html.escape(description)}</desc>'
     )
     return Chart(chart_id, title, description, svg[: start.start()] + root + labels + svg[start.end() :])
+
+
+def _by_rank(values: Sequence[int], most: int) -> list[int]:
+    """At most ``most`` of the sorted ``values``, evenly spaced by rank (the first and last kept)."""
+    if len(values) <= most:
+        return list(values)
+    last = len(values) - 1
+    return [values[round(i * last / (most - 1))] for i in range(most)]
 
 
 def _whole_days(axes: Axes) -> None:

@@ -188,3 +188,16 @@ def test_write_report_makes_the_folder(tmp_path: Path) -> None:
         generated_at=GENERATED,
     )
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_a_large_portfolio_gives_a_page_of_the_same_size() -> None:
+    from onboarding.adapters.reports import charts
+    from onboarding.core.metrics import Quantiles
+
+    days = tuple(sorted(10 + (i * 7919) % 191 for i in range(50_000)))  # 50,000 projects, 10 to 200 days
+    big = replace(samples.PAYROLL, reached=len(days), reached_calendar_days=days, calendar_days=Quantiles(90, 140, 180))
+    small = charts.ttfv_distribution([samples.PAYROLL])
+    large = charts.ttfv_distribution([big])
+    assert large.svg.count("<use") <= charts.MAX_DOTS + 50
+    assert len(large.svg) < 3 * len(small.svg) + 100_000
+    assert "at most 300 a group" in large.description
