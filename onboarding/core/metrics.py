@@ -250,11 +250,6 @@ def customer_timezone(tasks: Iterable[OwnedTask], timezones: Mapping[str, str]) 
     return "UTC"
 
 
-def owner_of(names: Mapping[str, str]) -> str | None:
-    """The owner dimension: the name of the person bound to the csm role, from names by role."""
-    return names.get(OWNER_ROLE)
-
-
 def local_day(at: datetime, timezone: str) -> date:
     """The day an instant falls on in a time zone (UTC when the zone is unknown)."""
     try:

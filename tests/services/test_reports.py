@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 from onboarding.adapters.blueprint_files import InMemoryBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryProjectStore, InMemoryReportStore
-from onboarding.adapters.store.reports import SqlReportStore, project_ttfv, rebuild_ttfv
+from onboarding.adapters.store.reports import SqlReportStore, project_ttfv, read_model_rows, rebuild_ttfv
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
-from onboarding.core.metrics import Dimension, Quantiles, RiskReason
+from onboarding.core.metrics import Dimension, Quantiles, RiskReason, observe, ttfv_report
 from onboarding.errors import ReportInputInvalid, TransitionRefused
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
@@ -225,3 +225,18 @@ def test_the_read_model_equals_a_rebuild_from_the_events(engine: Engine) -> None
     with engine.connect() as connection:
         rebuilt = sorted(tuple(r) for r in connection.execute(select(project_ttfv)))
     assert rebuilt == kept
+
+    # The SQL grouping of the report answers as the core's rule over the same rows, on any day.
+    with engine.connect() as connection:
+        values = [dict(r._mapping) for r in connection.execute(select(project_ttfv))]
+    store_reports = SqlReportStore(engine)
+    for as_of in (date(2026, 1, 4), date(2026, 1, 20), date(2026, 2, 10), date(2026, 6, 1)):
+        for dimensions in ([Dimension.blueprint], [Dimension.owner, Dimension.cohort_month], [Dimension.version]):
+            for since, until in ((None, None), (date(2025, 12, 10), date(2026, 1, 5))):
+                grouped = store_reports.ttfv_observations(as_of=as_of, dimensions=dimensions, since=since, until=until)
+                one_by_one = observe(
+                    read_model_rows(values), as_of=as_of, dimensions=dimensions, since=since, until=until
+                )
+                assert ttfv_report(grouped, as_of=as_of, dimensions=dimensions) == ttfv_report(
+                    one_by_one, as_of=as_of, dimensions=dimensions
+                )

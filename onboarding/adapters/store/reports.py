@@ -5,7 +5,7 @@ every report would take far longer than the report may, so each project keeps on
 row in ``project_ttfv``: its facts folded from its whole event history by
 ``core.metrics.ttfv_facts``, rewritten in the same transaction as every event the
 project appends (``SqlProjectStore.create_many`` and ``save`` call
-``write_ttfv``). ``rebuild_ttfv`` folds every project's events again from
+``insert_ttfv`` and ``replace_ttfv``). ``rebuild_ttfv`` folds every project's events again from
 scratch (after a change of definition, or to check the read model); a test
 holds the two equal for random histories.
 
@@ -203,14 +203,18 @@ def project_ttfv_values(
     )
 
 
-def write_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Replace the read-model rows of these projects (inside the caller's transaction)."""
-    if not rows:
-        return
+def insert_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """The read-model rows of new projects (inside the caller's transaction)."""
+    if rows:
+        connection.execute(insert(project_ttfv), list(rows))
+
+
+def replace_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Rewrite the read-model rows of these projects (inside the caller's transaction)."""
     ids = [r["project_id"] for r in rows]
     for start in range(0, len(ids), _BATCH):
         connection.execute(delete(project_ttfv).where(project_ttfv.c.project_id.in_(ids[start : start + _BATCH])))
-    connection.execute(insert(project_ttfv), list(rows))
+    insert_ttfv(connection, rows)
 
 
 def history_of(connection: Connection, project_id: str) -> list[Event]:

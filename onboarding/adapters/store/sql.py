@@ -23,7 +23,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
-from onboarding.adapters.store.reports import TtfvDefinitions, history_of, project_ttfv_values, write_ttfv
+from onboarding.adapters.store.reports import (
+    TtfvDefinitions,
+    history_of,
+    insert_ttfv,
+    project_ttfv_values,
+    replace_ttfv,
+)
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
@@ -253,7 +259,7 @@ class SqlProjectStore:
                 connection.execute(
                     insert_new(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), outbox_rows
                 )
-            write_ttfv(connection, ttfv_rows)  # the TTFV read model, in the events' transaction
+            insert_ttfv(connection, ttfv_rows)  # the TTFV read model, in the events' transaction
 
     def save(
         self,
@@ -284,7 +290,7 @@ class SqlProjectStore:
             self._append(connection, project.id, new_events, messages)
             if new_events:  # the TTFV read model, in the events' transaction
                 history = history_of(connection, project.id)
-                write_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
+                replace_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
         return replace(project, version=project.version + 1)
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
