@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # Okabe & Ito's palette: told apart by people with any common colour blindness.
 PALETTE: Final = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 SIDE_COLOURS: Final = {"customer": "#E69F00", "vendor": "#0072B2"}
+TARGET: Final = "#b91c1c"
 _WIDTH_INCHES: Final = 7.5
 _RC: Final[dict[str, Any]] = {
     "svg.fonttype": "none",
@@ -77,11 +78,13 @@ def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") 
     parts = [
         f"{group_name(g)}: median {number(g.calendar_days.median)} days, p90 {number(g.calendar_days.p90)} days, "
         f"{g.reached} of {g.projects} projects reached first value"
+        + (f", target {g.target_calendar_days} days" if g.target_calendar_days is not None else "")
         for g in groups
     ]
     description = (
         f"Box plots of the calendar days from start to first value per {label}: box from p25 to p75 around "
-        f"the median, whiskers from p10 to p90, projects as dots (at most {MAX_DOTS} a group, evenly by rank). "
+        f"the median, whiskers from p10 to p90, projects as dots (at most {MAX_DOTS} a group, evenly by rank), "
+        "the blueprint's target as a red dashed line. "
         + ("; ".join(parts) if parts else "No projects in the report.")
         + "."
     )
@@ -108,6 +111,11 @@ def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") 
                 values = _by_rank(all_values, MAX_DOTS)
                 jitter = [position + 0.18 * (((i * 7) % 11) / 10 - 0.5) for i in range(len(values))]
                 axes.scatter(values, jitter, s=14, color=colour, alpha=0.8, zorder=3, linewidths=0)
+            for position, group in zip(positions, with_values, strict=True):
+                if group.target_calendar_days is not None:
+                    axes.vlines(
+                        group.target_calendar_days, position - 0.38, position + 0.38, colors=TARGET, linestyles="--"
+                    )
             axes.set_yticks(positions, [f"{group_name(g)}\n{g.reached} reached" for g in with_values])
             axes.set_xlabel("calendar days from start to first value")
             axes.set_xlim(left=0)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from onboarding.adapters.reports import charts
 from onboarding.core import report_view
@@ -46,8 +46,14 @@ def _environment() -> jinja2.Environment:
     environment.filters["day"] = report_view.day
     environment.filters["month"] = report_view.month
     environment.filters["group_name"] = report_view.group_name
+    environment.filters["breakable"] = breakable
     environment.globals["risk_reasons"] = report_view.risk_reasons
     return environment
+
+
+def breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each ``_`` and ``-`` (long blueprint keys wrap)."""
+    return Markup(str(escape(text)).replace("_", "_<wbr>").replace("-", "-<wbr>"))  # noqa: S704 - escaped first
 
 
 _ENVIRONMENT = _environment()

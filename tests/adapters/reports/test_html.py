@@ -124,9 +124,10 @@ def _row(page: str, table: str, header: str) -> list[str]:
 
 def test_the_tables_hold_the_figures(page: str) -> None:
     assert _row(page, "ttfv-by-blueprint", "payroll-implementation") == (
-        ["9", "6", "2", "1", "60", "63", "75", "42.9", "45", "53.6", "60", "63", "75", "0%", "44%", "67%"]
+        ["9", "6", "2", "1", "60", "63", "75", "42.9", "45", "53.6", "60", "63", "75", "0%", "44%", "67%", "n/a"]
     )
     assert _row(page, "ttfv-by-blueprint", "All projects")[:4] == ["18", "10", "7", "1"]
+    assert _row(page, "ttfv-by-blueprint", "hr-platform-beside-payroll")[-1] == "3 of 4 in 30 d"
     assert _row(page, "ttfv-by-cohort-month", "Dec 2026")[:4] == ["7", "4", "2", "1"]
     assert _row(page, "at-risk", "Acme <Manufacturing> (CRM-1000)")[:4] == [
         "payroll-implementation",
@@ -201,3 +202,10 @@ def test_a_large_portfolio_gives_a_page_of_the_same_size() -> None:
     assert large.svg.count("<use") <= charts.MAX_DOTS + 50
     assert len(large.svg) < 3 * len(small.svg) + 100_000
     assert "at most 300 a group" in large.description
+
+
+def test_long_keys_may_wrap_and_stay_escaped() -> None:
+    from onboarding.adapters.reports.html import breakable
+
+    assert str(breakable("hr_platform-x")) == "hr_<wbr>platform-<wbr>x"
+    assert str(breakable("<b>_&")) == "&lt;b&gt;_<wbr>&amp;"

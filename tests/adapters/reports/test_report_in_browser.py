@@ -95,6 +95,9 @@ def _expected(group: TtfvGroup) -> list[str]:
         str(group.stopped),
         *(report_view.number(v) for q in quantiles for v in (q.median, q.p75, q.p90)),
         *(report_view.percent(s.share) for s in group.within),
+        f"{group.reached_on_target} of {group.reached} in {group.target_calendar_days} d"
+        if group.target_calendar_days is not None and group.reached_on_target is not None
+        else "n/a",
     ]
 
 
