@@ -6,6 +6,7 @@
     ├── PlanInputInvalid (ValueError)     project inputs do not fit the blueprint
     ├── NoSafeLaunch (ValueError)         no launch-window date within the horizon
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
+    ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     └── ProjectNotFound (LookupError)     no project with that id or external id
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -67,6 +68,8 @@ RUN_CODES: dict[str, str] = {
     "project-not-found": "no project with that id or external id",
     "invalid-binding": "a role binding that cannot be read or names an unknown role",
     "missing-binding": "a role of the blueprint has no person bound to it",
+    "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
+    "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
 }
 
 CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES}
@@ -158,6 +161,10 @@ class NoSafeLaunch(ProblemsError, ValueError):
 
 class TransitionRefused(ProblemsError, ValueError):
     """A task or project change the lifecycle table or the dependencies do not allow."""
+
+
+class UnsubscribeRefused(ProblemsError, ValueError):
+    """An unsubscribe token that is not valid here, or that names no single project."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):

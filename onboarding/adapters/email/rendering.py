@@ -5,7 +5,10 @@
 wraps them in a ``multipart/alternative`` message with From, To, Cc, Reply-To,
 Subject, Date, Message-ID (derived from the idempotency key, so a retried message
 is recognisably the same one), ``X-Onboarding-Key`` and, on customer emails,
-List-Unsubscribe with one-click unsubscribe (RFC 8058).
+List-Unsubscribe with one-click unsubscribe (RFC 8058). The unsubscribe link carries
+a token signed with the engine's secret key (``unsubscribe``) that names the first
+addressee and the message's project; the engine addresses each customer email to
+one person.
 
 The templates run under jinja2's ``StrictUndefined`` (a missing context key fails
 loudly instead of printing nothing) and HTML autoescaping; they are compiled once,
@@ -44,6 +47,7 @@ from typing import Any, Final, NamedTuple
 import jinja2
 import jinja2.ext
 
+from onboarding.adapters.email.unsubscribe import unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
 
 CRLF: Final = "\r\n"
@@ -134,7 +138,7 @@ def count_of(number: int, noun: str) -> str:
 
 
 def key_digest(idempotency_key: str) -> str:
-    """The hex digest that stands for a message key in URLs and file names (as in its Message-ID)."""
+    """The hex digest that stands for a message key in file names and boundaries (as in its Message-ID)."""
     return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
 
 
@@ -185,9 +189,9 @@ class MessageRenderer:
     """Renders outgoing messages into complete emails from one sender.
 
     ``domain`` is the right-hand side of Message-IDs; ``unsubscribe_url`` the base of
-    the one-click unsubscribe link of customer emails (``?message=<key digest>`` is
-    appended); ``unsubscribe_mailto`` the address of its mailto: form (the sender's
-    by default).
+    the one-click unsubscribe link of customer emails (``?token=<token>`` is appended,
+    the token signed with ``unsubscribe_secret``); ``unsubscribe_mailto`` the address
+    of its mailto: form (the sender's by default).
     """
 
     def __init__(
@@ -196,12 +200,16 @@ class MessageRenderer:
         sender: Person,
         domain: str,
         unsubscribe_url: str,
+        unsubscribe_secret: bytes,
         product_name: str,
         unsubscribe_mailto: str | None = None,
     ) -> None:
+        if not unsubscribe_secret:
+            raise ValueError("unsubscribe links need a secret key")
         self.sender = sender
         self.domain = domain
         self.unsubscribe_url = unsubscribe_url
+        self._unsubscribe_secret = unsubscribe_secret
         self.product_name = product_name
         self.unsubscribe_mailto = _address_spec(unsubscribe_mailto or sender.email)
         self._from = _address_list("From", [(sender.name, sender.email)])
@@ -214,9 +222,14 @@ class MessageRenderer:
             for kind in MessageKind
         }
 
-    def unsubscribe_link(self, idempotency_key: str) -> str:
-        """The one-click unsubscribe URL of the message with this key."""
-        return f"{self.unsubscribe_url}{self._separator}message={key_digest(idempotency_key)}"
+    def unsubscribe_token(self, message: OutgoingMessage) -> str:
+        """The signed token naming the message's first addressee and its project."""
+        address = _address_spec(message.to[0].email)  # refuses what cannot be addressed, as the To header does
+        return unsubscribe_token(self._unsubscribe_secret, email=address, project_id=message.project_id)
+
+    def unsubscribe_link(self, message: OutgoingMessage) -> str:
+        """The one-click unsubscribe URL of a customer message (its token is URL-safe as it is)."""
+        return f"{self.unsubscribe_url}{self._separator}token={self.unsubscribe_token(message)}"
 
     def _reply_to_header(self, reply_to: str) -> str:
         line = self._reply_to_lines.get(reply_to)
@@ -240,7 +253,7 @@ class MessageRenderer:
             message.subject,
             self.sender.name,
             self.sender.email,
-            self.unsubscribe_link(message.idempotency_key) if message.customer_facing else None,
+            self.unsubscribe_link(message) if message.customer_facing and message.to else None,
         )
         try:
             return text_template.render(message.context, mail=mail), html_template.render(message.context, mail=mail)
@@ -274,8 +287,10 @@ class MessageRenderer:
             _unstructured("X-Onboarding-Key", key),
         ]
         if message.customer_facing:
-            mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{digest}"  # a hex digest: no quoting
-            headers.append(_folded_list("List-Unsubscribe", [f"<{self.unsubscribe_link(key)}>", f"<{mailto}>"]))
+            token = self.unsubscribe_token(message)
+            mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}"  # URL-safe: no quoting
+            link = f"{self.unsubscribe_url}{self._separator}token={token}"
+            headers.append(_folded_list("List-Unsubscribe", [f"<{link}>", f"<{mailto}>"]))
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         headers.append(f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"')
         text_encoding, text_body = _encode_body(text, boundary=boundary, markup=False)
