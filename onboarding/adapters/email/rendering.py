@@ -46,6 +46,7 @@ from typing import Any, Final, NamedTuple
 
 import jinja2
 import jinja2.ext
+import markupsafe
 
 from onboarding.adapters.email.unsubscribe import unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
@@ -90,6 +91,7 @@ STYLES: Final[dict[str, str]] = {
     "th": f"padding:6px 8px;border-bottom:2px solid #e5e7eb;text-align:left;{_FONT}font-size:12px;color:#6b7280;",
     "td": _CELL,
     "td_date": _CELL + "white-space:nowrap;",
+    "td_name": _CELL + "white-space:nowrap;",
     "muted": "color:#6b7280;font-size:13px;",
     "overdue": "color:#b91c1c;font-weight:bold;",
     "done": "color:#047857;font-weight:bold;",
@@ -99,10 +101,14 @@ STYLES: Final[dict[str, str]] = {
     "warn_box": _BOX + "background-color:#fef2f2;border-left:4px solid #dc2626;",
     "info_box": _BOX + "background-color:#f3f4f6;border-left:4px solid #6b7280;",
     "footer_link": "color:#6b7280;text-decoration:underline;",
+    "link": "color:#1d4ed8;text-decoration:underline;",
     "preheader": "display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;"
     "mso-hide:all;",
 }
 _STYLE_REFERENCE = re.compile(r"\{\{ style\.(\w+) \}\}")
+# An http(s) URL in running text; punctuation that ends a sentence or closes a bracket is not part of it.
+_URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}]")
+_LINK = markupsafe.Markup('<a href="{url}" style="{style}">{url}</a>')  # format() escapes what it fills in
 
 
 class MailInfo(NamedTuple):
@@ -130,6 +136,17 @@ def done_day(item: Mapping[str, Any]) -> str:
 def is_overdue(task: Mapping[str, Any]) -> bool:
     """Whether a task view is marked overdue (``task is overdue`` in templates)."""
     return bool(task.get("overdue"))
+
+
+def linked(text: str) -> markupsafe.Markup:
+    """Plain text for HTML, escaped, its http(s) URLs made into links (a reader can click them)."""
+    parts: list[str] = []  # plain text, escaped when joined; the links are Markup
+    end = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        parts += [text[end : match.start()], _LINK.format(url=match.group(), style=STYLES["link"])]
+        end = match.end()
+    parts.append(text[end:])
+    return markupsafe.Markup("").join(parts)
 
 
 def count_of(number: int, noun: str) -> str:
@@ -180,6 +197,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["day"] = day
     environment.filters["done_day"] = done_day
     environment.filters["count_of"] = count_of
+    environment.filters["linked"] = linked
     environment.tests["overdue"] = is_overdue
     environment.globals["count_of"] = count_of
     return environment

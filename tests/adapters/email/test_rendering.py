@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onboarding.adapters.email.rendering import MessageRenderer
+from onboarding.adapters.email.rendering import MessageRenderer, linked
 from onboarding.adapters.email.unsubscribe import is_valid_unsubscribe_token, unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
 from tests.adapters.email import samples
@@ -407,3 +407,29 @@ def test_golden_email(renderer: MessageRenderer, kind: MessageKind, update_golde
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_bytes(raw)
     assert raw == golden.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("no links", "no links"),
+        (
+            "See https://a.example/x?a=1&b=2.",
+            'See <a href="https://a.example/x?a=1&amp;b=2" style="color:#1d4ed8;text-decoration:underline;">'
+            "https://a.example/x?a=1&amp;b=2</a>.",
+        ),
+        (
+            "(http://a.example/p), <b>",
+            '(<a href="http://a.example/p" style="color:#1d4ed8;text-decoration:underline;">'
+            "http://a.example/p</a>), &lt;b&gt;",
+        ),
+        (
+            'https://a.example/"onmouseover=x',
+            '<a href="https://a.example/" style="color:#1d4ed8;text-decoration:underline;">'
+            "https://a.example/</a>&#34;onmouseover=x",
+        ),
+        ("ftp://a.example/f and javascript:alert(1)", "ftp://a.example/f and javascript:alert(1)"),
+    ],
+)
+def test_urls_in_text_become_links_and_nothing_else_does(text: str, html: str) -> None:
+    assert str(linked(text)) == html
