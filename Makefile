@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/launch_bench.py
 	$(BIN)/python bench/sweep_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/flow_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -161,6 +161,7 @@ def main() -> None:
         sender=Person(name="Vendor Onboarding", email="onboarding@vendor.example"),
         domain="vendor.example",
         unsubscribe_url="https://onboarding.vendor.example/unsubscribe",
+        unsubscribe_secret=b"email-bench-key",
         product_name="Vendor Onboarding",
     )
     print(f"renderer built (templates compiled) in {time.perf_counter() - started:.3f} s")

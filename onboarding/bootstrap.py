@@ -8,6 +8,7 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
+from onboarding.adapters.email.unsubscribe import secret_key
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
@@ -65,12 +66,19 @@ def transport(settings: Settings) -> Transport:
     return MaildirTransport(settings.effective_maildir)
 
 
+def unsubscribe_secret(settings: Settings) -> bytes:
+    """The key that signs unsubscribe links: ONBOARDING_SECRET_KEY, else the data folder's own."""
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return secret_key(configured, data_dir=settings.data_dir)
+
+
 def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
     sender = Person(settings.sender_name, settings.sender_email)
     renderer = MessageRenderer(
         sender=sender,
         domain=settings.mail_domain,
         unsubscribe_url=settings.unsubscribe_url,
+        unsubscribe_secret=unsubscribe_secret(settings),
         product_name=settings.sender_name,
     )
     return Dispatcher(outbox=SqlOutbox(engine), renderer=renderer, transport=transport(settings), clock=clock)

@@ -27,12 +27,14 @@ from rich.text import Text
 
 from onboarding import __version__
 from onboarding.adapters.clock import FixedClock, SystemClock
+from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.bootstrap import (
     manager_report_service,
     planning_service,
     project_service,
     report_service,
     sweep_service,
+    unsubscribe_secret,
 )
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.lifecycle import Action, ProjectState
@@ -41,8 +43,9 @@ from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttf
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
-from onboarding.errors import OnboardingError
+from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
 from onboarding.services.ports import Clock
+from onboarding.settings import Settings
 
 _TRACE_LINES_IN_TABLE = 12
 
@@ -351,6 +354,43 @@ def resume_command(project: str, actor: str) -> None:
         _fail(exc)
         return
     click.echo(f"{result.id} is active again")
+
+
+@main.command()
+@click.argument("token")
+def unsubscribe(token: str) -> None:
+    """Record the opt-out an unsubscribe link asks for (TOKEN: its token= value) as an event of its project."""
+    settings = Settings()
+    request = read_unsubscribe_token(token, secret=unsubscribe_secret(settings))
+    try:
+        if request is None:
+            raise UnsubscribeRefused(
+                "unsubscribe",
+                (
+                    Problem(
+                        "invalid-unsubscribe-token",
+                        "this token was not signed with this engine's secret key, or was altered or cut short",
+                        hint="copy the whole token= value of the link; check ONBOARDING_SECRET_KEY or the data folder",
+                    ),
+                ),
+            )
+        if request.project_id is None:
+            raise UnsubscribeRefused(
+                "unsubscribe",
+                (
+                    Problem(
+                        "unsubscribe-every-project",
+                        f"the token is valid and asks to stop every project's emails to {request.email}",
+                        hint="opt-outs are recorded per project: ask which projects, and unsubscribe from those",
+                    ),
+                ),
+            )
+        recorded = project_service(settings).unsubscribe(request.project_id, email=request.email)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    done = "recorded" if recorded else "was already recorded"
+    click.echo(f"{request.email} unsubscribed from {request.project_id}: {done}")
 
 
 @main.command()

@@ -7,6 +7,7 @@
     ├── NoSafeLaunch (ValueError)         no launch-window date within the horizon
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
+    ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     └── ProjectNotFound (LookupError)     no project with that id or external id
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -68,6 +69,8 @@ RUN_CODES: dict[str, str] = {
     "project-not-found": "no project with that id or external id",
     "invalid-binding": "a role binding that cannot be read or names an unknown role",
     "missing-binding": "a role of the blueprint has no person bound to it",
+    "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
+    "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
 }
 
 # Stable problem codes of the manager reports (documented in README.md).
@@ -168,6 +171,10 @@ class TransitionRefused(ProblemsError, ValueError):
 
 class ReportInputInvalid(ProblemsError, ValueError):
     """A report's inputs (its period, say) cannot be met."""
+
+
+class UnsubscribeRefused(ProblemsError, ValueError):
+    """An unsubscribe token that is not valid here, or that names no single project."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     sender_email: str = "onboarding@localhost"
     mail_domain: str = Field(default="onboarding.localhost", description="Right-hand side of Message-IDs.")
     unsubscribe_url: str = Field(default="http://localhost/unsubscribe", description="Base of unsubscribe links.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs unsubscribe links; default: a random key made once in the data folder (file secret_key). "
+        "Set it when several machines send emails.",
+    )
     maildir: Path | None = Field(default=None, description="Maildir folder (default: the data folder's maildir/).")
     smtp_host: str | None = Field(default=None, description="Deliver by SMTP instead of to the Maildir.")
     smtp_port: int = 587

@@ -51,6 +51,7 @@ from onboarding.services.ports import (
 )
 
 CSM_ROLE = "csm"
+UNSUBSCRIBED = "unsubscribed"  # the event of a customer's opt-out from its emails
 _RETRIES = 5
 
 
@@ -271,6 +272,18 @@ class ProjectService:
             return replace(project, state=state), [event]
 
         return self._update(ref, change)
+
+    def unsubscribe(self, ref: str, *, email: str) -> bool:
+        """Record that ``email`` wants no more customer emails about the project; False if it already said so."""
+        email = email.strip().lower()
+        if any(e.kind == UNSUBSCRIBED and e.data.get("email") == email for e in self.events(ref)):
+            return False
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            return project, [Event(UNSUBSCRIBED, self._clock.now(), email, None, {"email": email})]
+
+        self._update(ref, change, reforecast=False)
+        return True
 
     def reforecast(self, ref: str) -> ProjectRecord:
         """Re-plan from today without any other change (what a daily sweep does)."""

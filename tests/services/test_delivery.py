@@ -25,7 +25,11 @@ from tests.services.test_sweep import SENDER, World
 
 ROOT = Path(__file__).parents[2]
 RENDERER = MessageRenderer(
-    sender=SENDER, domain="vendor.example", unsubscribe_url="https://vendor.example/u", product_name="Onboarding"
+    sender=SENDER,
+    domain="vendor.example",
+    unsubscribe_url="https://vendor.example/u",
+    unsubscribe_secret=b"delivery-test-key",
+    product_name="Onboarding",
 )
 
 

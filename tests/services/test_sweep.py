@@ -44,6 +44,7 @@ class World:
             sender=SENDER,
             domain="vendor.example",
             unsubscribe_url="https://vendor.example/unsubscribe",
+            unsubscribe_secret=b"sweep-test-key",
             product_name="Onboarding",
         )
         dispatcher = Dispatcher(

@@ -5,9 +5,11 @@
 wraps them in a ``multipart/alternative`` message with From, To, Cc, Reply-To,
 Subject, Date, Message-ID (derived from the idempotency key, so a retried message
 is recognisably the same one), ``X-Onboarding-Key`` and, on customer emails,
-List-Unsubscribe with one-click unsubscribe (RFC 8058). A context with
-``attachments`` (text files: the managers' HTML report) makes it a
-``multipart/mixed`` with the alternative first and each file after it, base64.
+List-Unsubscribe with one-click unsubscribe (RFC 8058). The unsubscribe link carries
+a token signed with the engine's secret key (``unsubscribe``) that names the first
+addressee and the message's project; the engine addresses each customer email to
+one person. A context with ``attachments`` (text files: the managers' HTML report)
+makes it a ``multipart/mixed`` with the alternative first and each file after it, base64.
 
 The templates run under jinja2's ``StrictUndefined`` (a missing context key fails
 loudly instead of printing nothing) and HTML autoescaping; they are compiled once,
@@ -45,7 +47,9 @@ from typing import Any, Final, NamedTuple
 
 import jinja2
 import jinja2.ext
+import markupsafe
 
+from onboarding.adapters.email.unsubscribe import unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
 
 CRLF: Final = "\r\n"
@@ -88,6 +92,7 @@ STYLES: Final[dict[str, str]] = {
     "th": f"padding:6px 8px;border-bottom:2px solid #e5e7eb;text-align:left;{_FONT}font-size:12px;color:#6b7280;",
     "td": _CELL,
     "td_date": _CELL + "white-space:nowrap;",
+    "td_name": _CELL + "white-space:nowrap;",
     "muted": "color:#6b7280;font-size:13px;",
     "overdue": "color:#b91c1c;font-weight:bold;",
     "done": "color:#047857;font-weight:bold;",
@@ -97,10 +102,14 @@ STYLES: Final[dict[str, str]] = {
     "warn_box": _BOX + "background-color:#fef2f2;border-left:4px solid #dc2626;",
     "info_box": _BOX + "background-color:#f3f4f6;border-left:4px solid #6b7280;",
     "footer_link": "color:#6b7280;text-decoration:underline;",
+    "link": "color:#1d4ed8;text-decoration:underline;",
     "preheader": "display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;"
     "mso-hide:all;",
 }
 _STYLE_REFERENCE = re.compile(r"\{\{ style\.(\w+) \}\}")
+# An http(s) URL in running text; punctuation that ends a sentence or closes a bracket is not part of it.
+_URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}]")
+_LINK = markupsafe.Markup('<a href="{url}" style="{style}">{url}</a>')  # format() escapes what it fills in
 
 
 class MailInfo(NamedTuple):
@@ -130,13 +139,24 @@ def is_overdue(task: Mapping[str, Any]) -> bool:
     return bool(task.get("overdue"))
 
 
+def linked(text: str) -> markupsafe.Markup:
+    """Plain text for HTML, escaped, its http(s) URLs made into links (a reader can click them)."""
+    parts: list[str] = []  # plain text, escaped when joined; the links are Markup
+    end = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        parts += [text[end : match.start()], _LINK.format(url=match.group(), style=STYLES["link"])]
+        end = match.end()
+    parts.append(text[end:])
+    return markupsafe.Markup("").join(parts)
+
+
 def count_of(number: int, noun: str) -> str:
     """``3 business days``, ``1 task``: a number with its noun, pluralised with an s."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def key_digest(idempotency_key: str) -> str:
-    """The hex digest that stands for a message key in URLs and file names (as in its Message-ID)."""
+    """The hex digest that stands for a message key in file names and boundaries (as in its Message-ID)."""
     return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
 
 
@@ -178,6 +198,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["day"] = day
     environment.filters["done_day"] = done_day
     environment.filters["count_of"] = count_of
+    environment.filters["linked"] = linked
     environment.tests["overdue"] = is_overdue
     environment.globals["count_of"] = count_of
     return environment
@@ -187,9 +208,9 @@ class MessageRenderer:
     """Renders outgoing messages into complete emails from one sender.
 
     ``domain`` is the right-hand side of Message-IDs; ``unsubscribe_url`` the base of
-    the one-click unsubscribe link of customer emails (``?message=<key digest>`` is
-    appended); ``unsubscribe_mailto`` the address of its mailto: form (the sender's
-    by default).
+    the one-click unsubscribe link of customer emails (``?token=<token>`` is appended,
+    the token signed with ``unsubscribe_secret``); ``unsubscribe_mailto`` the address
+    of its mailto: form (the sender's by default).
     """
 
     def __init__(
@@ -198,12 +219,16 @@ class MessageRenderer:
         sender: Person,
         domain: str,
         unsubscribe_url: str,
+        unsubscribe_secret: bytes,
         product_name: str,
         unsubscribe_mailto: str | None = None,
     ) -> None:
+        if not unsubscribe_secret:
+            raise ValueError("unsubscribe links need a secret key")
         self.sender = sender
         self.domain = domain
         self.unsubscribe_url = unsubscribe_url
+        self._unsubscribe_secret = unsubscribe_secret
         self.product_name = product_name
         self.unsubscribe_mailto = _address_spec(unsubscribe_mailto or sender.email)
         self._from = _address_list("From", [(sender.name, sender.email)])
@@ -216,9 +241,14 @@ class MessageRenderer:
             for kind in MessageKind
         }
 
-    def unsubscribe_link(self, idempotency_key: str) -> str:
-        """The one-click unsubscribe URL of the message with this key."""
-        return f"{self.unsubscribe_url}{self._separator}message={key_digest(idempotency_key)}"
+    def unsubscribe_token(self, message: OutgoingMessage) -> str:
+        """The signed token naming the message's first addressee and its project."""
+        address = _address_spec(message.to[0].email)  # refuses what cannot be addressed, as the To header does
+        return unsubscribe_token(self._unsubscribe_secret, email=address, project_id=message.project_id)
+
+    def unsubscribe_link(self, message: OutgoingMessage) -> str:
+        """The one-click unsubscribe URL of a customer message (its token is URL-safe as it is)."""
+        return f"{self.unsubscribe_url}{self._separator}token={self.unsubscribe_token(message)}"
 
     def _reply_to_header(self, reply_to: str) -> str:
         line = self._reply_to_lines.get(reply_to)
@@ -242,7 +272,7 @@ class MessageRenderer:
             message.subject,
             self.sender.name,
             self.sender.email,
-            self.unsubscribe_link(message.idempotency_key) if message.customer_facing else None,
+            self.unsubscribe_link(message) if message.customer_facing and message.to else None,
         )
         try:
             return text_template.render(message.context, mail=mail), html_template.render(message.context, mail=mail)
@@ -276,8 +306,10 @@ class MessageRenderer:
             _unstructured("X-Onboarding-Key", key),
         ]
         if message.customer_facing:
-            mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{digest}"  # a hex digest: no quoting
-            headers.append(_folded_list("List-Unsubscribe", [f"<{self.unsubscribe_link(key)}>", f"<{mailto}>"]))
+            token = self.unsubscribe_token(message)
+            mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}"  # URL-safe: no quoting
+            link = f"{self.unsubscribe_url}{self._separator}token={token}"
+            headers.append(_folded_list("List-Unsubscribe", [f"<{link}>", f"<{mailto}>"]))
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         content_type = f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"'
         text_encoding, text_body = _encode_body(text, boundary=boundary, markup=False)

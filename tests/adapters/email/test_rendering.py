@@ -22,7 +22,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onboarding.adapters.email.rendering import MessageRenderer, key_digest
+from onboarding.adapters.email.rendering import MessageRenderer, linked
+from onboarding.adapters.email.unsubscribe import is_valid_unsubscribe_token, unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
 from tests.adapters.email import samples
 
@@ -30,6 +31,7 @@ GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "emails"
 NOW = datetime(2026, 2, 2, 15, 30, tzinfo=UTC)
 DOMAIN = "onboarding.vendor.example"
 UNSUBSCRIBE = "https://onboarding.vendor.example/unsubscribe"
+SECRET = b"golden-emails-test-key-not-a-real-secret"
 UNFOLDABLE = ("Message-ID:", "List-Unsubscribe:", " <mailto:")  # one token each: a long URL, a long domain
 
 
@@ -39,6 +41,7 @@ def renderer() -> MessageRenderer:
         sender=Person(name="Vendor Onboarding", email="onboarding@vendor.example"),
         domain=DOMAIN,
         unsubscribe_url=UNSUBSCRIBE,
+        unsubscribe_secret=SECRET,
         product_name="Vendor Onboarding",
     )
 
@@ -128,10 +131,13 @@ def test_list_unsubscribe_only_on_customer_emails(renderer: MessageRenderer, kin
         parsed = parse(renderer.render(message, now=NOW))
         text, markup = bodies(parsed)
         if customer_facing:
-            digest = key_digest(message.idempotency_key)
-            link = f"{UNSUBSCRIBE}?message={digest}"
+            token = unsubscribe_token(SECRET, email=message.to[0].email, project_id=message.project_id)
+            assert is_valid_unsubscribe_token(
+                token, secret=SECRET, email=message.to[0].email, project_id=message.project_id
+            )
+            link = f"{UNSUBSCRIBE}?token={token}"
             assert parsed["List-Unsubscribe"] == (
-                f"<{link}>, <mailto:onboarding@vendor.example?subject=unsubscribe%20{digest}>"
+                f"<{link}>, <mailto:onboarding@vendor.example?subject=unsubscribe%20{token}>"
             )
             assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             assert link in text and link in markup
@@ -265,6 +271,7 @@ def test_a_non_ascii_sender_and_subject(renderer: MessageRenderer) -> None:
         sender=Person(name="Zoë Ångström, Onboarding", email="zoe@vendor.example"),
         domain=DOMAIN,
         unsubscribe_url=UNSUBSCRIBE + "?list=customers",
+        unsubscribe_secret=SECRET,
         product_name="Vendor Onboarding",
     )
     message = replace(samples.kickoff_message(), subject="Bienvenue à bord : Café Señor Pérez démarre le 5 janvier")
@@ -272,7 +279,8 @@ def test_a_non_ascii_sender_and_subject(renderer: MessageRenderer) -> None:
     parsed = parse(raw)
     assert parsed["From"].addresses[0].display_name == "Zoë Ångström, Onboarding"
     assert parsed["Subject"] == message.subject
-    assert f"{UNSUBSCRIBE}?list=customers&message={key_digest(message.idempotency_key)}" in parsed["List-Unsubscribe"]
+    token = unsubscribe_token(SECRET, email=message.to[0].email, project_id=message.project_id)
+    assert f"{UNSUBSCRIBE}?list=customers&token={token}" in parsed["List-Unsubscribe"]
     assert all(len(line) <= 78 for line in header_lines(raw) if not line.startswith(UNFOLDABLE))
 
 
@@ -399,3 +407,29 @@ def test_golden_email(renderer: MessageRenderer, kind: MessageKind, update_golde
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_bytes(raw)
     assert raw == golden.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("no links", "no links"),
+        (
+            "See https://a.example/x?a=1&b=2.",
+            'See <a href="https://a.example/x?a=1&amp;b=2" style="color:#1d4ed8;text-decoration:underline;">'
+            "https://a.example/x?a=1&amp;b=2</a>.",
+        ),
+        (
+            "(http://a.example/p), <b>",
+            '(<a href="http://a.example/p" style="color:#1d4ed8;text-decoration:underline;">'
+            "http://a.example/p</a>), &lt;b&gt;",
+        ),
+        (
+            'https://a.example/"onmouseover=x',
+            '<a href="https://a.example/" style="color:#1d4ed8;text-decoration:underline;">'
+            "https://a.example/</a>&#34;onmouseover=x",
+        ),
+        ("ftp://a.example/f and javascript:alert(1)", "ftp://a.example/f and javascript:alert(1)"),
+    ],
+)
+def test_urls_in_text_become_links_and_nothing_else_does(text: str, html: str) -> None:
+    assert str(linked(text)) == html

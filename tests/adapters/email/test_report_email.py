@@ -24,6 +24,7 @@ def renderer() -> MessageRenderer:
         sender=Person(name="Vendor Onboarding", email="onboarding@vendor.example"),
         domain="onboarding.vendor.example",
         unsubscribe_url="https://onboarding.vendor.example/unsubscribe",
+        unsubscribe_secret=b"a test key that signs unsubscribe links, 32+ bytes",
         product_name="Vendor Onboarding",
     )
 

@@ -42,6 +42,7 @@ RENDERER = MessageRenderer(
     sender=Person(name="Vendor Onboarding", email="onboarding@vendor.example"),
     domain="vendor.example",
     unsubscribe_url="https://onboarding.vendor.example/unsubscribe",
+    unsubscribe_secret=b"transports-test-key",
     product_name="Vendor Onboarding",
 )
 

@@ -1,0 +1,263 @@
+"""Benchmark: Prefect's share of a sweep of the whole portfolio.
+
+Goal: a sweep of the full portfolio uses at most one task run per 500 projects,
+and the sweep flow takes at most 1.2 times the same sweep called directly, plus
+Prefect's fixed start.
+
+Loads a portfolio once (``sweep_bench.load``: default 20,000 projects x 40 tasks in
+SQLite, a Monday with overdue work, so the sweep re-forecasts, nudges, queues the
+weekly status emails and delivers them to a Maildir), starts its own Prefect server
+on 127.0.0.1 (a throw-away PREFECT_HOME; its database in a throw-away PostgreSQL
+database, or SQLite with ``--prefect-database sqlite``), then measures in one run:
+
+- direct: ``SweepService.run()`` built by ``bootstrap.sweep_service``, once before
+  and once after the flow (the mean is the baseline: on a shared machine the load
+  drifts during a long run);
+- fixed start: a trivial flow run against the same server (the median of three);
+- flow: ``flows/sweep.py``'s ``sweep`` flow against that server.
+
+Each sweep starts from a fresh copy of the loaded database. It checks that both
+sweeps did the same work, counts the flow run's task runs through the Prefect
+client, prints the figures, the task runs per 500 projects, and last
+``ratio=<(flow - fixed start) / direct>`` (goal: <= 1.2). The server is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sweep_bench  # the portfolio loader beside this file
+from sqlalchemy import create_engine, text
+
+from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.store.sql import make_engine, migrate
+from onboarding.bootstrap import sweep_service
+from onboarding.settings import Settings
+
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BATCH_PROJECTS = 500
+AT = "17:00"  # sweep_bench.NOW's time of day: the flow's simulated clock and the direct one agree
+# The services that record task runs from their events stay on; scheduling and the UI are not needed.
+SERVER_FLAGS = ("--no-scheduler", "--no-late-runs", "--no-ui", "--analytics-off")
+QUIET = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database; its asyncpg URL."""
+    name = f"{prefix}_{secrets.token_hex(3)}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def prefect_server(home: Path, *, database_url: str | None) -> Iterator[str]:
+    """``prefect server start`` on 127.0.0.1 in its own process group; its API URL. Stopped on exit."""
+    port = free_port()
+    env = {**os.environ, **QUIET, "PREFECT_HOME": str(home)}
+    if database_url:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("wb")
+    prefect = Path(sys.executable).with_name("prefect")
+    server = subprocess.Popen(  # noqa: S603 - Prefect's own command from this environment
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port), *SERVER_FLAGS],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the Prefect server exited {server.returncode}; see {home / 'server.log'}")
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not answer within 120 s; see {home / 'server.log'}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def fresh_copy(base: Path, folder: Path) -> Settings:
+    """Settings for a sweep over a fresh copy of the loaded portfolio, with its own Maildir."""
+    folder.mkdir()
+    database = folder / "onboarding.db"
+    shutil.copyfile(base, database)
+    return Settings(data_dir=folder, database_url=f"sqlite:///{database}")
+
+
+def sweep_counts(report: dict[str, Any]) -> dict[str, Any]:
+    """What a sweep did, comparable between the direct report and the flow's summary."""
+    delivered = report["delivered"]
+    return {key: report[key] for key in ("reforecast", "automated", "overdue_tasks", "nudges", "status_emails")} | {
+        "sent": delivered["sent"]
+    }
+
+
+def count_task_runs(flow_run_id: Any, *, settle_seconds: float = 3, timeout_seconds: float = 60) -> int:
+    """The flow run's task runs, once the server has recorded them all (it does so from events, a little later)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def count() -> int:
+        total, page = 0, 200
+        async with get_client() as client:
+            while True:
+                runs = await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=page, offset=total
+                )
+                total += len(runs)
+                if len(runs) < page:
+                    return total
+
+    deadline = time.monotonic() + timeout_seconds
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = asyncio.run(count())
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now and time.monotonic() - since >= settle_seconds:
+            return now
+        time.sleep(0.5)
+    raise SystemExit(f"the task run count did not settle within {timeout_seconds:.0f} s (last: {last})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=20_000)
+    parser.add_argument("--tasks", type=int, default=40)
+    parser.add_argument("--prefect-database", choices=["postgresql", "sqlite"], default="postgresql")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the server, drop the databases
+
+    with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
+        root = Path(tmp)
+        base = root / "portfolio.db"
+        engine = make_engine(f"sqlite:///{base}")
+        migrate(engine)
+        started = time.perf_counter()
+        overdue = sweep_bench.load(engine, projects=args.projects, tasks=args.tasks)
+        engine.dispose()
+        print(
+            f"loaded {args.projects:,} projects x {args.tasks} tasks ({overdue:,} overdue) "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
+        secret = secrets.token_urlsafe(32)
+        os.environ["ONBOARDING_SECRET_KEY"] = secret
+        clock = FixedClock(sweep_bench.TODAY, at=sweep_bench.NOW)
+
+        def direct_sweep(name: str) -> tuple[float, dict[str, Any]]:
+            """(a) the sweep called directly through the service, on its own fresh copy."""
+            settings = fresh_copy(base, root / name)
+            started, cpu = time.perf_counter(), time.process_time()
+            report = sweep_service(settings, clock=clock).run()
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            counts = sweep_counts(asdict(report))
+            print(f"direct sweep ({name}): {seconds:.2f} s, {cpu:.2f} s CPU in this process ({counts})")
+            return seconds, counts
+
+        direct_before, direct_counts = direct_sweep("before the flow")
+
+        home = root / "prefect-home"
+        home.mkdir()
+        with (
+            postgres_database("prefect_bench") if args.prefect_database == "postgresql" else _no_database() as url,
+            prefect_server(home, database_url=url) as api,
+        ):
+            os.environ.update(QUIET | {"PREFECT_HOME": str(home), "PREFECT_API_URL": api})
+            from prefect import flow
+
+            @flow(name="fixed-start")
+            def trivial() -> int:
+                return 1
+
+            trivial()  # the first flow call of a process also registers the client and its logging
+            fixed_times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                trivial()
+                fixed_times.append(time.perf_counter() - started)
+            fixed = statistics.median(fixed_times)
+            print(f"Prefect fixed start (a trivial flow run): {fixed:.2f} s, median of 3")
+
+            # (c) the sweep flow, over its own fresh copy
+            flow_settings = fresh_copy(base, root / "flow")
+            os.environ["ONBOARDING_DATA_DIR"] = str(flow_settings.data_dir)
+            os.environ["ONBOARDING_DATABASE_URL"] = str(flow_settings.database_url)
+            import flows.sweep as sweep_flow
+
+            started, cpu = time.perf_counter(), time.process_time()
+            state = sweep_flow.sweep(as_of=sweep_bench.TODAY, at=AT, return_state=True)
+            summary = state.result()
+            flowed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            flow_counts = sweep_counts(summary)
+            print(f"sweep flow: {flowed:.2f} s, {cpu:.2f} s CPU in this process ({flow_counts})")
+            if flow_counts != direct_counts:
+                raise SystemExit(f"the flow did other work than the direct sweep: {flow_counts} != {direct_counts}")
+            task_runs = count_task_runs(state.state_details.flow_run_id)
+
+        direct_after, counts_after = direct_sweep("after the flow")
+        assert counts_after == direct_counts
+        direct = (direct_before + direct_after) / 2
+        per_batch = task_runs / max(1, -(-args.projects // BATCH_PROJECTS))
+        print(f"task runs: {task_runs} for {args.projects:,} projects = {per_batch:.2f} per {BATCH_PROJECTS} projects")
+        print(f"flow minus fixed start: {flowed - fixed:.2f} s against direct {direct:.2f} s, the mean of both")
+        print(f"ratio={(flowed - fixed) / direct:.2f}")
+
+
+@contextmanager
+def _no_database() -> Iterator[None]:
+    yield None
+
+
+if __name__ == "__main__":
+    main()
