@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.graph import TaskGraph
@@ -185,9 +185,11 @@ class Webhooks(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class OverdueRow:
-    """An open task of an active project, due before today, with what the nudge policy needs of its project."""
+class OverdueRow(NamedTuple):
+    """An open task of an active project, due before today, with what the nudge policy needs of its project.
+
+    A named tuple: a sweep reads a quarter of a million of them straight from the database's rows.
+    """
 
     project_id: str
     task_key: str
@@ -206,6 +208,21 @@ class OverdueRow:
     blueprint_id: str  # the stored snapshot the project was launched from
 
 
+@dataclass(frozen=True, slots=True)
+class NudgeCandidates:
+    """The overdue tasks that may be due a nudge now, with the people of their projects.
+
+    ``overdue`` counts every open task of an active project due before today;
+    ``rows`` holds those of them due before ``due_before`` and never nudged or
+    last nudged before ``nudged_before`` (``nudge_thresholds``: the others cannot be
+    due a nudge); ``people`` the bindings of the projects of ``rows``.
+    """
+
+    overdue: int
+    rows: Sequence[OverdueRow]
+    people: Mapping[str, Mapping[str, Person]]
+
+
 class SweepStore(Protocol):
     """The sweep's set-based questions and its one write (nudges with their digests)."""
 
@@ -216,6 +233,14 @@ class SweepStore(Protocol):
     def active_projects(self) -> list[str]: ...
 
     def overdue_rows(self, *, today: date) -> list[OverdueRow]: ...
+
+    def active_blueprints(self) -> list[str]:
+        """Ids of the blueprint snapshots that active projects were launched from."""
+        ...
+
+    def nudge_candidates(self, *, today: date, due_before: date, nudged_before: date) -> NudgeCandidates:
+        """The overdue tasks that may be due a nudge, with their projects' people (one pass over an index)."""
+        ...
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, time_zone
+from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, nudge_thresholds, time_zone
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
 from onboarding.errors import TransitionRefused
@@ -32,6 +32,7 @@ from onboarding.services.dispatch import Dispatcher, DispatchReport
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
+    OverdueRow,
     PermanentDeliveryError,
     SweepStore,
     TemporaryDeliveryError,
@@ -83,6 +84,7 @@ class SweepService:
         self._webhooks = webhooks
         self._sender = sender
         self._parsed: dict[str, Blueprint] = {}
+        self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
 
     # -- the whole pass ----------------------------------------------------------
 
@@ -187,37 +189,60 @@ class SweepService:
         return done
 
     def decide_nudges(self) -> NudgeDecision:
-        """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy."""
+        """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy.
+
+        Only the overdue tasks that may be due a nudge now are read with their
+        projects and people: the store filters on the loosest thresholds of every
+        active blueprint's policy and calendars (``nudge_thresholds`` at the latest
+        local date anywhere), and the policy decides those rows exactly. The rows
+        left out cannot be due, so the decision is the one over every overdue row.
+        """
         now = self._clock.now()
         today = self._clock.today()
-        rows = self._store.overdue_rows(today=today)
-        people = self._store.bindings_of(r.project_id for r in rows)
-        texts = self._store.blueprint_texts({r.blueprint_id for r in rows})
+        texts = self._store.blueprint_texts(self._store.active_blueprints())
+        if not texts:
+            return NudgeDecision(NudgePlan(nudges=(), digests=(), deferred=()), overdue_tasks=0)
+        latest_local = (now.astimezone(UTC) + timedelta(days=1)).date()  # no zone is a day ahead of UTC
+        limits = [
+            nudge_thresholds(self._blueprint(version, texts).nudges, calendar, latest_local)
+            for version in texts
+            for calendar in self._calendars(version, texts).values()
+        ]
+        found = self._store.nudge_candidates(
+            today=today,
+            due_before=max(t.due_before for t in limits),
+            nudged_before=max(t.nudged_before for t in limits),
+        )
+        people = found.people
         sent_today = _sent_today(self._store.digests_since(now - timedelta(days=2)), people, now=now)
         # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap).
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
         chains: dict[tuple[str, str], tuple[str, ...]] = {}
-        calendars: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
         customer_emails: set[str] = set()
         calendar_by_email: dict[str, BusinessCalendar] = {}
-        for r in rows:
+        seen_projects: set[str] = set()
+        no_one: Mapping[str, Person] = {}
+        # In (project, task) order: a recipient bound in several projects takes the calendar of the first.
+        for r in sorted(found.rows, key=_by_project_and_task):
             version = r.blueprint_id
             bp = self._blueprint(version, texts)
-            if version not in calendars:
-                calendars[version] = scheduling_calendars(bp)
-            bound = people.get(r.project_id, {})
+            calendars = self._calendars(version, texts)
+            bound = people.get(r.project_id, no_one)
             owner = bound.get(r.owner_role)
             if owner is None:
                 continue
+            if r.project_id not in seen_projects:
+                seen_projects.add(r.project_id)
+                for role, person in bound.items():
+                    side = bp.roles[role].side.value if role in bp.roles else "vendor"
+                    calendar_by_email.setdefault(person.email, calendars[CalendarName(side)])
+                    if side == "customer":
+                        customer_emails.add(person.email)
             ladder_key = (version, r.owner_role)
-            if ladder_key not in chains:
-                chains[ladder_key] = _ladder(bp, r.owner_role)
-            chain = tuple(dict.fromkeys(p for role in chains[ladder_key] if (p := bound.get(role)) and p != owner))
-            for role, person in bound.items():
-                side = bp.roles[role].side.value if role in bp.roles else "vendor"
-                calendar_by_email.setdefault(person.email, calendars[version][CalendarName(side)])
-                if side == "customer":
-                    customer_emails.add(person.email)
+            ladder = chains.get(ladder_key)
+            if ladder is None:
+                ladder = chains[ladder_key] = _ladder(bp, r.owner_role)
+            chain = tuple(dict.fromkeys(p for role in ladder if (p := bound.get(role)) and p != owner))
             groups.setdefault(bp.nudges, []).append(
                 OverdueTask(
                     project_id=r.project_id,
@@ -229,7 +254,7 @@ class SweepService:
                     owner_role=r.owner_role,
                     owner=owner,
                     customer_side=r.side == "customer",
-                    owner_calendar=calendars[version][CalendarName(r.side)],
+                    owner_calendar=calendars[CalendarName(r.side)],
                     due_on=r.due_on,
                     due_version=r.due_version,
                     escalation_chain=chain,
@@ -258,7 +283,7 @@ class SweepService:
             digests=tuple(d for p in plans for d in p.digests),
             deferred=tuple(d for p in plans for d in p.deferred),
         )
-        return NudgeDecision(merged, overdue_tasks=len(rows))
+        return NudgeDecision(merged, overdue_tasks=found.overdue)
 
     def record_nudges(self, decision: NudgeDecision) -> int:
         return self._store.record_nudges(decision.plan.nudges, decision.plan.digests, now=self._clock.now())
@@ -283,6 +308,16 @@ class SweepService:
             text, source = texts[version]
             self._parsed[version] = self._blueprints.parse(text, source=source).blueprint
         return self._parsed[version]
+
+    def _calendars(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[CalendarName, BusinessCalendar]:
+        """The blueprint's office calendars, built once per service (a calendar caches its business days)."""
+        if version not in self._calendars_of:
+            self._calendars_of[version] = scheduling_calendars(self._blueprint(version, texts))
+        return self._calendars_of[version]
+
+
+def _by_project_and_task(row: OverdueRow) -> tuple[str, str]:
+    return row.project_id, row.task_key
 
 
 def batches(ids: Sequence[str], size: int = BATCH) -> list[list[str]]:

@@ -4,23 +4,34 @@ Which projects have overdue work, which automated tasks may be ready, the overdu
 task rows the nudge policy needs (with their projects), who is bound to which
 role, how many digests each recipient got today, and, in one transaction, the
 nudges decided with their digests queued in the outbox.
+
+The nudge decision reads only the overdue tasks that may be due a nudge today:
+``nudge_candidates`` filters on the task nudge index (``ix_tasks_open_nudge``,
+which holds every column the filter reads), so that the many overdue tasks nudged
+recently are skipped without reading their rows, and joins projects and people
+for the rest. Its queries find the tasks first (a materialised CTE), whatever the
+planner would guess from the projects' state index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, select, update
+from sqlalchemy import CTE, Engine, Select, and_, bindparam, func, or_, select, update
 
 from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox, outbox_values, projects, tasks
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.nudges import Nudge
-from onboarding.services.ports import OverdueRow
+from onboarding.services.ports import NudgeCandidates, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
 OPEN = ("pending", "in_progress", "blocked")
+# Open tasks, written out as in the partial indexes' condition: with bound parameters instead of
+# literals, SQLite cannot tell that a query implies the condition, and does not use the index.
+IS_OPEN = tasks.c.state.in_(bindparam("open_states", OPEN, expanding=True, literal_execute=True))
 
 
 class SqlSweepStore:
@@ -31,7 +42,7 @@ class SqlSweepStore:
         query = (
             select(tasks.c.project_id)
             .join(projects, projects.c.id == tasks.c.project_id)
-            .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
+            .where(IS_OPEN, tasks.c.target_due_on < today, projects.c.state == "active")
             .distinct()
             .order_by(tasks.c.project_id)
         )
@@ -85,10 +96,82 @@ class SqlSweepStore:
                 projects.c.blueprint_id,
             )
             .join(projects, projects.c.id == tasks.c.project_id)
-            .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
+            .where(IS_OPEN, tasks.c.target_due_on < today, projects.c.state == "active")
         )
         with self.engine.connect() as connection:
             return [OverdueRow(**r._mapping) for r in connection.execute(query)]
+
+    def active_blueprints(self) -> list[str]:
+        active = select(projects.c.id).where(projects.c.blueprint_id == blueprints.c.id, projects.c.state == "active")
+        with self.engine.connect() as connection:
+            return list(
+                connection.execute(select(blueprints.c.id).where(active.exists()).order_by(blueprints.c.id)).scalars()
+            )
+
+    def nudge_candidates(self, *, today: date, due_before: date, nudged_before: date) -> NudgeCandidates:
+        """Overdue tasks due before ``due_before`` and not nudged since ``nudged_before``, with their people."""
+        overdue = _tasks_first(select(tasks.c.project_id).where(IS_OPEN, tasks.c.target_due_on < today), "overdue")
+        count = (
+            select(func.count())
+            .select_from(overdue)
+            .join(projects, projects.c.id == overdue.c.project_id)
+            .where(projects.c.state == "active")
+        )
+        may_be_due = (
+            IS_OPEN,
+            tasks.c.target_due_on < min(today, due_before),
+            or_(tasks.c.last_nudged_on.is_(None), tasks.c.last_nudged_on < nudged_before),
+        )
+        # from the nudge index alone; then the rows of the few found, their titles and their projects
+        found = _tasks_first(
+            select(
+                tasks.c.project_id,
+                tasks.c.key,
+                tasks.c.owner_role,
+                tasks.c.side,
+                tasks.c.target_due_on,
+                tasks.c.due_version,
+                tasks.c.nudges_sent,
+                tasks.c.last_nudged_on,
+            ).where(*may_be_due),
+            "found",
+        )
+        rows = (
+            select(
+                found.c.project_id,
+                found.c.key,
+                tasks.c.title,
+                tasks.c.milestone_title,
+                found.c.owner_role,
+                found.c.side,
+                found.c.target_due_on,
+                found.c.due_version,
+                found.c.nudges_sent,
+                found.c.last_nudged_on,
+                projects.c.customer,
+                projects.c.blueprint_key,
+                projects.c.blueprint_version,
+                projects.c.blueprint_title,
+                projects.c.blueprint_id,
+            )
+            .join_from(found, projects, projects.c.id == found.c.project_id)
+            .join(tasks, and_(tasks.c.project_id == found.c.project_id, tasks.c.key == found.c.key))
+            .where(projects.c.state == "active")
+        )
+        their_projects = _tasks_first(select(tasks.c.project_id).where(*may_be_due).distinct(), "their_projects")
+        people_rows = select(
+            bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
+        ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
+        people: dict[str, dict[str, Person]] = {}
+        with self.engine.connect() as connection:
+            total = int(connection.execute(count).scalar_one())
+            found_rows = list(map(OverdueRow._make, connection.execute(rows)))
+            for pid, role, name, email, tz in connection.execute(people_rows):
+                bound = people.get(pid)
+                if bound is None:
+                    bound = people[pid] = {}
+                bound[role] = Person(name, email, tz)
+        return NudgeCandidates(overdue=total, rows=found_rows, people=people)
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
         ids = sorted(set(project_ids))
@@ -195,3 +278,8 @@ class SqlSweepStore:
     def count(self, table: str) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(Base.metadata.tables[table])).scalar_one())
+
+
+def _tasks_first(query: Select[Any], name: str) -> CTE:
+    """The query as a materialised CTE: the database finds these task rows first, then joins to them."""
+    return query.cte(name).prefix_with("MATERIALIZED")
