@@ -209,13 +209,30 @@ class OverdueRow(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class NudgeFilter:
+    """Which overdue tasks may be due a nudge now (``nudge_thresholds``, loosened to cover every owner).
+
+    A task may be due when it is due before ``due_before`` and was never nudged or
+    last nudged before ``nudged_before``; or, when its owner's time zone is one of
+    ``ahead_zones`` (already on the next day), the same with ``ahead_due_before``
+    and ``ahead_nudged_before``. The decision itself is exact; the filter only
+    leaves out tasks that cannot be due.
+    """
+
+    due_before: date
+    nudged_before: date
+    ahead_zones: frozenset[str] = frozenset()
+    ahead_due_before: date | None = None
+    ahead_nudged_before: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NudgeCandidates:
     """The overdue tasks that may be due a nudge now, with the people of their projects.
 
     ``overdue`` counts every open task of an active project due before today;
-    ``rows`` holds those of them due before ``due_before`` and never nudged or
-    last nudged before ``nudged_before`` (``nudge_thresholds``: the others cannot be
-    due a nudge); ``people`` the bindings of the projects of ``rows``.
+    ``rows`` holds those of them that pass the ``NudgeFilter`` (the others cannot
+    be due a nudge); ``people`` the bindings of the projects of ``rows``.
     """
 
     overdue: int
@@ -238,7 +255,11 @@ class SweepStore(Protocol):
         """Ids of the blueprint snapshots that active projects were launched from."""
         ...
 
-    def nudge_candidates(self, *, today: date, due_before: date, nudged_before: date) -> NudgeCandidates:
+    def time_zones(self) -> list[str]:
+        """The time zones of the people bound to projects (each once)."""
+        ...
+
+    def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
         """The overdue tasks that may be due a nudge, with their projects' people (one pass over an index)."""
         ...
 

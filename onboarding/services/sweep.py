@@ -32,6 +32,7 @@ from onboarding.services.dispatch import Dispatcher, DispatchReport
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
+    NudgeFilter,
     OverdueRow,
     PermanentDeliveryError,
     SweepStore,
@@ -192,31 +193,23 @@ class SweepService:
         """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy.
 
         Only the overdue tasks that may be due a nudge now are read with their
-        projects and people: the store filters on the loosest thresholds of every
-        active blueprint's policy and calendars (``nudge_thresholds`` at the latest
-        local date anywhere), and the policy decides those rows exactly. The rows
-        left out cannot be due, so the decision is the one over every overdue row.
+        projects and people (``_nudge_filter``), and the policy decides those rows
+        exactly. The rows left out cannot be due, so the decision is the one over
+        every overdue row.
         """
         now = self._clock.now()
         today = self._clock.today()
         texts = self._store.blueprint_texts(self._store.active_blueprints())
         if not texts:
             return NudgeDecision(NudgePlan(nudges=(), digests=(), deferred=()), overdue_tasks=0)
-        latest_local = (now.astimezone(UTC) + timedelta(days=1)).date()  # no zone is a day ahead of UTC
-        limits = [
-            nudge_thresholds(self._blueprint(version, texts).nudges, calendar, latest_local)
-            for version in texts
-            for calendar in self._calendars(version, texts).values()
-        ]
-        found = self._store.nudge_candidates(
-            today=today,
-            due_before=max(t.due_before for t in limits),
-            nudged_before=max(t.nudged_before for t in limits),
-        )
+        found = self._store.nudge_candidates(today=today, may_be_due=self._nudge_filter(now, texts))
         people = found.people
         sent_today = _sent_today(self._store.digests_since(now - timedelta(days=2)), people, now=now)
-        # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap).
+        # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap),
+        # the policies in the order of their blueprints' ids, whichever tasks are due.
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
+        for version in sorted(texts):
+            groups.setdefault(self._blueprint(version, texts).nudges, [])
         chains: dict[tuple[str, str], tuple[str, ...]] = {}
         customer_emails: set[str] = set()
         calendar_by_email: dict[str, BusinessCalendar] = {}
@@ -243,7 +236,7 @@ class SweepService:
             if ladder is None:
                 ladder = chains[ladder_key] = _ladder(bp, r.owner_role)
             chain = tuple(dict.fromkeys(p for role in ladder if (p := bound.get(role)) and p != owner))
-            groups.setdefault(bp.nudges, []).append(
+            groups[bp.nudges].append(
                 OverdueTask(
                     project_id=r.project_id,
                     customer=r.customer,
@@ -265,6 +258,8 @@ class SweepService:
         plans = []
         frozen_customers = frozenset(customer_emails)
         for policy, overdue in groups.items():
+            if not overdue:
+                continue
             plan = decide_nudges(
                 overdue,
                 policy=policy,
@@ -284,6 +279,37 @@ class SweepService:
             deferred=tuple(d for p in plans for d in p.deferred),
         )
         return NudgeDecision(merged, overdue_tasks=found.overdue)
+
+    def _nudge_filter(self, now: datetime, texts: Mapping[str, tuple[str, str]]) -> NudgeFilter:
+        """The loosest thresholds of every active blueprint's policy and calendars, at the owners' local dates.
+
+        A zone's local date is the UTC date, the day before or the day after; thresholds only grow with the
+        date, so the UTC date's cover every owner except those in zones already on the next day, which get the
+        next day's thresholds (the store checks the owner's zone only for the tasks that need it).
+        """
+        utc_on = now.astimezone(UTC).date()
+        next_day = utc_on + timedelta(days=1)
+
+        def loosest(local_on: date) -> tuple[date, date]:
+            limits = [
+                nudge_thresholds(self._blueprint(version, texts).nudges, calendar, local_on)
+                for version in texts
+                for calendar in self._calendars(version, texts).values()
+            ]
+            return max(t.due_before for t in limits), max(t.nudged_before for t in limits)
+
+        due_before, nudged_before = loosest(utc_on)
+        ahead = frozenset(zone for zone in self._store.time_zones() if now.astimezone(time_zone(zone)).date() > utc_on)
+        if not ahead:
+            return NudgeFilter(due_before=due_before, nudged_before=nudged_before)
+        ahead_due_before, ahead_nudged_before = loosest(next_day)
+        return NudgeFilter(
+            due_before=due_before,
+            nudged_before=nudged_before,
+            ahead_zones=ahead,
+            ahead_due_before=ahead_due_before,
+            ahead_nudged_before=ahead_nudged_before,
+        )
 
     def record_nudges(self, decision: NudgeDecision) -> int:
         return self._store.record_nudges(decision.plan.nudges, decision.plan.digests, now=self._clock.now())

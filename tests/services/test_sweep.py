@@ -214,10 +214,10 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
     people = store.bindings_of(r.project_id for r in rows)
     texts = store.blueprint_texts({r.blueprint_id for r in rows})
     sent_today = _sent_today(store.digests_since(now - timedelta(days=2)), people, now=now)
-    groups: dict[NudgePolicy, list[OverdueTask]] = {}
+    parsed = {i: FileBlueprints().parse(text, source=source).blueprint for i, (text, source) in texts.items()}
+    groups: dict[NudgePolicy, list[OverdueTask]] = {parsed[i].nudges: [] for i in sorted(parsed)}
     customer_emails: set[str] = set()
     calendar_by_email: dict[str, BusinessCalendar] = {}
-    parsed = {i: FileBlueprints().parse(text, source=source).blueprint for i, (text, source) in texts.items()}
     calendars_of = {i: scheduling_calendars(bp) for i, bp in parsed.items()}
     for r in rows:
         bp, calendars = parsed[r.blueprint_id], calendars_of[r.blueprint_id]
@@ -252,6 +252,8 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
         )
     plans = []
     for policy, overdue in groups.items():
+        if not overdue:
+            continue
         plan = decide_nudges(
             overdue,
             policy=policy,

@@ -17,6 +17,7 @@ from onboarding.services.ports import (
     ConcurrentChange,
     FailedMessage,
     NudgeCandidates,
+    NudgeFilter,
     OverdueRow,
     QueuedMessage,
 )
@@ -212,14 +213,31 @@ class InMemorySweepStore:
     def active_blueprints(self) -> list[str]:
         return sorted({blueprint_id(p) for p in self._active()})
 
-    def nudge_candidates(self, *, today: date, due_before: date, nudged_before: date) -> NudgeCandidates:
+    def time_zones(self) -> list[str]:
+        return sorted({p.timezone for project in self.store.projects.values() for p in project.bindings.values()})
+
+    def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
+        def passes(task: TaskRecord, due_before: date | None, nudged_before: date | None) -> bool:
+            last = task.last_nudged_on
+            return (
+                due_before is not None
+                and nudged_before is not None
+                and task.target_due_on < due_before
+                and (last is None or last < nudged_before)
+            )
+
+        f = may_be_due
         overdue = 0
         rows: list[OverdueRow] = []
         for project in self._active():
             for task in project.overdue(today):
                 overdue += 1
-                last = task.last_nudged_on
-                if task.target_due_on < due_before and (last is None or last < nudged_before):
+                owner = project.bindings.get(task.owner_role)
+                if passes(task, f.due_before, f.nudged_before) or (
+                    owner is not None
+                    and owner.timezone in f.ahead_zones
+                    and passes(task, f.ahead_due_before, f.ahead_nudged_before)
+                ):
                     rows.append(_overdue_row(project, task))
         return NudgeCandidates(overdue=overdue, rows=rows, people=self.bindings_of(r.project_id for r in rows))
 

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Engine, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, or_, select, text, update
 
 from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox, outbox_values, projects, tasks
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.nudges import Nudge
-from onboarding.services.ports import NudgeCandidates, OverdueRow
+from onboarding.services.ports import NudgeCandidates, NudgeFilter, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
 OPEN = ("pending", "in_progress", "blocked")
@@ -108,8 +108,21 @@ class SqlSweepStore:
                 connection.execute(select(blueprints.c.id).where(active.exists()).order_by(blueprints.c.id)).scalars()
             )
 
-    def nudge_candidates(self, *, today: date, due_before: date, nudged_before: date) -> NudgeCandidates:
-        """Overdue tasks due before ``due_before`` and not nudged since ``nudged_before``, with their people."""
+    def time_zones(self) -> list[str]:
+        """Each zone once, from the zone index by skipping from one zone to the next (a handful of lookups)."""
+        query = text(
+            "WITH RECURSIVE zone(name) AS ("
+            " SELECT min(timezone) FROM bindings"
+            " UNION ALL"
+            " SELECT (SELECT min(timezone) FROM bindings WHERE timezone > zone.name)"
+            " FROM zone WHERE zone.name IS NOT NULL"
+            ") SELECT name FROM zone WHERE name IS NOT NULL"
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
+        """Overdue tasks that pass the filter, with their people; every overdue task of an active project counted."""
         overdue = _tasks_first(select(tasks.c.project_id).where(IS_OPEN, tasks.c.target_due_on < today), "overdue")
         count = (
             select(func.count())
@@ -117,11 +130,7 @@ class SqlSweepStore:
             .join(projects, projects.c.id == overdue.c.project_id)
             .where(projects.c.state == "active")
         )
-        may_be_due = (
-            IS_OPEN,
-            tasks.c.target_due_on < min(today, due_before),
-            or_(tasks.c.last_nudged_on.is_(None), tasks.c.last_nudged_on < nudged_before),
-        )
+        may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
         # from the nudge index alone; then the rows of the few found, their titles and their projects
         found = _tasks_first(
             select(
@@ -133,7 +142,7 @@ class SqlSweepStore:
                 tasks.c.due_version,
                 tasks.c.nudges_sent,
                 tasks.c.last_nudged_on,
-            ).where(*may_be_due),
+            ).where(*may_be_due_now),
             "found",
         )
         rows = (
@@ -158,7 +167,7 @@ class SqlSweepStore:
             .join(tasks, and_(tasks.c.project_id == found.c.project_id, tasks.c.key == found.c.key))
             .where(projects.c.state == "active")
         )
-        their_projects = _tasks_first(select(tasks.c.project_id).where(*may_be_due).distinct(), "their_projects")
+        their_projects = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now).distinct(), "their_projects")
         people_rows = select(
             bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
         ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
@@ -283,3 +292,24 @@ class SqlSweepStore:
 def _tasks_first(query: Select[Any], name: str) -> CTE:
     """The query as a materialised CTE: the database finds these task rows first, then joins to them."""
     return query.cte(name).prefix_with("MATERIALIZED")
+
+
+def _passes(f: NudgeFilter) -> ColumnElement[bool]:
+    """The filter as SQL on the task nudge index; an owner's zone is looked up only for the tasks it decides."""
+    last = tasks.c.last_nudged_on
+    base = and_(tasks.c.target_due_on < f.due_before, or_(last.is_(None), last < f.nudged_before))
+    if not f.ahead_zones or f.ahead_due_before is None or f.ahead_nudged_before is None:
+        return base
+    owner_ahead = (
+        select(bindings.c.project_id)
+        .where(
+            bindings.c.project_id == tasks.c.project_id,
+            bindings.c.role == tasks.c.owner_role,
+            bindings.c.timezone.in_(sorted(f.ahead_zones)),
+        )
+        .exists()
+    )
+    ahead = and_(
+        tasks.c.target_due_on < f.ahead_due_before, or_(last.is_(None), last < f.ahead_nudged_before), owner_ahead
+    )
+    return or_(base, ahead)
