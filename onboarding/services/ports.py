@@ -208,6 +208,26 @@ class OverdueRow(NamedTuple):
     blueprint_id: str  # the stored snapshot the project was launched from
 
 
+class NudgeCandidate(NamedTuple):
+    """An overdue task that may be due a nudge, as the task nudge index and its project's row hold it.
+
+    Its title and its milestone's are the blueprint snapshot's (a project's tasks
+    are its blueprint's), so that reading it needs no task row.
+    """
+
+    project_id: str
+    task_key: str
+    owner_role: str
+    side: str
+    due_on: date
+    due_version: int
+    nudges_sent: int
+    last_nudged_on: date | None
+    customer: str
+    blueprint_title: str
+    blueprint_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class NudgeFilter:
     """Which overdue tasks may be due a nudge now (``nudge_thresholds``, loosened to cover every owner).
@@ -236,7 +256,7 @@ class NudgeCandidates:
     """
 
     overdue: int
-    rows: Sequence[OverdueRow]
+    rows: Sequence[NudgeCandidate]
     people: Mapping[str, Mapping[str, Person]]
 
 

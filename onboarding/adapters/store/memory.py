@@ -16,6 +16,7 @@ from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     ConcurrentChange,
     FailedMessage,
+    NudgeCandidate,
     NudgeCandidates,
     NudgeFilter,
     OverdueRow,
@@ -228,7 +229,7 @@ class InMemorySweepStore:
 
         f = may_be_due
         overdue = 0
-        rows: list[OverdueRow] = []
+        rows: list[NudgeCandidate] = []
         for project in self._active():
             for task in project.overdue(today):
                 overdue += 1
@@ -238,7 +239,21 @@ class InMemorySweepStore:
                     and owner.timezone in f.ahead_zones
                     and passes(task, f.ahead_due_before, f.ahead_nudged_before)
                 ):
-                    rows.append(_overdue_row(project, task))
+                    rows.append(
+                        NudgeCandidate(
+                            project_id=project.id,
+                            task_key=task.key,
+                            owner_role=task.owner_role,
+                            side=task.side,
+                            due_on=task.target_due_on,
+                            due_version=task.due_version,
+                            nudges_sent=task.nudges_sent,
+                            last_nudged_on=task.last_nudged_on,
+                            customer=project.customer,
+                            blueprint_title=project.blueprint_title,
+                            blueprint_id=blueprint_id(project),
+                        )
+                    )
         return NudgeCandidates(overdue=overdue, rows=rows, people=self.bindings_of(r.project_id for r in rows))
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:

@@ -25,7 +25,7 @@ from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox,
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.nudges import Nudge
-from onboarding.services.ports import NudgeCandidates, NudgeFilter, OverdueRow
+from onboarding.services.ports import NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
 OPEN = ("pending", "in_progress", "blocked")
@@ -131,7 +131,7 @@ class SqlSweepStore:
             .where(projects.c.state == "active")
         )
         may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
-        # from the nudge index alone; then the rows of the few found, their titles and their projects
+        # from the nudge index alone, then the projects of the few found
         found = _tasks_first(
             select(
                 tasks.c.project_id,
@@ -147,24 +147,12 @@ class SqlSweepStore:
         )
         rows = (
             select(
-                found.c.project_id,
-                found.c.key,
-                tasks.c.title,
-                tasks.c.milestone_title,
-                found.c.owner_role,
-                found.c.side,
-                found.c.target_due_on,
-                found.c.due_version,
-                found.c.nudges_sent,
-                found.c.last_nudged_on,
+                *found.c,
                 projects.c.customer,
-                projects.c.blueprint_key,
-                projects.c.blueprint_version,
                 projects.c.blueprint_title,
                 projects.c.blueprint_id,
             )
             .join_from(found, projects, projects.c.id == found.c.project_id)
-            .join(tasks, and_(tasks.c.project_id == found.c.project_id, tasks.c.key == found.c.key))
             .where(projects.c.state == "active")
         )
         their_projects = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now).distinct(), "their_projects")
@@ -174,7 +162,7 @@ class SqlSweepStore:
         people: dict[str, dict[str, Person]] = {}
         with self.engine.connect() as connection:
             total = int(connection.execute(count).scalar_one())
-            found_rows = list(map(OverdueRow._make, connection.execute(rows)))
+            found_rows = list(map(NudgeCandidate._make, connection.execute(rows)))
             for pid, role, name, email, tz in connection.execute(people_rows):
                 bound = people.get(pid)
                 if bound is None:
