@@ -89,6 +89,7 @@ class SweepService:
         self._parsed: dict[str, Blueprint] = {}
         self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
         self._titles_of: dict[str, Mapping[str, tuple[str, str]]] = {}
+        self._sides_of: dict[str, tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]] = {}
 
     # -- the whole pass ----------------------------------------------------------
 
@@ -226,7 +227,7 @@ class SweepService:
         for r in sorted(found.rows, key=_by_project_and_task):
             version = r.blueprint_id
             bp = self._blueprint(version, texts)
-            calendars = self._calendars(version, texts)
+            calendar_of_side, side_of_role = self._sides(version, texts)
             bound = people.get(r.project_id, no_one)
             owner = bound.get(r.owner_role)
             if owner is None:
@@ -234,8 +235,8 @@ class SweepService:
             if r.project_id not in seen_projects:
                 seen_projects.add(r.project_id)
                 for role, person in bound.items():
-                    side = bp.roles[role].side.value if role in bp.roles else "vendor"
-                    calendar_by_email.setdefault(person.email, calendars[CalendarName(side)])
+                    side = side_of_role.get(role, "vendor")
+                    calendar_by_email.setdefault(person.email, calendar_of_side[side])
                     if side == "customer":
                         customer_emails.add(person.email)
             task_title, milestone_title = self._titles(version, texts)[r.task_key]
@@ -255,7 +256,7 @@ class SweepService:
                     owner_role=r.owner_role,
                     owner=owner,
                     customer_side=r.side == "customer",
-                    owner_calendar=calendars[CalendarName(r.side)],
+                    owner_calendar=calendar_of_side[r.side],
                     due_on=r.due_on,
                     due_version=r.due_version,
                     escalation_chain=chain,
@@ -349,6 +350,19 @@ class SweepService:
             bp = self._blueprint(version, texts)
             self._titles_of[version] = {t.key: (t.title, m.title) for m in bp.milestones for t in m.tasks}
         return self._titles_of[version]
+
+    def _sides(
+        self, version: str, texts: Mapping[str, tuple[str, str]]
+    ) -> tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]:
+        """The blueprint's calendar of each side, and each role's side, by their names as the store holds them."""
+        if version not in self._sides_of:
+            calendars = self._calendars(version, texts)
+            roles = self._blueprint(version, texts).roles
+            self._sides_of[version] = (
+                {name.value: calendar for name, calendar in calendars.items()},
+                {role: spec.side.value for role, spec in roles.items()},
+            )
+        return self._sides_of[version]
 
     def _calendars(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[CalendarName, BusinessCalendar]:
         """The blueprint's office calendars, built once per service (a calendar caches its business days)."""

@@ -162,8 +162,8 @@ class SqlSweepStore:
         people: dict[str, dict[str, Person]] = {}
         with self.engine.connect() as connection:
             total = int(connection.execute(count).scalar_one())
-            found_rows = list(map(NudgeCandidate._make, connection.execute(rows)))
-            for pid, role, name, email, tz in connection.execute(people_rows):
+            found_rows = list(map(NudgeCandidate._make, connection.execute(rows).all()))  # .all(): one fetch
+            for pid, role, name, email, tz in connection.execute(people_rows).all():
                 bound = people.get(pid)
                 if bound is None:
                     bound = people[pid] = {}
