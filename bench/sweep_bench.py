@@ -308,7 +308,13 @@ def cached_sqlite(cache: Path, *, projects: int, tasks: int) -> tuple[Engine, in
     path = cache / f"sweep-portfolio-{projects}x{tasks}-v{LOADER_VERSION}.db"
     if path.exists():
         engine = make_engine(f"sqlite:///{path}")
-        migrate(engine)  # a migration added since the file was built runs once
+        with engine.connect() as connection:
+            built_at = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+        migrate(engine)  # a migration added since the file was built runs once, with fresh statistics
+        with engine.connect() as connection:
+            if connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() != built_at:
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
         return engine, None
     building = path.with_suffix(".building")
     for stale in cache.glob(building.name + "*"):
