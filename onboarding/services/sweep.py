@@ -89,6 +89,7 @@ class SweepService:
         self._parsed: dict[str, Blueprint] = {}
         self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
         self._titles_of: dict[str, Mapping[str, tuple[str, str]]] = {}
+        self._ladders_of: dict[str, Mapping[str, tuple[str, ...]]] = {}
         self._sides_of: dict[str, tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]] = {}
 
     # -- the whole pass ----------------------------------------------------------
@@ -218,16 +219,23 @@ class SweepService:
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
         for version in sorted(texts):
             groups.setdefault(self._blueprint(version, texts).nudges, [])
-        chains: dict[tuple[str, str], tuple[str, ...]] = {}
+        # what each blueprint snapshot gives a row, looked up once per snapshot
+        per_version = {
+            version: (
+                groups[self._blueprint(version, texts).nudges],
+                *self._sides(version, texts),
+                self._titles(version, texts),
+                self._ladders(version, texts),
+            )
+            for version in texts
+        }
         customer_emails: set[str] = set()
         calendar_by_email: dict[str, BusinessCalendar] = {}
         seen_projects: set[str] = set()
         no_one: Mapping[str, Person] = {}
         # In (project, task) order: a recipient bound in several projects takes the calendar of the first.
         for r in sorted(found.rows, key=_by_project_and_task):
-            version = r.blueprint_id
-            bp = self._blueprint(version, texts)
-            calendar_of_side, side_of_role = self._sides(version, texts)
+            group, calendar_of_side, side_of_role, titles, ladders = per_version[r.blueprint_id]
             bound = people.get(r.project_id, no_one)
             owner = bound.get(r.owner_role)
             if owner is None:
@@ -239,13 +247,16 @@ class SweepService:
                     calendar_by_email.setdefault(person.email, calendar_of_side[side])
                     if side == "customer":
                         customer_emails.add(person.email)
-            task_title, milestone_title = self._titles(version, texts)[r.task_key]
-            ladder_key = (version, r.owner_role)
-            ladder = chains.get(ladder_key)
-            if ladder is None:
-                ladder = chains[ladder_key] = _ladder(bp, r.owner_role)
-            chain = tuple(dict.fromkeys(p for role in ladder if (p := bound.get(role)) and p != owner))
-            groups[bp.nudges].append(
+            task_title, milestone_title = titles[r.task_key]
+            chain: list[Person] = []
+            ladder = ladders.get(r.owner_role)
+            if ladder is None:  # not a role of the blueprint: its ladder has only the roles it names
+                ladder = _ladder(self._blueprint(r.blueprint_id, texts), r.owner_role)
+            for role in ladder:
+                rung = bound.get(role)
+                if rung is not None and rung != owner and rung not in chain:
+                    chain.append(rung)
+            group.append(
                 OverdueTask(
                     project_id=r.project_id,
                     customer=r.customer,
@@ -259,7 +270,7 @@ class SweepService:
                     owner_calendar=calendar_of_side[r.side],
                     due_on=r.due_on,
                     due_version=r.due_version,
-                    escalation_chain=chain,
+                    escalation_chain=tuple(chain),
                     nudges_sent=r.nudges_sent,
                     last_nudged_on=r.last_nudged_on,
                 )
@@ -343,6 +354,13 @@ class SweepService:
             text, source = texts[version]
             self._parsed[version] = self._blueprints.parse(text, source=source).blueprint
         return self._parsed[version]
+
+    def _ladders(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[str, tuple[str, ...]]:
+        """Per owner role, the roles nudged after the owner (the policy's ladder)."""
+        if version not in self._ladders_of:
+            bp = self._blueprint(version, texts)
+            self._ladders_of[version] = {role: _ladder(bp, role) for role in bp.roles}
+        return self._ladders_of[version]
 
     def _titles(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[str, tuple[str, str]]:
         """Each task's title and its milestone's, by task key: a project's tasks are its blueprint snapshot's."""

@@ -122,17 +122,13 @@ class SqlSweepStore:
             return list(connection.execute(query).scalars())
 
     def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
-        """Overdue tasks that pass the filter, with their people; every overdue task of an active project counted."""
-        overdue = _tasks_first(select(tasks.c.project_id).where(IS_OPEN, tasks.c.target_due_on < today), "overdue")
-        count = (
-            select(func.count())
-            .select_from(overdue)
-            .join(projects, projects.c.id == overdue.c.project_id)
-            .where(projects.c.state == "active")
-        )
-        may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
-        # from the nudge index alone, then the projects of the few found
-        found = _tasks_first(
+        """Overdue tasks that pass the filter, with their people; every overdue task of an active project counted.
+
+        One pass over the overdue entries of the task nudge index, each joined to its
+        project once: the count of those in active projects is a window over that
+        join, and only the entries that pass the filter come back.
+        """
+        overdue = _tasks_first(
             select(
                 tasks.c.project_id,
                 tasks.c.key,
@@ -142,27 +138,44 @@ class SqlSweepStore:
                 tasks.c.due_version,
                 tasks.c.nudges_sent,
                 tasks.c.last_nudged_on,
-            ).where(*may_be_due_now),
-            "found",
+                _passes(may_be_due).label("may_be_due"),
+            ).where(IS_OPEN, tasks.c.target_due_on < today),
+            "overdue",
         )
-        rows = (
+        counted = (
             select(
-                *found.c,
+                *(c for c in overdue.c if c.name != "may_be_due"),
                 projects.c.customer,
                 projects.c.blueprint_title,
                 projects.c.blueprint_id,
+                overdue.c.may_be_due,
+                func.count().over().label("overdue"),
             )
-            .join_from(found, projects, projects.c.id == found.c.project_id)
+            .join_from(overdue, projects, projects.c.id == overdue.c.project_id)
+            .where(projects.c.state == "active")
+            .subquery("counted")
+        )
+        rows = select(*(c for c in counted.c if c.name != "may_be_due")).where(counted.c.may_be_due)
+        count = (
+            select(func.count())
+            .select_from(overdue)
+            .join(projects, projects.c.id == overdue.c.project_id)
             .where(projects.c.state == "active")
         )
-        their_projects = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now).distinct(), "their_projects")
+        may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
+        # each project once, by a DISTINCT over the index entries found (not over the tasks' primary key,
+        # which SQLite would otherwise walk in full to have the projects in order)
+        their_tasks = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now), "their_tasks")
+        their_projects = _tasks_first(select(their_tasks.c.project_id).distinct(), "their_projects")
         people_rows = select(
             bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
         ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
         people: dict[str, dict[str, Person]] = {}
         with self.engine.connect() as connection:
-            total = int(connection.execute(count).scalar_one())
-            found_rows = list(map(NudgeCandidate._make, connection.execute(rows).all()))  # .all(): one fetch
+            found = connection.execute(rows).all()  # .all(): one fetch
+            # each row ends with the count of every overdue task; with no row, count them apart
+            total = found[0][-1] if found else int(connection.execute(count).scalar_one())
+            found_rows = [NudgeCandidate._make(r[:-1]) for r in found]
             for pid, role, name, email, tz in connection.execute(people_rows).all():
                 bound = people.get(pid)
                 if bound is None:
