@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
@@ -68,7 +68,10 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
 
 
 class World:
-    def __init__(self, stores: Stores, tmp_path: Path) -> None:
+    def __init__(self, stores: Stores | Engine, tmp_path: Path) -> None:
+        """On the given stores, or on the SQL stores of a database."""
+        if isinstance(stores, Engine):
+            stores = (SqlProjectStore(stores), SqlOutbox(stores), SqlSweepStore(stores))
         project_store, outbox, sweep_store = stores
         self.clock = at("2026-12-04")
         self.maildir = tmp_path / "maildir"
