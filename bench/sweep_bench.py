@@ -2,7 +2,10 @@
 
 Bulk-loads a portfolio (default 250,000 projects x 40 tasks = 10M task rows) of
 one 40-task blueprint, about 2.5% of all tasks open past their target date, four
-people bound per project. Then, in the same run:
+people bound per project. Each overdue task carries the nudge history that daily
+sweeps under the blueprint's policy would have left (nudges sent, the day of the
+last one), so that, as in a running portfolio, most overdue tasks were nudged
+recently and only some are due again today. Then, in the same run:
 
 - decision: ``SweepService.decide_nudges()`` -- find the overdue tasks with their
   projects and people, and apply the blueprint's nudge policy (nothing recorded,
@@ -10,7 +13,10 @@ people bound per project. Then, in the same run:
 - raw: one SQL query returning the same overdue rows from the covering index.
 
 It prints both and, last, ``ratio=<decision/raw>`` (goal: <= 2).
-``--database postgresql`` loads a throw-away PostgreSQL database instead.
+``--database postgresql`` loads a throw-away PostgreSQL database instead (with
+COPY). ``--cache DIR`` keeps the loaded SQLite file in DIR and reuses it on the
+next run with the same size (the load of 10M rows takes minutes; the timed phases
+only read).
 """
 
 from __future__ import annotations
@@ -19,9 +25,12 @@ import argparse
 import gc
 import random
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +41,8 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
+from onboarding.core.blueprint import NudgePolicy
+from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
 from onboarding.core.messages import Person
 from onboarding.services.projects import ProjectService
 from onboarding.services.sweep import SweepService
@@ -40,6 +51,7 @@ POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TODAY = date(2027, 3, 15)
 NOW = datetime(2027, 3, 15, 17, 0, tzinfo=UTC)
 ROLES = {"csm": "vendor", "engineer": "vendor", "admin": "customer", "sponsor": "customer"}
+LOADER_VERSION = 2  # bump when the generated portfolio changes: a cached file of another version is rebuilt
 
 
 def blueprint_text(tasks: int) -> str:
@@ -66,177 +78,253 @@ def blueprint_text(tasks: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3) -> int:
-    """Bulk-load the portfolio with the driver's executemany; returns how many tasks are overdue."""
+def nudge_history(
+    calendar: BusinessCalendar, policy: NudgePolicy, *, due_on: date, today: date
+) -> tuple[int, date | None]:
+    """Nudges sent and the day of the last, for a task open since ``due_on``, swept every business day until today.
+
+    A sweep on a business day nudges when the task is ``first_after`` business days
+    overdue and then every ``repeat_every`` business days (the policy's owner side;
+    the bench's recipients share the owner's calendar and zone, and each has one
+    digest a day at most, so no nudge was held back).
+    """
+    due_floor = calendar.index(calendar.prev_on_or_before(due_on))
+    today_floor = calendar.index(calendar.prev_on_or_before(today))
+    first, repeat = max(policy.first_after_business_days, 1), policy.repeat_every_business_days
+    before_today = today_floor - due_floor - 1  # business days overdue on the last sweep before today
+    if before_today < first:
+        return 0, None
+    sent = (before_today - first) // repeat + 1
+    return sent, calendar.add(calendar.prev_on_or_before(due_on), first + (sent - 1) * repeat)
+
+
+def portfolio_rows(
+    *, projects: int, tasks: int, seed: int = 3, chunk: int = 5000
+) -> Iterator[tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]], int]]:
+    """The portfolio in chunks of projects: (project rows, binding rows, task rows, overdue tasks in them)."""
     rnd = random.Random(seed)
-    text_ = blueprint_text(tasks)
     blueprint_id = "b" * 64
     created = datetime(2026, 1, 1, tzinfo=UTC)
+    calendar = business_calendar(CalendarKey("US"), name="US")
+    policy = NudgePolicy(ladder=("owner", "escalation", "csm"))  # as in blueprint_text
+    history: dict[date, tuple[int, date | None]] = {}
+    owners = [["engineer", "admin", "csm", "admin"][n % 4] for n in range(tasks)]
+    for start in range(0, projects, chunk):
+        prows: list[tuple[object, ...]] = []
+        brows: list[tuple[object, ...]] = []
+        trows: list[tuple[object, ...]] = []
+        overdue = 0
+        for p in range(start, min(start + chunk, projects)):
+            pid = f"p{p:07d}"
+            kickoff = TODAY - timedelta(days=rnd.randint(10, 200))
+            prows.append(
+                (
+                    pid,
+                    None,
+                    f"Customer {p}",
+                    "smb",
+                    "bench_forty",
+                    "1.0.0",
+                    "Forty-task onboarding",
+                    blueprint_id,
+                    kickoff,
+                    None,
+                    "active",
+                    None,
+                    None,
+                    kickoff + timedelta(days=112),
+                    created,
+                    created,
+                    1,
+                )
+            )
+            for role in ROLES:
+                brows.append(
+                    (pid, role, f"{role.title()} {p % 97}", f"{role}{p % 97}@c{p % 5000}.example", "America/Chicago")
+                )
+            open_chance = 0.025 * tasks / max(1, (TODAY - kickoff).days // 3)
+            for n in range(tasks):
+                due = kickoff + timedelta(days=4 + n * 3)
+                past = due < TODAY
+                # about 2.5% of all tasks are open past their target date
+                state = "pending" if not past else ("in_progress" if rnd.random() < open_chance else "done")
+                nudges_sent, last_nudged_on = 0, None
+                if past and state != "done":
+                    overdue += 1
+                    if due not in history:
+                        history[due] = nudge_history(calendar, policy, due_on=due, today=TODAY)
+                    nudges_sent, last_nudged_on = history[due]
+                owner = owners[n]
+                trows.append(
+                    (
+                        pid,
+                        f"t{n}",
+                        n,
+                        f"Task {n}",
+                        f"m{n // 10}",
+                        f"Milestone {n // 10}",
+                        owner,
+                        ROLES[owner],
+                        ROLES[owner],
+                        "human",
+                        2,
+                        True,
+                        False,
+                        False,
+                        state,
+                        due - timedelta(days=1) if state != "pending" else None,
+                        due if state == "done" else None,
+                        due - timedelta(days=1),
+                        due,
+                        due,
+                        due,
+                        0,
+                        False,
+                        1,
+                        nudges_sent,
+                        last_nudged_on,
+                    )
+                )
+        yield prows, brows, trows, overdue
+
+
+PROJECT_COLUMNS = [
+    "id",
+    "external_id",
+    "customer",
+    "segment",
+    "blueprint_key",
+    "blueprint_version",
+    "blueprint_title",
+    "blueprint_id",
+    "kickoff_on",
+    "pay_schedule",
+    "state",
+    "committed_go_live_on",
+    "projected_go_live_on",
+    "finish_on",
+    "created_at",
+    "updated_at",
+    "version",
+]
+BINDING_COLUMNS = ["project_id", "role", "name", "email", "timezone"]
+TASK_COLUMNS = [
+    "project_id",
+    "key",
+    "position",
+    "title",
+    "milestone_key",
+    "milestone_title",
+    "owner_role",
+    "side",
+    "calendar",
+    "kind",
+    "duration_business_days",
+    "customer_visible",
+    "first_value",
+    "launch",
+    "state",
+    "started_on",
+    "done_on",
+    "start_on",
+    "due_on",
+    "target_due_on",
+    "late_due_on",
+    "slack_business_days",
+    "critical",
+    "due_version",
+    "nudges_sent",
+    "last_nudged_on",
+]
+# a bulk load: the sweep's partial indexes are built once at the end, not row by row
+SWEEP_INDEXES = ("ix_tasks_open_target", "ix_tasks_open_nudge", "ix_bindings_timezone")
+
+
+def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3) -> int:
+    """Bulk-load the portfolio (executemany on SQLite, COPY on PostgreSQL); returns how many tasks are overdue."""
+    created = datetime(2026, 1, 1, tzinfo=UTC)
     overdue = 0
-    raw = engine.raw_connection()
     sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:  # the definitions of the indexes dropped for the load
+        if sqlite:
+            found = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN ({})".format(  # noqa: S608 - our names
+                    ", ".join(f"'{n}'" for n in SWEEP_INDEXES)
+                )
+            )
+        else:
+            found = connection.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname IN ({})".format(  # noqa: S608 - our names
+                    ", ".join(f"'{n}'" for n in SWEEP_INDEXES)
+                )
+            )
+        index_definitions = [r[0] for r in found]
+    raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        mark = "?" if sqlite else "%s"
-        # a bulk load: the covering index is built once at the end, not row by row
-        cursor.execute("DROP INDEX ix_tasks_open_target")
+        for name in SWEEP_INDEXES:
+            cursor.execute(f"DROP INDEX {name}")
         if sqlite:
             cursor.execute("PRAGMA synchronous=OFF")
         raw.commit()
 
-        def many(table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"  # noqa: S608 - our own table and column names
-            cursor.executemany(sql, rows)
+        def many(table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
+            if sqlite:
+                marks = ", ".join(["?"] * len(columns))
+                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608 - our own table and column names
+            else:
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
 
         many(
             "blueprints",
             ["id", "key", "version", "title", "source", "text", "created_at"],
-            [(blueprint_id, "bench_forty", "1.0.0", "Forty-task onboarding", "bench", text_, created)],
+            [("b" * 64, "bench_forty", "1.0.0", "Forty-task onboarding", "bench", blueprint_text(tasks), created)],
         )
-        project_columns = [
-            "id",
-            "external_id",
-            "customer",
-            "segment",
-            "blueprint_key",
-            "blueprint_version",
-            "blueprint_title",
-            "blueprint_id",
-            "kickoff_on",
-            "pay_schedule",
-            "state",
-            "committed_go_live_on",
-            "projected_go_live_on",
-            "finish_on",
-            "created_at",
-            "updated_at",
-            "version",
-        ]
-        task_columns = [
-            "project_id",
-            "key",
-            "position",
-            "title",
-            "milestone_key",
-            "milestone_title",
-            "owner_role",
-            "side",
-            "calendar",
-            "kind",
-            "duration_business_days",
-            "customer_visible",
-            "first_value",
-            "launch",
-            "state",
-            "started_on",
-            "done_on",
-            "start_on",
-            "due_on",
-            "target_due_on",
-            "late_due_on",
-            "slack_business_days",
-            "critical",
-            "due_version",
-            "nudges_sent",
-            "last_nudged_on",
-        ]
-        chunk = 5000
-        for start in range(0, projects, chunk):
-            prows, brows, trows = [], [], []
-            for p in range(start, min(start + chunk, projects)):
-                pid = f"p{p:07d}"
-                kickoff = TODAY - timedelta(days=rnd.randint(10, 200))
-                prows.append(
-                    (
-                        pid,
-                        None,
-                        f"Customer {p}",
-                        "smb",
-                        "bench_forty",
-                        "1.0.0",
-                        "Forty-task onboarding",
-                        blueprint_id,
-                        kickoff,
-                        None,
-                        "active",
-                        None,
-                        None,
-                        kickoff + timedelta(days=112),
-                        created,
-                        created,
-                        1,
-                    )
-                )
-                for role in ROLES:
-                    brows.append(
-                        (
-                            pid,
-                            role,
-                            f"{role.title()} {p % 97}",
-                            f"{role}{p % 97}@c{p % 5000}.example",
-                            "America/Chicago",
-                        )
-                    )
-                for n in range(tasks):
-                    due = kickoff + timedelta(days=4 + n * 3)
-                    past = due < TODAY
-                    # about 2.5% of all tasks are open past their target date
-                    state = (
-                        "pending"
-                        if not past
-                        else (
-                            "in_progress"
-                            if rnd.random() < 0.025 * tasks / max(1, (TODAY - kickoff).days // 3)
-                            else "done"
-                        )
-                    )
-                    overdue += past and state != "done"
-                    owner = ["engineer", "admin", "csm", "admin"][n % 4]
-                    trows.append(
-                        (
-                            pid,
-                            f"t{n}",
-                            n,
-                            f"Task {n}",
-                            f"m{n // 10}",
-                            f"Milestone {n // 10}",
-                            owner,
-                            ROLES[owner],
-                            ROLES[owner],
-                            "human",
-                            2,
-                            True,
-                            False,
-                            False,
-                            state,
-                            due - timedelta(days=1) if state != "pending" else None,
-                            due if state == "done" else None,
-                            due - timedelta(days=1),
-                            due,
-                            due,
-                            due,
-                            0,
-                            False,
-                            1,
-                            rnd.choice([0, 0, 1, 2]),
-                            None,
-                        )
-                    )
-            many("projects", project_columns, prows)
-            many("bindings", ["project_id", "role", "name", "email", "timezone"], brows)
-            many("tasks", task_columns, trows)
+        for prows, brows, trows, chunk_overdue in portfolio_rows(projects=projects, tasks=tasks, seed=seed):
+            many("projects", PROJECT_COLUMNS, prows)
+            many("bindings", BINDING_COLUMNS, brows)
+            many("tasks", TASK_COLUMNS, trows)
             raw.commit()
-        cursor.execute(
-            "CREATE INDEX ix_tasks_open_target ON tasks (target_due_on, project_id, key) "
-            "WHERE state IN ('pending', 'in_progress', 'blocked')"
-        )
-        cursor.execute("ANALYZE")
+            overdue += chunk_overdue
+        for definition in index_definitions:
+            cursor.execute(definition)
         if sqlite:
+            cursor.execute("ANALYZE")
             cursor.execute("PRAGMA synchronous=NORMAL")
         raw.commit()
+        if not sqlite:  # as autovacuum would have by now: statistics, and the visibility map index-only scans need
+            raw.driver_connection.autocommit = True
+            cursor.execute("VACUUM ANALYZE")
     finally:
         raw.close()
     return overdue
+
+
+def cached_sqlite(cache: Path, *, projects: int, tasks: int) -> tuple[Engine, int | None]:
+    """The cached portfolio file of this size, built first when missing; the overdue count when just loaded."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"sweep-portfolio-{projects}x{tasks}-v{LOADER_VERSION}.db"
+    if path.exists():
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.connect() as connection:
+            built_at = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+        migrate(engine)  # a migration added since the file was built runs once, with fresh statistics
+        with engine.connect() as connection:
+            if connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() != built_at:
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
+        return engine, None
+    building = path.with_suffix(".building")
+    for stale in cache.glob(building.name + "*"):
+        stale.unlink()
+    engine = make_engine(f"sqlite:///{building}")
+    migrate(engine)
+    overdue = load(engine, projects=projects, tasks=tasks)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    shutil.move(building, path)
+    return make_engine(f"sqlite:///{path}"), overdue
 
 
 def main() -> None:
@@ -245,21 +333,39 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=40)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cache", type=Path, help="keep the SQLite portfolio in this folder and reuse it")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         name = None
-        if args.database == "sqlite":
-            engine = make_engine(f"sqlite:///{Path(tmp) / 'portfolio.db'}")
+        started = time.perf_counter()
+        if args.database == "sqlite" and args.cache:
+            engine, overdue = cached_sqlite(args.cache, projects=args.projects, tasks=args.tasks)
         else:
-            name = f"onboarding_bench_{secrets.token_hex(3)}"
-            admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            engine = make_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
-        try:
+            if args.database == "sqlite":
+                engine = make_engine(f"sqlite:///{tmp / 'portfolio.db'}")
+            else:
+                name = f"onboarding_bench_{secrets.token_hex(3)}"
+                admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+                with admin.connect() as connection:
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+                admin.dispose()
+                engine = make_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
             migrate(engine)
-            started = time.perf_counter()
             overdue = load(engine, projects=args.projects, tasks=args.tasks)
+        try:
+            if overdue is None:
+                with engine.connect() as connection:
+                    overdue = int(
+                        connection.execute(
+                            text(
+                                "SELECT count(*) FROM tasks WHERE state IN ('pending', 'in_progress', 'blocked') "
+                                "AND target_due_on < :today"
+                            ),
+                            {"today": TODAY},
+                        ).scalar_one()
+                    )
+                print(f"reused the cached portfolio in {args.cache}")
             print(
                 f"loaded {args.projects:,} projects x {args.tasks} tasks = {args.projects * args.tasks:,} task "
                 f"rows ({overdue:,} overdue, {100 * overdue / (args.projects * args.tasks):.1f}%) "

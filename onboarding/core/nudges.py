@@ -11,6 +11,9 @@ The rules (DESIGN §5, the blueprint's ``NudgePolicy``):
   is ``first_after_business_days`` business days overdue (business days strictly
   after ``due_on`` up to and including the owner's local today) and, when it was
   nudged before, ``repeat_every_business_days`` business days after that nudge.
+  Both tests are date comparisons (``nudge_thresholds``): due before one date and
+  last nudged before another, which a store can also ask of an index so that only
+  the tasks that may be due today are read.
 - Ladder: the n-th nudge (n = nudges_sent + 1) goes to rung
   ``1 + nudges_sent // escalate_after_nudges`` of ``(owner, *escalation_chain)``,
   capped at the last rung.
@@ -164,6 +167,33 @@ def digest_key(email: str, local_on: date, number: int = 1) -> str:
     return base if number == 1 else f"{base}:{number}"
 
 
+@dataclass(frozen=True, slots=True)
+class NudgeThresholds:
+    """The owner side of the policy on one calendar and local date, as two dates.
+
+    A task is due a nudge iff ``due_on < due_before`` and it was never nudged or
+    ``last_nudged_on < nudged_before``. Both dates only grow with the local date.
+    """
+
+    due_before: date
+    nudged_before: date
+
+
+def nudge_thresholds(policy: NudgePolicy, calendar: BusinessCalendar, local_on: date) -> NudgeThresholds:
+    """The owner-side tests of ``policy`` on ``calendar`` for an owner whose local date is ``local_on``.
+
+    "At least n business days after x" counts from the last business day on or
+    before x (the floor) to the floor of ``local_on``; floor(x) <= floor(today) - n
+    holds exactly when x falls before the business day floor(today) - n + 1.
+    """
+    today_floor = calendar.prev_on_or_before(local_on)
+    due_before = calendar.add(today_floor, 1 - policy.first_after_business_days)
+    return NudgeThresholds(
+        due_before=min(due_before, local_on),  # never due on or before its due date, even at first_after 0
+        nudged_before=calendar.add(today_floor, 1 - policy.repeat_every_business_days),
+    )
+
+
 def decide_nudges(
     overdue: Iterable[OverdueTask],
     *,
@@ -186,36 +216,26 @@ def decide_nudges(
         raise ValueError("now must be an aware datetime")
     clock = _LocalClock(now, policy)
     days = _BusinessDays()
-    first_after = policy.first_after_business_days
-    repeat_every = policy.repeat_every_business_days
 
-    # 1. Owner side: which tasks are due a nudge (one pass, lookups only).
+    # 1. Owner side: which tasks are due a nudge (one pass: two date comparisons, thresholds looked up).
     due: list[tuple[date, str, str, int, int, OverdueTask, int, date]] = []
     today_by_zone = clock.today_by_zone
+    thresholds: dict[tuple[BusinessCalendar, date], NudgeThresholds] = {}
     for seq, task in enumerate(overdue):
         owner_today = today_by_zone.get(task.owner.timezone)
         if owner_today is None:
             owner_today = clock.today(task.owner.timezone)
+        calendar = task.owner_calendar
+        limits = thresholds.get((calendar, owner_today))
+        if limits is None:
+            limits = thresholds[(calendar, owner_today)] = nudge_thresholds(policy, calendar, owner_today)
         due_on = task.due_on
-        if due_on >= owner_today:
-            continue
-        floors = days.floors(task.owner_calendar)
-        today_floor = floors.get(owner_today)
-        if today_floor is None:
-            today_floor = days.floor(task.owner_calendar, owner_today)
-        due_floor = floors.get(due_on)
-        if due_floor is None:
-            due_floor = days.floor(task.owner_calendar, due_on)
-        days_overdue = today_floor - due_floor
-        if days_overdue < first_after:
+        if due_on >= limits.due_before:
             continue
         last = task.last_nudged_on
-        if last is not None:
-            last_floor = floors.get(last)
-            if last_floor is None:
-                last_floor = days.floor(task.owner_calendar, last)
-            if today_floor - last_floor < repeat_every:
-                continue
+        if last is not None and last >= limits.nudged_before:
+            continue
+        days_overdue = days.floor(calendar, owner_today) - days.floor(calendar, due_on)
         due.append((due_on, task.project_id, task.task_key, task.due_version, seq, task, days_overdue, owner_today))
     due.sort()
 

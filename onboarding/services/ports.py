@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.graph import TaskGraph
@@ -186,9 +186,11 @@ class Webhooks(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class OverdueRow:
-    """An open task of an active project, due before today, with what the nudge policy needs of its project."""
+class OverdueRow(NamedTuple):
+    """An open task of an active project, due before today, with what the nudge policy needs of its project.
+
+    A named tuple: a sweep reads a quarter of a million of them straight from the database's rows.
+    """
 
     project_id: str
     task_key: str
@@ -207,6 +209,58 @@ class OverdueRow:
     blueprint_id: str  # the stored snapshot the project was launched from
 
 
+class NudgeCandidate(NamedTuple):
+    """An overdue task that may be due a nudge, as the task nudge index and its project's row hold it.
+
+    Its title and its milestone's are the blueprint snapshot's (a project's tasks
+    are its blueprint's), so that reading it needs no task row.
+    """
+
+    project_id: str
+    task_key: str
+    owner_role: str
+    side: str
+    due_on: date
+    due_version: int
+    nudges_sent: int
+    last_nudged_on: date | None
+    customer: str
+    blueprint_title: str
+    blueprint_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeFilter:
+    """Which overdue tasks may be due a nudge now (``nudge_thresholds``, loosened to cover every owner).
+
+    A task may be due when it is due before ``due_before`` and was never nudged or
+    last nudged before ``nudged_before``; or, when its owner's time zone is one of
+    ``ahead_zones`` (already on the next day), the same with ``ahead_due_before``
+    and ``ahead_nudged_before``. The decision itself is exact; the filter only
+    leaves out tasks that cannot be due.
+    """
+
+    due_before: date
+    nudged_before: date
+    ahead_zones: frozenset[str] = frozenset()
+    ahead_due_before: date | None = None
+    ahead_nudged_before: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NudgeCandidates:
+    """The overdue tasks that may be due a nudge now, with the people of their projects.
+
+    ``overdue`` counts every open task of an active project due before today;
+    ``rows`` holds those of them that pass the ``NudgeFilter`` (the others cannot
+    be due a nudge); ``people`` the bindings of the projects of ``rows``.
+    """
+
+    overdue: int
+    rows: Sequence[NudgeCandidate]
+    people: Mapping[str, Mapping[str, Person]]
+
+
 class SweepStore(Protocol):
     """The sweep's set-based questions and its one write (nudges with their digests)."""
 
@@ -217,6 +271,18 @@ class SweepStore(Protocol):
     def active_projects(self) -> list[str]: ...
 
     def overdue_rows(self, *, today: date) -> list[OverdueRow]: ...
+
+    def active_blueprints(self) -> list[str]:
+        """Ids of the blueprint snapshots that active projects were launched from."""
+        ...
+
+    def time_zones(self) -> list[str]:
+        """The time zones of the people bound to projects (each once)."""
+        ...
+
+    def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
+        """The overdue tasks that may be due a nudge, with their projects' people (one pass over an index)."""
+        ...
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
 

@@ -16,15 +16,17 @@ Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, time_zone
+from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, nudge_thresholds, time_zone
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
 from onboarding.errors import TransitionRefused
@@ -32,6 +34,8 @@ from onboarding.services.dispatch import Dispatcher, DispatchReport
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
+    NudgeCandidate,
+    NudgeFilter,
     PermanentDeliveryError,
     SweepStore,
     TemporaryDeliveryError,
@@ -83,6 +87,10 @@ class SweepService:
         self._webhooks = webhooks
         self._sender = sender
         self._parsed: dict[str, Blueprint] = {}
+        self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
+        self._titles_of: dict[str, Mapping[str, tuple[str, str]]] = {}
+        self._ladders_of: dict[str, Mapping[str, tuple[str, ...]]] = {}
+        self._sides_of: dict[str, tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]] = {}
 
     # -- the whole pass ----------------------------------------------------------
 
@@ -187,52 +195,82 @@ class SweepService:
         return done
 
     def decide_nudges(self) -> NudgeDecision:
-        """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy."""
+        """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy.
+
+        Only the overdue tasks that may be due a nudge now are read with their
+        projects and people (``_nudge_filter``), and the policy decides those rows
+        exactly. The rows left out cannot be due, so the decision is the one over
+        every overdue row.
+        """
+        with _cycle_collector_paused():
+            return self._decide_nudges()
+
+    def _decide_nudges(self) -> NudgeDecision:
         now = self._clock.now()
         today = self._clock.today()
-        rows = self._store.overdue_rows(today=today)
-        people = self._store.bindings_of(r.project_id for r in rows)
-        texts = self._store.blueprint_texts({r.blueprint_id for r in rows})
+        texts = self._store.blueprint_texts(self._store.active_blueprints())
+        if not texts:
+            return NudgeDecision(NudgePlan(nudges=(), digests=(), deferred=()), overdue_tasks=0)
+        found = self._store.nudge_candidates(today=today, may_be_due=self._nudge_filter(now, texts))
+        people = found.people
         sent_today = _sent_today(self._store.digests_since(now - timedelta(days=2)), people, now=now)
-        # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap).
+        # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap),
+        # the policies in the order of their blueprints' ids, whichever tasks are due.
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
-        chains: dict[tuple[str, str], tuple[str, ...]] = {}
-        calendars: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
+        for version in sorted(texts):
+            groups.setdefault(self._blueprint(version, texts).nudges, [])
+        # what each blueprint snapshot gives a row, looked up once per snapshot
+        per_version = {
+            version: (
+                groups[self._blueprint(version, texts).nudges],
+                *self._sides(version, texts),
+                self._titles(version, texts),
+                self._ladders(version, texts),
+            )
+            for version in texts
+        }
         customer_emails: set[str] = set()
         calendar_by_email: dict[str, BusinessCalendar] = {}
-        for r in rows:
-            version = r.blueprint_id
-            bp = self._blueprint(version, texts)
-            if version not in calendars:
-                calendars[version] = scheduling_calendars(bp)
-            bound = people.get(r.project_id, {})
+        seen_projects: set[str] = set()
+        no_one: Mapping[str, Person] = {}
+        # In (project, task) order: a recipient bound in several projects takes the calendar of the first.
+        for r in sorted(found.rows, key=_by_project_and_task):
+            group, calendar_of_side, side_of_role, titles, ladders = per_version[r.blueprint_id]
+            bound = people.get(r.project_id, no_one)
             owner = bound.get(r.owner_role)
             if owner is None:
                 continue
-            ladder_key = (version, r.owner_role)
-            if ladder_key not in chains:
-                chains[ladder_key] = _ladder(bp, r.owner_role)
-            chain = tuple(dict.fromkeys(p for role in chains[ladder_key] if (p := bound.get(role)) and p != owner))
-            for role, person in bound.items():
-                side = bp.roles[role].side.value if role in bp.roles else "vendor"
-                calendar_by_email.setdefault(person.email, calendars[version][CalendarName(side)])
-                if side == "customer":
-                    customer_emails.add(person.email)
-            groups.setdefault(bp.nudges, []).append(
+            if r.project_id not in seen_projects:
+                seen_projects.add(r.project_id)
+                for role, person in bound.items():
+                    side = side_of_role.get(role, "vendor")
+                    calendar_by_email.setdefault(person.email, calendar_of_side[side])
+                    if side == "customer":
+                        customer_emails.add(person.email)
+            task_title, milestone_title = titles[r.task_key]
+            chain: list[Person] = []
+            ladder = ladders.get(r.owner_role)
+            if ladder is None:  # not a role of the blueprint: its ladder has only the roles it names
+                ladder = _ladder(self._blueprint(r.blueprint_id, texts), r.owner_role)
+            for role in ladder:
+                rung = bound.get(role)
+                if rung is not None and rung != owner and rung not in chain:
+                    chain.append(rung)
+            group.append(
                 OverdueTask(
                     project_id=r.project_id,
                     customer=r.customer,
                     blueprint_title=r.blueprint_title,
                     task_key=r.task_key,
-                    task_title=r.task_title,
-                    milestone_title=r.milestone_title,
+                    task_title=task_title,
+                    milestone_title=milestone_title,
                     owner_role=r.owner_role,
                     owner=owner,
                     customer_side=r.side == "customer",
-                    owner_calendar=calendars[version][CalendarName(r.side)],
+                    owner_calendar=calendar_of_side[r.side],
                     due_on=r.due_on,
                     due_version=r.due_version,
-                    escalation_chain=chain,
+                    escalation_chain=tuple(chain),
                     nudges_sent=r.nudges_sent,
                     last_nudged_on=r.last_nudged_on,
                 )
@@ -240,6 +278,8 @@ class SweepService:
         plans = []
         frozen_customers = frozenset(customer_emails)
         for policy, overdue in groups.items():
+            if not overdue:
+                continue
             plan = decide_nudges(
                 overdue,
                 policy=policy,
@@ -258,7 +298,38 @@ class SweepService:
             digests=tuple(d for p in plans for d in p.digests),
             deferred=tuple(d for p in plans for d in p.deferred),
         )
-        return NudgeDecision(merged, overdue_tasks=len(rows))
+        return NudgeDecision(merged, overdue_tasks=found.overdue)
+
+    def _nudge_filter(self, now: datetime, texts: Mapping[str, tuple[str, str]]) -> NudgeFilter:
+        """The loosest thresholds of every active blueprint's policy and calendars, at the owners' local dates.
+
+        A zone's local date is the UTC date, the day before or the day after; thresholds only grow with the
+        date, so the UTC date's cover every owner except those in zones already on the next day, which get the
+        next day's thresholds (the store checks the owner's zone only for the tasks that need it).
+        """
+        utc_on = now.astimezone(UTC).date()
+        next_day = utc_on + timedelta(days=1)
+
+        def loosest(local_on: date) -> tuple[date, date]:
+            limits = [
+                nudge_thresholds(self._blueprint(version, texts).nudges, calendar, local_on)
+                for version in texts
+                for calendar in self._calendars(version, texts).values()
+            ]
+            return max(t.due_before for t in limits), max(t.nudged_before for t in limits)
+
+        due_before, nudged_before = loosest(utc_on)
+        ahead = frozenset(zone for zone in self._store.time_zones() if now.astimezone(time_zone(zone)).date() > utc_on)
+        if not ahead:
+            return NudgeFilter(due_before=due_before, nudged_before=nudged_before)
+        ahead_due_before, ahead_nudged_before = loosest(next_day)
+        return NudgeFilter(
+            due_before=due_before,
+            nudged_before=nudged_before,
+            ahead_zones=ahead,
+            ahead_due_before=ahead_due_before,
+            ahead_nudged_before=ahead_nudged_before,
+        )
 
     def record_nudges(self, decision: NudgeDecision) -> int:
         return self._store.record_nudges(decision.plan.nudges, decision.plan.digests, now=self._clock.now())
@@ -283,6 +354,56 @@ class SweepService:
             text, source = texts[version]
             self._parsed[version] = self._blueprints.parse(text, source=source).blueprint
         return self._parsed[version]
+
+    def _ladders(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[str, tuple[str, ...]]:
+        """Per owner role, the roles nudged after the owner (the policy's ladder)."""
+        if version not in self._ladders_of:
+            bp = self._blueprint(version, texts)
+            self._ladders_of[version] = {role: _ladder(bp, role) for role in bp.roles}
+        return self._ladders_of[version]
+
+    def _titles(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[str, tuple[str, str]]:
+        """Each task's title and its milestone's, by task key: a project's tasks are its blueprint snapshot's."""
+        if version not in self._titles_of:
+            bp = self._blueprint(version, texts)
+            self._titles_of[version] = {t.key: (t.title, m.title) for m in bp.milestones for t in m.tasks}
+        return self._titles_of[version]
+
+    def _sides(
+        self, version: str, texts: Mapping[str, tuple[str, str]]
+    ) -> tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]:
+        """The blueprint's calendar of each side, and each role's side, by their names as the store holds them."""
+        if version not in self._sides_of:
+            calendars = self._calendars(version, texts)
+            roles = self._blueprint(version, texts).roles
+            self._sides_of[version] = (
+                {name.value: calendar for name, calendar in calendars.items()},
+                {role: spec.side.value for role, spec in roles.items()},
+            )
+        return self._sides_of[version]
+
+    def _calendars(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[CalendarName, BusinessCalendar]:
+        """The blueprint's office calendars, built once per service (a calendar caches its business days)."""
+        if version not in self._calendars_of:
+            self._calendars_of[version] = scheduling_calendars(self._blueprint(version, texts))
+        return self._calendars_of[version]
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while a decision builds its many small objects (reference counting still
+    frees them): they hold no cycles, and its passes over them cost a quarter of a large decision."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _by_project_and_task(row: NudgeCandidate) -> tuple[str, str]:
+    return row.project_id, row.task_key
 
 
 def batches(ids: Sequence[str], size: int = BATCH) -> list[list[str]]:

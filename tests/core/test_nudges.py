@@ -24,8 +24,10 @@ from onboarding.core.nudges import (
     digest_key,
     in_quiet_hours,
     nudge_key,
+    nudge_thresholds,
     time_zone,
 )
+from tests.core.oracle import NaiveCalendar
 
 D = date.fromisoformat
 US = business_calendar(CalendarKey("US"), name="US office")
@@ -540,3 +542,42 @@ def test_overdue_task_is_a_frozen_value() -> None:
     with pytest.raises(AttributeError):
         task.nudges_sent = 3  # type: ignore[misc]
     assert replace(task, nudges_sent=3).nudges_sent == 3
+
+
+def _naive_business_days_between(calendar: NaiveCalendar, earlier: date, later: date) -> int:
+    """Business days strictly after ``earlier`` up to and including ``later``, walking day by day."""
+    count, day = 0, earlier
+    while day < later:
+        day += timedelta(days=1)
+        count += calendar.open(day)
+    return count
+
+
+NAIVE_US = NaiveCalendar("US")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(min_value=D("2026-11-01"), max_value=D("2027-02-28")),
+    st.integers(min_value=-40, max_value=2),
+    st.one_of(st.none(), st.integers(min_value=-30, max_value=2)),
+    st.integers(min_value=0, max_value=6),
+    st.integers(min_value=1, max_value=6),
+)
+def test_property_the_thresholds_are_the_business_day_counts_of_the_policy(
+    today: date, due_offset: int, last_offset: int | None, first_after: int, repeat_every: int
+) -> None:
+    """due_on < due_before and (never nudged or last < nudged_before) iff the task is due a nudge on the owner's side:
+    past due, at least first_after business days overdue, at least repeat_every business days since the last nudge.
+    """
+    policy = NudgePolicy(first_after_business_days=first_after, repeat_every_business_days=repeat_every)
+    limits = nudge_thresholds(policy, US, today)
+    due_on = today + timedelta(days=due_offset)
+    last = None if last_offset is None else today + timedelta(days=last_offset)
+    by_dates = due_on < limits.due_before and (last is None or last < limits.nudged_before)
+    by_counting = (
+        due_on < today
+        and _naive_business_days_between(NAIVE_US, due_on, today) >= first_after
+        and (last is None or _naive_business_days_between(NAIVE_US, last, today) >= repeat_every)
+    )
+    assert by_dates == by_counting

@@ -1,27 +1,43 @@
-"""The sweep over a real database, delivering to a real Maildir: kickoff, nudges, escalation, automation, status."""
+"""The sweep over a real database and over the in-memory twins, delivering to a real Maildir.
+
+Kickoff, nudges, escalation, automation, status; and the fast nudge decision
+against the straightforward one (every overdue row through the policy) on a
+randomised portfolio.
+"""
 
 from __future__ import annotations
 
 import mailbox
-from datetime import UTC, date, datetime
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, update
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport
+from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
 from onboarding.adapters.store.outbox import SqlOutbox
-from onboarding.adapters.store.sql import SqlProjectStore
+from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate, projects, tasks
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
-from onboarding.core.lifecycle import Action, TaskState
+from onboarding.core.blueprint import CalendarName, NudgePolicy
+from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import Person
+from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges
+from onboarding.core.planning import scheduling_calendars
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.projects import ProjectService
-from onboarding.services.sweep import SweepService
+from onboarding.services.sweep import SweepService, _ladder, _sent_today
 from tests.services.test_projects import PAYROLL, PEOPLE
+from tests.stores import _fresh_postgres
 
 SENDER = Person("Onboarding", "onboarding@vendor.example")
 D = date.fromisoformat
@@ -32,14 +48,35 @@ def at(day: str, hour: int = 16) -> FixedClock:
     return FixedClock(d, at=datetime(d.year, d.month, d.day, hour, 0, tzinfo=UTC))
 
 
+Stores = tuple[Any, Any, Any]  # (project store, outbox, sweep store) of one kind
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """The stores the sweep needs: the in-memory twins, or the SQL adapters on a real database."""
+    if request.param == "memory":
+        projects = InMemoryProjectStore()
+        yield projects, InMemoryOutbox(projects), InMemorySweepStore(projects)
+        return
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
+        migrate(engine)
+    else:
+        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    yield SqlProjectStore(engine), SqlOutbox(engine), SqlSweepStore(engine)
+    engine.dispose()
+
+
 class World:
-    def __init__(self, engine: Engine, tmp_path: Path) -> None:
+    def __init__(self, stores: Stores | Engine, tmp_path: Path) -> None:
+        """On the given stores, or on the SQL stores of a database."""
+        if isinstance(stores, Engine):
+            stores = (SqlProjectStore(stores), SqlOutbox(stores), SqlSweepStore(stores))
+        project_store, outbox, sweep_store = stores
         self.clock = at("2026-12-04")
         self.maildir = tmp_path / "maildir"
         blueprints = FileBlueprints()
-        self.projects = ProjectService(
-            store=SqlProjectStore(engine), blueprints=blueprints, clock=self.clock, sender=SENDER
-        )
+        self.projects = ProjectService(store=project_store, blueprints=blueprints, clock=self.clock, sender=SENDER)
         renderer = MessageRenderer(
             sender=SENDER,
             domain="vendor.example",
@@ -48,13 +85,13 @@ class World:
             product_name="Onboarding",
         )
         dispatcher = Dispatcher(
-            outbox=SqlOutbox(engine),
+            outbox=outbox,
             renderer=renderer,
             transport=MaildirTransport(self.maildir, fsync=False),
             clock=self.clock,
         )
         self.sweep = SweepService(
-            store=SqlSweepStore(engine),
+            store=sweep_store,
             projects=self.projects,
             blueprints=blueprints,
             clock=self.clock,
@@ -62,7 +99,7 @@ class World:
             webhooks=RecordingWebhooks(),
             sender=SENDER,
         )
-        self.store = SqlSweepStore(engine)
+        self.store = sweep_store
 
     def launch(self) -> str:
         people = {**PEOPLE, "impl_engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York")}
@@ -81,8 +118,8 @@ class World:
         return [m for m in self.mail() if email in str(m["To"]) and (kind is None or kind in m["X-Onboarding-Key"])]
 
 
-def test_kickoff_emails_are_delivered_once(engine: Engine, tmp_path: Path) -> None:
-    world = World(engine, tmp_path)
+def test_kickoff_emails_are_delivered_once(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
     world.launch()
     report = world.sweep.run()
     assert report.delivered.sent == len(PEOPLE)
@@ -92,8 +129,8 @@ def test_kickoff_emails_are_delivered_once(engine: Engine, tmp_path: Path) -> No
     assert lee["List-Unsubscribe"] and "kickoff" in lee["X-Onboarding-Key"]
 
 
-def test_overdue_work_is_nudged_once_a_day_then_escalated(engine: Engine, tmp_path: Path) -> None:
-    world = World(engine, tmp_path)
+def test_overdue_work_is_nudged_once_a_day_then_escalated(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
     pid = world.launch()
     world.sweep.run()
     # Thursday 12-10: the kickoff call (csm Dana, due Mon 12-07) was never marked done
@@ -123,8 +160,8 @@ def test_overdue_work_is_nudged_once_a_day_then_escalated(engine: Engine, tmp_pa
     assert project.task("kickoff_call").nudges_sent == 3
 
 
-def test_no_nudges_on_a_holiday_or_in_quiet_hours(engine: Engine, tmp_path: Path) -> None:
-    world = World(engine, tmp_path)
+def test_no_nudges_on_a_holiday_or_in_quiet_hours(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
     world.launch()
     world.sweep.run()
     world.clock.set(D("2026-12-25"), at=datetime(2026, 12, 25, 16, 0, tzinfo=UTC))  # Christmas
@@ -134,8 +171,8 @@ def test_no_nudges_on_a_holiday_or_in_quiet_hours(engine: Engine, tmp_path: Path
     assert report.nudges == 0 and report.deferred > 0
 
 
-def test_a_ready_automated_task_runs_its_action_and_completes(engine: Engine, tmp_path: Path) -> None:
-    world = World(engine, tmp_path)
+def test_a_ready_automated_task_runs_its_action_and_completes(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
     pid = world.launch()
     world.clock.set(D("2026-12-07"))
     for key in (
@@ -158,8 +195,8 @@ def test_a_ready_automated_task_runs_its_action_and_completes(engine: Engine, tm
     assert world.sweep.run().automated == 0
 
 
-def test_weekly_status_goes_to_customer_recipients_on_their_monday(engine: Engine, tmp_path: Path) -> None:
-    world = World(engine, tmp_path)
+def test_weekly_status_goes_to_customer_recipients_on_their_monday(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
     world.launch()
     world.sweep.run()
     world.clock.set(D("2026-12-14"), at=datetime(2026, 12, 14, 16, 0, tzinfo=UTC))  # Monday 10:00 Chicago
@@ -168,3 +205,200 @@ def test_weekly_status_goes_to_customer_recipients_on_their_monday(engine: Engin
     weekly = [m for m in world.mail() if "weekly" in m["X-Onboarding-Key"]]
     assert sorted(str(m["To"]) for m in weekly) == ["Alex Brown <alex@acme.example>", "Lee Park <lee@acme.example>"]
     assert world.sweep.run().status_emails == 0
+
+
+# -- the fast decision against the straightforward one ----------------------------------------------
+
+
+def straightforward_decision(service: SweepService, store: Any, clock: FixedClock) -> tuple[int, NudgePlan]:
+    """Every overdue row, in (project, task) order, through the policy: what the sweep decided before it read
+    only the rows that may be due."""
+    now, today = clock.now(), clock.today()
+    rows = sorted(store.overdue_rows(today=today), key=lambda r: (r.project_id, r.task_key))
+    people = store.bindings_of(r.project_id for r in rows)
+    texts = store.blueprint_texts({r.blueprint_id for r in rows})
+    sent_today = _sent_today(store.digests_since(now - timedelta(days=2)), people, now=now)
+    parsed = {i: FileBlueprints().parse(text, source=source).blueprint for i, (text, source) in texts.items()}
+    groups: dict[NudgePolicy, list[OverdueTask]] = {parsed[i].nudges: [] for i in sorted(parsed)}
+    customer_emails: set[str] = set()
+    calendar_by_email: dict[str, BusinessCalendar] = {}
+    calendars_of = {i: scheduling_calendars(bp) for i, bp in parsed.items()}
+    for r in rows:
+        bp, calendars = parsed[r.blueprint_id], calendars_of[r.blueprint_id]
+        bound = people.get(r.project_id, {})
+        owner = bound.get(r.owner_role)
+        if owner is None:
+            continue
+        for role, person in bound.items():
+            side = bp.roles[role].side.value
+            calendar_by_email.setdefault(person.email, calendars[CalendarName(side)])
+            if side == "customer":
+                customer_emails.add(person.email)
+        chain = tuple(dict.fromkeys(p for role in _ladder(bp, r.owner_role) if (p := bound.get(role)) and p != owner))
+        groups.setdefault(bp.nudges, []).append(
+            OverdueTask(
+                project_id=r.project_id,
+                customer=r.customer,
+                blueprint_title=r.blueprint_title,
+                task_key=r.task_key,
+                task_title=r.task_title,
+                milestone_title=r.milestone_title,
+                owner_role=r.owner_role,
+                owner=owner,
+                customer_side=r.side == "customer",
+                owner_calendar=calendars[CalendarName(r.side)],
+                due_on=r.due_on,
+                due_version=r.due_version,
+                escalation_chain=chain,
+                nudges_sent=r.nudges_sent,
+                last_nudged_on=r.last_nudged_on,
+            )
+        )
+    plans = []
+    for policy, overdue in groups.items():
+        if not overdue:
+            continue
+        plan = decide_nudges(
+            overdue,
+            policy=policy,
+            now=now,
+            sent_today=sent_today,
+            vendor_contact=SENDER,
+            calendars_by_email=calendar_by_email,
+            customer_emails=frozenset(customer_emails),
+        )
+        for digest in plan.digests:
+            for person in digest.to:
+                sent_today[person.email] = sent_today.get(person.email, 0) + 1
+        plans.append(plan)
+    merged = NudgePlan(
+        nudges=tuple(n for p in plans for n in p.nudges),
+        digests=tuple(d for p in plans for d in p.digests),
+        deferred=tuple(d for p in plans for d in p.deferred),
+    )
+    return len(rows), merged
+
+
+def comparable(plan: NudgePlan) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        "nudges": [(n.key, n.level, n.recipient, n.digest_key, n.nudged_on) for n in plan.nudges],
+        "digests": [
+            (m.idempotency_key, m.to, m.subject, m.context, m.customer_facing, m.project_id, m.reply_to)
+            for m in plan.digests
+        ],
+        "deferred": [(t.project_id, t.task_key, t.due_version, why) for t, why in plan.deferred],
+    }
+
+
+def random_policy(rnd: random.Random) -> str:
+    quiet = rnd.choice([("18:00", "08:00"), ("22:00", "06:00"), ("00:00", "00:00"), ("12:00", "13:00")])
+    return (
+        "nudges:\n"
+        f"  first_after_business_days: {rnd.choice([0, 1, 2, 3])}\n"
+        f"  repeat_every_business_days: {rnd.choice([1, 2, 3, 5])}\n"
+        f"  escalate_after_nudges: {rnd.choice([1, 2, 3])}\n"
+        f"  ladder: {rnd.choice(['[owner, escalation, csm]', '[owner, escalation]', '[owner, csm]', '[owner]'])}\n"
+        f"  daily_cap_per_recipient: {rnd.choice([1, 1, 2, 3])}\n"
+        f'  quiet_hours: {{start: "{quiet[0]}", end: "{quiet[1]}"}}\n'
+        f'  send_at: "{rnd.choice(["00:00", "09:00", "10:30"])}"\n'
+    )
+
+
+def random_portfolio(world: World, stores: Stores, tmp_path: Path, rnd: random.Random) -> None:
+    """Projects of the payroll blueprint and of a variant with a random nudge policy, their tasks overdue at
+    random with random nudge histories; some on hold. People keep one zone each; vendor staff are shared."""
+    project_store, _, sweep_store = stores
+    text = Path(PAYROLL).read_text(encoding="utf-8")
+    start = text.index("nudges:\n")
+    variant = tmp_path / "payroll-variant.yaml"
+    variant.write_text(
+        text[:start].replace("version: 1.0.0", "version: 1.1.0")
+        + random_policy(rnd)
+        + text[text.index("\nstatus_emails:", start) :],
+        encoding="utf-8",
+    )
+    zones = ["America/Chicago", "America/Los_Angeles", "Europe/Sofia", "Asia/Tokyo", "Pacific/Auckland", "UTC"]
+    staff = [Person(f"Staff {i}", f"staff{i}@vendor.example", rnd.choice(zones)) for i in range(6)]
+    vendor_roles = ["implementation_manager", "csm", "impl_engineer", "payroll_specialist"]
+    customer_roles = ["customer_sponsor", "customer_payroll_admin", "customer_hr_admin"]
+    today = world.clock.today()
+    for p in range(8):
+        customer = f"Customer {p}"
+        domain = f"c{p}.example"
+        client = [Person(f"Client {p}.{i}", f"client{i}@{domain}", rnd.choice(zones)) for i in range(2)]
+        bindings = {role: rnd.choice(staff) for role in vendor_roles}
+        bindings |= {role: rnd.choice(client) for role in customer_roles}
+        launched = world.projects.launch(
+            str(variant) if p % 2 else PAYROLL,
+            customer=customer,
+            kickoff_on=today - timedelta(days=rnd.randint(20, 90)),
+            bindings=bindings,
+            pay_schedule="biweekly:2026-01-02",
+        )
+        project = launched.project
+        changed = []
+        for task in project.tasks:
+            if rnd.random() < 0.5:
+                continue
+            target = today - timedelta(days=rnd.randint(-3, 25))
+            sent = rnd.choice([0, 0, 1, 2, 3, 5])
+            last = None if sent == 0 else target + timedelta(days=rnd.randint(0, max(0, (today - target).days)))
+            state = rnd.choice([TaskState.in_progress, TaskState.pending, TaskState.blocked, TaskState.done])
+            changed.append(
+                replace(
+                    task,
+                    state=state,
+                    target_due_on=target,
+                    nudges_sent=sent,
+                    last_nudged_on=last,
+                    due_version=rnd.choice([1, 1, 2]),
+                )
+            )
+        on_hold = rnd.random() < 0.2
+        if isinstance(project_store, InMemoryProjectStore):
+            by_key = {t.key: t for t in changed}
+            project_store.projects[project.id] = replace(
+                project,
+                tasks=tuple(by_key.get(t.key, t) for t in project.tasks),
+                state=ProjectState.on_hold if on_hold else project.state,
+            )
+            continue
+        with sweep_store.engine.begin() as connection:
+            for t in changed:
+                connection.execute(
+                    update(tasks)
+                    .where(tasks.c.project_id == project.id, tasks.c.key == t.key)
+                    .values(
+                        state=t.state.value,
+                        target_due_on=t.target_due_on,
+                        nudges_sent=t.nudges_sent,
+                        last_nudged_on=t.last_nudged_on,
+                        due_version=t.due_version,
+                    )
+                )
+            if on_hold:
+                connection.execute(update(projects).where(projects.c.id == project.id).values(state="on_hold"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_decision_reads_only_rows_that_may_be_due_and_decides_as_over_every_row(
+    stores: Stores, tmp_path: Path, seed: int
+) -> None:
+    rnd = random.Random(seed)  # noqa: S311 - a seeded portfolio, nothing secret
+    world = World(stores, tmp_path)
+    world.clock.set(D("2026-12-21"), at=datetime(2026, 12, 21, 15, 0, tzinfo=UTC))
+    random_portfolio(world, stores, tmp_path, rnd)
+    store = stores[2]
+    decided_any = False
+    # a week of sweeps at random hours (Christmas among them), recording what each decided
+    for day in range(9):
+        d = D("2026-12-21") + timedelta(days=day)
+        for hour in sorted(rnd.sample(range(24), 2)):
+            world.clock.set(d, at=datetime(d.year, d.month, d.day, hour, rnd.choice([0, 30]), tzinfo=UTC))
+            fast = world.sweep.decide_nudges()
+            overdue, expected = straightforward_decision(world.sweep, store, world.clock)
+            assert fast.overdue_tasks == overdue
+            assert comparable(fast.plan) == comparable(expected)
+            decided_any = decided_any or bool(fast.plan.nudges and fast.plan.deferred)
+            world.sweep.record_nudges(fast)
+    assert decided_any  # the portfolio exercised both sending and holding back

@@ -1,15 +1,16 @@
-"""The in-memory twin of the SQL project store, for service tests: same contract, no database."""
+"""The in-memory twins of the SQL stores (projects, outbox, sweep), for service tests: same contracts, no database."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
-from onboarding.core.lifecycle import Event
-from onboarding.core.messages import OutgoingMessage
+from onboarding.core.lifecycle import Event, ProjectState, TaskState
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
     NONE_LABEL,
     Dimension,
@@ -19,9 +20,18 @@ from onboarding.core.metrics import (
     local_day,
     observe,
 )
+from onboarding.core.nudges import Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange, FailedMessage, QueuedMessage
+from onboarding.services.ports import (
+    ConcurrentChange,
+    FailedMessage,
+    NudgeCandidate,
+    NudgeCandidates,
+    NudgeFilter,
+    OverdueRow,
+    QueuedMessage,
+)
 
 
 class InMemoryProjectStore:
@@ -248,3 +258,170 @@ class InMemoryReportStore:
                 )
             )
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedNudge:
+    key: str
+    project_id: str
+    task_key: str
+    due_version: int
+    number: int
+    level: int
+    recipient: str
+    digest_key: str
+    created_at: datetime
+
+
+class InMemorySweepStore:
+    """The sweep store's twin over an InMemoryProjectStore: the same questions, asked of its projects."""
+
+    def __init__(self, store: InMemoryProjectStore) -> None:
+        self.store = store
+        self.nudges: dict[str, RecordedNudge] = {}  # by key, in recording order
+
+    def _active(self) -> list[ProjectRecord]:
+        return sorted((p for p in self.store.projects.values() if p.state is ProjectState.active), key=_by_id)
+
+    def projects_with_overdue(self, *, today: date) -> list[str]:
+        return [p.id for p in self._active() if p.overdue(today)]
+
+    def ready_automated(self, *, today: date) -> list[tuple[str, str]]:
+        soon = today + timedelta(days=4)
+        return [
+            (p.id, t.key)
+            for p in self._active()
+            for t in sorted(p.tasks, key=_by_position)
+            if t.kind == "automated" and t.state is TaskState.pending and t.start_on <= soon
+        ]
+
+    def active_projects(self) -> list[str]:
+        return [p.id for p in self._active()]
+
+    def overdue_rows(self, *, today: date) -> list[OverdueRow]:
+        return [_overdue_row(p, t) for p in self._active() for t in p.overdue(today)]
+
+    def active_blueprints(self) -> list[str]:
+        return sorted({blueprint_id(p) for p in self._active()})
+
+    def time_zones(self) -> list[str]:
+        return sorted({p.timezone for project in self.store.projects.values() for p in project.bindings.values()})
+
+    def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
+        def passes(task: TaskRecord, due_before: date | None, nudged_before: date | None) -> bool:
+            last = task.last_nudged_on
+            return (
+                due_before is not None
+                and nudged_before is not None
+                and task.target_due_on < due_before
+                and (last is None or last < nudged_before)
+            )
+
+        f = may_be_due
+        overdue = 0
+        rows: list[NudgeCandidate] = []
+        for project in self._active():
+            for task in project.overdue(today):
+                overdue += 1
+                owner = project.bindings.get(task.owner_role)
+                if passes(task, f.due_before, f.nudged_before) or (
+                    owner is not None
+                    and owner.timezone in f.ahead_zones
+                    and passes(task, f.ahead_due_before, f.ahead_nudged_before)
+                ):
+                    rows.append(
+                        NudgeCandidate(
+                            project_id=project.id,
+                            task_key=task.key,
+                            owner_role=task.owner_role,
+                            side=task.side,
+                            due_on=task.target_due_on,
+                            due_version=task.due_version,
+                            nudges_sent=task.nudges_sent,
+                            last_nudged_on=task.last_nudged_on,
+                            customer=project.customer,
+                            blueprint_title=project.blueprint_title,
+                            blueprint_id=blueprint_id(project),
+                        )
+                    )
+        return NudgeCandidates(overdue=overdue, rows=rows, people=self.bindings_of(r.project_id for r in rows))
+
+    def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
+        wanted = set(project_ids)
+        return {p.id: dict(p.bindings) for p in self.store.projects.values() if p.id in wanted and p.bindings}
+
+    def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        wanted = set(ids)
+        return {
+            blueprint_id(p): (p.blueprint_text, p.blueprint_source)
+            for p in self.store.projects.values()
+            if blueprint_id(p) in wanted
+        }
+
+    def digests_since(self, since: datetime) -> list[str]:
+        return sorted({n.digest_key for n in self.nudges.values() if n.created_at >= since})
+
+    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[OutgoingMessage], *, now: datetime) -> int:
+        fresh = [n for n in dict.fromkeys(decided) if n.key not in self.nudges]
+        for n in fresh:
+            self.nudges[n.key] = RecordedNudge(
+                n.key, n.project_id, n.task_key, n.due_version, n.number, n.level, n.recipient.email, n.digest_key, now
+            )
+            project = self.store.projects[n.project_id]
+            tasks = tuple(
+                replace(t, nudges_sent=t.nudges_sent + 1, last_nudged_on=n.nudged_on)
+                if t.key == n.task_key and t.due_version == n.due_version
+                else t
+                for t in project.tasks
+            )
+            self.store.projects[n.project_id] = replace(project, tasks=tasks)
+        wanted = {n.digest_key for n in fresh}
+        self.store.queue([m for m in digests if m.idempotency_key in wanted])
+        return len(fresh)
+
+    def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
+        wanted = set(project_ids)
+        out: dict[str, dict[str, date]] = {}
+        for key, message in self.store.outbox.items():
+            if message.kind is not MessageKind.status or ":weekly:" not in key:
+                continue
+            _, project_id, email, _, as_of = key.split(":", 4)  # status:{project}:{email}:weekly:{as_of}
+            if project_id in wanted:
+                day = date.fromisoformat(as_of)
+                known = out.setdefault(project_id, {})
+                if email not in known or known[email] < day:
+                    known[email] = day
+        return out
+
+
+def blueprint_id(project: ProjectRecord) -> str:
+    """The id the SQL store gives the project's blueprint snapshot: the SHA-256 of its text."""
+    return hashlib.sha256(project.blueprint_text.encode("utf-8")).hexdigest()
+
+
+def _overdue_row(project: ProjectRecord, task: TaskRecord) -> OverdueRow:
+    return OverdueRow(
+        project_id=project.id,
+        task_key=task.key,
+        task_title=task.title,
+        milestone_title=task.milestone_title,
+        owner_role=task.owner_role,
+        side=task.side,
+        due_on=task.target_due_on,
+        due_version=task.due_version,
+        nudges_sent=task.nudges_sent,
+        last_nudged_on=task.last_nudged_on,
+        customer=project.customer,
+        blueprint_key=project.blueprint_key,
+        blueprint_version=project.blueprint_version,
+        blueprint_title=project.blueprint_title,
+        blueprint_id=blueprint_id(project),
+    )
+
+
+def _by_id(project: ProjectRecord) -> str:
+    return project.id
+
+
+def _by_position(task: TaskRecord) -> int:
+    return task.position

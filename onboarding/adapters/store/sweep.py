@@ -4,23 +4,34 @@ Which projects have overdue work, which automated tasks may be ready, the overdu
 task rows the nudge policy needs (with their projects), who is bound to which
 role, how many digests each recipient got today, and, in one transaction, the
 nudges decided with their digests queued in the outbox.
+
+The nudge decision reads only the overdue tasks that may be due a nudge today:
+``nudge_candidates`` filters on the task nudge index (``ix_tasks_open_nudge``,
+which holds every column the filter reads), so that the many overdue tasks nudged
+recently are skipped without reading their rows, and joins projects and people
+for the rest. Its queries find the tasks first (a materialised CTE), whatever the
+planner would guess from the projects' state index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, select, update
+from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, or_, select, text, update
 
 from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox, outbox_values, projects, tasks
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.nudges import Nudge
-from onboarding.services.ports import OverdueRow
+from onboarding.services.ports import NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
 OPEN = ("pending", "in_progress", "blocked")
+# Open tasks, written out as in the partial indexes' condition: with bound parameters instead of
+# literals, SQLite cannot tell that a query implies the condition, and does not use the index.
+IS_OPEN = tasks.c.state.in_(bindparam("open_states", OPEN, expanding=True, literal_execute=True))
 
 
 class SqlSweepStore:
@@ -31,7 +42,7 @@ class SqlSweepStore:
         query = (
             select(tasks.c.project_id)
             .join(projects, projects.c.id == tasks.c.project_id)
-            .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
+            .where(IS_OPEN, tasks.c.target_due_on < today, projects.c.state == "active")
             .distinct()
             .order_by(tasks.c.project_id)
         )
@@ -85,10 +96,92 @@ class SqlSweepStore:
                 projects.c.blueprint_id,
             )
             .join(projects, projects.c.id == tasks.c.project_id)
-            .where(tasks.c.state.in_(OPEN), tasks.c.target_due_on < today, projects.c.state == "active")
+            .where(IS_OPEN, tasks.c.target_due_on < today, projects.c.state == "active")
         )
         with self.engine.connect() as connection:
             return [OverdueRow(**r._mapping) for r in connection.execute(query)]
+
+    def active_blueprints(self) -> list[str]:
+        active = select(projects.c.id).where(projects.c.blueprint_id == blueprints.c.id, projects.c.state == "active")
+        with self.engine.connect() as connection:
+            return list(
+                connection.execute(select(blueprints.c.id).where(active.exists()).order_by(blueprints.c.id)).scalars()
+            )
+
+    def time_zones(self) -> list[str]:
+        """Each zone once, from the zone index by skipping from one zone to the next (a handful of lookups)."""
+        query = text(
+            "WITH RECURSIVE zone(name) AS ("
+            " SELECT min(timezone) FROM bindings"
+            " UNION ALL"
+            " SELECT (SELECT min(timezone) FROM bindings WHERE timezone > zone.name)"
+            " FROM zone WHERE zone.name IS NOT NULL"
+            ") SELECT name FROM zone WHERE name IS NOT NULL"
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
+        """Overdue tasks that pass the filter, with their people; every overdue task of an active project counted.
+
+        One pass over the overdue entries of the task nudge index, each joined to its
+        project once: the count of those in active projects is a window over that
+        join, and only the entries that pass the filter come back.
+        """
+        overdue = _tasks_first(
+            select(
+                tasks.c.project_id,
+                tasks.c.key,
+                tasks.c.owner_role,
+                tasks.c.side,
+                tasks.c.target_due_on,
+                tasks.c.due_version,
+                tasks.c.nudges_sent,
+                tasks.c.last_nudged_on,
+                _passes(may_be_due).label("may_be_due"),
+            ).where(IS_OPEN, tasks.c.target_due_on < today),
+            "overdue",
+        )
+        counted = (
+            select(
+                *(c for c in overdue.c if c.name != "may_be_due"),
+                projects.c.customer,
+                projects.c.blueprint_title,
+                projects.c.blueprint_id,
+                overdue.c.may_be_due,
+                func.count().over().label("overdue"),
+            )
+            .join_from(overdue, projects, projects.c.id == overdue.c.project_id)
+            .where(projects.c.state == "active")
+            .subquery("counted")
+        )
+        rows = select(*(c for c in counted.c if c.name != "may_be_due")).where(counted.c.may_be_due)
+        count = (
+            select(func.count())
+            .select_from(overdue)
+            .join(projects, projects.c.id == overdue.c.project_id)
+            .where(projects.c.state == "active")
+        )
+        may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
+        # each project once, by a DISTINCT over the index entries found (not over the tasks' primary key,
+        # which SQLite would otherwise walk in full to have the projects in order)
+        their_tasks = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now), "their_tasks")
+        their_projects = _tasks_first(select(their_tasks.c.project_id).distinct(), "their_projects")
+        people_rows = select(
+            bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
+        ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
+        people: dict[str, dict[str, Person]] = {}
+        with self.engine.connect() as connection:
+            found = connection.execute(rows).all()  # .all(): one fetch
+            # each row ends with the count of every overdue task; with no row, count them apart
+            total = found[0][-1] if found else int(connection.execute(count).scalar_one())
+            found_rows = [NudgeCandidate._make(r[:-1]) for r in found]
+            for pid, role, name, email, tz in connection.execute(people_rows).all():
+                bound = people.get(pid)
+                if bound is None:
+                    bound = people[pid] = {}
+                bound[role] = Person(name, email, tz)
+        return NudgeCandidates(overdue=total, rows=found_rows, people=people)
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
         ids = sorted(set(project_ids))
@@ -195,3 +288,29 @@ class SqlSweepStore:
     def count(self, table: str) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(Base.metadata.tables[table])).scalar_one())
+
+
+def _tasks_first(query: Select[Any], name: str) -> CTE:
+    """The query as a materialised CTE: the database finds these task rows first, then joins to them."""
+    return query.cte(name).prefix_with("MATERIALIZED")
+
+
+def _passes(f: NudgeFilter) -> ColumnElement[bool]:
+    """The filter as SQL on the task nudge index; an owner's zone is looked up only for the tasks it decides."""
+    last = tasks.c.last_nudged_on
+    base = and_(tasks.c.target_due_on < f.due_before, or_(last.is_(None), last < f.nudged_before))
+    if not f.ahead_zones or f.ahead_due_before is None or f.ahead_nudged_before is None:
+        return base
+    owner_ahead = (
+        select(bindings.c.project_id)
+        .where(
+            bindings.c.project_id == tasks.c.project_id,
+            bindings.c.role == tasks.c.owner_role,
+            bindings.c.timezone.in_(sorted(f.ahead_zones)),
+        )
+        .exists()
+    )
+    ahead = and_(
+        tasks.c.target_due_on < f.ahead_due_before, or_(last.is_(None), last < f.ahead_nudged_before), owner_ahead
+    )
+    return or_(base, ahead)

@@ -88,6 +88,9 @@ class BindingRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
+    # The sweep asks which zones people are in (to know whose day has begun): a few skips over this index.
+    __table_args__ = (Index("ix_bindings_timezone", "timezone"),)
+
 
 class TaskRow(Base):
     __tablename__ = "tasks"
@@ -128,6 +131,22 @@ class TaskRow(Base):
             "target_due_on",
             "project_id",
             "key",
+            sqlite_where=text(OPEN_STATES),
+            postgresql_where=text(OPEN_STATES),
+        ),
+        # The nudge decision's filter (far enough past the target date, long enough after the last nudge) and
+        # what the ladder reads, from the index alone: overdue tasks not due a nudge today are never read.
+        Index(
+            "ix_tasks_open_nudge",
+            "target_due_on",
+            "last_nudged_on",
+            "project_id",
+            "key",
+            "due_version",
+            "nudges_sent",
+            "owner_role",
+            "side",
+            "state",  # named by the condition: SQLite covers a query only with every column it reads
             sqlite_where=text(OPEN_STATES),
             postgresql_where=text(OPEN_STATES),
         ),
