@@ -1,7 +1,8 @@
 """The sweep flow: one reconcile pass over the portfolio, its steps as Prefect tasks.
 
-Re-forecasts and weekly status emails go in batches of 500 projects (one task run
-each); automated tasks, the nudge decision and delivery are one task run each.
+Active projects go in batches of 500, one task run each (re-forecast those with
+overdue work, then queue their weekly status emails); automated tasks, the nudge
+decision and delivery are one task run each.
 Only delivery retries: it is the step that talks to a mail server. Run it once
 with ``python -m flows.sweep [--as-of DATE]``; ``flows.serve`` schedules it.
 """
@@ -41,8 +42,8 @@ def _service(as_of: date | None, at: str) -> SweepService:
 
 
 @task(cache_policy=NO_CACHE)
-def reforecast_batch(project_ids: list[str], as_of: date | None, at: str) -> int:
-    return _service(as_of, at).reforecast(project_ids)
+def attend_batch(project_ids: list[str], overdue: list[str], as_of: date | None, at: str) -> tuple[int, int]:
+    return _service(as_of, at).attend(project_ids, overdue=set(overdue))
 
 
 @task(cache_policy=NO_CACHE)
@@ -64,11 +65,6 @@ def nudge(as_of: date | None, at: str) -> dict[str, int]:
     }
 
 
-@task(cache_policy=NO_CACHE)
-def weekly_status_batch(project_ids: list[str], as_of: date | None, at: str) -> int:
-    return _service(as_of, at).weekly_status(project_ids)
-
-
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
 def deliver(as_of: date | None, at: str) -> dict[str, int]:
     return asdict(_service(as_of, at).deliver())
@@ -76,17 +72,18 @@ def deliver(as_of: date | None, at: str) -> dict[str, int]:
 
 @flow(name="sweep")
 def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
-    """Re-forecast, run automated tasks, nudge, queue weekly status emails, deliver."""
+    """Run automated tasks, nudge, re-forecast and queue weekly status emails batch by batch, deliver."""
     svc = _service(as_of, at)
     report = SweepReport(as_of=as_of or SystemClock().today())
-    for batch in batches(svc.projects_to_reforecast()):
-        report.reforecast += reforecast_batch(batch, as_of, at)
     report.automated = run_automated(as_of, at)
     nudged = nudge(as_of, at)
     report.overdue_tasks, report.nudges = nudged["overdue_tasks"], nudged["nudges"]
     report.digests, report.deferred = nudged["digests"], nudged["deferred"]
+    overdue = set(svc.projects_to_reforecast())
     for batch in batches(svc.active_projects()):
-        report.status_emails += weekly_status_batch(batch, as_of, at)
+        reforecast, status_emails = attend_batch(batch, [p for p in batch if p in overdue], as_of, at)
+        report.reforecast += reforecast
+        report.status_emails += status_emails
     delivered = deliver(as_of, at)
     summary = asdict(report)
     summary["delivered"] = delivered

@@ -1,15 +1,17 @@
 """The sweep: one reconcile pass over the portfolio, run on a schedule.
 
-1. re-forecast the projects that have overdue work (their dates move with time),
-2. run the automated tasks that are ready (their email or webhook), then complete them,
-3. decide nudges for every overdue task at once, by each blueprint's policy, and
-   record them with their digests in the outbox,
-4. queue the weekly customer status emails that are due,
-5. deliver the outbox.
+1. run the automated tasks that are ready (their email or webhook), then complete them,
+2. decide nudges for every overdue task at once, by each blueprint's policy, and
+   record them with their digests in the outbox (nudges follow target dates, which
+   a re-forecast does not move),
+3. for each batch of active projects: re-forecast those that have overdue work
+   (their projected dates move with time), then queue the weekly customer status
+   emails that are due,
+4. deliver the outbox.
 
 Each step is set-based or batched: one query finds the rows that need attention;
-the per-project steps take lists of ids so that a flow can hand them out in
-batches. Every step is idempotent: running a sweep twice sends nothing twice.
+the per-project step takes a batch of ids so that a flow hands it out as one task
+run per batch. Every step is idempotent: running a sweep twice sends nothing twice.
 
 Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
 """
@@ -17,7 +19,7 @@ Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -96,16 +98,17 @@ class SweepService:
 
     def run(self) -> SweepReport:
         report = SweepReport(as_of=self._clock.today())
-        for batch in batches(self.projects_to_reforecast()):
-            report.reforecast += self.reforecast(batch)
         report.automated = self.automate(self.ready_automated())
         decision = self.decide_nudges()
         report.overdue_tasks = decision.overdue_tasks
         report.nudges = self.record_nudges(decision)
         report.digests = len(decision.plan.digests)
         report.deferred = len(decision.plan.deferred)
+        overdue = set(self.projects_to_reforecast())
         for batch in batches(self.active_projects()):
-            report.status_emails += self.weekly_status(batch)
+            reforecast, status_emails = self.attend(batch, overdue=overdue)
+            report.reforecast += reforecast
+            report.status_emails += status_emails
         report.delivered = self.deliver()
         return report
 
@@ -124,6 +127,12 @@ class SweepService:
         return self._dispatcher.deliver_due() if self._dispatcher is not None else DispatchReport()
 
     # -- the steps -----------------------------------------------------------------
+
+    def attend(self, project_ids: Sequence[str], *, overdue: Collection[str]) -> tuple[int, int]:
+        """One batch of active projects: re-forecast those with overdue work, then queue the weekly status
+        emails that are due (so they show the new dates). Returns (re-forecast, status emails queued)."""
+        reforecast = self.reforecast([p for p in project_ids if p in overdue])
+        return reforecast, self.weekly_status(project_ids)
 
     def reforecast(self, project_ids: Sequence[str]) -> int:
         for project_id in project_ids:
