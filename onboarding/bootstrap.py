@@ -130,7 +130,7 @@ def manager_report_service(
         figures=report_service(settings, clock=clock, engine=engine),
         pages=HtmlReportPages(clock=SystemClock()),
         store=SqlProjectStore(engine),
-        clock=clock,
+        clock=SystemClock(),  # its emails are queued and leave now, whatever day the figures are for
         managers=[Person(name, email) for name, email in settings.manager_addresses],
         folder=settings.data_dir / "reports",
         dispatcher=dispatcher(settings, engine=engine, clock=SystemClock()),

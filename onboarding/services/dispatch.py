@@ -2,7 +2,9 @@
 
 A temporary failure (connection refused, a time-out, an SMTP 4xx) is retried with
 exponential backoff; a permanent one (an SMTP 5xx) or too many attempts marks the
-message failed, and ``onboarding status`` shows it. Delivery is at least once and
+message failed, and ``onboarding status`` shows it. Customer emails about a project
+are never delivered to someone who unsubscribed from it (``onboarding unsubscribe``):
+they are left out of the recipients, and a message left with none is suppressed. Delivery is at least once and
 idempotent by key: a message whose sender died after handing it over is claimed
 again once its lease runs out, and the transport recognises it by its key
 (Maildir) or its Message-ID (the receiving mail system).
@@ -13,7 +15,7 @@ Not here: what to send (sweep, projects), rendering and transports (adapters/ema
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from onboarding.core.messages import OutgoingMessage
@@ -34,9 +36,15 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    suppressed: int = 0  # every recipient had unsubscribed
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
-        return DispatchReport(self.sent + other.sent, self.retried + other.retried, self.failed + other.failed)
+        return DispatchReport(
+            self.sent + other.sent,
+            self.retried + other.retried,
+            self.failed + other.failed,
+            self.suppressed + other.suppressed,
+        )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -73,8 +81,19 @@ class Dispatcher:
             claimed = self._outbox.claim(now=self._clock.now(), worker=self._worker, limit=limit, lease=LEASE)
             if not claimed:
                 break
+            opted_out = self._outbox.opted_out(
+                (q.message.project_id, p.email)
+                for q in claimed
+                if q.message.customer_facing and q.message.project_id is not None
+                for p in (*q.message.to, *q.message.cc)
+            )
             for queued in claimed:
-                report += self._deliver_one(queued.id, queued.message, queued.attempts)
+                message = _without(queued.message, opted_out)
+                if message is None:
+                    self._outbox.suppressed(queued.id, at=self._clock.now(), reason="every recipient unsubscribed")
+                    report += DispatchReport(suppressed=1)
+                    continue
+                report += self._deliver_one(queued.id, message, queued.attempts)
             delivered += len(claimed)
         return report
 
@@ -96,3 +115,17 @@ class Dispatcher:
             return DispatchReport(failed=1)
         self._outbox.sent(message_id, at=now)
         return DispatchReport(sent=1)
+
+
+def _without(message: OutgoingMessage, opted_out: set[tuple[str, str]]) -> OutgoingMessage | None:
+    """The message without the recipients who unsubscribed from its project; None when nobody is left."""
+    if not opted_out or not message.customer_facing or message.project_id is None:
+        return message
+    project = message.project_id
+    to = tuple(p for p in message.to if (project, p.email) not in opted_out)
+    cc = tuple(p for p in message.cc if (project, p.email) not in opted_out)
+    if not to and not cc:
+        return None
+    if len(to) == len(message.to) and len(cc) == len(message.cc):
+        return message
+    return replace(message, to=to or cc, cc=cc if to else ())

@@ -118,7 +118,7 @@ class ManagerReportService:
             portfolio=reports.portfolio,
             report_html=page,
         )
-        return self._store.queue(messages)
+        return self._store.queue(messages, now=self._clock.now())
 
     def deliver(self) -> DispatchReport:
         return self._dispatcher.deliver_due() if self._dispatcher is not None else DispatchReport()

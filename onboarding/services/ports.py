@@ -109,8 +109,9 @@ class ProjectStore(Protocol):
         """Write a project read at ``project.version``; raises ConcurrentChange if it changed since."""
         ...
 
-    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
-        """Queue emails that no change of state goes with; a key queued before is skipped. Returns how many."""
+    def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
+        """Queue emails that no change of state goes with, due from ``now``; a key queued before is skipped.
+        Returns how many."""
         ...
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
@@ -139,6 +140,14 @@ class Outbox(Protocol):
         ...
 
     def failed(self, message_id: int, *, error: str) -> None: ...
+
+    def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (project id, email) pairs asked for no more customer emails about the project."""
+        ...
+
+    def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
+        """Never deliver it: every recipient opted out."""
+        ...
 
 
 class DeliveryError(Exception):

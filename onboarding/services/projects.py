@@ -257,7 +257,7 @@ class ProjectService:
 
     def queue(self, messages: Sequence[OutgoingMessage]) -> int:
         """Queue emails that go with no change of a project (the weekly status); returns how many were new."""
-        return self._store.queue(messages)
+        return self._store.queue(messages, now=self._clock.now())
 
     def hold(self, ref: str, *, by: str = "cli", reason: str | None = None) -> ProjectRecord:
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:

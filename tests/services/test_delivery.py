@@ -169,7 +169,8 @@ def test_a_partly_refused_message_is_retried_for_the_refused_recipients_only(eng
                 customer_facing=True,
                 project_id=None,
             )
-        ]
+        ],
+        now=datetime(2026, 12, 4, 15, 0, tzinfo=UTC),
     )
     clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
     handler = Handler(rcpt_replies={"alex@acme.example": "450 4.2.1 mailbox busy"})

@@ -402,3 +402,18 @@ def test_the_decision_reads_only_rows_that_may_be_due_and_decides_as_over_every_
             decided_any = decided_any or bool(fast.plan.nudges and fast.plan.deferred)
             world.sweep.record_nudges(fast)
     assert decided_any  # the portfolio exercised both sending and holding back
+
+
+def test_nobody_gets_a_customer_email_about_a_project_they_unsubscribed_from(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    left, right = world.launch(), world.launch()
+    assert world.projects.unsubscribe(left, email="Lee@Acme.example")  # addresses compare without case
+    assert not world.projects.unsubscribe(left, email="lee@acme.example")  # said once is enough
+    delivered = world.sweep.deliver()
+    assert delivered.suppressed == 1  # Lee's kickoff email about the left project, and nothing else of Lee's
+    sent = [(m["X-Onboarding-Key"], m["To"]) for m in mailbox.Maildir(world.maildir, create=False)]
+    assert [k for k, to in sent if "lee@acme.example" in to and left in k] == []
+    assert len([k for k, to in sent if "lee@acme.example" in to and right in k]) == 1
+    # other people still hear about the left project, and a rerun sends nothing more
+    assert any(left in k and "lee@" not in to for k, to in sent)
+    assert world.sweep.deliver().sent == 0

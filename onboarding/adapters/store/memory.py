@@ -32,6 +32,7 @@ from onboarding.services.ports import (
     OverdueRow,
     QueuedMessage,
 )
+from onboarding.services.projects import UNSUBSCRIBED
 
 
 class InMemoryProjectStore:
@@ -102,7 +103,7 @@ class InMemoryProjectStore:
         self._append(project.id, new_events, messages)
         return saved
 
-    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
+    def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
         new = [m for m in messages if m.idempotency_key not in self.outbox]
         for message in new:
             self.outbox[message.idempotency_key] = message
@@ -171,6 +172,19 @@ class InMemoryOutbox:
 
     def failed(self, message_id: int, *, error: str) -> None:
         self._by_id(message_id).update(status="failed", last_error=error)
+
+    def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
+        self._by_id(message_id).update(status="suppressed", last_error=reason)
+
+    def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {
+            (project, email)
+            for project, email in pairs
+            if any(
+                e.kind == UNSUBSCRIBED and str(e.data.get("email", "")).lower() == email.lower()
+                for e in self.store.event_log.get(project, [])
+            )
+        }
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -376,7 +390,7 @@ class InMemorySweepStore:
             )
             self.store.projects[n.project_id] = replace(project, tasks=tasks)
         wanted = {n.digest_key for n in fresh}
-        self.store.queue([m for m in digests if m.idempotency_key in wanted])
+        self.store.queue([m for m in digests if m.idempotency_key in wanted], now=now)
         return len(fresh)
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:

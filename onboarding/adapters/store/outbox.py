@@ -8,15 +8,16 @@ process holding it may have died mid-delivery; delivery is idempotent by key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from onboarding.adapters.store.sql import outbox
+from onboarding.adapters.store.sql import events, outbox
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
 from onboarding.services.ports import QueuedMessage
+from onboarding.services.projects import UNSUBSCRIBED
 
 
 class SqlOutbox:
@@ -61,6 +62,27 @@ class SqlOutbox:
 
     def failed(self, message_id: int, *, error: str) -> None:
         self._set(message_id, status="failed", last_error=error, claimed_by=None)
+
+    def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
+        self._set(message_id, status="suppressed", sent_at=None, last_error=reason, claimed_by=None)
+
+    def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """From the projects' event logs (``unsubscribed`` events), by the events' project index."""
+        wanted = {(project, email.lower()): (project, email) for project, email in pairs}
+        if not wanted:
+            return set()
+        found: set[tuple[str, str]] = set()
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(events.c.project_id, events.c.data).where(
+                    events.c.project_id.in_(sorted({p for p, _ in wanted})), events.c.kind == UNSUBSCRIBED
+                )
+            )
+            for project_id, data in rows:
+                pair = wanted.get((project_id, str(data.get("email", "")).lower()))
+                if pair is not None:
+                    found.add(pair)
+        return found
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:

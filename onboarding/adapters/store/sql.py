@@ -287,7 +287,8 @@ class SqlProjectStore:
                     .values({c: bindparam(f"b_{c}") for c in columns}),
                     [{f"b_{k}": v for k, v in row.items()} for row in rows],
                 )
-            self._append(connection, project.id, new_events, messages)
+            # queued at the change's instant (the service's clock), so a simulated day's emails are due that day
+            self._append(connection, project.id, new_events, messages, now=project.updated_at)
             if new_events:  # the TTFV read model, in the events' transaction
                 history = history_of(connection, project.id)
                 replace_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
@@ -312,21 +313,26 @@ class SqlProjectStore:
                 for r in rows
             ]
 
-    def queue(self, messages: Sequence[OutgoingMessage]) -> int:
+    def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
         if not messages:
             return 0
         with self._transaction() as connection:
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            rows = [outbox_values(m, datetime.now(UTC)) for m in messages]
+            rows = [outbox_values(m, now) for m in messages]
             return len(connection.execute(statement.returning(outbox.c.id), rows).all())
 
     def _append(
-        self, connection: Connection, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
+        self,
+        connection: Connection,
+        project_id: str,
+        new_events: Sequence[Event],
+        messages: Sequence[OutgoingMessage],
+        *,
+        now: datetime,
     ) -> None:
         if new_events:
             connection.execute(insert(events), [_event_values(project_id, e) for e in new_events])
         if messages:
-            now = datetime.now(UTC)
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
             connection.execute(statement, [outbox_values(m, now) for m in messages])
 
