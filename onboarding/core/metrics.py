@@ -403,10 +403,16 @@ def kaplan_meier(
     everyone = np.rint(np.bincount(first, weights=weights.astype(np.float64), minlength=len(days))).astype(np.int64)
     at_risk = n - np.concatenate(([0], np.cumsum(everyone)[:-1]))
     survival = np.cumprod(1.0 - events / at_risk)
-    points = [
-        KaplanMeierPoint(int(d), float(1.0 - s), int(r), int(e), int(c - e))
-        for d, s, r, e, c in zip(days, survival, at_risk, events, everyone, strict=True)
-    ]
+    points = list(
+        map(
+            KaplanMeierPoint,
+            days.tolist(),
+            (1.0 - survival).tolist(),
+            at_risk.tolist(),
+            events.tolist(),
+            (everyone - events).tolist(),
+        )
+    )
     if points[0].day > 0:
         points.insert(0, KaplanMeierPoint(0, 0.0, n))
     return tuple(points)

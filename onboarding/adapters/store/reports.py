@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select
+from sqlalchemy import Connection, Engine, case, delete, func, insert, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
 from onboarding.adapters.store.tables import Base
@@ -322,9 +322,9 @@ class SqlReportStore:
         since: date | None = None,
         until: date | None = None,
     ) -> TtfvObservations:
-        """Projects observed as of a day (``core.metrics.observe``'s rule), grouped, in two queries: those
-        closed by then (value reached or skipped) by their packed observation, the others by start day.
-        By blueprint, both read an index in order; a few thousand rows come back whatever the portfolio's size."""
+        """Projects observed as of a day (``core.metrics.observe``'s rule), grouped: those closed by then
+        (value reached or skipped) by their packed observation, the others by start day. A few thousand
+        rows come back whatever the portfolio's size."""
         t = project_ttfv
         today = day_number(as_of)
         keys = [_dimension(d) for d in dimensions]
@@ -334,19 +334,43 @@ class SqlReportStore:
         if until is not None:
             window.append(t.c.start_day <= day_number(until))
         target = t.c.target_calendar_days
-        closed = (
-            select(*keys, target, t.c.observation, func.count())
-            .where(t.c.closed_day <= today, *window)
-            .group_by(*keys, target, t.c.observation)
-        )
-        still_open = (
-            select(*keys, target, t.c.start_day, func.count())
-            .where(or_(t.c.closed_day.is_(None), t.c.closed_day > today), *window)
-            .group_by(*keys, target, t.c.start_day)
-        )
         with self.engine.connect() as connection:
-            closed_rows = connection.execute(closed).all()
-            open_rows = connection.execute(still_open).all()
+            if connection.dialect.name == "postgresql":
+                # One scan into a hash aggregate: the day is an int literal, not a bound parameter, so
+                # that PostgreSQL sees the same expressions in GROUP BY (given by position).
+                is_closed = t.c.closed_day <= literal_column(str(int(today or 0)))
+                columns = [
+                    *keys,
+                    target,
+                    case((is_closed, t.c.observation)),
+                    case((is_closed, None), else_=t.c.start_day),
+                ]
+                query = (
+                    select(*columns, func.count())
+                    .where(*window)
+                    .group_by(*(literal_column(str(i + 1)) for i in range(len(columns))))
+                )
+                n = len(keys)
+                closed_rows, open_rows = [], []
+                for row in connection.execute(query):
+                    if row[n + 1] is not None:
+                        closed_rows.append((*row[: n + 2], row[n + 3]))
+                    else:
+                        open_rows.append((*row[: n + 1], row[n + 2], row[n + 3]))
+            else:
+                # SQLite: two queries, each reading an index in order (no sort of the portfolio).
+                closed = (
+                    select(*keys, target, t.c.observation, func.count())
+                    .where(t.c.closed_day <= today, *window)
+                    .group_by(*keys, target, t.c.observation)
+                )
+                still_open = (
+                    select(*keys, target, t.c.start_day, func.count())
+                    .where(or_(t.c.closed_day.is_(None), t.c.closed_day > today), *window)
+                    .group_by(*keys, target, t.c.start_day)
+                )
+                closed_rows = list(connection.execute(closed).all())
+                open_rows = list(connection.execute(still_open).all())
         return observations(closed_rows, open_rows, dimensions, today=today or 0)
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
