@@ -44,14 +44,13 @@ from typing import Any
 
 import httpx
 import sweep_bench  # the portfolio loader beside this file
-from sqlalchemy import create_engine, text
+from scratch import postgres_database
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import make_engine, migrate
 from onboarding.bootstrap import sweep_service
 from onboarding.settings import Settings
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH_PROJECTS = 500
 AT = "17:00"  # sweep_bench.NOW's time of day: the flow's simulated clock and the direct one agree
 # The services that record task runs from their events stay on; scheduling and the UI are not needed.
@@ -71,18 +70,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def postgres_database(prefix: str) -> Iterator[str]:
-    """A throw-away PostgreSQL database; its asyncpg URL."""
-    name = f"{prefix}_{secrets.token_hex(3)}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
+def prefect_database(kind: str) -> Iterator[str | None]:
+    """The Prefect server's own database: a throw-away PostgreSQL one (its asyncpg URL), or None for SQLite."""
+    if kind != "postgresql":
+        yield None
+        return
+    with postgres_database("prefect_bench") as name:
         yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -210,7 +204,7 @@ def main() -> None:
         home = root / "prefect-home"
         home.mkdir()
         with (
-            postgres_database("prefect_bench") if args.prefect_database == "postgresql" else _no_database() as url,
+            prefect_database(args.prefect_database) as url,
             prefect_server(home, database_url=url) as api,
         ):
             os.environ.update(QUIET | {"PREFECT_HOME": str(home), "PREFECT_API_URL": api})
@@ -252,11 +246,6 @@ def main() -> None:
         print(f"task runs: {task_runs} for {args.projects:,} projects = {per_batch:.2f} per {BATCH_PROJECTS} projects")
         print(f"flow minus fixed start: {flowed - fixed:.2f} s against direct {direct:.2f} s, the mean of both")
         print(f"ratio={(flowed - fixed) / direct:.2f}")
-
-
-@contextmanager
-def _no_database() -> Iterator[None]:
-    yield None
 
 
 if __name__ == "__main__":

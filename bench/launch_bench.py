@@ -15,17 +15,17 @@ It prints both in projects per second and, last, ``ratio=<launch/raw>`` (goal: >
 from __future__ import annotations
 
 import argparse
-import secrets
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, select, text
+from scratch import scratch_engine
+from sqlalchemy import insert, select
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.sql import SqlProjectStore, migrate
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import Person
 from onboarding.services.projects import LaunchRequest, ProjectService
@@ -33,7 +33,6 @@ from onboarding.services.projects import LaunchRequest, ProjectService
 ROOT = Path(__file__).resolve().parents[1]
 PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
 TABLES = ["blueprints", "projects", "bindings", "tasks", "events", "outbox"]
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def people(i: int) -> dict[str, Person]:
@@ -48,90 +47,68 @@ def people(i: int) -> dict[str, Person]:
     return vendor | customer
 
 
-def databases(kind: str, tmp: Path) -> tuple[list[Engine], list[str]]:
-    if kind == "sqlite":
-        return [make_engine(f"sqlite:///{tmp / name}.db") for name in ("launch", "raw")], []
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    names = [f"onboarding_bench_{secrets.token_hex(3)}" for _ in range(2)]
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_ADMIN.rsplit("/", 1)[0]
-    return [make_engine(f"{base}/{name}") for name in names], names
-
-
-def drop(names: list[str]) -> None:
-    if names:
-        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--projects", type=int, default=10_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        (ours, raw), names = databases(args.database, Path(tmp))
-        try:
-            for engine in (ours, raw):
-                migrate(engine)
-            kickoff = date(2026, 12, 7)
-            requests = [
-                LaunchRequest(
-                    PAYROLL,
-                    customer=f"Customer {i}",
-                    kickoff_on=kickoff + timedelta(days=i % 60),
-                    bindings=people(i),
-                    pay_schedule="biweekly:2026-01-02",
-                    external_id=f"CRM-{i}",
-                )
-                for i in range(args.projects)
-            ]
-            service = ProjectService(
-                store=SqlProjectStore(ours),
-                blueprints=FileBlueprints(),
-                clock=FixedClock(date(2026, 12, 1)),
-                sender=Person("Onboarding", "o@v.example"),
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_engine(args.database, Path(tmp), name="launch") as ours,
+        scratch_engine(args.database, Path(tmp), name="raw") as raw,
+    ):
+        for engine in (ours, raw):
+            migrate(engine)
+        kickoff = date(2026, 12, 7)
+        requests = [
+            LaunchRequest(
+                PAYROLL,
+                customer=f"Customer {i}",
+                kickoff_on=kickoff + timedelta(days=i % 60),
+                bindings=people(i),
+                pay_schedule="biweekly:2026-01-02",
+                external_id=f"CRM-{i}",
             )
-            started = time.perf_counter()
-            launched = service.launch_many(requests, actor="bench")
-            launch_seconds = time.perf_counter() - started
-            assert all(r.created for r in launched)
+            for i in range(args.projects)
+        ]
+        service = ProjectService(
+            store=SqlProjectStore(ours),
+            blueprints=FileBlueprints(),
+            clock=FixedClock(date(2026, 12, 1)),
+            sender=Person("Onboarding", "o@v.example"),
+        )
+        started = time.perf_counter()
+        launched = service.launch_many(requests, actor="bench")
+        launch_seconds = time.perf_counter() - started
+        assert all(r.created for r in launched)
 
-            with ours.connect() as connection:
-                rows = {
-                    name: [dict(r._mapping) for r in connection.execute(select(Base.metadata.tables[name]))]
-                    for name in TABLES
-                }
-            for name in ("events", "outbox"):
-                for row in rows[name]:
-                    row.pop("id")
-            counts = {name: len(r) for name, r in rows.items()}
-            per_chunk = 500
-            by_project: dict[str, dict[str, list[dict[str, object]]]] = {}
-            for name in TABLES[1:]:
-                key = "id" if name == "projects" else "project_id"
-                for row in rows[name]:
-                    by_project.setdefault(str(row[key]), {}).setdefault(name, []).append(row)
-            ids = [str(r["id"]) for r in rows["projects"]]
-            started = time.perf_counter()
+        with ours.connect() as connection:
+            rows = {
+                name: [dict(r._mapping) for r in connection.execute(select(Base.metadata.tables[name]))]
+                for name in TABLES
+            }
+        for name in ("events", "outbox"):
+            for row in rows[name]:
+                row.pop("id")
+        counts = {name: len(r) for name, r in rows.items()}
+        per_chunk = 500
+        by_project: dict[str, dict[str, list[dict[str, object]]]] = {}
+        for name in TABLES[1:]:
+            key = "id" if name == "projects" else "project_id"
+            for row in rows[name]:
+                by_project.setdefault(str(row[key]), {}).setdefault(name, []).append(row)
+        ids = [str(r["id"]) for r in rows["projects"]]
+        started = time.perf_counter()
+        with raw.begin() as connection:
+            connection.execute(insert(Base.metadata.tables["blueprints"]), rows["blueprints"])
+        for start in range(0, len(ids), per_chunk):
+            chunk = ids[start : start + per_chunk]
             with raw.begin() as connection:
-                connection.execute(insert(Base.metadata.tables["blueprints"]), rows["blueprints"])
-            for start in range(0, len(ids), per_chunk):
-                chunk = ids[start : start + per_chunk]
-                with raw.begin() as connection:
-                    for name in TABLES[1:]:
-                        batch = [row for pid in chunk for row in by_project[pid].get(name, [])]
-                        if batch:
-                            connection.execute(insert(Base.metadata.tables[name]), batch)
-            raw_seconds = time.perf_counter() - started
-        finally:
-            for engine in (ours, raw):
-                engine.dispose()
-            drop(names)
+                for name in TABLES[1:]:
+                    batch = [row for pid in chunk for row in by_project[pid].get(name, [])]
+                    if batch:
+                        connection.execute(insert(Base.metadata.tables[name]), batch)
+        raw_seconds = time.perf_counter() - started
     ours_rate = args.projects / launch_seconds
     raw_rate = args.projects / raw_seconds
     print(

@@ -25,7 +25,6 @@ import argparse
 import gc
 import json
 import random
-import secrets
 import statistics
 import tempfile
 import time
@@ -33,16 +32,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, text
+from scratch import scratch_engine
+from sqlalchemy import Engine, text
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.reports import SqlReportStore, rebuild_ttfv
-from onboarding.adapters.store.sql import make_engine, migrate
+from onboarding.adapters.store.sql import migrate
 from onboarding.core.metrics import Dimension
 from onboarding.services.reports import ReportService
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TODAY = date(2027, 3, 15)
 ROLES = {"csm": "vendor", "engineer": "vendor", "admin": "customer", "sponsor": "customer"}
 # key, customer calendar, TTFV start event, target; the value task is t29 of 40
@@ -246,74 +245,58 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        name = None
-        if args.database == "sqlite":
-            engine = make_engine(f"sqlite:///{Path(tmp) / 'portfolio.db'}")
-        else:
-            name = f"onboarding_bench_{secrets.token_hex(3)}"
-            admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            engine = make_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
-        try:
-            migrate(engine)
+    with tempfile.TemporaryDirectory() as tmp, scratch_engine(args.database, Path(tmp)) as engine:
+        migrate(engine)
+        started = time.perf_counter()
+        counts = load(engine, projects=args.projects, tasks=args.tasks)
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            rebuild_ttfv(connection)
+            if args.database == "sqlite":
+                connection.exec_driver_sql("ANALYZE")
+        if args.database == "postgresql":
+            # What autovacuum does to a loaded table in time: statistics, and the visibility map that
+            # lets PostgreSQL read an index without the table.
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("VACUUM ANALYZE")
+        print(
+            f"loaded {args.projects:,} projects x {args.tasks} tasks, {counts['events']:,} events "
+            f"({counts['reached']:,} at first value, {counts['skipped']:,} skipped, {counts['held']:,} held) "
+            f"in {loaded:.0f} s on {args.database}; read model folded from the events in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        service = ReportService(store=SqlReportStore(engine), blueprints=FileBlueprints(), clock=FixedClock(TODAY))
+        service.ttfv(by=[Dimension.blueprint])  # parses the snapshots and builds the calendars once
+        report_times, direct_times = [], []
+        for _ in range(args.repeat):
+            gc.collect()
             started = time.perf_counter()
-            counts = load(engine, projects=args.projects, tasks=args.tasks)
-            loaded = time.perf_counter() - started
+            report = service.ttfv(by=[Dimension.blueprint])
+            report_times.append(time.perf_counter() - started)
+            gc.collect()
             started = time.perf_counter()
-            with engine.begin() as connection:
-                rebuild_ttfv(connection)
-                if args.database == "sqlite":
-                    connection.exec_driver_sql("ANALYZE")
-            if args.database == "postgresql":
-                # What autovacuum does to a loaded table in time: statistics, and the visibility map that
-                # lets PostgreSQL read an index without the table.
-                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                    connection.exec_driver_sql("VACUUM ANALYZE")
+            expected = direct(engine)
+            direct_times.append(time.perf_counter() - started)
+        got = {g.key[0]: (g.calendar_days.median, g.calendar_days.p90) for g in report.groups}
+        assert got == expected, (got, expected)
+        for g in report.groups:
+            within = ", ".join(f"{w.share:.0%} within {w.days} d" for w in g.within if w.share is not None)
             print(
-                f"loaded {args.projects:,} projects x {args.tasks} tasks, {counts['events']:,} events "
-                f"({counts['reached']:,} at first value, {counts['skipped']:,} skipped, {counts['held']:,} held) "
-                f"in {loaded:.0f} s on {args.database}; read model folded from the events in "
-                f"{time.perf_counter() - started:.0f} s"
+                f"  {g.key[0]}: {g.projects:,} projects, {g.reached:,} reached, {g.in_flight:,} in flight; "
+                f"median/p90 {g.calendar_days.median:.0f}/{g.calendar_days.p90:.0f} calendar days, "
+                f"{g.business_days.median:.0f}/{g.business_days.p90:.0f} business, "
+                f"{g.net_days.median:.0f}/{g.net_days.p90:.0f} net of holds; {within}"
             )
-            service = ReportService(store=SqlReportStore(engine), blueprints=FileBlueprints(), clock=FixedClock(TODAY))
-            service.ttfv(by=[Dimension.blueprint])  # parses the snapshots and builds the calendars once
-            report_times, direct_times = [], []
-            for _ in range(args.repeat):
-                gc.collect()
-                started = time.perf_counter()
-                report = service.ttfv(by=[Dimension.blueprint])
-                report_times.append(time.perf_counter() - started)
-                gc.collect()
-                started = time.perf_counter()
-                expected = direct(engine)
-                direct_times.append(time.perf_counter() - started)
-            got = {g.key[0]: (g.calendar_days.median, g.calendar_days.p90) for g in report.groups}
-            assert got == expected, (got, expected)
-            for g in report.groups:
-                within = ", ".join(f"{w.share:.0%} within {w.days} d" for w in g.within if w.share is not None)
-                print(
-                    f"  {g.key[0]}: {g.projects:,} projects, {g.reached:,} reached, {g.in_flight:,} in flight; "
-                    f"median/p90 {g.calendar_days.median:.0f}/{g.calendar_days.p90:.0f} calendar days, "
-                    f"{g.business_days.median:.0f}/{g.business_days.p90:.0f} business, "
-                    f"{g.net_days.median:.0f}/{g.net_days.p90:.0f} net of holds; {within}"
-                )
-            print(
-                f"report (ttfv by blueprint): best {min(report_times):.3f} s, "
-                f"median {statistics.median(report_times):.3f} s"
-            )
-            print(
-                f"direct ({'percentile_cont' if args.database == 'postgresql' else 'raw rows + numpy'}): "
-                f"best {min(direct_times):.3f} s, median {statistics.median(direct_times):.3f} s"
-            )
-            print(f"ratio={min(report_times) / min(direct_times):.2f}")
-        finally:
-            engine.dispose()
-            if name:
-                admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        print(
+            f"report (ttfv by blueprint): best {min(report_times):.3f} s, "
+            f"median {statistics.median(report_times):.3f} s"
+        )
+        print(
+            f"direct ({'percentile_cont' if args.database == 'postgresql' else 'raw rows + numpy'}): "
+            f"best {min(direct_times):.3f} s, median {statistics.median(direct_times):.3f} s"
+        )
+        print(f"ratio={min(report_times) / min(direct_times):.2f}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import secrets
 import shutil
 import statistics
 import tempfile
@@ -34,7 +33,8 @@ from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from scratch import scratch_engine
+from sqlalchemy import Engine, text
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
@@ -47,7 +47,6 @@ from onboarding.core.messages import Person
 from onboarding.services.projects import ProjectService
 from onboarding.services.sweep import SweepService
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TODAY = date(2027, 3, 15)
 NOW = datetime(2027, 3, 15, 17, 0, tzinfo=UTC)
 ROLES = {"csm": "vendor", "engineer": "vendor", "admin": "customer", "sponsor": "customer"}
@@ -337,20 +336,11 @@ def main() -> None:
     args = parser.parse_args()
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        name = None
         started = time.perf_counter()
         if args.database == "sqlite" and args.cache:
             engine, overdue = cached_sqlite(args.cache, projects=args.projects, tasks=args.tasks)
         else:
-            if args.database == "sqlite":
-                engine = make_engine(f"sqlite:///{tmp / 'portfolio.db'}")
-            else:
-                name = f"onboarding_bench_{secrets.token_hex(3)}"
-                admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.execute(text(f'CREATE DATABASE "{name}"'))
-                admin.dispose()
-                engine = make_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
+            engine = stack.enter_context(scratch_engine(args.database, tmp))
             migrate(engine)
             overdue = load(engine, projects=args.projects, tasks=args.tasks)
         try:
@@ -412,10 +402,6 @@ def main() -> None:
             print(f"ratio={min(decision_times) / min(raw_times):.2f}")
         finally:
             engine.dispose()
-            if name:
-                admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

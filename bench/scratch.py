@@ -1,0 +1,54 @@
+"""Scratch databases for the benchmarks: a SQLite file in a folder, or a PostgreSQL
+database made on the server at 127.0.0.1:5432 for one run and dropped after it.
+
+Not here: what the benchmarks load or time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+from onboarding.adapters.store.sql import make_engine
+
+POSTGRES_ADMIN = os.environ.get("ONBOARDING_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def postgres_database(prefix: str = "onboarding_bench") -> Iterator[str]:
+    """A throw-away PostgreSQL database (dropped on exit, connections or not); its name."""
+    name = f"{prefix}_{secrets.token_hex(3)}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield name
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def scratch_engine(kind: str, folder: Path, *, name: str = "portfolio") -> Iterator[Engine]:
+    """An engine on an empty database of the kind asked for (``sqlite`` or ``postgresql``), not yet migrated."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / name}.db")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with postgres_database() as database:
+        engine = make_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + database)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
