@@ -1,8 +1,11 @@
 """The sweep flow: one reconcile pass over the portfolio, its steps as Prefect tasks.
 
-Active projects go in batches of 500, one task run each (re-forecast those with
-overdue work, then queue their weekly status emails); automated tasks, the nudge
-decision and delivery are one task run each.
+Three kinds of task run: one for the portfolio-wide steps (run the ready automated
+tasks, then decide and record the nudges), one per batch of active projects
+(re-forecast those with overdue work, then queue their weekly status emails), and
+one for delivery. The batches are of about 500 projects, a few fewer of them so
+that the whole flow takes at most one task run per 500 projects (from 1,500
+projects on; a smaller portfolio takes three).
 Only delivery retries: it is the step that talks to a mail server. Run it once
 with ``python -m flows.sweep [--as-of DATE]``; ``flows.serve`` schedules it.
 """
@@ -47,17 +50,14 @@ def attend_batch(project_ids: list[str], overdue: list[str], as_of: date | None,
 
 
 @task(cache_policy=NO_CACHE)
-def run_automated(as_of: date | None, at: str) -> int:
+def automate_and_nudge(as_of: date | None, at: str) -> dict[str, int]:
+    """The portfolio-wide steps, in the order of ``SweepService.run``: automated tasks, then nudges."""
     svc = _service(as_of, at)
-    return svc.automate(svc.ready_automated())
-
-
-@task(cache_policy=NO_CACHE)
-def nudge(as_of: date | None, at: str) -> dict[str, int]:
-    svc = _service(as_of, at)
+    automated = svc.automate(svc.ready_automated())
     decision = svc.decide_nudges()
     recorded = svc.record_nudges(decision)
     return {
+        "automated": automated,
         "overdue_tasks": decision.overdue_tasks,
         "nudges": recorded,
         "digests": len(decision.plan.digests),
@@ -75,12 +75,12 @@ def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
     """Run automated tasks, nudge, re-forecast and queue weekly status emails batch by batch, deliver."""
     svc = _service(as_of, at)
     report = SweepReport(as_of=as_of or SystemClock().today())
-    report.automated = run_automated(as_of, at)
-    nudged = nudge(as_of, at)
+    nudged = automate_and_nudge(as_of, at)
+    report.automated = nudged["automated"]
     report.overdue_tasks, report.nudges = nudged["overdue_tasks"], nudged["nudges"]
     report.digests, report.deferred = nudged["digests"], nudged["deferred"]
     overdue = set(svc.projects_to_reforecast())
-    for batch in batches(svc.active_projects()):
+    for batch in batches(svc.active_projects(), besides=2):  # the two other task runs share the budget
         reforecast, status_emails = attend_batch(batch, [p for p in batch if p in overdue], as_of, at)
         report.reforecast += reforecast
         report.status_emails += status_emails

@@ -415,8 +415,19 @@ def _by_project_and_task(row: NudgeCandidate) -> tuple[str, str]:
     return row.project_id, row.task_key
 
 
-def batches(ids: Sequence[str], size: int = BATCH) -> list[list[str]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+def batches(ids: Sequence[str], size: int = BATCH, *, besides: int = 0) -> list[list[str]]:
+    """The ids in batches of about ``size``, in order.
+
+    ``besides`` other steps share the budget of one step per ``size`` ids: the ids
+    then go in that many fewer batches (each a little larger), so that a flow that
+    runs each batch and each other step as a task run stays within one task run
+    per ``size`` ids wherever the portfolio has more than ``(besides + 1) * size``.
+    """
+    if not ids:
+        return []
+    count = max(1, -(-len(ids) // size) - besides)
+    larger = -(-len(ids) // count)
+    return [list(ids[i : i + larger]) for i in range(0, len(ids), larger)]
 
 
 def _ladder(bp: Blueprint, owner_role: str) -> tuple[str, ...]:

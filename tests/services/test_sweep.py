@@ -35,7 +35,7 @@ from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges
 from onboarding.core.planning import scheduling_calendars
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.projects import ProjectService
-from onboarding.services.sweep import SweepService, _ladder, _sent_today
+from onboarding.services.sweep import SweepService, _ladder, _sent_today, batches
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import _fresh_postgres
 
@@ -417,3 +417,18 @@ def test_nobody_gets_a_customer_email_about_a_project_they_unsubscribed_from(sto
     # other people still hear about the left project, and a rerun sends nothing more
     assert any(left in k and "lee@" not in to for k, to in sent)
     assert world.sweep.deliver().sent == 0
+
+
+@pytest.mark.parametrize(
+    ("projects", "besides", "expected_batches"),
+    [(0, 2, 0), (1, 2, 1), (1_000, 2, 1), (1_500, 2, 1), (5_000, 2, 8), (250_000, 2, 498), (250_000, 0, 500)],
+)
+def test_batches_leave_room_for_the_other_steps_within_one_per_500(
+    projects: int, besides: int, expected_batches: int
+) -> None:
+    ids = [f"p{n:06d}" for n in range(projects)]
+    found = batches(ids, besides=besides)
+    assert len(found) == expected_batches
+    assert [i for batch in found for i in batch] == ids  # every id once, in order
+    if projects > (besides + 1) * 500:
+        assert len(found) + besides <= -(-projects // 500)
