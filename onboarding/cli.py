@@ -45,7 +45,7 @@ from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
 from onboarding.services.ports import Clock
-from onboarding.settings import Settings
+from onboarding.settings import Settings, settings_problems
 
 _TRACE_LINES_IN_TABLE = 12
 
@@ -76,6 +76,10 @@ def _fail(error: OnboardingError) -> None:
 @click.version_option(__version__, prog_name="onboarding")
 def main() -> None:
     """Onboarding projects from YAML blueprints: validate, plan, launch on a payroll-safe date."""
+    problems = settings_problems()
+    if problems:  # every command reads the settings: say what is wrong with them before anything runs
+        click.echo("\n".join(problems), err=True)
+        raise SystemExit(1)
 
 
 @main.command()

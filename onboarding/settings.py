@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,29 @@ class Settings(BaseSettings):
     def manager_addresses(self) -> tuple[tuple[str, str], ...]:
         """The managers as (name, email) pairs, in the order given."""
         return manager_addresses(self.managers)
+
+
+_SECRET = frozenset({"secret_key", "smtp_password"})
+
+
+def settings_problems() -> list[str]:
+    """What is wrong with the settings in the environment, one line per variable (empty: nothing)."""
+    try:
+        Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False):
+            variable = "ONBOARDING_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            if message.startswith(variable):
+                pass
+            elif error["loc"][0] in _SECRET:  # never echo a secret
+                message = f"{variable}: {message.replace('items', 'characters')}"
+            else:
+                message = f"{variable}={error['input']!r}: {message}"
+            lines.append(f"{message} (fix or unset that environment variable)")
+        return lines
+    return []
 
 
 def manager_addresses(text: str) -> tuple[tuple[str, str], ...]:

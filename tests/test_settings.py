@@ -31,3 +31,18 @@ def test_settings_take_managers_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ONBOARDING_MANAGERS", "Pat Lee")
     with pytest.raises(ValidationError, match="ONBOARDING_MANAGERS: cannot read an email address in 'Pat Lee'"):
         Settings()
+
+
+def test_the_cli_names_each_unreadable_setting_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from onboarding.cli import main
+
+    monkeypatch.setenv("ONBOARDING_SMTP_PORT", "abc")
+    monkeypatch.setenv("ONBOARDING_SECRET_KEY", "hunter2")
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 1
+    lines = sorted(result.output.strip().splitlines())
+    assert lines[0].startswith("ONBOARDING_SECRET_KEY: ") and "32 characters" in lines[0]
+    assert lines[1].startswith("ONBOARDING_SMTP_PORT='abc': ")
+    assert "hunter2" not in result.output and "Traceback" not in result.output
