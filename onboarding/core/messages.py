@@ -16,12 +16,14 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Someone bound to a role: a name, an email address and an IANA time zone."""
+class Person(NamedTuple):
+    """Someone bound to a role: a name, an email address and an IANA time zone.
+
+    A named tuple: a sweep reads the people of a hundred thousand projects at once.
+    """
 
     name: str
     email: str

@@ -2,8 +2,8 @@
 
 The sweep hands over the overdue task rows it found (as ``OverdueTask`` values, the
 ladder already resolved to people) and the instant ``now``; ``decide_nudges``
-returns a ``NudgePlan``: the nudges to record, the digest emails to queue (one per
-recipient per local day) and the nudges that are due but held back, with why.
+returns a ``NudgePlan``: the nudges to record, the digests to queue (one email per
+recipient per local day, composed when recorded) and the nudges that are due but held back, with why.
 
 The rules (DESIGN §5, the blueprint's ``NudgePolicy``):
 
@@ -135,7 +135,7 @@ class NudgePlan:
     """What one sweep decided: nudges to record, digests to queue, nudges held back and why."""
 
     nudges: tuple[Nudge, ...]
-    digests: tuple[OutgoingMessage, ...]
+    digests: tuple[Digest, ...]
     deferred: tuple[tuple[OverdueTask, str], ...]
 
 
@@ -243,11 +243,10 @@ def decide_nudges(
     escalate_after = policy.escalate_after_nudges
     cap = policy.daily_cap_per_recipient
     by_email = calendars_by_email or {}
-    groups: dict[tuple[str, date], _Digest | None] = {}
+    groups: dict[tuple[str, date], Digest | None] = {}
     digests_made: dict[str, int] = {}
     nudges: list[Nudge] = []
     deferred: list[tuple[OverdueTask, str]] = []
-    iso_dates: dict[date, str] = {}
     previous_task, previous_project, previous_version = "", "", -1
     for due_on, project_id, task_key, due_version, _seq, task, days_overdue, owner_today in due:
         if task_key == previous_task and project_id == previous_project and due_version == previous_version:
@@ -274,7 +273,7 @@ def decide_nudges(
                 group = None
             else:
                 digests_made[email] = digests_made.get(email, 0) + 1
-                group = _Digest(digest_key(email, local_on, used + 1), recipient, local_on, project_id)
+                group = Digest(digest_key(email, local_on, used + 1), recipient, local_on, project_id, vendor_contact)
                 group.customer_facing = email in customer_emails
             groups[group_key] = group
         if group is None:
@@ -286,24 +285,11 @@ def decide_nudges(
             group.project_id = None
         if calendar is not task.owner_calendar or local_on != owner_today:
             days_overdue = max(days.floor(calendar, local_on) - days.floor(calendar, due_on), 0)
-        due_text = iso_dates.get(due_on)
-        if due_text is None:
-            due_text = iso_dates[due_on] = due_on.isoformat()
-        nudges.append(Nudge(task=task, level=level, recipient=recipient, digest_key=group.key, nudged_on=owner_today))
-        group.items.append(
-            {
-                "project": {"id": project_id, "customer": task.customer, "blueprint_title": task.blueprint_title},
-                "task_title": task.task_title,
-                "milestone": task.milestone_title,
-                "due_on": due_text,
-                "days_overdue": days_overdue,
-                "level": level,
-                "owner_name": task.owner.name,
-                "escalated": level > 1,
-            }
-        )
+        nudge = Nudge(task=task, level=level, recipient=recipient, digest_key=group.key, nudged_on=owner_today)
+        nudges.append(nudge)
+        group.nudges.append((nudge, days_overdue))
 
-    digests = tuple(group.message(vendor_contact) for group in groups.values() if group is not None)
+    digests = tuple(group for group in groups.values() if group is not None)
     return NudgePlan(nudges=tuple(nudges), digests=digests, deferred=tuple(deferred))
 
 
@@ -373,38 +359,103 @@ class _BusinessDays:
         return position
 
 
-class _Digest:
-    """The nudges of one recipient's local day, gathering into one message."""
+class Digest:
+    """The nudges of one recipient's local day, gathered into one email.
 
-    __slots__ = ("customer_facing", "items", "key", "local_on", "project_id", "recipient")
+    Deciding settles who gets it, its key and which nudges it carries; its subject
+    and template context are composed when asked for (``message``), so that a
+    sweep composes only the digests it records, not those another sweep recorded
+    first. It reads as the ``OutgoingMessage`` it becomes.
+    """
 
-    def __init__(self, key: str, recipient: Person, local_on: date, project_id: str) -> None:
+    __slots__ = ("customer_facing", "key", "local_on", "nudges", "project_id", "recipient", "vendor_contact")
+    kind = MessageKind.nudge_digest
+
+    def __init__(self, key: str, recipient: Person, local_on: date, project_id: str, vendor_contact: Person) -> None:
         self.key = key
         self.recipient = recipient
         self.local_on = local_on
-        self.items: list[NudgeItemView] = []
+        self.nudges: list[tuple[Nudge, int]] = []  # each with its business days overdue on the recipient's calendar
         self.customer_facing = False
         self.project_id: str | None = project_id  # None once a second project joins
+        self.vendor_contact = vendor_contact  # the reply-to, named in the email
 
-    def message(self, vendor_contact: Person) -> OutgoingMessage:
-        items = self.items
-        if len(items) == 1:
-            subject = f"Reminder: {items[0]['task_title']} for {items[0]['project']['customer']}"
-        else:
-            subject = f"{len(items)} overdue onboarding tasks"
-        context: NudgeDigestContext = {
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.key,
+            self.recipient,
+            self.local_on,
+            self.customer_facing,
+            self.project_id,
+            self.vendor_contact,
+            self.nudges,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Digest) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # it gathers nudges while a plan is decided
+
+    def __repr__(self) -> str:
+        return f"Digest({self.key!r}, {len(self.nudges)} nudges)"
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.key
+
+    @property
+    def to(self) -> tuple[Person, ...]:
+        return (self.recipient,)
+
+    @property
+    def reply_to(self) -> str:
+        return self.vendor_contact.email
+
+    @property
+    def subject(self) -> str:
+        if len(self.nudges) == 1:
+            task = self.nudges[0][0].task
+            return f"Reminder: {task.task_title} for {task.customer}"
+        return f"{len(self.nudges)} overdue onboarding tasks"
+
+    @property
+    def context(self) -> NudgeDigestContext:
+        items: list[NudgeItemView] = []
+        for nudge, days_overdue in self.nudges:
+            task = nudge.task
+            items.append(
+                {
+                    "project": {
+                        "id": task.project_id,
+                        "customer": task.customer,
+                        "blueprint_title": task.blueprint_title,
+                    },
+                    "task_title": task.task_title,
+                    "milestone": task.milestone_title,
+                    "due_on": task.due_on.isoformat(),
+                    "days_overdue": days_overdue,
+                    "level": nudge.level,
+                    "owner_name": task.owner.name,
+                    "escalated": nudge.level > 1,
+                }
+            )
+        contact = self.vendor_contact
+        return {
             "recipient_name": self.recipient.name,
             "as_of": self.local_on.isoformat(),
             "items": items,
-            "vendor_contact": ContactView(name=vendor_contact.name, email=vendor_contact.email),
+            "vendor_contact": ContactView(name=contact.name, email=contact.email),
         }
+
+    def message(self) -> OutgoingMessage:
+        """The email to queue."""
         return OutgoingMessage(
             idempotency_key=self.key,
-            kind=MessageKind.nudge_digest,
-            to=(self.recipient,),
-            subject=subject,
-            context=context,
+            kind=self.kind,
+            to=self.to,
+            subject=self.subject,
+            context=self.context,
             customer_facing=self.customer_facing,
             project_id=self.project_id,
-            reply_to=vendor_contact.email,
+            reply_to=self.reply_to,
         )

@@ -16,7 +16,7 @@ from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
-from onboarding.core.nudges import Nudge
+from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem
 
@@ -301,7 +301,7 @@ class SweepStore(Protocol):
 
     def digests_since(self, since: datetime) -> list[str]: ...
 
-    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[OutgoingMessage], *, now: datetime) -> int:
+    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         """Record each nudge once (by key), bump its task's counters, queue its digest; one transaction."""
         ...
 

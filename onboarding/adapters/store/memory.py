@@ -20,7 +20,7 @@ from onboarding.core.metrics import (
     local_day,
     observe,
 )
-from onboarding.core.nudges import Nudge
+from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
@@ -375,7 +375,7 @@ class InMemorySweepStore:
     def digests_since(self, since: datetime) -> list[str]:
         return sorted({n.digest_key for n in self.nudges.values() if n.created_at >= since})
 
-    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[OutgoingMessage], *, now: datetime) -> int:
+    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         fresh = [n for n in dict.fromkeys(decided) if n.key not in self.nudges]
         for n in fresh:
             self.nudges[n.key] = RecordedNudge(
@@ -390,7 +390,7 @@ class InMemorySweepStore:
             )
             self.store.projects[n.project_id] = replace(project, tasks=tasks)
         wanted = {n.digest_key for n in fresh}
-        self.store.queue([m for m in digests if m.idempotency_key in wanted], now=now)
+        self.store.queue([d.message() for d in digests if d.key in wanted], now=now)
         return len(fresh)
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:

@@ -15,16 +15,16 @@ planner would guess from the projects' state index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import CTE, ColumnElement, Connection, Engine, Select, and_, bindparam, func, or_, select, text, update
 
 from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox, outbox_values, projects, tasks
 from onboarding.adapters.store.tables import Base
-from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.nudges import Nudge
+from onboarding.core.messages import Person
+from onboarding.core.nudges import Digest, Nudge
 from onboarding.services.ports import NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
@@ -122,13 +122,23 @@ class SqlSweepStore:
             return list(connection.execute(query).scalars())
 
     def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
-        """Overdue tasks that pass the filter, with their people; every overdue task of an active project counted.
+        """Overdue tasks that pass the filter, with their projects and people; every overdue task counted.
 
-        One pass over the overdue entries of the task nudge index, each joined to its
-        project once: the count of those in active projects is a window over that
-        join, and only the entries that pass the filter come back.
+        Three reads: the count of overdue tasks from the task index alone, less
+        those of held projects (a completed project has no open task); the tasks
+        that pass the filter, each joined to its project; and the people bound to
+        those projects. The last two are read straight from the driver's cursor:
+        at a hundred thousand rows, result objects would cost more than the reads.
         """
-        overdue = _tasks_first(
+        overdue = select(func.count()).where(IS_OPEN, tasks.c.target_due_on < today)
+        held = (
+            select(func.count())
+            .select_from(projects)
+            .join(tasks, tasks.c.project_id == projects.c.id)
+            .where(projects.c.state == "on_hold", IS_OPEN, tasks.c.target_due_on < today)
+        )
+        may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
+        found = _tasks_first(
             select(
                 tasks.c.project_id,
                 tasks.c.key,
@@ -138,31 +148,14 @@ class SqlSweepStore:
                 tasks.c.due_version,
                 tasks.c.nudges_sent,
                 tasks.c.last_nudged_on,
-                _passes(may_be_due).label("may_be_due"),
-            ).where(IS_OPEN, tasks.c.target_due_on < today),
-            "overdue",
+            ).where(*may_be_due_now),
+            "found",
         )
-        counted = (
-            select(
-                *(c for c in overdue.c if c.name != "may_be_due"),
-                projects.c.customer,
-                projects.c.blueprint_title,
-                projects.c.blueprint_id,
-                overdue.c.may_be_due,
-                func.count().over().label("overdue"),
-            )
-            .join_from(overdue, projects, projects.c.id == overdue.c.project_id)
-            .where(projects.c.state == "active")
-            .subquery("counted")
-        )
-        rows = select(*(c for c in counted.c if c.name != "may_be_due")).where(counted.c.may_be_due)
-        count = (
-            select(func.count())
-            .select_from(overdue)
-            .join(projects, projects.c.id == overdue.c.project_id)
+        rows = (
+            select(*found.c, projects.c.customer, projects.c.blueprint_title, projects.c.blueprint_id)
+            .join_from(found, projects, projects.c.id == found.c.project_id)
             .where(projects.c.state == "active")
         )
-        may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
         # each project once, by a DISTINCT over the index entries found (not over the tasks' primary key,
         # which SQLite would otherwise walk in full to have the projects in order)
         their_tasks = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now), "their_tasks")
@@ -170,18 +163,27 @@ class SqlSweepStore:
         people_rows = select(
             bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
         ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
+        day = _day_reader(self.engine)
         people: dict[str, dict[str, Person]] = {}
         with self.engine.connect() as connection:
-            found = connection.execute(rows).all()  # .all(): one fetch
-            # each row ends with the count of every overdue task; with no row, count them apart
-            total = found[0][-1] if found else int(connection.execute(count).scalar_one())
-            found_rows = [NudgeCandidate._make(r[:-1]) for r in found]
-            for pid, role, name, email, tz in connection.execute(people_rows).all():
+            total = int(connection.execute(overdue).scalar_one()) - int(connection.execute(held).scalar_one())
+            candidates = [
+                NudgeCandidate(
+                    pid, key, role, side, day(due), version, sent, None if last is None else day(last), *rest
+                )
+                for pid, key, role, side, due, version, sent, last, *rest in _driver_rows(connection, rows)
+            ]
+            known: dict[tuple[str, str, str], Person] = {}  # one Person for each name, address and zone
+            for pid, role, *person in _driver_rows(connection, people_rows):
+                key3 = tuple(person)
+                found_person = known.get(key3)
+                if found_person is None:
+                    found_person = known[key3] = Person(*person)
                 bound = people.get(pid)
                 if bound is None:
                     bound = people[pid] = {}
-                bound[role] = Person(name, email, tz)
-        return NudgeCandidates(overdue=total, rows=found_rows, people=people)
+                bound[role] = found_person
+        return NudgeCandidates(overdue=total, rows=candidates, people=people)
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
         ids = sorted(set(project_ids))
@@ -215,7 +217,7 @@ class SqlSweepStore:
                 for r in connection.execute(select(nudges.c.digest_key).where(nudges.c.created_at >= since).distinct())
             ]
 
-    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[OutgoingMessage], *, now: datetime) -> int:
+    def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         """Record nudges once each (by key), bump their tasks' counters, queue their digests: one transaction.
 
         A nudge another sweep recorded first is left alone, and so is its digest.
@@ -258,7 +260,7 @@ class SqlSweepStore:
                     [{"p": n.project_id, "k": n.task_key, "v": n.due_version, "on": n.nudged_on} for n in fresh],
                 )
                 wanted = {n.digest_key for n in fresh}
-                queued = [outbox_values(m, now) for m in digests if m.idempotency_key in wanted]
+                queued = [outbox_values(d.message(), now) for d in digests if d.key in wanted]
                 if queued:
                     connection.execute(
                         insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), queued
@@ -288,6 +290,18 @@ class SqlSweepStore:
     def count(self, table: str) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(Base.metadata.tables[table])).scalar_one())
+
+
+def _driver_rows(connection: Connection, query: Select[Any]) -> list[Any]:
+    """The query's rows as the driver's own tuples (its values as the driver reads them: see ``_day_reader``)."""
+    return list(connection.execute(query).cursor.fetchall())
+
+
+def _day_reader(engine: Engine) -> Callable[[Any], date]:
+    """A date column's value as read from the driver: SQLite gives its ISO text, PostgreSQL a date."""
+    if engine.dialect.name == "sqlite":
+        return date.fromisoformat
+    return lambda value: value
 
 
 def _tasks_first(query: Select[Any], name: str) -> CTE:
