@@ -167,6 +167,21 @@ def digest_key(email: str, local_on: date, number: int = 1) -> str:
     return base if number == 1 else f"{base}:{number}"
 
 
+def sent_digests(keys: Iterable[str]) -> dict[tuple[str, date], int]:
+    """Digests sent, by recipient email and local day, read from their keys (``digest_key``)."""
+    counts: dict[tuple[str, date], int] = {}
+    for key in keys:
+        parts = key.split(":")
+        if len(parts) < 3 or parts[0] != "digest":
+            continue
+        try:
+            day = date.fromisoformat(parts[2])
+        except ValueError:
+            continue
+        counts[(parts[1], day)] = counts.get((parts[1], day), 0) + 1
+    return counts
+
+
 @dataclass(frozen=True, slots=True)
 class NudgeThresholds:
     """The owner side of the policy on one calendar and local date, as two dates.
@@ -199,16 +214,17 @@ def decide_nudges(
     *,
     policy: NudgePolicy,
     now: datetime,
-    sent_today: Mapping[str, int],
+    already_sent: Mapping[tuple[str, date], int],
     vendor_contact: Person,
     calendars_by_email: Mapping[str, BusinessCalendar] | None = None,
     customer_emails: frozenset[str] = frozenset(),
 ) -> NudgePlan:
     """Decide the nudges due at ``now`` (aware) for these overdue tasks, grouped into digests.
 
-    ``sent_today`` maps a recipient's email to the emails already sent to them on
-    their local today. A recipient's calendar is ``calendars_by_email[email]`` when
-    given, else the task owner's calendar. A recipient is on the customer side when
+    ``already_sent`` counts the digests already sent, by recipient email and the
+    recipient's local day (``sent_digests`` reads them from digest keys). A
+    recipient's calendar is ``calendars_by_email[email]`` when given, else the task
+    owner's calendar. A recipient is on the customer side when
     they are the owner of a customer-side task or their email is in
     ``customer_emails``; a digest to them is customer-facing.
     """
@@ -268,7 +284,7 @@ def decide_nudges(
         if group_key in groups:
             group = groups[group_key]
         else:
-            used = sent_today.get(email, 0) + digests_made.get(email, 0)
+            used = already_sent.get(group_key, 0) + digests_made.get(email, 0)
             if used >= cap:
                 group = None
             else:

@@ -19,7 +19,7 @@ Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,7 +28,7 @@ from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, Nudg
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, nudge_thresholds, time_zone
+from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, nudge_thresholds, sent_digests, time_zone
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
 from onboarding.errors import TransitionRefused
@@ -222,7 +222,7 @@ class SweepService:
             return NudgeDecision(NudgePlan(nudges=(), digests=(), deferred=()), overdue_tasks=0)
         found = self._store.nudge_candidates(today=today, may_be_due=self._nudge_filter(now, texts))
         people = found.people
-        sent_today = _sent_today(self._store.digests_since(now - timedelta(days=2)), people, now=now)
+        already_sent = sent_digests(self._store.digests_since(now - timedelta(days=2)))
         # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap),
         # the policies in the order of their blueprints' ids, whichever tasks are due.
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
@@ -293,14 +293,14 @@ class SweepService:
                 overdue,
                 policy=policy,
                 now=now,
-                sent_today=sent_today,
+                already_sent=already_sent,
                 vendor_contact=self._sender,
                 calendars_by_email=calendar_by_email,
                 customer_emails=frozen_customers,
             )
-            for digest in plan.digests:
-                for person in digest.to:
-                    sent_today[person.email] = sent_today.get(person.email, 0) + 1
+            for digest in plan.digests:  # the next policy's decision counts them against the same cap
+                sent = (digest.recipient.email, digest.local_on)
+                already_sent[sent] = already_sent.get(sent, 0) + 1
             plans.append(plan)
         merged = NudgePlan(
             nudges=tuple(n for p in plans for n in p.nudges),
@@ -443,20 +443,3 @@ def _ladder(bp: Blueprint, owner_role: str) -> tuple[str, ...]:
         if role and role != owner_role and role not in roles:
             roles.append(role)
     return tuple(roles)
-
-
-def _sent_today(
-    digest_keys: Iterable[str], people: Mapping[str, Mapping[str, Person]], *, now: datetime
-) -> dict[str, int]:
-    """Digests each recipient got on their local today, read from the digest keys digest:{email}:{date}[:n]."""
-    zones = {p.email: p.timezone for bound in people.values() for p in bound.values()}
-    counts: dict[str, int] = {}
-    for key in digest_keys:
-        parts = key.split(":")
-        if len(parts) < 3:
-            continue
-        email, day = parts[1], parts[2]
-        local_today = now.astimezone(time_zone(zones.get(email, "UTC"))).date()
-        if day == local_today.isoformat():
-            counts[email] = counts.get(email, 0) + 1
-    return counts

@@ -25,6 +25,7 @@ from onboarding.core.nudges import (
     in_quiet_hours,
     nudge_key,
     nudge_thresholds,
+    sent_digests,
     time_zone,
 )
 from tests.core.oracle import NaiveCalendar
@@ -78,7 +79,7 @@ def overdue(
 
 
 def decide(tasks: list[OverdueTask], now: datetime, *, policy: NudgePolicy = POLICY, **more: object) -> NudgePlan:
-    options: dict[str, object] = {"sent_today": {}, "vendor_contact": DANA, **more}
+    options: dict[str, object] = {"already_sent": {}, "vendor_contact": DANA, **more}
     return decide_nudges(tasks, policy=policy, now=now, **options)  # type: ignore[arg-type]
 
 
@@ -292,25 +293,43 @@ def test_one_digest_per_recipient_and_day_gathers_tasks_of_several_projects() ->
 
 
 def test_a_recipient_over_the_daily_cap_has_every_nudge_deferred_not_dropped() -> None:
-    plan = decide(three_tasks_of_two_projects(), chicago("2026-12-08 10:00"), sent_today={LEE.email: 1})
+    sent = {(LEE.email, D("2026-12-08")): 1}
+    plan = decide(three_tasks_of_two_projects(), chicago("2026-12-08 10:00"), already_sent=sent)
     assert plan.nudges == () and plan.digests == ()
     assert sorted(reason for _task, reason in plan.deferred) == ["daily cap"] * 3
-    # The next day they are decided again and go out.
-    tomorrow = decide(three_tasks_of_two_projects(), chicago("2026-12-09 10:00"), sent_today={})
+    # The next day (their local day) they are decided again and go out.
+    tomorrow = decide(three_tasks_of_two_projects(), chicago("2026-12-09 10:00"), already_sent=sent)
     assert len(tomorrow.nudges) == 3
 
 
 def test_a_higher_cap_allows_a_second_digest_with_its_own_key() -> None:
     policy = NudgePolicy(daily_cap_per_recipient=2)
-    plan = decide(three_tasks_of_two_projects(), chicago("2026-12-08 15:00"), policy=policy, sent_today={LEE.email: 1})
+    sent = {(LEE.email, D("2026-12-08")): 1}
+    plan = decide(three_tasks_of_two_projects(), chicago("2026-12-08 15:00"), policy=policy, already_sent=sent)
     (digest,) = plan.digests
     assert digest.idempotency_key == "digest:lee@acme.example:2026-12-08:2"
     assert len(digest.context["items"]) == 3
 
 
+def test_digests_sent_are_counted_by_recipient_and_their_local_day_from_the_keys() -> None:
+    keys = [
+        digest_key(LEE.email, D("2026-12-08")),
+        digest_key(LEE.email, D("2026-12-08"), 2),
+        digest_key(LEE.email, D("2026-12-07")),
+        digest_key(UMA.email, D("2026-12-08")),
+        "status:p1:lee@acme.example:weekly:2026-12-08",  # not a digest
+        "digest:broken",
+    ]
+    assert sent_digests(keys) == {
+        (LEE.email, D("2026-12-08")): 2,
+        (LEE.email, D("2026-12-07")): 1,
+        (UMA.email, D("2026-12-08")): 1,
+    }
+
+
 def test_the_cap_counts_per_recipient() -> None:
     tasks = [overdue("lees_task", owner=LEE), overdue("umas_task", owner=UMA)]
-    plan = decide(tasks, at("2026-12-08 16:00"), sent_today={UMA.email: 1})
+    plan = decide(tasks, at("2026-12-08 16:00"), already_sent={(UMA.email, D("2026-12-08")): 1})
     assert [n.task_key for n in plan.nudges] == ["lees_task"]
     assert reasons(plan) == [("umas_task", "daily cap")]
 
@@ -462,7 +481,15 @@ def scenarios(draw: st.DrawFn) -> tuple[list[OverdueTask], dict[str, object]]:
         )
     options: dict[str, object] = {
         "policy": policy,
-        "sent_today": draw(st.dictionaries(st.sampled_from([p.email for p in PEOPLE]), st.integers(0, 3))),
+        "already_sent": draw(
+            st.dictionaries(
+                st.tuples(
+                    st.sampled_from([p.email for p in PEOPLE]),
+                    st.sampled_from([now.date() + timedelta(days=k) for k in (-1, 0, 1)]),
+                ),
+                st.integers(0, 3),
+            )
+        ),
         "calendars_by_email": draw(
             st.dictionaries(st.sampled_from([p.email for p in PEOPLE]), st.sampled_from(CALENDARS))
         ),
@@ -483,7 +510,7 @@ def test_property_nudges_respect_calendars_quiet_hours_send_time_and_the_cap(
     policy = options["policy"]
     assert isinstance(policy, NudgePolicy)
     by_email: dict[str, BusinessCalendar] = options["calendars_by_email"]  # type: ignore[assignment]
-    sent_today: dict[str, int] = options["sent_today"]  # type: ignore[assignment]
+    already_sent: dict[tuple[str, date], int] = options["already_sent"]  # type: ignore[assignment]
     start, end = (time.fromisoformat(policy.quiet_hours.start), time.fromisoformat(policy.quiet_hours.end))
     send_at = time.fromisoformat(policy.send_at)
 
@@ -495,9 +522,9 @@ def test_property_nudges_respect_calendars_quiet_hours_send_time_and_the_cap(
         assert not quiet(local.time(), start, end)
         assert local.time() >= send_at
 
-    digests_per_email = Counter(d.to[0].email for d in plan.digests)
-    for email, count in digests_per_email.items():
-        assert count <= policy.daily_cap_per_recipient - sent_today.get(email, 0)
+    digests_per_day = Counter((d.to[0].email, d.local_on) for d in plan.digests)
+    for sent, count in digests_per_day.items():
+        assert count <= policy.daily_cap_per_recipient - already_sent.get(sent, 0)
 
     keys = [n.key for n in plan.nudges]
     assert len(keys) == len(set(keys))

@@ -31,11 +31,11 @@ from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges
+from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, sent_digests
 from onboarding.core.planning import scheduling_calendars
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.projects import ProjectService
-from onboarding.services.sweep import SweepService, _ladder, _sent_today, batches
+from onboarding.services.sweep import SweepService, _ladder, batches
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import _fresh_postgres
 
@@ -217,7 +217,7 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
     rows = sorted(store.overdue_rows(today=today), key=lambda r: (r.project_id, r.task_key))
     people = store.bindings_of(r.project_id for r in rows)
     texts = store.blueprint_texts({r.blueprint_id for r in rows})
-    sent_today = _sent_today(store.digests_since(now - timedelta(days=2)), people, now=now)
+    already_sent = sent_digests(store.digests_since(now - timedelta(days=2)))
     parsed = {i: FileBlueprints().parse(text, source=source).blueprint for i, (text, source) in texts.items()}
     groups: dict[NudgePolicy, list[OverdueTask]] = {parsed[i].nudges: [] for i in sorted(parsed)}
     customer_emails: set[str] = set()
@@ -262,14 +262,14 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
             overdue,
             policy=policy,
             now=now,
-            sent_today=sent_today,
+            already_sent=already_sent,
             vendor_contact=SENDER,
             calendars_by_email=calendar_by_email,
             customer_emails=frozenset(customer_emails),
         )
         for digest in plan.digests:
-            for person in digest.to:
-                sent_today[person.email] = sent_today.get(person.email, 0) + 1
+            sent = (digest.recipient.email, digest.local_on)
+            already_sent[sent] = already_sent.get(sent, 0) + 1
         plans.append(plan)
     merged = NudgePlan(
         nudges=tuple(n for p in plans for n in p.nudges),
