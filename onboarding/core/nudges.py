@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from onboarding.core.blueprint import NudgePolicy, clock_time
@@ -70,9 +71,11 @@ class DeferReason(StrEnum):
     daily_cap = "daily cap"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OverdueTask:
-    """One overdue task row, with its nudge ladder already resolved to people."""
+class OverdueTask(NamedTuple):
+    """One overdue task row, with its nudge ladder already resolved to people.
+
+    A named tuple, as the rows it is made from: a sweep decides a hundred thousand.
+    """
 
     project_id: str
     customer: str  # the project's display name
@@ -91,8 +94,7 @@ class OverdueTask:
     last_nudged_on: date | None = None  # the owner's local date of the last nudge (``Nudge.nudged_on``)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Nudge:
+class Nudge(NamedTuple):
     """One nudge to record: the n-th reminder of a task at one due-date version.
 
     The task's identity (project, task key, due version) and the nudge's number and
@@ -231,10 +233,9 @@ def decide_nudges(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
     clock = _LocalClock(now, policy)
-    days = _BusinessDays()
 
     # 1. Owner side: which tasks are due a nudge (one pass: two date comparisons, thresholds looked up).
-    due: list[tuple[date, str, str, int, int, OverdueTask, int, date]] = []
+    due: list[tuple[date, str, str, int, int, OverdueTask, date]] = []
     today_by_zone = clock.today_by_zone
     thresholds: dict[tuple[BusinessCalendar, date], NudgeThresholds] = {}
     for seq, task in enumerate(overdue):
@@ -251,8 +252,7 @@ def decide_nudges(
         last = task.last_nudged_on
         if last is not None and last >= limits.nudged_before:
             continue
-        days_overdue = days.floor(calendar, owner_today) - days.floor(calendar, due_on)
-        due.append((due_on, task.project_id, task.task_key, task.due_version, seq, task, days_overdue, owner_today))
+        due.append((due_on, task.project_id, task.task_key, task.due_version, seq, task, owner_today))
     due.sort()
 
     # 2. Recipient side, in (due date, project, task) order: ladder, local time, calendar, cap, digest.
@@ -264,7 +264,7 @@ def decide_nudges(
     nudges: list[Nudge] = []
     deferred: list[tuple[OverdueTask, str]] = []
     previous_task, previous_project, previous_version = "", "", -1
-    for due_on, project_id, task_key, due_version, _seq, task, days_overdue, owner_today in due:
+    for _due_on, project_id, task_key, due_version, _seq, task, owner_today in due:
         if task_key == previous_task and project_id == previous_project and due_version == previous_version:
             continue  # the same task given twice (sorting made the copies neighbours): decided once
         previous_task, previous_project, previous_version = task_key, project_id, due_version
@@ -299,11 +299,9 @@ def decide_nudges(
             group.customer_facing = True
         if project_id != group.project_id:
             group.project_id = None
-        if calendar is not task.owner_calendar or local_on != owner_today:
-            days_overdue = max(days.floor(calendar, local_on) - days.floor(calendar, due_on), 0)
-        nudge = Nudge(task=task, level=level, recipient=recipient, digest_key=group.key, nudged_on=owner_today)
+        nudge = Nudge(task, level, recipient, group.key, owner_today)
         nudges.append(nudge)
-        group.nudges.append((nudge, days_overdue))
+        group.nudges.append((nudge, calendar))
 
     digests = tuple(group for group in groups.values() if group is not None)
     return NudgePlan(nudges=tuple(nudges), digests=digests, deferred=tuple(deferred))
@@ -353,28 +351,6 @@ class _LocalClock:
         return state
 
 
-class _BusinessDays:
-    """Per calendar, the index of the last business day on or before a date (memoised)."""
-
-    __slots__ = ("_floors",)
-
-    def __init__(self) -> None:
-        self._floors: dict[BusinessCalendar, dict[date, int]] = {}
-
-    def floors(self, calendar: BusinessCalendar) -> dict[date, int]:
-        floors = self._floors.get(calendar)
-        if floors is None:
-            floors = self._floors[calendar] = {}
-        return floors
-
-    def floor(self, calendar: BusinessCalendar, day: date) -> int:
-        floors = self.floors(calendar)
-        position = floors.get(day)
-        if position is None:
-            position = floors[day] = calendar.index(calendar.prev_on_or_before(day))
-        return position
-
-
 class Digest:
     """The nudges of one recipient's local day, gathered into one email.
 
@@ -391,7 +367,7 @@ class Digest:
         self.key = key
         self.recipient = recipient
         self.local_on = local_on
-        self.nudges: list[tuple[Nudge, int]] = []  # each with its business days overdue on the recipient's calendar
+        self.nudges: list[tuple[Nudge, BusinessCalendar]] = []  # each with the recipient's calendar for it
         self.customer_facing = False
         self.project_id: str | None = project_id  # None once a second project joins
         self.vendor_contact = vendor_contact  # the reply-to, named in the email
@@ -437,8 +413,11 @@ class Digest:
     @property
     def context(self) -> NudgeDigestContext:
         items: list[NudgeItemView] = []
-        for nudge, days_overdue in self.nudges:
+        for nudge, calendar in self.nudges:
             task = nudge.task
+            # business days overdue on the recipient's calendar, up to their local day
+            today_floor = calendar.index(calendar.prev_on_or_before(self.local_on))
+            days_overdue = max(today_floor - calendar.index(calendar.prev_on_or_before(task.due_on)), 0)
             items.append(
                 {
                     "project": {

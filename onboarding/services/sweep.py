@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
 from onboarding.core.calendars import BusinessCalendar
@@ -36,7 +37,6 @@ from onboarding.services.dispatch import Dispatcher, DispatchReport
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
-    NudgeCandidate,
     NudgeFilter,
     PermanentDeliveryError,
     SweepStore,
@@ -240,48 +240,48 @@ class SweepService:
         }
         customer_emails: set[str] = set()
         calendar_by_email: dict[str, BusinessCalendar] = {}
-        seen_projects: set[str] = set()
+        previous_project = ""
         no_one: Mapping[str, Person] = {}
         # In (project, task) order: a recipient bound in several projects takes the calendar of the first.
-        for r in sorted(found.rows, key=_by_project_and_task):
-            group, calendar_of_side, side_of_role, titles, ladders = per_version[r.blueprint_id]
-            bound = people.get(r.project_id, no_one)
-            owner = bound.get(r.owner_role)
+        for row in sorted(found.rows, key=_PROJECT_AND_TASK):
+            project_id, task_key, owner_role, side, due_on, due_version, sent, last, customer, title, version = row
+            group, calendar_of_side, side_of_role, titles, ladders = per_version[version]
+            bound = people.get(project_id, no_one)
+            owner = bound.get(owner_role)
             if owner is None:
                 continue
-            if r.project_id not in seen_projects:
-                seen_projects.add(r.project_id)
+            if project_id != previous_project:  # the first of this project's rows
+                previous_project = project_id
                 for role, person in bound.items():
-                    side = side_of_role.get(role, "vendor")
-                    calendar_by_email.setdefault(person.email, calendar_of_side[side])
-                    if side == "customer":
+                    role_side = side_of_role.get(role, "vendor")
+                    if person.email not in calendar_by_email:
+                        calendar_by_email[person.email] = calendar_of_side[role_side]
+                    if role_side == "customer":
                         customer_emails.add(person.email)
-            task_title, milestone_title = titles[r.task_key]
             chain: list[Person] = []
-            ladder = ladders.get(r.owner_role)
+            ladder = ladders.get(owner_role)
             if ladder is None:  # not a role of the blueprint: its ladder has only the roles it names
-                ladder = _ladder(self._blueprint(r.blueprint_id, texts), r.owner_role)
+                ladder = _ladder(self._blueprint(version, texts), owner_role)
             for role in ladder:
                 rung = bound.get(role)
                 if rung is not None and rung != owner and rung not in chain:
                     chain.append(rung)
             group.append(
                 OverdueTask(
-                    project_id=r.project_id,
-                    customer=r.customer,
-                    blueprint_title=r.blueprint_title,
-                    task_key=r.task_key,
-                    task_title=task_title,
-                    milestone_title=milestone_title,
-                    owner_role=r.owner_role,
-                    owner=owner,
-                    customer_side=r.side == "customer",
-                    owner_calendar=calendar_of_side[r.side],
-                    due_on=r.due_on,
-                    due_version=r.due_version,
-                    escalation_chain=tuple(chain),
-                    nudges_sent=r.nudges_sent,
-                    last_nudged_on=r.last_nudged_on,
+                    project_id,
+                    customer,
+                    title,
+                    task_key,
+                    *titles[task_key],
+                    owner_role,
+                    owner,
+                    side == "customer",
+                    calendar_of_side[side],
+                    due_on,
+                    due_version,
+                    tuple(chain),
+                    sent,
+                    last,
                 )
             )
         plans = []
@@ -299,8 +299,8 @@ class SweepService:
                 customer_emails=frozen_customers,
             )
             for digest in plan.digests:  # the next policy's decision counts them against the same cap
-                sent = (digest.recipient.email, digest.local_on)
-                already_sent[sent] = already_sent.get(sent, 0) + 1
+                recipient_day = (digest.recipient.email, digest.local_on)
+                already_sent[recipient_day] = already_sent.get(recipient_day, 0) + 1
             plans.append(plan)
         merged = NudgePlan(
             nudges=tuple(n for p in plans for n in p.nudges),
@@ -401,18 +401,23 @@ class SweepService:
 @contextmanager
 def _cycle_collector_paused() -> Iterator[None]:
     """Pause the cycle collector while a decision builds its many small objects (reference counting still
-    frees them): they hold no cycles, and its passes over them cost a quarter of a large decision."""
+    frees them): they hold no cycles, and its passes over them cost a quarter of a large decision.
+
+    On the way out, everything made meanwhile joins the oldest generation (``gc.freeze`` then
+    ``gc.unfreeze``) instead of being walked at once by the first young-generation pass after the pause.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
-def _by_project_and_task(row: NudgeCandidate) -> tuple[str, str]:
-    return row.project_id, row.task_key
+_PROJECT_AND_TASK = itemgetter(0, 1)  # a NudgeCandidate's project and task key
 
 
 def batches(ids: Sequence[str], size: int = BATCH, *, besides: int = 0) -> list[list[str]]:

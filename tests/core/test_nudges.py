@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -568,7 +567,7 @@ def test_overdue_task_is_a_frozen_value() -> None:
     task = overdue()
     with pytest.raises(AttributeError):
         task.nudges_sent = 3  # type: ignore[misc]
-    assert replace(task, nudges_sent=3).nudges_sent == 3
+    assert task._replace(nudges_sent=3).nudges_sent == 3
 
 
 def _naive_business_days_between(calendar: NaiveCalendar, earlier: date, later: date) -> int:
