@@ -235,6 +235,7 @@ class SweepService:
                 *self._sides(version, texts),
                 self._titles(version, texts),
                 self._ladders(version, texts),
+                frozenset(role for role, side in self._sides(version, texts)[1].items() if side == "customer"),
             )
             for version in texts
         }
@@ -245,7 +246,7 @@ class SweepService:
         # In (project, task) order: a recipient bound in several projects takes the calendar of the first.
         for row in sorted(found.rows, key=_PROJECT_AND_TASK):
             project_id, task_key, owner_role, side, due_on, due_version, sent, last, customer, title, version = row
-            group, calendar_of_side, side_of_role, titles, ladders = per_version[version]
+            group, calendar_of_side, side_of_role, titles, ladders, customer_roles = per_version[version]
             bound = people.get(project_id, no_one)
             owner = bound.get(owner_role)
             if owner is None:
@@ -253,11 +254,11 @@ class SweepService:
             if project_id != previous_project:  # the first of this project's rows
                 previous_project = project_id
                 for role, person in bound.items():
-                    role_side = side_of_role.get(role, "vendor")
-                    if person.email not in calendar_by_email:
-                        calendar_by_email[person.email] = calendar_of_side[role_side]
-                    if role_side == "customer":
-                        customer_emails.add(person.email)
+                    email = person.email
+                    if email not in calendar_by_email:
+                        calendar_by_email[email] = calendar_of_side[side_of_role.get(role, "vendor")]
+                    if role in customer_roles:
+                        customer_emails.add(email)
             chain: list[Person] = []
             ladder = ladders.get(owner_role)
             if ladder is None:  # not a role of the blueprint: its ladder has only the roles it names

@@ -173,16 +173,18 @@ class SqlSweepStore:
                 )
                 for pid, key, role, side, due, version, sent, last, *rest in _driver_rows(connection, rows)
             ]
-            known: dict[tuple[str, str, str], Person] = {}  # one Person for each name, address and zone
-            for pid, role, *person in _driver_rows(connection, people_rows):
-                key3 = tuple(person)
-                found_person = known.get(key3)
+            known: dict[tuple[str, ...], Person] = {}  # one Person for each name, address and zone
+            bound: dict[str, Person] = {}
+            previous = None
+            for row in _driver_rows(connection, people_rows):  # (project, role, name, email, zone)
+                person = row[2:]
+                found_person = known.get(person)
                 if found_person is None:
-                    found_person = known[key3] = Person(*person)
-                bound = people.get(pid)
-                if bound is None:
-                    bound = people[pid] = {}
-                bound[role] = found_person
+                    found_person = known[person] = Person._make(person)
+                if row[0] != previous:
+                    previous = row[0]
+                    bound = people.setdefault(previous, {})
+                bound[row[1]] = found_person
         return NudgeCandidates(overdue=total, rows=candidates, people=people)
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:

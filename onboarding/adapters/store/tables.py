@@ -78,6 +78,9 @@ class ProjectRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # The nudge decision reads these of many projects at once: each project's from this index alone.
+    __table_args__ = (Index("ix_projects_nudge", "id", "state", "blueprint_id", "customer", "blueprint_title"),)
+
 
 class BindingRow(Base):
     __tablename__ = "bindings"
@@ -88,8 +91,12 @@ class BindingRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
 
-    # The sweep asks which zones people are in (to know whose day has begun): a few skips over this index.
-    __table_args__ = (Index("ix_bindings_timezone", "timezone"),)
+    __table_args__ = (
+        # The sweep asks which zones people are in (to know whose day has begun): a few skips over this index.
+        Index("ix_bindings_timezone", "timezone"),
+        # The nudge decision reads the people of many projects at once: each project's from this index alone.
+        Index("ix_bindings_people", "project_id", "role", "name", "email", "timezone"),
+    )
 
 
 class TaskRow(Base):
