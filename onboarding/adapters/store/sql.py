@@ -18,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -107,7 +107,11 @@ class SqlProjectStore:
 
     def load(self, ref: str) -> ProjectRecord:
         with self.engine.connect() as connection:
-            row = connection.execute(_PROJECT.where(or_(projects.c.id == ref, projects.c.external_id == ref))).first()
+            # by id, else by external id: one indexed lookup each (with OR, the planner would scan every project)
+            pid = connection.execute(select(projects.c.id).where(projects.c.id == ref)).scalar()
+            if pid is None:
+                pid = connection.execute(select(projects.c.id).where(projects.c.external_id == ref)).scalar()
+            row = None if pid is None else connection.execute(_PROJECT.where(projects.c.id == pid)).first()
             if row is None:
                 raise ProjectNotFound(
                     ref,
