@@ -7,12 +7,17 @@ sweeps under the blueprint's policy would have left (nudges sent, the day of the
 last one), so that, as in a running portfolio, most overdue tasks were nudged
 recently and only some are due again today. Then, in the same run:
 
-- decision: ``SweepService.decide_nudges()`` -- find the overdue tasks with their
-  projects and people, and apply the blueprint's nudge policy (nothing recorded,
-  nothing sent);
-- raw: one SQL query returning the same overdue rows from the covering index.
+- decision: ``SweepService.decide_nudges()`` -- count the overdue tasks, find those
+  that may be due a nudge with their projects and people, and apply the
+  blueprint's nudge policy: which are due, to whom, at which rung, held back or
+  not, in which digest (nothing recorded, nothing sent; a digest's subject and
+  text are composed when it is recorded);
+- raw: one SQL query returning the same overdue rows from the covering index,
+  through SQLAlchemy Core (the baseline); the same query through the driver's
+  cursor alone is printed beside it.
 
-It prints both and, last, ``ratio=<decision/raw>`` (goal: <= 2).
+Each phase starts on a clean heap. It prints both and, last,
+``ratio=<decision/raw>`` (goal: <= 2).
 ``--database postgresql`` loads a throw-away PostgreSQL database instead (with
 COPY). ``--cache DIR`` keeps the loaded SQLite file in DIR and reuses it on the
 next run with the same size (the load of 10M rows takes minutes; the timed phases

@@ -48,7 +48,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -649,9 +649,11 @@ def _group(key: tuple[str, ...], members: npt.NDArray[np.intp], o: TtfvObservati
 # -- portfolio health ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PortfolioTask:
-    """A task's current state (the task rows are the read model of the task events)."""
+class PortfolioTask(NamedTuple):
+    """A task's current state (the task rows are the read model of the task events).
+
+    A named tuple: the portfolio report reads every task of every project.
+    """
 
     key: str
     title: str
@@ -694,16 +696,19 @@ def task_slip_days(task: PortfolioTask, *, as_of: date) -> int:
     return 0  # skipped
 
 
-def wait_before_start_days(task: PortfolioTask, project: PortfolioProject) -> int | None:
+def wait_before_start_days(
+    task: PortfolioTask, project: PortfolioProject, *, by_key: Mapping[str, PortfolioTask] | None = None
+) -> int | None:
     """Days from ready (its predecessors finished, or the kickoff) to the day work was recorded as started.
 
     None for a task not started, or one whose predecessors are not all finished
     (started early, or forced). A task completed without a start counts from its
-    completion day.
+    completion day. ``by_key``: the project's tasks by key, when the caller has them.
     """
     if task.started_on is None or task.state == "skipped":
         return None
-    by_key = {t.key: t for t in project.tasks}
+    if by_key is None:
+        by_key = {t.key: t for t in project.tasks}
     ready = project.kickoff_on
     for key in task.predecessors:
         predecessor = by_key.get(key)
@@ -734,6 +739,7 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
             else:
                 late += 1
         worst_in_milestone: dict[str, int] = {}
+        by_key = {t.key: t for t in project.tasks}
         for task in project.tasks:
             slip = task_slip_days(task, as_of=as_of)
             titles[(project.blueprint_key, "task", task.key)] = task.title
@@ -744,7 +750,7 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
                 side_tasks[side] += 1
                 side_days[side] += slip
             worst_in_milestone[task.milestone_key] = max(worst_in_milestone.get(task.milestone_key, 0), slip)
-            wait = wait_before_start_days(task, project)
+            wait = wait_before_start_days(task, project, by_key=by_key)
             if wait is not None:
                 waits["customer" if task.side == "customer" else "vendor"].append(wait)
         for milestone, slip in worst_in_milestone.items():

@@ -16,6 +16,7 @@ from datetime import date
 
 from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport, portfolio_report, ttfv_report
 from onboarding.errors import Problem, ReportInputInvalid
+from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
 
 
@@ -61,8 +62,9 @@ class ReportService:
                 task.key: tuple(dict.fromkeys(edge.predecessor for edge in graph.predecessors[task.key]))
                 for task in graph.tasks
             }
-        projects = self._store.portfolio_projects(predecessors=predecessors)
-        return portfolio_report(projects, as_of=as_of or self._clock.today(), top=top)
+        with cycle_collector_paused():  # every task of the portfolio is read and weighed
+            projects = self._store.portfolio_projects(predecessors=predecessors)
+            return portfolio_report(projects, as_of=as_of or self._clock.today(), top=top)
 
     def _blueprint(self, snapshot_id: str, text: str, source: str) -> LoadedBlueprint:
         if snapshot_id not in self._parsed:

@@ -18,9 +18,7 @@ Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
@@ -34,6 +32,7 @@ from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
 from onboarding.errors import TransitionRefused
 from onboarding.services.dispatch import Dispatcher, DispatchReport
+from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
@@ -211,7 +210,7 @@ class SweepService:
         exactly. The rows left out cannot be due, so the decision is the one over
         every overdue row.
         """
-        with _cycle_collector_paused():
+        with cycle_collector_paused():
             return self._decide_nudges()
 
     def _decide_nudges(self) -> NudgeDecision:
@@ -397,25 +396,6 @@ class SweepService:
         if version not in self._calendars_of:
             self._calendars_of[version] = scheduling_calendars(self._blueprint(version, texts))
         return self._calendars_of[version]
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while a decision builds its many small objects (reference counting still
-    frees them): they hold no cycles, and its passes over them cost a quarter of a large decision.
-
-    On the way out, everything made meanwhile joins the oldest generation (``gc.freeze`` then
-    ``gc.unfreeze``) instead of being walked at once by the first young-generation pass after the pause.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 _PROJECT_AND_TASK = itemgetter(0, 1)  # a NudgeCandidate's project and task key

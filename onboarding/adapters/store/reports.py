@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, case, delete, func, insert, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
+from onboarding.adapters.store.rows import day_reader, driver_rows
 from onboarding.adapters.store.tables import Base
 from onboarding.core.blueprint import TTFV, CalendarName
 from onboarding.core.calendars import BusinessCalendar
@@ -411,7 +412,8 @@ class SqlReportStore:
             for b in block_rows:
                 blocked_since[(b.project_id, b.task_key)] = date.fromisoformat(str(b.data["on"]))
             by_project: dict[str, list[PortfolioTask]] = {}
-            task_rows = connection.execute(
+            task_rows = driver_rows(  # every task of the portfolio: the driver's tuples, not result objects
+                connection,
                 select(
                     tasks.c.project_id,
                     tasks.c.key,
@@ -424,24 +426,42 @@ class SqlReportStore:
                     tasks.c.done_on,
                     tasks.c.target_due_on,
                     tasks.c.launch,
-                ).order_by(tasks.c.project_id, tasks.c.position)
+                ).order_by(tasks.c.project_id, tasks.c.position),
             )
+            day = day_reader(self.engine)
             graph_of = {p.id: predecessors.get(p.blueprint_id, {}) for p in project_rows}
-            for r in task_rows:
-                by_project.setdefault(r.project_id, []).append(
+            no_graph: Mapping[str, tuple[str, ...]] = {}
+            previous, graph, project_tasks = None, no_graph, []
+            for (
+                pid,
+                key,
+                title,
+                milestone_key,
+                milestone_title,
+                side,
+                state,
+                started,
+                done,
+                target,
+                launch,
+            ) in task_rows:
+                if pid != previous:
+                    previous, graph = pid, graph_of.get(pid, no_graph)
+                    project_tasks = by_project.setdefault(pid, [])
+                project_tasks.append(
                     PortfolioTask(
-                        key=r.key,
-                        title=r.title,
-                        milestone_key=r.milestone_key,
-                        milestone_title=r.milestone_title,
-                        side=r.side,
-                        state=r.state,
-                        started_on=r.started_on,
-                        done_on=r.done_on,
-                        target_due_on=r.target_due_on,
-                        launch=bool(r.launch),
-                        predecessors=graph_of.get(r.project_id, {}).get(r.key, ()),
-                        blocked_since=blocked_since.get((r.project_id, r.key)),
+                        key,
+                        title,
+                        milestone_key,
+                        milestone_title,
+                        side,
+                        state,
+                        started and day(started),
+                        done and day(done),
+                        day(target),
+                        bool(launch),
+                        graph.get(key, ()),
+                        blocked_since.get((pid, key)),
                     )
                 )
         return [

@@ -15,13 +15,22 @@ planner would guess from the projects' state index.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Connection, Engine, Select, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, or_, select, text, update
 
-from onboarding.adapters.store.sql import _insert, bindings, blueprints, outbox, outbox_values, projects, tasks
+from onboarding.adapters.store.rows import day_reader, driver_rows
+from onboarding.adapters.store.sql import (
+    _insert,
+    bindings,
+    blueprints,
+    outbox,
+    outbox_values,
+    projects,
+    tasks,
+)
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge
@@ -163,7 +172,7 @@ class SqlSweepStore:
         people_rows = select(
             bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
         ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
-        day = _day_reader(self.engine)
+        day = day_reader(self.engine)
         people: dict[str, dict[str, Person]] = {}
         with self.engine.connect() as connection:
             total = int(connection.execute(overdue).scalar_one()) - int(connection.execute(held).scalar_one())
@@ -171,12 +180,12 @@ class SqlSweepStore:
                 NudgeCandidate(
                     pid, key, role, side, day(due), version, sent, None if last is None else day(last), *rest
                 )
-                for pid, key, role, side, due, version, sent, last, *rest in _driver_rows(connection, rows)
+                for pid, key, role, side, due, version, sent, last, *rest in driver_rows(connection, rows)
             ]
             known: dict[tuple[str, ...], Person] = {}  # one Person for each name, address and zone
             bound: dict[str, Person] = {}
             previous = None
-            for row in _driver_rows(connection, people_rows):  # (project, role, name, email, zone)
+            for row in driver_rows(connection, people_rows):  # (project, role, name, email, zone)
                 person = row[2:]
                 found_person = known.get(person)
                 if found_person is None:
@@ -292,18 +301,6 @@ class SqlSweepStore:
     def count(self, table: str) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(Base.metadata.tables[table])).scalar_one())
-
-
-def _driver_rows(connection: Connection, query: Select[Any]) -> list[Any]:
-    """The query's rows as the driver's own tuples (its values as the driver reads them: see ``_day_reader``)."""
-    return list(connection.execute(query).cursor.fetchall())
-
-
-def _day_reader(engine: Engine) -> Callable[[Any], date]:
-    """A date column's value as read from the driver: SQLite gives its ISO text, PostgreSQL a date."""
-    if engine.dialect.name == "sqlite":
-        return date.fromisoformat
-    return lambda value: value
 
 
 def _tasks_first(query: Select[Any], name: str) -> CTE:

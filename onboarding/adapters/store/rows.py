@@ -1,0 +1,27 @@
+"""Reading many rows at once: the driver's own tuples, and dates as each driver gives them.
+
+At a hundred thousand rows and more, SQLAlchemy's result objects cost more than
+the reads themselves; the sweep's nudge decision and the portfolio report read
+their rows straight from the driver's cursor (the statements are still built and
+compiled by SQLAlchemy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select
+
+
+def driver_rows(connection: Connection, query: Select[Any]) -> list[Any]:
+    """The query's rows as the driver's own tuples (its values as the driver reads them: see ``day_reader``)."""
+    return list(connection.execute(query).cursor.fetchall())
+
+
+def day_reader(engine: Engine) -> Callable[[Any], date]:
+    """A date column's value as read from the driver: SQLite gives its ISO text, PostgreSQL a date."""
+    if engine.dialect.name == "sqlite":
+        return date.fromisoformat
+    return lambda value: value
