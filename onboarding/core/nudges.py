@@ -17,8 +17,9 @@ The rules (DESIGN §5, the blueprint's ``NudgePolicy``):
 - Ladder: the n-th nudge (n = nudges_sent + 1) goes to rung
   ``1 + nudges_sent // escalate_after_nudges`` of ``(owner, *escalation_chain)``,
   capped at the last rung.
-- Recipient side, in the recipient's time zone and on their calendar: nothing on
-  their weekends or holidays, in their quiet hours or before ``send_at``; at most
+- Recipient side, in the recipient's time zone and on their calendar (that of the
+  side of the role they are nudged in, in the task's project): nothing on their
+  weekends or holidays, in their quiet hours or before ``send_at``; at most
   ``daily_cap_per_recipient`` digests a local day, counting what they were already
   sent. Held-back nudges are deferred, never dropped: the next sweep decides them
   again.
@@ -71,6 +72,14 @@ class DeferReason(StrEnum):
     daily_cap = "daily cap"
 
 
+class Rung(NamedTuple):
+    """Someone the ladder reaches after the owner, with the calendar and side of the role they hold there."""
+
+    person: Person
+    calendar: BusinessCalendar  # the calendar of their role's side in the task's project
+    customer_side: bool  # their role there is on the customer side
+
+
 class OverdueTask(NamedTuple):
     """One overdue task row, with its nudge ladder already resolved to people.
 
@@ -89,7 +98,7 @@ class OverdueTask(NamedTuple):
     owner_calendar: BusinessCalendar  # the calendar of the owner's side
     due_on: date
     due_version: int  # bumps whenever the task's due date changes
-    escalation_chain: tuple[Person, ...] = ()  # the ladder's people after the owner, in order, owner not repeated
+    escalation_chain: tuple[Rung, ...] = ()  # the ladder's people after the owner, in order, owner not repeated
     nudges_sent: int = 0  # nudges already sent for this task at this due_version
     last_nudged_on: date | None = None  # the owner's local date of the last nudge (``Nudge.nudged_on``)
 
@@ -103,7 +112,7 @@ class Nudge(NamedTuple):
     """
 
     task: OverdueTask
-    level: int  # 1 = the owner, 2 = escalation_chain[0], ...
+    level: int  # 1 = the owner, 2 = escalation_chain[0].person, ...
     recipient: Person
     digest_key: str  # the digest message that carries it
     nudged_on: date  # the owner's local today: store it as the task's last_nudged_on
@@ -218,17 +227,14 @@ def decide_nudges(
     now: datetime,
     already_sent: Mapping[tuple[str, date], int],
     vendor_contact: Person,
-    calendars_by_email: Mapping[str, BusinessCalendar] | None = None,
-    customer_emails: frozenset[str] = frozenset(),
 ) -> NudgePlan:
     """Decide the nudges due at ``now`` (aware) for these overdue tasks, grouped into digests.
 
     ``already_sent`` counts the digests already sent, by recipient email and the
-    recipient's local day (``sent_digests`` reads them from digest keys). A
-    recipient's calendar is ``calendars_by_email[email]`` when given, else the task
-    owner's calendar. A recipient is on the customer side when
-    they are the owner of a customer-side task or their email is in
-    ``customer_emails``; a digest to them is customer-facing.
+    recipient's local day (``sent_digests`` reads them from digest keys). Each
+    nudge is held on the calendar of the recipient's side in the task's project
+    (the owner's, or the rung's); a digest is customer-facing when one of its
+    nudges reaches its recipient through a customer-side role.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
@@ -258,7 +264,6 @@ def decide_nudges(
     # 2. Recipient side, in (due date, project, task) order: ladder, local time, calendar, cap, digest.
     escalate_after = policy.escalate_after_nudges
     cap = policy.daily_cap_per_recipient
-    by_email = calendars_by_email or {}
     groups: dict[tuple[str, date], Digest | None] = {}
     digests_made: dict[str, int] = {}
     nudges: list[Nudge] = []
@@ -272,9 +277,11 @@ def decide_nudges(
         level = 1 + task.nudges_sent // escalate_after
         if level > len(chain) + 1:
             level = len(chain) + 1
-        recipient = task.owner if level == 1 else chain[level - 2]
+        if level == 1:
+            recipient, calendar, customer_side = task.owner, task.owner_calendar, task.customer_side
+        else:
+            recipient, calendar, customer_side = chain[level - 2]
         email = recipient.email
-        calendar = by_email.get(email, task.owner_calendar)
         state = clock.state_by_calendar.get(calendar, _NO_STATE).get(recipient.timezone)
         local_on, held = state if state is not None else clock.recipient_state(calendar, recipient.timezone)
         if held is not None:
@@ -290,12 +297,11 @@ def decide_nudges(
             else:
                 digests_made[email] = digests_made.get(email, 0) + 1
                 group = Digest(digest_key(email, local_on, used + 1), recipient, local_on, project_id, vendor_contact)
-                group.customer_facing = email in customer_emails
             groups[group_key] = group
         if group is None:
             deferred.append((task, DeferReason.daily_cap))
             continue
-        if level == 1 and task.customer_side:
+        if customer_side:
             group.customer_facing = True
         if project_id != group.project_id:
             group.project_id = None

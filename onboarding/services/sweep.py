@@ -21,13 +21,20 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from operator import itemgetter
 
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, nudge_thresholds, sent_digests, time_zone
+from onboarding.core.nudges import (
+    NudgePlan,
+    OverdueTask,
+    Rung,
+    decide_nudges,
+    nudge_thresholds,
+    sent_digests,
+    time_zone,
+)
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
 from onboarding.errors import TransitionRefused
@@ -238,34 +245,23 @@ class SweepService:
             )
             for version in texts
         }
-        customer_emails: set[str] = set()
-        calendar_by_email: dict[str, BusinessCalendar] = {}
-        previous_project = ""
         no_one: Mapping[str, Person] = {}
-        # In (project, task) order: a recipient bound in several projects takes the calendar of the first.
-        for row in sorted(found.rows, key=_PROJECT_AND_TASK):
+        for row in found.rows:
             project_id, task_key, owner_role, side, due_on, due_version, sent, last, customer, title, version = row
             group, calendar_of_side, side_of_role, titles, ladders, customer_roles = per_version[version]
             bound = people.get(project_id, no_one)
             owner = bound.get(owner_role)
             if owner is None:
                 continue
-            if project_id != previous_project:  # the first of this project's rows
-                previous_project = project_id
-                for role, person in bound.items():
-                    email = person.email
-                    if email not in calendar_by_email:
-                        calendar_by_email[email] = calendar_of_side[side_of_role.get(role, "vendor")]
-                    if role in customer_roles:
-                        customer_emails.add(email)
-            chain: list[Person] = []
+            chain: list[Rung] = []
             ladder = ladders.get(owner_role)
             if ladder is None:  # not a role of the blueprint: its ladder has only the roles it names
                 ladder = _ladder(self._blueprint(version, texts), owner_role)
             for role in ladder:
-                rung = bound.get(role)
-                if rung is not None and rung != owner and rung not in chain:
-                    chain.append(rung)
+                person = bound.get(role)
+                if person is not None and person != owner and all(rung.person != person for rung in chain):
+                    calendar = calendar_of_side[side_of_role.get(role, "vendor")]
+                    chain.append(Rung(person, calendar, role in customer_roles))
             group.append(
                 OverdueTask(
                     project_id,
@@ -285,7 +281,6 @@ class SweepService:
                 )
             )
         plans = []
-        frozen_customers = frozenset(customer_emails)
         for policy, overdue in groups.items():
             if not overdue:
                 continue
@@ -295,8 +290,6 @@ class SweepService:
                 now=now,
                 already_sent=already_sent,
                 vendor_contact=self._sender,
-                calendars_by_email=calendar_by_email,
-                customer_emails=frozen_customers,
             )
             for digest in plan.digests:  # the next policy's decision counts them against the same cap
                 recipient_day = (digest.recipient.email, digest.local_on)
@@ -396,9 +389,6 @@ class SweepService:
         if version not in self._calendars_of:
             self._calendars_of[version] = scheduling_calendars(self._blueprint(version, texts))
         return self._calendars_of[version]
-
-
-_PROJECT_AND_TASK = itemgetter(0, 1)  # a NudgeCandidate's project and task key
 
 
 def batches(ids: Sequence[str], size: int = BATCH, *, besides: int = 0) -> list[list[str]]:

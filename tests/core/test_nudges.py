@@ -19,6 +19,7 @@ from onboarding.core.nudges import (
     DeferReason,
     NudgePlan,
     OverdueTask,
+    Rung,
     decide_nudges,
     digest_key,
     in_quiet_hours,
@@ -43,6 +44,11 @@ POLICY = NudgePolicy()  # first after 1, repeat every 2, escalate after 2, cap 1
 def at(text: str) -> datetime:
     """An instant written in UTC."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def vendor(person: Person) -> Rung:
+    """A rung on the vendor side, on the US office calendar."""
+    return Rung(person, US, customer_side=False)
 
 
 def chicago(text: str) -> datetime:
@@ -146,7 +152,7 @@ def test_repeat_nudges_wait_repeat_every_business_days() -> None:
 def test_escalates_after_two_nudges_up_the_chain_and_stays_on_the_last_rung(
     nudges_sent: int, level: int, recipient: Person
 ) -> None:
-    task = overdue(due_on="2026-11-30", nudges_sent=nudges_sent, escalation_chain=(DANA, MAX))
+    task = overdue(due_on="2026-11-30", nudges_sent=nudges_sent, escalation_chain=(vendor(DANA), vendor(MAX)))
     (nudge,) = decide([task], chicago("2026-12-08 10:00")).nudges
     assert (nudge.level, nudge.recipient, nudge.number) == (level, recipient, nudges_sent + 1)
 
@@ -157,7 +163,7 @@ def test_without_an_escalation_chain_the_owner_keeps_getting_the_nudges() -> Non
 
 
 def test_an_escalated_nudge_names_the_owner_and_is_vendor_facing() -> None:
-    task = overdue(due_on="2026-11-30", nudges_sent=2, escalation_chain=(DANA,))
+    task = overdue(due_on="2026-11-30", nudges_sent=2, escalation_chain=(vendor(DANA),))
     plan = decide([task], chicago("2026-12-08 10:00"))
     (digest,) = plan.digests
     assert digest.to == (DANA,)
@@ -169,8 +175,8 @@ def test_an_escalated_nudge_names_the_owner_and_is_vendor_facing() -> None:
 
 def test_an_escalation_contact_on_the_customer_side_gets_a_customer_facing_digest() -> None:
     boss = Person("Ann Boss", "ann@acme.example", "America/Chicago")
-    task = overdue(due_on="2026-11-30", nudges_sent=2, escalation_chain=(boss,))
-    plan = decide([task], chicago("2026-12-08 10:00"), customer_emails=frozenset({boss.email}))
+    task = overdue(due_on="2026-11-30", nudges_sent=2, escalation_chain=(Rung(boss, US, customer_side=True),))
+    plan = decide([task], chicago("2026-12-08 10:00"))
     assert plan.digests[0].customer_facing is True
 
 
@@ -195,17 +201,33 @@ def test_an_escalation_contact_is_held_back_on_their_own_holiday() -> None:
     london = Person("Liz Grant", "liz@vendor.example", "Europe/London")
     tasks = [
         overdue("owner_level", due_on="2026-12-21"),
-        overdue("escalated", due_on="2026-12-21", nudges_sent=2, escalation_chain=(london,)),
+        overdue("escalated", due_on="2026-12-21", nudges_sent=2, escalation_chain=(Rung(london, GB, False),)),
     ]
-    plan = decide(tasks, at("2026-12-28 16:00"), calendars_by_email={london.email: GB})
+    plan = decide(tasks, at("2026-12-28 16:00"))
     assert [(n.task_key, n.recipient.email) for n in plan.nudges] == [("owner_level", LEE.email)]
     assert reasons(plan) == [("escalated", "weekend/holiday")]
 
 
+def test_someone_escalated_to_in_two_projects_is_held_by_each_projects_calendar_for_its_own_nudges() -> None:
+    # Liz escalates for a US-calendar project and a GB-calendar one; Monday 2026-12-28 is a GB holiday only.
+    london = Person("Liz Grant", "liz@vendor.example", "Europe/London")
+    tasks = [
+        overdue("us_task", project_id="p1", due_on="2026-12-21", nudges_sent=2, escalation_chain=(vendor(london),)),
+        overdue(
+            "gb_task", project_id="p2", due_on="2026-12-21", nudges_sent=2, escalation_chain=(Rung(london, GB, False),)
+        ),
+    ]
+    plan = decide(tasks, at("2026-12-28 16:00"))
+    assert [(n.task_key, n.recipient) for n in plan.nudges] == [("us_task", london)]
+    assert reasons(plan) == [("gb_task", "weekend/holiday")]
+    (digest,) = plan.digests
+    assert digest.project_id == "p1"
+
+
 def test_the_escalation_contacts_overdue_days_count_on_their_calendar() -> None:
     london = Person("Liz Grant", "liz@vendor.example", "Europe/London")
-    task = overdue(due_on="2026-12-24", nudges_sent=2, escalation_chain=(london,))
-    plan = decide([task], at("2026-12-29 15:00"), calendars_by_email={london.email: GB})
+    task = overdue(due_on="2026-12-24", nudges_sent=2, escalation_chain=(Rung(london, GB, False),))
+    plan = decide([task], at("2026-12-29 15:00"))
     # US: Thu 24 due, Fri 25 Christmas, Mon 28, Tue 29 -> 2; GB: 25 Christmas, 28 Boxing Day (observed) -> 1.
     assert plan.digests[0].context["items"][0]["days_overdue"] == 1
 
@@ -342,7 +364,7 @@ def test_a_single_nudge_has_a_reminder_subject() -> None:
 def test_owner_and_escalation_nudges_go_into_separate_digests() -> None:
     tasks = [
         overdue("first", due_on="2026-12-04"),
-        overdue("second", due_on="2026-12-04", nudges_sent=2, escalation_chain=(DANA,)),
+        overdue("second", due_on="2026-12-04", nudges_sent=2, escalation_chain=(vendor(DANA),)),
         overdue("third", project_id="p9", owner=DANA, customer_side=False, due_on="2026-12-03"),
     ]
     plan = decide(tasks, chicago("2026-12-08 10:00"))
@@ -475,7 +497,10 @@ def scenarios(draw: st.DrawFn) -> tuple[list[OverdueTask], dict[str, object]]:
                 due_version=draw(st.integers(1, 3)),
                 nudges_sent=draw(st.integers(0, 7)),
                 last_nudged_on=last,
-                escalation_chain=tuple(draw(st.lists(st.sampled_from(others), unique=True, max_size=2))),
+                escalation_chain=tuple(
+                    Rung(person, draw(st.sampled_from(CALENDARS)), draw(st.booleans()))
+                    for person in draw(st.lists(st.sampled_from(others), unique=True, max_size=2))
+                ),
             )
         )
     options: dict[str, object] = {
@@ -489,10 +514,6 @@ def scenarios(draw: st.DrawFn) -> tuple[list[OverdueTask], dict[str, object]]:
                 st.integers(0, 3),
             )
         ),
-        "calendars_by_email": draw(
-            st.dictionaries(st.sampled_from([p.email for p in PEOPLE]), st.sampled_from(CALENDARS))
-        ),
-        "customer_emails": frozenset(draw(st.sets(st.sampled_from([p.email for p in PEOPLE])))),
     }
     return tasks, {"now": now, **options}
 
@@ -508,7 +529,6 @@ def test_property_nudges_respect_calendars_quiet_hours_send_time_and_the_cap(
     plan = decide(tasks, now, **options)
     policy = options["policy"]
     assert isinstance(policy, NudgePolicy)
-    by_email: dict[str, BusinessCalendar] = options["calendars_by_email"]  # type: ignore[assignment]
     already_sent: dict[tuple[str, date], int] = options["already_sent"]  # type: ignore[assignment]
     start, end = (time.fromisoformat(policy.quiet_hours.start), time.fromisoformat(policy.quiet_hours.end))
     send_at = time.fromisoformat(policy.send_at)
@@ -516,10 +536,19 @@ def test_property_nudges_respect_calendars_quiet_hours_send_time_and_the_cap(
     for nudge in plan.nudges:
         zone = ZoneInfo(nudge.recipient.timezone) if nudge.recipient.timezone in ZONES[:-1] else UTC
         local = now.astimezone(zone)
-        calendar = by_email.get(nudge.recipient.email, nudge.task.owner_calendar)
+        task = nudge.task
+        calendar = task.owner_calendar if nudge.level == 1 else task.escalation_chain[nudge.level - 2].calendar
         assert calendar.is_business_day(local.date())
         assert not quiet(local.time(), start, end)
         assert local.time() >= send_at
+
+    for digest in plan.digests:  # customer-facing when one of its nudges reaches a customer-side role
+        sides = [
+            n.task.customer_side if n.level == 1 else n.task.escalation_chain[n.level - 2].customer_side
+            for n in plan.nudges
+            if n.digest_key == digest.idempotency_key
+        ]
+        assert digest.customer_facing == any(sides)
 
     digests_per_day = Counter((d.to[0].email, d.local_on) for d in plan.digests)
     for sent, count in digests_per_day.items():

@@ -28,10 +28,9 @@ from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate,
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
-from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, decide_nudges, sent_digests
+from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges, sent_digests
 from onboarding.core.planning import scheduling_calendars
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.projects import ProjectService
@@ -220,8 +219,6 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
     already_sent = sent_digests(store.digests_since(now - timedelta(days=2)))
     parsed = {i: FileBlueprints().parse(text, source=source).blueprint for i, (text, source) in texts.items()}
     groups: dict[NudgePolicy, list[OverdueTask]] = {parsed[i].nudges: [] for i in sorted(parsed)}
-    customer_emails: set[str] = set()
-    calendar_by_email: dict[str, BusinessCalendar] = {}
     calendars_of = {i: scheduling_calendars(bp) for i, bp in parsed.items()}
     for r in rows:
         bp, calendars = parsed[r.blueprint_id], calendars_of[r.blueprint_id]
@@ -229,12 +226,13 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
         owner = bound.get(r.owner_role)
         if owner is None:
             continue
-        for role, person in bound.items():
-            side = bp.roles[role].side.value
-            calendar_by_email.setdefault(person.email, calendars[CalendarName(side)])
-            if side == "customer":
-                customer_emails.add(person.email)
-        chain = tuple(dict.fromkeys(p for role in _ladder(bp, r.owner_role) if (p := bound.get(role)) and p != owner))
+        chain: list[Rung] = []
+        for role in _ladder(bp, r.owner_role):
+            person = bound.get(role)
+            if person is None or person == owner or person in [rung.person for rung in chain]:
+                continue
+            side = bp.roles[role].side
+            chain.append(Rung(person, calendars[CalendarName(side.value)], side.value == "customer"))
         groups.setdefault(bp.nudges, []).append(
             OverdueTask(
                 project_id=r.project_id,
@@ -249,7 +247,7 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
                 owner_calendar=calendars[CalendarName(r.side)],
                 due_on=r.due_on,
                 due_version=r.due_version,
-                escalation_chain=chain,
+                escalation_chain=tuple(chain),
                 nudges_sent=r.nudges_sent,
                 last_nudged_on=r.last_nudged_on,
             )
@@ -264,8 +262,6 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
             now=now,
             already_sent=already_sent,
             vendor_contact=SENDER,
-            calendars_by_email=calendar_by_email,
-            customer_emails=frozenset(customer_emails),
         )
         for digest in plan.digests:
             sent = (digest.recipient.email, digest.local_on)
