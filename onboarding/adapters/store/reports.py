@@ -432,34 +432,23 @@ class SqlReportStore:
             graph_of = {p.id: predecessors.get(p.blueprint_id, {}) for p in project_rows}
             no_graph: Mapping[str, tuple[str, ...]] = {}
             previous, graph, project_tasks = None, no_graph, []
-            for (
-                pid,
-                key,
-                title,
-                milestone_key,
-                milestone_title,
-                side,
-                state,
-                started,
-                done,
-                target,
-                launch,
-            ) in task_rows:
+            for row in task_rows:  # the columns above, in their order
+                pid, key, started, done, target = row[0], row[1], row[7], row[8], row[9]
                 if pid != previous:
                     previous, graph = pid, graph_of.get(pid, no_graph)
                     project_tasks = by_project.setdefault(pid, [])
                 project_tasks.append(
                     PortfolioTask(
                         key,
-                        title,
-                        milestone_key,
-                        milestone_title,
-                        side,
-                        state,
+                        row[2],  # title
+                        row[3],  # milestone key
+                        row[4],  # milestone title
+                        row[5],  # side
+                        row[6],  # state
                         started and day(started),
                         done and day(done),
                         day(target),
-                        bool(launch),
+                        bool(row[10]),
                         graph.get(key, ()),
                         blocked_since.get((pid, key)),
                     )
