@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from onboarding.adapters.store.sql import events, outbox
+from onboarding.adapters.store.sql import events, outbox, writing
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
 from onboarding.services.ports import QueuedMessage
 from onboarding.services.projects import UNSUBSCRIBED
@@ -23,7 +23,7 @@ from onboarding.services.projects import UNSUBSCRIBED
 class SqlOutbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"  # make_engine begins its transactions IMMEDIATE
+        self._sqlite = engine.dialect.name == "sqlite"  # make_engine begins its writing transactions IMMEDIATE
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
         due = and_(
@@ -33,7 +33,7 @@ class SqlOutbox:
                 and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease),
             ),
         )
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             query = select(outbox).where(due).order_by(outbox.c.id).limit(limit)
             if not self._sqlite:
                 query = query.with_for_update(skip_locked=True)
@@ -106,7 +106,7 @@ class SqlOutbox:
             return [dict(r._mapping) for r in rows]
 
     def _set(self, message_id: int, **values: Any) -> None:
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
 
 

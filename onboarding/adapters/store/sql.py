@@ -66,23 +66,42 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
-            # Transactions are begun below, with the write lock held from the start, so that
-            # two processes (two sweeps, a sweep and the CLI) queue rather than deadlock.
+            # Transactions are begun below: the driver's own would begin only at the first write.
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection: Connection) -> None:
+            # A transaction that will write (``writing``) takes the write lock from the start, so that two
+            # processes (two sweeps, a sweep and the CLI) queue rather than deadlock; one that only reads
+            # takes none, so that a long read (a sweep's decision, a report) never holds writers back.
+            writes = connection.get_execution_options().get(_WRITES, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+_WRITES = "onboarding_writes"
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: committed at the end of the block, rolled back on an error.
+
+    On SQLite it holds the write lock from its first statement (see ``make_engine``);
+    reads use ``engine.connect()`` and hold no lock.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{_WRITES: True})
+        with connection.begin():
+            yield connection
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest migration (safe to run at every start)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -100,7 +119,7 @@ class SqlProjectStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             yield connection
 
     # -- reading ---------------------------------------------------------------

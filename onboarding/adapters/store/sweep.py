@@ -30,6 +30,7 @@ from onboarding.adapters.store.sql import (
     outbox_values,
     projects,
     tasks,
+    writing,
 )
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import Person
@@ -235,7 +236,7 @@ class SqlSweepStore:
         """
         if not decided:
             return 0
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             insert = _insert(connection)
             rows = [
                 {
