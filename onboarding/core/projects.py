@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from onboarding.core.blueprint import Blueprint
-from onboarding.core.lifecycle import OPEN, ProjectState, TaskProgress, TaskState
+from onboarding.core.lifecycle import FINISHED, OPEN, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import (
     ContactView,
     GoLiveView,
@@ -117,8 +117,10 @@ def task_records(
     """Task rows for a plan, keeping progress and nudge counters.
 
     ``targets`` is the plan from the actual dates without "not before today" (the
-    dates work was expected by); at launch it is the plan itself. A changed target
-    bumps the task's due_version, which starts its nudges afresh.
+    dates work was expected by); at launch it is the plan itself. A finished task
+    keeps the target it had while open (the targets plan dates it by its own
+    finish). A changed target bumps the task's due_version, which starts its nudges
+    afresh.
     """
     expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
     titles = {m.key: m.title for m in blueprint.milestones}
@@ -131,6 +133,9 @@ def task_records(
         nudges_sent = before.nudges_sent if before else 0
         last_nudged_on = before.last_nudged_on if before else None
         target = expected[t.key]
+        if before is not None and p.state in FINISHED:
+            # a finished task keeps the date it was expected by while open: its own lateness is its slip
+            target = before.target_due_on
         if before is not None and before.target_due_on != target:
             due_version, nudges_sent, last_nudged_on = due_version + 1, 0, None
         out.append(

@@ -126,6 +126,25 @@ def test_a_slip_past_the_window_alerts_the_csm_and_escalation_once(store) -> Non
         assert not alert.customer_facing
 
 
+def test_a_task_done_late_keeps_the_date_it_was_expected_by(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(D("2026-12-07"))
+    svc = service(store, clock)
+    pid = launch(svc).project.id
+    svc.change_task(pid, "kickoff_call", Action.complete, by="dana", on=D("2026-12-07"))
+    expected = svc.get(pid).task("sign_off_scope").target_due_on
+    assert expected == D("2026-12-09")  # two business days after the kickoff call
+    clock.set(D("2026-12-14"))
+    svc.change_task(pid, "sign_off_scope", Action.start, by="alex", on=D("2026-12-08"))
+    done = svc.change_task(pid, "sign_off_scope", Action.complete, by="alex", on=D("2026-12-14"))
+    task = done.task("sign_off_scope")
+    assert (task.done_on, task.target_due_on) == (D("2026-12-14"), expected)  # three business days late
+    # what follows is expected from the real finish
+    assert done.task("company_setup_questionnaire").target_due_on > expected
+    # reopened, it is open work again: expected by when its predecessors' real finish says
+    reopened = svc.change_task(pid, "sign_off_scope", Action.reopen, by="alex")
+    assert reopened.task("sign_off_scope").target_due_on == expected
+
+
 def test_hold_stops_work_until_resumed(store) -> None:  # type: ignore[no-untyped-def]
     svc = service(store, FixedClock(D("2026-12-07")))
     pid = launch(svc).project.id
