@@ -217,17 +217,29 @@ def _launch_portfolio(projects, people, *, count: int, rnd: random.Random, spaci
 
 
 class _Simulation:
-    """People doing the work: each task takes its duration, times how slow its side of the project is."""
+    """People doing the work on their side's business days: each task takes its duration, times how slow
+    its side of the project is."""
 
     def __init__(self, projects, launched, *, rnd: random.Random) -> None:  # type: ignore[no-untyped-def]
         self.projects = projects
         self.pace: dict[str, dict[str, float]] = {}
         self.quiet: dict[str, tuple[date, date]] = {}
+        self._calendars_of: dict[str, dict[str, object]] = {}
         for i, p in enumerate(launched):
             customer_pace = rnd.choice([1.0, 1.0, 1.0, 1.3, 1.6, 2.5])  # some customers are slow
             self.pace[p.id] = {"vendor": rnd.choice([1.0, 1.0, 1.2]), "customer": customer_pace}
             if i % 10 == 4:  # a customer that goes quiet for three weeks
                 self.quiet[p.id] = (p.kickoff_on + timedelta(days=20), p.kickoff_on + timedelta(days=41))
+
+    def _calendars(self, version: str, loaded):  # type: ignore[no-untyped-def]
+        """The blueprint's office calendars by name, built once per blueprint version."""
+        from onboarding.core.planning import scheduling_calendars
+
+        if version not in self._calendars_of:
+            self._calendars_of[version] = {
+                name.value: calendar for name, calendar in scheduling_calendars(loaded.blueprint).items()
+            }
+        return self._calendars_of[version]
 
     def work(self, day: date) -> None:
         from onboarding.core.lifecycle import FINISHED, Action, ProjectState, TaskState
@@ -241,9 +253,13 @@ class _Simulation:
                 continue
             quiet = self.quiet.get(project_id)
             loaded = self.projects.blueprint_of(project)
+            calendars = self._calendars(project.blueprint_key + "@" + project.blueprint_version, loaded)
             finished = {t.key for t in project.tasks if t.state in FINISHED}
             for t in project.tasks:
                 if t.kind == "automated" or t.state in FINISHED:
+                    continue
+                calendar = calendars[t.calendar]
+                if not calendar.is_business_day(day):  # nobody works on their side's holidays
                     continue
                 if t.side == "customer" and quiet and quiet[0] <= day <= quiet[1]:
                     continue
@@ -263,7 +279,7 @@ class _Simulation:
                         worked = sum(
                             1
                             for n in range((day - t.started_on).days + 1)
-                            if (t.started_on + timedelta(days=n)).weekday() < 5
+                            if calendar.is_business_day(t.started_on + timedelta(days=n))
                         )
                         if worked >= t.duration_business_days * pace[t.side]:
                             self.projects.change_task(project_id, t.key, Action.complete, on=day, by="demo")
