@@ -74,10 +74,13 @@ def _fail(error: OnboardingError) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onboarding")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Onboarding projects from YAML blueprints: validate, plan, launch on a payroll-safe date."""
+    if ctx.invoked_subcommand == "schema" or ctx.resilient_parsing or {"-h", "--help"} & set(sys.argv[1:]):
+        return  # no settings read: the schema, help, completion
     problems = settings_problems()
-    if problems:  # every command reads the settings: say what is wrong with them before anything runs
+    if problems:  # the other commands read the settings: say what is wrong with them before anything runs
         click.echo("\n".join(problems), err=True)
         raise SystemExit(1)
 

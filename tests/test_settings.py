@@ -46,3 +46,13 @@ def test_the_cli_names_each_unreadable_setting_without_a_traceback(monkeypatch: 
     assert lines[0].startswith("ONBOARDING_SECRET_KEY: ") and "32 characters" in lines[0]
     assert lines[1].startswith("ONBOARDING_SMTP_PORT='abc': ")
     assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_the_schema_needs_no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from onboarding.cli import main
+
+    monkeypatch.setenv("ONBOARDING_SMTP_PORT", "abc")
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0 and '"$schema"' in result.output

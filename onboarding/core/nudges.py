@@ -265,7 +265,6 @@ def decide_nudges(
     escalate_after = policy.escalate_after_nudges
     cap = policy.daily_cap_per_recipient
     groups: dict[tuple[str, date], Digest | None] = {}
-    digests_made: dict[str, int] = {}
     nudges: list[Nudge] = []
     deferred: list[tuple[OverdueTask, str]] = []
     previous_task, previous_project, previous_version = "", "", -1
@@ -291,11 +290,10 @@ def decide_nudges(
         if group_key in groups:
             group = groups[group_key]
         else:
-            used = already_sent.get(group_key, 0) + digests_made.get(email, 0)
+            used = already_sent.get(group_key, 0)  # one digest per recipient and local day is made here
             if used >= cap:
                 group = None
             else:
-                digests_made[email] = digests_made.get(email, 0) + 1
                 group = Digest(digest_key(email, local_on, used + 1), recipient, local_on, project_id, vendor_contact)
             groups[group_key] = group
         if group is None:
@@ -404,6 +402,10 @@ class Digest:
     @property
     def to(self) -> tuple[Person, ...]:
         return (self.recipient,)
+
+    @property
+    def cc(self) -> tuple[Person, ...]:
+        return ()
 
     @property
     def reply_to(self) -> str:

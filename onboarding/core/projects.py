@@ -120,7 +120,7 @@ def task_records(
     dates work was expected by); at launch it is the plan itself. A finished task
     keeps the target it had while open (the targets plan dates it by its own
     finish). A changed target bumps the task's due_version, which starts its nudges
-    afresh.
+    afresh (so does reopening a task: ``ProjectService.change_task``).
     """
     expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
     titles = {m.key: m.title for m in blueprint.milestones}

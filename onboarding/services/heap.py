@@ -18,7 +18,9 @@ def cycle_collector_paused() -> Iterator[None]:
 
     On the way out, everything made meanwhile joins the oldest generation (``gc.freeze``
     then ``gc.unfreeze``) instead of being walked at once by the first young-generation
-    pass after the pause.
+    pass after the pause. For one thread at a time (a sweep's steps and a report run one
+    after the other); the unfreeze also returns to the collector anything the process
+    had frozen itself, which the engine never does.
     """
     was_enabled = gc.isenabled()
     gc.disable()

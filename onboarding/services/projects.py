@@ -251,6 +251,13 @@ class ProjectService:
                 else t
                 for t in project.tasks
             )
+            if action is Action.reopen:  # open work again: its nudges start afresh with its owner
+                tasks = tuple(
+                    replace(t, due_version=t.due_version + 1, nudges_sent=0, last_nudged_on=None)
+                    if t.key == task_key
+                    else t
+                    for t in tasks
+                )
             return replace(project, tasks=tasks, state=state), [event]
 
         return self._update(ref, change, messages=messages)

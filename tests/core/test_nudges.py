@@ -348,6 +348,21 @@ def test_digests_sent_are_counted_by_recipient_and_their_local_day_from_the_keys
     }
 
 
+def test_the_cap_counts_per_recipient_and_local_day() -> None:
+    # the same address bound with two zones: 08:00 in Tokyo on the 9th, 17:00 in Chicago on the 8th
+    tokyo = Person("Lee Park", LEE.email, "Asia/Tokyo")
+    tasks = [overdue("in_tokyo", owner=tokyo), overdue("in_chicago", project_id="p2")]
+    plan = decide(
+        tasks,
+        at("2026-12-08 23:00"),
+        policy=NudgePolicy(quiet_hours=QuietHours(start="00:00", end="00:00"), send_at="00:00"),
+    )
+    assert sorted((d.idempotency_key, d.local_on) for d in plan.digests) == [
+        ("digest:lee@acme.example:2026-12-08", D("2026-12-08")),
+        ("digest:lee@acme.example:2026-12-09", D("2026-12-09")),
+    ]
+
+
 def test_the_cap_counts_per_recipient() -> None:
     tasks = [overdue("lees_task", owner=LEE), overdue("umas_task", owner=UMA)]
     plan = decide(tasks, at("2026-12-08 16:00"), already_sent={(UMA.email, D("2026-12-08")): 1})

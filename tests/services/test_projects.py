@@ -140,9 +140,11 @@ def test_a_task_done_late_keeps_the_date_it_was_expected_by(store) -> None:  # t
     assert (task.done_on, task.target_due_on) == (D("2026-12-14"), expected)  # three business days late
     # what follows is expected from the real finish
     assert done.task("company_setup_questionnaire").target_due_on > expected
-    # reopened, it is open work again: expected by when its predecessors' real finish says
-    reopened = svc.change_task(pid, "sign_off_scope", Action.reopen, by="alex")
-    assert reopened.task("sign_off_scope").target_due_on == expected
+    # reopened, it is open work again: expected by when its predecessors' real finish says,
+    # and its nudges start afresh with its owner
+    reopened = svc.change_task(pid, "sign_off_scope", Action.reopen, by="alex").task("sign_off_scope")
+    assert reopened.target_due_on == expected
+    assert (reopened.due_version, reopened.nudges_sent, reopened.last_nudged_on) == (task.due_version + 1, 0, None)
 
 
 def test_hold_stops_work_until_resumed(store) -> None:  # type: ignore[no-untyped-def]

@@ -176,7 +176,8 @@ class SqlSweepStore:
         day = day_reader(self.engine)
         people: dict[str, dict[str, Person]] = {}
         with self.engine.connect() as connection:
-            total = int(connection.execute(overdue).scalar_one()) - int(connection.execute(held).scalar_one())
+            # one statement, so that both counts see the same moment on every database
+            total = int(connection.execute(select(overdue.scalar_subquery() - held.scalar_subquery())).scalar_one())
             candidates = [
                 NudgeCandidate(
                     pid, key, role, side, day(due), version, sent, None if last is None else day(last), *rest
@@ -266,6 +267,8 @@ class SqlSweepStore:
                             tasks.c.project_id == bindparam("p"),
                             tasks.c.key == bindparam("k"),
                             tasks.c.due_version == bindparam("v"),
+                            tasks.c.state != "done",  # finished meanwhile: its counters stay as they are
+                            tasks.c.state != "skipped",
                         )
                     )
                     .values(nudges_sent=tasks.c.nudges_sent + 1, last_nudged_on=bindparam("on")),
