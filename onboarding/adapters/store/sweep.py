@@ -161,15 +161,16 @@ class SqlSweepStore:
             ).where(*may_be_due_now),
             "found",
         )
-        rows = (
-            select(*found.c, projects.c.customer, projects.c.blueprint_title, projects.c.blueprint_id)
-            .join_from(found, projects, projects.c.id == found.c.project_id)
-            .where(projects.c.state == "active")
-        )
+        rows = select(*found.c)
         # each project once, by a DISTINCT over the index entries found (not over the tasks' primary key,
         # which SQLite would otherwise walk in full to have the projects in order)
         their_tasks = _tasks_first(select(tasks.c.project_id).where(*may_be_due_now), "their_tasks")
         their_projects = _tasks_first(select(their_tasks.c.project_id).distinct(), "their_projects")
+        project_rows = (
+            select(projects.c.id, projects.c.customer, projects.c.blueprint_title, projects.c.blueprint_id)
+            .join_from(their_projects, projects, projects.c.id == their_projects.c.project_id)
+            .where(projects.c.state == "active")
+        )
         people_rows = select(
             bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
         ).join_from(their_projects, bindings, bindings.c.project_id == their_projects.c.project_id)
@@ -178,11 +179,13 @@ class SqlSweepStore:
         with self.engine.connect() as connection:
             # one statement, so that both counts see the same moment on every database
             total = int(connection.execute(select(overdue.scalar_subquery() - held.scalar_subquery())).scalar_one())
+            active = {pid: rest for pid, *rest in driver_rows(connection, project_rows)}  # held ones left out
             candidates = [
                 NudgeCandidate(
-                    pid, key, role, side, day(due), version, sent, None if last is None else day(last), *rest
+                    pid, key, role, side, day(due), version, sent, None if last is None else day(last), *project
                 )
-                for pid, key, role, side, due, version, sent, last, *rest in driver_rows(connection, rows)
+                for pid, key, role, side, due, version, sent, last in driver_rows(connection, rows)
+                if (project := active.get(pid)) is not None
             ]
             known: dict[tuple[str, ...], Person] = {}  # one Person for each name, address and zone
             bound: dict[str, Person] = {}
