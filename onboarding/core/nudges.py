@@ -43,7 +43,7 @@ Not here: finding overdue rows (a store query), resolving ladder roles to people
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
@@ -309,6 +309,35 @@ def decide_nudges(
 
     digests = tuple(group for group in groups.values() if group is not None)
     return NudgePlan(nudges=tuple(nudges), digests=digests, deferred=tuple(deferred))
+
+
+def decide_nudges_per_policy(
+    overdue_by_policy: Mapping[NudgePolicy, Sequence[OverdueTask]],
+    *,
+    now: datetime,
+    already_sent: Mapping[tuple[str, date], int],
+    vendor_contact: Person,
+) -> NudgePlan:
+    """``decide_nudges`` for each policy in turn, in the mapping's order, as one plan.
+
+    Policies share the recipients' daily cap: the digests one policy makes count
+    against it for the policies decided after it.
+    """
+    sent = dict(already_sent)
+    plans: list[NudgePlan] = []
+    for policy, overdue in overdue_by_policy.items():
+        if not overdue:
+            continue
+        plan = decide_nudges(overdue, policy=policy, now=now, already_sent=sent, vendor_contact=vendor_contact)
+        for digest in plan.digests:
+            recipient_day = (digest.recipient.email, digest.local_on)
+            sent[recipient_day] = sent.get(recipient_day, 0) + 1
+        plans.append(plan)
+    return NudgePlan(
+        nudges=tuple(n for p in plans for n in p.nudges),
+        digests=tuple(d for p in plans for d in p.digests),
+        deferred=tuple(d for p in plans for d in p.deferred),
+    )
 
 
 # -- per-call caches ------------------------------------------------------------------

@@ -30,7 +30,7 @@ from onboarding.core.nudges import (
     NudgePlan,
     OverdueTask,
     Rung,
-    decide_nudges,
+    decide_nudges_per_policy,
     nudge_thresholds,
     sent_digests,
     time_zone,
@@ -229,8 +229,8 @@ class SweepService:
         found = self._store.nudge_candidates(today=today, may_be_due=self._nudge_filter(now, texts))
         people = found.people
         already_sent = sent_digests(self._store.digests_since(now - timedelta(days=2)))
-        # One decision per nudge policy (blueprints that share a policy share the recipients' daily cap),
-        # the policies in the order of their blueprints' ids, whichever tasks are due.
+        # The overdue tasks by nudge policy (blueprints that share a policy are decided together), the
+        # policies in the order of their blueprints' ids, whichever tasks are due.
         groups: dict[NudgePolicy, list[OverdueTask]] = {}
         for version in sorted(texts):
             groups.setdefault(self._blueprint(version, texts).nudges, [])
@@ -280,27 +280,8 @@ class SweepService:
                     last,
                 )
             )
-        plans = []
-        for policy, overdue in groups.items():
-            if not overdue:
-                continue
-            plan = decide_nudges(
-                overdue,
-                policy=policy,
-                now=now,
-                already_sent=already_sent,
-                vendor_contact=self._sender,
-            )
-            for digest in plan.digests:  # the next policy's decision counts them against the same cap
-                recipient_day = (digest.recipient.email, digest.local_on)
-                already_sent[recipient_day] = already_sent.get(recipient_day, 0) + 1
-            plans.append(plan)
-        merged = NudgePlan(
-            nudges=tuple(n for p in plans for n in p.nudges),
-            digests=tuple(d for p in plans for d in p.digests),
-            deferred=tuple(d for p in plans for d in p.deferred),
-        )
-        return NudgeDecision(merged, overdue_tasks=found.overdue)
+        plan = decide_nudges_per_policy(groups, now=now, already_sent=already_sent, vendor_contact=self._sender)
+        return NudgeDecision(plan, overdue_tasks=found.overdue)
 
     def _nudge_filter(self, now: datetime, texts: Mapping[str, tuple[str, str]]) -> NudgeFilter:
         """The loosest thresholds of every active blueprint's policy and calendars, at the owners' local dates.

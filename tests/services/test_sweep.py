@@ -30,7 +30,7 @@ from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges, sent_digests
+from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.planning import scheduling_calendars
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.projects import ProjectService
@@ -252,27 +252,7 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
                 last_nudged_on=r.last_nudged_on,
             )
         )
-    plans = []
-    for policy, overdue in groups.items():
-        if not overdue:
-            continue
-        plan = decide_nudges(
-            overdue,
-            policy=policy,
-            now=now,
-            already_sent=already_sent,
-            vendor_contact=SENDER,
-        )
-        for digest in plan.digests:
-            sent = (digest.recipient.email, digest.local_on)
-            already_sent[sent] = already_sent.get(sent, 0) + 1
-        plans.append(plan)
-    merged = NudgePlan(
-        nudges=tuple(n for p in plans for n in p.nudges),
-        digests=tuple(d for p in plans for d in p.digests),
-        deferred=tuple(d for p in plans for d in p.deferred),
-    )
-    return len(rows), merged
+    return len(rows), decide_nudges_per_policy(groups, now=now, already_sent=already_sent, vendor_contact=SENDER)
 
 
 def comparable(plan: NudgePlan) -> dict[str, list[tuple[object, ...]]]:
