@@ -65,11 +65,25 @@ class ConcurrentChange(RuntimeError):
     """The project changed since it was read; the service reads it again and retries."""
 
 
+class ProjectChange(NamedTuple):
+    """One project's change, to write with others: the project as read and as changed, the events it appends
+    and the emails it queues."""
+
+    before: ProjectRecord
+    after: ProjectRecord
+    new_events: Sequence[Event]
+    messages: Sequence[OutgoingMessage]
+
+
 class ProjectStore(Protocol):
     """Where projects, their events and their queued emails are kept; every write is one transaction."""
 
     def load(self, ref: str) -> ProjectRecord:
         """The project by id or external id; raises ProjectNotFound."""
+        ...
+
+    def load_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
+        """The projects with these ids (unknown ids left out), read together, in the order given."""
         ...
 
     def find_external(self, external_id: str) -> ProjectRecord | None: ...
@@ -107,6 +121,11 @@ class ProjectStore(Protocol):
         changed_tasks: Sequence[TaskRecord] | None = None,
     ) -> ProjectRecord:
         """Write a project read at ``project.version``; raises ConcurrentChange if it changed since."""
+        ...
+
+    def save_many(self, changes: Sequence[ProjectChange]) -> None:
+        """Write several projects' changes in one transaction, each as ``save`` would (only the task fields that
+        changed); when any of them changed since it was read, raises ConcurrentChange and writes none."""
         ...
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:

@@ -47,6 +47,7 @@ from onboarding.services.ports import (
     ConcurrentChange,
     FailedMessage,
     LoadedBlueprint,
+    ProjectChange,
     ProjectStore,
 )
 
@@ -295,6 +296,39 @@ class ProjectService:
     def reforecast(self, ref: str) -> ProjectRecord:
         """Re-plan from today without any other change (what a daily sweep does)."""
         return self._update(ref, lambda project, _bp: (project, []))
+
+    def reforecast_many(self, project_ids: Sequence[str]) -> int:
+        """``reforecast`` for each of these projects, read together and written in one transaction.
+
+        Only the projects whose plan moved are written. When another change reached
+        one of them between the read and the write, nothing of the batch is written
+        and each project is re-forecast on its own instead (``reforecast`` retries).
+        Returns how many projects were re-forecast.
+        """
+        found = self._store.load_many(project_ids)
+        changes: list[ProjectChange] = []
+        for project in found:
+            if project.state is ProjectState.completed:
+                continue
+            changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
+            dates = (changed.projected_go_live_on, changed.finish_on)
+            if (
+                new_events
+                or alerts
+                or changed.tasks != project.tasks
+                or dates
+                != (
+                    project.projected_go_live_on,
+                    project.finish_on,
+                )
+            ):
+                changes.append(ProjectChange(project, changed, new_events, alerts))
+        try:
+            self._store.save_many(changes)
+        except ConcurrentChange:
+            for project in found:
+                self.reforecast(project.id)
+        return len(found)
 
     # -- reading ---------------------------------------------------------------
 

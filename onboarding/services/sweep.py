@@ -141,9 +141,8 @@ class SweepService:
         return reforecast, self.weekly_status(project_ids)
 
     def reforecast(self, project_ids: Sequence[str]) -> int:
-        for project_id in project_ids:
-            self._projects.reforecast(project_id)
-        return len(project_ids)
+        """Re-forecast these projects, read together and written in one transaction (``reforecast_many``)."""
+        return self._projects.reforecast_many(project_ids)
 
     def automate(self, ready: Sequence[tuple[str, str]]) -> int:
         """Run the action of each ready automated task, then complete it (an email is queued with the change)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, Person
 from onboarding.errors import PlanInputInvalid, ProjectNotFound, TransitionRefused
-from onboarding.services.ports import ConcurrentChange
+from onboarding.services.ports import ConcurrentChange, ProjectChange
 from onboarding.services.projects import ProjectService
 
 ROOT = Path(__file__).parents[2]
@@ -215,3 +216,70 @@ def test_completing_a_milestone_queues_status_emails_to_the_customer_recipients(
     else:
         rows = [r for r in store.outbox_for(pid) if r["kind"] == "status"]
         assert len(rows) == 2
+
+
+def _slipping(svc, customer: str) -> str:  # type: ignore[no-untyped-def]
+    """A project whose bank verification drags on (as in the window-jump test above)."""
+    pid = svc.launch(
+        PAYROLL, customer=customer, kickoff_on=D("2026-12-07"), bindings=PEOPLE, pay_schedule="biweekly:2026-01-02"
+    ).project.id
+    for key in ("kickoff_call", "sign_off_scope", "notify_old_provider"):
+        svc.change_task(pid, key, Action.complete)
+    svc.change_task(pid, "employer_bank_verification", Action.start)
+    return pid
+
+
+def test_reforecasting_together_writes_what_one_at_a_time_does(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(D("2026-12-07"))
+    svc = service(store, clock)
+    alone, together, other = (_slipping(svc, name) for name in ("Acme", "Birch", "Cedar"))
+    for day in ("2027-01-20", "2027-03-29", "2027-03-30"):
+        clock.set(D(day))
+        svc.reforecast(alone)
+        assert svc.reforecast_many([together, other, "no-such-project"]) == 2
+        a, b = svc.get(alone), svc.get(together)
+        assert a.tasks == b.tasks
+        assert (a.projected_go_live_on, a.finish_on, a.version) == (b.projected_go_live_on, b.finish_on, b.version)
+        after_launch = [[(e.kind, e.data) for e in svc.events(p)[1:]] for p in (alone, together)]
+        assert after_launch[0] == after_launch[1]
+    assert [e.kind for e in svc.events(together)].count("window_jump") == 1
+    if hasattr(store, "messages"):
+        jumps = store.messages(kind=MessageKind.window_jump)
+        assert sorted(m.project_id for m in jumps) == sorted([alone, together, other])
+    # nothing moved since: nothing is written
+    versions = [svc.get(p).version for p in (together, other)]
+    svc.reforecast_many([together, other])
+    assert [svc.get(p).version for p in (together, other)] == versions
+
+
+def test_a_batch_changed_meanwhile_is_written_by_no_one_and_reforecast_one_at_a_time(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(D("2026-12-07"))
+    svc = service(store, clock)
+    first, second = _slipping(svc, "Acme"), _slipping(svc, "Birch")
+    clock.set(D("2027-03-29"))
+    read = store.load_many([first, second])
+    svc.change_task(second, "company_setup_questionnaire", Action.start)  # someone else gets there first
+    changes = [ProjectChange(p, replace(p, customer=p.customer + " (renamed)"), [], []) for p in read]
+    with pytest.raises(ConcurrentChange):
+        store.save_many(changes)
+    assert svc.get(first).customer == "Acme" and svc.get(first).version == read[0].version  # none written
+
+    class Racing:
+        """The store, with another change landing between the batch's read and its write."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def load_many(self, ids: list[str]) -> list[object]:
+            found = store.load_many(ids)
+            other.change_task(first, "company_setup_questionnaire", Action.start)
+            return found
+
+    other = service(store, clock)
+    racing = ProjectService(store=Racing(), blueprints=FileBlueprints(), clock=clock, sender=SENDER)  # type: ignore[arg-type]
+    assert racing.reforecast_many([first, second]) == 2
+    for pid in (first, second):
+        project = svc.get(pid)
+        assert project.task("company_setup_questionnaire").state is TaskState.in_progress
+        assert project.projected_go_live_on is not None and project.projected_go_live_on > D("2027-04-09")
+        assert [e.kind for e in svc.events(pid)].count("window_jump") == 1

@@ -30,6 +30,7 @@ from onboarding.services.ports import (
     NudgeCandidates,
     NudgeFilter,
     OverdueRow,
+    ProjectChange,
     QueuedMessage,
 )
 from onboarding.services.projects import UNSUBSCRIBED
@@ -46,6 +47,9 @@ class InMemoryProjectStore:
             if ref in (project.id, project.external_id):
                 return project
         raise ProjectNotFound(ref, (Problem("project-not-found", f"no project {ref!r}", (), "see `onboarding list`"),))
+
+    def load_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
+        return [self.projects[pid] for pid in dict.fromkeys(project_ids) if pid in self.projects]
 
     def find_external(self, external_id: str) -> ProjectRecord | None:
         return next((p for p in self.projects.values() if p.external_id == external_id), None)
@@ -102,6 +106,13 @@ class InMemoryProjectStore:
         self.projects[project.id] = saved
         self._append(project.id, new_events, messages)
         return saved
+
+    def save_many(self, changes: Sequence[ProjectChange]) -> None:
+        stale = [c.before.id for c in changes if self.projects[c.before.id].version != c.before.version]
+        if stale:
+            raise ConcurrentChange(stale[0])
+        for c in changes:
+            self.save(c.after, new_events=c.new_events, messages=c.messages)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
         new = [m for m in messages if m.idempotency_key not in self.outbox]

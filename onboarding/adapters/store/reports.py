@@ -221,7 +221,7 @@ def replace_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
 def history_of(connection: Connection, project_id: str) -> list[Event]:
     rows = connection.execute(
         select(events.c.kind, events.c.at, events.c.actor, events.c.task_key, events.c.data)
-        .where(events.c.project_id == project_id, events.c.kind.in_(_TTFV_EVENT_KINDS))
+        .where(events.c.project_id == project_id, events.c.kind.in_(TTFV_EVENT_KINDS))
         .order_by(events.c.id)
     )
     return [Event(r.kind, _aware(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
@@ -262,7 +262,7 @@ def rebuild_ttfv(connection: Connection) -> int:
     histories: dict[str, list[Event]] = {}
     event_rows = connection.execute(
         select(events.c.project_id, events.c.kind, events.c.at, events.c.actor, events.c.task_key, events.c.data)
-        .where(events.c.kind.in_(_TTFV_EVENT_KINDS))
+        .where(events.c.kind.in_(TTFV_EVENT_KINDS))
         .order_by(events.c.project_id, events.c.id)
     )
     for e in event_rows:
@@ -299,7 +299,7 @@ def rebuild_ttfv(connection: Connection) -> int:
 
 
 # What the fold reads; other kinds (reforecasts, window jumps, nudges) never change a TTFV fact.
-_TTFV_EVENT_KINDS = (
+TTFV_EVENT_KINDS = (
     "project_launched",
     "project_held",
     "project_resumed",

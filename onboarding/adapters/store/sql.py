@@ -9,7 +9,7 @@ a retried change never queues the same email twice).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from onboarding.adapters.store.reports import (
+    TTFV_EVENT_KINDS,
     TtfvDefinitions,
     history_of,
     insert_ttfv,
@@ -35,7 +36,7 @@ from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import Problem, ProjectNotFound
-from onboarding.services.ports import ConcurrentChange, FailedMessage
+from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,6 +47,7 @@ _PROJECT = select(
     projects, blueprints.c.text.label("blueprint_text"), blueprints.c.source.label("blueprint_source")
 ).join(blueprints, blueprints.c.id == projects.c.blueprint_id)
 bindings = Base.metadata.tables[BindingRow.__tablename__]
+_CHUNK = 1000  # ids per IN list: well under every driver's limit on bound parameters
 tasks = Base.metadata.tables[TaskRow.__tablename__]
 events = Base.metadata.tables[EventRow.__tablename__]
 outbox = Base.metadata.tables[OutboxRow.__tablename__]
@@ -182,6 +184,36 @@ class SqlProjectStore:
             rows = connection.execute(select(outbox).where(outbox.c.project_id == project_id).order_by(outbox.c.id))
             return [dict(r._mapping) for r in rows]
 
+    def load_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
+        """The projects with these ids, read together: their rows, bindings and tasks a few queries per
+        thousand projects, each blueprint snapshot's text once."""
+        wanted = list(dict.fromkeys(project_ids))
+        rows: dict[str, Any] = {}
+        people: dict[str, dict[str, Person]] = {}
+        task_rows: dict[str, list[Any]] = {}
+        texts: dict[str, tuple[str, str]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                for row in connection.execute(select(projects).where(projects.c.id.in_(chunk))):
+                    rows[row.id] = row._mapping
+                for b in connection.execute(select(bindings).where(bindings.c.project_id.in_(chunk))):
+                    people.setdefault(b.project_id, {})[b.role] = Person(b.name, b.email, b.timezone)
+                for t in connection.execute(
+                    select(tasks).where(tasks.c.project_id.in_(chunk)).order_by(tasks.c.project_id, tasks.c.position)
+                ):
+                    task_rows.setdefault(t.project_id, []).append(t._mapping)
+            snapshots = sorted({row["blueprint_id"] for row in rows.values()})
+            for b in connection.execute(
+                select(blueprints.c.id, blueprints.c.text, blueprints.c.source).where(blueprints.c.id.in_(snapshots))
+            ):
+                texts[b.id] = (b.text, b.source)
+        return [
+            _record_of(rows[pid], *texts[rows[pid]["blueprint_id"]], people.get(pid, {}), task_rows.get(pid, []))
+            for pid in wanted
+            if pid in rows
+        ]
+
     def _record(self, connection: Connection, row: Any) -> ProjectRecord:
         pid = row["id"]
         people = {
@@ -189,28 +221,7 @@ class SqlProjectStore:
             for b in connection.execute(select(bindings).where(bindings.c.project_id == pid))
         }
         task_rows = connection.execute(select(tasks).where(tasks.c.project_id == pid).order_by(tasks.c.position))
-        return ProjectRecord(
-            id=pid,
-            external_id=row["external_id"],
-            customer=row["customer"],
-            segment=row["segment"],
-            blueprint_key=row["blueprint_key"],
-            blueprint_version=row["blueprint_version"],
-            blueprint_title=row["blueprint_title"],
-            blueprint_source=row["blueprint_source"],
-            blueprint_text=row["blueprint_text"],
-            kickoff_on=row["kickoff_on"],
-            pay_schedule=row["pay_schedule"],
-            state=ProjectState(row["state"]),
-            committed_go_live_on=row["committed_go_live_on"],
-            projected_go_live_on=row["projected_go_live_on"],
-            finish_on=row["finish_on"],
-            bindings=people,
-            tasks=tuple(_task(t._mapping) for t in task_rows),
-            created_at=_aware(row["created_at"]),
-            updated_at=_aware(row["updated_at"]),
-            version=row["version"],
-        )
+        return _record_of(row, row["blueprint_text"], row["blueprint_source"], people, [t._mapping for t in task_rows])
 
     # -- writing ---------------------------------------------------------------
 
@@ -301,21 +312,65 @@ class SqlProjectStore:
             )
             if result.rowcount != 1:
                 raise ConcurrentChange(project.id)
-            rows = [_task_values(project.id, t) for t in (project.tasks if changed_tasks is None else changed_tasks)]
-            if rows:
-                columns = [c for c in rows[0] if c not in ("project_id", "key")]
-                connection.execute(
-                    update(tasks)
-                    .where(tasks.c.project_id == bindparam("b_project_id"), tasks.c.key == bindparam("b_key"))
-                    .values({c: bindparam(f"b_{c}") for c in columns}),
-                    [{f"b_{k}": v for k, v in row.items()} for row in rows],
-                )
+            written = project.tasks if changed_tasks is None else changed_tasks
+            _update_tasks(connection, [(project.id, t) for t in written])
             # queued at the change's instant (the service's clock), so a simulated day's emails are due that day
             self._append(connection, project.id, new_events, messages, now=project.updated_at)
-            if new_events:  # the TTFV read model, in the events' transaction
-                history = history_of(connection, project.id)
-                replace_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
+            self._refresh_ttfv(connection, project, new_events)
         return replace(project, version=project.version + 1)
+
+    def save_many(self, changes: Sequence[ProjectChange]) -> None:
+        """Several projects' changes in one transaction: their versions checked first (under the write lock on
+        SQLite, row locks on PostgreSQL), then each project row, its tasks' changed fields, events and emails."""
+        if not changes:
+            return
+        ids = [c.before.id for c in changes]
+        with self._transaction() as connection:
+            versions: dict[str, int] = {}
+            for start in range(0, len(ids), _CHUNK):
+                query = select(projects.c.id, projects.c.version).where(projects.c.id.in_(ids[start : start + _CHUNK]))
+                if connection.dialect.name == "postgresql":
+                    query = query.with_for_update()
+                versions.update((r.id, r.version) for r in connection.execute(query))
+            stale = [c.before.id for c in changes if versions.get(c.before.id) != c.before.version]
+            if stale:
+                raise ConcurrentChange(stale[0])
+            project_columns = [*_project_values(changes[0].after), "version"]
+            connection.execute(
+                update(projects)
+                .where(projects.c.id == bindparam("b_id"))
+                .values({c: bindparam(f"b_{c}") for c in project_columns}),
+                [
+                    {
+                        "b_id": c.before.id,
+                        "b_version": c.before.version + 1,
+                        **{f"b_{k}": v for k, v in _project_values(c.after).items()},
+                    }
+                    for c in changes
+                ],
+            )
+            # Each changed task row sets only the fields that changed, one statement per set of fields: a
+            # re-forecast moves planned dates, which no partial index holds, so those indexes are not rewritten.
+            by_fields: dict[tuple[str, ...], list[tuple[str, TaskRecord]]] = {}
+            for c in changes:
+                before = {t.key: t for t in c.before.tasks}
+                for task in c.after.tasks:
+                    was = before.get(task.key)
+                    if was != task:
+                        fields = _TASK_FIELDS if was is None else _changed_fields(was, task)
+                        by_fields.setdefault(fields, []).append((c.before.id, task))
+            for fields, changed in by_fields.items():
+                _update_tasks(connection, changed, fields=fields)
+            for c in changes:
+                self._append(connection, c.before.id, c.new_events, c.messages, now=c.after.updated_at)
+                self._refresh_ttfv(connection, c.after, c.new_events)
+
+    def _refresh_ttfv(self, connection: Connection, project: ProjectRecord, new_events: Sequence[Event]) -> None:
+        """The project's TTFV read-model row, rewritten in the events' transaction when one of them is a fact
+        the TTFV fold reads (a re-forecast, a window jump or a nudge never is)."""
+        if any(e.kind in TTFV_EVENT_KINDS for e in new_events):
+            history = history_of(connection, project.id)
+            replace_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
         with self.engine.connect() as connection:
@@ -360,6 +415,33 @@ class SqlProjectStore:
             connection.execute(statement, [outbox_values(m, now) for m in messages])
 
 
+def _record_of(
+    row: Any, blueprint_text: str, blueprint_source: str, people: dict[str, Person], task_rows: Sequence[Any]
+) -> ProjectRecord:
+    return ProjectRecord(
+        id=row["id"],
+        external_id=row["external_id"],
+        customer=row["customer"],
+        segment=row["segment"],
+        blueprint_key=row["blueprint_key"],
+        blueprint_version=row["blueprint_version"],
+        blueprint_title=row["blueprint_title"],
+        blueprint_source=blueprint_source,
+        blueprint_text=blueprint_text,
+        kickoff_on=row["kickoff_on"],
+        pay_schedule=row["pay_schedule"],
+        state=ProjectState(row["state"]),
+        committed_go_live_on=row["committed_go_live_on"],
+        projected_go_live_on=row["projected_go_live_on"],
+        finish_on=row["finish_on"],
+        bindings=people,
+        tasks=tuple(_task(t) for t in task_rows),
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+        version=row["version"],
+    )
+
+
 def _project_values(project: ProjectRecord) -> dict[str, Any]:
     return {
         "customer": project.customer,
@@ -375,6 +457,26 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "finish_on": project.finish_on,
         "updated_at": project.updated_at,
     }
+
+
+def _update_tasks(
+    connection: Connection, changed: Iterable[tuple[str, TaskRecord]], *, fields: Sequence[str] | None = None
+) -> None:
+    """Rewrite the rows of these (project id, task) pairs, every field or only ``fields``: one statement."""
+    rows = [_task_values(pid, t) for pid, t in changed]
+    if not rows:
+        return
+    columns = [c for c in (fields or rows[0]) if c not in ("project_id", "key")]
+    connection.execute(
+        update(tasks)
+        .where(tasks.c.project_id == bindparam("b_project_id"), tasks.c.key == bindparam("b_key"))
+        .values({c: bindparam(f"b_{c}") for c in columns}),
+        [{f"b_{k}": row[k] for k in ("project_id", "key", *columns)} for row in rows],
+    )
+
+
+def _changed_fields(before: TaskRecord, after: TaskRecord) -> tuple[str, ...]:
+    return tuple(name for name in _TASK_FIELDS if getattr(before, name) != getattr(after, name))
 
 
 def _event_values(project_id: str, e: Event) -> dict[str, Any]:
