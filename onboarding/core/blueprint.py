@@ -66,7 +66,11 @@ class Weekday(StrEnum):
 
     @property
     def number(self) -> int:
-        return list(Weekday).index(self)
+        """Monday 0 to Sunday 6, as ``date.weekday()``."""
+        return _WEEKDAY_NUMBERS[self]
+
+
+_WEEKDAY_NUMBERS = {day: number for number, day in enumerate(Weekday)}
 
 
 class Role(Model):

@@ -64,6 +64,17 @@ class TaskGraph:
     def descendants(self, key: str) -> frozenset[str]:
         return descendants(key, (e for edges in self.successors.values() for e in edges))
 
+    def ancestors(self, key: str) -> frozenset[str]:
+        """Every task ``key`` can be reached from along the edges (those it waits for, directly or not)."""
+        seen: set[str] = set()
+        stack = [key]
+        while stack:
+            for edge in self.predecessors.get(stack.pop(), ()):
+                if edge.predecessor not in seen:
+                    seen.add(edge.predecessor)
+                    stack.append(edge.predecessor)
+        return frozenset(seen)
+
 
 def task_calendar(blueprint: Blueprint, *, side: str, override: CalendarName | None, launch: bool) -> CalendarName:
     if override is not None:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Literal
 
 from onboarding.core.calendars import BusinessCalendar
@@ -295,8 +296,12 @@ class PayDate:
         return self.paid_on != self.scheduled_on
 
 
+@lru_cache(maxsize=4096)
 def pay_dates(schedule: PaySchedule, settlement: BusinessCalendar, *, start: date, end: date) -> tuple[PayDate, ...]:
     """Every pay date whose adjusted ``paid_on`` lies in [start, end], sorted by paid_on.
+
+    Remembered for the last few thousand questions: a sweep re-plans many projects
+    on the same pay schedules over nearly the same ranges.
 
     A payday scheduled just outside the range that rolls into it is included (a
     2027-01-01 payday rolled back to 2026-12-31 is in a range ending 2026-12-31);

@@ -471,7 +471,8 @@ class ProjectService:
         if committed is None or new is None or new <= committed or (old is not None and new <= old):
             return []
         launch = next(t for t in after.tasks if t.launch)
-        ancestors = {k for k in moved if launch.key in plan.graph.descendants(k)} or set(moved)
+        feeding = plan.graph.ancestors(launch.key)
+        ancestors = {k for k in moved if k in feeding} or set(moved)
         slipped_key = max(
             ancestors, key=lambda k: (moved[k][1] - moved[k][0], -after.task(k).position), default=launch.key
         )

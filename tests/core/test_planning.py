@@ -512,6 +512,20 @@ def test_compile_is_deterministic() -> None:
     assert first.predecessors == second.predecessors
 
 
+def test_ancestors_are_the_tasks_whose_descendants_hold_it() -> None:
+    from pathlib import Path
+
+    from onboarding.adapters.blueprint_files import read_blueprint
+
+    for path in sorted((Path(__file__).parents[2] / "blueprints").glob("*.yaml")):
+        graph = compile_blueprint(read_blueprint(path).blueprint)
+        keys = [t.key for t in graph.tasks]
+        for key in keys:
+            assert graph.ancestors(key) == {k for k in keys if key in graph.descendants(k)}, (path.name, key)
+        launch = graph.launch_task
+        assert launch is None or len(graph.ancestors(launch.key)) > 1
+
+
 def test_a_deadline_prerequisite_pushed_late_by_pinned_runs_rejects_the_candidate() -> None:
     # Prenotes waiting on the variance sign-off, which follows the pinned parallel runs:
     # a candidate whose prenote deadline falls before that is refused, not planned late.

@@ -199,10 +199,12 @@ class SqlProjectStore:
                     rows[row.id] = row._mapping
                 for b in connection.execute(select(bindings).where(bindings.c.project_id.in_(chunk))):
                     people.setdefault(b.project_id, {})[b.role] = Person(b.name, b.email, b.timezone)
-                for t in connection.execute(
-                    select(tasks).where(tasks.c.project_id.in_(chunk)).order_by(tasks.c.project_id, tasks.c.position)
+                for pid, *values in connection.execute(
+                    select(tasks.c.project_id, *_TASK_COLUMNS)
+                    .where(tasks.c.project_id.in_(chunk))
+                    .order_by(tasks.c.project_id, tasks.c.position)
                 ):
-                    task_rows.setdefault(t.project_id, []).append(t._mapping)
+                    task_rows.setdefault(pid, []).append(values)
             snapshots = sorted({row["blueprint_id"] for row in rows.values()})
             for b in connection.execute(
                 select(blueprints.c.id, blueprints.c.text, blueprints.c.source).where(blueprints.c.id.in_(snapshots))
@@ -220,8 +222,10 @@ class SqlProjectStore:
             b.role: Person(b.name, b.email, b.timezone)
             for b in connection.execute(select(bindings).where(bindings.c.project_id == pid))
         }
-        task_rows = connection.execute(select(tasks).where(tasks.c.project_id == pid).order_by(tasks.c.position))
-        return _record_of(row, row["blueprint_text"], row["blueprint_source"], people, [t._mapping for t in task_rows])
+        task_rows = list(
+            connection.execute(select(*_TASK_COLUMNS).where(tasks.c.project_id == pid).order_by(tasks.c.position))
+        )
+        return _record_of(row, row["blueprint_text"], row["blueprint_source"], people, task_rows)
 
     # -- writing ---------------------------------------------------------------
 
@@ -418,6 +422,7 @@ class SqlProjectStore:
 def _record_of(
     row: Any, blueprint_text: str, blueprint_source: str, people: dict[str, Person], task_rows: Sequence[Any]
 ) -> ProjectRecord:
+    """A project from its row, its snapshot's text and source, its people and its task rows (``_task``)."""
     return ProjectRecord(
         id=row["id"],
         external_id=row["external_id"],
@@ -491,6 +496,8 @@ def _event_values(project_id: str, e: Event) -> dict[str, Any]:
 
 
 _TASK_FIELDS = tuple(TaskRecord.__dataclass_fields__)
+_TASK_COLUMNS = [tasks.c[name] for name in _TASK_FIELDS]  # a task row read in the record's field order
+_STATE = _TASK_FIELDS.index("state")
 
 
 def _task_values(project_id: str, t: TaskRecord) -> dict[str, Any]:
@@ -500,10 +507,11 @@ def _task_values(project_id: str, t: TaskRecord) -> dict[str, Any]:
     return values
 
 
-def _task(row: Any) -> TaskRecord:
-    values = {k: row[k] for k in TaskRecord.__dataclass_fields__}
-    values["state"] = TaskState(values["state"])
-    return TaskRecord(**values)
+def _task(values: Sequence[Any]) -> TaskRecord:
+    """A task from its column values in ``_TASK_COLUMNS`` order."""
+    fields = list(values)
+    fields[_STATE] = TaskState(fields[_STATE])
+    return TaskRecord(*fields)
 
 
 def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
