@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
@@ -24,7 +24,7 @@ from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
 from onboarding.adapters.store.outbox import SqlOutbox
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate, projects, tasks
+from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate, outbox, projects, tasks
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
@@ -408,3 +408,49 @@ def test_batches_leave_room_for_the_other_steps_within_one_per_500(
     assert [i for batch in found for i in batch] == ids  # every id once, in order
     if projects > (besides + 1) * 500:
         assert len(found) + besides <= -(-projects // 500)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_nudges_are_recorded_in_transactions_of_whole_digests(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
+        migrate(engine)
+    else:
+        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    stores = (SqlProjectStore(engine), SqlOutbox(engine), SqlSweepStore(engine))
+    world = World(stores, tmp_path)
+    world.clock.set(D("2026-12-22"), at=datetime(2026, 12, 22, 17, 0, tzinfo=UTC))
+    random_portfolio(world, stores, tmp_path, random.Random(7))  # noqa: S311 - a seeded portfolio
+    decision = world.sweep.decide_nudges()
+    plan = decision.plan
+    assert len(plan.digests) > 2 and len(plan.nudges) > len(plan.digests)  # some digests carry several nudges
+    transactions: list[set[str]] = []
+    record = SqlSweepStore._record
+
+    def spy(self: SqlSweepStore, decided: Any, digests: Any, *, now: datetime) -> int:
+        transactions.append({n.digest_key for n in decided})
+        assert {d.key for d in digests} == transactions[-1]  # each digest with all of its nudges
+        return record(self, decided, digests, now=now)
+
+    monkeypatch.setattr(SqlSweepStore, "_record", spy)
+    monkeypatch.setattr("onboarding.adapters.store.sweep.RECORD_CHUNK", 2)
+    assert world.sweep.record_nudges(decision) == len(plan.nudges)
+    assert len(transactions) > 1
+    assert sum(len(t) for t in transactions) == len(plan.digests)  # no digest split between two
+    with engine.connect() as connection:
+        queued = (
+            connection.execute(select(outbox.c.idempotency_key).where(outbox.c.kind == "nudge_digest")).scalars().all()
+        )
+        counters = {
+            (pid, key): (sent, last)
+            for pid, key, sent, last in connection.execute(
+                select(tasks.c.project_id, tasks.c.key, tasks.c.nudges_sent, tasks.c.last_nudged_on)
+            )
+        }
+    assert sorted(queued) == sorted(d.key for d in plan.digests)
+    for n in plan.nudges:
+        assert counters[(n.project_id, n.task_key)] == (n.number, n.nudged_on)
+    assert world.sweep.record_nudges(decision) == 0  # recorded once
+    engine.dispose()

@@ -42,6 +42,7 @@ OPEN = ("pending", "in_progress", "blocked")
 # Open tasks, written out as in the partial indexes' condition: with bound parameters instead of
 # literals, SQLite cannot tell that a query implies the condition, and does not use the index.
 IS_OPEN = tasks.c.state.in_(bindparam("open_states", OPEN, expanding=True, literal_execute=True))
+RECORD_CHUNK = 5000  # nudges a transaction records (whole digests): the write lock is let go between them
 
 
 class SqlSweepStore:
@@ -234,12 +235,37 @@ class SqlSweepStore:
             ]
 
     def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
-        """Record nudges once each (by key), bump their tasks' counters, queue their digests: one transaction.
+        """Record nudges once each (by key), bump their tasks' counters, queue their digests.
 
         A nudge another sweep recorded first is left alone, and so is its digest.
+        The writes go in transactions of about ``RECORD_CHUNK`` nudges, each digest
+        whole in one with its nudges, so that the write lock is let go between them
+        (at 100,000 nudges one transaction held it for half a minute, the SQLite
+        busy timeout of every other writer). Each chunk's digests are composed
+        before its transaction. A crash between two chunks loses nothing: what was
+        not recorded is decided again by the next sweep. Returns how many were recorded.
         """
-        if not decided:
-            return 0
+        by_digest: dict[str, list[Nudge]] = {}
+        for n in decided:
+            by_digest.setdefault(n.digest_key, []).append(n)
+        known = {d.key: d for d in digests}
+        recorded = 0
+        chunk: list[Nudge] = []
+        chunk_digests: list[Digest] = []
+        for key, its_nudges in by_digest.items():
+            chunk += its_nudges
+            if key in known:
+                chunk_digests.append(known[key])
+            if len(chunk) >= RECORD_CHUNK:
+                recorded += self._record(chunk, chunk_digests, now=now)
+                chunk, chunk_digests = [], []
+        if chunk:
+            recorded += self._record(chunk, chunk_digests, now=now)
+        return recorded
+
+    def _record(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
+        """One transaction of ``record_nudges``: these nudges and the digests that carry them."""
+        composed = {d.key: outbox_values(d.message(), now) for d in digests}
         with writing(self.engine) as connection:
             insert = _insert(connection)
             rows = [
@@ -278,7 +304,7 @@ class SqlSweepStore:
                     [{"p": n.project_id, "k": n.task_key, "v": n.due_version, "on": n.nudged_on} for n in fresh],
                 )
                 wanted = {n.digest_key for n in fresh}
-                queued = [outbox_values(d.message(), now) for d in digests if d.key in wanted]
+                queued = [values for key, values in composed.items() if key in wanted]
                 if queued:
                     connection.execute(
                         insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), queued
