@@ -328,13 +328,13 @@ class SqlProjectStore:
         SQLite, row locks on PostgreSQL), then each project row, its tasks' changed fields, events and emails."""
         if not changes:
             return
-        ids = [c.before.id for c in changes]
+        ids = sorted(c.before.id for c in changes)
         with self._transaction() as connection:
             versions: dict[str, int] = {}
             for start in range(0, len(ids), _CHUNK):
                 query = select(projects.c.id, projects.c.version).where(projects.c.id.in_(ids[start : start + _CHUNK]))
-                if connection.dialect.name == "postgresql":
-                    query = query.with_for_update()
+                if connection.dialect.name == "postgresql":  # locked in id order: two batches never deadlock
+                    query = query.order_by(projects.c.id).with_for_update()
                 versions.update((r.id, r.version) for r in connection.execute(query))
             stale = [c.before.id for c in changes if versions.get(c.before.id) != c.before.version]
             if stale:
