@@ -39,7 +39,7 @@ from onboarding.core.projects import (
     with_plan,
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
-from onboarding.errors import PlanInputInvalid, Problem
+from onboarding.errors import OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -302,32 +302,37 @@ class ProjectService:
 
         Only the projects whose plan moved are written. When another change reached
         one of them between the read and the write, nothing of the batch is written
-        and each project is re-forecast on its own instead (``reforecast`` retries).
-        Returns how many projects were re-forecast.
+        and the batch is read and re-planned again; after a few such tries, each
+        project is re-forecast on its own (``reforecast`` retries). A project that
+        cannot be re-planned does not keep the others from being written: its error
+        is raised after they are. Ids not found are left out. Returns how many
+        projects were re-forecast.
         """
-        found = self._store.load_many(project_ids)
-        changes: list[ProjectChange] = []
-        for project in found:
-            if project.state is ProjectState.completed:
-                continue
-            changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
-            dates = (changed.projected_go_live_on, changed.finish_on)
-            if (
-                new_events
-                or alerts
-                or changed.tasks != project.tasks
-                or dates
-                != (
+        for _attempt in range(_RETRIES):
+            found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
+            changes: list[ProjectChange] = []
+            failed: OnboardingError | None = None
+            for project in found:
+                try:
+                    changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
+                except OnboardingError as error:
+                    failed = failed or error
+                    continue
+                moved = (changed.projected_go_live_on, changed.finish_on) != (
                     project.projected_go_live_on,
                     project.finish_on,
                 )
-            ):
-                changes.append(ProjectChange(project, changed, new_events, alerts))
-        try:
-            self._store.save_many(changes)
-        except ConcurrentChange:
-            for project in found:
-                self.reforecast(project.id)
+                if new_events or alerts or moved or changed.tasks != project.tasks:
+                    changes.append(ProjectChange(project, changed, new_events, alerts))
+            try:
+                self._store.save_many(changes)
+            except ConcurrentChange:
+                continue
+            if failed is not None:
+                raise failed
+            return len(found)
+        for project in found:
+            self.reforecast(project.id)
         return len(found)
 
     # -- reading ---------------------------------------------------------------

@@ -108,9 +108,13 @@ class InMemoryProjectStore:
         return saved
 
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
-        stale = [c.before.id for c in changes if self.projects[c.before.id].version != c.before.version]
-        if stale:
-            raise ConcurrentChange(stale[0])
+        stale = [
+            c.before.id
+            for c in changes
+            if c.before.id not in self.projects or self.projects[c.before.id].version != c.before.version
+        ]
+        if stale or len({c.before.id for c in changes}) != len(changes):
+            raise ConcurrentChange(", ".join(stale) or "a project changed twice in one batch")
         for c in changes:
             self.save(c.after, new_events=c.new_events, messages=c.messages)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -333,12 +333,12 @@ class SqlProjectStore:
             versions: dict[str, int] = {}
             for start in range(0, len(ids), _CHUNK):
                 query = select(projects.c.id, projects.c.version).where(projects.c.id.in_(ids[start : start + _CHUNK]))
-                if connection.dialect.name == "postgresql":  # locked in id order: two batches never deadlock
-                    query = query.order_by(projects.c.id).with_for_update()
+                if connection.dialect.name == "postgresql":
+                    query = lock_in_order(query)
                 versions.update((r.id, r.version) for r in connection.execute(query))
             stale = [c.before.id for c in changes if versions.get(c.before.id) != c.before.version]
             if stale:
-                raise ConcurrentChange(stale[0])
+                raise ConcurrentChange(", ".join(stale))
             project_columns = [*_project_values(changes[0].after), "version"]
             connection.execute(
                 update(projects)
@@ -417,6 +417,18 @@ class SqlProjectStore:
         if messages:
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
             connection.execute(statement, [outbox_values(m, now) for m in messages])
+
+
+def lock_in_order(query: Select[Any]) -> Select[Any]:
+    """A select of project rows that locks them for writing, in id order (PostgreSQL).
+
+    Every transaction that writes task rows holds their projects' rows first (a
+    single change updates its project row before its tasks), and those that lock
+    many take them in id order: so two of them never wait on each other in a
+    circle. ``FOR NO KEY UPDATE``, as an UPDATE of the row takes: inserts that
+    only refer to the project (events, outbox, nudges) are not held up.
+    """
+    return query.order_by(projects.c.id).with_for_update(key_share=True)
 
 
 def _record_of(

@@ -26,6 +26,7 @@ from onboarding.adapters.store.sql import (
     _insert,
     bindings,
     blueprints,
+    lock_in_order,
     outbox,
     outbox_values,
     projects,
@@ -267,6 +268,11 @@ class SqlSweepStore:
         """One transaction of ``record_nudges``: these nudges and the digests that carry them."""
         composed = {d.key: outbox_values(d.message(), now) for d in digests}
         with writing(self.engine) as connection:
+            if connection.dialect.name == "postgresql":  # the tasks' projects first, as every writer of tasks
+                ids = sorted({n.project_id for n in decided})
+                for start in range(0, len(ids), 1000):
+                    chunk = ids[start : start + 1000]
+                    connection.execute(lock_in_order(select(projects.c.id).where(projects.c.id.in_(chunk))))
             insert = _insert(connection)
             rows = [
                 {
@@ -301,7 +307,10 @@ class SqlSweepStore:
                         )
                     )
                     .values(nudges_sent=tasks.c.nudges_sent + 1, last_nudged_on=bindparam("on")),
-                    [{"p": n.project_id, "k": n.task_key, "v": n.due_version, "on": n.nudged_on} for n in fresh],
+                    [
+                        {"p": n.project_id, "k": n.task_key, "v": n.due_version, "on": n.nudged_on}
+                        for n in sorted(fresh, key=lambda n: (n.project_id, n.task_key))
+                    ],
                 )
                 wanted = {n.digest_key for n in fresh}
                 queued = [values for key, values in composed.items() if key in wanted]
