@@ -37,7 +37,7 @@ from sqlalchemy import Engine, func, select
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.store.sql import SqlProjectStore, events, migrate, projects, tasks
+from onboarding.adapters.store.sql import SqlProjectStore, events, migrate, outbox, projects, tasks
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
 from onboarding.services.projects import LaunchRequest, ProjectService
@@ -82,8 +82,10 @@ def launched(engine: Engine, count: int) -> tuple[ProjectService, list[str]]:
     return service, ids
 
 
-def snapshot(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
-    """What a re-forecast writes, by external id: task rows, project dates, and the number of events."""
+def snapshot(
+    engine: Engine,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int, list[tuple[str, str, str]]]:
+    """What a re-forecast writes, by external id: task rows, project dates, the number of events, emails queued."""
     with engine.connect() as connection:
         task_rows = connection.execute(
             select(projects.c.external_id, *[c for c in tasks.c if c.name != "project_id"])
@@ -99,7 +101,15 @@ def snapshot(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[objec
             ).order_by(projects.c.external_id)
         ).all()
         count = connection.execute(select(func.count()).select_from(events)).scalar_one()
-    return [tuple(r) for r in task_rows], [tuple(r) for r in dates], int(count)
+        queued = sorted(
+            (external_id, kind, key.replace(pid, external_id))
+            for external_id, pid, kind, key in connection.execute(
+                select(projects.c.external_id, projects.c.id, outbox.c.kind, outbox.c.idempotency_key).join(
+                    outbox, outbox.c.project_id == projects.c.id
+                )
+            )
+        )
+    return [tuple(r) for r in task_rows], [tuple(r) for r in dates], int(count), queued
 
 
 def main() -> None:
@@ -135,10 +145,15 @@ def main() -> None:
         assert ours[0] == theirs[0], "the batch wrote other task rows than one project at a time"
         assert [r[:3] for r in ours[1]] == [r[:3] for r in theirs[1]], "other projected dates"
         assert ours[2] == theirs[2], "another number of events"
+        assert ours[3] == theirs[3], "other emails queued"
+        jumps = sum(1 for _, kind, _ in ours[3] if kind == "window_jump")
         written = sum(1 for r in ours[1] if r[3] != versions[r[0]])
     per_batched = 1000 * batched_seconds / args.projects
     per_single = 1000 * single_seconds / args.projects
-    print(f"({written:,} of {args.projects:,} projects written; both databases hold the same tasks, dates, events)")
+    print(
+        f"({written:,} of {args.projects:,} projects written; both databases hold the same tasks, dates, events and "
+        f"emails, {jumps:,} window-jump alerts among them)"
+    )
     print(
         f"batched (reforecast_many, 500 a batch): {batched_seconds:.2f} s, {per_batched:.2f} ms a project, "
         f"{PORTFOLIO_WITH_OVERDUE * per_batched / 60_000:.1f} min for {PORTFOLIO_WITH_OVERDUE:,} projects"
