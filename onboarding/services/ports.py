@@ -314,6 +314,10 @@ class SweepStore(Protocol):
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
 
+    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, str]:
+        """The blueprint snapshot id of each of these projects."""
+        ...
+
     def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """Text and source of each stored blueprint snapshot."""
         ...

@@ -340,6 +340,10 @@ class ProjectService:
     def get(self, ref: str) -> ProjectRecord:
         return self._store.load(ref)
 
+    def get_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
+        """The projects with these ids, read together (ids not found left out)."""
+        return self._store.load_many(project_ids)
+
     def failed_messages(self, ref: str) -> list[FailedMessage]:
         return self._store.failed_messages(self._store.load(ref).id)
 
@@ -546,6 +550,8 @@ class ProjectService:
         """Customer status emails due now by the blueprint's policy: milestones just completed, the weekly one."""
         bp = loaded.blueprint
         people = project.bindings
+        if not any(role in people for role in bp.status_emails.recipients):
+            return []  # nobody to write to: no view to build
         status_project = ProjectStatus(
             project_id=project.id,
             customer=project.customer,

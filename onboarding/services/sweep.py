@@ -317,19 +317,26 @@ class SweepService:
         return self._store.record_nudges(decision.plan.nudges, decision.plan.digests, now=self._clock.now())
 
     def weekly_status(self, project_ids: Sequence[str]) -> int:
+        """Queue the weekly status emails due now for these projects: the projects that may be due read
+        together, their emails queued in one transaction. Returns how many were queued."""
         sent = self._store.weekly_status_sent(project_ids)
         recent = self._clock.today() - timedelta(days=6)
-        queued = 0
-        for project_id in project_ids:
-            last = sent.get(project_id, {})
-            if last and min(last.values()) >= recent:
-                continue  # everyone had this week's email: no slot can be due yet
-            project = self._projects.get(project_id)
+        # everyone had this week's email: no slot can be due yet
+        maybe = [p for p in project_ids if not (sent.get(p) and min(sent[p].values()) >= recent)]
+        # nor for a project whose blueprint sends no weekly email, or to nobody
+        snapshots = self._store.snapshots_of(maybe)
+        texts = self._store.blueprint_texts(set(snapshots.values()))
+        weekly = {
+            version
+            for version in texts
+            if (policy := self._blueprint(version, texts).status_emails).weekly_digest is not None and policy.recipients
+        }
+        maybe = [p for p in maybe if snapshots.get(p) in weekly]
+        messages: list[OutgoingMessage] = []
+        for project in self._projects.get_many(maybe):
             loaded = self._projects.blueprint_of(project)
-            messages = self._projects.status_messages(project, loaded, weekly_sent_on=sent.get(project_id, {}))
-            if messages:
-                queued += self._projects.queue(messages)
-        return queued
+            messages += self._projects.status_messages(project, loaded, weekly_sent_on=sent.get(project.id, {}))
+        return self._projects.queue(messages) if messages else 0
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
         if version not in self._parsed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mailbox
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -454,3 +454,28 @@ def test_nudges_are_recorded_in_transactions_of_whole_digests(
         assert counters[(n.project_id, n.task_key)] == (n.number, n.nudged_on)
     assert world.sweep.record_nudges(decision) == 0  # recorded once
     engine.dispose()
+
+
+def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_path: Path) -> None:
+    projects_store = InMemoryProjectStore()
+    world = World((projects_store, InMemoryOutbox(projects_store), InMemorySweepStore(projects_store)), tmp_path)
+    quiet = tmp_path / "payroll-quiet.yaml"
+    text = Path(PAYROLL).read_text(encoding="utf-8")
+    quiet.write_text(
+        text.replace('weekly_digest: {weekday: mon, at: "09:00"}', "weekly_digest: null"), encoding="utf-8"
+    )
+    weekly = world.launch()
+    silent = world.projects.launch(
+        str(quiet), customer="Birch", kickoff_on=D("2026-12-07"), bindings=PEOPLE, pay_schedule="biweekly:2026-01-02"
+    ).project.id
+    read: list[str] = []
+    load_many = projects_store.load_many
+
+    def spy(ids: Sequence[str]) -> list[Any]:
+        read.extend(ids)
+        return load_many(ids)
+
+    projects_store.load_many = spy  # type: ignore[method-assign]
+    world.clock.set(D("2026-12-14"), at=datetime(2026, 12, 14, 16, 0, tzinfo=UTC))  # Monday 10:00 Chicago
+    assert world.sweep.weekly_status([weekly, silent]) == 2  # the weekly blueprint's two recipients
+    assert read == [weekly]

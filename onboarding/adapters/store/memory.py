@@ -375,6 +375,10 @@ class InMemorySweepStore:
                     )
         return NudgeCandidates(overdue=overdue, rows=rows, people=self.bindings_of(r.project_id for r in rows))
 
+    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, str]:
+        wanted = set(project_ids)
+        return {p.id: blueprint_id(p) for p in self.store.projects.values() if p.id in wanted}
+
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
         wanted = set(project_ids)
         return {p.id: dict(p.bindings) for p in self.store.projects.values() if p.id in wanted and p.bindings}

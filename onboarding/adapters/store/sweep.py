@@ -218,6 +218,16 @@ class SqlSweepStore:
                     out.setdefault(pid, {})[role] = Person(name, email, tz)
         return out
 
+    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, str]:
+        ids = sorted(set(project_ids))
+        out: dict[str, str] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start : start + 5000]
+                query = select(projects.c.id, projects.c.blueprint_id).where(projects.c.id.in_(chunk))
+                out.update((pid, snapshot) for pid, snapshot in connection.execute(query))
+        return out
+
     def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """The stored text and source of each blueprint snapshot."""
         wanted = sorted(set(ids))
