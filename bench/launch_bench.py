@@ -47,6 +47,22 @@ def people(i: int) -> dict[str, Person]:
     return vendor | customer
 
 
+def launch_requests(count: int) -> list[LaunchRequest]:
+    """N projects of the payroll example, kickoffs spread over 60 days from 2026-12-07, every role bound."""
+    kickoff = date(2026, 12, 7)
+    return [
+        LaunchRequest(
+            PAYROLL,
+            customer=f"Customer {i}",
+            kickoff_on=kickoff + timedelta(days=i % 60),
+            bindings=people(i),
+            pay_schedule="biweekly:2026-01-02",
+            external_id=f"CRM-{i}",
+        )
+        for i in range(count)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--projects", type=int, default=10_000)
@@ -59,18 +75,7 @@ def main() -> None:
     ):
         for engine in (ours, raw):
             migrate(engine)
-        kickoff = date(2026, 12, 7)
-        requests = [
-            LaunchRequest(
-                PAYROLL,
-                customer=f"Customer {i}",
-                kickoff_on=kickoff + timedelta(days=i % 60),
-                bindings=people(i),
-                pay_schedule="biweekly:2026-01-02",
-                external_id=f"CRM-{i}",
-            )
-            for i in range(args.projects)
-        ]
+        requests = launch_requests(args.projects)
         service = ProjectService(
             store=SqlProjectStore(ours),
             blueprints=FileBlueprints(),

@@ -28,10 +28,10 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time as timer
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from launch_bench import PAYROLL, people
+from launch_bench import launch_requests
 from scratch import scratch_engine
 from sqlalchemy import Engine, func, select
 
@@ -40,7 +40,7 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import SqlProjectStore, events, migrate, outbox, projects, tasks
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
-from onboarding.services.projects import LaunchRequest, ProjectService
+from onboarding.services.projects import ProjectService
 from onboarding.services.sweep import batches
 
 SETTLED_ON = date(2027, 2, 16)  # a Tuesday (the 15th is a US holiday): every project has overdue work
@@ -59,18 +59,7 @@ def launched(engine: Engine, count: int) -> tuple[ProjectService, list[str]]:
     service = ProjectService(
         store=SqlProjectStore(engine), blueprints=FileBlueprints(), clock=clock, sender=Person("O", "o@v.example")
     )
-    kickoff = date(2026, 12, 7)
-    requests = [
-        LaunchRequest(
-            PAYROLL,
-            customer=f"Customer {i}",
-            kickoff_on=kickoff + timedelta(days=i % 60),
-            bindings=people(i),
-            pay_schedule="biweekly:2026-01-02",
-            external_id=f"CRM-{i}",
-        )
-        for i in range(count)
-    ]
+    requests = launch_requests(count)
     ids = [r.project.id for r in service.launch_many(requests, actor="bench")]
     clock.set(SETTLED_ON, at=morning(SETTLED_ON))
     for i, pid in enumerate(ids):  # a third have held the kickoff call on time
