@@ -63,9 +63,13 @@ def unsubscribe_token(secret: bytes, *, email: str, project_id: str | None) -> s
     """The token for ``email`` about ``project_id`` (``None``: every project): ``<names>.<signature>``, URL-safe."""
     if not secret:
         raise ValueError("an unsubscribe token needs a secret key")
+    refused = f"cannot sign an unsubscribe token for {email!r} about {project_id!r}"
     if _SEPARATOR in (project_id or "") or _SEPARATOR in email:
-        raise ValueError(f"cannot sign an unsubscribe token for {email!r} about {project_id!r}")
-    payload = f"{project_id or ''}{_SEPARATOR}{_normal_email(email)}".encode()
+        raise ValueError(refused)
+    try:
+        payload = f"{project_id or ''}{_SEPARATOR}{_normal_email(email)}".encode()
+    except UnicodeEncodeError:  # a lone surrogate (undecodable bytes read from a command line, say)
+        raise ValueError(refused) from None
     return f"{_b64(payload)}.{_b64(_signature(secret, payload))}"
 
 
