@@ -124,32 +124,12 @@ def portfolio_rows(
         for p in range(start, min(start + chunk, projects)):
             pid = f"p{p:07d}"
             kickoff = TODAY - timedelta(days=rnd.randint(10, 200))
-            prows.append(
-                (
-                    pid,
-                    None,
-                    f"Customer {p}",
-                    "smb",
-                    "bench_forty",
-                    "1.0.0",
-                    "Forty-task onboarding",
-                    blueprint_id,
-                    kickoff,
-                    None,
-                    "active",
-                    None,
-                    None,
-                    kickoff + timedelta(days=112),
-                    created,
-                    created,
-                    1,
-                )
-            )
             for role in ROLES:
                 brows.append(
                     (pid, role, f"{role.title()} {p % 97}", f"{role}{p % 97}@c{p % 5000}.example", "America/Chicago")
                 )
             open_chance = 0.025 * tasks / max(1, (TODAY - kickoff).days // 3)
+            replan: date | None = None
             for n in range(tasks):
                 due = kickoff + timedelta(days=4 + n * 3)
                 past = due < TODAY
@@ -192,6 +172,31 @@ def portfolio_rows(
                         last_nudged_on,
                     )
                 )
+                if state != "done":  # as core.projects.replan_after: the earliest start not made, due not met
+                    moves = due if state == "in_progress" else due - timedelta(days=1)
+                    replan = moves if replan is None else min(replan, moves)
+            prows.append(
+                (
+                    pid,
+                    None,
+                    f"Customer {p}",
+                    "smb",
+                    "bench_forty",
+                    "1.0.0",
+                    "Forty-task onboarding",
+                    blueprint_id,
+                    kickoff,
+                    None,
+                    "active",
+                    None,
+                    None,
+                    kickoff + timedelta(days=112),
+                    created,
+                    created,
+                    1,
+                    replan,
+                )
+            )
         yield prows, brows, trows, overdue
 
 
@@ -213,6 +218,7 @@ PROJECT_COLUMNS = [
     "created_at",
     "updated_at",
     "version",
+    "replan_after",
 ]
 BINDING_COLUMNS = ["project_id", "role", "name", "email", "timezone"]
 TASK_COLUMNS = [

@@ -2,7 +2,7 @@
 
 Three kinds of task run: one for the portfolio-wide steps (run the ready automated
 tasks, then decide and record the nudges), one per batch of active projects
-(re-forecast those with overdue work, then queue their weekly status emails), and
+(re-forecast those whose plan moves today, then queue their weekly status emails), and
 one for delivery. The batches are of about 500 projects, a few fewer of them so
 that the whole flow takes at most one task run per 500 projects (from 1,500
 projects on; a smaller portfolio takes three).
@@ -45,8 +45,8 @@ def _service(as_of: date | None, at: str) -> SweepService:
 
 
 @task(cache_policy=NO_CACHE)
-def attend_batch(project_ids: list[str], overdue: list[str], as_of: date | None, at: str) -> tuple[int, int]:
-    return _service(as_of, at).attend(project_ids, overdue=set(overdue))
+def attend_batch(project_ids: list[str], replan: list[str], as_of: date | None, at: str) -> tuple[int, int]:
+    return _service(as_of, at).attend(project_ids, replan=set(replan))
 
 
 @task(cache_policy=NO_CACHE)
@@ -79,9 +79,9 @@ def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
     report.automated = nudged["automated"]
     report.overdue_tasks, report.nudges = nudged["overdue_tasks"], nudged["nudges"]
     report.digests, report.deferred = nudged["digests"], nudged["deferred"]
-    overdue = set(svc.projects_to_reforecast())
+    moving = set(svc.projects_to_reforecast())
     for batch in batches(svc.active_projects(), besides=2):  # the two other task runs share the budget
-        reforecast, status_emails = attend_batch(batch, [p for p in batch if p in overdue], as_of, at)
+        reforecast, status_emails = attend_batch(batch, [p for p in batch if p in moving], as_of, at)
         report.reforecast += reforecast
         report.status_emails += status_emails
     delivered = deliver(as_of, at)

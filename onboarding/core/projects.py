@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -64,6 +64,25 @@ class TaskRecord:
     @property
     def progress(self) -> TaskProgress:
         return TaskProgress(self.state, self.started_on, self.done_on)
+
+
+def replan_after(tasks: Iterable[TaskRecord]) -> date | None:
+    """The last day a project's plan holds as it is; None when no work is left.
+
+    A re-forecast starts nothing not yet started before today and projects work in
+    progress due no earlier than today, and today enters a plan nowhere else. So
+    the plan moves on the first day after the earliest projected start of work not
+    started and the earliest projected due date of work in progress, and not before:
+    a daily sweep re-plans a project when today is past this date.
+    """
+    return min(
+        (
+            t.due_on if t.started_on is not None and t.duration_business_days > 0 else t.start_on
+            for t in tasks
+            if t.state in OPEN
+        ),
+        default=None,
+    )
 
 
 @dataclass(frozen=True)

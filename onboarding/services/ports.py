@@ -292,7 +292,10 @@ class NudgeCandidates:
 class SweepStore(Protocol):
     """The sweep's set-based questions and its one write (nudges with their digests)."""
 
-    def projects_with_overdue(self, *, today: date) -> list[str]: ...
+    def projects_to_replan(self, *, today: date) -> list[str]:
+        """Active projects whose plan moves today: work not started by its projected start, or in progress
+        past its projected due date (``core.projects.replan_after``)."""
+        ...
 
     def ready_automated(self, *, today: date) -> list[tuple[str, str]]: ...
 

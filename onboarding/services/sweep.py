@@ -4,9 +4,10 @@
 2. decide nudges for every overdue task at once, by each blueprint's policy, and
    record them with their digests in the outbox (nudges follow target dates, which
    a re-forecast does not move),
-3. for each batch of active projects: re-forecast those that have overdue work
-   (their projected dates move with time), then queue the weekly customer status
-   emails that are due,
+3. for each batch of active projects: re-forecast those whose plan moves today
+   (work not started by its projected start, or in progress past its projected
+   due date: nothing else in a plan moves with time), then queue the weekly
+   customer status emails that are due,
 4. deliver the outbox.
 
 Each step is set-based or batched: one query finds the rows that need attention;
@@ -110,9 +111,9 @@ class SweepService:
         report.nudges = self.record_nudges(decision)
         report.digests = len(decision.plan.digests)
         report.deferred = len(decision.plan.deferred)
-        overdue = set(self.projects_to_reforecast())
+        moving = set(self.projects_to_reforecast())
         for batch in batches(self.active_projects()):
-            reforecast, status_emails = self.attend(batch, overdue=overdue)
+            reforecast, status_emails = self.attend(batch, replan=moving)
             report.reforecast += reforecast
             report.status_emails += status_emails
         report.delivered = self.deliver()
@@ -121,7 +122,8 @@ class SweepService:
     # -- what needs attention (for a flow that hands the work out in batches) -------
 
     def projects_to_reforecast(self) -> list[str]:
-        return self._store.projects_with_overdue(today=self._clock.today())
+        """Active projects whose plan moves today (work late to start or past its projected due date)."""
+        return self._store.projects_to_replan(today=self._clock.today())
 
     def ready_automated(self) -> list[tuple[str, str]]:
         return self._store.ready_automated(today=self._clock.today())
@@ -134,10 +136,10 @@ class SweepService:
 
     # -- the steps -----------------------------------------------------------------
 
-    def attend(self, project_ids: Sequence[str], *, overdue: Collection[str]) -> tuple[int, int]:
-        """One batch of active projects: re-forecast those with overdue work, then queue the weekly status
-        emails that are due (so they show the new dates). Returns (re-forecast, status emails queued)."""
-        reforecast = self.reforecast([p for p in project_ids if p in overdue])
+    def attend(self, project_ids: Sequence[str], *, replan: Collection[str]) -> tuple[int, int]:
+        """One batch of active projects: re-forecast those of ``replan``, then queue the weekly status emails
+        that are due (so they show the new dates). Returns (re-forecast, status emails queued)."""
+        reforecast = self.reforecast([p for p in project_ids if p in replan])
         return reforecast, self.weekly_status(project_ids)
 
     def reforecast(self, project_ids: Sequence[str]) -> int:

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from onboarding.adapters.store.sql import MIGRATIONS, SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.tables import Base
+from onboarding.core.projects import replan_after
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,3 +62,63 @@ def test_projects_from_before_snapshots_keep_their_blueprint(empty: Engine) -> N
         ("a", "key: bp", "bp.yaml"),
         ("b", "key: bp", "bp.yaml"),
     ]
+
+
+def test_the_migrations_make_the_tables_the_models_describe(empty: Engine) -> None:
+    migrate(empty)
+    with empty.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_each_project_learns_the_last_day_its_plan_holds(empty: Engine) -> None:
+    upgrade(empty, "0007")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    task = (
+        "INSERT INTO tasks (project_id, key, position, title, milestone_key, milestone_title, owner_role, side, "
+        "calendar, kind, duration_business_days, customer_visible, first_value, launch, state, started_on, done_on, "
+        "start_on, due_on, target_due_on, late_due_on, slack_business_days, critical, due_version, nudges_sent) "
+        "VALUES (:p, :key, 0, 'T', 'm', 'M', 'csm', 'vendor', 'vendor', 'human', :days, true, false, false, :state, "
+        ":started, :done, :start, :due, :due, :due, 0, false, 1, 0)"
+    )
+    with empty.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO blueprints (id, key, version, title, source, text, created_at) "
+                "VALUES ('b', 'bp', '1.0.0', 'Blueprint', 'bp.yaml', 'key: bp', :now)"
+            ),
+            {"now": now},
+        )
+        for pid in ("working", "finished"):
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, customer, blueprint_key, blueprint_version, blueprint_title, "
+                    "blueprint_id, kickoff_on, state, finish_on, created_at, updated_at, version) "
+                    "VALUES (:id, 'Acme', 'bp', '1.0.0', 'Blueprint', 'b', :k, 'active', :k, :now, :now, 1)"
+                ),
+                {"id": pid, "k": date(2026, 12, 7), "now": now},
+            )
+        d = date
+        rows = [
+            ("working", "done", 2, "done", d(2026, 12, 7), d(2026, 12, 8), d(2026, 12, 7), d(2026, 12, 8)),
+            ("working", "doing", 5, "in_progress", d(2026, 12, 9), None, d(2026, 12, 9), d(2026, 12, 15)),
+            ("working", "next", 2, "pending", None, None, d(2026, 12, 16), d(2026, 12, 17)),
+            ("working", "side", 3, "blocked", None, None, d(2026, 12, 14), d(2026, 12, 16)),
+            ("finished", "only", 1, "done", d(2026, 12, 7), d(2026, 12, 7), d(2026, 12, 7), d(2026, 12, 7)),
+        ]
+        for p, key, days, state, started, done, start, due in rows:
+            connection.execute(
+                text(task),
+                {"p": p, "key": key, "days": days, "state": state, "started": started, "done": done}
+                | {"start": start, "due": due},
+            )
+    migrate(empty)
+    found = {p.id: p for p in SqlProjectStore(empty).load_many(["working", "finished"])}
+    # the blocked task not started by 2026-12-14 comes before the work in progress due 2026-12-15
+    assert replan_after(found["working"].tasks) == date(2026, 12, 14)
+    with empty.connect() as connection:
+        stored = dict(connection.execute(text("SELECT id, replan_after FROM projects")).all())
+    assert {k: v if isinstance(v, date) or v is None else date.fromisoformat(v) for k, v in stored.items()} == {
+        "working": date(2026, 12, 14),
+        "finished": None,
+    }

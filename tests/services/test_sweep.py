@@ -479,3 +479,23 @@ def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_
     world.clock.set(D("2026-12-14"), at=datetime(2026, 12, 14, 16, 0, tzinfo=UTC))  # Monday 10:00 Chicago
     assert world.sweep.weekly_status([weekly, silent]) == 2  # the weekly blueprint's two recipients
     assert read == [weekly]
+
+
+def test_a_task_late_to_start_moves_the_plan_before_it_is_late_to_finish(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    pid = world.launch()
+    world.clock.set(D("2026-12-07"))
+    world.projects.change_task(pid, "kickoff_call", Action.complete, on=D("2026-12-07"))
+    world.projects.change_task(pid, "notify_old_provider", Action.complete, on=D("2026-12-08"))
+    planned = world.projects.get(pid).task("sign_off_scope")
+    assert (planned.start_on, planned.due_on, planned.target_due_on) == (D("2026-12-08"), *[D("2026-12-09")] * 2)
+    # Wednesday the 9th: nobody started it on the 8th, and it is not late yet (expected by the 9th)
+    world.clock.set(D("2026-12-09"))
+    assert world.sweep.projects_to_reforecast() == [pid]
+    assert world.sweep.run().reforecast == 1
+    moved = world.projects.get(pid).task("sign_off_scope")
+    assert (moved.start_on, moved.due_on, moved.target_due_on) == (D("2026-12-09"), D("2026-12-10"), D("2026-12-09"))
+    assert world.sweep.projects_to_reforecast() == []  # its plan holds for the rest of the day
+    world.projects.change_task(pid, "sign_off_scope", Action.start, on=D("2026-12-09"))
+    world.clock.set(D("2026-12-10"))
+    assert world.sweep.projects_to_reforecast() == []  # started, and not past its projected due date

@@ -21,7 +21,7 @@ from onboarding.core.metrics import (
     observe,
 )
 from onboarding.core.nudges import Digest, Nudge
-from onboarding.core.projects import ProjectRecord, TaskRecord
+from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     ConcurrentChange,
@@ -312,8 +312,8 @@ class InMemorySweepStore:
     def _active(self) -> list[ProjectRecord]:
         return sorted((p for p in self.store.projects.values() if p.state is ProjectState.active), key=_by_id)
 
-    def projects_with_overdue(self, *, today: date) -> list[str]:
-        return [p.id for p in self._active() if p.overdue(today)]
+    def projects_to_replan(self, *, today: date) -> list[str]:
+        return [p.id for p in self._active() if (after := replan_after(p.tasks)) is not None and after < today]
 
     def ready_automated(self, *, today: date) -> list[tuple[str, str]]:
         soon = today + timedelta(days=4)

@@ -34,7 +34,7 @@ from onboarding.adapters.store.reports import (
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.projects import ProjectRecord, TaskRecord
+from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
 
@@ -473,6 +473,7 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "projected_go_live_on": project.projected_go_live_on,
         "finish_on": project.finish_on,
         "updated_at": project.updated_at,
+        "replan_after": replan_after(project.tasks),
     }
 
 

@@ -50,13 +50,12 @@ class SqlSweepStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def projects_with_overdue(self, *, today: date) -> list[str]:
+    def projects_to_replan(self, *, today: date) -> list[str]:
+        """Active projects whose plan moves today (``replan_after`` before today), from the project index."""
         query = (
-            select(tasks.c.project_id)
-            .join(projects, projects.c.id == tasks.c.project_id)
-            .where(IS_OPEN, tasks.c.target_due_on < today, projects.c.state == "active")
-            .distinct()
-            .order_by(tasks.c.project_id)
+            select(projects.c.id)
+            .where(projects.c.state == "active", projects.c.replan_after < today)
+            .order_by(projects.c.id)
         )
         with self.engine.connect() as connection:
             return [r[0] for r in connection.execute(query)]

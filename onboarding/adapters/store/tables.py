@@ -77,9 +77,15 @@ class ProjectRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The last day its plan holds as it is (``core.projects.replan_after``): a sweep re-plans it after that.
+    replan_after: Mapped[date | None] = mapped_column(Date)
 
-    # The nudge decision reads these of many projects at once: each project's from this index alone.
-    __table_args__ = (Index("ix_projects_nudge", "id", "state", "blueprint_id", "customer", "blueprint_title"),)
+    __table_args__ = (
+        # The nudge decision reads these of many projects at once: each project's from this index alone.
+        Index("ix_projects_nudge", "id", "state", "blueprint_id", "customer", "blueprint_title"),
+        # The sweep's question: which active projects' plans move today.
+        Index("ix_projects_replan", "state", "replan_after", "id"),
+    )
 
 
 class BindingRow(Base):
