@@ -45,7 +45,7 @@ def _service(as_of: date | None, at: str) -> SweepService:
 
 
 @task(cache_policy=NO_CACHE)
-def attend_batch(project_ids: list[str], replan: list[str], as_of: date | None, at: str) -> tuple[int, int]:
+def attend_batch(project_ids: list[str], replan: list[str], as_of: date | None, at: str) -> tuple[int, int, list[str]]:
     return _service(as_of, at).attend(project_ids, replan=set(replan))
 
 
@@ -81,9 +81,10 @@ def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
     report.digests, report.deferred = nudged["digests"], nudged["deferred"]
     moving = set(svc.projects_to_reforecast())
     for batch in batches(svc.active_projects(), besides=2):  # the two other task runs share the budget
-        reforecast, status_emails = attend_batch(batch, [p for p in batch if p in moving], as_of, at)
+        reforecast, status_emails, not_replanned = attend_batch(batch, [p for p in batch if p in moving], as_of, at)
         report.reforecast += reforecast
         report.status_emails += status_emails
+        report.not_replanned += not_replanned
     delivered = deliver(as_of, at)
     summary = asdict(report)
     summary["delivered"] = delivered

@@ -545,6 +545,12 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
         f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
         f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}"
     )
+    if report.not_replanned:
+        count = len(report.not_replanned)
+        click.echo(f"{count} project(s) could not be re-planned and were left as they were:", err=True)
+        for line in report.not_replanned:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
 
 
 # -- manager reports ---------------------------------------------------------------------------------------------

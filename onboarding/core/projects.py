@@ -70,10 +70,11 @@ def replan_after(tasks: Iterable[TaskRecord]) -> date | None:
     """The last day a project's plan holds as it is; None when no work is left.
 
     A re-forecast starts nothing not yet started before today and projects work in
-    progress due no earlier than today, and today enters a plan nowhere else. So
-    the plan moves on the first day after the earliest projected start of work not
-    started and the earliest projected due date of work in progress, and not before:
-    a daily sweep re-plans a project when today is past this date.
+    progress due no earlier than today; nothing else a project keeps of its plan
+    depends on today (the launch window's trace of rejected dates does, but it is
+    not kept). So the plan moves on the first day after the earliest projected start
+    of work not started and the earliest projected due date of work in progress, and
+    not before: a daily sweep re-plans a project when today is past this date.
     """
     return min(
         (

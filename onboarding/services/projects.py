@@ -297,7 +297,7 @@ class ProjectService:
         """Re-plan from today without any other change (what a daily sweep does)."""
         return self._update(ref, lambda project, _bp: (project, []))
 
-    def reforecast_many(self, project_ids: Sequence[str]) -> int:
+    def reforecast_many(self, project_ids: Sequence[str], *, failed: dict[str, OnboardingError] | None = None) -> int:
         """``reforecast`` for each of these projects, read together and written in one transaction.
 
         Only the projects whose plan moved are written. When another change reached
@@ -305,18 +305,19 @@ class ProjectService:
         and the batch is read and re-planned again; after a few such tries, each
         project is re-forecast on its own (``reforecast`` retries). A project that
         cannot be re-planned does not keep the others from being written: its error
-        is raised after they are. Ids not found are left out. Returns how many
-        projects were re-forecast.
+        is put in ``failed`` (by project id) when given, else raised after they are
+        written. Ids not found are left out. Returns how many projects were
+        re-forecast.
         """
         for _attempt in range(_RETRIES):
             found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
             changes: list[ProjectChange] = []
-            failed: OnboardingError | None = None
+            errors: dict[str, OnboardingError] = {}
             for project in found:
                 try:
                     changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
                 except OnboardingError as error:
-                    failed = failed or error
+                    errors[project.id] = error
                     continue
                 moved = (changed.projected_go_live_on, changed.finish_on) != (
                     project.projected_go_live_on,
@@ -328,12 +329,21 @@ class ProjectService:
                 self._store.save_many(changes)
             except ConcurrentChange:
                 continue
+            if errors and failed is None:
+                raise next(iter(errors.values()))
             if failed is not None:
-                raise failed
-            return len(found)
+                failed.update(errors)
+            return len(found) - len(errors)
+        done = 0
         for project in found:
-            self.reforecast(project.id)
-        return len(found)
+            try:
+                self.reforecast(project.id)
+                done += 1
+            except OnboardingError as error:
+                if failed is None:
+                    raise
+                failed[project.id] = error
+        return done
 
     # -- reading ---------------------------------------------------------------
 

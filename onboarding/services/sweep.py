@@ -38,7 +38,7 @@ from onboarding.core.nudges import (
 )
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
-from onboarding.errors import TransitionRefused
+from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import Dispatcher, DispatchReport
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import (
@@ -74,6 +74,7 @@ class SweepReport:
     deferred: int = 0
     status_emails: int = 0
     delivered: DispatchReport = field(default_factory=DispatchReport)
+    not_replanned: list[str] = field(default_factory=list)  # "project: why", each left as it was
 
 
 class SweepService:
@@ -113,9 +114,10 @@ class SweepService:
         report.deferred = len(decision.plan.deferred)
         moving = set(self.projects_to_reforecast())
         for batch in batches(self.active_projects()):
-            reforecast, status_emails = self.attend(batch, replan=moving)
+            reforecast, status_emails, not_replanned = self.attend(batch, replan=moving)
             report.reforecast += reforecast
             report.status_emails += status_emails
+            report.not_replanned += not_replanned
         report.delivered = self.deliver()
         return report
 
@@ -136,15 +138,18 @@ class SweepService:
 
     # -- the steps -----------------------------------------------------------------
 
-    def attend(self, project_ids: Sequence[str], *, replan: Collection[str]) -> tuple[int, int]:
+    def attend(self, project_ids: Sequence[str], *, replan: Collection[str]) -> tuple[int, int, list[str]]:
         """One batch of active projects: re-forecast those of ``replan``, then queue the weekly status emails
-        that are due (so they show the new dates). Returns (re-forecast, status emails queued)."""
-        reforecast = self.reforecast([p for p in project_ids if p in replan])
-        return reforecast, self.weekly_status(project_ids)
+        that are due (so they show the new dates). Returns (re-forecast, status emails queued, projects that
+        could not be re-planned, each with why)."""
+        failed: dict[str, OnboardingError] = {}
+        reforecast = self.reforecast([p for p in project_ids if p in replan], failed=failed)
+        return reforecast, self.weekly_status(project_ids), [_why(pid, error) for pid, error in failed.items()]
 
-    def reforecast(self, project_ids: Sequence[str]) -> int:
-        """Re-forecast these projects, read together and written in one transaction (``reforecast_many``)."""
-        return self._projects.reforecast_many(project_ids)
+    def reforecast(self, project_ids: Sequence[str], *, failed: dict[str, OnboardingError] | None = None) -> int:
+        """Re-forecast these projects, read together and written in one transaction (``reforecast_many``);
+        one that cannot be re-planned is put in ``failed`` and the sweep goes on without it."""
+        return self._projects.reforecast_many(project_ids, failed=failed)
 
     def automate(self, ready: Sequence[tuple[str, str]]) -> int:
         """Run the action of each ready automated task, then complete it (an email is queued with the change)."""
@@ -393,6 +398,13 @@ def batches(ids: Sequence[str], size: int = BATCH, *, besides: int = 0) -> list[
     count = max(1, -(-len(ids) // size) - besides)
     larger = -(-len(ids) // count)
     return [list(ids[i : i + larger]) for i in range(0, len(ids), larger)]
+
+
+def _why(project_id: str, error: OnboardingError) -> str:
+    """A project that could not be re-planned, and why, on one line."""
+    if isinstance(error, ProblemsError):
+        return f"{project_id}: " + "; ".join(f"{p.message} [{p.code}]" for p in error.problems)
+    return f"{project_id}: {error}"
 
 
 def _ladder(bp: Blueprint, owner_role: str) -> tuple[str, ...]:

@@ -499,3 +499,20 @@ def test_a_task_late_to_start_moves_the_plan_before_it_is_late_to_finish(stores:
     world.projects.change_task(pid, "sign_off_scope", Action.start, on=D("2026-12-09"))
     world.clock.set(D("2026-12-10"))
     assert world.sweep.projects_to_reforecast() == []  # started, and not past its projected due date
+
+
+def test_a_project_that_cannot_be_replanned_is_reported_and_the_sweep_goes_on(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    broken, fine = world.launch(), world.launch()
+    project_store = stores[0]
+    if isinstance(project_store, InMemoryProjectStore):
+        project_store.projects[broken] = replace(project_store.projects[broken], pay_schedule="fortnightly")
+    else:
+        with project_store.engine.begin() as connection:
+            connection.execute(update(projects).where(projects.c.id == broken).values(pay_schedule="fortnightly"))
+    world.clock.set(D("2026-12-09"))  # both late to start their first tasks
+    report = world.sweep.run()
+    assert report.reforecast == 1 and world.projects.get(fine).task("kickoff_call").start_on == D("2026-12-09")
+    (line,) = report.not_replanned
+    assert line.startswith(f"{broken}: ") and "pay-schedule" in line
+    assert report.delivered.sent == 2 * len(PEOPLE)  # both projects' kickoff emails went out all the same
