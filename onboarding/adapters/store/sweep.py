@@ -1,9 +1,9 @@
 """The sweep's questions to the database, each one set-based query over the portfolio.
 
-Which projects have overdue work, which automated tasks may be ready, the overdue
+Which projects' plans move today, which automated tasks may be ready, the overdue
 task rows the nudge policy needs (with their projects), who is bound to which
-role, how many digests each recipient got today, and, in one transaction, the
-nudges decided with their digests queued in the outbox.
+role, how many digests each recipient got today, and, in transactions of whole
+digests, the nudges decided with their digests queued in the outbox.
 
 The nudge decision reads only the overdue tasks that may be due a nudge today:
 ``nudge_candidates`` filters on the task nudge index (``ix_tasks_open_nudge``,
