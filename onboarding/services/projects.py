@@ -401,12 +401,13 @@ class ProjectService:
             completed = _completed_milestones(project, changed, loaded)
             if completed:
                 queued += self.status_messages(changed, loaded, completed=completed)
-            before = {t.key: t for t in project.tasks}
-            touched = [t for t in changed.tasks if before.get(t.key) != t]
             try:
-                return self._store.save(changed, new_events=new_events, messages=queued, changed_tasks=touched)
+                # only the task fields that changed are written: a nudge the sweep recorded meanwhile bumped its
+                # task's counters without a new project version, and rewriting whole rows would undo that
+                self._store.save_many([ProjectChange(project, changed, new_events, queued)])
             except ConcurrentChange:
                 continue
+            return replace(changed, version=project.version + 1)
         raise RuntimeError(f"project {ref} kept changing under this update; try again")
 
     def _reforecast(

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, select, update
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.store.sql import SqlProjectStore, projects, writing
+from onboarding.adapters.store.sql import SqlProjectStore, projects, tasks, writing
+from onboarding.core.lifecycle import Action
 from onboarding.services.ports import ConcurrentChange, ProjectChange
 from onboarding.services.projects import ProjectService
 from tests.services.test_projects import SENDER, D, launch
@@ -49,3 +50,35 @@ def test_a_change_committed_while_the_batch_waits_for_its_lock_is_seen(engine: E
     assert svc.get(first.id).customer == "Acme Manufacturing (batch)"
     with pytest.raises(ConcurrentChange):
         store.save_many([changes[0]])  # and it cannot be written twice from the same read
+
+
+def test_a_nudge_recorded_while_a_change_is_made_keeps_its_counters(engine: Engine) -> None:
+    store = SqlProjectStore(engine)
+    clock = FixedClock(D("2026-12-07"))
+    project = launch(ProjectService(store=store, blueprints=FileBlueprints(), clock=clock, sender=SENDER)).project
+    raced: list[str] = []
+
+    class Racing:
+        """The store, with a sweep recording a nudge between a change's read and its write."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def load(self, ref: str) -> object:
+            found = store.load(ref)
+            if not raced:
+                raced.append(ref)
+                with writing(engine) as connection:  # as SqlSweepStore.record_nudges bumps a task's counters
+                    connection.execute(
+                        update(tasks)
+                        .where(tasks.c.project_id == ref, tasks.c.key == "sign_off_scope")
+                        .values(nudges_sent=tasks.c.nudges_sent + 1, last_nudged_on=D("2026-12-10"))
+                    )
+            return found
+
+    svc = ProjectService(store=Racing(), blueprints=FileBlueprints(), clock=clock, sender=SENDER)  # type: ignore[arg-type]
+    clock.set(D("2026-12-10"))
+    svc.change_task(project.id, "kickoff_call", Action.complete, on=D("2026-12-10"))  # late: what follows moves
+    task = store.load(project.id).task("sign_off_scope")
+    assert task.start_on > project.task("sign_off_scope").start_on  # the change re-planned it
+    assert (task.nudges_sent, task.last_nudged_on) == (1, D("2026-12-10"))  # and the nudge's bump survived
