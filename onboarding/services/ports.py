@@ -17,7 +17,7 @@ from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Digest, Nudge
-from onboarding.core.projects import ProjectRecord, TaskRecord
+from onboarding.core.projects import ProjectRecord
 from onboarding.errors import Problem
 
 
@@ -112,20 +112,10 @@ class ProjectStore(Protocol):
         self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
     ) -> None: ...
 
-    def save(
-        self,
-        project: ProjectRecord,
-        *,
-        new_events: Sequence[Event],
-        messages: Sequence[OutgoingMessage],
-        changed_tasks: Sequence[TaskRecord] | None = None,
-    ) -> ProjectRecord:
-        """Write a project read at ``project.version``; raises ConcurrentChange if it changed since."""
-        ...
-
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
-        """Write several projects' changes in one transaction, each as ``save`` would (only the task fields that
-        changed); when any of them changed since it was read, raises ConcurrentChange and writes none."""
+        """Write projects' changes in one transaction: each project row with its next version, the task fields
+        that changed, the events and emails; when any of them changed since it was read, raises
+        ConcurrentChange and writes none."""
         ...
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:

@@ -170,9 +170,9 @@ def test_unknown_project(store) -> None:  # type: ignore[no-untyped-def]
 def test_a_stale_write_is_refused(store) -> None:  # type: ignore[no-untyped-def]
     svc = service(store, FixedClock(D("2026-12-07")))
     project = launch(svc).project
-    store.save(project, new_events=[], messages=[])
+    store.save_many([ProjectChange(project, project, [], [])])
     with pytest.raises(ConcurrentChange):
-        store.save(project, new_events=[], messages=[])
+        store.save_many([ProjectChange(project, project, [], [])])
 
 
 def test_launch_many_checks_everything_first_and_skips_known_external_ids(store) -> None:  # type: ignore[no-untyped-def]

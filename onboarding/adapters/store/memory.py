@@ -92,21 +92,6 @@ class InMemoryProjectStore:
         self.projects[project.id] = project
         self._append(project.id, new_events, messages)
 
-    def save(
-        self,
-        project: ProjectRecord,
-        *,
-        new_events: Sequence[Event],
-        messages: Sequence[OutgoingMessage],
-        changed_tasks: Sequence[TaskRecord] | None = None,
-    ) -> ProjectRecord:
-        if self.projects[project.id].version != project.version:
-            raise ConcurrentChange(project.id)
-        saved = replace(project, version=project.version + 1)
-        self.projects[project.id] = saved
-        self._append(project.id, new_events, messages)
-        return saved
-
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
         stale = [
             c.before.id
@@ -116,7 +101,8 @@ class InMemoryProjectStore:
         if stale or len({c.before.id for c in changes}) != len(changes):
             raise ConcurrentChange(", ".join(stale) or "a project changed twice in one batch")
         for c in changes:
-            self.save(c.after, new_events=c.new_events, messages=c.messages)
+            self.projects[c.before.id] = replace(c.after, version=c.before.version + 1)
+            self._append(c.before.id, c.new_events, c.messages)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
         new = [m for m in messages if m.idempotency_key not in self.outbox]

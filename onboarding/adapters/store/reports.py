@@ -4,7 +4,7 @@ The TTFV figures come from the event log. Folding 250,000 projects' events at
 every report would take far longer than the report may, so each project keeps one
 row in ``project_ttfv``: its facts folded from its whole event history by
 ``core.metrics.ttfv_facts``, rewritten in the same transaction as every event the
-project appends (``SqlProjectStore.create_many`` and ``save`` call
+project appends (``SqlProjectStore.create_many`` and ``save_many`` call
 ``insert_ttfv`` and ``replace_ttfv``). ``rebuild_ttfv`` folds every project's events again from
 scratch (after a change of definition, or to check the read model); a test
 holds the two equal for random histories.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -299,30 +298,6 @@ class SqlProjectStore:
                 )
             insert_ttfv(connection, ttfv_rows)  # the TTFV read model, in the events' transaction
 
-    def save(
-        self,
-        project: ProjectRecord,
-        *,
-        new_events: Sequence[Event],
-        messages: Sequence[OutgoingMessage],
-        changed_tasks: Sequence[TaskRecord] | None = None,
-    ) -> ProjectRecord:
-        """Write a changed project if nobody else changed it since it was read; the new version is returned."""
-        with self._transaction() as connection:
-            result = connection.execute(
-                update(projects)
-                .where(projects.c.id == project.id, projects.c.version == project.version)
-                .values(**_project_values(project), version=project.version + 1)
-            )
-            if result.rowcount != 1:
-                raise ConcurrentChange(project.id)
-            written = project.tasks if changed_tasks is None else changed_tasks
-            _update_tasks(connection, [(project.id, t) for t in written])
-            # queued at the change's instant (the service's clock), so a simulated day's emails are due that day
-            self._append(connection, project.id, new_events, messages, now=project.updated_at)
-            self._refresh_ttfv(connection, project, new_events)
-        return replace(project, version=project.version + 1)
-
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
         """Several projects' changes in one transaction: their versions checked first (under the write lock on
         SQLite, row locks on PostgreSQL), then each project row, its tasks' changed fields, events and emails."""
@@ -477,14 +452,12 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
     }
 
 
-def _update_tasks(
-    connection: Connection, changed: Iterable[tuple[str, TaskRecord]], *, fields: Sequence[str] | None = None
-) -> None:
-    """Rewrite the rows of these (project id, task) pairs, every field or only ``fields``: one statement."""
+def _update_tasks(connection: Connection, changed: Iterable[tuple[str, TaskRecord]], *, fields: Sequence[str]) -> None:
+    """Set ``fields`` of the rows of these (project id, task) pairs: one statement."""
     rows = [_task_values(pid, t) for pid, t in changed]
     if not rows:
         return
-    columns = [c for c in (fields or rows[0]) if c not in ("project_id", "key")]
+    columns = [c for c in fields if c not in ("project_id", "key")]
     connection.execute(
         update(tasks)
         .where(tasks.c.project_id == bindparam("b_project_id"), tasks.c.key == bindparam("b_key"))
