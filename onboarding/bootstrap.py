@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine
 
 from onboarding.adapters.blueprint_files import FileBlueprints
@@ -81,7 +83,15 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
         unsubscribe_secret=unsubscribe_secret(settings),
         product_name=settings.sender_name,
     )
-    return Dispatcher(outbox=SqlOutbox(engine), renderer=renderer, transport=transport(settings), clock=clock)
+    return Dispatcher(
+        outbox=SqlOutbox(engine),
+        renderer=renderer,
+        transport=transport(settings),
+        clock=clock,
+        retry_horizon=timedelta(hours=settings.delivery_retry_horizon_hours),
+        backoff_cap=timedelta(minutes=settings.delivery_backoff_cap_minutes),
+        deadline_seconds=settings.delivery_deadline_seconds,
+    )
 
 
 def sweep_service(

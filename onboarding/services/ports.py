@@ -53,12 +53,17 @@ class Clock(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FailedMessage:
+    """An email that will not leave by itself: ``failed`` (refused or unsendable) or ``held`` (past the retry
+    horizon); ``id`` is what ``onboarding outbox retry`` takes."""
+
     key: str
     kind: str
     subject: str
     recipients: tuple[str, ...]
     attempts: int
     error: str
+    state: str = "failed"
+    id: int | None = None
 
 
 class ConcurrentChange(RuntimeError):
@@ -124,17 +129,22 @@ class ProjectStore(Protocol):
         ...
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
-        """Emails of the project that could not be delivered and will not be retried."""
+        """Emails of the project that could not be delivered and will not be retried by themselves (failed or
+        held)."""
         ...
 
 
 @dataclass(frozen=True)
 class QueuedMessage:
-    """A message claimed from the outbox for delivery; ``attempts`` counts this one."""
+    """A message claimed from the outbox for delivery; ``attempts`` counts this one.
+
+    ``queued_at`` is when it was queued: the retry horizon counts from there (None: not known, no horizon).
+    """
 
     id: int
     message: OutgoingMessage
     attempts: int
+    queued_at: datetime | None = None
 
 
 class Outbox(Protocol):
@@ -148,7 +158,19 @@ class Outbox(Protocol):
         """Try again at ``at``; ``only`` narrows the recipients to those the last try did not reach."""
         ...
 
-    def failed(self, message_id: int, *, error: str) -> None: ...
+    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
+        """Never deliver it by itself again (``onboarding outbox retry`` may); ``only``: the recipients it did not
+        reach, so that a retry never sends twice to the others."""
+        ...
+
+    def held(self, message_id: int, *, error: str) -> None:
+        """Stop retrying it: its temporary failures went on past the retry horizon (``outbox retry`` resends)."""
+        ...
+
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+        """Put claimed messages back untried, due at ``at`` (their claim's attempt not counted); ``error``, when
+        given, says why."""
+        ...
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (project id, email) pairs asked for no more customer emails about the project."""
@@ -168,10 +190,11 @@ class DeliveryError(Exception):
 
     accepted: Sequence[str] = ()
 
-    def __init__(self, detail: str, *, code: int | None = None) -> None:
+    def __init__(self, detail: str, *, code: int | None = None, unavailable: bool = False) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.unavailable = unavailable  # the server or the folder, not this message: the next ones fail alike
 
     @property
     def retry_recipients(self) -> Sequence[str]:
@@ -193,8 +216,15 @@ class Renderer(Protocol):
 
 
 class Transport(Protocol):
-    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
-        """Hand a message over; raises TemporaryDeliveryError or PermanentDeliveryError."""
+    def deliver(
+        self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
+    ) -> None:
+        """Hand a message over, taking at most about ``timeout_seconds`` (None: the transport's own limit);
+        raises TemporaryDeliveryError or PermanentDeliveryError."""
+        ...
+
+    def close(self) -> None:
+        """End what a run of deliveries opened (a connection); the next delivery opens it again."""
         ...
 
 

@@ -151,7 +151,8 @@ class InMemoryOutbox:
             stale = row["status"] == "sending" and row["claimed_at"] < now - lease
             if due and (row["status"] == "pending" or stale) and len(claimed) < limit:
                 row.update(status="sending", claimed_at=now, attempts=row["attempts"] + 1)
-                claimed.append(QueuedMessage(row["id"], message, row["attempts"]))
+                row.setdefault("queued_at", now)  # the twin learns of a message when first claimed
+                claimed.append(QueuedMessage(row["id"], message, row["attempts"], queued_at=row["queued_at"]))
         return claimed
 
     def _by_id(self, message_id: int) -> dict[str, Any]:
@@ -162,6 +163,9 @@ class InMemoryOutbox:
 
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
+        self._narrow(message_id, only)
+
+    def _narrow(self, message_id: int, only: Sequence[str]) -> None:
         if only:
             key = list(self.store.outbox)[message_id - 1]
             message = self.store.outbox[key]
@@ -171,8 +175,20 @@ class InMemoryOutbox:
                 cc=tuple(p for p in message.cc if p.email in only),
             )
 
-    def failed(self, message_id: int, *, error: str) -> None:
+    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="failed", last_error=error)
+        self._narrow(message_id, only)
+
+    def held(self, message_id: int, *, error: str) -> None:
+        self._by_id(message_id).update(status="held", last_error=error)
+
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+        for message_id in message_ids:
+            row = self._by_id(message_id)
+            if row["status"] == "sending":
+                row.update(status="pending", next_attempt_at=at, attempts=row["attempts"] - 1)
+                if error is not None:
+                    row["last_error"] = error
 
     def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
         self._by_id(message_id).update(status="suppressed", last_error=reason)

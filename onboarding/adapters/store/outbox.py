@@ -9,7 +9,7 @@ process holding it may have died mid-delivery; delivery is idempotent by key.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -51,17 +51,40 @@ class SqlOutbox:
 
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "last_error": error, "claimed_by": None}
-        if only:
-            with self.engine.connect() as connection:
-                row = connection.execute(
-                    select(outbox.c.recipients, outbox.c.cc).where(outbox.c.id == message_id)
-                ).one()
-            values["recipients"] = [p for p in row.recipients if p["email"] in only]
-            values["cc"] = [p for p in (row.cc or []) if p["email"] in only]
-        self._set(message_id, **values)
+        self._set(message_id, **values, **self._narrowed(message_id, only))
 
-    def failed(self, message_id: int, *, error: str) -> None:
-        self._set(message_id, status="failed", last_error=error, claimed_by=None)
+    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
+        self._set(message_id, status="failed", last_error=error, claimed_by=None, **self._narrowed(message_id, only))
+
+    def held(self, message_id: int, *, error: str) -> None:
+        self._set(message_id, status="held", last_error=error, claimed_by=None)
+
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+        if not message_ids:
+            return
+        values: dict[str, Any] = {
+            "status": "pending",
+            "next_attempt_at": at,
+            "claimed_by": None,
+            "attempts": outbox.c.attempts - 1,  # the claim counted an attempt that was not made
+        }
+        if error is not None:
+            values["last_error"] = error
+        with writing(self.engine) as connection:
+            connection.execute(
+                update(outbox).where(outbox.c.id.in_(list(message_ids)), outbox.c.status == "sending").values(**values)
+            )
+
+    def _narrowed(self, message_id: int, only: Sequence[str]) -> dict[str, Any]:
+        """The recipients and copies cut down to ``only`` (nothing to change when it is empty)."""
+        if not only:
+            return {}
+        with self.engine.connect() as connection:
+            row = connection.execute(select(outbox.c.recipients, outbox.c.cc).where(outbox.c.id == message_id)).one()
+        return {
+            "recipients": [p for p in row.recipients if p["email"] in only],
+            "cc": [p for p in (row.cc or []) if p["email"] in only],
+        }
 
     def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
         self._set(message_id, status="suppressed", sent_at=None, last_error=reason, claimed_by=None)
@@ -122,4 +145,7 @@ def _queued(row: Any) -> QueuedMessage:
         reply_to=row["reply_to"],
         cc=tuple(Person(**p) for p in row["cc"] or []),
     )
-    return QueuedMessage(id=row["id"], message=message, attempts=row["attempts"] + 1)
+    queued_at = row["created_at"]
+    if queued_at is not None and queued_at.tzinfo is None:  # SQLite hands instants back without their zone (UTC)
+        queued_at = queued_at.replace(tzinfo=UTC)
+    return QueuedMessage(id=row["id"], message=message, attempts=row["attempts"] + 1, queued_at=queued_at)
