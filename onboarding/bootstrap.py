@@ -20,6 +20,7 @@ from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.manager_report import ManagerReportService
+from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
 from onboarding.services.ports import Clock, Transport
 from onboarding.services.projects import ProjectService
@@ -145,3 +146,10 @@ def manager_report_service(
         folder=settings.data_dir / "reports",
         dispatcher=dispatcher(settings, engine=engine, clock=SystemClock()),
     )
+
+
+def outbox_service(settings: Settings | None = None, *, clock: Clock | None = None) -> OutboxService:
+    """The outbox of the configured database, to list and resend by hand."""
+    settings = settings or Settings()
+    engine = database(settings)
+    return OutboxService(records=SqlOutbox(engine), projects=SqlProjectStore(engine), clock=clock or SystemClock())

@@ -181,6 +181,52 @@ class Outbox(Protocol):
         ...
 
 
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "held", "suppressed")
+RESENDABLE = ("failed", "held")  # what `onboarding outbox retry` puts back in line
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message of the outbox as an operator sees it."""
+
+    id: int
+    key: str
+    kind: str
+    project_id: str | None
+    subject: str
+    recipients: tuple[str, ...]
+    state: str
+    attempts: int
+    queued_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxQuery:
+    """Which messages: any of ``ids`` (all when empty), in any of ``states`` (any when empty), of a project,
+    queued before an instant."""
+
+    ids: tuple[int, ...] = ()
+    states: tuple[str, ...] = ()
+    project_id: str | None = None
+    queued_before: datetime | None = None
+
+
+class OutboxRecords(Protocol):
+    """The outbox as records to list and to put back in line (``onboarding outbox``)."""
+
+    def entries(self, query: OutboxQuery, *, limit: int | None = None) -> tuple[list[OutboxEntry], int]:
+        """The matching messages, oldest first, at most ``limit``, and how many match in all."""
+        ...
+
+    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
+        """Put the matching failed and held messages back in line, due at ``at`` (recipients as they are: those a
+        partial delivery reached were taken off); the others are left as they are. Returns the ids put back."""
+        ...
+
+
 class DeliveryError(Exception):
     """A message could not be handed over; ``code`` and ``detail`` say what the server or network said.
 

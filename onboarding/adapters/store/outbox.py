@@ -1,4 +1,5 @@
-"""The outbox in SQL: claim due messages, then record each one sent, retried or failed.
+"""The outbox in SQL: claim due messages, then record each one sent, retried, failed or held; list messages and
+put failed and held ones back in line (``onboarding outbox``).
 
 Two dispatchers never take the same row: PostgreSQL claims with ``FOR UPDATE SKIP
 LOCKED``; SQLite takes its write lock first (``BEGIN IMMEDIATE``), so claims
@@ -12,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
 from onboarding.adapters.store.sql import events, outbox, writing
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
-from onboarding.services.ports import QueuedMessage
+from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage
 from onboarding.services.projects import UNSUBSCRIBED
 
 
@@ -112,25 +113,62 @@ class SqlOutbox:
             rows = connection.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
             return {status: int(n) for status, n in rows}
 
-    def failures(self, project_id: str) -> list[dict[str, Any]]:
+    def entries(self, query: OutboxQuery, *, limit: int | None = None) -> tuple[list[OutboxEntry], int]:
+        where = _matching(query)
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(
-                    outbox.c.idempotency_key,
-                    outbox.c.kind,
-                    outbox.c.subject,
-                    outbox.c.last_error,
-                    outbox.c.attempts,
-                    outbox.c.recipients,
-                )
-                .where(outbox.c.project_id == project_id, outbox.c.status == "failed")
-                .order_by(outbox.c.id)
+            total = connection.execute(select(func.count()).select_from(outbox).where(*where)).scalar_one()
+            statement = select(outbox).where(*where).order_by(outbox.c.id)
+            if limit is not None:
+                statement = statement.limit(limit)
+            return [_entry(r._mapping) for r in connection.execute(statement)], int(total)
+
+    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
+        with writing(self.engine) as connection:
+            statement = (
+                update(outbox)
+                .where(*_matching(query), outbox.c.status.in_(RESENDABLE))
+                .values(status="pending", next_attempt_at=at, claimed_by=None)
+                .returning(outbox.c.id)
             )
-            return [dict(r._mapping) for r in rows]
+            return sorted(int(i) for i in connection.execute(statement).scalars())
 
     def _set(self, message_id: int, **values: Any) -> None:
         with writing(self.engine) as connection:
             connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+
+def _matching(query: OutboxQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if query.ids:
+        where.append(outbox.c.id.in_(query.ids))
+    if query.states:
+        where.append(outbox.c.status.in_(query.states))
+    if query.project_id is not None:
+        where.append(outbox.c.project_id == query.project_id)
+    if query.queued_before is not None:
+        where.append(outbox.c.created_at < query.queued_before)
+    return where
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite keeps UTC without its zone
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        id=row["id"],
+        key=row["idempotency_key"],
+        kind=row["kind"],
+        project_id=row["project_id"],
+        subject=row["subject"],
+        recipients=tuple(p["email"] for p in (*row["recipients"], *(row["cc"] or []))),
+        state=row["status"],
+        attempts=row["attempts"],
+        queued_at=_aware(row["created_at"]),
+        next_attempt_at=_aware(row["next_attempt_at"]),
+        sent_at=_aware(row["sent_at"]) if row["sent_at"] is not None else None,
+        last_error=row["last_error"],
+    )
 
 
 def _queued(row: Any) -> QueuedMessage:
@@ -145,7 +183,5 @@ def _queued(row: Any) -> QueuedMessage:
         reply_to=row["reply_to"],
         cc=tuple(Person(**p) for p in row["cc"] or []),
     )
-    queued_at = row["created_at"]
-    if queued_at is not None and queued_at.tzinfo is None:  # SQLite hands instants back without their zone (UTC)
-        queued_at = queued_at.replace(tzinfo=UTC)
+    queued_at = _aware(row["created_at"]) if row["created_at"] is not None else None
     return QueuedMessage(id=row["id"], message=message, attempts=row["attempts"] + 1, queued_at=queued_at)
