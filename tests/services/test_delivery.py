@@ -241,3 +241,42 @@ def test_an_address_smtp_cannot_write_fails_that_message_alone(engine: Engine, t
         ).deliver_due()
         assert (report.sent, report.failed) == (13, 1)
         assert len(server.handler.received) == 13
+
+
+def test_resending_a_message_refused_for_one_recipient_never_reaches_the_others_twice(engine: Engine) -> None:
+    from onboarding.adapters.store.sql import SqlProjectStore
+    from onboarding.core.messages import MessageKind, Person
+    from onboarding.services.outbox import OutboxService
+    from onboarding.services.ports import OutboxQuery
+
+    store = SqlProjectStore(engine)
+    two = (Person("Lee Park", "lee@acme.example"), Person("Alex Brown", "alex@acme.example"))
+    context = {
+        "project": {"id": "p", "customer": "Acme", "blueprint_title": "Payroll", "external_id": None},
+        "recipient_name": "Lee Park, Alex Brown",
+        "subject": "Prenotes sent",
+        "body": "Sent.",
+    }
+    message = OutgoingMessage(
+        idempotency_key="automated:p:t:two",
+        kind=MessageKind.automated,
+        to=two,
+        subject="Prenotes sent",
+        context=context,
+        customer_facing=True,
+        project_id=None,
+    )
+    store.queue([message], now=datetime(2026, 12, 4, 15, 0, tzinfo=UTC))
+    clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    handler = Handler(rcpt_replies={"lee@acme.example": "550 5.1.1 no such user"})
+    for server in start(handler):
+        dispatcher = Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=server.transport(), clock=clock)
+        assert dispatcher.deliver_due().failed == 1
+        ([failed], _) = SqlOutbox(engine).entries(OutboxQuery(states=("failed",)))
+        assert failed.recipients == ("lee@acme.example",)  # only whom it did not reach is kept for a resend
+        handler.rcpt_replies.clear()  # the address is fixed on the server's side
+        service = OutboxService(records=SqlOutbox(engine), projects=store, clock=clock)
+        assert service.retry().requeued == (failed.id,)
+        assert service.retry().requeued == ()  # twice is once
+        assert dispatcher.deliver_due().sent == 1
+    assert [r.rcpt_tos for r in handler.received] == [["alex@acme.example"], ["lee@acme.example"]]
