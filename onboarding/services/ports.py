@@ -148,7 +148,7 @@ class QueuedMessage:
 
 
 class Outbox(Protocol):
-    """Emails waiting to leave: claimed in batches, then marked sent, retried or failed."""
+    """Emails waiting to leave: claimed in batches, then marked sent, retried, failed or held, or put back untried."""
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]: ...
 
