@@ -120,7 +120,7 @@ class Dispatcher:
                 if not claimed:
                     break
                 report += self._deliver_batch(claimed, ends=ends)
-                if report.unavailable or report.out_of_time:
+                if report.unavailable or report.out_of_time or len(claimed) < limit:  # a short batch: all due done
                     break
                 delivered += len(claimed)
         finally:
