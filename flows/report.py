@@ -75,7 +75,7 @@ def queue_emails(as_of: date | None, written: WrittenReport) -> int:
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
-def deliver(as_of: date | None) -> dict[str, int]:
+def deliver(as_of: date | None) -> dict[str, Any]:
     return asdict(_service(as_of).deliver())
 
 

@@ -6,8 +6,10 @@ tasks, then decide and record the nudges), one per batch of active projects
 one for delivery. The batches are of about 500 projects, a few fewer of them so
 that the whole flow takes at most one task run per 500 projects (from 1,500
 projects on; a smaller portfolio takes three).
-Only delivery retries: it is the step that talks to a mail server. Run it once
-with ``python -m flows.sweep [--as-of DATE]``; ``flows.serve`` schedules it.
+Only delivery retries: it is the step that talks to a mail server. A server that
+cannot be reached is not an error of the flow run: delivery puts its mail back for
+the next sweep and the flow logs a warning; ``python -m flows.sweep [--as-of DATE]``
+then exits 75. ``flows.serve`` schedules it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.bootstrap import sweep_service
 from onboarding.services.ports import Clock
 from onboarding.services.sweep import SweepReport, SweepService, batches
+
+EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL, as `onboarding sweep` (flows do not import the CLI)
 
 SIMULATED = FixedClock(date(2026, 1, 1))  # moved to each run's --as-of day
 
@@ -66,7 +70,9 @@ def automate_and_nudge(as_of: date | None, at: str) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
-def deliver(as_of: date | None, at: str) -> dict[str, int]:
+def deliver(as_of: date | None, at: str) -> dict[str, Any]:
+    """Delivery within its deadline; a mail server that cannot be reached is reported, not raised (its mail waits
+    for the next sweep), so these retries are for the database."""
     return asdict(_service(as_of, at).deliver())
 
 
@@ -86,6 +92,12 @@ def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
         report.status_emails += status_emails
         report.not_replanned += not_replanned
     delivered = deliver(as_of, at)
+    if delivered["unavailable"]:
+        get_run_logger().warning(
+            "mail server unavailable: %s; %d message(s) wait for the next sweep",
+            delivered["unavailable"],
+            delivered["retried"] + delivered["deferred"],
+        )
     summary = asdict(report)
     summary["delivered"] = delivered
     summary["as_of"] = report.as_of.isoformat()
@@ -97,7 +109,10 @@ def main() -> None:
     parser.add_argument("--as-of", type=date.fromisoformat)
     parser.add_argument("--at", default="17:00")
     args = parser.parse_args()
-    print(sweep(args.as_of, args.at))
+    summary = sweep(args.as_of, args.at)
+    print(summary)
+    if summary["delivered"]["unavailable"]:
+        raise SystemExit(EXIT_MAIL_UNAVAILABLE)  # as `onboarding sweep`: the sweep ran, its mail waits
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine
 
 from onboarding.adapters.blueprint_files import FileBlueprints
@@ -18,6 +20,7 @@ from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.manager_report import ManagerReportService
+from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
 from onboarding.services.ports import Clock, Transport
 from onboarding.services.projects import ProjectService
@@ -81,7 +84,15 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
         unsubscribe_secret=unsubscribe_secret(settings),
         product_name=settings.sender_name,
     )
-    return Dispatcher(outbox=SqlOutbox(engine), renderer=renderer, transport=transport(settings), clock=clock)
+    return Dispatcher(
+        outbox=SqlOutbox(engine),
+        renderer=renderer,
+        transport=transport(settings),
+        clock=clock,
+        retry_horizon=timedelta(hours=settings.delivery_retry_horizon_hours),
+        backoff_cap=timedelta(minutes=settings.delivery_backoff_cap_minutes),
+        deadline_seconds=settings.delivery_deadline_seconds,
+    )
 
 
 def sweep_service(
@@ -135,3 +146,10 @@ def manager_report_service(
         folder=settings.data_dir / "reports",
         dispatcher=dispatcher(settings, engine=engine, clock=SystemClock()),
     )
+
+
+def outbox_service(settings: Settings | None = None, *, clock: Clock | None = None) -> OutboxService:
+    """The outbox of the configured database, to list and resend by hand."""
+    settings = settings or Settings()
+    engine = database(settings)
+    return OutboxService(records=SqlOutbox(engine), projects=SqlProjectStore(engine), clock=clock or SystemClock())

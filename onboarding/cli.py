@@ -1,4 +1,4 @@
-"""The command line: ``onboarding validate | plan | schema``.
+"""The command line: ``onboarding validate | plan | schema | launch | status | sweep | outbox | report ...``.
 
 The edge of the program: it parses arguments, calls one service, prints with rich,
 and turns the engine's errors into messages and exit statuses (1 for bad input,
@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from dataclasses import fields, is_dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.bootstrap import (
     manager_report_service,
+    outbox_service,
     planning_service,
     project_service,
     report_service,
@@ -44,10 +45,11 @@ from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
-from onboarding.services.ports import Clock
+from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry
 from onboarding.settings import Settings, settings_problems
 
 _TRACE_LINES_IN_TABLE = 12
+EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the sweep ran, its mail waits for a server that can be reached
 
 
 class IsoDate(click.ParamType):  # type: ignore[type-arg]
@@ -414,7 +416,15 @@ def status(project: str, output_format: str) -> None:
     document = status_document(record, today=SystemClock().today())
     failed = svc.failed_messages(record.id)
     document["failed_emails"] = [
-        {"kind": f.kind, "subject": f.subject, "to": list(f.recipients), "attempts": f.attempts, "error": f.error}
+        {
+            "id": f.id,
+            "state": f.state,
+            "kind": f.kind,
+            "subject": f.subject,
+            "to": list(f.recipients),
+            "attempts": f.attempts,
+            "error": f.error,
+        }
         for f in failed
     ]
     if output_format == "json":
@@ -453,11 +463,13 @@ def status(project: str, output_format: str) -> None:
     for f in failed:
         out.print(
             Text(
-                f"undelivered {f.kind} email to {', '.join(f.recipients)}: {f.subject} "
+                f"undelivered {f.kind} email #{f.id} ({f.state}) to {', '.join(f.recipients)}: {f.subject} "
                 f"({f.attempts} attempts: {f.error})",
                 style="bold red",
             )
         )
+    if failed:
+        out.print(f"resend with `onboarding outbox retry --project {record.external_id or record.id}`")
 
 
 @main.command(name="list")
@@ -543,14 +555,29 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
         f"sweep {report.as_of.isoformat()}: re-forecast {report.reforecast} projects, "
         f"{report.automated} automated tasks run, {report.overdue_tasks} overdue tasks, "
         f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
-        f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}"
+        f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}, "
+        f"held {d.held}"
     )
+    if d.unavailable:
+        click.echo(
+            f"mail server unavailable: {d.unavailable}; {d.retried + d.deferred} message(s) wait for the next sweep"
+            " (nothing is lost; check the ONBOARDING_SMTP_* settings and the server)",
+            err=True,
+        )
+    elif d.out_of_time:
+        click.echo(
+            f"delivery stopped at its deadline (ONBOARDING_DELIVERY_DEADLINE_SECONDS); {d.retried + d.deferred}"
+            " message(s) and any not yet claimed wait for the next sweep",
+            err=True,
+        )
     if report.not_replanned:
         count = len(report.not_replanned)
         click.echo(f"{count} project(s) could not be re-planned and were left as they were:", err=True)
         for line in report.not_replanned:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
+    if d.unavailable:
+        sys.exit(EXIT_MAIL_UNAVAILABLE)
 
 
 # -- manager reports ---------------------------------------------------------------------------------------------
@@ -749,6 +776,135 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+# -- the outbox -------------------------------------------------------------------------------------------------
+
+
+_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+class Age(click.ParamType):  # type: ignore[type-arg]
+    name = "AGE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        number, unit = text[:-1], text[-1:]
+        if unit not in _AGE_UNITS or not number.isdigit():
+            self.fail(
+                f"{value!r} is not an age; write a whole number of minutes, hours or days: 30m, 6h, 3d", param, ctx
+            )
+        return timedelta(**{_AGE_UNITS[unit]: int(number)})
+
+
+_OUTBOX_STATES = click.Choice(list(OUTBOX_STATES))
+
+
+def _entry_document(e: OutboxEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "state": e.state,
+        "kind": e.kind,
+        "project": e.project_id,
+        "to": list(e.recipients),
+        "subject": e.subject,
+        "attempts": e.attempts,
+        "queued_at": e.queued_at.isoformat(),
+        "next_attempt_at": e.next_attempt_at.isoformat() if e.state == "pending" else None,
+        "sent_at": e.sent_at.isoformat() if e.sent_at else None,
+        "last_error": e.last_error,
+        "key": e.key,
+    }
+
+
+@main.group()
+def outbox() -> None:
+    """The emails waiting, sent, failed or held: list them, show one, resend failed and held ones."""
+
+
+@outbox.command(name="list")
+@click.option("--state", "states", multiple=True, type=_OUTBOX_STATES, help="Repeat for several (default: all).")
+@click.option("--project", help="A project's id or external id.")
+@click.option("--older-than", "older_than", type=Age(), help="Queued longer ago than this: 30m, 6h, 3d.")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def outbox_list(
+    states: tuple[str, ...], project: str | None, older_than: timedelta | None, limit: int, output_format: str
+) -> None:
+    """Messages by state, project and age, oldest first."""
+    try:
+        listing = outbox_service().list(states=states, project=project, older_than=older_than, limit=limit)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    if output_format == "json":
+        document = {"total": listing.total, "messages": [_entry_document(e) for e in listing.entries]}
+        click.echo(json.dumps(document, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("id", "state", "kind", "project", "to", "queued", "tries", "last error"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=60 if name == "last error" else None)
+    for e in listing.entries:
+        table.add_row(
+            str(e.id),
+            e.state,
+            e.kind,
+            e.project_id or "",
+            ", ".join(e.recipients),
+            f"{e.queued_at:%Y-%m-%d %H:%M}",
+            str(e.attempts),
+            e.last_error or "",
+            style="red" if e.state in RESENDABLE else None,
+        )
+    out = _console()
+    out.print(table)
+    out.print(f"{len(listing.entries)} of {listing.total} message(s)")
+
+
+@outbox.command(name="show")
+@click.argument("message_id", metavar="ID", type=click.IntRange(1))
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def outbox_show(message_id: int, output_format: str) -> None:
+    """One message: its state, recipients, tries and last error."""
+    try:
+        entry = outbox_service().show(message_id)
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    document = _entry_document(entry)
+    if output_format == "json":
+        click.echo(json.dumps(document, indent=2))
+        return
+    for name, value in document.items():
+        click.echo(f"{name + ':':<16} {', '.join(value) if isinstance(value, list) else _cell(value)}")
+
+
+@outbox.command(name="retry")
+@click.argument("message_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(1))
+@click.option("--state", "states", multiple=True, type=click.Choice(list(RESENDABLE)), help="Default: both.")
+@click.option("--project", help="A project's id or external id.")
+@click.option("--older-than", "older_than", type=Age(), help="Queued longer ago than this: 30m, 6h, 3d.")
+def outbox_retry(
+    message_ids: tuple[int, ...], states: tuple[str, ...], project: str | None, older_than: timedelta | None
+) -> None:
+    """Resend failed and held messages (those named, else all that match): the next sweep delivers them.
+
+    Idempotent: only failed and held messages are put back, and a message that reached some of its recipients
+    goes to the others only.
+    """
+    try:
+        resent = outbox_service().retry(
+            message_ids, states=states or RESENDABLE, project=project, older_than=older_than
+        )
+    except OnboardingError as exc:
+        _fail(exc)
+        return
+    ids = ", ".join(f"#{i}" for i in resent.requeued)
+    click.echo(f"{len(resent.requeued)} message(s) back in line for the next sweep" + (f": {ids}" if ids else ""))
+    for e in resent.left:
+        click.echo(f"#{e.id} is {e.state}, not failed or held: left as it is")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

@@ -8,7 +8,8 @@
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
-    └── ProjectNotFound (LookupError)     no project with that id or external id
+    ├── ProjectNotFound (LookupError)     no project with that id or external id
+    └── MessageNotFound (LookupError)     no outbox message with that id
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
 location (a path into the document; the YAML adapter adds file, line and column) and
@@ -78,7 +79,12 @@ REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's --since day is after its --until day",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES}
+# Stable problem codes of `onboarding outbox` (documented in README.md).
+OUTBOX_CODES: dict[str, str] = {
+    "message-not-found": "no outbox message with that id",
+}
+
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **OUTBOX_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +185,7 @@ class UnsubscribeRefused(ProblemsError, ValueError):
 
 class ProjectNotFound(ProblemsError, LookupError):
     """No project has that id or external id."""
+
+
+class MessageNotFound(ProblemsError, LookupError):
+    """No outbox message has that id."""

@@ -35,7 +35,23 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_timeout_seconds: float = 30.0
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait for the SMTP server on one message, connecting included."
+    )
+    delivery_retry_horizon_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long after it was queued a message keeps being retried after temporary failures "
+        "(server down, 4xx); a temporary failure after that holds it for `onboarding outbox retry`.",
+    )
+    delivery_backoff_cap_minutes: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries of a message (1, 2, 4 ... minutes, capped)."
+    )
+    delivery_deadline_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Real time a sweep's delivery may take; what is left waits for the next sweep.",
+    )
 
     @property
     def effective_maildir(self) -> Path:

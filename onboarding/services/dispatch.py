@@ -1,13 +1,26 @@
 """Delivering the outbox: claim due messages, render them, hand them to the transport.
 
+Whatever one message does wrong fails that message alone: a message the renderer
+cannot build (an address it cannot write, say), one the server refuses for good (an
+SMTP 5xx) or one the transport chokes on is marked ``failed`` with its reason, shown
+by ``onboarding status`` and ``onboarding outbox list``, and the batch goes on.
+
 A temporary failure (connection refused, a time-out, an SMTP 4xx) is retried with
-exponential backoff; a permanent one (an SMTP 5xx) or too many attempts marks the
-message failed, and ``onboarding status`` shows it. Customer emails about a project
-are never delivered to someone who unsubscribed from it (``onboarding unsubscribe``):
-they are left out of the recipients, and a message left with none is suppressed. Delivery is at least once and
-idempotent by key: a message whose sender died after handing it over is claimed
-again once its lease runs out, and the transport recognises it by its key
-(Maildir) or its Message-ID (the receiving mail system).
+exponential backoff (1, 2, 4 ... minutes, at most ``backoff_cap``) until the retry
+horizon, counted from when the message was queued by the clock passed in; a
+temporary failure past the horizon marks it ``held``. Nothing is thrown away:
+``onboarding outbox retry`` resends failed and held messages. When the server itself
+is unavailable (refused, silent, closing, a login refused), the rest of the claimed
+batch is put back untried, for the next sweep, and delivery stops; it also stops at
+its deadline (``deadline_seconds`` of real time a run, each message given at most
+what is left), so a hanging server cannot stall a sweep.
+
+Customer emails about a project are never delivered to someone who unsubscribed
+from it (``onboarding unsubscribe``): they are left out of the recipients, and a
+message left with none is suppressed. Delivery is at least once and idempotent by
+key: a message whose sender died after handing it over is claimed again once its
+lease runs out, and the transport recognises it by its key (Maildir) or its
+Message-ID (the receiving mail system).
 
 Not here: what to send (sweep, projects), rendering and transports (adapters/email).
 """
@@ -15,28 +28,38 @@ Not here: what to send (sweep, projects), rendering and transports (adapters/ema
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from onboarding.core.messages import OutgoingMessage
 from onboarding.services.ports import (
     Clock,
     Outbox,
     PermanentDeliveryError,
+    QueuedMessage,
     Renderer,
     TemporaryDeliveryError,
     Transport,
 )
 
 LEASE = timedelta(minutes=10)
+RETRY_HORIZON = timedelta(days=3)
+BACKOFF_CAP = timedelta(hours=1)
+DEADLINE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
 class DispatchReport:
     sent: int = 0
-    retried: int = 0
-    failed: int = 0
+    retried: int = 0  # tried, failed for now, tried again after a backoff
+    failed: int = 0  # refused for good or unsendable: waits for `outbox retry`
     suppressed: int = 0  # every recipient had unsubscribed
+    held: int = 0  # temporary failures past the retry horizon: waits for `outbox retry`
+    deferred: int = 0  # claimed but not tried (the server was unavailable, or the deadline came): next sweep
+    unavailable: str = ""  # why the mail server (or folder) could not be used; empty when it could
+    out_of_time: bool = False  # delivery stopped at its deadline with messages left
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -44,12 +67,16 @@ class DispatchReport:
             self.retried + other.retried,
             self.failed + other.failed,
             self.suppressed + other.suppressed,
+            self.held + other.held,
+            self.deferred + other.deferred,
+            other.unavailable or self.unavailable,
+            self.out_of_time or other.out_of_time,
         )
 
 
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4 ... minutes after each failed attempt, at most 6 hours."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), timedelta(hours=6))
+def backoff(attempts: int, *, cap: timedelta = BACKOFF_CAP) -> timedelta:
+    """1, 2, 4 ... minutes after each failed attempt, at most ``cap``."""
+    return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 30)), cap)
 
 
 class Dispatcher:
@@ -61,60 +88,143 @@ class Dispatcher:
         transport: Transport,
         clock: Clock,
         worker: str | None = None,
-        max_attempts: int = 8,
         batch: int = 200,
+        retry_horizon: timedelta = RETRY_HORIZON,
+        backoff_cap: timedelta = BACKOFF_CAP,
+        deadline_seconds: float | None = DEADLINE_SECONDS,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._outbox = outbox
         self._renderer = renderer
         self._transport = transport
         self._clock = clock
         self._worker = worker or f"{socket.gethostname()}"
-        self._max_attempts = max_attempts
         self._batch = batch
+        self._horizon = retry_horizon
+        self._backoff_cap = backoff_cap
+        self._deadline_seconds = deadline_seconds
+        self._timer = timer  # real elapsed time (the clock may be simulated)
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
-        """Deliver what is due now, batch by batch, until nothing is due (or the limit)."""
+        """Deliver what is due now, batch by batch, until nothing is due, the limit, the deadline, or the server
+        is found unavailable."""
+        ends = None if self._deadline_seconds is None else self._timer() + self._deadline_seconds
         report = DispatchReport()
         delivered = 0
-        while max_messages is None or delivered < max_messages:
-            limit = self._batch if max_messages is None else min(self._batch, max_messages - delivered)
-            claimed = self._outbox.claim(now=self._clock.now(), worker=self._worker, limit=limit, lease=LEASE)
-            if not claimed:
-                break
-            opted_out = self._outbox.opted_out(
-                (q.message.project_id, p.email)
-                for q in claimed
-                if q.message.customer_facing and q.message.project_id is not None
-                for p in (*q.message.to, *q.message.cc)
-            )
-            for queued in claimed:
-                message = _without(queued.message, opted_out)
-                if message is None:
-                    self._outbox.suppressed(queued.id, at=self._clock.now(), reason="every recipient unsubscribed")
-                    report += DispatchReport(suppressed=1)
-                    continue
-                report += self._deliver_one(queued.id, message, queued.attempts)
-            delivered += len(claimed)
+        try:
+            while max_messages is None or delivered < max_messages:
+                if ends is not None and self._timer() >= ends:
+                    return report + DispatchReport(out_of_time=True)
+                limit = self._batch if max_messages is None else min(self._batch, max_messages - delivered)
+                claimed = self._outbox.claim(now=self._clock.now(), worker=self._worker, limit=limit, lease=LEASE)
+                if not claimed:
+                    break
+                report += self._deliver_batch(claimed, ends=ends)
+                if report.unavailable or report.out_of_time or len(claimed) < limit:  # a short batch: all due done
+                    break
+                delivered += len(claimed)
+        finally:
+            self._transport.close()  # one connection a run: the next sweep opens a fresh one
         return report
 
-    def _deliver_one(self, message_id: int, message: OutgoingMessage, attempts: int) -> DispatchReport:
+    def _deliver_batch(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
+        report = DispatchReport()
+        opted_out = self._outbox.opted_out(
+            (q.message.project_id, p.email)
+            for q in claimed
+            if q.message.customer_facing and q.message.project_id is not None
+            for p in (*q.message.to, *q.message.cc)
+        )
+        for index, queued in enumerate(claimed):
+            left = None if ends is None else ends - self._timer()
+            if left is not None and left <= 0:
+                rest = claimed[index:]
+                self._outbox.defer([q.id for q in rest], at=self._clock.now(), error=None)
+                return report + DispatchReport(deferred=len(rest), out_of_time=True)
+            message = _without(queued.message, opted_out)
+            if message is None:
+                self._outbox.suppressed(queued.id, at=self._clock.now(), reason="every recipient unsubscribed")
+                report += DispatchReport(suppressed=1)
+                continue
+            outcome = self._deliver_one(queued, message, ends=ends)
+            report += outcome
+            rest = claimed[index + 1 :]
+            if outcome.out_of_time:  # the deadline came while it was on its way: the rest waits, due now
+                self._outbox.defer([q.id for q in rest], at=self._clock.now(), error=None)
+                return report + DispatchReport(deferred=len(rest))
+            if outcome.unavailable:
+                return report + self._put_back(rest, after=queued, reason=outcome.unavailable)
+        return report
+
+    def _deliver_one(self, queued: QueuedMessage, message: OutgoingMessage, *, ends: float | None) -> DispatchReport:
+        """Deliver one message within what is left before ``ends`` (a ``timer`` instant); whatever goes wrong with
+        it is recorded against it alone."""
         now = self._clock.now()
+        timeout_seconds = None if ends is None else ends - self._timer()
         recipients = [p.email for p in (*message.to, *message.cc)]
         try:
             raw = self._renderer.render(message, now=now)
-            self._transport.deliver(raw, message_key=message.idempotency_key, recipients=recipients)
-        except TemporaryDeliveryError as exc:
-            if attempts >= self._max_attempts:
-                self._outbox.failed(message_id, error=f"gave up after {attempts} attempts: {exc.detail}")
-                return DispatchReport(failed=1)
-            only = tuple(exc.retry_recipients) if exc.accepted else ()  # never send twice to those reached
-            self._outbox.retry(message_id, at=now + backoff(attempts), error=exc.detail, only=only)
-            return DispatchReport(retried=1)
-        except PermanentDeliveryError as exc:
-            self._outbox.failed(message_id, error=exc.detail)
+        except Exception as exc:
+            self._outbox.failed(queued.id, error=f"cannot be rendered: {type(exc).__name__}: {exc}")
             return DispatchReport(failed=1)
-        self._outbox.sent(message_id, at=now)
+        try:
+            self._transport.deliver(
+                raw, message_key=message.idempotency_key, recipients=recipients, timeout_seconds=timeout_seconds
+            )
+        except TemporaryDeliveryError as exc:
+            cut = ends is not None and self._timer() >= ends  # the deadline, not only the server, cut it short
+            return self._temporary(queued, exc, now=now, cut=cut)
+        except PermanentDeliveryError as exc:
+            not_reached = tuple(r for r in recipients if r not in exc.accepted) if exc.accepted else ()
+            self._outbox.failed(queued.id, error=exc.detail, only=not_reached)  # never twice to those reached
+            return DispatchReport(failed=1)
+        except Exception as exc:
+            self._outbox.failed(queued.id, error=f"the transport failed on it: {type(exc).__name__}: {exc}")
+            return DispatchReport(failed=1)
+        self._outbox.sent(queued.id, at=now)
         return DispatchReport(sent=1)
+
+    def _temporary(
+        self, queued: QueuedMessage, exc: TemporaryDeliveryError, *, now: datetime, cut: bool
+    ) -> DispatchReport:
+        unavailable = exc.detail if exc.unavailable else ""
+        if self._past_horizon(queued, now=now):
+            self._outbox.held(queued.id, error=self._held_because(queued, exc.detail, now=now))
+            return DispatchReport(held=1, unavailable=unavailable, out_of_time=cut)
+        only = tuple(exc.retry_recipients) if exc.accepted else ()  # never send twice to those reached
+        at = now if cut else now + backoff(queued.attempts, cap=self._backoff_cap)
+        self._outbox.retry(queued.id, at=at, error=exc.detail, only=only)
+        return DispatchReport(retried=1, unavailable=unavailable, out_of_time=cut)
+
+    def _put_back(self, rest: Sequence[QueuedMessage], *, after: QueuedMessage, reason: str) -> DispatchReport:
+        """The rest of a batch whose server is unavailable: untried, due when the failed one is retried (or held
+        when past the horizon themselves)."""
+        now = self._clock.now()
+        over = [q for q in rest if self._past_horizon(q, now=now)]
+        for queued in over:
+            self._outbox.held(queued.id, error=self._held_because(queued, reason, now=now))
+        held = {q.id for q in over}
+        waiting = [q.id for q in rest if q.id not in held]
+        if waiting:
+            at = now + backoff(after.attempts, cap=self._backoff_cap)
+            self._outbox.defer(waiting, at=at, error=f"not tried: the mail server was unavailable ({reason})")
+        return DispatchReport(held=len(over), deferred=len(waiting))
+
+    def _past_horizon(self, queued: QueuedMessage, *, now: datetime) -> bool:
+        return queued.queued_at is not None and now - queued.queued_at >= self._horizon
+
+    def _held_because(self, queued: QueuedMessage, detail: str, *, now: datetime) -> str:
+        since = queued.queued_at or now
+        return (
+            f"held: still failing {_duration(now - since)} after it was queued ({since:%Y-%m-%d %H:%M} UTC),"
+            f" past the retry horizon of {_duration(self._horizon)}; last error: {detail}"
+            " (resend with `onboarding outbox retry`)"
+        )
+
+
+def _duration(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{round(hours / 24, 1):g} days" if hours >= 48 else f"{round(hours, 1):g} hours"
 
 
 def _without(message: OutgoingMessage, opted_out: set[tuple[str, str]]) -> OutgoingMessage | None:

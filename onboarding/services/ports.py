@@ -53,12 +53,17 @@ class Clock(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FailedMessage:
+    """An email that will not leave by itself: ``failed`` (refused or unsendable) or ``held`` (past the retry
+    horizon); ``id`` is what ``onboarding outbox retry`` takes."""
+
     key: str
     kind: str
     subject: str
     recipients: tuple[str, ...]
     attempts: int
     error: str
+    state: str = "failed"
+    id: int | None = None
 
 
 class ConcurrentChange(RuntimeError):
@@ -124,21 +129,26 @@ class ProjectStore(Protocol):
         ...
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
-        """Emails of the project that could not be delivered and will not be retried."""
+        """Emails of the project that could not be delivered and will not be retried by themselves (failed or
+        held)."""
         ...
 
 
 @dataclass(frozen=True)
 class QueuedMessage:
-    """A message claimed from the outbox for delivery; ``attempts`` counts this one."""
+    """A message claimed from the outbox for delivery; ``attempts`` counts this one.
+
+    ``queued_at`` is when it was queued: the retry horizon counts from there (None: not known, no horizon).
+    """
 
     id: int
     message: OutgoingMessage
     attempts: int
+    queued_at: datetime | None = None
 
 
 class Outbox(Protocol):
-    """Emails waiting to leave: claimed in batches, then marked sent, retried or failed."""
+    """Emails waiting to leave: claimed in batches, then marked sent, retried, failed or held, or put back untried."""
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]: ...
 
@@ -148,7 +158,19 @@ class Outbox(Protocol):
         """Try again at ``at``; ``only`` narrows the recipients to those the last try did not reach."""
         ...
 
-    def failed(self, message_id: int, *, error: str) -> None: ...
+    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
+        """Never deliver it by itself again (``onboarding outbox retry`` may); ``only``: the recipients it did not
+        reach, so that a retry never sends twice to the others."""
+        ...
+
+    def held(self, message_id: int, *, error: str) -> None:
+        """Stop retrying it: its temporary failures went on past the retry horizon (``outbox retry`` resends)."""
+        ...
+
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+        """Put claimed messages back untried, due at ``at`` (their claim's attempt not counted); ``error``, when
+        given, says why."""
+        ...
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (project id, email) pairs asked for no more customer emails about the project."""
@@ -156,6 +178,52 @@ class Outbox(Protocol):
 
     def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
         """Never deliver it: every recipient opted out."""
+        ...
+
+
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "held", "suppressed")
+RESENDABLE = ("failed", "held")  # what `onboarding outbox retry` puts back in line
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message of the outbox as an operator sees it."""
+
+    id: int
+    key: str
+    kind: str
+    project_id: str | None
+    subject: str
+    recipients: tuple[str, ...]
+    state: str
+    attempts: int
+    queued_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxQuery:
+    """Which messages: any of ``ids`` (all when empty), in any of ``states`` (any when empty), of a project,
+    queued before an instant."""
+
+    ids: tuple[int, ...] = ()
+    states: tuple[str, ...] = ()
+    project_id: str | None = None
+    queued_before: datetime | None = None
+
+
+class OutboxRecords(Protocol):
+    """The outbox as records to list and to put back in line (``onboarding outbox``)."""
+
+    def entries(self, query: OutboxQuery, *, limit: int | None = None) -> tuple[list[OutboxEntry], int]:
+        """The matching messages, oldest first, at most ``limit``, and how many match in all."""
+        ...
+
+    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
+        """Put the matching failed and held messages back in line, due at ``at`` (recipients as they are: those a
+        partial delivery reached were taken off); the others are left as they are. Returns the ids put back."""
         ...
 
 
@@ -168,10 +236,11 @@ class DeliveryError(Exception):
 
     accepted: Sequence[str] = ()
 
-    def __init__(self, detail: str, *, code: int | None = None) -> None:
+    def __init__(self, detail: str, *, code: int | None = None, unavailable: bool = False) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.unavailable = unavailable  # the server or the folder, not this message: the next ones fail alike
 
     @property
     def retry_recipients(self) -> Sequence[str]:
@@ -193,8 +262,15 @@ class Renderer(Protocol):
 
 
 class Transport(Protocol):
-    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
-        """Hand a message over; raises TemporaryDeliveryError or PermanentDeliveryError."""
+    def deliver(
+        self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
+    ) -> None:
+        """Hand a message over, taking at most about ``timeout_seconds`` (None: the transport's own limit);
+        raises TemporaryDeliveryError or PermanentDeliveryError."""
+        ...
+
+    def close(self) -> None:
+        """End what a run of deliveries opened (a connection); the next delivery opens it again."""
         ...
 
 

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport
 from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.core.messages import OutgoingMessage
 from onboarding.services.dispatch import Dispatcher
 from tests.adapters.email.test_transports import Handler, start
 from tests.services.test_sweep import SENDER, World
@@ -76,7 +78,10 @@ def test_a_server_that_is_down_means_try_again_later(engine: Engine, tmp_path: P
         local_hostname="test.localhost",
     )
     report = Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=down, clock=clock).deliver_due()
-    assert report.retried == 7 and report.sent == report.failed == 0
+    # one message tried, the six others put back untried: the server, not the messages, is the problem
+    assert (report.retried, report.deferred, report.sent, report.failed) == (1, 6, 0, 0)
+    assert "ConnectionRefusedError" in report.unavailable
+    assert SqlOutbox(engine).counts() == {"pending": 7}
 
 
 CHILD = """
@@ -85,12 +90,13 @@ from datetime import UTC, datetime
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.transports import MaildirTransport
 from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.core.messages import OutgoingMessage
 from onboarding.adapters.store.sql import make_engine
 from onboarding.services.dispatch import Dispatcher
 from tests.services.test_delivery import RENDERER
 
 class Slow(MaildirTransport):
-    def deliver(self, raw, *, message_key, recipients):
+    def deliver(self, raw, *, message_key, recipients, timeout_seconds=None):
         super().deliver(raw, message_key=message_key, recipients=recipients)
         time.sleep(0.02)  # between writing the message and recording it sent: where a crash hurts
 
@@ -181,3 +187,96 @@ def test_a_partly_refused_message_is_retried_for_the_refused_recipients_only(eng
         clock.set(clock.day, at=clock.at + timedelta(minutes=5))
         assert dispatcher.deliver_due().sent == 1
     assert [r.rcpt_tos for r in handler.received] == [["lee@acme.example"], ["alex@acme.example"]]
+
+
+def poison_first_message(engine: Engine, address: str = "lée@acme.example") -> tuple[int, str]:
+    """Give the outbox's first message an address the renderer refuses, as data stored before entry points checked
+    addresses would hold it; returns its id and project."""
+    from sqlalchemy import func, select, update
+
+    from onboarding.adapters.store.sql import outbox
+
+    with engine.begin() as connection:
+        first = connection.execute(select(func.min(outbox.c.id))).scalar_one()
+        row = connection.execute(select(outbox.c.recipients, outbox.c.project_id).where(outbox.c.id == first)).one()
+        poisoned = [{**row.recipients[0], "email": address}, *row.recipients[1:]]
+        connection.execute(update(outbox).where(outbox.c.id == first).values(recipients=poisoned))
+    return first, row.project_id
+
+
+def test_a_poisoned_address_fails_alone_and_every_healthy_message_leaves_in_the_same_sweep(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world = launched(engine, tmp_path, projects=20)  # 140 kickoff emails, the poisoned one first in line
+    _, project = poison_first_message(engine)
+    report = world.sweep.run()
+    assert (report.delivered.sent, report.delivered.failed) == (139, 1)
+    assert SqlOutbox(engine).counts() == {"sent": 139, "failed": 1}
+    assert len(world.mail()) == 139
+    (failed,) = world.projects.failed_messages(project)
+    assert failed.state == "failed" and "cannot be rendered" in failed.error and "lée@acme.example" in failed.error
+    assert world.sweep.run().delivered == type(report.delivered)()  # nothing left, nothing tried again
+
+
+def test_an_address_smtp_cannot_write_fails_that_message_alone(engine: Engine, tmp_path: Path) -> None:
+    launched(engine, tmp_path, projects=2)
+    poison_first_message(engine, "lée@acme.example")  # smtplib writes commands in ASCII
+
+    class Trusting(MessageRenderer):  # a renderer that lets the address through: the transport must cope
+        def render(self, message: OutgoingMessage, *, now: datetime) -> bytes:
+            clean = replace(message, to=tuple(p._replace(email="lee@acme.example") for p in message.to))
+            return super().render(clean, now=now)
+
+    renderer = Trusting(
+        sender=SENDER,
+        domain="vendor.example",
+        unsubscribe_url="https://vendor.example/u",
+        unsubscribe_secret=b"delivery-test-key",
+        product_name="Onboarding",
+    )
+    clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    for server in start(Handler()):
+        report = Dispatcher(
+            outbox=SqlOutbox(engine), renderer=renderer, transport=server.transport(), clock=clock
+        ).deliver_due()
+        assert (report.sent, report.failed) == (13, 1)
+        assert len(server.handler.received) == 13
+
+
+def test_resending_a_message_refused_for_one_recipient_never_reaches_the_others_twice(engine: Engine) -> None:
+    from onboarding.adapters.store.sql import SqlProjectStore
+    from onboarding.core.messages import MessageKind, Person
+    from onboarding.services.outbox import OutboxService
+    from onboarding.services.ports import OutboxQuery
+
+    store = SqlProjectStore(engine)
+    two = (Person("Lee Park", "lee@acme.example"), Person("Alex Brown", "alex@acme.example"))
+    context = {
+        "project": {"id": "p", "customer": "Acme", "blueprint_title": "Payroll", "external_id": None},
+        "recipient_name": "Lee Park, Alex Brown",
+        "subject": "Prenotes sent",
+        "body": "Sent.",
+    }
+    message = OutgoingMessage(
+        idempotency_key="automated:p:t:two",
+        kind=MessageKind.automated,
+        to=two,
+        subject="Prenotes sent",
+        context=context,
+        customer_facing=True,
+        project_id=None,
+    )
+    store.queue([message], now=datetime(2026, 12, 4, 15, 0, tzinfo=UTC))
+    clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    handler = Handler(rcpt_replies={"lee@acme.example": "550 5.1.1 no such user"})
+    for server in start(handler):
+        dispatcher = Dispatcher(outbox=SqlOutbox(engine), renderer=RENDERER, transport=server.transport(), clock=clock)
+        assert dispatcher.deliver_due().failed == 1
+        ([failed], _) = SqlOutbox(engine).entries(OutboxQuery(states=("failed",)))
+        assert failed.recipients == ("lee@acme.example",)  # only whom it did not reach is kept for a resend
+        handler.rcpt_replies.clear()  # the address is fixed on the server's side
+        service = OutboxService(records=SqlOutbox(engine), projects=store, clock=clock)
+        assert service.retry().requeued == (failed.id,)
+        assert service.retry().requeued == ()  # twice is once
+        assert dispatcher.deliver_due().sent == 1
+    assert [r.rcpt_tos for r in handler.received] == [["alex@acme.example"], ["lee@acme.example"]]

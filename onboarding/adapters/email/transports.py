@@ -1,7 +1,8 @@
 """Transports: delivering rendered emails to a Maildir folder, an SMTP server, or memory.
 
-Every transport has one method, ``deliver(raw, *, message_key, recipients)``, and
-says how a delivery failed with one of two exceptions:
+Every transport has ``deliver(raw, *, message_key, recipients, timeout_seconds=None)``
+and ``close()`` (the end of a run of deliveries), and says how a delivery failed
+with one of two exceptions:
 
     services.ports.DeliveryError (Exception)      ``.detail``; ``.code``: the SMTP reply, if any
     └── DeliveryError                             + ``.reason`` (stable), ``.refused``, ``.accepted``
@@ -16,7 +17,9 @@ the server or in the settings, after which the queued message should still go ou
 so they must not mark it failed for good. When some recipients are refused and
 others accepted, the message has gone to the accepted ones: the error lists both
 (``.refused`` with each reply, ``.accepted``), and a retry should name only
-``.retry_recipients``.
+``.retry_recipients``. An error marked ``.unavailable`` is about the server (or
+the folder), not this message: the next messages would fail the same way, so the
+dispatcher puts them back untried.
 
 The dispatcher catches the ports' classes, which these extend. They are
 infrastructure errors, not ``OnboardingError``s: they say nothing the user did wrong.
@@ -25,8 +28,9 @@ infrastructure errors, not ``OnboardingError``s: they say nothing the user did w
   it is written in ``tmp/``, flushed to disk and hard-linked into ``new/`` (atomic;
   it cannot overwrite), so a crash leaves either no message or the whole message,
   and a redelivery after a crash finds the first copy and does nothing.
-- ``SmtpTransport`` uses smtplib, one connection reused across deliveries (not
-  thread-safe: one transport per worker).
+- ``SmtpTransport`` uses smtplib, one connection reused across the deliveries of a
+  run until ``close()`` (not thread-safe: one transport per worker); each delivery
+  takes at most its ``timeout_seconds`` (or the transport's), connecting included.
 - ``RecordingTransport`` keeps what it was given, for service tests, and fails on
   request.
 
@@ -43,6 +47,7 @@ import os
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -75,7 +80,7 @@ class DeliveryError(ports.DeliveryError):
         refused: Mapping[str, tuple[int, str]] | None = None,
         accepted: Sequence[str] = (),
     ) -> None:
-        super().__init__(detail, code=code)
+        super().__init__(detail, code=code, unavailable=reason in _SERVER_REASONS or code == 421)
         self.reason = reason
         self.refused: dict[str, tuple[int, str]] = dict(refused or {})
         self.accepted: tuple[str, ...] = tuple(accepted)
@@ -84,6 +89,20 @@ class DeliveryError(ports.DeliveryError):
     def retry_recipients(self) -> tuple[str, ...]:
         """The refused recipients worth another try (a 4xx reply); empty when none were refused one by one."""
         return tuple(address for address, (reply, _) in self.refused.items() if 400 <= reply < 500)
+
+
+# Failures of the server or the folder, not of one message (421: the server is closing the connection).
+_SERVER_REASONS = frozenset(
+    {
+        "maildir-write-failed",
+        "smtp-unavailable",
+        "smtp-unreachable",
+        "smtp-not-supported",
+        "starttls-unavailable",
+        "smtp-login-failed",
+        "smtp-error",
+    }
+)
 
 
 class TemporaryDeliveryError(DeliveryError, ports.TemporaryDeliveryError):
@@ -121,7 +140,12 @@ class MaildirTransport:
             folder.mkdir(mode=0o700, exist_ok=True)
         self._known: set[str] | None = None  # unique names already in new/ or cur/, read on first delivery
 
-    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+    def close(self) -> None:
+        """Nothing stays open between deliveries."""
+
+    def deliver(
+        self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
+    ) -> None:
         name = key_digest(message_key) + self.SUFFIX
         try:
             if self._delivered(name):
@@ -222,16 +246,24 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError):
             connection.close()
 
-    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+    def deliver(
+        self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
+    ) -> None:
         if not recipients:
             raise PermanentDeliveryError(f"message {message_key!r} names no recipients", reason="no-recipients")
         data = _LINE_END.sub(b"\r\n", raw)
         sender = self.envelope_from or _from_address(data)
+        budget = self.timeout_seconds if timeout_seconds is None else min(self.timeout_seconds, timeout_seconds)
+        ends = time.monotonic() + max(budget, _LEAST_TIMEOUT)
         try:
-            connection = self._connect()
-            refused = connection.sendmail(sender, list(recipients), data)
+            refused = self._send(sender, list(recipients), data, ends=ends)
+        except ValueError as error:  # an address smtplib will not write (a line break, not ASCII)
+            self._drop()  # the transaction may be half open
+            raise PermanentDeliveryError(
+                f"message {message_key!r} cannot be sent to {', '.join(recipients)}: {error}",
+                reason="unsendable-address",
+            ) from error
         except smtplib.SMTPRecipientsRefused as error:
-            self._drop()
             replies = {address: (code, _text(reply)) for address, (code, reply) in error.recipients.items()}
             raise _refusal(message_key, replies, accepted=()) from error
         except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as error:  # the server, not this message
@@ -242,7 +274,8 @@ class SmtpTransport:
                 reason="smtp-unavailable",
             ) from error
         except smtplib.SMTPResponseException as error:  # sender refused, data refused, other replies
-            self._drop()
+            if error.smtp_code == 421 or error.smtp_code < 400:  # smtplib reset the transaction (RSET) otherwise
+                self._drop()
             raise _reply_error(error.smtp_code, _text(error.smtp_error), message_key, self._where) from error
         except smtplib.SMTPNotSupportedError as error:
             self._drop()
@@ -266,17 +299,29 @@ class SmtpTransport:
     def _where(self) -> str:
         return f"the SMTP server {self.host}:{self.port}"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _send(self, sender: str, recipients: list[str], data: bytes, *, ends: float) -> dict[str, tuple[int, bytes]]:
+        """Send on the open connection, or a new one; a connection the server dropped since is replaced once."""
+        reused = self._connection is not None
+        try:
+            return self._connect(ends=ends).sendmail(sender, recipients, data)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            if not reused or time.monotonic() >= ends:
+                raise
+        return self._connect(ends=ends).sendmail(sender, recipients, data)
+
+    def _connect(self, *, ends: float) -> smtplib.SMTP:
+        left = max(ends - time.monotonic(), _LEAST_TIMEOUT)
         if self._connection is not None:
+            self._connection.timeout = left
             try:
-                if self._connection.noop()[0] == 250:
+                if self._connection.sock is not None:
+                    self._connection.sock.settimeout(left)
                     return self._connection
-            except (smtplib.SMTPException, OSError):
+            except OSError:  # a socket closed under it
                 pass
             self._drop()
-        connection = smtplib.SMTP(
-            self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout_seconds
-        )
+        connection = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=left)
         try:
             connection.ehlo()
             if self.starttls:
@@ -309,6 +354,9 @@ class SmtpTransport:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+
+
+_LEAST_TIMEOUT = 0.05  # seconds: a socket timeout of 0 would make it non-blocking
 
 
 def _text(reply: bytes | str) -> str:
@@ -365,19 +413,30 @@ class RecordingTransport:
     def __init__(self) -> None:
         self.delivered: list[DeliveredMessage] = []
         self.attempts = 0
+        self.closed = 0  # how many runs of deliveries ended
         self._failures: list[DeliveryError] = []
 
-    def fail_next(self, count: int = 1, *, kind: Literal["temporary", "permanent"] = "temporary") -> None:
-        """Make the next ``count`` deliveries fail (after any failures already queued)."""
+    def fail_next(
+        self, count: int = 1, *, kind: Literal["temporary", "permanent", "unavailable"] = "temporary"
+    ) -> None:
+        """Make the next ``count`` deliveries fail (after any failures already queued); ``unavailable``: as a
+        server that cannot be reached."""
         for _ in range(count):
             if kind == "temporary":
                 self._failures.append(TemporaryDeliveryError("temporary failure (test)", reason="injected-temporary"))
+            elif kind == "unavailable":
+                self._failures.append(TemporaryDeliveryError("server unavailable (test)", reason="smtp-unreachable"))
             else:
                 self._failures.append(
                     PermanentDeliveryError("permanent failure (test)", code=550, reason="injected-permanent")
                 )
 
-    def deliver(self, raw: bytes, *, message_key: str, recipients: Sequence[str]) -> None:
+    def close(self) -> None:
+        self.closed += 1
+
+    def deliver(
+        self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
+    ) -> None:
         self.attempts += 1
         if self._failures:
             raise self._failures.pop(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
@@ -24,11 +24,14 @@ from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
+    RESENDABLE,
     ConcurrentChange,
     FailedMessage,
     NudgeCandidate,
     NudgeCandidates,
     NudgeFilter,
+    OutboxEntry,
+    OutboxQuery,
     OverdueRow,
     ProjectChange,
     QueuedMessage,
@@ -41,6 +44,7 @@ class InMemoryProjectStore:
         self.projects: dict[str, ProjectRecord] = {}
         self.event_log: dict[str, list[Event]] = {}
         self.outbox: dict[str, OutgoingMessage] = {}  # by idempotency key, in queueing order
+        self.queued_at: dict[str, datetime] = {}  # by idempotency key: when it was queued
 
     def load(self, ref: str) -> ProjectRecord:
         for project in self.projects.values():
@@ -90,7 +94,7 @@ class InMemoryProjectStore:
         if project.id in self.projects or (project.external_id and self.find_external(project.external_id)):
             raise ValueError(f"project {project.id} exists")
         self.projects[project.id] = project
-        self._append(project.id, new_events, messages)
+        self._append(project.id, new_events, messages, now=project.created_at)
 
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
         stale = [
@@ -102,12 +106,13 @@ class InMemoryProjectStore:
             raise ConcurrentChange(", ".join(stale) or "a project changed twice in one batch")
         for c in changes:
             self.projects[c.before.id] = replace(c.after, version=c.before.version + 1)
-            self._append(c.before.id, c.new_events, c.messages)
+            self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
         new = [m for m in messages if m.idempotency_key not in self.outbox]
         for message in new:
             self.outbox[message.idempotency_key] = message
+            self.queued_at[message.idempotency_key] = now
         return len(new)
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
@@ -116,10 +121,13 @@ class InMemoryProjectStore:
     def messages(self, **match: Any) -> list[OutgoingMessage]:
         return [m for m in self.outbox.values() if all(getattr(m, k) == v for k, v in match.items())]
 
-    def _append(self, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]) -> None:
+    def _append(
+        self, project_id: str, new_events: Sequence[Event], messages: Sequence[OutgoingMessage], *, now: datetime
+    ) -> None:
         self.event_log.setdefault(project_id, []).extend(new_events)
         for message in messages:
             self.outbox.setdefault(message.idempotency_key, message)
+            self.queued_at.setdefault(message.idempotency_key, now)
 
 
 class InMemoryOutbox:
@@ -151,7 +159,8 @@ class InMemoryOutbox:
             stale = row["status"] == "sending" and row["claimed_at"] < now - lease
             if due and (row["status"] == "pending" or stale) and len(claimed) < limit:
                 row.update(status="sending", claimed_at=now, attempts=row["attempts"] + 1)
-                claimed.append(QueuedMessage(row["id"], message, row["attempts"]))
+                queued_at = self.store.queued_at.get(key)
+                claimed.append(QueuedMessage(row["id"], message, row["attempts"], queued_at=queued_at))
         return claimed
 
     def _by_id(self, message_id: int) -> dict[str, Any]:
@@ -162,6 +171,9 @@ class InMemoryOutbox:
 
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
+        self._narrow(message_id, only)
+
+    def _narrow(self, message_id: int, only: Sequence[str]) -> None:
         if only:
             key = list(self.store.outbox)[message_id - 1]
             message = self.store.outbox[key]
@@ -171,8 +183,20 @@ class InMemoryOutbox:
                 cc=tuple(p for p in message.cc if p.email in only),
             )
 
-    def failed(self, message_id: int, *, error: str) -> None:
+    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="failed", last_error=error)
+        self._narrow(message_id, only)
+
+    def held(self, message_id: int, *, error: str) -> None:
+        self._by_id(message_id).update(status="held", last_error=error)
+
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+        for message_id in message_ids:
+            row = self._by_id(message_id)
+            if row["status"] == "sending":
+                row.update(status="pending", next_attempt_at=at, attempts=row["attempts"] - 1)
+                if error is not None:
+                    row["last_error"] = error
 
     def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
         self._by_id(message_id).update(status="suppressed", last_error=reason)
@@ -186,6 +210,44 @@ class InMemoryOutbox:
                 for e in self.store.event_log.get(project, [])
             )
         }
+
+    def entries(self, query: OutboxQuery, *, limit: int | None = None) -> tuple[list[OutboxEntry], int]:
+        found = [self._entry(key) for key in self.store.outbox if self._matches(key, query)]
+        return (found if limit is None else found[:limit]), len(found)
+
+    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
+        keys = [k for k in self.store.outbox if self._matches(k, query) and self._row(k)["status"] in RESENDABLE]
+        for key in keys:
+            self._row(key).update(status="pending", next_attempt_at=at)
+        return sorted(self._row(key)["id"] for key in keys)
+
+    def _matches(self, key: str, query: OutboxQuery) -> bool:
+        row, message = self._row(key), self.store.outbox[key]
+        queued_at = self.store.queued_at.get(key)
+        return (
+            (not query.ids or row["id"] in query.ids)
+            and (not query.states or row["status"] in query.states)
+            and (query.project_id is None or message.project_id == query.project_id)
+            and (query.queued_before is None or (queued_at is not None and queued_at < query.queued_before))
+        )
+
+    def _entry(self, key: str) -> OutboxEntry:
+        row, message = self._row(key), self.store.outbox[key]
+        queued_at = self.store.queued_at.get(key, datetime.min.replace(tzinfo=UTC))
+        return OutboxEntry(
+            id=row["id"],
+            key=key,
+            kind=message.kind.value,
+            project_id=message.project_id,
+            subject=message.subject,
+            recipients=tuple(p.email for p in (*message.to, *message.cc)),
+            state=row["status"],
+            attempts=row["attempts"],
+            queued_at=queued_at,
+            next_attempt_at=row["next_attempt_at"] or queued_at,
+            sent_at=row["sent_at"],
+            last_error=row["last_error"],
+        )
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -355,7 +355,7 @@ class SqlProjectStore:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(outbox)
-                .where(outbox.c.project_id == project_id, outbox.c.status == "failed")
+                .where(outbox.c.project_id == project_id, outbox.c.status.in_(("failed", "held")))
                 .order_by(outbox.c.id)
             )
             return [
@@ -363,9 +363,11 @@ class SqlProjectStore:
                     r.idempotency_key,
                     r.kind,
                     r.subject,
-                    tuple(p["email"] for p in r.recipients),
+                    tuple(p["email"] for p in (*r.recipients, *(r.cc or []))),
                     r.attempts,
                     r.last_error or "",
+                    state=r.status,
+                    id=r.id,
                 )
                 for r in rows
             ]

@@ -445,3 +445,54 @@ def test_delivery_errors_are_the_services_errors_and_not_user_errors() -> None:
     assert not issubclass(PermanentDeliveryError, OnboardingError)
     error = TemporaryDeliveryError("try later", code=421, reason="smtp-deferred")
     assert (error.detail, error.code, error.reason, str(error)) == ("try later", 421, "smtp-deferred", "try later")
+
+
+def test_an_address_smtplib_cannot_write_is_permanent_and_the_connection_goes_on(server: Server) -> None:
+    raw, key, _ = rendered()
+    transport = server.transport()
+    with pytest.raises(PermanentDeliveryError) as raised:
+        transport.deliver(raw, message_key=key, recipients=["josé@acme.example"])
+    assert raised.value.reason == "unsendable-address" and not raised.value.unavailable
+    transport.deliver(raw, message_key=key, recipients=["lee@acme.example"])
+    assert [r.rcpt_tos for r in server.handler.received] == [["lee@acme.example"]]
+
+
+def test_a_delivery_takes_no_longer_than_the_time_it_is_given() -> None:
+    import time
+
+    with socket.socket() as silent:
+        silent.bind((HOST, 0))
+        silent.listen()
+        transport = SmtpTransport(
+            HOST,
+            silent.getsockname()[1],
+            starttls=False,
+            username=None,
+            password=None,
+            timeout_seconds=30.0,
+            local_hostname=None,
+        )
+        raw, key, recipients = rendered()
+        started = time.monotonic()
+        with pytest.raises(TemporaryDeliveryError) as raised:
+            transport.deliver(raw, message_key=key, recipients=recipients, timeout_seconds=0.3)
+        assert time.monotonic() - started < 2.0
+    assert raised.value.unavailable  # the server, not the message: the next ones would wait the same
+
+
+def test_a_server_failure_is_marked_unavailable_and_a_message_deferral_is_not(server: Server) -> None:
+    raw, key, recipients = rendered()
+    server.handler.data_reply = "451 4.3.0 Try again later"
+    with pytest.raises(TemporaryDeliveryError) as deferred:
+        server.transport().deliver(raw, message_key=key, recipients=recipients)
+    assert deferred.value.reason == "smtp-deferred" and not deferred.value.unavailable
+    server.handler.data_reply = "421 4.3.2 shutting down"
+    with pytest.raises(TemporaryDeliveryError) as closing:
+        server.transport().deliver(raw, message_key=key, recipients=recipients)
+    assert closing.value.unavailable
+    down = SmtpTransport(
+        HOST, free_port(), starttls=False, username=None, password=None, timeout_seconds=2.0, local_hostname=None
+    )
+    with pytest.raises(TemporaryDeliveryError) as refused:
+        down.deliver(raw, message_key=key, recipients=recipients)
+    assert refused.value.unavailable

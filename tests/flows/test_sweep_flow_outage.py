@@ -1,0 +1,57 @@
+"""The sweep flow with a mail server that cannot be reached: the run completes, its mail waits (nothing lost),
+the summary says why, and ``python -m flows.sweep`` exits 75."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.email.test_transports import free_port
+from tests.services.test_projects import PAYROLL, PEOPLE
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from onboarding.adapters.store.outbox import SqlOutbox
+    from onboarding.bootstrap import database, project_service
+    from onboarding.settings import Settings
+
+    sweep_module = importlib.import_module("flows.sweep")
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONBOARDING_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ONBOARDING_SMTP_PORT", str(free_port()))
+    monkeypatch.setenv("ONBOARDING_SMTP_STARTTLS", "false")
+    sweep_module._built.cache_clear()
+    try:
+        project_service().launch(
+            PAYROLL,
+            customer="Acme Manufacturing",
+            kickoff_on=date(2026, 12, 7),
+            bindings=PEOPLE,
+            pay_schedule="biweekly:2026-01-02",
+        )
+        state = sweep_module.sweep(as_of=date(2026, 12, 4), return_state=True)
+        assert state.is_completed()
+        delivered = state.result()["delivered"]
+        assert "ConnectionRefusedError" in delivered["unavailable"]
+        assert (delivered["retried"], delivered["deferred"], delivered["failed"]) == (1, len(PEOPLE) - 1, 0)
+        monkeypatch.setattr(sys, "argv", ["flows.sweep", "--as-of", "2026-12-04", "--at", "18:00"])
+        with pytest.raises(SystemExit) as exited:
+            sweep_module.main()
+        assert exited.value.code == sweep_module.EXIT_MAIL_UNAVAILABLE == 75
+        engine = database(Settings())
+        assert SqlOutbox(engine).counts() == {"pending": len(PEOPLE)}
+        engine.dispose()
+    finally:
+        sweep_module._built.cache_clear()

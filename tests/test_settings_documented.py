@@ -1,0 +1,17 @@
+"""Every ONBOARDING_* setting is in the README's settings table, and the table names no setting that is gone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from onboarding.settings import Settings
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_the_readme_table_documents_every_setting_and_only_those() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text.split("### Settings", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`ONBOARDING_([A-Z_]+)`", table))
+    assert documented == {name.upper() for name in Settings.model_fields}
