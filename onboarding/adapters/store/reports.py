@@ -370,8 +370,8 @@ class SqlReportStore:
                     .where(or_(t.c.closed_day.is_(None), t.c.closed_day > today), *window)
                     .group_by(*keys, target, t.c.start_day)
                 )
-                closed_rows = list(connection.execute(closed).all())
-                open_rows = list(connection.execute(still_open).all())
+                closed_rows = [tuple(r) for r in connection.execute(closed)]
+                open_rows = [tuple(r) for r in connection.execute(still_open)]
         return observations(closed_rows, open_rows, dimensions, today=today or 0)
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
