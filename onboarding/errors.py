@@ -76,6 +76,7 @@ RUN_CODES: dict[str, str] = {
 # Stable problem codes of the manager reports (documented in README.md).
 REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's --since day is after its --until day",
+    "conflicting-as-of": "a report given two different --as-of days (before and after its subcommand)",
 }
 
 CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES}

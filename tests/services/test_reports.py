@@ -20,7 +20,7 @@ from onboarding.core.messages import Person
 from onboarding.core.metrics import Dimension, Quantiles, RiskReason, observe, ttfv_report
 from onboarding.errors import ReportInputInvalid, TransitionRefused
 from onboarding.services.projects import ProjectService
-from onboarding.services.reports import ReportService
+from onboarding.services.reports import ReportService, one_report_day
 from tests.conftest import blueprint_data
 
 D = date.fromisoformat
@@ -164,6 +164,15 @@ def test_since_after_until_is_refused(store) -> None:  # type: ignore[no-untyped
     with pytest.raises(ReportInputInvalid) as caught:
         w.reports.ttfv(since=D("2026-02-01"), until=D("2026-01-01"))
     assert caught.value.codes == ["invalid-period"]
+
+
+def test_one_report_day_takes_the_day_given_once_and_refuses_two() -> None:
+    assert one_report_day(None, None) is None
+    assert one_report_day(D("2026-01-20"), None) == one_report_day(None, D("2026-01-20")) == D("2026-01-20")
+    assert one_report_day(D("2026-01-20"), D("2026-01-20")) == D("2026-01-20")
+    with pytest.raises(ReportInputInvalid) as caught:
+        one_report_day(D("2026-01-20"), D("2026-03-01"))
+    assert caught.value.codes == ["conflicting-as-of"]
 
 
 def test_portfolio_from_real_projects(store) -> None:  # type: ignore[no-untyped-def]
