@@ -262,10 +262,11 @@ def history_of(connection: Connection, project_id: str) -> list[Event]:
     return [Event(r.kind, _aware(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
 
 
-def rebuild_ttfv(connection: Connection, *, with_undone: bool = True) -> int:
+def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_table: bool = True) -> int:
     """Fold every project's events again and replace the whole read model; returns how many projects.
 
-    ``with_undone=False``: leave out ``project_ttfv_undone`` (for the migration that ran before it existed)."""
+    A migration rewrites only the table it makes (``project_ttfv`` or ``project_ttfv_undone``): the other
+    one may not exist yet, or not yet have the columns this code writes."""
     definitions = TtfvDefinitions()
     texts = {r.id: r.text for r in connection.execute(select(blueprints.c.id, blueprints.c.text))}
     people: dict[str, dict[str, Person]] = {}
@@ -329,14 +330,15 @@ def rebuild_ttfv(connection: Connection, *, with_undone: bool = True) -> int:
             )
         )
     ]
-    if with_undone:
+    if undone_table:
         connection.execute(delete(project_ttfv_undone))
-    connection.execute(delete(project_ttfv))
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        if with_undone:
-            insert_ttfv(connection, batch)
-        else:
+        undone = [u for r in rows for u in r[UNDONE]]
+        for start in range(0, len(undone), _BATCH):
+            connection.execute(insert(project_ttfv_undone), undone[start : start + _BATCH])
+    if projects_table:
+        connection.execute(delete(project_ttfv))
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start : start + _BATCH]
             connection.execute(insert(project_ttfv), [{k: v for k, v in r.items() if k != UNDONE} for r in batch])
     return len(rows)
 

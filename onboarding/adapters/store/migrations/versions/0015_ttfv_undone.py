@@ -39,10 +39,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "closed_day", name=op.f("pk_project_ttfv_undone")),
     )
     op.create_index("ix_project_ttfv_undone_days", "project_ttfv_undone", ["undone_day", "closed_day"])
-    # Projects stored before this revision: fold their events again (the whole read model, the same fold).
+    # Projects stored before this revision: fold their events again (the same fold), writing this table only.
     from onboarding.adapters.store.reports import rebuild_ttfv
 
-    rebuild_ttfv(op.get_bind())
+    rebuild_ttfv(op.get_bind(), projects_table=False)
 
 
 def downgrade() -> None:
