@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from onboarding.core.blueprint import StartEvent
 from onboarding.core.calendars import CalendarKey, business_calendar
@@ -129,6 +131,39 @@ def test_changes_count_from_their_effective_day_in_the_order_they_were_recorded(
         task("task_completed", "2026-01-20"), task("task_reopened", "2026-01-20"), task("task_completed", "2026-01-20")
     )
     assert (same_day.value_on, same_day.undone) == (date(2026, 1, 20), ())
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["task_completed", "task_skipped", "task_reopened"]), st.integers(0, 12)),
+        max_size=8,
+    )
+)
+def test_the_facts_give_the_value_task_as_it_stood_on_every_day(changes: list[tuple[str, int]]) -> None:
+    """Against the rule run by hand: as of day D, fold (in log order) only the changes whose day is on or
+    before D. The facts (the state now and the values undone) must say the same for every day."""
+    first = date(2026, 1, 10)
+    f = facts(*(task(kind, (first + timedelta(days=d)).isoformat()) for kind, d in changes))
+    assert all(u.closed_on < u.undone_on for u in f.undone)  # no empty stretch
+    assert [u.closed_on for u in f.undone] == sorted({u.closed_on for u in f.undone})  # one a day, by day
+    for d in range(-1, 14):
+        day = first + timedelta(days=d)
+        expected: tuple[str, date] | None = None
+        for kind, on in changes:
+            if on <= d:
+                expected = None if kind == "task_reopened" else (kind, first + timedelta(days=on))
+        standing = [u for u in f.undone if u.closed_on <= day < u.undone_on]
+        assert len(standing) <= 1
+        if standing:
+            (u,) = standing
+            found: tuple[str, date] | None = ("task_completed" if u.reached else "task_skipped", u.closed_on)
+        elif f.value_on is not None and f.value_on <= day:
+            found = ("task_completed", f.value_on)
+        elif f.stopped_on is not None and f.stopped_on <= day:
+            found = ("task_skipped", f.stopped_on)
+        else:
+            found = None
+        assert found == expected, (changes, d)
 
 
 def test_a_report_as_of_a_day_sees_the_value_that_stood_that_day() -> None:
