@@ -46,6 +46,7 @@ from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
 from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry
+from onboarding.services.reports import one_report_day
 from onboarding.settings import Settings, settings_problems
 
 _TRACE_LINES_IN_TABLE = 12
@@ -590,7 +591,12 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the whole report (charts and tables) as one HTML file to open in a browser.",
 )
-@click.option("--as-of", "as_of", type=IsoDate(), help="The HTML report as of this day (default: today).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=IsoDate(),
+    help="Every report as of this day (default: today): the HTML report and the ttfv and portfolio reports.",
+)
 @click.pass_context
 def report(ctx: click.Context, html_path: Path | None, as_of: date | None) -> None:
     """Manager reports: time to first value (ttfv) and portfolio health (portfolio), or all of it as HTML (--html)."""
@@ -609,6 +615,12 @@ def report(ctx: click.Context, html_path: Path | None, as_of: date | None) -> No
 _FORMATS = click.Choice(["table", "json", "csv"])
 
 
+def _report_group_as_of(ctx: click.Context) -> date | None:
+    """The ``--as-of`` given before the subcommand (``report --as-of DAY ttfv``)."""
+    day = ctx.parent.params.get("as_of") if ctx.parent is not None else None
+    return day if isinstance(day, date) else None
+
+
 @report.command(name="ttfv")
 @click.option(
     "--by",
@@ -621,14 +633,21 @@ _FORMATS = click.Choice(["table", "json", "csv"])
 @click.option("--until", type=IsoDate(), help="Projects whose TTFV starts on or before this day.")
 @click.option("--as-of", "as_of", type=IsoDate(), help="Report as of this day (default: today).")
 @click.option("--format", "output_format", type=_FORMATS, default="table", show_default=True)
+@click.pass_context
 def report_ttfv(
-    by: tuple[str, ...], since: date | None, until: date | None, as_of: date | None, output_format: str
+    ctx: click.Context,
+    by: tuple[str, ...],
+    since: date | None,
+    until: date | None,
+    as_of: date | None,
+    output_format: str,
 ) -> None:
     """Time to first value per group: reached and in flight, median/p75/p90 in calendar days, business days
     and days net of on-hold time, and the Kaplan-Meier share reached within 30/60/90 days."""
     dimensions = tuple(Dimension(b) for b in by) or (Dimension.blueprint,)
     try:
-        result = report_service().ttfv(by=dimensions, since=since, until=until, as_of=as_of)
+        day = one_report_day(_report_group_as_of(ctx), as_of)
+        result = report_service().ttfv(by=dimensions, since=since, until=until, as_of=day)
     except OnboardingError as exc:
         _fail(exc)
         return
@@ -668,10 +687,12 @@ def report_ttfv(
 @click.option("--as-of", "as_of", type=IsoDate(), help="Report as of this day (default: today).")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True, help="Bottlenecks to show.")
 @click.option("--format", "output_format", type=_FORMATS, default="table", show_default=True)
-def report_portfolio(as_of: date | None, top: int, output_format: str) -> None:
+@click.pass_context
+def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_format: str) -> None:
     """Portfolio health: on-time launch rate, projects at risk, bottlenecks, slip by side, waits before start."""
     try:
-        result = report_service().portfolio(as_of=as_of, top=top)
+        day = one_report_day(_report_group_as_of(ctx), as_of)
+        result = report_service().portfolio(as_of=day, top=top)
     except OnboardingError as exc:
         _fail(exc)
         return

@@ -77,6 +77,7 @@ RUN_CODES: dict[str, str] = {
 # Stable problem codes of the manager reports (documented in README.md).
 REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's --since day is after its --until day",
+    "conflicting-as-of": "a report given two different --as-of days (before and after its subcommand)",
 }
 
 # Stable problem codes of `onboarding outbox` (documented in README.md).

@@ -126,3 +126,27 @@ def test_launch_keeps_the_contract_signed_day(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     events = project_service(Settings(data_dir=tmp_path)).events("CRM-1")
     assert events[0].data["contract_signed_on"] == "2026-11-20"
+
+
+def test_as_of_before_the_subcommand_is_the_report_day(data: Path) -> None:
+    """``report --as-of X ttfv`` reports as of X (it used to report as of today, silently)."""
+    before = onboarding(data, "report", "--as-of", "2026-01-20", "ttfv", "--format", "json")
+    assert before.returncode == 0, before.stderr
+    document = json.loads(before.stdout)
+    assert document["as_of"] == "2026-01-20"
+    assert (document["total"]["reached"], document["total"]["in_flight"]) == (1, 2)  # Beta reached on the 25th
+    after = json.loads(onboarding(data, "report", "ttfv", "--as-of", "2026-01-20", "--format", "json").stdout)
+    assert after == document
+    same = onboarding(data, "report", "--as-of", "2026-01-20", "ttfv", "--as-of", "2026-01-20", "--format", "json")
+    assert json.loads(same.stdout) == document
+    portfolio = onboarding(data, "report", "--as-of", "2026-01-20", "portfolio", "--format", "json")
+    assert portfolio.returncode == 0, portfolio.stderr
+    assert json.loads(portfolio.stdout)["as_of"] == "2026-01-20"
+
+
+def test_two_different_as_of_days_are_refused(data: Path) -> None:
+    for command in ("ttfv", "portfolio"):
+        both = onboarding(data, "report", "--as-of", "2026-01-20", command, "--as-of", "2026-03-01")
+        assert both.returncode == 1
+        assert "[conflicting-as-of]" in both.stderr and "Traceback" not in both.stderr
+        assert both.stdout == ""

@@ -17,6 +17,13 @@ Definitions (also in blueprints/README.md, section ``ttfv``):
   never reaches value: the project is censored at the skip day (it stays in the
   Kaplan-Meier denominator up to that day and never counts as reached). A value day
   after the report's ``as_of`` day has not happened yet.
+- **As of a day**: a report as of day D sees the value task as it stood on D: as
+  the last change recorded (completion, skip or reopen, in the order of the event
+  log) whose effective day (the ``on`` day, which ``--on`` may set in the past) is
+  on or before D left it. A value reached on V and reopened on R counts as reached
+  in reports as of V to R - 1, and no longer from R; a reopen recorded later does
+  not change a report as of an earlier day, unless it is backdated to that day or
+  before. The same days as the value day: each change counts from its ``on`` day.
 - **Customer time zone**: the time zone of the person bound to the role that owns
   the value task when that role is on the customer side, otherwise of the first
   customer-side task owner (by task position) who is bound; UTC if there is none.
@@ -218,6 +225,16 @@ class PortfolioReport:
 
 
 @dataclass(frozen=True, slots=True)
+class UndoneClosure:
+    """Days on which the value task stood completed (value reached) or skipped, until a later change undid it."""
+
+    closed_on: date  # the completion's (or skip's) day
+    undone_on: date  # the first day it no longer stood
+    reached: bool  # completed; else skipped
+    held_days: int = 0  # held days inside [start_on, closed_on) when reached
+
+
+@dataclass(frozen=True, slots=True)
 class TtfvFacts:
     """What the TTFV report needs of one project, folded from its event history (the read model's row)."""
 
@@ -226,6 +243,7 @@ class TtfvFacts:
     stopped_on: date | None  # the value task's skip day, if skipped and not reopened since
     held_days: int  # held days inside [start_on, value_on) when value was reached, else 0
     held_since: date | None  # the day the current hold began, if the project is on hold
+    undone: tuple[UndoneClosure, ...] = ()  # earlier values (or skips) later undone, by day; only when started
 
 
 class OwnedTask(Protocol):
@@ -269,9 +287,8 @@ def ttfv_facts(
 ) -> TtfvFacts:
     """Fold a project's event log (in log order) into its TTFV facts."""
     start_on: date | None = kickoff_on if start_event is StartEvent.kickoff else None
-    value_on: date | None = None
-    stopped_on: date | None = None
     holds: list[tuple[date, date | None]] = []
+    changes: list[tuple[str, date]] = []  # the value task's completions, skips and reopens, in log order
     for event in events:
         if event.kind == "project_launched":
             if start_event is StartEvent.project_created:
@@ -282,21 +299,56 @@ def ttfv_facts(
             holds.append((local_day(event.at, timezone), None))
         elif event.kind == "project_resumed" and holds and holds[-1][1] is None:
             holds[-1] = (holds[-1][0], local_day(event.at, timezone))
-        elif event.task_key is not None and event.task_key == value_task:
+        elif event.task_key is not None and event.task_key == value_task and event.kind in _VALUE_CHANGES:
             day = date.fromisoformat(str(event.data["on"])) if "on" in event.data else local_day(event.at, timezone)
-            if event.kind == "task_completed":
-                value_on, stopped_on = day, None
-            elif event.kind == "task_skipped":
-                value_on, stopped_on = None, day
-            elif event.kind == "task_reopened":
-                value_on, stopped_on = None, None
+            changes.append((event.kind, day))
     held_since = holds[-1][0] if holds and holds[-1][1] is None else None
-    held_days = 0
-    if start_on is not None and value_on is not None:
-        for begin, end in holds:
-            first, last = max(begin, start_on), min(end or value_on, value_on)
-            held_days += max(0, (last - first).days)
-    return TtfvFacts(start_on, value_on, stopped_on, held_days, held_since)
+    # The last change recorded leaves the task as it stands now (each change sets its state whole).
+    last = changes[-1] if changes else None
+    value_on = last[1] if last is not None and last[0] == "task_completed" else None
+    stopped_on = last[1] if last is not None and last[0] == "task_skipped" else None
+    held_days = _held_days(holds, start_on, value_on) if start_on is not None and value_on is not None else 0
+    undone: tuple[UndoneClosure, ...] = ()
+    if start_on is not None:
+        undone = tuple(
+            UndoneClosure(
+                closed_on=closed,
+                undone_on=until,
+                reached=kind == "task_completed",
+                held_days=_held_days(holds, start_on, closed) if kind == "task_completed" else 0,
+            )
+            for closed, until, kind in _stretches(changes)
+            if until is not None and kind != "task_reopened"
+        )
+    return TtfvFacts(start_on, value_on, stopped_on, held_days, held_since, undone)
+
+
+_VALUE_CHANGES = frozenset({"task_completed", "task_skipped", "task_reopened"})
+
+
+def _stretches(changes: Sequence[tuple[str, date]]) -> list[tuple[date, date | None, str]]:
+    """The days each change stood, as (first day, first day after or None, kind), by first day.
+
+    As of day D the task stands as the last change recorded with a day on or before
+    D left it: a change of day d stands from d until the earliest day of the changes
+    recorded after it, and never when one of those has a day on or before d.
+    """
+    found: list[tuple[date, date | None, str]] = []
+    earliest_after: date | None = None
+    for kind, day in reversed(changes):
+        if earliest_after is None or earliest_after > day:
+            found.append((day, earliest_after, kind))
+            earliest_after = day
+    return found[::-1]
+
+
+def _held_days(holds: Sequence[tuple[date, date | None]], start_on: date, value_on: date) -> int:
+    """Held days inside [start_on, value_on)."""
+    days = 0
+    for begin, end in holds:
+        first, last = max(begin, start_on), min(end or value_on, value_on)
+        days += max(0, (last - first).days)
+    return days
 
 
 # -- the TTFV report over many projects, vectorised ------------------------------------------------------------------
@@ -313,7 +365,9 @@ class TtfvRows:
     Days are ``datetime64[D]`` with NaT for "none"; ``calendar`` indexes the
     business calendars passed to ``ttfv_report`` (the customer calendar of the
     blueprint snapshot the project was launched from); ``target`` is the
-    blueprint's target in calendar days, -1 for none.
+    blueprint's target in calendar days, -1 for none. A row stands for its project
+    in reports as of the days in [valid_from, valid_until) (NaT: no bound): a
+    project whose value was undone has one row per stretch of days.
     """
 
     blueprint: TextArray
@@ -327,6 +381,8 @@ class TtfvRows:
     calendar: IntArray
     target: IntArray
     business_days: IntArray  # business days to the value day, computed when the row was written; -1 for none
+    valid_from: DayArray
+    valid_until: DayArray
 
     def __len__(self) -> int:
         return len(self.start)
@@ -346,6 +402,8 @@ class TtfvRows:
         calendar: Sequence[int],
         target: Sequence[int | None],
         business_days: Sequence[int | None] | None = None,
+        valid_from: Sequence[date | str | None] | None = None,
+        valid_until: Sequence[date | str | None] | None = None,
     ) -> TtfvRows:
         """Columns from plain sequences (dates as ``date``, ISO text or None)."""
 
@@ -370,6 +428,8 @@ class TtfvRows:
             calendar=np.array(calendar, dtype=np.int64),
             target=ints(target, -1),
             business_days=ints(business_days if business_days is not None else [None] * len(start), -1),
+            valid_from=days(valid_from if valid_from is not None else [None] * len(start)),
+            valid_until=days(valid_until if valid_until is not None else [None] * len(start)),
         )
 
 
@@ -520,7 +580,9 @@ def observe(
     """
     today = np.datetime64(as_of, "D")
     started = ~np.isnat(rows.start)
-    keep = np.ones(len(rows), dtype=np.bool_)
+    keep = (np.isnat(rows.valid_from) | (rows.valid_from <= today)) & (
+        np.isnat(rows.valid_until) | (today < rows.valid_until)
+    )
     if since is not None:
         keep &= started & (rows.start >= np.datetime64(since, "D"))
     if until is not None:

@@ -6,6 +6,11 @@ shares as whole percentages, dates so that no reader can take the day for the
 month (``Mon 30 Nov 2026``), cohort months as ``Nov 2026``, and a missing figure
 (no project reached value yet, nobody followed that long) as ``n/a``, never zero.
 
+``cohort_trend_points`` says what the cohort-trend chart shows of each cohort
+month: the Kaplan-Meier median (projects still in flight censored, not dropped,
+so a young cohort whose few projects at value were quick does not read as the
+fastest) and the share still in flight.
+
 ``headline`` picks the figures a manager reads first; ``manager_report_messages``
 addresses the weekly email to each manager under the key
 ``report:<ISO week>:<email>``, so a rerun of the same week never sends twice.
@@ -17,6 +22,7 @@ templates and delivery.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
@@ -86,6 +92,54 @@ def days(value: float | None) -> str:
     if value is None:
         return MISSING
     return f"{number(value)} day" if value == 1 else f"{number(value)} days"
+
+
+@dataclass(frozen=True, slots=True)
+class CohortPoint:
+    """One cohort month of the cohort-trend chart: the numbers behind its point and its label."""
+
+    month: str  # YYYY-MM, as grouped
+    label: str  # Nov 2026
+    projects: int  # started
+    reached: int
+    in_flight: int
+    stopped: int
+    km_median_days: int | None  # Kaplan-Meier median of calendar days to value; None until half reached it
+    followed_days: int | None  # the longest any project of the cohort has been followed: the median is beyond
+    # it while km_median_days is None; None when no project started
+
+    @property
+    def in_flight_share(self) -> float | None:
+        return self.in_flight / self.projects if self.projects else None
+
+
+def cohort_trend_points(groups: Sequence[TtfvGroup]) -> tuple[CohortPoint, ...]:
+    """What the cohort-trend chart shows of each cohort month (groups of a report by cohort month)."""
+    return tuple(
+        CohortPoint(
+            month=group_name(g),
+            label=month(group_name(g)),
+            projects=g.projects,
+            reached=g.reached,
+            in_flight=g.in_flight,
+            stopped=g.stopped,
+            km_median_days=g.km_median_calendar_days,
+            followed_days=g.km_curve[-1].day if g.km_curve else None,
+        )
+        for g in groups
+    )
+
+
+def cohort_point_text(point: CohortPoint) -> str:
+    """A cohort's point in words (the chart's text alternative)."""
+    if point.km_median_days is not None:
+        median = f"median {days(point.km_median_days)} (Kaplan-Meier)"
+    elif point.followed_days is not None:
+        median = f"median not reached yet (over {days(point.followed_days)})"
+    else:
+        median = "no project started"
+    share = percent(point.in_flight_share)
+    return f"{point.label}: {median}, {point.in_flight} of {point.projects} still in flight ({share})"
 
 
 def headline(total: TtfvGroup, portfolio: PortfolioReport) -> list[FigureView]:

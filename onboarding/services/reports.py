@@ -20,6 +20,26 @@ from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
 
 
+def one_report_day(*days: date | None) -> date | None:
+    """The one day a report is asked as of, when it may be given in several places (``report --as-of D ttfv``
+    and ``report ttfv --as-of D``); None when none is given. Two different days are refused, never one
+    silently preferred."""
+    given = sorted({d for d in days if d is not None})
+    if len(given) > 1:
+        raise ReportInputInvalid(
+            "report",
+            (
+                Problem(
+                    "conflicting-as-of",
+                    f"--as-of is given twice with different days: {', '.join(d.isoformat() for d in given)}",
+                    ("as_of",),
+                    "give --as-of once, before or after the subcommand",
+                ),
+            ),
+        )
+    return given[0] if given else None
+
+
 class ReportService:
     def __init__(self, *, store: ReportStore, blueprints: BlueprintSource, clock: Clock) -> None:
         self._store = store

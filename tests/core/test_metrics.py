@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from onboarding.core.blueprint import StartEvent
 from onboarding.core.calendars import CalendarKey, business_calendar
@@ -19,6 +21,7 @@ from onboarding.core.metrics import (
     RiskReason,
     TtfvObservations,
     TtfvRows,
+    UndoneClosure,
     business_days_between,
     kaplan_meier,
     observe,
@@ -89,6 +92,102 @@ def test_a_skipped_value_task_stops_the_clock_without_value() -> None:
         task("task_skipped", "2026-02-10"), task("task_reopened", "2026-02-11"), task("task_completed", "2026-02-20")
     )
     assert (again.value_on, again.stopped_on) == (date(2026, 2, 20), None)
+
+
+def test_a_value_later_undone_is_kept_with_the_days_it_stood() -> None:
+    reopened = facts(
+        held("2026-01-10T15:00:00"),
+        resumed("2026-01-15T15:00:00"),
+        task("task_completed", "2026-01-20"),
+        task("task_reopened", "2026-01-22"),
+        task("task_completed", "2026-01-27"),
+    )
+    assert reopened.undone == (UndoneClosure(date(2026, 1, 20), date(2026, 1, 22), reached=True, held_days=5),)
+    assert (reopened.value_on, reopened.held_days) == (date(2026, 1, 27), 5)
+    still_open = facts(task("task_completed", "2026-01-20"), task("task_reopened", "2026-01-22"))
+    assert still_open.undone == (UndoneClosure(date(2026, 1, 20), date(2026, 1, 22), reached=True, held_days=0),)
+    skipped = facts(
+        task("task_skipped", "2026-02-10"), task("task_reopened", "2026-02-11"), task("task_completed", "2026-02-20")
+    )
+    assert skipped.undone == (UndoneClosure(date(2026, 2, 10), date(2026, 2, 11), reached=False, held_days=0),)
+    assert facts(task("task_completed", "2026-01-20")).undone == ()
+
+
+def test_changes_count_from_their_effective_day_in_the_order_they_were_recorded() -> None:
+    """As of a day, the value task stands as the last change recorded whose effective day (``--on``) is on or
+    before that day left it."""
+    # completed on the 20th; a reopen recorded later but backdated to the 18th: it was never done
+    never = facts(task("task_completed", "2026-01-20"), task("task_reopened", "2026-01-18"))
+    assert (never.value_on, never.undone) == (None, ())
+    # completed on the 20th, reopened on the 25th, then a completion recorded with --on the 22nd: from the 22nd,
+    # the later record stands (the 20th's stood for two days)
+    redone = facts(
+        task("task_completed", "2026-01-20"), task("task_reopened", "2026-01-25"), task("task_completed", "2026-01-22")
+    )
+    assert redone.value_on == date(2026, 1, 22)
+    assert redone.undone == (UndoneClosure(date(2026, 1, 20), date(2026, 1, 22), reached=True, held_days=0),)
+    # reopened and completed again on the same day: only the last record of that day stands
+    same_day = facts(
+        task("task_completed", "2026-01-20"), task("task_reopened", "2026-01-20"), task("task_completed", "2026-01-20")
+    )
+    assert (same_day.value_on, same_day.undone) == (date(2026, 1, 20), ())
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["task_completed", "task_skipped", "task_reopened"]), st.integers(0, 12)),
+        max_size=8,
+    )
+)
+def test_the_facts_give_the_value_task_as_it_stood_on_every_day(changes: list[tuple[str, int]]) -> None:
+    """Against the rule run by hand: as of day D, fold (in log order) only the changes whose day is on or
+    before D. The facts (the state now and the values undone) must say the same for every day."""
+    first = date(2026, 1, 10)
+    f = facts(*(task(kind, (first + timedelta(days=d)).isoformat()) for kind, d in changes))
+    assert all(u.closed_on < u.undone_on for u in f.undone)  # no empty stretch
+    assert [u.closed_on for u in f.undone] == sorted({u.closed_on for u in f.undone})  # one a day, by day
+    for d in range(-1, 14):
+        day = first + timedelta(days=d)
+        expected: tuple[str, date] | None = None
+        for kind, on in changes:
+            if on <= d:
+                expected = None if kind == "task_reopened" else (kind, first + timedelta(days=on))
+        standing = [u for u in f.undone if u.closed_on <= day < u.undone_on]
+        assert len(standing) <= 1
+        if standing:
+            (u,) = standing
+            found: tuple[str, date] | None = ("task_completed" if u.reached else "task_skipped", u.closed_on)
+        elif f.value_on is not None and f.value_on <= day:
+            found = ("task_completed", f.value_on)
+        elif f.stopped_on is not None and f.stopped_on <= day:
+            found = ("task_skipped", f.stopped_on)
+        else:
+            found = None
+        assert found == expected, (changes, d)
+
+
+def test_a_report_as_of_a_day_sees_the_value_that_stood_that_day() -> None:
+    """A row for each stretch of days: one project reached value on 20 Jan, reopened 22 Jan, reached it again
+    27 Jan; another had its value task skipped on 21 Jan and reopened on 23 Jan."""
+    stretches = rows(
+        {"start": "2026-01-05", "valid_until": "2026-01-20"},
+        {"start": "2026-01-05", "value": "2026-01-20", "valid_from": "2026-01-20", "valid_until": "2026-01-22"},
+        {"start": "2026-01-05", "value": "2026-01-27", "valid_from": "2026-01-22"},
+        {"start": "2026-01-05", "valid_until": "2026-01-21"},
+        {"start": "2026-01-05", "stopped": "2026-01-21", "valid_from": "2026-01-21", "valid_until": "2026-01-23"},
+        {"start": "2026-01-05", "valid_from": "2026-01-23"},
+    )
+    counts = {}
+    for day in ("2026-01-19", "2026-01-20", "2026-01-21", "2026-01-22", "2026-01-27"):
+        g = ttfv_report(stretches, as_of=date.fromisoformat(day)).total
+        counts[day] = (g.projects, g.reached, g.in_flight, g.stopped, g.reached_calendar_days)
+    assert counts == {
+        "2026-01-19": (2, 0, 2, 0, ()),
+        "2026-01-20": (2, 1, 1, 0, (15,)),
+        "2026-01-21": (2, 1, 0, 1, (15,)),
+        "2026-01-22": (2, 0, 1, 1, ()),
+        "2026-01-27": (2, 1, 1, 0, (22,)),
+    }
 
 
 def test_hold_days_count_from_the_held_day_up_to_the_resumed_day() -> None:
@@ -192,6 +291,8 @@ def rows(*projects: dict[str, object]) -> TtfvRows:
         "calendar": 0,
         "target": None,
         "business_days": None,
+        "valid_from": None,
+        "valid_until": None,
     }
     filled = [{**defaults, **p} for p in projects]
     return TtfvRows.build(**{name: [p[name] for p in filled] for name in TtfvRows.__dataclass_fields__})  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import pytest
 
 from onboarding.core import report_view
 from onboarding.core.messages import MessageKind, Person
-from onboarding.core.metrics import OnTimeLaunches, Quantiles, RiskReason, SlipBySide
+from onboarding.core.metrics import Dimension, OnTimeLaunches, Quantiles, RiskReason, SlipBySide, TtfvRows, ttfv_report
 from tests.adapters.reports import samples
 
 PAT = Person("Pat Lee", "Pat.Lee@Vendor.example")
@@ -139,3 +139,53 @@ def test_headline_markdown_table() -> None:
         "| Median time to first value | 47 days |  |\n"
         "| Odd \\| label | 1 | two lines |\n"
     )
+
+
+def test_the_cohort_trend_shows_the_kaplan_meier_median_and_the_share_still_in_flight() -> None:
+    """A young cohort whose one project at value was quick is not read as the fastest: its Kaplan-Meier
+    median is not reached yet, and most of it is still in flight."""
+    starts = ["2026-11-02"] * 4 + ["2026-12-20"] * 4
+    values = ["2026-11-12", "2026-11-22", "2026-12-02", None, "2026-12-25", None, None, None]
+    rows = TtfvRows.build(
+        blueprint=["payroll"] * 8,
+        version=["payroll@1"] * 8,
+        segment=[None] * 8,
+        owner=[None] * 8,
+        start=starts,
+        value=values,
+        stopped=[None] * 8,
+        held_days=[0] * 8,
+        calendar=[0] * 8,
+        target=[None] * 8,
+    )
+    report = ttfv_report(rows, as_of=date(2026, 12, 30), dimensions=[Dimension.cohort_month])
+    _, december = report.groups
+    assert december.calendar_days.median == 5.0  # what the chart used to draw: the fastest cohort
+    points = report_view.cohort_trend_points(report.groups)
+    assert points == (
+        report_view.CohortPoint(
+            month="2026-11",
+            label="Nov 2026",
+            projects=4,
+            reached=3,
+            in_flight=1,
+            stopped=0,
+            km_median_days=20,  # 10, 20, 30 reached; one in flight since 58 days: 1/4, 2/4 at day 20
+            followed_days=58,
+        ),
+        report_view.CohortPoint(
+            month="2026-12",
+            label="Dec 2026",
+            projects=4,
+            reached=1,
+            in_flight=3,
+            stopped=0,
+            km_median_days=None,  # 1 of 4 by day 5, the other three followed 10 days: not half yet
+            followed_days=10,
+        ),
+    )
+    assert [p.in_flight_share for p in points] == [0.25, 0.75]
+    assert [report_view.cohort_point_text(p) for p in points] == [
+        "Nov 2026: median 20 days (Kaplan-Meier), 1 of 4 still in flight (25%)",
+        "Dec 2026: median not reached yet (over 10 days), 3 of 4 still in flight (75%)",
+    ]

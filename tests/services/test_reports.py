@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,14 +13,21 @@ from sqlalchemy import Engine, select
 from onboarding.adapters.blueprint_files import InMemoryBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryProjectStore, InMemoryReportStore
-from onboarding.adapters.store.reports import SqlReportStore, project_ttfv, read_model_rows, rebuild_ttfv
+from onboarding.adapters.store.reports import (
+    EPOCH,
+    SqlReportStore,
+    project_ttfv,
+    project_ttfv_undone,
+    read_model_rows,
+    rebuild_ttfv,
+)
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
 from onboarding.core.metrics import Dimension, Quantiles, RiskReason, observe, ttfv_report
 from onboarding.errors import ReportInputInvalid, TransitionRefused
 from onboarding.services.projects import ProjectService
-from onboarding.services.reports import ReportService
+from onboarding.services.reports import ReportService, one_report_day
 from tests.conftest import blueprint_data
 
 D = date.fromisoformat
@@ -144,6 +151,36 @@ def test_ttfv_from_real_histories(store) -> None:  # type: ignore[no-untyped-def
     assert earlier.groups[0].reached_calendar_days == (10,)
 
 
+def test_a_report_as_of_a_past_day_keeps_its_figures_when_value_is_undone_later(store) -> None:  # type: ignore[no-untyped-def]
+    w = World(store)
+    a = w.launch("Alpha")
+    w.do(a, "first_use", Action.complete, "2026-01-15")  # 10 days
+    b = w.launch("Beta")
+    w.do(b, "first_use", Action.skip, "2026-01-20")
+
+    def figures(day: str) -> tuple[int, int, int, tuple[int, ...], tuple[tuple[int, float], ...]]:
+        g = w.reports.ttfv(as_of=D(day)).total
+        return (
+            g.reached,
+            g.in_flight,
+            g.stopped,
+            g.reached_calendar_days,
+            tuple((p.day, round(p.share_reached, 2)) for p in g.km_curve),
+        )
+
+    stood = {day: figures(day) for day in ("2026-01-14", "2026-01-20", "2026-02-09")}
+    assert stood["2026-01-20"] == (1, 0, 1, (10,), ((0, 0.0), (10, 0.5), (15, 0.5)))
+    w.do(a, "first_use", Action.reopen, "2026-02-10")
+    w.do(b, "first_use", Action.reopen, "2026-02-12")
+    assert {day: figures(day) for day in stood} == stood  # what stood on those days still stands
+    assert figures("2026-02-10")[:4] == (0, 1, 1, ())
+    assert figures("2026-02-12")[:4] == (0, 2, 0, ())
+    w.do(a, "first_use", Action.complete, "2026-03-01")  # 55 days
+    assert {day: figures(day) for day in stood} == stood
+    assert figures("2026-02-20")[:4] == (0, 2, 0, ())
+    assert figures("2026-03-01")[:4] == (1, 1, 0, (55,))
+
+
 def test_start_events_contract_signed_and_project_created(store) -> None:  # type: ignore[no-untyped-def]
     w = World(store)
     w.clock.set(D("2026-01-02"), at=datetime(2026, 1, 3, 3, 0, tzinfo=UTC))  # 22:00 on the 2nd in New York
@@ -164,6 +201,15 @@ def test_since_after_until_is_refused(store) -> None:  # type: ignore[no-untyped
     with pytest.raises(ReportInputInvalid) as caught:
         w.reports.ttfv(since=D("2026-02-01"), until=D("2026-01-01"))
     assert caught.value.codes == ["invalid-period"]
+
+
+def test_one_report_day_takes_the_day_given_once_and_refuses_two() -> None:
+    assert one_report_day(None, None) is None
+    assert one_report_day(D("2026-01-20"), None) == one_report_day(None, D("2026-01-20")) == D("2026-01-20")
+    assert one_report_day(D("2026-01-20"), D("2026-01-20")) == D("2026-01-20")
+    with pytest.raises(ReportInputInvalid) as caught:
+        one_report_day(D("2026-01-20"), D("2026-03-01"))
+    assert caught.value.codes == ["conflicting-as-of"]
 
 
 def test_portfolio_from_real_projects(store) -> None:  # type: ignore[no-untyped-def]
@@ -217,25 +263,48 @@ def test_the_read_model_equals_a_rebuild_from_the_events(engine: Engine) -> None
                 w.do(pid, task, Action(action), day.isoformat())
         except TransitionRefused:
             continue
+    for _ in range(60):  # the value task done, skipped and undone, some changes recorded with an earlier day
+        pid = rng.choice(ids)
+        day = date.fromordinal(day.toordinal() + rng.randint(0, 2))
+        w.clock.set(day)
+        try:
+            w.projects.change_task(
+                pid,
+                "first_use",
+                Action(rng.choice(["complete", "complete", "reopen", "reopen", "skip"])),
+                on=date.fromordinal(day.toordinal() - rng.choice([0, 0, 0, 1, 3])),
+                force=True,
+            )
+        except TransitionRefused:
+            continue
     with engine.connect() as connection:
         kept = sorted(tuple(r) for r in connection.execute(select(project_ttfv)))
+        kept_undone = sorted(tuple(r) for r in connection.execute(select(project_ttfv_undone)))
     assert any(r[7] is not None for r in kept)  # some reached value
+    assert kept_undone  # some values were undone
     with engine.begin() as connection:
         assert rebuild_ttfv(connection) == 12
     with engine.connect() as connection:
         rebuilt = sorted(tuple(r) for r in connection.execute(select(project_ttfv)))
+        rebuilt_undone = sorted(tuple(r) for r in connection.execute(select(project_ttfv_undone)))
     assert rebuilt == kept
+    assert rebuilt_undone == kept_undone
 
-    # The SQL grouping of the report answers as the core's rule over the same rows, on any day.
+    # The SQL grouping of the report answers as the core's rule over the same rows, on any day (among them
+    # days on which a value later undone stood).
     with engine.connect() as connection:
         values = [dict(r._mapping) for r in connection.execute(select(project_ttfv))]
+        undone = [dict(r._mapping) for r in connection.execute(select(project_ttfv_undone))]
     store_reports = SqlReportStore(engine)
-    for as_of in (date(2026, 1, 4), date(2026, 1, 20), date(2026, 2, 10), date(2026, 6, 1)):
+    days = {date(2026, 1, 4), date(2026, 6, 1)}
+    for _, closed, until, _ in kept_undone:
+        days |= {EPOCH + timedelta(days=closed), EPOCH + timedelta(days=until - 1), EPOCH + timedelta(days=until)}
+    for as_of in sorted(days):
         for dimensions in ([Dimension.blueprint], [Dimension.owner, Dimension.cohort_month], [Dimension.version]):
             for since, until in ((None, None), (date(2025, 12, 10), date(2026, 1, 5))):
                 grouped = store_reports.ttfv_observations(as_of=as_of, dimensions=dimensions, since=since, until=until)
                 one_by_one = observe(
-                    read_model_rows(values), as_of=as_of, dimensions=dimensions, since=since, until=until
+                    read_model_rows(values, undone), as_of=as_of, dimensions=dimensions, since=since, until=until
                 )
                 assert ttfv_report(grouped, as_of=as_of, dimensions=dimensions) == ttfv_report(
                     one_by_one, as_of=as_of, dimensions=dimensions

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from onboarding.core.metrics import KM_HORIZONS, Bottleneck, SlipBySide, TtfvGroup
-from onboarding.core.report_view import group_name, month, number, percent, shortened
+from onboarding.core.report_view import cohort_point_text, cohort_trend_points, group_name, number, percent, shortened
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -125,34 +125,86 @@ def ttfv_distribution(groups: Sequence[TtfvGroup], *, label: str = "blueprint") 
 
 
 def cohort_trend(groups: Sequence[TtfvGroup]) -> Chart:
-    """Median and p90 calendar days to first value per cohort month (month of the start day)."""
+    """The Kaplan-Meier median of calendar days to first value per cohort month, and the share still in flight.
+
+    Projects in flight are censored, not dropped (``report_view.cohort_trend_points``):
+    a young cohort has no median until half of it reached value, and is drawn then as
+    an open triangle at the days it has been followed (the median lies beyond), never
+    as a fast cohort. Bars behind the line: the share of each cohort still in flight.
+    """
     title = "Time to first value by cohort month (calendar days)"
-    parts = [
-        f"{month(group_name(g))}: median {number(g.calendar_days.median)}, p90 {number(g.calendar_days.p90)} "
-        f"({g.reached} of {g.projects} reached)"
-        for g in groups
-    ]
+    points = cohort_trend_points(groups)
     description = (
-        "Line chart of the median and 90th percentile of calendar days to first value, by the month projects "
-        "started. " + ("; ".join(parts) if parts else "No projects in the report.") + "."
+        "Line chart of the Kaplan-Meier median of calendar days from start to first value, by the month projects "
+        "started; projects still in flight are censored, not dropped, so a cohort whose median is not reached yet "
+        "is marked by an open triangle at the days it has been followed (its median lies beyond). Bars: the share "
+        "of each cohort still in flight. "
+        + ("; ".join(cohort_point_text(p) for p in points) if points else "No projects in the report.")
+        + "."
     )
-    with _figure(height=3.0) as (figure, axes):
-        months = [month(group_name(g)) for g in groups]
-        if not any(g.reached for g in groups):
+    with _figure(height=3.6) as (figure, axes):
+        if not any(p.projects for p in points):
             _empty(axes, "No cohort has reached first value yet.")
         else:
-            x = list(range(len(groups)))
-            for name, values, colour, marker in (
-                ("median", [g.calendar_days.median for g in groups], PALETTE[0], "o"),
-                ("p90", [g.calendar_days.p90 for g in groups], PALETTE[5], "s"),
-            ):
-                points = [(i, v) for i, v in zip(x, values, strict=True) if v is not None]
-                axes.plot([i for i, _ in points], [v for _, v in points], marker=marker, color=colour, label=name)
-            axes.set_xticks(x, [f"{m}\n{g.reached}/{g.projects}" for m, g in zip(months, groups, strict=True)])
+            x = list(range(len(points)))
+            shares = axes.twinx()
+            shares.bar(
+                x,
+                [100 * (p.in_flight_share or 0.0) for p in points],
+                width=0.6,
+                color="#e5e7eb",
+                label="% still in flight (right)",
+            )
+            shares.set_ylim(0, 100)
+            shares.set_ylabel("% still in flight")
+            shares.grid(visible=False)
+            shares.spines["right"].set_visible(True)
+            axes.set_zorder(shares.get_zorder() + 1)  # the medians over the bars
+            axes.patch.set_visible(False)
+            known = [(i, p.km_median_days) for i, p in zip(x, points, strict=True) if p.km_median_days is not None]
+            axes.plot(
+                [i for i, _ in known],
+                [v for _, v in known],
+                marker="o",
+                color=PALETTE[0],
+                label="median (Kaplan-Meier)",
+            )
+            for i, v in known:
+                axes.annotate(f"{v}", (i, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+            open_points = [
+                (i, p.followed_days)
+                for i, p in zip(x, points, strict=True)
+                if p.km_median_days is None and p.followed_days is not None
+            ]
+            if open_points:
+                axes.scatter(
+                    [i for i, _ in open_points],
+                    [v for _, v in open_points],
+                    marker="^",
+                    s=48,
+                    facecolors="none",
+                    edgecolors=PALETTE[5],
+                    linewidths=1.5,
+                    zorder=3,
+                    label="median not reached yet: beyond the days followed",
+                )
+                for i, v in open_points:
+                    axes.annotate(f"> {v}", (i, v), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+            axes.set_xticks(x, [f"{p.label}\n{p.in_flight}/{p.projects} in flight" for p in points])
             axes.set_ylabel("calendar days")
-            axes.set_ylim(bottom=0)
-            axes.set_xlabel("cohort month (reached / started)")
-            axes.legend(loc="best")
+            highest = max([v for _, v in known] + [v for _, v in open_points], default=0)
+            axes.set_ylim(0, max(10, 1.25 * highest))  # room above the points for their labels
+            axes.set_xlabel("cohort month (still in flight / started)")
+            handles, labels = axes.get_legend_handles_labels()
+            more_handles, more_labels = shares.get_legend_handles_labels()
+            axes.legend(  # above the plot, never over the points
+                handles + more_handles,
+                labels + more_labels,
+                loc="lower left",
+                bbox_to_anchor=(0.0, 1.02),
+                ncols=2,
+                fontsize=8,
+            )
         svg = _svg(figure, "chart-cohort-trend")
     return _chart("chart-cohort-trend", title, description, svg)
 

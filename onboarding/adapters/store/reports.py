@@ -9,8 +9,13 @@ project appends (``SqlProjectStore.create_many`` and ``save_many`` call
 scratch (after a change of definition, or to check the read model); a test
 holds the two equal for random histories.
 
+A value (or skip) later undone by a reopen is kept in ``project_ttfv_undone`` with
+the day it was undone, so that a report as of a day gives the figures as they
+stood that day (``core.metrics`` says which day each change counts from).
+
 The report then reads one narrow row per project in one query (dates as they are
-stored, no ORM objects) and hands numpy columns to the core. The portfolio report
+stored, no ORM objects), plus the undone values that stood on the report's day
+(none for a report as of today), and hands numpy columns to the core. The portfolio report
 reads projects, their tasks and the days their blocks began in three queries.
 
 Not here: the figures themselves (core/metrics.py), which calendar a snapshot
@@ -22,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -51,6 +56,7 @@ from onboarding.core.projects import ProjectRecord
 from onboarding.errors import BlueprintInvalid
 
 project_ttfv = Base.metadata.tables["project_ttfv"]
+project_ttfv_undone = Base.metadata.tables["project_ttfv_undone"]
 projects = Base.metadata.tables["projects"]
 blueprints = Base.metadata.tables["blueprints"]
 bindings = Base.metadata.tables["bindings"]
@@ -58,6 +64,7 @@ tasks = Base.metadata.tables["tasks"]
 events = Base.metadata.tables["events"]
 
 _BATCH = 5000
+UNDONE = "undone"  # the key of a read-model row's undone closures (rows of project_ttfv_undone)
 
 
 def blueprint_id_of(text: str) -> str:
@@ -144,22 +151,26 @@ def ttfv_values(
     calendar_days: int | None = None
     observation = closed = None
     start, value, stopped = facts.start_on, facts.value_on, facts.stopped_on
+    calendar = snapshot.customer_calendar
     if start is not None and value is not None:
-        calendar = snapshot.customer_calendar
-        if calendar is not None:
-            first, last = calendar.prev_on_or_before(start), calendar.prev_on_or_before(value)
-            business_days = max(0, calendar.business_days_between(first, last))
+        observation, business_days = _observed(start, value, reached=True, held_days=facts.held_days, calendar=calendar)
         calendar_days = (value - start).days
-        observation = pack_observation(
-            status=_STARTED | _REACHED,
-            days=max(0, calendar_days),
-            held_days=facts.held_days,
-            business_days=-1 if business_days is None else business_days,
-        )
         closed = day_number(value)
     elif start is not None and stopped is not None:
-        observation = pack_observation(status=_STARTED | _STOPPED, days=max(0, (stopped - start).days))
+        observation, _ = _observed(start, stopped, reached=False, held_days=0, calendar=None)
         closed = day_number(stopped)
+    undone = [
+        {
+            "project_id": project_id,
+            "closed_day": day_number(u.closed_on),
+            "undone_day": day_number(u.undone_on),
+            "observation": _observed(
+                start, u.closed_on, reached=u.reached, held_days=u.held_days, calendar=calendar if u.reached else None
+            )[0],
+        }
+        for u in facts.undone
+        if start is not None
+    ]
     owner = people.get(OWNER_ROLE)
     return {
         "project_id": project_id,
@@ -182,7 +193,26 @@ def ttfv_values(
         "target_calendar_days": definition.target_calendar_days,
         "closed_day": closed,
         "observation": observation,
+        UNDONE: undone,  # rows of project_ttfv_undone, which insert_ttfv writes apart
     }
+
+
+def _observed(
+    start: date, closed: date, *, reached: bool, held_days: int, calendar: BusinessCalendar | None
+) -> tuple[int, int | None]:
+    """The packed observation of a project closed on ``closed`` (value reached, or the value task skipped),
+    and its business days to value when its calendar is known."""
+    business_days: int | None = None
+    if reached and calendar is not None:
+        first, last = calendar.prev_on_or_before(start), calendar.prev_on_or_before(closed)
+        business_days = max(0, calendar.business_days_between(first, last))
+    observation = pack_observation(
+        status=_STARTED | (_REACHED if reached else _STOPPED),
+        days=max(0, (closed - start).days),
+        held_days=held_days if reached else 0,
+        business_days=-1 if business_days is None else business_days,
+    )
+    return observation, business_days
 
 
 def project_ttfv_values(
@@ -205,16 +235,21 @@ def project_ttfv_values(
 
 
 def insert_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """The read-model rows of new projects (inside the caller's transaction)."""
+    """The read-model rows of new projects (as ``ttfv_values`` makes them; inside the caller's transaction)."""
     if rows:
-        connection.execute(insert(project_ttfv), list(rows))
+        connection.execute(insert(project_ttfv), [{k: v for k, v in r.items() if k != UNDONE} for r in rows])
+        undone = [u for r in rows for u in r.get(UNDONE, ())]
+        if undone:
+            connection.execute(insert(project_ttfv_undone), undone)
 
 
 def replace_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Rewrite the read-model rows of these projects (inside the caller's transaction)."""
     ids = [r["project_id"] for r in rows]
     for start in range(0, len(ids), _BATCH):
-        connection.execute(delete(project_ttfv).where(project_ttfv.c.project_id.in_(ids[start : start + _BATCH])))
+        some = ids[start : start + _BATCH]
+        connection.execute(delete(project_ttfv_undone).where(project_ttfv_undone.c.project_id.in_(some)))
+        connection.execute(delete(project_ttfv).where(project_ttfv.c.project_id.in_(some)))
     insert_ttfv(connection, rows)
 
 
@@ -227,8 +262,11 @@ def history_of(connection: Connection, project_id: str) -> list[Event]:
     return [Event(r.kind, _aware(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
 
 
-def rebuild_ttfv(connection: Connection) -> int:
-    """Fold every project's events again and replace the whole read model; returns how many projects."""
+def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_table: bool = True) -> int:
+    """Fold every project's events again and replace the whole read model; returns how many projects.
+
+    A migration rewrites only the table it makes (``project_ttfv`` or ``project_ttfv_undone``): the other
+    one may not exist yet, or not yet have the columns this code writes."""
     definitions = TtfvDefinitions()
     texts = {r.id: r.text for r in connection.execute(select(blueprints.c.id, blueprints.c.text))}
     people: dict[str, dict[str, Person]] = {}
@@ -292,9 +330,16 @@ def rebuild_ttfv(connection: Connection) -> int:
             )
         )
     ]
-    connection.execute(delete(project_ttfv))
-    for start in range(0, len(rows), _BATCH):
-        connection.execute(insert(project_ttfv), rows[start : start + _BATCH])
+    if undone_table:
+        connection.execute(delete(project_ttfv_undone))
+        undone = [u for r in rows for u in r[UNDONE]]
+        for start in range(0, len(undone), _BATCH):
+            connection.execute(insert(project_ttfv_undone), undone[start : start + _BATCH])
+    if projects_table:
+        connection.execute(delete(project_ttfv))
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start : start + _BATCH]
+            connection.execute(insert(project_ttfv), [{k: v for k, v in r.items() if k != UNDONE} for r in batch])
     return len(rows)
 
 
@@ -372,7 +417,19 @@ class SqlReportStore:
                 )
                 closed_rows = list(connection.execute(closed).tuples())
                 open_rows = list(connection.execute(still_open).tuples())
-        return observations(closed_rows, open_rows, dimensions, today=today or 0)
+            # Projects whose value (or skip) of that day was undone later: the queries above count them open;
+            # they count as closed as they stood (few rows: only values undone after the report's day).
+            u = project_ttfv_undone
+            undone_rows = [
+                tuple(r)
+                for r in connection.execute(
+                    select(*keys, target, u.c.observation, t.c.start_day, func.count())
+                    .select_from(u.join(t, t.c.project_id == u.c.project_id))
+                    .where(u.c.undone_day > today, u.c.closed_day <= today, *window)
+                    .group_by(*keys, target, u.c.observation, t.c.start_day)
+                )
+            ]
+        return observations(closed_rows, open_rows, dimensions, today=today or 0, undone_rows=undone_rows)
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         query = select(blueprints.c.id, blueprints.c.text, blueprints.c.source)
@@ -487,10 +544,21 @@ def observations(
     dimensions: Sequence[Dimension],
     *,
     today: int,
+    undone_rows: Sequence[Sequence[Any]] = (),
 ) -> TtfvObservations:
     """Observations from the two grouped queries: (dimension values..., target, packed observation or start
-    day, count)."""
+    day, count); ``undone_rows`` (dimension values..., target, packed observation, start day, count): projects
+    the open rows count that stood closed on the report's day (a value or skip undone later)."""
     n = len(dimensions)
+    if undone_rows:
+        closed_rows = [*closed_rows, *((*r[: n + 2], r[n + 3]) for r in undone_rows)]
+        still_open: dict[tuple[Any, ...], int] = {}
+        for r in open_rows:
+            still_open[tuple(r[: n + 2])] = still_open.get(tuple(r[: n + 2]), 0) + r[n + 2]
+        for r in undone_rows:
+            key = (*r[: n + 1], r[n + 2])
+            still_open[key] = still_open.get(key, 0) - r[n + 3]
+        open_rows = [(*key, count) for key, count in still_open.items() if count]
 
     def columns(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
         return list(zip(*rows, strict=True)) if rows else [[] for _ in range(n + 3)]
@@ -517,21 +585,57 @@ def observations(
     )
 
 
-def read_model_rows(values: Sequence[dict[str, Any]]) -> TtfvRows:
-    """Read-model rows (as ``ttfv_values`` makes them) as the core's columns."""
+def read_model_rows(values: Sequence[dict[str, Any]], undone: Sequence[dict[str, Any]] | None = None) -> TtfvRows:
+    """Read-model rows (as ``ttfv_values`` makes them) as the core's columns: a project whose value (or skip)
+    was undone has a row for each stretch of days (``TtfvRows``). ``undone``: the rows of
+    ``project_ttfv_undone`` (default: those each row carries)."""
+    by_project: dict[str, list[dict[str, Any]]] = {}
+    for u in undone if undone is not None else [u for v in values for u in v.get(UNDONE, ())]:
+        by_project.setdefault(u["project_id"], []).append(u)
+    stretches: list[dict[str, Any]] = []
+    for v in values:
+        since: date | None = None
+        plain = {**v, "valid_from": None, "valid_until": None}
+        for u in sorted(by_project.get(v["project_id"], ()), key=lambda u: int(u["closed_day"])):
+            closed, until = _day(u["closed_day"]), _day(u["undone_day"])
+            packed = int(u["observation"])
+            reached = bool((packed >> (3 * _BITS)) & _REACHED)
+            if since is None or since < closed:
+                stretches.append(
+                    {**plain, "value_on": None, "stopped_on": None, "valid_from": since, "valid_until": closed}
+                )
+            stretches.append(
+                {
+                    **plain,
+                    "value_on": closed if reached else None,
+                    "stopped_on": None if reached else closed,
+                    "held_days": (packed >> _BITS) & _MASK,
+                    "business_days": None if (packed & _MASK) == 0 else (packed & _MASK) - 1,
+                    "valid_from": closed,
+                    "valid_until": until,
+                }
+            )
+            since = until
+        stretches.append({**plain, "valid_from": since})
     return TtfvRows.build(
-        blueprint=[v["blueprint_key"] for v in values],
-        version=[f"{v['blueprint_key']}@{v['blueprint_version']}" for v in values],
-        segment=[v["segment"] for v in values],
-        owner=[v["owner"] for v in values],
-        start=[v["start_on"] for v in values],
-        value=[v["value_on"] for v in values],
-        stopped=[v["stopped_on"] for v in values],
-        held_days=[v["held_days"] for v in values],
-        calendar=[0] * len(values),
-        target=[v["target_calendar_days"] for v in values],
-        business_days=[v["business_days"] for v in values],
+        blueprint=[v["blueprint_key"] for v in stretches],
+        version=[f"{v['blueprint_key']}@{v['blueprint_version']}" for v in stretches],
+        segment=[v["segment"] for v in stretches],
+        owner=[v["owner"] for v in stretches],
+        start=[v["start_on"] for v in stretches],
+        value=[v["value_on"] for v in stretches],
+        stopped=[v["stopped_on"] for v in stretches],
+        held_days=[v["held_days"] for v in stretches],
+        calendar=[0] * len(stretches),
+        target=[v["target_calendar_days"] for v in stretches],
+        business_days=[v["business_days"] for v in stretches],
+        valid_from=[v["valid_from"] for v in stretches],
+        valid_until=[v["valid_until"] for v in stretches],
     )
+
+
+def _day(number: int) -> date:
+    return EPOCH + timedelta(days=int(number))
 
 
 def _text(values: Sequence[str | None]) -> Any:

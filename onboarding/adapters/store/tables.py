@@ -222,6 +222,21 @@ class ProjectTtfvRow(Base):
     )
 
 
+class ProjectTtfvUndoneRow(Base):
+    """Part of the TTFV read model: the days a project's value task stood completed (value reached) or skipped
+    before a later change undid it, so that a report as of one of those days gives the figures as they stood.
+    ``project_ttfv`` holds the project's state now; a project has rows here only if its value was undone."""
+
+    __tablename__ = "project_ttfv_undone"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    closed_day: Mapped[int] = mapped_column(Integer, primary_key=True)  # day number of the value (or skip)
+    undone_day: Mapped[int] = mapped_column(Integer)  # day number of the first day it no longer stood
+    observation: Mapped[int] = mapped_column(BigInteger)  # packed as project_ttfv.observation
+
+    __table_args__ = (Index("ix_project_ttfv_undone_days", "undone_day", "closed_day"),)
+
+
 class NudgeRow(Base):
     """One nudge decided for one task at one due-date version; its key makes it happen once."""
 

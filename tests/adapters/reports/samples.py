@@ -57,6 +57,7 @@ def group(key: tuple[str, ...], days: tuple[int, ...], *, in_flight: int = 0, st
         reached_calendar_days=ordered,
         within=within,
         km_curve=tuple(curve),
+        km_median_calendar_days=next((p.day for p in curve if p.share_reached >= 0.5), None),
     )
 
 

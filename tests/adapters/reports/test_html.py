@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from onboarding.adapters.reports import charts
 from onboarding.adapters.reports.html import render_report, write_report
+from onboarding.core import report_view
 from onboarding.core.metrics import Dimension
 from onboarding.services.manager_report import ManagerReports
 from tests.adapters.reports import samples
@@ -209,3 +211,22 @@ def test_long_keys_may_wrap_and_stay_escaped() -> None:
 
     assert str(breakable("hr_platform-x")) == "hr_<wbr>platform-<wbr>x"
     assert str(breakable("<b>_&")) == "&lt;b&gt;_<wbr>&amp;"
+
+
+def test_the_cohort_trend_draws_kaplan_meier_medians_and_the_share_still_in_flight() -> None:
+    groups = samples.BY_MONTH.groups
+    points = report_view.cohort_trend_points(groups)
+    # Nov: 6 projects, half at value on day 45; Dec: 7, four of them by day 63; Jan 2027: 1 of 5 on day 47,
+    # the others in flight: no median yet, whatever the median of the one at value (47) says.
+    assert [(p.label, p.km_median_days, p.followed_days, p.in_flight, p.projects) for p in points] == [
+        ("Nov 2026", 45, 75, 1, 6),
+        ("Dec 2026", 63, 63, 2, 7),
+        ("Jan 2027", None, 47, 4, 5),
+    ]
+    chart = charts.cohort_trend(groups)
+    assert "Jan 2027: median not reached yet (over 47 days), 4 of 5 still in flight (80%)" in chart.description
+    for point in points:
+        assert report_view.cohort_point_text(point) in chart.description
+    drawn = html.unescape(chart.svg)
+    for text in ("1/6 in flight", "2/7 in flight", "4/5 in flight", "> 47", "median (Kaplan-Meier)"):
+        assert text in drawn

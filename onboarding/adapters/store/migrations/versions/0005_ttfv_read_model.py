@@ -56,7 +56,7 @@ def upgrade() -> None:
     # Projects stored before this revision: fold their events now.
     from onboarding.adapters.store.reports import rebuild_ttfv
 
-    rebuild_ttfv(op.get_bind())
+    rebuild_ttfv(op.get_bind(), undone_table=False)  # project_ttfv_undone comes with 0015
 
 
 def downgrade() -> None:
