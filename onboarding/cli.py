@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from dataclasses import fields, is_dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttf
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
+from onboarding.core.sweep_days import sweep_instant
 from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
 from onboarding.services.ports import Clock
 from onboarding.settings import Settings, settings_problems
@@ -515,25 +516,27 @@ def list_command(
 
 
 @main.command()
-@click.option("--as-of", "as_of", type=IsoDate(), help="Sweep as if it were this day (simulation).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=IsoDate(),
+    help="Sweep as of this day: today or an earlier day not before the latest day already swept "
+    "(a catch-up, oldest missed day first); a later day only on a simulation database such as the demo's.",
+)
 @click.option(
     "--at",
     "at_time",
-    default="17:00",
-    show_default=True,
     metavar="HH:MM",
-    help="With --as-of: the time of day, UTC (nudges respect each person's local hours).",
+    help="The time of day, UTC (nudges respect each person's local hours); default: now for today, "
+    "17:00 for an earlier day.",
 )
 @click.option("--no-deliver", is_flag=True, help="Decide and queue, but leave the outbox for later.")
-def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
+def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool) -> None:
     """Run one sweep now: re-forecast, automated tasks, nudges, status emails, delivery."""
-    clock: Clock = SystemClock()
-    if as_of is not None:
-        hours, _, minutes = at_time.partition(":")
-        clock = FixedClock(
-            as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC)
-        )
     try:
+        wall = SystemClock()
+        instant = sweep_instant(as_of, at_time, now=wall.now())
+        clock: Clock = wall if as_of is None and at_time is None else FixedClock(instant.date(), at=instant)
         report = sweep_service(clock=clock, deliver=not no_deliver).run()
     except OnboardingError as exc:
         _fail(exc)

@@ -7,6 +7,7 @@
     ├── NoSafeLaunch (ValueError)         no launch-window date within the horizon
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
+    ├── SweepRefused (ValueError)         a sweep's day or time it may not run as of
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     └── ProjectNotFound (LookupError)     no project with that id or external id
 
@@ -78,7 +79,15 @@ REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's --since day is after its --until day",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES}
+# Stable problem codes of the sweep's day and time (documented in README.md, "Running onboardings").
+SWEEP_CODES: dict[str, str] = {
+    "invalid-sweep-time": "a sweep's time of day that is not HH:MM between 00:00 and 23:59",
+    "sweep-day-out-of-range": "a sweep's day outside the years the calendars cover",
+    "sweep-in-future": "a sweep as of a later day or time than now, on a database that is not a simulation",
+    "sweep-before-last-swept": "a sweep as of a day before the latest day already swept",
+}
+
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **SWEEP_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +180,10 @@ class TransitionRefused(ProblemsError, ValueError):
 
 class ReportInputInvalid(ProblemsError, ValueError):
     """A report's inputs (its period, say) cannot be met."""
+
+
+class SweepRefused(ProblemsError, ValueError):
+    """A sweep asked to run as of a day or time it may not: unreadable, in the future, or before the last."""
 
 
 class UnsubscribeRefused(ProblemsError, ValueError):

@@ -18,6 +18,7 @@ from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord
+from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import Problem
 
 
@@ -319,6 +320,14 @@ class SweepStore(Protocol):
 
     def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         """Record each nudge once (by key), bump its task's counters, queue its digest; one transaction."""
+        ...
+
+    def sweep_history(self) -> SweepHistory:
+        """The latest day swept and whether the database is a simulation (``core.sweep_days``)."""
+        ...
+
+    def record_sweep(self, *, at: datetime, ran_at: datetime) -> bool:
+        """Record a sweep as of ``at`` unless a later day is swept already (then False, nothing recorded)."""
         ...
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:

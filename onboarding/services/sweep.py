@@ -38,6 +38,7 @@ from onboarding.core.nudges import (
 )
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import project_view
+from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import Dispatcher, DispatchReport
 from onboarding.services.heap import cycle_collector_paused
@@ -85,6 +86,7 @@ class SweepService:
         projects: ProjectService,
         blueprints: BlueprintSource,
         clock: Clock,
+        wall_clock: Clock | None = None,
         dispatcher: Dispatcher | None,
         webhooks: Webhooks,
         sender: Person,
@@ -93,6 +95,7 @@ class SweepService:
         self._projects = projects
         self._blueprints = blueprints
         self._clock = clock
+        self._wall_clock = wall_clock or clock
         self._dispatcher = dispatcher
         self._webhooks = webhooks
         self._sender = sender
@@ -105,6 +108,7 @@ class SweepService:
     # -- the whole pass ----------------------------------------------------------
 
     def run(self) -> SweepReport:
+        self.begin()
         report = SweepReport(as_of=self._clock.today())
         report.automated = self.automate(self.ready_automated())
         decision = self.decide_nudges()
@@ -120,6 +124,26 @@ class SweepService:
             report.not_replanned += not_replanned
         report.delivered = self.deliver()
         return report
+
+    # -- when it may run (``core.sweep_days``) ---------------------------------------
+
+    def as_of(self) -> date:
+        """The day this sweep acts as of."""
+        return self._clock.today()
+
+    def check(self) -> None:
+        """Refuse (``SweepRefused``) a sweep as of this clock's instant that the rule does not allow: later than
+        the wall clock's now on a database that is not a simulation, or before the latest day already swept."""
+        at = self._clock.now()
+        check_sweep(at, now=self._wall_clock.now(), history=self._store.sweep_history())
+
+    def begin(self) -> None:
+        """``check``, then record the day swept, before the sweep changes or sends anything (a sweep that then
+        fails part-way has still swept its day: running it again is fine, an earlier day is not)."""
+        self.check()
+        if not self._store.record_sweep(at=self._clock.now(), ran_at=self._wall_clock.now()):
+            self.check()  # a later day was swept in between: refused, naming it
+            raise RuntimeError("a later day was swept meanwhile")  # pragma: no cover - check() raised
 
     # -- what needs attention (for a flow that hands the work out in batches) -------
 

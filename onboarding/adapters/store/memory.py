@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
@@ -22,6 +22,7 @@ from onboarding.core.metrics import (
 )
 from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
+from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     ConcurrentChange,
@@ -294,6 +295,23 @@ class InMemorySweepStore:
     def __init__(self, store: InMemoryProjectStore) -> None:
         self.store = store
         self.nudges: dict[str, RecordedNudge] = {}  # by key, in recording order
+        self.swept: dict[date, int] = {}  # sweeps per day swept
+        self.simulation = False
+
+    def sweep_history(self) -> SweepHistory:
+        return SweepHistory(latest_swept_on=max(self.swept, default=None), simulation=self.simulation)
+
+    def record_sweep(self, *, at: datetime, ran_at: datetime) -> bool:
+        day = at.astimezone(UTC).date()
+        if any(swept > day for swept in self.swept):
+            return False
+        self.swept[day] = self.swept.get(day, 0) + 1
+        return True
+
+    def mark_simulation(self, *, at: datetime) -> None:
+        if self.store.projects or self.swept:
+            raise RuntimeError("only a new, empty database can be marked as a simulation")
+        self.simulation = True
 
     def _active(self) -> list[ProjectRecord]:
         return sorted((p for p in self.store.projects.values() if p.state is ProjectState.active), key=_by_id)
