@@ -8,6 +8,7 @@
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
     ├── SweepRefused (ValueError)         a sweep's day or time it may not run as of
+    ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     └── ProjectNotFound (LookupError)     no project with that id or external id
 
@@ -87,7 +88,12 @@ SWEEP_CODES: dict[str, str] = {
     "sweep-before-last-swept": "a sweep as of a day before the latest day already swept",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **SWEEP_CODES}
+# Stable problem codes of the demo (documented in README.md).
+DEMO_CODES: dict[str, str] = {
+    "demo-folder-not-ours": "the demo's --data folder holds files the demo did not make",
+}
+
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **SWEEP_CODES, **DEMO_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +190,10 @@ class ReportInputInvalid(ProblemsError, ValueError):
 
 class SweepRefused(ProblemsError, ValueError):
     """A sweep asked to run as of a day or time it may not: unreadable, in the future, or before the last."""
+
+
+class DemoFolderRefused(ProblemsError, ValueError):
+    """The demo's data folder exists and is not one the demo made: it is neither used nor deleted."""
 
 
 class UnsubscribeRefused(ProblemsError, ValueError):
