@@ -172,3 +172,46 @@ def test_a_project_that_cannot_be_replanned_is_named_and_the_sweep_exits_1(
     assert "re-forecast 1 projects" in result.stdout
     assert "1 project(s) could not be re-planned" in result.stderr
     assert f"  {ids[0]}: " in result.stderr and "Traceback" not in result.output
+
+
+def counted(out: str, words: str) -> int:
+    """The number in a line such as ``would queue 9 email(s):``."""
+    line = next(line for line in out.splitlines() if line.startswith(words))
+    return int(line.removeprefix(words).split()[0])
+
+
+def test_a_dry_run_prints_what_a_sweep_would_do_and_writes_nothing(configured: Engine, tmp_path: Path) -> None:
+    ids = launch(configured, date(2026, 10, 26), "Acme", "Birch")  # kickoff emails queued, work long overdue
+    before = database_dump(configured), folder_dump(tmp_path / "maildir")
+    dry = sweep("--as-of", "2026-11-18", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before  # not even the day swept
+    out = dry.stdout
+    assert counted(out, "would re-forecast") == 2
+    assert all(any(line.startswith(f"  {pid} ") and "go-live" in line for line in out.splitlines()) for pid in ids)
+    assert "  lee@acme.example:" in out or any(
+        line.startswith("  ") and line.endswith(":") for line in out.splitlines()
+    )
+    assert counted(out, "would deliver") == counted(out, "would queue") + 2 * len(PEOPLE)  # the kickoff emails
+    assert counted(out, "would queue") > 0 and "nudge_digest to " in out and "kickoff to " in out
+
+    real = sweep("--as-of", "2026-11-18")  # the sweep itself does what the dry run said
+    assert real.exit_code == 0, real.output
+    nudges = sum(1 for line in out.splitlines() if line.startswith("    "))
+    assert f"re-forecast {counted(out, 'would re-forecast')} projects" in real.stdout
+    assert f"{nudges} nudges in " in real.stdout
+    assert f"delivered {counted(out, 'would deliver')}," in real.stdout
+    assert len(folder_dump(tmp_path / "maildir")) == counted(out, "would deliver")
+
+    after = database_dump(configured), folder_dump(tmp_path / "maildir")
+    again = sweep("--as-of", "2026-11-18", "--dry-run")
+    assert counted(again.stdout, "would deliver") == 0 and counted(again.stdout, "would queue") == 0
+    assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == after
+
+
+def test_a_dry_run_is_refused_as_the_sweep_would_be(configured: Engine, tmp_path: Path) -> None:
+    launch(configured, TODAY + timedelta(days=3), "Acme")
+    before = database_dump(configured), folder_dump(tmp_path / "maildir")
+    refused(sweep("--as-of", (TODAY + timedelta(days=19)).isoformat(), "--dry-run"), "sweep-in-future")
+    refused(sweep("--at", "noon", "--dry-run"), "invalid-sweep-time")
+    assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before

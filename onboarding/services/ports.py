@@ -280,6 +280,14 @@ class NudgeCandidates:
     people: Mapping[str, Mapping[str, Person]]
 
 
+class MessageLine(NamedTuple):
+    """An email in one line, as a dry run lists it: its kind, its recipients' addresses, its subject."""
+
+    kind: str
+    to: tuple[str, ...]
+    subject: str
+
+
 class SweepStore(Protocol):
     """The sweep's set-based questions and its one write (nudges with their digests)."""
 
@@ -328,6 +336,11 @@ class SweepStore(Protocol):
 
     def record_sweep(self, *, at: datetime, ran_at: datetime) -> bool:
         """Record a sweep as of ``at`` unless a later day is swept already (then False, nothing recorded)."""
+        ...
+
+    def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
+        """The outbox's messages a delivery now would take (pending and due, or claimed past their lease),
+        read without claiming them."""
         ...
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:

@@ -57,7 +57,8 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
     """The stores the sweep needs: the in-memory twins, or the SQL adapters on a real database."""
     if request.param == "memory":
         projects = InMemoryProjectStore()
-        yield projects, InMemoryOutbox(projects), InMemorySweepStore(projects)
+        outbox = InMemoryOutbox(projects)
+        yield projects, outbox, InMemorySweepStore(projects, outbox=outbox)
         return
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
@@ -552,3 +553,19 @@ def test_a_simulation_moves_its_clock_forward(stores: Stores, tmp_path: Path) ->
         world.sweep.run()
     assert world.store.sweep_history() == SweepHistory(latest_swept_on=D("2026-12-07"), simulation=True)
     assert world.mail()
+
+
+def test_a_preview_decides_as_the_sweep_does_and_records_nothing(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    world.launch()
+    world.clock.set(D("2026-12-16"), at=datetime(2026, 12, 16, 16, 0, tzinfo=UTC))  # the first weeks' work overdue
+    preview = world.sweep.preview()
+    assert world.mail() == [] and world.store.sweep_history() == SweepHistory()
+    assert world.sweep.preview() == preview  # nothing moved: the same decisions again
+    report = world.sweep.run()
+    assert report.nudges == sum(len(lines) for lines in preview.nudges.values()) > 0
+    assert report.digests == len(preview.nudges) and report.deferred == preview.deferred
+    assert report.reforecast == len(preview.reforecast) > 0
+    assert report.delivered.sent == len(preview.delivered) == len(world.mail())
+    unfolded = sorted(" ".join(str(m["Subject"]).split()) for m in world.mail())
+    assert unfolded == sorted(line.subject for line in preview.delivered)

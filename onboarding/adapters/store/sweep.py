@@ -37,7 +37,7 @@ from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.sweep_days import SweepHistory
-from onboarding.services.ports import NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
+from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
 sweep_days = Base.metadata.tables["sweep_days"]
@@ -352,6 +352,19 @@ class SqlSweepStore:
                     if email not in known or known[email] < day:
                         known[email] = day
         return out
+
+    def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
+        """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
+        due = and_(
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.status == "pending", and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease)),
+        )
+        query = select(outbox.c.kind, outbox.c.recipients, outbox.c.cc, outbox.c.subject).where(due)
+        with self.engine.connect() as connection:
+            return [
+                MessageLine(kind, tuple(p["email"] for p in (*to, *(cc or ()))), subject)
+                for kind, to, cc, subject in connection.execute(query.order_by(outbox.c.id))
+            ]
 
     def sweep_history(self) -> SweepHistory:
         """The latest day swept, and whether the database was created as a simulation."""
