@@ -84,3 +84,41 @@ def test_onboarding_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["demo", "--data", str(folder), "--projects", "1", "--days", "1"])
     assert result.exit_code == 1
     assert folder_dump(folder) == before
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_demo_marks_its_database_a_simulation_that_sweeps_days_not_yet_come(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flows.report
+    import flows.sweep
+
+    # what the demo sets in its environment, put back after it
+    for name in ("ONBOARDING_DATA_DIR", "ONBOARDING_DATABASE_URL", "ONBOARDING_MAILDIR"):
+        monkeypatch.setenv(name, "set by the demo")
+    monkeypatch.setenv("ONBOARDING_MANAGERS", demo.MANAGERS)
+    monkeypatch.setenv("ONBOARDING_SMTP_HOST", "smtp.example.invalid")  # the demo never uses it
+    for name in ("TASK_RUN_RECORDER_BATCH_SIZE", "TASK_RUN_RECORDER_READ_BATCH_SIZE"):
+        monkeypatch.setenv(f"PREFECT_SERVER_SERVICES_{name}", "200")
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    flows.sweep._built.cache_clear()
+    flows.report._built.cache_clear()
+    folder = tmp_path / "demo-data"
+    days = (datetime.now(UTC).date() - demo.START).days + 10  # ten days past today
+    try:
+        assert demo.main(["--data", str(folder), "--projects", "1", "--days", str(days)]) == 0
+    finally:
+        flows.sweep._built.cache_clear()
+        flows.report._built.cache_clear()
+    assert "sweeps through Prefect" in capsys.readouterr().out
+    engine = database(Settings(data_dir=folder, database_url=None))
+    try:
+        history = SqlSweepStore(engine).sweep_history()
+    finally:
+        engine.dispose()
+    assert history.simulation and history.latest_swept_on is not None
+    assert history.latest_swept_on > datetime.now(UTC).date()
+    assert (folder / demo.MARK).is_file() and (folder / "maildir").is_dir()
+    demo.demo_folder(folder)  # its own folder: emptied for the next run
+    assert [p.name for p in folder.iterdir()] == [demo.MARK]
