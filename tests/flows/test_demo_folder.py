@@ -119,6 +119,7 @@ def test_the_demo_marks_its_database_a_simulation_that_sweeps_days_not_yet_come(
         engine.dispose()
     assert history.simulation and history.latest_swept_on is not None
     assert history.latest_swept_on > datetime.now(UTC).date()
-    assert (folder / demo.MARK).is_file() and (folder / "maildir").is_dir()
+    assert (folder / demo.MARK).is_file()
+    assert any(p.is_file() for p in (folder / "maildir").rglob("*"))  # delivered to its Maildir, not by SMTP
     demo.demo_folder(folder)  # its own folder: emptied for the next run
     assert [p.name for p in folder.iterdir()] == [demo.MARK]
