@@ -804,7 +804,13 @@ def _plain(value: Any) -> Any:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--data", default="demo-data", show_default=True, help="Folder for the demo's database and Maildir.")
+@click.option(
+    "--data",
+    default="demo-data",
+    show_default=True,
+    help="Folder for the demo's database and Maildir: made by the demo and replaced on its next run; "
+    "a folder holding anything else is refused, untouched.",
+)
 @click.option("--projects", type=int, default=30, show_default=True)
 @click.option("--days", type=int, default=120, show_default=True)
 def demo(data: str, projects: int, days: int) -> None:
