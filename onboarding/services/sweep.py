@@ -183,8 +183,10 @@ class SweepService:
         their go-live moves, the nudges by recipient, the emails it would queue and the messages it would
         deliver (those due in the outbox, then those it would queue). Refused as ``run`` would be.
 
-        Each step is decided on the data as it is now: ``run`` queues status emails after the re-forecast,
-        so theirs show the new dates; the preview lists the same emails with today's.
+        Each step is decided on the data as it is now, not on what the steps before it would change: ``run``
+        queues status emails after the re-forecast, so theirs show the new dates (the preview lists the same
+        emails with the dates before), and it re-plans a project when one of its automated tasks completes
+        (the preview lists the task, not what its completion would move).
         """
         self.check()
         now, today = self._clock.now(), self._clock.today()
