@@ -39,6 +39,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from scratch import postgres_database
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import make_engine, migrate
+from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.bootstrap import sweep_service
 from onboarding.settings import Settings
 
@@ -178,6 +180,7 @@ def main() -> None:
         base = root / "portfolio.db"
         engine = make_engine(f"sqlite:///{base}")
         migrate(engine)
+        SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # it sweeps as of sweep_bench.TODAY, 2027
         started = time.perf_counter()
         overdue = sweep_bench.load(engine, projects=args.projects, tasks=args.tasks)
         engine.dispose()

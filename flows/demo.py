@@ -1,6 +1,8 @@
 """The demo: a portfolio of onboardings over about four months, swept every working day through Prefect.
 
-It makes a fresh data folder, launches projects from the example blueprints with
+It makes a fresh data folder (marked as the demo's own by a ``.onboarding-demo``
+file, its database marked as a simulation, whose sweeps may run as of days that
+have not come), launches projects from the example blueprints with
 staggered kickoffs and people bound to their roles, then lives through each day:
 the people do their work (some customers are slow, one goes quiet for weeks), and
 on working days the real sweep flow runs through Prefect: re-forecasts, automated
@@ -10,7 +12,13 @@ a browser) and emails it to the demo's two managers.
 
     python -m flows.demo [--data demo-data] [--projects 30] [--days 120]
 
-(``onboarding demo`` runs this.)
+(``onboarding demo`` runs this.) The demo deletes only a folder it made itself:
+one that holds its mark (and, if any, its own simulation database). A folder that
+does not exist is made; an empty one is used and marked; any other is refused
+(``demo-folder-not-ours``), untouched. Its database, Maildir and secret key are always
+its own folder's, whatever ``ONBOARDING_DATABASE_URL``, ``ONBOARDING_MAILDIR`` or
+``ONBOARDING_SMTP_HOST`` say: the demo never writes to a real database nor sends
+real email.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ import argparse
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BLUEPRINTS = ROOT / "blueprints"
 START = date(2026, 11, 2)
 SWEEP_AT = "17:00"  # UTC: 09:00 on the US west coast, 12:00 in New York
+MARK = ".onboarding-demo"  # the file that says a folder is the demo's own (made by it, deleted by it)
+MARK_TEXT = "This folder was made by `onboarding demo`; the next demo run with --data here deletes it.\n"
+DATABASE = "onboarding.db"
 
 CUSTOMERS = [
     "Acme Manufacturing",
@@ -98,7 +111,64 @@ def _prefect_environment(data: Path) -> None:
     # The temporary server gives up after 20 s by default; on a busy machine it takes longer to start.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ["ONBOARDING_DATA_DIR"] = str(data)
+    # its own database, Maildir and key, never those the environment names for real use
+    os.environ["ONBOARDING_DATABASE_URL"] = f"sqlite:///{data / DATABASE}"
+    os.environ["ONBOARDING_MAILDIR"] = str(data / "maildir")
+    os.environ.pop("ONBOARDING_SMTP_HOST", None)
+    os.environ.pop("ONBOARDING_SECRET_KEY", None)
     os.environ.setdefault("ONBOARDING_MANAGERS", MANAGERS)
+
+
+def demo_folder(data: Path) -> None:
+    """Make the demo's data folder, or empty one it made before; refuse (``DemoFolderRefused``) any other.
+
+    A folder is the demo's own when it holds the demo's mark and no database but a
+    simulation one: only such a folder is deleted (and made again). A folder that
+    does not exist is made, an empty one used; both are then marked.
+    """
+    from onboarding.errors import DemoFolderRefused, Problem
+
+    def refuse(why: str) -> DemoFolderRefused:
+        return DemoFolderRefused(
+            str(data),
+            (
+                Problem(
+                    "demo-folder-not-ours",
+                    why,
+                    ("data",),
+                    "give --data a folder that does not exist yet (or is empty), e.g. --data demo-data; "
+                    "the demo deletes only folders it made",
+                ),
+            ),
+        )
+
+    if data.exists() or data.is_symlink():
+        if not data.is_dir() or data.is_symlink():
+            raise refuse("is not a folder the demo made")
+        if (data / MARK).is_file():
+            if (data / DATABASE).exists() and not _simulation_database(data / DATABASE):
+                raise refuse(f"holds the demo's mark but {DATABASE} there is not a simulation database")
+            shutil.rmtree(data)
+        elif any(data.iterdir()):
+            raise refuse("holds files the demo did not make (it has no .onboarding-demo mark)")
+    data.mkdir(parents=True, exist_ok=True)
+    (data / MARK).write_text(MARK_TEXT, encoding="utf-8")
+
+
+def _simulation_database(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` is marked as a simulation; anything else, an unreadable file
+    included, is not. Read as an immutable file first (no journal files left behind), then, if a
+    write-ahead log is beside it (a run that did not close its database), through it."""
+    modes = ["mode=ro&immutable=1", *(["mode=ro"] if path.with_name(path.name + "-wal").exists() else [])]
+    for mode in modes:
+        try:
+            with closing(sqlite3.connect(f"{path.as_uri()}?{mode}", uri=True)) as connection:
+                found = connection.execute("SELECT 1 FROM database_marks WHERE name = 'simulation'").fetchone()
+        except sqlite3.Error:
+            continue
+        if found is not None:
+            return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,10 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    data: Path = args.data.resolve()
-    if data.exists():
-        shutil.rmtree(data)
-    data.mkdir(parents=True)
+    data: Path = args.data.absolute()
+    from onboarding.errors import OnboardingError
+
+    try:
+        demo_folder(data)
+    except OnboardingError as error:
+        print(error, file=sys.stderr)
+        return 1
     _prefect_environment(data)
 
     # imported after the environment is set: Prefect reads it at import
@@ -120,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     from flows.report import report
     from flows.sweep import sweep
     from onboarding.adapters.clock import FixedClock
+    from onboarding.adapters.store.sweep import SqlSweepStore
     from onboarding.bootstrap import database, project_service
     from onboarding.settings import Settings
 
     started = time.perf_counter()
     settings = Settings(data_dir=data)
     engine = database(settings)
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # its sweeps go through days not yet come
     clock = FixedClock(START)
     projects = project_service(settings, clock=clock, engine=engine)
     people = _People(random.Random(args.seed))
@@ -152,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         written = report(as_of=START + timedelta(days=max(args.days - 1, 0)), out=str(data / "report.html"))
         reported = time.perf_counter() - reported
     _summary(projects, engine, data, sweeps=sweeps, seconds=time.perf_counter() - started)
+    engine.dispose()  # the database is whole in its file: nothing left in a write-ahead log
     print(
         f"Managers' report: {written['path']} (open it in a browser; emailed to {written['queued']} "
         f"managers, in the Maildir; {reported:.1f} s)"

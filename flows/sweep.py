@@ -8,15 +8,21 @@ that the whole flow takes at most one task run per 500 projects (from 1,500
 projects on; a smaller portfolio takes three).
 Only delivery retries: it is the step that talks to a mail server. A server that
 cannot be reached is not an error of the flow run: delivery puts its mail back for
-the next sweep and the flow logs a warning; ``python -m flows.sweep [--as-of DATE]``
-then exits 75. ``flows.serve`` schedules it.
+the next sweep and the flow logs a warning. Run it once with
+``python -m flows.sweep [--as-of DATE] [--at HH:MM]`` (exit 75 when the mail server
+could not be reached); ``flows.serve`` schedules it.
+
+Before any task runs, the flow checks that it may sweep as of that day and records
+the day (``SweepService.begin``): on a real database never a later day than today,
+and never a day before the latest day already swept (``core.sweep_days``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -25,6 +31,8 @@ from prefect.cache_policies import NO_CACHE
 
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.bootstrap import sweep_service
+from onboarding.core.sweep_days import sweep_instant
+from onboarding.errors import OnboardingError
 from onboarding.services.ports import Clock
 from onboarding.services.sweep import SweepReport, SweepService, batches
 
@@ -40,21 +48,24 @@ def _built(*, simulated: bool) -> SweepService:
     return sweep_service(clock=clock)
 
 
-def _service(as_of: date | None, at: str) -> SweepService:
-    if as_of is None:
+def _service(as_of: date | None, at: str | None) -> SweepService:
+    """The service acting as of that day and time (``core.sweep_days.sweep_instant``); neither: now."""
+    if as_of is None and at is None:
         return _built(simulated=False)
-    hours, _, minutes = at.partition(":")
-    SIMULATED.set(as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC))
+    instant = sweep_instant(as_of, at, now=SystemClock().now())
+    SIMULATED.set(instant.date(), at=instant)
     return _built(simulated=True)
 
 
 @task(cache_policy=NO_CACHE)
-def attend_batch(project_ids: list[str], replan: list[str], as_of: date | None, at: str) -> tuple[int, int, list[str]]:
+def attend_batch(
+    project_ids: list[str], replan: list[str], as_of: date | None, at: str | None
+) -> tuple[int, int, list[str]]:
     return _service(as_of, at).attend(project_ids, replan=set(replan))
 
 
 @task(cache_policy=NO_CACHE)
-def automate_and_nudge(as_of: date | None, at: str) -> dict[str, int]:
+def automate_and_nudge(as_of: date | None, at: str | None) -> dict[str, int]:
     """The portfolio-wide steps, in the order of ``SweepService.run``: automated tasks, then nudges."""
     svc = _service(as_of, at)
     automated = svc.automate(svc.ready_automated())
@@ -70,17 +81,25 @@ def automate_and_nudge(as_of: date | None, at: str) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
-def deliver(as_of: date | None, at: str) -> dict[str, Any]:
+def deliver(as_of: date | None, at: str | None) -> dict[str, Any]:
     """Delivery within its deadline; a mail server that cannot be reached is reported, not raised (its mail waits
     for the next sweep), so these retries are for the database."""
     return asdict(_service(as_of, at).deliver())
 
 
 @flow(name="sweep")
-def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
-    """Run automated tasks, nudge, re-forecast and queue weekly status emails batch by batch, deliver."""
+def sweep(as_of: date | None = None, at: str | None = None) -> dict[str, Any]:
+    """Run automated tasks, nudge, re-forecast and queue weekly status emails batch by batch, deliver.
+
+    ``as_of`` and ``at`` (HH:MM, UTC) as for ``onboarding sweep``: a day refused by the rule fails the run
+    with ``SweepRefused`` before anything is changed or sent.
+    """
+    if as_of is not None or at is not None:  # resolved once: every task run acts as of the same instant
+        instant = sweep_instant(as_of, at, now=SystemClock().now())
+        as_of, at = instant.date(), f"{instant:%H:%M}"
     svc = _service(as_of, at)
-    report = SweepReport(as_of=as_of or SystemClock().today())
+    svc.begin()
+    report = SweepReport(as_of=svc.as_of())
     nudged = automate_and_nudge(as_of, at)
     report.automated = nudged["automated"]
     report.overdue_tasks, report.nudges = nudged["overdue_tasks"], nudged["nudges"]
@@ -107,9 +126,13 @@ def sweep(as_of: date | None = None, at: str = "17:00") -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--as-of", type=date.fromisoformat)
-    parser.add_argument("--at", default="17:00")
+    parser.add_argument("--at")
     args = parser.parse_args()
-    summary = sweep(args.as_of, args.at)
+    try:
+        summary = sweep(args.as_of, args.at)
+    except OnboardingError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
     print(summary)
     if summary["delivered"]["unavailable"]:
         raise SystemExit(EXIT_MAIL_UNAVAILABLE)  # as `onboarding sweep`: the sweep ran, its mail waits

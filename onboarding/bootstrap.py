@@ -98,7 +98,11 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
 def sweep_service(
     settings: Settings | None = None, *, clock: Clock | None = None, deliver: bool = True
 ) -> SweepService:
-    """The sweep over the configured database, delivering to SMTP or the Maildir."""
+    """The sweep over the configured database, delivering to SMTP or the Maildir.
+
+    It acts as of ``clock`` (default: the system's); the system clock says what now
+    really is, so that a sweep never runs in the future of a real database.
+    """
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine = database(settings)
@@ -108,6 +112,7 @@ def sweep_service(
         projects=project_service(settings, clock=clock, engine=engine),
         blueprints=blueprints,
         clock=clock,
+        wall_clock=SystemClock(),
         dispatcher=dispatcher(settings, engine=engine, clock=clock) if deliver else None,
         webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),

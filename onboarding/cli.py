@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from dataclasses import fields, is_dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,11 @@ from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttf
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
+from onboarding.core.sweep_days import sweep_instant
 from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
 from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry
 from onboarding.services.reports import one_report_day
+from onboarding.services.sweep import SweepPreview
 from onboarding.settings import Settings, settings_problems
 
 _TRACE_LINES_IN_TABLE = 12
@@ -528,25 +530,36 @@ def list_command(
 
 
 @main.command()
-@click.option("--as-of", "as_of", type=IsoDate(), help="Sweep as if it were this day (simulation).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=IsoDate(),
+    help="Sweep as of this day: today or an earlier day not before the latest day already swept "
+    "(a catch-up, oldest missed day first); a later day only on a simulation database such as the demo's.",
+)
 @click.option(
     "--at",
     "at_time",
-    default="17:00",
-    show_default=True,
     metavar="HH:MM",
-    help="With --as-of: the time of day, UTC (nudges respect each person's local hours).",
+    help="The time of day, UTC (nudges respect each person's local hours); default: now for today, "
+    "17:00 for an earlier day.",
 )
 @click.option("--no-deliver", is_flag=True, help="Decide and queue, but leave the outbox for later.")
-def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide everything and print what would be re-forecast, run, nudged, queued and delivered; "
+    "write and send nothing.",
+)
+def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run: bool) -> None:
     """Run one sweep now: re-forecast, automated tasks, nudges, status emails, delivery."""
-    clock: Clock = SystemClock()
-    if as_of is not None:
-        hours, _, minutes = at_time.partition(":")
-        clock = FixedClock(
-            as_of, at=datetime(as_of.year, as_of.month, as_of.day, int(hours), int(minutes or 0), tzinfo=UTC)
-        )
     try:
+        wall = SystemClock()
+        instant = sweep_instant(as_of, at_time, now=wall.now())
+        clock: Clock = wall if as_of is None and at_time is None else FixedClock(instant.date(), at=instant)
+        if dry_run:  # no dispatcher: nothing is claimed, no mail folder or key file made
+            _print_preview(sweep_service(clock=clock, deliver=False).preview(deliver=not no_deliver))
+            return
         report = sweep_service(clock=clock, deliver=not no_deliver).run()
     except OnboardingError as exc:
         _fail(exc)
@@ -579,6 +592,45 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
         sys.exit(1)
     if d.unavailable:
         sys.exit(EXIT_MAIL_UNAVAILABLE)
+
+
+def _print_preview(preview: SweepPreview) -> None:
+    """A dry run's lists, one item a line; projects that could not be re-planned on stderr, exit 1."""
+    click.echo(f"dry run: sweep as of {preview.at:%Y-%m-%d %H:%M} UTC; nothing recorded, changed or sent")
+    click.echo(f"would re-forecast {len(preview.reforecast)} project(s):")
+    for r in preview.reforecast:
+        move = (
+            f"go-live {_cell(r.go_live_from)} -> {_cell(r.go_live_to)}"
+            if r.go_live_from != r.go_live_to
+            else f"go-live stays {_cell(r.go_live_to)}"
+        )
+        late = r.go_live_to is not None and r.committed_go_live_on is not None and r.go_live_to > r.committed_go_live_on
+        window = f" (committed {_cell(r.committed_go_live_on)}{': window jump' if late else ''})"
+        click.echo(
+            f"  {r.project_id} {r.customer}: {move}{window if r.committed_go_live_on else ''}, "
+            f"{r.tasks_moved} task due date(s) move"
+        )
+    click.echo(f"would run {len(preview.automated)} automated task(s):")
+    for line in preview.automated:
+        click.echo(f"  {line}")
+    nudges = sum(len(v) for v in preview.nudges.values())
+    click.echo(
+        f"would nudge {len(preview.nudges)} recipient(s) about {nudges} task(s) "
+        f"({preview.overdue_tasks} overdue tasks, {preview.deferred} nudges deferred):"
+    )
+    for recipient, lines in sorted(preview.nudges.items()):
+        click.echo(f"  {recipient}:")
+        for line in lines:
+            click.echo(f"    {line}")
+    for verb, messages in (("queue", preview.queued), ("deliver", preview.delivered)):
+        click.echo(f"would {verb} {len(messages)} email(s):")
+        for m in messages:
+            click.echo(f"  {m.kind} to {', '.join(m.to) or 'nobody'}: {m.subject}")
+    if preview.not_replanned:
+        click.echo(f"{len(preview.not_replanned)} project(s) could not be re-planned:", err=True)
+        for line in preview.not_replanned:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
 
 
 # -- manager reports ---------------------------------------------------------------------------------------------
@@ -929,7 +981,13 @@ def outbox_retry(
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--data", default="demo-data", show_default=True, help="Folder for the demo's database and Maildir.")
+@click.option(
+    "--data",
+    default="demo-data",
+    show_default=True,
+    help="Folder for the demo's database and Maildir: made by the demo and replaced on its next run; "
+    "a folder holding anything else is refused, untouched.",
+)
 @click.option("--projects", type=int, default=30, show_default=True)
 @click.option("--days", type=int, default=120, show_default=True)
 def demo(data: str, projects: int, days: int) -> None:

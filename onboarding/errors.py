@@ -7,6 +7,8 @@
     ├── NoSafeLaunch (ValueError)         no launch-window date within the horizon
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
+    ├── SweepRefused (ValueError)         a sweep's day or time it may not run as of
+    ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     ├── ProjectNotFound (LookupError)     no project with that id or external id
     └── MessageNotFound (LookupError)     no outbox message with that id
@@ -80,12 +82,25 @@ REPORT_CODES: dict[str, str] = {
     "conflicting-as-of": "a report given two different --as-of days (before and after its subcommand)",
 }
 
+# Stable problem codes of the sweep's day and time (documented in README.md, "Running onboardings").
+SWEEP_CODES: dict[str, str] = {
+    "invalid-sweep-time": "a sweep's time of day that is not HH:MM between 00:00 and 23:59",
+    "sweep-day-out-of-range": "a sweep's day outside the years the calendars cover",
+    "sweep-in-future": "a sweep as of a later day or time than now, on a database that is not a simulation",
+    "sweep-before-last-swept": "a sweep as of a day before the latest day already swept",
+}
+
+# Stable problem codes of the demo (documented in README.md).
+DEMO_CODES: dict[str, str] = {
+    "demo-folder-not-ours": "the demo's --data folder holds files the demo did not make",
+}
+
 # Stable problem codes of `onboarding outbox` (documented in README.md).
 OUTBOX_CODES: dict[str, str] = {
     "message-not-found": "no outbox message with that id",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **OUTBOX_CODES}
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **SWEEP_CODES, **DEMO_CODES, **OUTBOX_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +193,14 @@ class TransitionRefused(ProblemsError, ValueError):
 
 class ReportInputInvalid(ProblemsError, ValueError):
     """A report's inputs (its period, say) cannot be met."""
+
+
+class SweepRefused(ProblemsError, ValueError):
+    """A sweep asked to run as of a day or time it may not: unreadable, in the future, or before the last."""
+
+
+class DemoFolderRefused(ProblemsError, ValueError):
+    """The demo's data folder exists and is not one the demo made: it is neither used nor deleted."""
 
 
 class UnsubscribeRefused(ProblemsError, ValueError):

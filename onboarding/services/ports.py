@@ -18,6 +18,7 @@ from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord
+from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import Problem
 
 
@@ -355,6 +356,14 @@ class NudgeCandidates:
     people: Mapping[str, Mapping[str, Person]]
 
 
+class MessageLine(NamedTuple):
+    """An email in one line, as a dry run lists it: its kind, its recipients' addresses, its subject."""
+
+    kind: str
+    to: tuple[str, ...]
+    subject: str
+
+
 class SweepStore(Protocol):
     """The sweep's set-based questions and its one write (nudges with their digests)."""
 
@@ -395,6 +404,19 @@ class SweepStore(Protocol):
 
     def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         """Record each nudge once (by key), bump its task's counters, queue its digest; one transaction."""
+        ...
+
+    def sweep_history(self) -> SweepHistory:
+        """The latest day swept and whether the database is a simulation (``core.sweep_days``)."""
+        ...
+
+    def record_sweep(self, *, at: datetime, ran_at: datetime) -> bool:
+        """Record a sweep as of ``at`` unless a later day is swept already (then False, nothing recorded)."""
+        ...
+
+    def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
+        """The outbox's messages a delivery now would take (pending and due, or claimed past their lease),
+        read without claiming them."""
         ...
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:

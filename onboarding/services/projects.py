@@ -311,20 +311,8 @@ class ProjectService:
         """
         for _attempt in range(_RETRIES):
             found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
-            changes: list[ProjectChange] = []
             errors: dict[str, OnboardingError] = {}
-            for project in found:
-                try:
-                    changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
-                except OnboardingError as error:
-                    errors[project.id] = error
-                    continue
-                moved = (changed.projected_go_live_on, changed.finish_on) != (
-                    project.projected_go_live_on,
-                    project.finish_on,
-                )
-                if new_events or alerts or moved or changed.tasks != project.tasks:
-                    changes.append(ProjectChange(project, changed, new_events, alerts))
+            changes = self._reforecasts(found, errors)
             try:
                 self._store.save_many(changes)
             except ConcurrentChange:
@@ -344,6 +332,31 @@ class ProjectService:
                     raise
                 failed[project.id] = error
         return done
+
+    def reforecasts(
+        self, project_ids: Sequence[str], *, failed: dict[str, OnboardingError]
+    ) -> tuple[list[ProjectRecord], list[ProjectChange]]:
+        """What ``reforecast_many`` would write, written nowhere: the projects read, and the change of each
+        whose plan moves (as re-planned, with its events and window-jump alerts). A project that cannot be
+        re-planned is put in ``failed``."""
+        found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
+        return found, self._reforecasts(found, failed)
+
+    def _reforecasts(self, found: Sequence[ProjectRecord], errors: dict[str, OnboardingError]) -> list[ProjectChange]:
+        changes: list[ProjectChange] = []
+        for project in found:
+            try:
+                changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
+            except OnboardingError as error:
+                errors[project.id] = error
+                continue
+            moved = (changed.projected_go_live_on, changed.finish_on) != (
+                project.projected_go_live_on,
+                project.finish_on,
+            )
+            if new_events or alerts or moved or changed.tasks != project.tasks:
+                changes.append(ProjectChange(project, changed, new_events, alerts))
+        return changes
 
     # -- reading ---------------------------------------------------------------
 

@@ -23,11 +23,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
+from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
 from onboarding.core.calendars import BusinessCalendar
-from onboarding.core.lifecycle import Action
+from onboarding.core.lifecycle import Action, transition
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
 from onboarding.core.nudges import (
+    Digest,
     NudgePlan,
     OverdueTask,
     Rung,
@@ -37,13 +38,15 @@ from onboarding.core.nudges import (
     time_zone,
 )
 from onboarding.core.planning import scheduling_calendars
-from onboarding.core.projects import project_view
+from onboarding.core.projects import ProjectRecord, project_view
+from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
-from onboarding.services.dispatch import Dispatcher, DispatchReport
+from onboarding.services.dispatch import LEASE, Dispatcher, DispatchReport
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
+    MessageLine,
     NudgeFilter,
     PermanentDeliveryError,
     SweepStore,
@@ -77,6 +80,34 @@ class SweepReport:
     not_replanned: list[str] = field(default_factory=list)  # "project: why", each left as it was
 
 
+@dataclass(frozen=True)
+class Replanned:
+    """A project a sweep would re-forecast: its go-live before and after, and how many task dates move."""
+
+    project_id: str
+    customer: str
+    go_live_from: date | None
+    go_live_to: date | None
+    committed_go_live_on: date | None
+    tasks_moved: int
+
+
+@dataclass
+class SweepPreview:
+    """What a sweep would do (``SweepService.preview``), with nothing recorded, changed or sent."""
+
+    as_of: date
+    at: datetime
+    automated: list[str] = field(default_factory=list)  # "project task: what it would do"
+    reforecast: list[Replanned] = field(default_factory=list)
+    not_replanned: list[str] = field(default_factory=list)
+    overdue_tasks: int = 0
+    nudges: dict[str, list[str]] = field(default_factory=dict)  # by recipient: "customer: task (level n)"
+    deferred: int = 0
+    queued: list[MessageLine] = field(default_factory=list)  # emails it would queue
+    delivered: list[MessageLine] = field(default_factory=list)  # messages it would deliver
+
+
 class SweepService:
     def __init__(
         self,
@@ -85,6 +116,7 @@ class SweepService:
         projects: ProjectService,
         blueprints: BlueprintSource,
         clock: Clock,
+        wall_clock: Clock | None = None,
         dispatcher: Dispatcher | None,
         webhooks: Webhooks,
         sender: Person,
@@ -93,6 +125,7 @@ class SweepService:
         self._projects = projects
         self._blueprints = blueprints
         self._clock = clock
+        self._wall_clock = wall_clock or clock
         self._dispatcher = dispatcher
         self._webhooks = webhooks
         self._sender = sender
@@ -105,6 +138,7 @@ class SweepService:
     # -- the whole pass ----------------------------------------------------------
 
     def run(self) -> SweepReport:
+        self.begin()
         report = SweepReport(as_of=self._clock.today())
         report.automated = self.automate(self.ready_automated())
         decision = self.decide_nudges()
@@ -120,6 +154,91 @@ class SweepService:
             report.not_replanned += not_replanned
         report.delivered = self.deliver()
         return report
+
+    # -- when it may run (``core.sweep_days``) ---------------------------------------
+
+    def as_of(self) -> date:
+        """The day this sweep acts as of."""
+        return self._clock.today()
+
+    def check(self) -> None:
+        """Refuse (``SweepRefused``) a sweep as of this clock's instant that the rule does not allow: later than
+        the wall clock's now on a database that is not a simulation, or before the latest day already swept."""
+        at = self._clock.now()
+        check_sweep(at, now=self._wall_clock.now(), history=self._store.sweep_history())
+
+    def begin(self) -> None:
+        """``check``, then record the day swept, before the sweep changes or sends anything (a sweep that then
+        fails part-way has still swept its day: running it again is fine, an earlier day is not)."""
+        self.check()
+        if not self._store.record_sweep(at=self._clock.now(), ran_at=self._wall_clock.now()):
+            self.check()  # a later day was swept in between: refused, naming it
+            raise RuntimeError("a later day was swept meanwhile")  # pragma: no cover - check() raised
+
+    # -- a dry run -------------------------------------------------------------------
+
+    def preview(self, *, deliver: bool = True) -> SweepPreview:
+        """What ``run`` would do as of this clock, decided as ``run`` decides, with nothing recorded, changed or
+        sent (no webhook called): the automated tasks it would run, the projects it would re-forecast with
+        their go-live moves, the nudges by recipient, the emails it would queue and the messages it would
+        deliver (those due in the outbox, then those it would queue). Refused as ``run`` would be.
+
+        Each step is decided on the data as it is now, not on what the steps before it would change: ``run``
+        queues status emails after the re-forecast, so theirs show the new dates (the preview lists the same
+        emails with the dates before), and it re-plans a project when one of its automated tasks completes
+        (the preview lists the task, not what its completion would move).
+        """
+        self.check()
+        now, today = self._clock.now(), self._clock.today()
+        preview = SweepPreview(as_of=today, at=now)
+        queued: list[OutgoingMessage | Digest] = []
+        for project_id, task_key in self.ready_automated():
+            project = self._projects.get(project_id)
+            found = self._automation(project, task_key)
+            if found is None:
+                continue
+            loaded = self._projects.blueprint_of(project)
+            try:
+                transition(loaded.graph, project.progress, task_key, Action.complete, on=today, at=now, actor="engine")
+            except TransitionRefused:
+                continue  # its predecessors are not done yet
+            action, messages = found
+            what = (
+                f"email to {', '.join(p.email for m in messages for p in m.to) or 'nobody bound'}"
+                if isinstance(action, EmailAction)
+                else f"webhook POST {action.url}"
+            )
+            preview.automated.append(f"{project.id} {task_key}: {what}, then completed")
+            queued += messages
+        decision = self.decide_nudges()
+        preview.overdue_tasks, preview.deferred = decision.overdue_tasks, len(decision.plan.deferred)
+        for digest in decision.plan.digests:
+            lines = preview.nudges.setdefault(digest.recipient.email, [])
+            lines += [f"{n.task.customer}: {n.task.task_title} (level {n.level})" for n, _ in digest.nudges]
+            queued.append(digest)
+        failed: dict[str, OnboardingError] = {}
+        moving = set(self.projects_to_reforecast())
+        _found, changes = self._projects.reforecasts(sorted(moving), failed=failed)
+        for change in changes:
+            before, after = change.before, change.after
+            preview.reforecast.append(
+                Replanned(
+                    before.id,
+                    before.customer,
+                    before.projected_go_live_on,
+                    after.projected_go_live_on,
+                    before.committed_go_live_on,
+                    sum(1 for a, b in zip(after.tasks, before.tasks, strict=True) if a.due_on != b.due_on),
+                )
+            )
+            queued += change.messages
+        preview.not_replanned = [_why(pid, error) for pid, error in failed.items()]
+        for batch in batches(self.active_projects()):
+            queued += self._weekly_status_messages(batch)
+        preview.queued = [MessageLine(m.kind.value, tuple(p.email for p in (*m.to, *m.cc)), m.subject) for m in queued]
+        if deliver:
+            preview.delivered = [*self._store.outbox_due(now=now, lease=LEASE), *preview.queued]
+        return preview
 
     # -- what needs attention (for a flow that hands the work out in batches) -------
 
@@ -156,43 +275,13 @@ class SweepService:
         done = 0
         for project_id, task_key in ready:
             project = self._projects.get(project_id)
-            loaded = self._projects.blueprint_of(project)
-            task = next(t for m in loaded.blueprint.milestones for t in m.tasks if t.key == task_key)
-            if task.action is None:
+            found = self._automation(project, task_key)
+            if found is None:
                 continue
-            messages: list[OutgoingMessage] = []
-            if isinstance(task.action, EmailAction):
-                for role in task.action.to:
-                    person = project.bindings.get(role)
-                    if person is None:
-                        continue
-                    fill = {
-                        "customer": project.customer,
-                        "task": task.title,
-                        "recipient_name": person.name,
-                        "project_id": project.id,
-                    }
-                    context: AutomatedContext = {
-                        "project": project_view(project),
-                        "recipient_name": person.name,
-                        "subject": task.action.subject.format_map(fill),
-                        "body": task.action.body.format_map(fill),
-                    }
-                    customer_side = loaded.blueprint.roles[role].side.value == "customer"
-                    messages.append(
-                        OutgoingMessage(
-                            idempotency_key=f"automated:{project.id}:{task_key}:{role}",
-                            kind=MessageKind.automated,
-                            to=(person,),
-                            subject=context["subject"],
-                            context=dict(context),
-                            customer_facing=customer_side,
-                            project_id=project.id,
-                        )
-                    )
-            else:
+            action, messages = found
+            if not isinstance(action, EmailAction):
                 payload = {
-                    **task.action.payload,
+                    **action.payload,
                     "event": "task_ready",
                     "project_id": project.id,
                     "external_id": project.external_id,
@@ -201,10 +290,10 @@ class SweepService:
                 }
                 try:
                     self._webhooks.post(
-                        task.action.url,
+                        action.url,
                         payload,
                         idempotency_key=f"webhook:{project.id}:{task_key}",
-                        timeout_seconds=task.action.timeout_seconds,
+                        timeout_seconds=action.timeout_seconds,
                     )
                 except (TemporaryDeliveryError, PermanentDeliveryError):
                     continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
@@ -214,6 +303,46 @@ class SweepService:
                 continue  # its predecessors are not done yet
             done += 1
         return done
+
+    def _automation(
+        self, project: ProjectRecord, task_key: str
+    ) -> tuple[EmailAction | WebhookAction, list[OutgoingMessage]] | None:
+        """An automated task's action and the emails it queues (none for a webhook); None if it has none."""
+        loaded = self._projects.blueprint_of(project)
+        task = next(t for m in loaded.blueprint.milestones for t in m.tasks if t.key == task_key)
+        if task.action is None:
+            return None
+        messages: list[OutgoingMessage] = []
+        if isinstance(task.action, EmailAction):
+            for role in task.action.to:
+                person = project.bindings.get(role)
+                if person is None:
+                    continue
+                fill = {
+                    "customer": project.customer,
+                    "task": task.title,
+                    "recipient_name": person.name,
+                    "project_id": project.id,
+                }
+                context: AutomatedContext = {
+                    "project": project_view(project),
+                    "recipient_name": person.name,
+                    "subject": task.action.subject.format_map(fill),
+                    "body": task.action.body.format_map(fill),
+                }
+                customer_side = loaded.blueprint.roles[role].side.value == "customer"
+                messages.append(
+                    OutgoingMessage(
+                        idempotency_key=f"automated:{project.id}:{task_key}:{role}",
+                        kind=MessageKind.automated,
+                        to=(person,),
+                        subject=context["subject"],
+                        context=dict(context),
+                        customer_facing=customer_side,
+                        project_id=project.id,
+                    )
+                )
+        return task.action, messages
 
     def decide_nudges(self) -> NudgeDecision:
         """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy.
@@ -326,6 +455,11 @@ class SweepService:
     def weekly_status(self, project_ids: Sequence[str]) -> int:
         """Queue the weekly status emails due now for these projects: the projects that may be due read
         together, their emails queued in one transaction. Returns how many were queued."""
+        messages = self._weekly_status_messages(project_ids)
+        return self._projects.queue(messages) if messages else 0
+
+    def _weekly_status_messages(self, project_ids: Sequence[str]) -> list[OutgoingMessage]:
+        """The weekly status emails due now for these projects (queued by ``weekly_status``)."""
         sent = self._store.weekly_status_sent(project_ids)
         recent = self._clock.today() - timedelta(days=6)
         # everyone had this week's email: no slot can be due yet
@@ -343,7 +477,7 @@ class SweepService:
         for project in self._projects.get_many(maybe):
             loaded = self._projects.blueprint_of(project)
             messages += self._projects.status_messages(project, loaded, weekly_sent_on=sent.get(project.id, {}))
-        return self._projects.queue(messages) if messages else 0
+        return messages
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
         if version not in self._parsed:

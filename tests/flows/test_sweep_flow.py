@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mailbox
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,16 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from onboarding.bootstrap import project_service
+    from onboarding.adapters.store.sweep import SqlSweepStore
+    from onboarding.bootstrap import database, project_service
+    from onboarding.settings import Settings
 
     sweep_module = importlib.import_module("flows.sweep")
 
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    engine = database(Settings())
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # it sweeps December 2026, whatever today is
+    engine.dispose()
     sweep_module._built.cache_clear()
     project_service().launch(
         PAYROLL,
@@ -66,3 +71,40 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
     again = sweep_module.sweep(as_of=date(2026, 12, 4))
     assert again["delivered"]["sent"] == 0
     sweep_module._built.cache_clear()
+
+
+def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothing(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from onboarding.bootstrap import database, project_service
+    from onboarding.errors import SweepRefused
+    from onboarding.settings import Settings
+    from tests.dumps import database_dump, folder_dump
+
+    sweep_module = importlib.import_module("flows.sweep")
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    sweep_module._built.cache_clear()
+    today = datetime.now(UTC).date()
+    project_service().launch(
+        PAYROLL,
+        customer="Acme Manufacturing",
+        kickoff_on=today + timedelta(days=3),
+        bindings=PEOPLE,
+        pay_schedule="biweekly:2026-01-02",
+    )
+    engine = database(Settings())
+    before = database_dump(engine), folder_dump(tmp_path / "maildir")
+    try:
+        with pytest.raises(SweepRefused) as refused:
+            sweep_module.sweep(as_of=today + timedelta(days=19))
+        assert refused.value.codes == ["sweep-in-future"]
+        with pytest.raises(SweepRefused) as refused:
+            sweep_module.sweep(at="noon")
+        assert refused.value.codes == ["invalid-sweep-time"]
+        assert (database_dump(engine), folder_dump(tmp_path / "maildir")) == before
+        assert sweep_module.sweep()["delivered"]["sent"] == len(PEOPLE)  # now, by the system clock
+    finally:
+        engine.dispose()
+        sweep_module._built.cache_clear()

@@ -32,6 +32,8 @@ from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import Person
 from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.planning import scheduling_calendars
+from onboarding.core.sweep_days import SweepHistory
+from onboarding.errors import SweepRefused
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.projects import ProjectService
 from onboarding.services.sweep import SweepService, _ladder, batches
@@ -55,7 +57,8 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
     """The stores the sweep needs: the in-memory twins, or the SQL adapters on a real database."""
     if request.param == "memory":
         projects = InMemoryProjectStore()
-        yield projects, InMemoryOutbox(projects), InMemorySweepStore(projects)
+        outbox = InMemoryOutbox(projects)
+        yield projects, outbox, InMemorySweepStore(projects, outbox=outbox)
         return
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
@@ -67,8 +70,9 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
 
 
 class World:
-    def __init__(self, stores: Stores | Engine, tmp_path: Path) -> None:
-        """On the given stores, or on the SQL stores of a database."""
+    def __init__(self, stores: Stores | Engine, tmp_path: Path, *, wall_clock: FixedClock | None = None) -> None:
+        """On the given stores, or on the SQL stores of a database; the sweep's clock is now unless a
+        ``wall_clock`` says what now is."""
         if isinstance(stores, Engine):
             stores = (SqlProjectStore(stores), SqlOutbox(stores), SqlSweepStore(stores))
         project_store, outbox, sweep_store = stores
@@ -94,6 +98,7 @@ class World:
             projects=self.projects,
             blueprints=blueprints,
             clock=self.clock,
+            wall_clock=wall_clock,
             dispatcher=dispatcher,
             webhooks=RecordingWebhooks(),
             sender=SENDER,
@@ -516,3 +521,51 @@ def test_a_project_that_cannot_be_replanned_is_reported_and_the_sweep_goes_on(st
     (line,) = report.not_replanned
     assert line.startswith(f"{broken}: ") and "pay-schedule" in line
     assert report.delivered.sent == 2 * len(PEOPLE)  # both projects' kickoff emails went out all the same
+
+
+def test_a_sweep_never_runs_later_than_now_nor_before_the_latest_day_swept(stores: Stores, tmp_path: Path) -> None:
+    wall = at("2026-12-04", 15)
+    world = World(stores, tmp_path, wall_clock=wall)  # the sweep as of 16:00, now 15:00
+    world.launch()
+    with pytest.raises(SweepRefused) as refused:
+        world.sweep.run()
+    assert refused.value.codes == ["sweep-in-future"]
+    assert world.mail() == [] and world.store.sweep_history() == SweepHistory()
+    wall.set(D("2026-12-04"), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+    assert world.sweep.run().delivered.sent == len(PEOPLE)
+    assert world.store.sweep_history() == SweepHistory(latest_swept_on=D("2026-12-04"))
+    world.clock.set(D("2026-12-03"))  # a day before the latest day swept, however far behind now it is
+    wall.set(D("2026-12-09"))
+    with pytest.raises(SweepRefused) as refused:
+        world.sweep.run()
+    assert refused.value.codes == ["sweep-before-last-swept"]
+    world.clock.set(D("2026-12-08"))  # a catch-up, oldest missed day first
+    world.sweep.run()
+    assert world.store.sweep_history().latest_swept_on == D("2026-12-08")
+
+
+def test_a_simulation_moves_its_clock_forward(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path, wall_clock=at("2026-11-02"))
+    world.store.mark_simulation(at=datetime(2026, 11, 2, tzinfo=UTC))
+    world.launch()
+    for day in ("2026-12-04", "2026-12-07"):
+        world.clock.set(D(day))
+        world.sweep.run()
+    assert world.store.sweep_history() == SweepHistory(latest_swept_on=D("2026-12-07"), simulation=True)
+    assert world.mail()
+
+
+def test_a_preview_decides_as_the_sweep_does_and_records_nothing(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    world.launch()
+    world.clock.set(D("2026-12-16"), at=datetime(2026, 12, 16, 16, 0, tzinfo=UTC))  # the first weeks' work overdue
+    preview = world.sweep.preview()
+    assert world.mail() == [] and world.store.sweep_history() == SweepHistory()
+    assert world.sweep.preview() == preview  # nothing moved: the same decisions again
+    report = world.sweep.run()
+    assert report.nudges == sum(len(lines) for lines in preview.nudges.values()) > 0
+    assert report.digests == len(preview.nudges) and report.deferred == preview.deferred
+    assert report.reforecast == len(preview.reforecast) > 0
+    assert report.delivered.sent == len(preview.delivered) == len(world.mail())
+    unfolded = sorted(" ".join(str(m["Subject"]).split()) for m in world.mail())
+    assert unfolded == sorted(line.subject for line in preview.delivered)

@@ -22,11 +22,13 @@ from onboarding.core.metrics import (
 )
 from onboarding.core.nudges import Digest, Nudge
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
+from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     RESENDABLE,
     ConcurrentChange,
     FailedMessage,
+    MessageLine,
     NudgeCandidate,
     NudgeCandidates,
     NudgeFilter,
@@ -353,9 +355,41 @@ class RecordedNudge:
 class InMemorySweepStore:
     """The sweep store's twin over an InMemoryProjectStore: the same questions, asked of its projects."""
 
-    def __init__(self, store: InMemoryProjectStore) -> None:
+    def __init__(self, store: InMemoryProjectStore, *, outbox: InMemoryOutbox | None = None) -> None:
         self.store = store
+        self.outbox = outbox  # whose delivery state ``outbox_due`` reads (without it, every message is pending)
         self.nudges: dict[str, RecordedNudge] = {}  # by key, in recording order
+        self.swept: dict[date, int] = {}  # sweeps per day swept
+        self.simulation = False
+
+    def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
+        due: list[MessageLine] = []
+        for key, message in self.store.outbox.items():
+            row = self.outbox.state.get(key) if self.outbox is not None else None
+            if row is not None:
+                stale = row["status"] == "sending" and row["claimed_at"] < now - lease
+                if not (row["next_attempt_at"] is None or row["next_attempt_at"] <= now) or not (
+                    row["status"] == "pending" or stale
+                ):
+                    continue
+            emails = tuple(p.email for p in (*message.to, *message.cc))
+            due.append(MessageLine(message.kind.value, emails, message.subject))
+        return due
+
+    def sweep_history(self) -> SweepHistory:
+        return SweepHistory(latest_swept_on=max(self.swept, default=None), simulation=self.simulation)
+
+    def record_sweep(self, *, at: datetime, ran_at: datetime) -> bool:
+        day = at.astimezone(UTC).date()
+        if any(swept > day for swept in self.swept):
+            return False
+        self.swept[day] = self.swept.get(day, 0) + 1
+        return True
+
+    def mark_simulation(self, *, at: datetime) -> None:
+        if self.store.projects or self.swept:
+            raise RuntimeError("only a new, empty database can be marked as a simulation")
+        self.simulation = True
 
     def _active(self) -> list[ProjectRecord]:
         return sorted((p for p in self.store.projects.values() if p.state is ProjectState.active), key=_by_id)

@@ -16,10 +16,10 @@ planner would guess from the projects' state index.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, insert, or_, select, text, update
 
 from onboarding.adapters.store.rows import day_reader, driver_rows
 from onboarding.adapters.store.sql import (
@@ -36,9 +36,13 @@ from onboarding.adapters.store.sql import (
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge
-from onboarding.services.ports import NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
+from onboarding.core.sweep_days import SweepHistory
+from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
 
 nudges = Base.metadata.tables["nudges"]
+sweep_days = Base.metadata.tables["sweep_days"]
+database_marks = Base.metadata.tables["database_marks"]
+SIMULATION = "simulation"  # the mark of a database created as a simulation (the demo's)
 OPEN = ("pending", "in_progress", "blocked")
 # Open tasks, written out as in the partial indexes' condition: with bound parameters instead of
 # literals, SQLite cannot tell that a query implies the condition, and does not use the index.
@@ -349,9 +353,77 @@ class SqlSweepStore:
                         known[email] = day
         return out
 
+    def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
+        """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
+        due = and_(
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.status == "pending", and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease)),
+        )
+        query = select(outbox.c.kind, outbox.c.recipients, outbox.c.cc, outbox.c.subject).where(due)
+        with self.engine.connect() as connection:
+            return [
+                MessageLine(kind, tuple(p["email"] for p in (*to, *(cc or ()))), subject)
+                for kind, to, cc, subject in connection.execute(query.order_by(outbox.c.id))
+            ]
+
+    def sweep_history(self) -> SweepHistory:
+        """The latest day swept, and whether the database was created as a simulation."""
+        with self.engine.connect() as connection:
+            latest = connection.execute(select(func.max(sweep_days.c.swept_on))).scalar_one_or_none()
+            marked = connection.execute(
+                select(database_marks.c.name).where(database_marks.c.name == SIMULATION)
+            ).scalar_one_or_none()
+        return SweepHistory(latest_swept_on=_day(latest), simulation=marked is not None)
+
+    def record_sweep(self, *, at: datetime, ran_at: datetime) -> bool:
+        """Record a sweep as of ``at`` (its UTC day), unless a later day is swept already: then record nothing
+        and return False. One transaction that holds the table (PostgreSQL) or the write lock (SQLite), so
+        that two sweeps of different days cannot both pass."""
+        day = at.astimezone(UTC).date()
+        with writing(self.engine) as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("LOCK TABLE sweep_days IN SHARE ROW EXCLUSIVE MODE"))
+            latest = _day(connection.execute(select(func.max(sweep_days.c.swept_on))).scalar_one_or_none())
+            if latest is not None and latest > day:
+                return False
+            again = connection.execute(
+                update(sweep_days)
+                .where(sweep_days.c.swept_on == day)
+                .values(sweeps=sweep_days.c.sweeps + 1, last_as_of_at=at, last_ran_at=ran_at)
+            )
+            if again.rowcount == 0:
+                connection.execute(
+                    insert(sweep_days).values(
+                        swept_on=day, sweeps=1, last_as_of_at=at, first_ran_at=ran_at, last_ran_at=ran_at
+                    )
+                )
+        return True
+
+    def mark_simulation(self, *, at: datetime) -> None:
+        """Mark a new database as a simulation, whose sweeps may run as of later days than today.
+
+        Only a database with no project and no day swept yet can become one: a real
+        database is never turned into a simulation (``RuntimeError``, a programming error).
+        """
+        with writing(self.engine) as connection:
+            used = (
+                connection.execute(select(projects.c.id).limit(1)).first()
+                or connection.execute(select(sweep_days.c.swept_on).limit(1)).first()
+            )
+            if used is not None:
+                raise RuntimeError("only a new, empty database can be marked as a simulation")
+            marked = connection.execute(select(database_marks.c.name).where(database_marks.c.name == SIMULATION))
+            if marked.first() is None:
+                connection.execute(insert(database_marks).values(name=SIMULATION, value="true", marked_at=at))
+
     def count(self, table: str) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(Base.metadata.tables[table])).scalar_one())
+
+
+def _day(value: date | str | None) -> date | None:
+    """A day read back from the driver (``max`` of a date column is text on some SQLite paths)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _tasks_first(query: Select[Any], name: str) -> CTE:

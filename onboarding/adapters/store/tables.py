@@ -280,3 +280,25 @@ class OutboxRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class SweepDayRow(Base):
+    """A day the sweep ran as of: a sweep never runs as of a day before the latest of these."""
+
+    __tablename__ = "sweep_days"
+
+    swept_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    sweeps: Mapped[int] = mapped_column(Integer, default=1)
+    last_as_of_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the instant the last one acted as of
+    first_ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when, really, the first one ran
+    last_ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DatabaseMarkRow(Base):
+    """Facts about the database itself, by name: ``simulation`` when it was created as one (the demo's)."""
+
+    __tablename__ = "database_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

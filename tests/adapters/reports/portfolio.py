@@ -2,7 +2,7 @@
 
 Kickoffs are 6 to 12 days apart (three cohort months); the demo's own people and
 pace (flows/demo.py) do the work; the sweep service runs every working day
-(automated tasks, re-forecasts), without Prefect. One project is put on hold for
+(automated tasks, re-forecasts), without Prefect, on a database marked as a simulation. One project is put on hold for
 two weeks and one has its value task skipped, so the report has holds, stopped
 projects and projects still in flight. Seeded: the same portfolio every time.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flows import demo
 from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.bootstrap import database, project_service, sweep_service
 from onboarding.core.lifecycle import Action
 from onboarding.settings import Settings
@@ -34,6 +35,7 @@ class Portfolio:
 def build_portfolio(folder: Path, *, managers: str = "", projects: int = PROJECTS, days: int = DAYS) -> Portfolio:
     settings = Settings(data_dir=folder, managers=managers)
     engine = database(settings)
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # it sweeps days that may not have come yet
     clock = FixedClock(demo.START)
     service = project_service(settings, clock=clock, engine=engine)
     seeded = random.Random  # a seeded simulation: nothing secret

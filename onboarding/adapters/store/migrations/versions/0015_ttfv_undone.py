@@ -7,7 +7,7 @@ skip) later undone with the day it was undone; existing databases get their rows
 by folding the event log again (``rebuild_ttfv``).
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
