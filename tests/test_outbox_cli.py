@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.bootstrap import database, project_service
 from onboarding.cli import EXIT_MAIL_UNAVAILABLE, main
 from onboarding.settings import Settings
@@ -28,10 +29,11 @@ KICKOFFS = len(PEOPLE)
 
 @pytest.fixture
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The CLI's own SQLite database in a fresh data folder."""
+    """The CLI's own SQLite database in a fresh data folder, a simulation: its sweeps live through December 2026."""
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONBOARDING_SECRET_KEY", "a-secret-key-long-enough-for-the-settings-0123456789")
     engine = database(Settings())
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
     yield engine
     engine.dispose()
 
