@@ -21,7 +21,9 @@ Definitions (also in blueprints/README.md, section ``ttfv``):
   the value task when that role is on the customer side, otherwise of the first
   customer-side task owner (by task position) who is bound; UTC if there is none.
   Instants (launch, holds) become days in that zone.
-- **On hold**: from each ``project_held`` to the next ``project_resumed``; a hold
+- **On hold**: from each ``project_held`` to the next ``project_resumed``, each on
+  the day given with it (``hold --on``, ``resume --on``) or else the day of its
+  instant in the customer's time zone; a hold
   covers the days [held day, resumed day): the day it began counts as held, the
   day it ended does not. Days net of on-hold = calendar days minus held days
   inside [start day, value day).
@@ -271,25 +273,22 @@ def ttfv_facts(
     start_on: date | None = kickoff_on if start_event is StartEvent.kickoff else None
     value_on: date | None = None
     stopped_on: date | None = None
-    holds: list[tuple[date, date | None]] = []
-    for event in events:
+    history = list(events)
+    for event in history:
         if event.kind == "project_launched":
             if start_event is StartEvent.project_created:
                 start_on = local_day(event.at, timezone)
             elif start_event is StartEvent.contract_signed and event.data.get("contract_signed_on"):
                 start_on = date.fromisoformat(str(event.data["contract_signed_on"]))
-        elif event.kind == "project_held":
-            holds.append((local_day(event.at, timezone), None))
-        elif event.kind == "project_resumed" and holds and holds[-1][1] is None:
-            holds[-1] = (holds[-1][0], local_day(event.at, timezone))
         elif event.task_key is not None and event.task_key == value_task:
-            day = date.fromisoformat(str(event.data["on"])) if "on" in event.data else local_day(event.at, timezone)
+            day = _event_day(event, timezone)
             if event.kind == "task_completed":
                 value_on, stopped_on = day, None
             elif event.kind == "task_skipped":
                 value_on, stopped_on = None, day
             elif event.kind == "task_reopened":
                 value_on, stopped_on = None, None
+    holds = held_periods(history, timezone=timezone)
     held_since = holds[-1][0] if holds and holds[-1][1] is None else None
     held_days = 0
     if start_on is not None and value_on is not None:
@@ -297,6 +296,22 @@ def ttfv_facts(
             first, last = max(begin, start_on), min(end or value_on, value_on)
             held_days += max(0, (last - first).days)
     return TtfvFacts(start_on, value_on, stopped_on, held_days, held_since)
+
+
+def held_periods(events: Iterable[Event], *, timezone: str) -> list[tuple[date, date | None]]:
+    """A project's holds as [held day, resumed day) (None: still on hold), by the rule of ``ttfv_facts``."""
+    holds: list[tuple[date, date | None]] = []
+    for event in events:
+        if event.kind == "project_held":
+            holds.append((_event_day(event, timezone), None))
+        elif event.kind == "project_resumed" and holds and holds[-1][1] is None:
+            holds[-1] = (holds[-1][0], _event_day(event, timezone))
+    return holds
+
+
+def _event_day(event: Event, timezone: str) -> date:
+    """The day an event happened: the day recorded with it, else the day of its instant in the time zone."""
+    return date.fromisoformat(str(event.data["on"])) if "on" in event.data else local_day(event.at, timezone)
 
 
 # -- the TTFV report over many projects, vectorised ------------------------------------------------------------------

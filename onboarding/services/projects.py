@@ -27,6 +27,7 @@ from onboarding.core.lifecycle import (
     transition,
 )
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WindowJumpContext
+from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.projects import (
@@ -224,21 +225,29 @@ class ProjectService:
         by: str = "cli",
         reason: str | None = None,
         force: bool = False,
+        force_date: bool = False,
         messages: Sequence[OutgoingMessage] = (),
     ) -> ProjectRecord:
-        """Record a task change, re-forecast, and alert on a window jump; ``messages`` go out with the change."""
+        """Record a task change, re-forecast, and alert on a window jump; ``messages`` go out with the change.
+
+        ``on`` (default today) is checked by the lifecycle's date rules; ``force_date``
+        records a day they refuse (before kickoff, a predecessor or the task's start).
+        """
 
         def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
-            day = on or self._clock.today()
+            today = self._clock.today()
             progress, event = transition(
                 bp.graph,
                 project.progress,
                 task_key,
                 action,
-                on=day,
+                on=on or today,
                 at=self._clock.now(),
                 actor=by,
+                kickoff_on=project.kickoff_on,
+                today=today,
                 force=force,
+                force_date=force_date,
                 reason=reason,
                 project_state=project.state,
             )
@@ -267,19 +276,46 @@ class ProjectService:
         """Queue emails that go with no change of a project (the weekly status); returns how many were new."""
         return self._store.queue(messages, now=self._clock.now())
 
-    def hold(self, ref: str, *, by: str = "cli", reason: str | None = None) -> ProjectRecord:
+    def hold(self, ref: str, *, on: date | None = None, by: str = "cli", reason: str | None = None) -> ProjectRecord:
+        """Put a project on hold from ``on`` (default today), checked against kickoff, today and its last hold."""
+
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
-            state, event = hold(project.state, at=self._clock.now(), actor=by, reason=reason)
+            holds = self._holds(project)
+            state, event = hold(
+                project.state,
+                on=on,
+                today=self._clock.today(),
+                kickoff_on=project.kickoff_on,
+                resumed_on=holds[-1][1] if holds else None,
+                at=self._clock.now(),
+                actor=by,
+                reason=reason,
+            )
             return replace(project, state=state), [event]
 
         return self._update(ref, change, reforecast=False)
 
-    def resume(self, ref: str, *, by: str = "cli") -> ProjectRecord:
+    def resume(self, ref: str, *, on: date | None = None, by: str = "cli") -> ProjectRecord:
+        """Resume a held project from ``on`` (default today), not before its hold began, and re-forecast it."""
+
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
-            state, event = resume(project.state, at=self._clock.now(), actor=by)
+            holds = self._holds(project)
+            state, event = resume(
+                project.state,
+                on=on,
+                today=self._clock.today(),
+                held_on=holds[-1][0] if holds else None,
+                at=self._clock.now(),
+                actor=by,
+            )
             return replace(project, state=state), [event]
 
         return self._update(ref, change)
+
+    def _holds(self, project: ProjectRecord) -> list[tuple[date, date | None]]:
+        """The project's holds as the reports count them (days in the customer's time zone)."""
+        timezone = customer_timezone(project.tasks, {role: p.timezone for role, p in project.bindings.items()})
+        return held_periods(self._store.events(project.id), timezone=timezone)
 
     def unsubscribe(self, ref: str, *, email: str) -> bool:
         """Record that ``email`` wants no more customer emails about the project; False if it already said so."""
