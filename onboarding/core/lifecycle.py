@@ -145,7 +145,7 @@ def transition(
             f"cannot {action.value} a task that is {current.state.value}",
             f"from {current.state.value} you can: {', '.join(allowed) or 'nothing'}",
         )
-    waiting = _waiting_for(graph, progress, task_key, action)
+    waiting = waiting_for(graph, progress, task_key, action)
     if waiting and not force:
         raise _refused(
             "predecessors-not-done",
@@ -181,8 +181,8 @@ def transition(
     return new, Event(EVENT_OF[action], at, actor, task_key, data)
 
 
-def _waiting_for(graph: TaskGraph, progress: Mapping[str, TaskProgress], key: str, action: Action) -> list[str]:
-    """Predecessors that keep ``action`` from happening now, by the dependency types ."""
+def waiting_for(graph: TaskGraph, progress: Mapping[str, TaskProgress], key: str, action: Action) -> list[str]:
+    """Predecessors that keep ``action`` from happening now, by the dependency types (none: it may happen)."""
     if action not in (Action.start, Action.complete):
         return []
     waiting: list[str] = []

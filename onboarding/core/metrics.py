@@ -702,7 +702,18 @@ class PortfolioProject:
 _OPEN = frozenset({"pending", "in_progress", "blocked"})
 
 
-def task_slip_days(task: PortfolioTask, *, as_of: date) -> int:
+class SlippingTask(Protocol):
+    """What ``task_slip_days`` reads of a task (a ``PortfolioTask`` and a ``TaskRecord`` are ones)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def done_on(self) -> date | None: ...
+    @property
+    def target_due_on(self) -> date: ...
+
+
+def task_slip_days(task: SlippingTask, *, as_of: date) -> int:
     """A task's own slip: how many days after its target date it finished, or is still open past it."""
     if task.state == "done" and task.done_on is not None:
         return max(0, (task.done_on - task.target_due_on).days)
