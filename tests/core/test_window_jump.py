@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onboarding.core.checks import check_and_compile
 from onboarding.core.lifecycle import TaskProgress, TaskState
@@ -41,6 +44,15 @@ def records(progress: dict[str, TaskProgress], *, today: date) -> tuple[TaskReco
     return task_records(plan, BP, progress=progress, previous=previous, targets=targets)
 
 
+def reforecast(
+    current: tuple[TaskRecord, ...], progress: dict[str, TaskProgress], *, today: date
+) -> tuple[TaskRecord, ...]:
+    """The rows after a change, from the rows before it (a finished task keeps the target it had while open)."""
+    plan = plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress, today=today)
+    targets = plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress)
+    return task_records(plan, BP, progress=progress, previous={t.key: t for t in current}, targets=targets)
+
+
 def named(tasks: tuple[TaskRecord, ...], *, today: date) -> list[tuple[str, int]]:
     return [(c.task.key, c.slip_days) for c in window_jump_causes(tasks, GRAPH, today=today)]
 
@@ -73,3 +85,31 @@ def test_nothing_late_on_the_chain_names_no_task() -> None:
     tasks = records({}, today=KICKOFF)
     assert named(tasks, today=KICKOFF) == []
     assert cause_sentence((), {}).startswith("No task on the go-live's chain is late")
+
+
+@settings(max_examples=60, deadline=None)
+@given(late=st.sampled_from(["a", "b", "c", "go"]), days=st.integers(1, 30), still_open=st.booleans())
+def test_one_task_late_among_work_done_when_expected_is_the_one_named(late: str, days: int, still_open: bool) -> None:
+    """However far its lateness drags what follows, the one task late by its own doing is named, with its days."""
+    current, progress, today = AT_LAUNCH, dict[str, TaskProgress](), KICKOFF
+    open_since: date | None = None
+    # in dependency order, the late task as early as it may be (so it starts when expected: a task started late is
+    # expected from its own start); each other task done on the day it is then expected by
+    order = sorted(("a", "b", "c", "go"), key=lambda k: (len(GRAPH.ancestors(k)), k != late))
+    for key in order:
+        if still_open and late in GRAPH.ancestors(key):
+            continue  # waits for the late task, which is still open
+        row = next(t for t in current if t.key == key)
+        target = row.target_due_on
+        if key == late and still_open:
+            progress[key] = TaskProgress(TaskState.in_progress, min(row.start_on, target))
+            open_since = target
+        else:
+            done_on = target + timedelta(days=days) if key == late else target
+            progress[key] = TaskProgress(TaskState.done, min(row.start_on, done_on), done_on)
+            today = max(today, done_on)
+        current = reforecast(current, progress, today=today)
+    if open_since is not None:
+        today = max(today, open_since + timedelta(days=days))
+        current = reforecast(current, progress, today=today)
+    assert named(current, today=today) == [(late, days)]
