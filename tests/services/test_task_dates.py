@@ -12,6 +12,7 @@ from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.metrics import held_periods, ttfv_facts
 from onboarding.errors import TransitionRefused
 from tests.services.test_projects import launch, service
+from tests.services.test_reports import World
 
 D = date.fromisoformat
 
@@ -73,3 +74,15 @@ def test_a_hold_that_began_last_friday_counts_from_then(store) -> None:  # type:
         timezone="America/Chicago",
     )
     assert (facts.value_on, facts.held_days) == (D("2026-12-16"), 4)  # Friday to Monday, net of the hold
+
+
+def test_the_ttfv_report_nets_out_a_hold_from_the_day_given(store) -> None:  # type: ignore[no-untyped-def]
+    w = World(store)
+    pid = w.launch("Alpha")  # kickoff Monday 2026-01-05
+    w.clock.set(D("2026-01-14"))  # a Wednesday: told today that the customer stopped on Friday
+    w.projects.hold(pid, on=D("2026-01-09"))
+    w.projects.resume(pid, on=D("2026-01-14"))
+    w.do(pid, "first_use", Action.complete, "2026-01-25")
+    (group,) = w.reports.ttfv(as_of=D("2026-03-01")).groups
+    assert group.reached_calendar_days == (20,)
+    assert group.net_days.median == 15.0  # the 9th to the 14th held: 5 days
