@@ -14,12 +14,12 @@ dependency waits for (the same edges as the state check: a start waits for FS
 predecessors' done day and SS predecessors' start day, a completion for FS and FF
 predecessors' done day and SF predecessors' start day, and for the SS ones too when
 it starts the task in the same step; lags are planning estimates, not checked
-against what really happened; a skip waits for nothing), nor, for a completion or a skip, before
-the task's own start. Those three may be overridden on purpose (``force_date``),
-and the event records which were; a day more than a year before kickoff is refused
-even then. A hold's day is not before kickoff nor before
-the day the previous hold ended; a resume's is not before its hold's; neither is
-after today, and none of these is overridden.
+against what really happened; a skip waits for nothing), nor, for a completion or
+a skip, before the task's own start. Those three may be overridden on purpose
+(``force_date``), and the event records which were; a day more than a year before
+kickoff is refused even then. A hold's day is not before kickoff nor before the
+day the previous hold ended; a resume's is not before its hold's; neither is after
+today, and none of these is overridden.
 
 Not here: dates of the plan (``planning``), storage, who gets told (``nudges``,
 ``status``).
@@ -146,15 +146,19 @@ def transition(
             f"from {current.state.value} you can: {', '.join(allowed) or 'nothing'}",
         )
     waiting = waiting_for(graph, progress, task_key, action)
+    refused: list[Problem] = []
     if waiting and not force:
-        raise _refused(
-            "predecessors-not-done",
-            f"cannot {action.value} {task_key!r}: waiting for " + ", ".join(waiting),
-            "finish those first, or repeat with --force (recorded)",
+        refused.append(
+            Problem(
+                "predecessors-not-done",
+                f"cannot {action.value} {task_key!r}: waiting for " + ", ".join(waiting),
+                (),
+                "finish those first, or repeat with --force (recorded)",
+            )
         )
     dated = date_problems(graph, progress, task_key, action, on=on, kickoff_on=kickoff_on, today=today)
-    refused = [p for p in dated if p.code not in OVERRIDABLE_DATE_CODES or not force_date]
-    if refused:
+    refused += [p for p in dated if p.code not in OVERRIDABLE_DATE_CODES or not force_date]
+    if refused:  # every problem at once
         raise TransitionRefused("task", tuple(refused))
     if action is Action.unblock and current.started_on is not None:
         target = S.in_progress

@@ -408,3 +408,17 @@ def test_a_slip_past_the_committed_go_live_moves_it_to_the_next_allowed_date() -
         committed_go_live_on=D("2026-12-18"),
     )
     assert late.go_live is not None and late.go_live.chosen_on == D("2026-12-31")
+
+
+def test_unfinished_predecessors_and_a_wrong_day_are_reported_together() -> None:
+    _, graph = compiled(CHAIN)
+    with pytest.raises(TransitionRefused) as info:
+        transition(graph, {}, "b", Action.complete, on=D("2026-12-04"), at=AT, actor="x", **DAYS)
+    assert sorted(info.value.codes) == ["date-before-kickoff", "predecessors-not-done"]
+    with pytest.raises(TransitionRefused) as info:  # --force covers one, not the other
+        transition(graph, {}, "b", Action.complete, on=D("2026-12-04"), at=AT, actor="x", force=True, **DAYS)
+    assert info.value.codes == ["date-before-kickoff"]
+    _, event = transition(
+        graph, {}, "b", Action.complete, on=D("2026-12-04"), at=AT, actor="x", force=True, force_date=True, **DAYS
+    )
+    assert (event.data["forced"], event.data["date_forced"]) == (True, ["date-before-kickoff"])
