@@ -315,9 +315,18 @@ def _task_command(action: Action) -> click.Command:
     @click.option("--by", "actor", default="cli", show_default=True)
     @click.option("--reason", help="Recorded with the event.")
     @click.option("--force", is_flag=True, help="Do it although predecessors are not done (recorded as forced).")
-    def command(project: str, task: str, on: date | None, actor: str, reason: str | None, *, force: bool) -> None:
+    @click.option(
+        "--force-date",
+        is_flag=True,
+        help="Record --on although it is before the kickoff, a predecessor or the task's start (recorded).",
+    )
+    def command(
+        project: str, task: str, on: date | None, actor: str, reason: str | None, *, force: bool, force_date: bool
+    ) -> None:
         try:
-            result = project_service().change_task(project, task, action, on=on, by=actor, reason=reason, force=force)
+            result = project_service().change_task(
+                project, task, action, on=on, by=actor, reason=reason, force=force, force_date=force_date
+            )
         except OnboardingError as exc:
             _fail(exc)
             return
@@ -344,11 +353,12 @@ for _action in Action:
 @main.command(name="hold")
 @click.argument("project")
 @click.option("--reason")
+@click.option("--on", "on", type=IsoDate(), help="The day the hold began (default: today).")
 @click.option("--by", "actor", default="cli", show_default=True)
-def hold_command(project: str, reason: str | None, actor: str) -> None:
+def hold_command(project: str, reason: str | None, on: date | None, actor: str) -> None:
     """Put a project on hold (its clock stops)."""
     try:
-        result = project_service().hold(project, by=actor, reason=reason)
+        result = project_service().hold(project, on=on, by=actor, reason=reason)
     except OnboardingError as exc:
         _fail(exc)
         return
@@ -357,11 +367,12 @@ def hold_command(project: str, reason: str | None, actor: str) -> None:
 
 @main.command(name="resume")
 @click.argument("project")
+@click.option("--on", "on", type=IsoDate(), help="The day the hold ended (default: today).")
 @click.option("--by", "actor", default="cli", show_default=True)
-def resume_command(project: str, actor: str) -> None:
+def resume_command(project: str, on: date | None, actor: str) -> None:
     """Resume a held project and re-forecast it."""
     try:
-        result = project_service().resume(project, by=actor)
+        result = project_service().resume(project, on=on, by=actor)
     except OnboardingError as exc:
         _fail(exc)
         return

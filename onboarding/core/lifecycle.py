@@ -4,8 +4,22 @@ Every change of a task's or project's state goes through ``transition``/``hold``
 ``resume``, which check the table, check dependencies (a task cannot start before
 its finish-to-start predecessors are done, nor complete before the tasks it
 follows are done or started, unless forced, and a forced change is recorded as
-such), and return the new state with the events to append to the log. Pure: the
-caller passes the day and the instant.
+such), check the day the change happened (``date_problems``), and return the new
+state with the events to append to the log. Pure: the caller passes the day, today
+and the instant.
+
+The day of a change is never after today. It is not before the project's kickoff,
+nor, for a start or a completion, before the day each predecessor reached what the
+dependency waits for (the same edges as the state check: a start waits for FS
+predecessors' done day and SS predecessors' start day, a completion for FS and FF
+predecessors' done day and SF predecessors' start day, and for the SS ones too when
+it starts the task in the same step; lags are planning estimates, not checked
+against what really happened; a skip waits for nothing), nor, for a completion or
+a skip, before the task's own start. Those three may be overridden on purpose
+(``force_date``), and the event records which were; a day more than a year before
+kickoff is refused even then. A hold's day is not before kickoff nor before the
+day the previous hold ended; a resume's is not before its hold's; neither is after
+today, and none of these is overridden.
 
 Not here: dates of the plan (``planning``), storage, who gets told (``nudges``,
 ``status``).
@@ -15,13 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from onboarding.core.blueprint import DependencyType
 from onboarding.core.graph import TaskGraph
-from onboarding.errors import Problem, TransitionRefused
+from onboarding.errors import Loc, Problem, TransitionRefused
 
 
 class TaskState(StrEnum):
@@ -106,11 +120,18 @@ def transition(
     on: date,
     at: datetime,
     actor: str,
+    kickoff_on: date,
+    today: date,
     force: bool = False,
+    force_date: bool = False,
     reason: str | None = None,
     project_state: ProjectState = ProjectState.active,
 ) -> tuple[TaskProgress, Event]:
-    """The task's new progress and the event recording it; raises TransitionRefused."""
+    """The task's new progress and the event recording it; raises TransitionRefused.
+
+    ``force`` records the change although predecessors are not done; ``force_date``
+    records it on a day the date rules refuse (never a day after today).
+    """
     if task_key not in graph.by_key:
         raise _refused("unknown-task", f"no task {task_key!r} in this project", "see `onboarding status PROJECT`")
     if project_state is ProjectState.on_hold and action is not Action.block:
@@ -124,13 +145,21 @@ def transition(
             f"cannot {action.value} a task that is {current.state.value}",
             f"from {current.state.value} you can: {', '.join(allowed) or 'nothing'}",
         )
-    waiting = _waiting_for(graph, progress, task_key, action)
+    waiting = waiting_for(graph, progress, task_key, action)
+    refused: list[Problem] = []
     if waiting and not force:
-        raise _refused(
-            "predecessors-not-done",
-            f"cannot {action.value} {task_key!r}: waiting for " + ", ".join(waiting),
-            "finish those first, or repeat with --force (recorded)",
+        refused.append(
+            Problem(
+                "predecessors-not-done",
+                f"cannot {action.value} {task_key!r}: waiting for " + ", ".join(waiting),
+                (),
+                "finish those first, or repeat with --force (recorded)",
+            )
         )
+    dated = date_problems(graph, progress, task_key, action, on=on, kickoff_on=kickoff_on, today=today)
+    refused += [p for p in dated if p.code not in OVERRIDABLE_DATE_CODES or not force_date]
+    if refused:  # every problem at once
+        raise TransitionRefused("task", tuple(refused))
     if action is Action.unblock and current.started_on is not None:
         target = S.in_progress
     started_on = current.started_on
@@ -149,13 +178,15 @@ def transition(
     if force and waiting:
         data["forced"] = True
         data["waiting_for"] = waiting
+    if dated:  # only overridable problems are left here: force_date is set
+        data["date_forced"] = sorted({p.code for p in dated})
     if reason:
         data["reason"] = reason
     return new, Event(EVENT_OF[action], at, actor, task_key, data)
 
 
-def _waiting_for(graph: TaskGraph, progress: Mapping[str, TaskProgress], key: str, action: Action) -> list[str]:
-    """Predecessors that keep ``action`` from happening now, by the dependency types."""
+def waiting_for(graph: TaskGraph, progress: Mapping[str, TaskProgress], key: str, action: Action) -> list[str]:
+    """Predecessors that keep ``action`` from happening now, by the dependency types (none: it may happen)."""
     if action not in (Action.start, Action.complete):
         return []
     waiting: list[str] = []
@@ -174,16 +205,177 @@ def _waiting_for(graph: TaskGraph, progress: Mapping[str, TaskProgress], key: st
     return waiting
 
 
-def hold(state: ProjectState, *, at: datetime, actor: str, reason: str | None = None) -> tuple[ProjectState, Event]:
+# Work recorded before kickoff (with the override) is at most this early: a plan cannot reach further back.
+EARLIEST_BEFORE_KICKOFF = timedelta(days=366)
+# Date problems a deliberate override (``force_date``) may record anyway; a day after today never.
+OVERRIDABLE_DATE_CODES = frozenset({"date-before-kickoff", "date-before-predecessor", "date-before-start"})
+
+
+def date_problems(
+    graph: TaskGraph,
+    progress: Mapping[str, TaskProgress],
+    task_key: str,
+    action: Action,
+    *,
+    on: date,
+    kickoff_on: date,
+    today: date,
+) -> list[Problem]:
+    """Why ``on`` cannot be the day ``action`` happened to the task (the rules in the module docstring)."""
+    loc: Loc = ("on",)
+    if on > today:
+        return [
+            Problem(
+                "date-in-future",
+                f"{on.isoformat()} is after today ({today.isoformat()}): record work when it has happened",
+                loc,
+                f"give --on {today.isoformat()} or an earlier day",
+            )
+        ]
+    if on < kickoff_on - EARLIEST_BEFORE_KICKOFF:
+        return [
+            Problem(
+                "date-too-early",
+                f"{on.isoformat()} is more than a year before the project's kickoff ({kickoff_on.isoformat()})",
+                loc,
+                f"give --on {kickoff_on.isoformat()} or later",
+            )
+        ]
+    override = "or repeat with --force-date (recorded) if that is really what happened"
+    problems: list[Problem] = []
+    if on < kickoff_on:
+        problems.append(
+            Problem(
+                "date-before-kickoff",
+                f"{on.isoformat()} is before the project's kickoff ({kickoff_on.isoformat()})",
+                loc,
+                f"give --on {kickoff_on.isoformat()} or later, {override}",
+            )
+        )
+    started_on = progress.get(task_key, TaskProgress()).started_on
+    if action in (Action.start, Action.complete):
+        starts_now = action is Action.start or started_on is None  # completing unstarted work starts it too
+        for edge in graph.predecessors[task_key]:
+            before = progress.get(edge.predecessor, TaskProgress())
+            waits_for_done = edge.type is DependencyType.FS or (
+                action is Action.complete and edge.type is DependencyType.FF
+            )
+            waits_for_start = (starts_now and edge.type is DependencyType.SS) or (
+                action is Action.complete and edge.type is DependencyType.SF
+            )
+            reached, what = None, ""
+            if waits_for_done and before.state is S.done:
+                reached, what = before.done_on, "was done"
+            elif waits_for_start and before.state in STARTED:
+                reached, what = before.started_on, "started"
+            if reached is not None and on < reached:
+                problems.append(
+                    Problem(
+                        "date-before-predecessor",
+                        f"cannot {action.value} {task_key!r} on {on.isoformat()}: "
+                        f"{edge.predecessor!r} ({edge.type.value}) {what} on {reached.isoformat()}",
+                        loc,
+                        f"give --on {reached.isoformat()} or later, {override}",
+                    )
+                )
+    if action in (Action.complete, Action.skip) and started_on is not None and on < started_on:
+        problems.append(
+            Problem(
+                "date-before-start",
+                f"cannot {action.value} {task_key!r} on {on.isoformat()}: it started on {started_on.isoformat()}",
+                loc,
+                f"give --on {started_on.isoformat()} or later, {override}",
+            )
+        )
+    return problems
+
+
+def hold(
+    state: ProjectState,
+    *,
+    on: date | None = None,
+    today: date,
+    kickoff_on: date,
+    resumed_on: date | None = None,
+    at: datetime,
+    actor: str,
+    reason: str | None = None,
+) -> tuple[ProjectState, Event]:
+    """Put an active project on hold from ``on`` (default: today).
+
+    ``resumed_on`` is the day the previous hold ended, if there was one. The event
+    keeps ``on`` only when it was given; without it, reports take the day of ``at``
+    in the customer's time zone (``metrics.held_periods``).
+    """
     if state is not ProjectState.active:
         raise _refused("invalid-transition", f"cannot hold a project that is {state.value}", "only active projects")
-    return ProjectState.on_hold, Event("project_held", at, actor, None, {"reason": reason} if reason else {})
+    day = on or today
+    problems = _day_problems(day, today=today)
+    if not problems and day < kickoff_on:
+        problems.append(
+            Problem(
+                "date-before-kickoff",
+                f"{day.isoformat()} is before the project's kickoff ({kickoff_on.isoformat()})",
+                ("on",),
+                f"give --on {kickoff_on.isoformat()} or later",
+            )
+        )
+    if not problems and resumed_on is not None and day < resumed_on:
+        problems.append(
+            Problem(
+                "date-before-resume",
+                f"{day.isoformat()} is before the day the previous hold ended ({resumed_on.isoformat()})",
+                ("on",),
+                f"give --on {resumed_on.isoformat()} or later",
+            )
+        )
+    if problems:
+        raise TransitionRefused("project", tuple(problems))
+    data: dict[str, Any] = {"on": on.isoformat()} if on is not None else {}
+    if reason:
+        data["reason"] = reason
+    return ProjectState.on_hold, Event("project_held", at, actor, None, data)
 
 
-def resume(state: ProjectState, *, at: datetime, actor: str) -> tuple[ProjectState, Event]:
+def resume(
+    state: ProjectState,
+    *,
+    on: date | None = None,
+    today: date,
+    held_on: date | None = None,
+    at: datetime,
+    actor: str,
+) -> tuple[ProjectState, Event]:
+    """Resume a held project from ``on`` (default: today); ``held_on`` is the day its hold began."""
     if state is not ProjectState.on_hold:
         raise _refused("invalid-transition", f"cannot resume a project that is {state.value}", "only held projects")
-    return ProjectState.active, Event("project_resumed", at, actor)
+    day = on or today
+    problems = _day_problems(day, today=today)
+    if not problems and held_on is not None and day < held_on:
+        problems.append(
+            Problem(
+                "date-before-hold",
+                f"{day.isoformat()} is before the day the hold began ({held_on.isoformat()})",
+                ("on",),
+                f"give --on {held_on.isoformat()} or later",
+            )
+        )
+    if problems:
+        raise TransitionRefused("project", tuple(problems))
+    return ProjectState.active, Event("project_resumed", at, actor, None, {"on": on.isoformat()} if on else {})
+
+
+def _day_problems(day: date, *, today: date) -> list[Problem]:
+    if day <= today:
+        return []
+    return [
+        Problem(
+            "date-in-future",
+            f"{day.isoformat()} is after today ({today.isoformat()}): record what has happened",
+            ("on",),
+            f"give --on {today.isoformat()} or an earlier day",
+        )
+    ]
 
 
 def project_state_after(progress: Mapping[str, TaskProgress], graph: TaskGraph, current: ProjectState) -> ProjectState:

@@ -148,14 +148,24 @@ class StatusContext(TypedDict):
     vendor_contact: ContactView
 
 
+class CauseView(TypedDict):
+    title: str
+    milestone: str
+    owner_name: str
+    expected_on: str  # its target: when it was expected given when its predecessors really finished
+    done_on: str | None  # None: still open
+    projected_on: str  # its projected due date now
+    slip_days: int  # its own slip: days done after, or still open past, expected_on
+
+
 class WindowJumpContext(TypedDict):
     project: ProjectView
     recipient_name: str
     as_of: str
     committed_on: str
     projected_on: str
-    slipped_task: TaskView  # the task whose slip pushed go-live (due_on = its new projected due date)
-    was_due_on: str
+    causes: list[CauseView]  # the tasks whose own slip moved the go-live (core/window_jump.py); may be empty
+    cause: str  # one sentence naming them, or saying no task on the go-live's chain is late
     explanation: str  # the launch-window solver's reason for the new date
     rejected: list[dict[str, str]]  # [{date, reason}] of the candidates between the two
 

@@ -28,7 +28,9 @@ Definitions (also in blueprints/README.md, section ``ttfv``):
   the value task when that role is on the customer side, otherwise of the first
   customer-side task owner (by task position) who is bound; UTC if there is none.
   Instants (launch, holds) become days in that zone.
-- **On hold**: from each ``project_held`` to the next ``project_resumed``; a hold
+- **On hold**: from each ``project_held`` to the next ``project_resumed``, each on
+  the day given with it (``hold --on``, ``resume --on``) or else the day of its
+  instant in the customer's time zone; a hold
   covers the days [held day, resumed day): the day it began counts as held, the
   day it ended does not. Days net of on-hold = calendar days minus held days
   inside [start day, value day).
@@ -287,21 +289,17 @@ def ttfv_facts(
 ) -> TtfvFacts:
     """Fold a project's event log (in log order) into its TTFV facts."""
     start_on: date | None = kickoff_on if start_event is StartEvent.kickoff else None
-    holds: list[tuple[date, date | None]] = []
     changes: list[tuple[str, date]] = []  # the value task's completions, skips and reopens, in log order
-    for event in events:
+    history = list(events)
+    for event in history:
         if event.kind == "project_launched":
             if start_event is StartEvent.project_created:
                 start_on = local_day(event.at, timezone)
             elif start_event is StartEvent.contract_signed and event.data.get("contract_signed_on"):
                 start_on = date.fromisoformat(str(event.data["contract_signed_on"]))
-        elif event.kind == "project_held":
-            holds.append((local_day(event.at, timezone), None))
-        elif event.kind == "project_resumed" and holds and holds[-1][1] is None:
-            holds[-1] = (holds[-1][0], local_day(event.at, timezone))
         elif event.task_key is not None and event.task_key == value_task and event.kind in _VALUE_CHANGES:
-            day = date.fromisoformat(str(event.data["on"])) if "on" in event.data else local_day(event.at, timezone)
-            changes.append((event.kind, day))
+            changes.append((event.kind, _event_day(event, timezone)))
+    holds = held_periods(history, timezone=timezone)
     held_since = holds[-1][0] if holds and holds[-1][1] is None else None
     # The last change recorded leaves the task as it stands now (each change sets its state whole).
     last = changes[-1] if changes else None
@@ -349,6 +347,22 @@ def _held_days(holds: Sequence[tuple[date, date | None]], start_on: date, value_
         first, last = max(begin, start_on), min(end or value_on, value_on)
         days += max(0, (last - first).days)
     return days
+
+
+def held_periods(events: Iterable[Event], *, timezone: str) -> list[tuple[date, date | None]]:
+    """A project's holds as [held day, resumed day) (None: still on hold), by the rule of ``ttfv_facts``."""
+    holds: list[tuple[date, date | None]] = []
+    for event in events:
+        if event.kind == "project_held":
+            holds.append((_event_day(event, timezone), None))
+        elif event.kind == "project_resumed" and holds and holds[-1][1] is None:
+            holds[-1] = (holds[-1][0], _event_day(event, timezone))
+    return holds
+
+
+def _event_day(event: Event, timezone: str) -> date:
+    """The day an event happened: the day recorded with it, else the day of its instant in the time zone."""
+    return date.fromisoformat(str(event.data["on"])) if "on" in event.data else local_day(event.at, timezone)
 
 
 # -- the TTFV report over many projects, vectorised ------------------------------------------------------------------
@@ -749,7 +763,18 @@ class PortfolioProject:
 _OPEN = frozenset({"pending", "in_progress", "blocked"})
 
 
-def task_slip_days(task: PortfolioTask, *, as_of: date) -> int:
+class SlippingTask(Protocol):
+    """What ``task_slip_days`` reads of a task (a ``PortfolioTask`` and a ``TaskRecord`` are ones)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def done_on(self) -> date | None: ...
+    @property
+    def target_due_on(self) -> date: ...
+
+
+def task_slip_days(task: SlippingTask, *, as_of: date) -> int:
     """A task's own slip: how many days after its target date it finished, or is still open past it."""
     if task.state == "done" and task.done_on is not None:
         return max(0, (task.done_on - task.target_due_on).days)

@@ -4,7 +4,8 @@ Each use case reads the project, asks the core what changes (lifecycle, a
 re-forecast of the plan, who must be told), and writes the new state, its events
 and its emails in one store transaction. A change that races another is read
 again and retried. When the projected go-live leaves the window committed at
-launch, a window-jump alert is queued for the CSM and their escalation contact.
+launch, the window-jump alert the core composes (``core/window_jump.py``: the
+decision, its cause and its message) is queued with the change.
 
 Not here: the rules themselves (core), SQL (adapters/store), delivery (outbox dispatch).
 """
@@ -26,7 +27,8 @@ from onboarding.core.lifecycle import (
     resume,
     transition,
 )
-from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WindowJumpContext
+from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.projects import (
@@ -34,11 +36,11 @@ from onboarding.core.projects import (
     TaskRecord,
     kickoff_messages,
     new_project_id,
-    project_view,
     task_records,
     with_plan,
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
+from onboarding.core.window_jump import CSM_ROLE, window_jump_alert
 from onboarding.errors import OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
@@ -51,7 +53,6 @@ from onboarding.services.ports import (
     ProjectStore,
 )
 
-CSM_ROLE = "csm"
 UNSUBSCRIBED = "unsubscribed"  # the event of a customer's opt-out from its emails
 _RETRIES = 5
 
@@ -224,21 +225,29 @@ class ProjectService:
         by: str = "cli",
         reason: str | None = None,
         force: bool = False,
+        force_date: bool = False,
         messages: Sequence[OutgoingMessage] = (),
     ) -> ProjectRecord:
-        """Record a task change, re-forecast, and alert on a window jump; ``messages`` go out with the change."""
+        """Record a task change, re-forecast, and alert on a window jump; ``messages`` go out with the change.
+
+        ``on`` (default today) is checked by the lifecycle's date rules; ``force_date``
+        records a day they refuse (before kickoff, a predecessor or the task's start).
+        """
 
         def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
-            day = on or self._clock.today()
+            today = self._clock.today()
             progress, event = transition(
                 bp.graph,
                 project.progress,
                 task_key,
                 action,
-                on=day,
+                on=on or today,
                 at=self._clock.now(),
                 actor=by,
+                kickoff_on=project.kickoff_on,
+                today=today,
                 force=force,
+                force_date=force_date,
                 reason=reason,
                 project_state=project.state,
             )
@@ -267,19 +276,46 @@ class ProjectService:
         """Queue emails that go with no change of a project (the weekly status); returns how many were new."""
         return self._store.queue(messages, now=self._clock.now())
 
-    def hold(self, ref: str, *, by: str = "cli", reason: str | None = None) -> ProjectRecord:
+    def hold(self, ref: str, *, on: date | None = None, by: str = "cli", reason: str | None = None) -> ProjectRecord:
+        """Put a project on hold from ``on`` (default today), checked against kickoff, today and its last hold."""
+
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
-            state, event = hold(project.state, at=self._clock.now(), actor=by, reason=reason)
+            holds = self._holds(project)
+            state, event = hold(
+                project.state,
+                on=on,
+                today=self._clock.today(),
+                kickoff_on=project.kickoff_on,
+                resumed_on=holds[-1][1] if holds else None,
+                at=self._clock.now(),
+                actor=by,
+                reason=reason,
+            )
             return replace(project, state=state), [event]
 
         return self._update(ref, change, reforecast=False)
 
-    def resume(self, ref: str, *, by: str = "cli") -> ProjectRecord:
+    def resume(self, ref: str, *, on: date | None = None, by: str = "cli") -> ProjectRecord:
+        """Resume a held project from ``on`` (default today), not before its hold began, and re-forecast it."""
+
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
-            state, event = resume(project.state, at=self._clock.now(), actor=by)
+            holds = self._holds(project)
+            state, event = resume(
+                project.state,
+                on=on,
+                today=self._clock.today(),
+                held_on=holds[-1][0] if holds else None,
+                at=self._clock.now(),
+                actor=by,
+            )
             return replace(project, state=state), [event]
 
         return self._update(ref, change)
+
+    def _holds(self, project: ProjectRecord) -> list[tuple[date, date | None]]:
+        """The project's holds as the reports count them (days in the customer's time zone)."""
+        timezone = customer_timezone(project.tasks, {role: p.timezone for role, p in project.bindings.items()})
+        return held_periods(self._store.events(project.id), timezone=timezone)
 
     def unsubscribe(self, ref: str, *, email: str) -> bool:
         """Record that ``email`` wants no more customer emails about the project; False if it already said so."""
@@ -470,8 +506,20 @@ class ProjectService:
                     },
                 )
             )
-        messages = self._window_jump(before, replanned, plan, bp, moved, today=today)
-        if messages:
+        alert = window_jump_alert(
+            before,
+            replanned,
+            graph=loaded.graph,
+            blueprint=bp,
+            go_live=plan.go_live,
+            today=today,
+            fallback=self._sender,
+            reply_to=self._sender.email,
+        )
+        messages: list[OutgoingMessage] = []
+        if alert is not None:
+            causes, message = alert
+            messages.append(message)
             events.append(
                 Event(
                     "window_jump",
@@ -484,81 +532,11 @@ class ProjectService:
                         else None,
                         "from": before.projected_go_live_on.isoformat() if before.projected_go_live_on else None,
                         "to": replanned.projected_go_live_on.isoformat() if replanned.projected_go_live_on else None,
+                        "causes": [{"task": c.task.key, "slip_days": c.slip_days} for c in causes],
                     },
                 )
             )
         return replanned, events, messages
-
-    def _window_jump(
-        self,
-        before: ProjectRecord,
-        after: ProjectRecord,
-        plan: Plan,
-        bp: Blueprint,
-        moved: Mapping[str, tuple[date, date]],
-        *,
-        today: date,
-    ) -> list[OutgoingMessage]:
-        """An alert when the projected go-live moves past the committed window (once per new date)."""
-        committed, old, new = before.committed_go_live_on, before.projected_go_live_on, after.projected_go_live_on
-        if committed is None or new is None or new <= committed or (old is not None and new <= old):
-            return []
-        launch = next(t for t in after.tasks if t.launch)
-        feeding = plan.graph.ancestors(launch.key)
-        ancestors = {k for k in moved if k in feeding} or set(moved)
-        slipped_key = max(
-            ancestors, key=lambda k: (moved[k][1] - moved[k][0], -after.task(k).position), default=launch.key
-        )
-        slipped = after.task(slipped_key)
-        was = moved.get(slipped_key, (slipped.due_on, slipped.due_on))[0]
-        recipients = self._window_jump_recipients(after, bp)
-        if not recipients or plan.go_live is None:
-            return []
-        owner = after.bindings.get(slipped.owner_role)
-        messages = []
-        context: WindowJumpContext = {
-            "project": project_view(after),
-            "recipient_name": ", ".join(p.name for p in recipients),
-            "as_of": today.isoformat(),
-            "committed_on": committed.isoformat(),
-            "projected_on": new.isoformat(),
-            "slipped_task": {
-                "title": slipped.title,
-                "milestone": slipped.milestone_title,
-                "owner_name": owner.name if owner else slipped.owner_role,
-                "due_on": slipped.due_on.isoformat(),
-            },
-            "was_due_on": was.isoformat(),
-            "explanation": plan.go_live.reason,
-            "rejected": [{"date": r.on.isoformat(), "reason": r.reason} for r in plan.go_live.rejected],
-        }
-        messages.append(
-            OutgoingMessage(
-                idempotency_key=f"window_jump:{after.id}:{new.isoformat()}",
-                kind=MessageKind.window_jump,
-                to=tuple(recipients),
-                subject=f"{after.customer}: go-live moves from {committed:%d %b} to {new:%d %b %Y}",
-                context=dict(context),
-                customer_facing=False,
-                project_id=after.id,
-                reply_to=self._sender.email,
-            )
-        )
-        return messages
-
-    def _window_jump_recipients(self, project: ProjectRecord, bp: Blueprint) -> list[Person]:
-        people: list[Person] = []
-        csm = project.bindings.get(CSM_ROLE)
-        roles = [CSM_ROLE]
-        if CSM_ROLE in bp.roles and bp.roles[CSM_ROLE].escalation:
-            roles.append(str(bp.roles[CSM_ROLE].escalation))
-        for role in roles:
-            person = project.bindings.get(role)
-            if person is not None and person not in people:
-                people.append(person)
-        if csm is None and not people:
-            people.append(self._sender)
-        return people
 
     def _vendor_contact(self, project: ProjectRecord) -> Person:
         return project.bindings.get(CSM_ROLE, self._sender)

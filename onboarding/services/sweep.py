@@ -199,9 +199,19 @@ class SweepService:
                 continue
             loaded = self._projects.blueprint_of(project)
             try:
-                transition(loaded.graph, project.progress, task_key, Action.complete, on=today, at=now, actor="engine")
+                transition(
+                    loaded.graph,
+                    project.progress,
+                    task_key,
+                    Action.complete,
+                    on=today,
+                    at=now,
+                    actor="engine",
+                    kickoff_on=project.kickoff_on,
+                    today=today,
+                )
             except TransitionRefused:
-                continue  # its predecessors are not done yet
+                continue  # its predecessors are not done yet, or the project has not started
             action, messages = found
             what = (
                 f"email to {', '.join(p.email for m in messages for p in m.to) or 'nobody bound'}"

@@ -47,6 +47,7 @@ def test_the_report_is_built_written_and_queued_once_a_week_per_manager(tmp_path
         segment="enterprise",
     )
     value_task = next(t.key for t in first.tasks if t.first_value)
+    clock.set(date(2027, 1, 15))  # work is recorded once it has happened
     projects.change_task(first.id, value_task, Action.complete, on=date(2027, 1, 15), force=True)
     clock.set(date(2027, 2, 1))
     service = _service(store, clock, tmp_path, [PAT, OLA])

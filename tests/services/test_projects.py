@@ -123,8 +123,11 @@ def test_a_slip_past_the_window_alerts_the_csm_and_escalation_once(store) -> Non
     if hasattr(store, "messages"):
         (alert,) = store.messages(kind=MessageKind.window_jump)
         assert {p.email for p in alert.to} == {"dana@vendor.example", "sam@vendor.example"}
-        # the task feeding go-live that slipped most in this re-forecast: never started, months overdue
-        assert alert.context["slipped_task"]["title"] == "Complete the company set-up questionnaire"
+        # the task on the go-live's chain with the largest own slip: started on 7 Dec, expected two business days
+        # later, still open (the never-started questionnaire is late too, but was expected later)
+        assert [(c["title"], c["expected_on"], c["slip_days"]) for c in alert.context["causes"]] == [
+            ("Verify the employer's funding bank account", "2026-12-08", 111)
+        ]
         assert alert.context["committed_on"] == "2027-04-09"
         assert not alert.customer_facing
 

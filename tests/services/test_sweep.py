@@ -491,6 +491,7 @@ def test_a_task_late_to_start_moves_the_plan_before_it_is_late_to_finish(stores:
     pid = world.launch()
     world.clock.set(D("2026-12-07"))
     world.projects.change_task(pid, "kickoff_call", Action.complete, on=D("2026-12-07"))
+    world.clock.set(D("2026-12-08"))  # work is recorded once it has happened
     world.projects.change_task(pid, "notify_old_provider", Action.complete, on=D("2026-12-08"))
     planned = world.projects.get(pid).task("sign_off_scope")
     assert (planned.start_on, planned.due_on, planned.target_due_on) == (D("2026-12-08"), *[D("2026-12-09")] * 2)

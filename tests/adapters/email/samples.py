@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onboarding.core.messages import (
     AutomatedContext,
+    CauseView,
     ContactView,
     KickoffContext,
     ManagerReportContext,
@@ -14,7 +15,6 @@ from onboarding.core.messages import (
     Person,
     ProjectView,
     StatusContext,
-    TaskView,
     WindowJumpContext,
 )
 
@@ -200,13 +200,14 @@ def nudge_digest_message() -> OutgoingMessage:
 
 
 def window_jump_message() -> OutgoingMessage:
-    slipped: TaskView = {
+    cause: CauseView = {
         "title": "Confirm bank details",
         "milestone": "Data migration",
         "owner_name": LEE.name,
-        "due_on": "2026-02-10",
-        "overdue": True,
-        "days_overdue": 6,
+        "expected_on": "2026-01-23",
+        "done_on": None,
+        "projected_on": "2026-02-10",
+        "slip_days": 10,
     }
     context: WindowJumpContext = {
         "project": ACME,
@@ -214,8 +215,8 @@ def window_jump_message() -> OutgoingMessage:
         "as_of": "2026-02-02",
         "committed_on": "2026-04-01",
         "projected_on": "2026-04-15",
-        "slipped_task": slipped,
-        "was_due_on": "2026-01-23",
+        "causes": [cause],
+        "cause": "Confirm bank details (Lee Park) is 10 days late against the date it was expected by.",
         "explanation": "Go-live must fall on a pay date with two parallel runs before it; "
         "the bank details now complete on Tue 10 Feb, so the first pay date that allows both runs is Wed 15 Apr.",
         "rejected": [

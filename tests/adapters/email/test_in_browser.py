@@ -201,14 +201,18 @@ def key_facts(message: OutgoingMessage) -> list[str]:
             ),
         ]
     if message.kind is MessageKind.window_jump:
-        slipped = c["slipped_task"]
         return [
             c["recipient_name"],
             f"{c['project']['customer']} onboarding ({c['project']['blueprint_title']}, {c['project']['external_id']})",
             f"Committed go-live: {day(c['committed_on'])}",
             f"New projected go-live: {day(c['projected_on'])}",
-            f"{slipped['title']} {slipped['milestone']} {slipped['owner_name']} {day(c['was_due_on'])} "
-            f"{day(slipped['due_on'])}",
+            c["cause"],
+            *(
+                f"{t['title']} {t['milestone']} {t['owner_name']} {day(t['expected_on'])} "
+                + (day(t["done_on"]) if t["done_on"] else f"still open (now projected {day(t['projected_on'])})")
+                + f" {t['slip_days']}"
+                for t in c["causes"]
+            ),
             c["explanation"],
             *(f"{day(r['date'])} {r['reason']}" for r in c["rejected"]),
         ]

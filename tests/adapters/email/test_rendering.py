@@ -178,6 +178,31 @@ def _variants() -> list[tuple[str, OutgoingMessage]]:
             ),
         ),
         ("window-jump-minimal", replace(jump, context={**jump.context, "rejected": [], "project": project_without_id})),
+        (
+            "window-jump-no-cause",
+            replace(
+                jump,
+                context={**jump.context, "causes": [], "cause": "No task on the go-live's chain is late."},
+            ),
+        ),
+        (
+            "window-jump-tied-causes",
+            replace(
+                jump,
+                context={
+                    **jump.context,
+                    "causes": [
+                        *jump.context["causes"],
+                        {
+                            **jump.context["causes"][0],
+                            "title": "Send the signed mandate",
+                            "done_on": "2026-02-02",
+                            "slip_days": 1,
+                        },
+                    ],
+                },
+            ),
+        ),
         ("digest-one-item", replace(digest, context={**digest.context, "items": digest.context["items"][:1]})),
     ]
 
@@ -190,6 +215,8 @@ def test_optional_parts_render(renderer: MessageRenderer, name: str, message: Ou
         "status-milestone-complete-empty": ["completed", "Data migration", "Nothing right now. Thank you!"],
         "kickoff-uncommitted-no-tasks": ["No go-live date has been committed yet.", "Nothing is assigned to you yet."],
         "window-jump-minimal": ["(Payroll implementation) is later"],
+        "window-jump-no-cause": ["No task on the go-live's chain is late."],
+        "window-jump-tied-causes": ["Confirm bank details", "Send the signed mandate", "Mon 2 Feb 2026", "1 day"],
         "digest-one-item": ["onboarding task has passed its due date"],
     }[name]
     for phrase in phrases:

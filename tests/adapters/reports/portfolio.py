@@ -53,7 +53,7 @@ def build_portfolio(folder: Path, *, managers: str = "", projects: int = PROJECT
             service.hold(held.id, by="test", reason="customer reorganising")
         if offset == 34:
             service.resume(held.id, by="test")
-        if offset == 10:
+        if day == stopped.kickoff_on + timedelta(days=3):  # stopped a few days into the work, never before it
             value_task = next(t.key for t in stopped.tasks if t.first_value)
             service.change_task(stopped.id, value_task, Action.skip, on=day, by="test")
         simulation.work(day)
