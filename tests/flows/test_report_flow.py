@@ -42,7 +42,8 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     monkeypatch.setenv("ONBOARDING_MANAGERS", MANAGERS)
     report_module._built.cache_clear()
 
-    summary = report_module.report(as_of=portfolio.as_of)
+    state = report_module.report(as_of=portfolio.as_of, return_state=True)
+    summary = state.result()
 
     page = Path(summary["path"])
     assert page == tmp_path / "reports" / f"onboarding-report-{portfolio.as_of.isoformat()}.html"
@@ -69,6 +70,11 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
             )
             return str(found.data)
 
+    async def run_name() -> str:
+        async with get_client() as client:
+            return (await client.read_flow_run(state.state_details.flow_run_id)).name
+
+    assert asyncio.run(run_name()) == f"report-{key}"  # named after the ISO week it reports on
     markdown = asyncio.run(artifact())
     assert markdown.startswith("# Onboarding report, ")
     assert f"| Median time to first value | {summary['headline']['Median time to first value']} |" in markdown
