@@ -6,7 +6,7 @@ import email
 import email.policy
 import importlib
 import mailbox
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,3 +99,8 @@ def test_serve_schedules_the_report_weekly_without_overlap() -> None:
         limit = deployment.concurrency_options
         assert deployment.concurrency_limit == 1
         assert limit is not None and limit.collision_strategy is ConcurrencyLimitStrategy.CANCEL_NEW
+    every_five, _ = serve_module.deployments(sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")
+    assert [s.schedule.interval for s in every_five.schedules] == [timedelta(seconds=5)]
+    assert every_five.concurrency_limit == 1
+    with pytest.raises(ValueError, match="either a cron or an interval"):
+        serve_module.deployments(sweep_cron="* * * * *", sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")
