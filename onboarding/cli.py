@@ -774,7 +774,11 @@ def serve(cron: str | None, interval: float | None, report_cron: str) -> None:
     if cron is not None and interval is not None:
         raise click.UsageError("give the sweep --cron or --interval, not both")
     when = ["--interval", str(interval)] if interval is not None else ["--cron", cron or "*/15 * * * *"]
-    _run_flow_module("flows.serve", *when, "--report-cron", report_cron)
+    # This process turns into the one serving the flows (exec, not a child process): a stop signal (systemd,
+    # docker stop, kill) reaches Prefect's runner, which shuts down; a child would go on serving, orphaned.
+    import os  # here, not at the top: the other commands never replace their process
+
+    os.execv(sys.executable, [sys.executable, "-m", "flows.serve", *when, "--report-cron", report_cron])  # noqa: S606 - our own module
 
 
 def _run_flow_module(module: str, *args: str) -> None:

@@ -91,16 +91,31 @@ def _started(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[
         try:
             yield process
         finally:
-            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to every process of the group, SIGKILL to any left after a grace period."""
+    for sig, grace_seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        if _group_gone(process, within_seconds=grace_seconds):
+            return
+
+
+def _group_gone(process: subprocess.Popen[bytes], *, within_seconds: float) -> bool:
+    """Whether every process of the group has ended (not only its leader: a child may go on serving)."""
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        process.poll()  # reap the leader, or it stays in the group as a zombie
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _tail(log: Path, lines: int = 25) -> str:
@@ -198,6 +213,9 @@ def test_a_served_schedule_runs_the_sweep_and_delivers(tmp_path: Path) -> None:
                     f"--- prefect server log (tail) ---\n{_tail(server_log)}\n"
                     f"--- onboarding serve log (tail) ---\n{_tail(serve_log)}"
                 )
+            # a stop signal to its process alone (systemd, docker stop, kill PID) ends all of serve
+            os.kill(serving.pid, signal.SIGTERM)
+            assert _group_gone(serving, within_seconds=30), f"serve still running after SIGTERM:\n{_tail(serve_log)}"
     swept_at = time.monotonic()
 
     run = done[0]
