@@ -4,14 +4,15 @@ The steps of README.md ("Scheduled sweeps with Prefect"), as processes: ``prefec
 server start``, a project launched with the CLI (its kickoff emails queued), then
 ``onboarding serve --interval 5``. The test waits until the server's scheduler has
 created a sweep run, the served runner has run it to Completed, and the kickoff
-emails are in the Maildir.
+emails are in the Maildir. Then a SIGTERM to serve's own process (as systemd or
+``docker stop`` sends it) must end every process of serve: none is left serving.
 
 Nothing else shows that the server's scheduler works with the libraries installed:
 with SQLAlchemy 2.1 the Prefect 3.8.8 scheduler fails every loop ("Can't evaluate
 bulk DML statement"), deployments register and no run is ever created. This test
 holds the ``sqlalchemy<2.1`` pin in pyproject.toml.
 
-About 40 s on this machine (two busy cores): the server's start, ~13 s, with the
+40 to 60 s on this machine (two busy cores): the server's start, ~13 s, with the
 launch done meanwhile (``--no-ui`` spares copying the UI into a fresh PREFECT_HOME);
 ``onboarding serve`` registering its deployments, ~10 s; the next 5-second tick;
 the flow run's own process, ~6 s. The server's look for new deployments and the
