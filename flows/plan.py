@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 
 from onboarding.bootstrap import planning_service
 from onboarding.core.plan_view import plan_document
@@ -44,7 +46,13 @@ def plan_markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@flow(name="plan-blueprint", log_prints=False)
+def plan_run_name() -> str:
+    """``plan-payroll-implementation-2026-12-07``: the blueprint file planned and the kickoff."""
+    parameters = flow_run.parameters
+    return f"plan-{Path(str(parameters['path'])).stem}-{parameters['kickoff_on']}"
+
+
+@flow(name="plan-blueprint", flow_run_name=plan_run_name, log_prints=False)
 def plan_blueprint(path: str, kickoff_on: date, pay_schedule: str | None = None) -> dict[str, Any]:
     """Plan ``path`` from ``kickoff_on``; publish the go-live and milestones as a markdown artifact."""
     document = plan_task(path, kickoff_on, pay_schedule)

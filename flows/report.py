@@ -25,6 +25,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.bootstrap import manager_report_service
@@ -79,7 +80,15 @@ def deliver(as_of: date | None) -> dict[str, Any]:
     return asdict(_service(as_of).deliver())
 
 
-@flow(name="report")
+def report_run_name() -> str:
+    """``report-2026-W49``: the ISO week reported on (``--as-of``, or today in UTC for a scheduled run)."""
+    as_of = flow_run.parameters.get("as_of")
+    day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of or SystemClock().today()
+    week = day.isocalendar()
+    return f"report-{week.year}-W{week.week:02d}"
+
+
+@flow(name="report", flow_run_name=report_run_name)
 def report(as_of: date | None = None, out: str | None = None) -> dict[str, Any]:
     """Write the managers' report, email it to them through the outbox, publish its headline figures."""
     written = write_report(as_of, Path(out) if out else None)

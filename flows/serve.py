@@ -1,5 +1,8 @@
 """Serve the flows on their schedules: the sweep every 15 minutes, the managers' report every Monday at 07:00 UTC.
 
+``--cron`` sets when the sweep runs; ``--interval SECONDS`` runs it every few
+seconds instead (what the end-to-end test of the schedule uses).
+
 Neither deployment ever runs two at once (a concurrency limit of 1 that cancels
 the newer run). Needs a Prefect server (the temporary one has no scheduler):
 
@@ -14,6 +17,7 @@ start --pool NAME`` on each machine (see README.md).
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
@@ -27,11 +31,16 @@ def _one_at_a_time() -> ConcurrencyLimitConfig:
     return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
-def deployments(*, sweep_cron: str, report_cron: str) -> list[RunnerDeployment]:
-    """The sweep and the weekly report, each on its schedule, neither overlapping itself."""
+def deployments(
+    *, sweep_cron: str | None = None, sweep_every: timedelta | None = None, report_cron: str
+) -> list[RunnerDeployment]:
+    """The sweep (on a cron, or every ``sweep_every``) and the weekly report, neither overlapping itself."""
+    if (sweep_cron is None) == (sweep_every is None):
+        raise ValueError("give the sweep either a cron or an interval")
     sweep_deployment = sweep.to_deployment(
         name="sweep",
         cron=sweep_cron,
+        interval=sweep_every,
         concurrency_limit=_one_at_a_time(),
         description="Re-forecast, automated tasks, nudges, status emails, delivery.",
     )
@@ -46,10 +55,18 @@ def deployments(*, sweep_cron: str, report_cron: str) -> list[RunnerDeployment]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cron", default="*/15 * * * *", help="When the sweep runs (cron, UTC).")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--cron", help="When the sweep runs (cron, UTC; default: */15 * * * *).")
+    when.add_argument(
+        "--interval", type=float, metavar="SECONDS", help="Sweep every SECONDS instead of on a cron (e.g. in tests)."
+    )
     parser.add_argument("--report-cron", default="0 7 * * 1", help="When the managers' report goes out (cron, UTC).")
     args = parser.parse_args()
-    serve(*deployments(sweep_cron=args.cron, report_cron=args.report_cron))
+    if args.interval is not None and args.interval <= 0:
+        parser.error("--interval must be a positive number of seconds")
+    every = timedelta(seconds=args.interval) if args.interval is not None else None
+    cron = None if every else args.cron or "*/15 * * * *"
+    serve(*deployments(sweep_cron=cron, sweep_every=every, report_cron=args.report_cron))
 
 
 if __name__ == "__main__":

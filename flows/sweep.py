@@ -28,6 +28,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.bootstrap import sweep_service
@@ -87,7 +88,14 @@ def deliver(as_of: date | None, at: str | None) -> dict[str, Any]:
     return asdict(_service(as_of, at).deliver())
 
 
-@flow(name="sweep")
+def sweep_run_name() -> str:
+    """``sweep-2026-12-04``: the day the run sweeps (``--as-of``, or today in UTC for a scheduled run)."""
+    as_of = flow_run.parameters.get("as_of")
+    day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of or SystemClock().today()
+    return f"sweep-{day.isoformat()}"
+
+
+@flow(name="sweep", flow_run_name=sweep_run_name)
 def sweep(as_of: date | None = None, at: str | None = None) -> dict[str, Any]:
     """Run automated tasks, nudge, re-forecast and queue weekly status emails batch by batch, deliver.
 

@@ -1007,11 +1007,24 @@ def demo(data: str, projects: int, days: int) -> None:
 
 
 @main.command()
-@click.option("--cron", default="*/15 * * * *", show_default=True, help="When the sweep runs (UTC).")
+@click.option("--cron", help="When the sweep runs (UTC).  [default: */15 * * * *]")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Sweep every SECONDS instead of on a cron (for trials and tests).",
+)
 @click.option("--report-cron", default="0 7 * * 1", show_default=True, help="When the managers' report goes (UTC).")
-def serve(cron: str, report_cron: str) -> None:
+def serve(cron: str | None, interval: float | None, report_cron: str) -> None:
     """Serve the sweep and the weekly report on their schedules against a Prefect server (see README)."""
-    _run_flow_module("flows.serve", "--cron", cron, "--report-cron", report_cron)
+    if cron is not None and interval is not None:
+        raise click.UsageError("give the sweep --cron or --interval, not both")
+    when = ["--interval", str(interval)] if interval is not None else ["--cron", cron or "*/15 * * * *"]
+    # This process turns into the one serving the flows (exec, not a child process): a stop signal (systemd,
+    # docker stop, kill) reaches Prefect's runner, which shuts down; a child would go on serving, orphaned.
+    import os  # here, not at the top: the other commands never replace their process
+
+    os.execv(sys.executable, [sys.executable, "-m", "flows.serve", *when, "--report-cron", report_cron])  # noqa: S606 - our own module
 
 
 def _run_flow_module(module: str, *args: str) -> None:

@@ -20,9 +20,13 @@ def test_plan_flow_returns_the_plan_and_publishes_an_artifact(prefect_harness: N
 
     from flows.plan import plan_blueprint
 
-    document = plan_blueprint(
-        str(ROOT / "blueprints" / "payroll-implementation.yaml"), date(2026, 12, 7), "biweekly:2026-01-02"
+    state = plan_blueprint(
+        str(ROOT / "blueprints" / "payroll-implementation.yaml"),
+        date(2026, 12, 7),
+        "biweekly:2026-01-02",
+        return_state=True,
     )
+    document = state.result()
     assert document["go_live"]["chosen_on"] == "2027-04-09"
 
     async def artifact_text() -> str:
@@ -34,6 +38,12 @@ def test_plan_flow_returns_the_plan_and_publishes_an_artifact(prefect_harness: N
 
     text = asyncio.run(artifact_text())
     assert "**Go-live 2027-04-09**" in text
+
+    async def run_name() -> str:
+        async with get_client() as client:
+            return (await client.read_flow_run(state.state_details.flow_run_id)).name
+
+    assert asyncio.run(run_name()) == "plan-payroll-implementation-2026-12-07"  # the blueprint and the kickoff
 
 
 def test_plan_flow_fails_on_an_invalid_blueprint(prefect_harness: None) -> None:

@@ -6,7 +6,7 @@ import email
 import email.policy
 import importlib
 import mailbox
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,8 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     monkeypatch.setenv("ONBOARDING_MANAGERS", MANAGERS)
     report_module._built.cache_clear()
 
-    summary = report_module.report(as_of=portfolio.as_of)
+    state = report_module.report(as_of=portfolio.as_of, return_state=True)
+    summary = state.result()
 
     page = Path(summary["path"])
     assert page == tmp_path / "reports" / f"onboarding-report-{portfolio.as_of.isoformat()}.html"
@@ -69,6 +70,11 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
             )
             return str(found.data)
 
+    async def run_name() -> str:
+        async with get_client() as client:
+            return (await client.read_flow_run(state.state_details.flow_run_id)).name
+
+    assert asyncio.run(run_name()) == f"report-{key}"  # named after the ISO week it reports on
     markdown = asyncio.run(artifact())
     assert markdown.startswith("# Onboarding report, ")
     assert f"| Median time to first value | {summary['headline']['Median time to first value']} |" in markdown
@@ -93,3 +99,8 @@ def test_serve_schedules_the_report_weekly_without_overlap() -> None:
         limit = deployment.concurrency_options
         assert deployment.concurrency_limit == 1
         assert limit is not None and limit.collision_strategy is ConcurrencyLimitStrategy.CANCEL_NEW
+    every_five, _ = serve_module.deployments(sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")
+    assert [s.schedule.interval for s in every_five.schedules] == [timedelta(seconds=5)]
+    assert every_five.concurrency_limit == 1
+    with pytest.raises(ValueError, match="either a cron or an interval"):
+        serve_module.deployments(sweep_cron="* * * * *", sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")

@@ -68,6 +68,12 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
             break
         time.sleep(0.25)
     assert seen == 3
+
+    async def run_name() -> str:
+        async with get_client() as client:
+            return (await client.read_flow_run(state.state_details.flow_run_id)).name
+
+    assert asyncio.run(run_name()) == "sweep-2026-12-04"  # named after the day it sweeps
     again = sweep_module.sweep(as_of=date(2026, 12, 4))
     assert again["delivered"]["sent"] == 0
     sweep_module._built.cache_clear()
