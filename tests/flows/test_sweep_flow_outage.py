@@ -4,7 +4,7 @@ the summary says why, and ``python -m flows.sweep`` exits 75."""
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
     import importlib
 
     from onboarding.adapters.store.outbox import SqlOutbox
+    from onboarding.adapters.store.sweep import SqlSweepStore
     from onboarding.bootstrap import database, project_service
     from onboarding.settings import Settings
 
@@ -34,6 +35,9 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
     monkeypatch.setenv("ONBOARDING_SMTP_STARTTLS", "false")
     sweep_module._built.cache_clear()
     try:
+        simulation = database(Settings())
+        SqlSweepStore(simulation).mark_simulation(at=datetime.now(UTC))  # it sweeps 4 December 2026, whatever today is
+        simulation.dispose()
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
