@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from onboarding.core.addresses import canonical_person, person_problems
 from onboarding.core.blueprint import Blueprint, CalendarName
 from onboarding.core.lifecycle import (
     FINISHED,
@@ -206,7 +207,7 @@ class ProjectService:
             committed_go_live_on=go_live,
             projected_go_live_on=go_live,
             finish_on=plan.finish_on,
-            bindings=dict(r.bindings),
+            bindings={role: canonical_person(person) for role, person in r.bindings.items()},
             tasks=tasks,
             created_at=now,
             updated_at=now,
@@ -650,4 +651,5 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Pro
         for role, r in bp.roles.items()
         if role not in bindings
     ]
+    problems += person_problems(bindings)
     return problems

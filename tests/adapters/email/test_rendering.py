@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from onboarding.adapters.email.rendering import MessageRenderer, linked
 from onboarding.adapters.email.unsubscribe import is_valid_unsubscribe_token, unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
+from onboarding.errors import AddressInvalid
 from tests.adapters.email import samples
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "emails"
@@ -302,8 +303,9 @@ def test_line_breaks_cannot_inject_headers(renderer: MessageRenderer) -> None:
     parsed = parse(renderer.render(message, now=NOW))
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
     assert parsed["Subject"] == "Hello Bcc: victim@example.com X-Evil: 1"
-    with pytest.raises(ValueError, match="cannot address"):
+    with pytest.raises(AddressInvalid) as refused:
         renderer.render(replace(message, to=(Person(name="X", email="x@acme.example>\r\nBcc: y@z"),)), now=NOW)
+    assert refused.value.codes == ["invalid-address"]
 
 
 def test_long_and_non_ascii_bodies_are_encoded(renderer: MessageRenderer) -> None:
