@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
@@ -52,6 +53,11 @@ class OutgoingMessage:
     project_id: str | None = None
     reply_to: str | None = None
     cc: tuple[Person, ...] = field(default=())
+    # What the key is made of, kept beside it (the outbox stores each in a column), so that nothing ever
+    # reads them back out of the key: an address may hold any of the characters a key separates with.
+    key_email: str | None = None  # the recipient the key is per (status emails, nudge digests)
+    key_on: date | None = None  # the day it is for (a status email's as_of, a digest's local day)
+    key_reason: str | None = None  # a status email's reason: weekly or milestone_complete
 
     @property
     def template(self) -> str:

@@ -27,7 +27,9 @@ The rules (DESIGN §5, the blueprint's ``NudgePolicy``):
 Keys are stable: the n-th nudge of a task at one due-date version is always
 ``nudge:{project}:{task}:{due_version}:{n}``, the first digest of a recipient's
 local day ``digest:{email}:{date}`` (later ones that day, when the cap allows more,
-end in ``:2``, ``:3``...).
+end in ``:2``, ``:3``...). Keys are only ever compared, never split: what they are
+made of travels beside them (``Nudge.digest_on``, ``OutgoingMessage.key_email``...)
+and is stored in columns.
 
 Everything comes out in (due date, project, task) order, whatever the input order,
 so the same inputs always give the same plan; a row given twice is decided once.
@@ -116,6 +118,7 @@ class Nudge(NamedTuple):
     recipient: Person
     digest_key: str  # the digest message that carries it
     nudged_on: date  # the owner's local today: store it as the task's last_nudged_on
+    digest_on: date  # the recipient's local day of that digest (the cap counts digests by it)
 
     @property
     def project_id(self) -> str:
@@ -178,18 +181,19 @@ def digest_key(email: str, local_on: date, number: int = 1) -> str:
     return base if number == 1 else f"{base}:{number}"
 
 
-def sent_digests(keys: Iterable[str]) -> dict[tuple[str, date], int]:
-    """Digests sent, by recipient email and local day, read from their keys (``digest_key``)."""
+class SentDigest(NamedTuple):
+    """A digest recorded: its recipient's address and local day (stored in columns), and its key."""
+
+    email: str
+    local_on: date
+    key: str
+
+
+def sent_digests(sent: Iterable[SentDigest]) -> dict[tuple[str, date], int]:
+    """Digests sent, by recipient email and local day (each key counted once)."""
     counts: dict[tuple[str, date], int] = {}
-    for key in keys:
-        parts = key.split(":")
-        if len(parts) < 3 or parts[0] != "digest":
-            continue
-        try:
-            day = date.fromisoformat(parts[2])
-        except ValueError:
-            continue
-        counts[(parts[1], day)] = counts.get((parts[1], day), 0) + 1
+    for email, local_on, _key in set(sent):
+        counts[(email, local_on)] = counts.get((email, local_on), 0) + 1
     return counts
 
 
@@ -231,7 +235,7 @@ def decide_nudges(
     """Decide the nudges due at ``now`` (aware) for these overdue tasks, grouped into digests.
 
     ``already_sent`` counts the digests already sent, by recipient email and the
-    recipient's local day (``sent_digests`` reads them from digest keys). Each
+    recipient's local day (``sent_digests`` counts them from the recorded digests). Each
     nudge is held on the calendar of the recipient's side in the task's project
     (the owner's, or the rung's); a digest is customer-facing when one of its
     nudges reaches its recipient through a customer-side role.
@@ -303,7 +307,7 @@ def decide_nudges(
             group.customer_facing = True
         if project_id != group.project_id:
             group.project_id = None
-        nudge = Nudge(task, level, recipient, group.key, owner_today)
+        nudge = Nudge(task, level, recipient, group.key, owner_today, local_on)
         nudges.append(nudge)
         group.nudges.append((nudge, calendar))
 
@@ -490,4 +494,6 @@ class Digest:
             customer_facing=self.customer_facing,
             project_id=self.project_id,
             reply_to=self.reply_to,
+            key_email=self.recipient.email,
+            key_on=self.local_on,
         )

@@ -253,6 +253,9 @@ def status_message(
         customer_facing=True,
         project_id=project["id"],
         reply_to=context["vendor_contact"]["email"],
+        key_email=recipient.email,
+        key_on=date.fromisoformat(context["as_of"]),
+        key_reason=reason,
     )
 
 

@@ -20,6 +20,7 @@ from onboarding.core.nudges import (
     NudgePlan,
     OverdueTask,
     Rung,
+    SentDigest,
     decide_nudges,
     digest_key,
     in_quiet_hours,
@@ -332,19 +333,20 @@ def test_a_higher_cap_allows_a_second_digest_with_its_own_key() -> None:
     assert len(digest.context["items"]) == 3
 
 
-def test_digests_sent_are_counted_by_recipient_and_their_local_day_from_the_keys() -> None:
-    keys = [
-        digest_key(LEE.email, D("2026-12-08")),
-        digest_key(LEE.email, D("2026-12-08"), 2),
-        digest_key(LEE.email, D("2026-12-07")),
-        digest_key(UMA.email, D("2026-12-08")),
-        "status:p1:lee@acme.example:weekly:2026-12-08",  # not a digest
-        "digest:broken",
+def test_digests_sent_are_counted_by_recipient_and_their_local_day_each_key_once() -> None:
+    sent = [
+        SentDigest(LEE.email, D("2026-12-08"), digest_key(LEE.email, D("2026-12-08"))),
+        SentDigest(LEE.email, D("2026-12-08"), digest_key(LEE.email, D("2026-12-08"))),  # two nudges, one digest
+        SentDigest(LEE.email, D("2026-12-08"), digest_key(LEE.email, D("2026-12-08"), 2)),
+        SentDigest(LEE.email, D("2026-12-07"), digest_key(LEE.email, D("2026-12-07"))),
+        SentDigest(UMA.email, D("2026-12-08"), digest_key(UMA.email, D("2026-12-08"))),
+        SentDigest("a:b@x.example", D("2026-12-08"), "digest:a:b@x.example:2026-12-08"),  # never split
     ]
-    assert sent_digests(keys) == {
+    assert sent_digests(sent) == {
         (LEE.email, D("2026-12-08")): 2,
         (LEE.email, D("2026-12-07")): 1,
         (UMA.email, D("2026-12-08")): 1,
+        ("a:b@x.example", D("2026-12-08")): 1,
     }
 
 
