@@ -76,6 +76,7 @@ def message_id(idempotency_key: str, *, domain: str) -> str:
 class ContactView(TypedDict):
     name: str
     email: str
+    role: NotRequired[str]  # the title of the role they answer for ("Customer success manager")
 
 
 class ProjectView(TypedDict):
@@ -102,6 +103,7 @@ class TaskView(TypedDict):
     done_on: NotRequired[str | None]
     overdue: NotRequired[bool]
     days_overdue: NotRequired[int]
+    description: NotRequired[str]  # what is to be done, from the blueprint (on tasks the reader is asked for)
 
 
 class GoLiveView(TypedDict):
@@ -131,6 +133,8 @@ class NudgeItemView(TypedDict):
     level: int  # 1 = owner, 2 = escalation contact, 3 = next rung...
     owner_name: str  # whose task it is (differs from the recipient when escalated)
     escalated: bool
+    description: NotRequired[str]  # what is to be done, from the blueprint
+    contact: NotRequired[ContactView]  # who answers for the task's project (replies reach them)
 
 
 class NudgeDigestContext(TypedDict):
@@ -138,6 +142,7 @@ class NudgeDigestContext(TypedDict):
     as_of: str
     items: list[NudgeItemView]
     vendor_contact: ContactView
+    contacts: NotRequired[list[ContactView]]  # who a reply reaches (the Reply-To), the recipient never among them
 
 
 class StatusContext(TypedDict):

@@ -33,8 +33,10 @@ from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.projects import (
     ProjectRecord,
     TaskRecord,
+    contact_of,
     kickoff_messages,
     new_project_id,
+    project_contact,
     project_view,
     task_records,
     with_plan,
@@ -168,7 +170,7 @@ class ProjectService:
                         "contract_signed_on": r.contract_signed_on.isoformat() if r.contract_signed_on else None,
                     },
                 )
-                messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project))
+                messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project, bp))
                 pending.append((project, [launched], messages))
                 results.append(Launched(project, created=True))
                 if r.external_id is not None:
@@ -548,8 +550,9 @@ class ProjectService:
             people.append(self._sender)
         return people
 
-    def _vendor_contact(self, project: ProjectRecord) -> Person:
-        return project.bindings.get(CSM_ROLE, self._sender)
+    def _vendor_contact(self, project: ProjectRecord, bp: Blueprint) -> Person:
+        """Who answers replies about the project (the blueprint's contact role), else the engine's sender."""
+        return project_contact(bp, project.bindings, fallback=self._sender)
 
     def status_messages(
         self,
@@ -587,6 +590,7 @@ class ProjectService:
             )
             for key, ts in by_milestone.items()
         ]
+        descriptions = {t.key: t.description for m in bp.milestones for t in m.tasks if t.description}
         task_views = [
             TaskStatus(
                 key=t.key,
@@ -601,6 +605,7 @@ class ProjectService:
                 start_on=t.start_on,
                 due_on=t.due_on,
                 done_on=t.done_on,
+                description=descriptions.get(t.key),
             )
             for t in project.tasks
         ]
@@ -616,7 +621,8 @@ class ProjectService:
                 completed_milestones=completed,
                 weekly_sent_on=weekly_sent_on or {},
                 started_on=project.kickoff_on,
-                vendor_contact=self._vendor_contact(project),
+                vendor_contact=self._vendor_contact(project, bp),
+                vendor_role=contact_of(bp, project.bindings, fallback=self._sender).get("role"),
                 customer_calendar=calendars[CalendarName.customer],
             )
         )

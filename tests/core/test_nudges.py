@@ -298,7 +298,7 @@ def test_one_digest_per_recipient_and_day_gathers_tasks_of_several_projects() ->
     assert digest.subject == "3 overdue onboarding tasks"
     assert digest.project_id is None
     assert digest.customer_facing is True
-    assert digest.reply_to == DANA.email
+    assert digest.reply_to == "Dana Ruiz <dana@vendor.example>"  # the contact, by name (projects without one)
     # Sorted by due date, then project, then task.
     order = [(item["due_on"], item["project"]["id"], item["task_title"]) for item in digest.context["items"]]
     assert order == [
@@ -653,3 +653,21 @@ def test_property_the_thresholds_are_the_business_day_counts_of_the_policy(
         and (last is None or _naive_business_days_between(NAIVE_US, last, today) >= repeat_every)
     )
     assert by_dates == by_counting
+
+
+def test_a_digest_replies_to_each_projects_contact_never_to_its_recipient() -> None:
+    sam = Person("Sam O'Neil", "sam@vendor.example", "America/New_York")
+    tasks = [
+        overdue("upload_census", contact=DANA, contact_title="Customer success manager", task_description="Upload it."),
+        overdue("sign_bank_form", project_id="p2", contact=sam, contact_title="Engagement manager"),
+        overdue("review_plans", project_id="p3", contact=DANA, contact_title="Customer success manager"),
+    ]
+    (digest,) = decide(tasks, chicago("2026-12-08 10:00")).digests
+    assert digest.reply_to == "Dana Ruiz <dana@vendor.example>, Sam O'Neil <sam@vendor.example>"
+    context = digest.context
+    assert [c["name"] for c in context["contacts"]] == ["Dana Ruiz", "Sam O'Neil"]
+    assert [i.get("description") for i in context["items"]] == ["Upload it.", None, None]
+    assert [i["contact"]["name"] for i in context["items"]] == ["Dana Ruiz", "Sam O'Neil", "Dana Ruiz"]
+    # Dana nudged about her own project's task: no Reply-To to herself
+    (own,) = decide([overdue(owner=DANA, contact=DANA)], chicago("2026-12-08 10:00")).digests
+    assert own.reply_to is None and own.context["contacts"] == []

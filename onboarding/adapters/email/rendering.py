@@ -81,19 +81,22 @@ _BOX = f"padding:12px 16px;{_FONT}font-size:15px;line-height:22px;color:#111827;
 STYLES: Final[dict[str, str]] = {
     "body": "margin:0;padding:0;background-color:#f3f4f6;",
     "outer": "background-color:#f3f4f6;",
-    "outer_cell": "padding:24px 12px;",
+    "outer_cell": "padding:24px 8px;",
     "card": "width:100%;max-width:600px;background-color:#ffffff;border:1px solid #e5e7eb;",
-    "brand": f"padding:16px 28px;border-bottom:1px solid #e5e7eb;{_FONT}font-size:13px;font-weight:bold;color:#4b5563;",
-    "main": f"padding:24px 28px;{_FONT}font-size:15px;line-height:22px;color:#111827;",
-    "footer": f"padding:16px 28px;border-top:1px solid #e5e7eb;{_FONT}font-size:12px;line-height:18px;color:#6b7280;",
+    "brand": f"padding:16px 20px;border-bottom:1px solid #e5e7eb;{_FONT}font-size:13px;font-weight:bold;color:#4b5563;",
+    "main": f"padding:24px 20px;{_FONT}font-size:15px;line-height:22px;color:#111827;",
+    "footer": f"padding:16px 20px;border-top:1px solid #e5e7eb;{_FONT}font-size:12px;line-height:18px;color:#6b7280;",
     "h1": f"margin:0 0 16px 0;{_FONT}font-size:20px;line-height:28px;color:#111827;",
     "h2": f"margin:24px 0 8px 0;{_FONT}font-size:16px;line-height:22px;color:#111827;",
     "p": f"margin:0 0 12px 0;{_FONT}font-size:15px;line-height:22px;color:#111827;",
     "table": "width:100%;border-collapse:collapse;",
     "th": f"padding:6px 8px;border-bottom:2px solid #e5e7eb;text-align:left;{_FONT}font-size:12px;color:#6b7280;",
     "td": _CELL,
-    "td_date": _CELL + "white-space:nowrap;",
-    "td_name": _CELL + "white-space:nowrap;",
+    # Dates never break inside (``day_nb``) but their cells wrap between them: at phone width (390 px) a
+    # cell of "Mon 16 Feb 2026 to Fri 13 Mar 2026" would otherwise push the card past the screen.
+    "td_date": _CELL,
+    "td_name": _CELL,
+    "description": "color:#374151;font-size:13px;line-height:19px;",
     "muted": "color:#6b7280;font-size:13px;",
     "overdue": "color:#b91c1c;font-weight:bold;",
     "done": "color:#047857;font-weight:bold;",
@@ -133,6 +136,16 @@ def day(value: str) -> str:
 def done_day(item: Mapping[str, Any]) -> str:
     """The day a task or milestone was done (its due day when that is not known)."""
     return day(item.get("done_on") or item["due_on"])
+
+
+def day_nb(value: str) -> str:
+    """``day`` with no-break spaces: in HTML a date never breaks across lines, whatever the width."""
+    return day(value).replace(" ", "\u00a0")
+
+
+def done_day_nb(item: Mapping[str, Any]) -> str:
+    """``done_day`` with no-break spaces (HTML)."""
+    return done_day(item).replace(" ", "\u00a0")
 
 
 def is_overdue(task: Mapping[str, Any]) -> bool:
@@ -198,6 +211,8 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["day"] = day
     environment.filters["done_day"] = done_day
+    environment.filters["day_nb"] = day_nb
+    environment.filters["done_day_nb"] = done_day_nb
     environment.filters["count_of"] = count_of
     environment.filters["linked"] = linked
     environment.tests["overdue"] = is_overdue
