@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from onboarding.adapters.email.rendering import MessageRenderer, key_digest
 from onboarding.adapters.email.transports import MaildirTransport
+from onboarding.adapters.email.unsubscribe import is_valid_unsubscribe_token
 from onboarding.core.addresses import mailbox, mailbox_text
 from onboarding.core.messages import Person
 from onboarding.errors import AddressInvalid
@@ -33,11 +34,12 @@ from tests.core.test_addresses import ADDRESS, CONTROL, NAME
 
 KEYS = itertools.count()  # a fresh key per example: the Maildir keeps one message per key
 NOW = datetime(2026, 2, 2, 15, 30, tzinfo=UTC)
+SECRET = b"address-rule-test-key"
 RENDERER = MessageRenderer(
     sender=Person(name="Vendor Onboarding", email="onboarding@vendor.example"),
     domain="vendor.example",
     unsubscribe_url="https://onboarding.vendor.example/unsubscribe",
-    unsubscribe_secret=b"address-rule-test-key",
+    unsubscribe_secret=SECRET,
     product_name="Vendor Onboarding",
 )
 
@@ -86,6 +88,9 @@ def test_every_accepted_mailbox_renders_and_is_delivered(smtp: Smtp, maildir: Pa
     assert "".join(to.display_name.split()) == "".join(name.split())
     [reply_to] = parsed["Reply-To"].addresses
     assert reply_to.addr_spec == address
+    token = RENDERER.unsubscribe_token(message)  # the opt-out names the address as it was accepted
+    assert token in str(parsed["List-Unsubscribe"])
+    assert is_valid_unsubscribe_token(token, secret=SECRET, email=address, project_id=message.project_id)
     recipients = [address, samples.DANA.email]
     MaildirTransport(maildir, fsync=False).deliver(raw, message_key=message.idempotency_key, recipients=recipients)
     smtp.handler.received.clear()
