@@ -24,6 +24,7 @@ The rule (``mailbox``):
   a name or address that changed on the way would no longer be the one given.
   Names are otherwise free text, at most 200 characters (a name is optional).
 
+``reply_to_text`` writes a Reply-To list within the outbox's 320 characters.
 ``mailbox_text`` writes a (name, address) pair as ``Name <address>`` (quoting the
 name when it needs it) and ``mailbox_list`` reads a comma-separated list of them
 back, so ``mailbox_list(mailbox_text(n, a)) == ((n, a),)`` for every pair the rule
@@ -45,7 +46,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +59,7 @@ MAX_LOCAL: Final = 64
 MAX_ADDRESS: Final = 254
 MAX_NAME: Final = 200
 MAX_ZONE: Final = 64
+MAX_REPLY_TO: Final = 320  # the longest Reply-To the outbox keeps
 ATEXT: Final = "!#$%&'*+-/=?^_`{|}~"
 _ATOM = r"[A-Za-z0-9" + re.escape(ATEXT) + r"]+"
 _DOT_ATOM = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
@@ -233,6 +235,25 @@ def canonical_person(person: Person) -> Person:
     """The person as the engine stores them: name without surrounding spaces, address canonical (checked first)."""
     name, address = mailbox(person.name, person.email)
     return person if (name, address) == (person.name, person.email) else person._replace(name=name, email=address)
+
+
+def reply_to_text(people: Iterable[tuple[str, str]], *, limit: int = MAX_REPLY_TO) -> str | None:
+    """A Reply-To list of (name, address) pairs in at most ``limit`` characters (what the outbox keeps).
+
+    Each mailbox goes with its name when that fits, else as its bare address (at most
+    254 characters); a mailbox that does not fit at all is left out (the email's text
+    still names it). None when the list is empty.
+    """
+    out: list[str] = []
+    used = 0
+    for name, address in people:
+        separator = 2 if out else 0
+        for text in (mailbox_text(name, address), address):
+            if used + separator + len(text) <= limit:
+                out.append(text)
+                used += separator + len(text)
+                break
+    return ", ".join(out) or None
 
 
 # -- pieces --------------------------------------------------------------------------

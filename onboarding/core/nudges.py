@@ -57,7 +57,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from onboarding.core.addresses import mailbox_text
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import NudgePolicy, clock_time
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.messages import (
@@ -473,7 +473,7 @@ class Digest:
     @property
     def reply_to(self) -> str | None:
         """The Reply-To: every contact of the digest's projects (usually one); None when the recipient is it."""
-        return ", ".join(mailbox_text(c["name"], c["email"]) for c in self.contacts()) or None
+        return reply_to_text((c["name"], c["email"]) for c in self.contacts())
 
     @property
     def subject(self) -> str:

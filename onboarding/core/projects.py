@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from onboarding.core.addresses import mailbox_text
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.lifecycle import FINISHED, OPEN, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import (
@@ -308,7 +308,7 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
                 context=dict(context),
                 customer_facing=customer,
                 project_id=project.id,
-                reply_to=mailbox_text(vendor_contact.name, vendor_contact.email),
+                reply_to=reply_to_text([(vendor_contact.name, vendor_contact.email)]),
             )
         )
     return messages

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from onboarding.core.addresses import mailbox_text
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import StatusEmailPolicy, WeeklyDigest, clock_time
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import TaskState
@@ -261,7 +261,7 @@ def status_message(
         context=context,
         customer_facing=True,
         project_id=project["id"],
-        reply_to=mailbox_text(context["vendor_contact"]["name"], context["vendor_contact"]["email"]),
+        reply_to=reply_to_text([(context["vendor_contact"]["name"], context["vendor_contact"]["email"])]),
         key_email=recipient.email,
         key_on=date.fromisoformat(context["as_of"]),
         key_reason=reason,

@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from onboarding.core.addresses import mailbox_text
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action
@@ -191,7 +191,7 @@ class SweepService:
                             context=dict(context),
                             customer_facing=customer_side,
                             project_id=project.id,
-                            reply_to=mailbox_text(contact.name, contact.email),
+                            reply_to=reply_to_text([(contact.name, contact.email)]),
                         )
                     )
             else:

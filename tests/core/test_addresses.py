@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from onboarding.core.addresses import (
     ATEXT,
+    MAX_REPLY_TO,
     address_problem,
     canonical_address,
     canonical_person,
@@ -16,6 +17,7 @@ from onboarding.core.addresses import (
     mailbox_text,
     parse_mailbox,
     person_problems,
+    reply_to_text,
 )
 from onboarding.core.messages import Person
 from onboarding.errors import AddressInvalid
@@ -155,3 +157,26 @@ def test_mailbox_text_reads_back_as_the_same_pair(name: str, address: str) -> No
 def test_lists_of_mailboxes_read_back_in_order(pairs: list[tuple[str, str]]) -> None:
     checked = [mailbox(name, address) for name, address in pairs]
     assert mailbox_list(", ".join(mailbox_text(*pair) for pair in checked)) == tuple(checked)
+
+
+@given(st.lists(st.tuples(NAME, ADDRESS), max_size=8))
+def test_a_reply_to_list_fits_the_outbox_and_reads_back_as_a_prefix_of_the_contacts(
+    pairs: list[tuple[str, str]],
+) -> None:
+    checked = [mailbox(name, address) for name, address in pairs]
+    text = reply_to_text(checked)
+    if text is None:
+        assert checked == []
+        return
+    assert len(text) <= MAX_REPLY_TO
+    read = mailbox_list(text)
+    assert [address for _, address in read] == [address for _, address in checked][: len(read)]
+    assert len(read) >= 1  # the first contact always fits, by name or by address
+
+
+def test_a_long_name_gives_way_to_the_bare_address() -> None:
+    name = "N" * 200
+    assert reply_to_text([(name, "dana@vendor.example")], limit=100) == "dana@vendor.example"
+    assert reply_to_text([("Dana", "dana@vendor.example"), ("Sam", "sam@vendor.example")], limit=30) == (
+        "Dana <dana@vendor.example>"
+    )
