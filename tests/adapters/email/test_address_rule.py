@@ -135,3 +135,38 @@ def test_a_sender_address_with_url_characters_makes_a_working_mailto(tmp_path: P
     parsed = email.message_from_bytes(renderer.render(samples.status_message(), now=NOW), policy=email.policy.default)
     mailto = str(parsed["List-Unsubscribe"]).split("<mailto:", 1)[1].split(">", 1)[0]
     assert mailto.startswith("ops+a%3Fb%26c%25d%23e%2Ff@vendor.example?subject=unsubscribe%20")
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=25)
+@given(name=NAME, address=ADDRESS)
+def test_every_accepted_sender_is_the_smtp_envelope_sender(smtp: Smtp, name: str, address: str) -> None:
+    name, address = mailbox(name, address)  # as ONBOARDING_SENDER_NAME and _EMAIL are read
+    renderer = MessageRenderer(
+        sender=Person(name, address),
+        domain="vendor.example",
+        unsubscribe_url="https://onboarding.vendor.example/unsubscribe",
+        unsubscribe_secret=SECRET,
+        product_name="Vendor Onboarding",
+    )
+    message = replace(samples.status_message(), idempotency_key=f"status:prj-0001:{next(KEYS)}")
+    raw = renderer.render(message, now=NOW)
+    assert email.message_from_bytes(raw, policy=email.policy.default)["From"].addresses[0].addr_spec == address
+    smtp.handler.received.clear()
+    smtp.transport.deliver(raw, message_key=message.idempotency_key, recipients=[samples.LEE.email])
+    [received] = smtp.handler.received
+    assert received.mail_from == address  # the envelope sender is read back from the From header
+
+
+def test_a_sender_name_folded_onto_two_lines_still_gives_the_envelope_sender(smtp: Smtp) -> None:
+    renderer = MessageRenderer(
+        sender=Person("Zoë Ångström, Équipe d'intégration des nouveaux clients", "onboarding@vendor.example"),
+        domain="vendor.example",
+        unsubscribe_url="https://onboarding.vendor.example/unsubscribe",
+        unsubscribe_secret=SECRET,
+        product_name="Vendor Onboarding",
+    )
+    raw = renderer.render(samples.status_message(), now=NOW)
+    assert b"\r\n " in raw.split(b"\r\nTo:", 1)[0]  # the From header (the first) is folded
+    smtp.handler.received.clear()
+    smtp.transport.deliver(raw, message_key="folded-sender", recipients=[samples.LEE.email])
+    assert smtp.handler.received[0].mail_from == "onboarding@vendor.example"
