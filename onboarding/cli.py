@@ -13,10 +13,8 @@ import subprocess
 import sys
 from dataclasses import fields, is_dataclass
 from datetime import date, timedelta
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich import box
@@ -37,6 +35,7 @@ from onboarding.bootstrap import (
     sweep_service,
     unsubscribe_secret,
 )
+from onboarding.core.addresses import parse_mailbox
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
@@ -45,7 +44,7 @@ from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.core.sweep_days import sweep_instant
-from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
+from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
 from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry
 from onboarding.services.reports import one_report_day
 from onboarding.services.sweep import SweepPreview
@@ -227,26 +226,47 @@ def _print_plan(plan: Plan, out: Console) -> None:
 # -- running projects ----------------------------------------------------------------
 
 
-def _binding(spec: str) -> tuple[str, Person]:
-    """``role=Name <email>[;tz=Area/City]`` -> (role, Person)."""
-    role, sep, rest = spec.partition("=")
-    who, _, options = rest.partition(";")
-    name, email = parseaddr(who.strip())
-    tz = "UTC"
-    for option in filter(None, (o.strip() for o in options.split(";"))):
-        key, _, value = option.partition("=")
-        if key.strip() != "tz":
-            raise click.BadParameter(f"unknown option {key!r} in {spec!r}; only tz=Area/City")
-        tz = value.strip()
-    if not sep or not role.strip() or "@" not in email:
-        raise click.BadParameter(f'{spec!r}: write ROLE="Name <email>" (optionally ;tz=America/Chicago)')
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(
-            f"{spec!r}: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
-        ) from None
-    return role.strip(), Person(name or email, email, tz)
+def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
+    """``role=Name <email>[;tz=Area/City]`` each -> {role: Person}, the address read by the engine's one rule.
+
+    Every binding that cannot be read is reported at once (``PlanInputInvalid``);
+    the launch service checks the rest (known roles, time zones, names).
+    """
+    out: dict[str, Person] = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        role, sep, rest = spec.partition("=")
+        role = role.strip()
+        who, _, options = rest.partition(";")
+        if not sep or not role:
+            problems.append(
+                Problem(
+                    "invalid-binding",
+                    f"cannot read the binding {spec!r}",
+                    ("bind",),
+                    'write ROLE="Name <email>", optionally followed by ;tz=America/Chicago',
+                )
+            )
+            continue
+        tz = "UTC"
+        for option in filter(None, (o.strip() for o in options.split(";"))):
+            key, _, value = option.partition("=")
+            if key.strip() != "tz":
+                problems.append(
+                    Problem(
+                        "invalid-binding", f"unknown option {key!r} in {spec!r}", ("bind", role), "only tz=Area/City"
+                    )
+                )
+            tz = value.strip()
+        try:
+            name, email = parse_mailbox(who, loc=("bind", role), source="launch")
+        except AddressInvalid as error:
+            problems += error.problems
+            continue
+        out[role] = Person(name or email, email, tz)
+    if problems:
+        raise PlanInputInvalid("launch", tuple(problems))
+    return out
 
 
 @main.command()
@@ -283,8 +303,8 @@ def launch(
     actor: str,
 ) -> None:
     """Launch a project from a blueprint: plan it, store it, queue the kickoff emails."""
-    bindings = dict(_binding(b) for b in binds)
     try:
+        bindings = _bindings(binds)
         result = project_service().launch(
             blueprint,
             customer=customer,

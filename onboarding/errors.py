@@ -10,6 +10,7 @@
     ├── SweepRefused (ValueError)         a sweep's day or time it may not run as of
     ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
+    ├── AddressInvalid (ValueError)       an email address or name the engine cannot send to
     ├── ProjectNotFound (LookupError)     no project with that id or external id
     └── MessageNotFound (LookupError)     no outbox message with that id
 
@@ -79,6 +80,9 @@ RUN_CODES: dict[str, str] = {
     "date-before-hold": "a resume dated before the day its hold began",
     "project-not-found": "no project with that id or external id",
     "invalid-binding": "a role binding that cannot be read or names an unknown role",
+    "invalid-address": "an email address the engine cannot send to (not ASCII user@domain, a control character...)",
+    "invalid-name": "a person's name with a control character (CR, LF...) or longer than 200 characters",
+    "invalid-time-zone": "a time zone that is not an IANA name (Europe/Berlin)",
     "missing-binding": "a role of the blueprint has no person bound to it",
     "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
     "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
@@ -213,6 +217,10 @@ class DemoFolderRefused(ProblemsError, ValueError):
 
 class UnsubscribeRefused(ProblemsError, ValueError):
     """An unsubscribe token that is not valid here, or that names no single project."""
+
+
+class AddressInvalid(ProblemsError, ValueError):
+    """An email address or display name that breaks the address rule (``core/addresses``)."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):

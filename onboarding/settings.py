@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from email.utils import parseaddr
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from onboarding.core.addresses import canonical_address, mailbox_list, name_problem
+from onboarding.errors import AddressInvalid, Problem
 
 
 class Settings(BaseSettings):
@@ -52,6 +54,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Real time a sweep's delivery may take; what is left waits for the next sweep.",
     )
+
+    @field_validator("sender_email")
+    @classmethod
+    def _sender_address(cls, value: str) -> str:
+        return _address_setting("ONBOARDING_SENDER_EMAIL", value)
+
+    @field_validator("sender_name")
+    @classmethod
+    def _sender_name(cls, value: str) -> str:
+        problem = name_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem[0]}, {problem[1]} [invalid-name]")
+        return value.strip(" ")
 
     @property
     def effective_maildir(self) -> Path:
@@ -104,31 +119,25 @@ def settings_problems() -> list[str]:
 
 
 def manager_addresses(text: str) -> tuple[tuple[str, str], ...]:
-    """``Name <email>, Name <email>`` as (name, email) pairs; raises ValueError saying which entry is unreadable."""
-    out: list[tuple[str, str]] = []
-    for entry in _entries(text):
-        name, email = parseaddr(entry)
-        local, at, domain = email.rpartition("@")
-        unbalanced = entry.count("<") != entry.count(">")
-        if unbalanced or not (at and local and "." in domain.strip(".")) or any(c.isspace() for c in email):
-            raise ValueError(
-                f"ONBOARDING_MANAGERS: cannot read an email address in {entry.strip()!r}; "
-                "write the managers as 'Name <name@example.com>, Name <name@example.com>'"
-            )
-        out.append((name.strip(), email))
-    return tuple(out)
+    """``Name <email>, Name <email>`` as (name, email) pairs, by the engine's address rule (``core/addresses``);
+    raises ValueError naming every entry that cannot be used."""
+    try:
+        return mailbox_list(text, source="ONBOARDING_MANAGERS")
+    except AddressInvalid as error:
+        raise ValueError(
+            "ONBOARDING_MANAGERS: "
+            + "; ".join(_entry_problem(problem) for problem in error.problems)
+            + "; write the managers as 'Name <name@example.com>, Name <name@example.com>'"
+        ) from None
 
 
-def _entries(text: str) -> list[str]:
-    """The comma-separated entries, keeping commas inside quoted names."""
-    entries, current, quoted = [], "", False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            entries.append(current)
-            current = ""
-        else:
-            current += char
-    entries.append(current)
-    return [entry for entry in entries if entry.strip()]
+def _entry_problem(problem: Problem) -> str:
+    where = f"entry {int(problem.loc[0]) + 1}: " if problem.loc else ""
+    return f"{where}{problem.message}, {problem.hint} [{problem.code}]"
+
+
+def _address_setting(variable: str, value: str) -> str:
+    try:
+        return canonical_address(value, source=variable)
+    except AddressInvalid as error:
+        raise ValueError("; ".join(_entry_problem(problem) for problem in error.problems)) from None

@@ -29,7 +29,7 @@ def test_settings_take_managers_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ONBOARDING_MANAGERS", "Pat Lee <pat@vendor.example>")
     assert Settings().manager_addresses == (("Pat Lee", "pat@vendor.example"),)
     monkeypatch.setenv("ONBOARDING_MANAGERS", "Pat Lee")
-    with pytest.raises(ValidationError, match="ONBOARDING_MANAGERS: cannot read an email address in 'Pat Lee'"):
+    with pytest.raises(ValidationError, match="ONBOARDING_MANAGERS: entry 1: 'Pat Lee' is not an email address"):
         Settings()
 
 
@@ -56,3 +56,33 @@ def test_the_schema_needs_no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONBOARDING_SMTP_PORT", "abc")
     result = CliRunner().invoke(main, ["schema"])
     assert result.exit_code == 0 and '"$schema"' in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "code"),
+    [
+        ("ONBOARDING_SENDER_EMAIL", "jürgen@vendor.example", "invalid-address"),
+        ("ONBOARDING_SENDER_EMAIL", "onboarding@vendor.example\r\nBcc: x@evil.example", "invalid-address"),
+        ("ONBOARDING_SENDER_NAME", "Onboarding\nBcc: x@evil.example", "invalid-name"),
+        ("ONBOARDING_MANAGERS", 'Pat <pat@vendor.example>, "a:b"@vendor.example', "invalid-address"),
+    ],
+)
+def test_addresses_in_settings_follow_the_address_rule(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, code: str
+) -> None:
+    from click.testing import CliRunner
+
+    from onboarding.cli import main
+
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 1 and f"[{code}]" in result.output and variable in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_non_ascii_sender_domain_is_used_in_its_ascii_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONBOARDING_SENDER_EMAIL", "onboarding@bücher.example")
+    monkeypatch.setenv("ONBOARDING_MANAGERS", "Pat <pat@bücher.example>")
+    settings = Settings()
+    assert settings.sender_email == "onboarding@xn--bcher-kva.example"
+    assert settings.manager_addresses == (("Pat", "pat@xn--bcher-kva.example"),)

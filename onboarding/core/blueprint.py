@@ -24,6 +24,8 @@ Key = Annotated[str, Field(pattern=KEY_PATTERN, min_length=1, max_length=64)]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
 ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
+DEFAULT_CONTACT_ROLE = "csm"  # who answers replies when a blueprint names no contact role
+
 SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 
 
@@ -356,6 +358,18 @@ class Blueprint(Model):
     ttfv: TTFV | None = None
     nudges: NudgePolicy = NudgePolicy()
     status_emails: StatusEmailPolicy = StatusEmailPolicy()
+    contact: Key | None = Field(
+        default=None,
+        description="The vendor role people reach by replying to the engine's emails (their Reply-To, named in "
+        "the text); default: csm when the blueprint has that role, else the engine's sender.",
+    )
+
+    @property
+    def contact_role(self) -> str | None:
+        """The role whose person answers replies: ``contact``, else ``csm`` when declared, else none."""
+        if self.contact is not None:
+            return self.contact
+        return DEFAULT_CONTACT_ROLE if DEFAULT_CONTACT_ROLE in self.roles else None
 
 
 def clock_time(text: str) -> time:

@@ -425,7 +425,17 @@ def meaning_problems(bp: Blueprint, deps: Dependencies) -> Iterator[Problem]:
                 yield Problem("invalid-prerequisite", f"{prereq.task!r} is listed twice", ploc, "list it once")
             named.add(prereq.task)
 
-    # nudges and status emails name roles
+    # the contact, nudges and status emails name roles
+    if bp.contact is not None:
+        if bp.contact not in roles:
+            yield Problem("unknown-role", f"unknown role {bp.contact!r}", ("contact",), role_hint(bp.contact))
+        elif roles[bp.contact].side.value != "vendor":
+            yield Problem(
+                "invalid-value",
+                f"the contact answers for the vendor; {bp.contact!r} is a customer role",
+                ("contact",),
+                "name a vendor role, such as the customer success manager",
+            )
     for i, step in enumerate(bp.nudges.ladder):
         if step not in {"owner", "escalation"} and step not in roles:
             yield Problem(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
@@ -52,6 +53,11 @@ class OutgoingMessage:
     project_id: str | None = None
     reply_to: str | None = None
     cc: tuple[Person, ...] = field(default=())
+    # What the key is made of, kept beside it (the outbox stores each in a column), so that nothing ever
+    # reads them back out of the key: an address may hold any of the characters a key separates with.
+    key_email: str | None = None  # the recipient the key is per (status emails, nudge digests)
+    key_on: date | None = None  # the day it is for (a status email's as_of, a digest's local day)
+    key_reason: str | None = None  # a status email's reason: weekly or milestone_complete
 
     @property
     def template(self) -> str:
@@ -70,6 +76,7 @@ def message_id(idempotency_key: str, *, domain: str) -> str:
 class ContactView(TypedDict):
     name: str
     email: str
+    role: NotRequired[str]  # the title of the role they answer for ("Customer success manager")
 
 
 class ProjectView(TypedDict):
@@ -96,6 +103,7 @@ class TaskView(TypedDict):
     done_on: NotRequired[str | None]
     overdue: NotRequired[bool]
     days_overdue: NotRequired[int]
+    description: NotRequired[str]  # what is to be done, from the blueprint (on tasks the reader is asked for)
 
 
 class GoLiveView(TypedDict):
@@ -125,6 +133,8 @@ class NudgeItemView(TypedDict):
     level: int  # 1 = owner, 2 = escalation contact, 3 = next rung...
     owner_name: str  # whose task it is (differs from the recipient when escalated)
     escalated: bool
+    description: NotRequired[str]  # what is to be done, from the blueprint
+    contact: NotRequired[ContactView]  # who answers for the task's project (replies reach them)
 
 
 class NudgeDigestContext(TypedDict):
@@ -132,6 +142,7 @@ class NudgeDigestContext(TypedDict):
     as_of: str
     items: list[NudgeItemView]
     vendor_contact: ContactView
+    contacts: NotRequired[list[ContactView]]  # who a reply reaches (the Reply-To), the recipient never among them
 
 
 class StatusContext(TypedDict):

@@ -27,7 +27,9 @@ The rules (DESIGN §5, the blueprint's ``NudgePolicy``):
 Keys are stable: the n-th nudge of a task at one due-date version is always
 ``nudge:{project}:{task}:{due_version}:{n}``, the first digest of a recipient's
 local day ``digest:{email}:{date}`` (later ones that day, when the cap allows more,
-end in ``:2``, ``:3``...).
+end in ``:2``, ``:3``...). Keys are only ever compared, never split: what they are
+made of travels beside them (``Nudge.digest_on``, ``OutgoingMessage.key_email``...)
+and is stored in columns.
 
 Everything comes out in (due date, project, task) order, whatever the input order,
 so the same inputs always give the same plan; a row given twice is decided once.
@@ -35,6 +37,10 @@ so the same inputs always give the same plan; a row given twice is decided once.
 The decision is linear in the number of rows: everything that depends only on a
 time zone, a calendar or a date is computed once per call and looked up per row;
 the one sort is over the rows that are due.
+
+A digest's Reply-To is the contact of each of its projects (the person bound to
+the blueprint's contact role: ``contact``, else ``csm``), never its recipient, and
+its text names who a reply reaches; each item carries its task's description.
 
 Not here: finding overdue rows (a store query), resolving ladder roles to people
 (the sweep service), recording that a nudge went out (the service, from
@@ -51,6 +57,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import NudgePolicy, clock_time
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.messages import (
@@ -101,6 +108,9 @@ class OverdueTask(NamedTuple):
     escalation_chain: tuple[Rung, ...] = ()  # the ladder's people after the owner, in order, owner not repeated
     nudges_sent: int = 0  # nudges already sent for this task at this due_version
     last_nudged_on: date | None = None  # the owner's local date of the last nudge (``Nudge.nudged_on``)
+    contact: Person | None = None  # who answers replies about the project (the blueprint's contact role)
+    contact_title: str | None = None  # the title of that role ("Customer success manager")
+    task_description: str | None = None  # what is to be done, from the blueprint
 
 
 class Nudge(NamedTuple):
@@ -116,6 +126,7 @@ class Nudge(NamedTuple):
     recipient: Person
     digest_key: str  # the digest message that carries it
     nudged_on: date  # the owner's local today: store it as the task's last_nudged_on
+    digest_on: date  # the recipient's local day of that digest (the cap counts digests by it)
 
     @property
     def project_id(self) -> str:
@@ -178,18 +189,19 @@ def digest_key(email: str, local_on: date, number: int = 1) -> str:
     return base if number == 1 else f"{base}:{number}"
 
 
-def sent_digests(keys: Iterable[str]) -> dict[tuple[str, date], int]:
-    """Digests sent, by recipient email and local day, read from their keys (``digest_key``)."""
+class SentDigest(NamedTuple):
+    """A digest recorded: its recipient's address and local day (stored in columns), and its key."""
+
+    email: str
+    local_on: date
+    key: str
+
+
+def sent_digests(sent: Iterable[SentDigest]) -> dict[tuple[str, date], int]:
+    """Digests sent, by recipient email and local day (each key counted once)."""
     counts: dict[tuple[str, date], int] = {}
-    for key in keys:
-        parts = key.split(":")
-        if len(parts) < 3 or parts[0] != "digest":
-            continue
-        try:
-            day = date.fromisoformat(parts[2])
-        except ValueError:
-            continue
-        counts[(parts[1], day)] = counts.get((parts[1], day), 0) + 1
+    for email, local_on, _key in set(sent):
+        counts[(email, local_on)] = counts.get((email, local_on), 0) + 1
     return counts
 
 
@@ -231,7 +243,9 @@ def decide_nudges(
     """Decide the nudges due at ``now`` (aware) for these overdue tasks, grouped into digests.
 
     ``already_sent`` counts the digests already sent, by recipient email and the
-    recipient's local day (``sent_digests`` reads them from digest keys). Each
+    recipient's local day (``sent_digests`` counts them from the recorded digests).
+    ``vendor_contact`` answers replies about the tasks whose project has no contact
+    of its own (``OverdueTask.contact``): the engine's sender. Each
     nudge is held on the calendar of the recipient's side in the task's project
     (the owner's, or the rung's); a digest is customer-facing when one of its
     nudges reaches its recipient through a customer-side role.
@@ -303,7 +317,7 @@ def decide_nudges(
             group.customer_facing = True
         if project_id != group.project_id:
             group.project_id = None
-        nudge = Nudge(task, level, recipient, group.key, owner_today)
+        nudge = Nudge(task, level, recipient, group.key, owner_today, local_on)
         nudges.append(nudge)
         group.nudges.append((nudge, calendar))
 
@@ -384,6 +398,13 @@ class _LocalClock:
         return state
 
 
+def _contact_view(person: Person, role_title: str | None) -> ContactView:
+    view = ContactView(name=person.name, email=person.email)
+    if role_title:
+        view["role"] = role_title
+    return view
+
+
 class Digest:
     """The nudges of one recipient's local day, gathered into one email.
 
@@ -403,7 +424,7 @@ class Digest:
         self.nudges: list[tuple[Nudge, BusinessCalendar]] = []  # each with the recipient's calendar for it
         self.customer_facing = False
         self.project_id: str | None = project_id  # None once a second project joins
-        self.vendor_contact = vendor_contact  # the reply-to, named in the email
+        self.vendor_contact = vendor_contact  # who answers for a project without a contact (the engine's sender)
 
     def _fields(self) -> tuple[object, ...]:
         return (
@@ -436,9 +457,23 @@ class Digest:
     def cc(self) -> tuple[Person, ...]:
         return ()
 
+    def contacts(self) -> list[ContactView]:
+        """Who a reply reaches: each project's contact (``vendor_contact`` for a project without one), in the
+        order of the nudges, the recipient never among them (someone nudged about their own project's work)."""
+        out: list[ContactView] = []
+        seen = {self.recipient.email}
+        for nudge, _calendar in self.nudges:
+            task = nudge.task
+            person = task.contact or self.vendor_contact
+            if person.email not in seen:
+                seen.add(person.email)
+                out.append(_contact_view(person, task.contact_title if task.contact is not None else None))
+        return out
+
     @property
-    def reply_to(self) -> str:
-        return self.vendor_contact.email
+    def reply_to(self) -> str | None:
+        """The Reply-To: every contact of the digest's projects (usually one); None when the recipient is it."""
+        return reply_to_text((c["name"], c["email"]) for c in self.contacts())
 
     @property
     def subject(self) -> str:
@@ -469,14 +504,20 @@ class Digest:
                     "level": nudge.level,
                     "owner_name": task.owner.name,
                     "escalated": nudge.level > 1,
+                    "contact": _contact_view(
+                        task.contact or self.vendor_contact, task.contact_title if task.contact is not None else None
+                    ),
                 }
             )
-        contact = self.vendor_contact
+            if task.task_description:
+                items[-1]["description"] = task.task_description
+        contacts = self.contacts()
         return {
             "recipient_name": self.recipient.name,
             "as_of": self.local_on.isoformat(),
             "items": items,
-            "vendor_contact": ContactView(name=contact.name, email=contact.email),
+            "vendor_contact": contacts[0] if contacts else _contact_view(self.vendor_contact, None),
+            "contacts": contacts,
         }
 
     def message(self) -> OutgoingMessage:
@@ -490,4 +531,6 @@ class Digest:
             customer_facing=self.customer_facing,
             project_id=self.project_id,
             reply_to=self.reply_to,
+            key_email=self.recipient.email,
+            key_on=self.local_on,
         )

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.lifecycle import FINISHED, OPEN, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import (
@@ -212,8 +213,26 @@ def project_view(project: ProjectRecord) -> ProjectView:
     }
 
 
-def contact(person: Person) -> ContactView:
-    return {"name": person.name, "email": person.email}
+def contact(person: Person, role_title: str | None = None) -> ContactView:
+    view: ContactView = {"name": person.name, "email": person.email}
+    if role_title:
+        view["role"] = role_title
+    return view
+
+
+def project_contact(blueprint: Blueprint, bindings: Mapping[str, Person], *, fallback: Person) -> Person:
+    """Who answers replies about a project: the person bound to the blueprint's contact role (``contact``, else
+    ``csm``), or ``fallback`` (the engine's sender) when there is none."""
+    role = blueprint.contact_role
+    return bindings.get(role, fallback) if role is not None else fallback
+
+
+def contact_of(blueprint: Blueprint, bindings: Mapping[str, Person], *, fallback: Person) -> ContactView:
+    """``project_contact`` as the emails show it: name, address and the title of the role they answer for."""
+    person = project_contact(blueprint, bindings, fallback=fallback)
+    role = blueprint.contact_role
+    answers = role is not None and role in bindings and role in blueprint.roles
+    return contact(person, blueprint.roles[role].title if answers and role is not None else None)
 
 
 def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_contact: Person) -> list[OutgoingMessage]:
@@ -240,22 +259,29 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
         return views
 
     by_audience = {False: milestone_views(customer=False), True: milestone_views(customer=True)}
+    descriptions = {t.key: t.description for m in blueprint.milestones for t in m.tasks if t.description}
+    contact_role = blueprint.contact_role
+    answers = contact_role is not None and project.bindings.get(contact_role) == vendor_contact
+    vendor = contact(vendor_contact, blueprint.roles[contact_role].title if answers and contact_role else None)
     for role_key, person in sorted(project.bindings.items()):
         role = blueprint.roles[role_key]
         customer = role.side.value == "customer"
         visible = [t for t in project.tasks if t.customer_visible or not customer]
         milestone_list = by_audience[customer]
-        own: list[TaskView] = [
-            {
+        own: list[TaskView] = []
+        for t in visible:
+            if t.owner_role != role_key or t.kind == "checkpoint":
+                continue
+            view: TaskView = {
                 "title": t.title,
                 "milestone": t.milestone_title,
                 "owner_name": person.name,
                 "start_on": t.start_on.isoformat(),
                 "due_on": t.due_on.isoformat(),
             }
-            for t in visible
-            if t.owner_role == role_key and t.kind != "checkpoint"
-        ]
+            if t.key in descriptions:
+                view["description"] = descriptions[t.key]
+            own.append(view)
         go_live: GoLiveView | None = None
         if project.projected_go_live_on is not None:
             go_live = {
@@ -271,7 +297,7 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
             "milestones": milestone_list,
             "your_tasks": own,
             "go_live": go_live,
-            "vendor_contact": contact(vendor_contact),
+            "vendor_contact": vendor,
         }
         messages.append(
             OutgoingMessage(
@@ -282,7 +308,7 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
                 context=dict(context),
                 customer_facing=customer,
                 project_id=project.id,
-                reply_to=vendor_contact.email,
+                reply_to=reply_to_text([(vendor_contact.name, vendor_contact.email)]),
             )
         )
     return messages

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import StatusEmailPolicy, WeeklyDigest, clock_time
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import TaskState
@@ -83,6 +84,7 @@ class TaskStatus:
     start_on: date
     due_on: date  # projected
     done_on: date | None = None
+    description: str | None = None  # what is to be done, from the blueprint
 
 
 def status_context(
@@ -96,6 +98,7 @@ def status_context(
     reason: StatusReason,
     completed_milestone: str | None = None,
     vendor_contact: Person,
+    vendor_role: str | None = None,
     include_go_live: bool = True,
     customer_calendar: BusinessCalendar | None = None,
     recent_days: int = 7,
@@ -114,6 +117,10 @@ def status_context(
     - Open tasks past due are marked overdue with the business days since their due
       date on ``customer_calendar`` (Monday to Friday without one).
     - ``go_live``: projected vs committed (on track when projected <= committed).
+    - ``vendor_contact``: who a reply reaches (the Reply-To), with ``vendor_role``,
+      the title of the role they answer for, when they hold one.
+    - Tasks the email asks of the customer (``needs_from_you``) carry their
+      blueprint ``description``: what is to be done.
 
     ``completed_milestone`` is the key of the milestone whose completion the email
     announces (reason ``milestone_complete``); it must be a visible milestone.
@@ -173,7 +180,7 @@ def status_context(
         key=lambda t: (not _owned_by(t, recipient, recipient_role), t.due_on, t.start_on, t.key),
     )
 
-    def open_view(task: TaskStatus) -> TaskView:
+    def open_view(task: TaskStatus, *, asked: bool = False) -> TaskView:
         late = _days_overdue(task.due_on, as_of, customer_calendar)
         view: TaskView = {
             "title": task.title,
@@ -185,6 +192,8 @@ def status_context(
         }
         if late > 0:
             view["days_overdue"] = late
+        if asked and task.description:
+            view["description"] = task.description
         return view
 
     project_view: ProjectView = {
@@ -211,9 +220,9 @@ def status_context(
             for t in done_recently
         ],
         "next_up": [open_view(t) for t in next_up],
-        "needs_from_you": [open_view(t) for t in needs],
+        "needs_from_you": [open_view(t, asked=True) for t in needs],
         "go_live": _go_live(project, hidden_titles) if include_go_live else None,
-        "vendor_contact": ContactView(name=vendor_contact.name, email=vendor_contact.email),
+        "vendor_contact": _contact(vendor_contact, vendor_role),
     }
 
 
@@ -252,7 +261,10 @@ def status_message(
         context=context,
         customer_facing=True,
         project_id=project["id"],
-        reply_to=context["vendor_contact"]["email"],
+        reply_to=reply_to_text([(context["vendor_contact"]["name"], context["vendor_contact"]["email"])]),
+        key_email=recipient.email,
+        key_on=date.fromisoformat(context["as_of"]),
+        key_reason=reason,
     )
 
 
@@ -294,6 +306,7 @@ def due_status_messages(
     weekly_sent_on: Mapping[str, date],
     started_on: date,
     vendor_contact: Person,
+    vendor_role: str | None = None,
     customer_calendar: BusinessCalendar | None = None,
 ) -> tuple[OutgoingMessage, ...]:
     """The status emails due at ``now`` for one project under ``policy``.
@@ -320,6 +333,7 @@ def due_status_messages(
             reason="weekly" if completed_milestone is None else "milestone_complete",
             completed_milestone=completed_milestone,
             vendor_contact=vendor_contact,
+            vendor_role=vendor_role,
             include_go_live=policy.include_projected_go_live,
             customer_calendar=customer_calendar,
         )
@@ -344,6 +358,13 @@ def due_status_messages(
 
 
 # -- pieces --------------------------------------------------------------------------
+
+
+def _contact(person: Person, role_title: str | None) -> ContactView:
+    view = ContactView(name=person.name, email=person.email)
+    if role_title:
+        view["role"] = role_title
+    return view
 
 
 def _completed_title(

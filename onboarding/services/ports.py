@@ -16,7 +16,7 @@ from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
-from onboarding.core.nudges import Digest, Nudge
+from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import Problem
@@ -400,7 +400,9 @@ class SweepStore(Protocol):
         """Text and source of each stored blueprint snapshot."""
         ...
 
-    def digests_since(self, since: datetime) -> list[str]: ...
+    def digests_since(self, since: datetime) -> list[SentDigest]:
+        """The digests recorded since an instant: recipient, their local day and key, each from its column."""
+        ...
 
     def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         """Record each nudge once (by key), bump its task's counters, queue its digest; one transaction."""
@@ -420,7 +422,8 @@ class SweepStore(Protocol):
         ...
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
-        """Per project, per recipient email, the as_of of the last weekly status email queued."""
+        """Per project, per recipient email, the as_of of the last weekly status email queued (from the
+        outbox's key columns, never from the keys)."""
         ...
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from onboarding.core.addresses import canonical_person, person_problems
 from onboarding.core.blueprint import Blueprint, CalendarName
 from onboarding.core.lifecycle import (
     FINISHED,
@@ -34,13 +35,15 @@ from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.projects import (
     ProjectRecord,
     TaskRecord,
+    contact_of,
     kickoff_messages,
     new_project_id,
+    project_contact,
     task_records,
     with_plan,
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
-from onboarding.core.window_jump import CSM_ROLE, window_jump_alert
+from onboarding.core.window_jump import window_jump_alert
 from onboarding.errors import OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
@@ -168,7 +171,7 @@ class ProjectService:
                         "contract_signed_on": r.contract_signed_on.isoformat() if r.contract_signed_on else None,
                     },
                 )
-                messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project))
+                messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project, bp))
                 pending.append((project, [launched], messages))
                 results.append(Launched(project, created=True))
                 if r.external_id is not None:
@@ -207,7 +210,7 @@ class ProjectService:
             committed_go_live_on=go_live,
             projected_go_live_on=go_live,
             finish_on=plan.finish_on,
-            bindings=dict(r.bindings),
+            bindings={role: canonical_person(person) for role, person in r.bindings.items()},
             tasks=tasks,
             created_at=now,
             updated_at=now,
@@ -538,8 +541,9 @@ class ProjectService:
             )
         return replanned, events, messages
 
-    def _vendor_contact(self, project: ProjectRecord) -> Person:
-        return project.bindings.get(CSM_ROLE, self._sender)
+    def _vendor_contact(self, project: ProjectRecord, bp: Blueprint) -> Person:
+        """Who answers replies about the project (the blueprint's contact role), else the engine's sender."""
+        return project_contact(bp, project.bindings, fallback=self._sender)
 
     def status_messages(
         self,
@@ -577,6 +581,7 @@ class ProjectService:
             )
             for key, ts in by_milestone.items()
         ]
+        descriptions = {t.key: t.description for m in bp.milestones for t in m.tasks if t.description}
         task_views = [
             TaskStatus(
                 key=t.key,
@@ -591,6 +596,7 @@ class ProjectService:
                 start_on=t.start_on,
                 due_on=t.due_on,
                 done_on=t.done_on,
+                description=descriptions.get(t.key),
             )
             for t in project.tasks
         ]
@@ -606,7 +612,8 @@ class ProjectService:
                 completed_milestones=completed,
                 weekly_sent_on=weekly_sent_on or {},
                 started_on=project.kickoff_on,
-                vendor_contact=self._vendor_contact(project),
+                vendor_contact=self._vendor_contact(project, bp),
+                vendor_role=contact_of(bp, project.bindings, fallback=self._sender).get("role"),
                 customer_calendar=calendars[CalendarName.customer],
             )
         )
@@ -641,4 +648,5 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Pro
         for role, r in bp.roles.items()
         if role not in bindings
     ]
+    problems += person_problems(bindings)
     return problems

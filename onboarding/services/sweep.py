@@ -23,6 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.lifecycle import Action, transition
@@ -38,7 +39,7 @@ from onboarding.core.nudges import (
     time_zone,
 )
 from onboarding.core.planning import scheduling_calendars
-from onboarding.core.projects import ProjectRecord, project_view
+from onboarding.core.projects import ProjectRecord, project_contact, project_view
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import LEASE, Dispatcher, DispatchReport
@@ -134,6 +135,7 @@ class SweepService:
         self._titles_of: dict[str, Mapping[str, tuple[str, str]]] = {}
         self._ladders_of: dict[str, Mapping[str, tuple[str, ...]]] = {}
         self._sides_of: dict[str, tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]] = {}
+        self._contacts_of: dict[str, tuple[str | None, str | None, Mapping[str, str]]] = {}
 
     # -- the whole pass ----------------------------------------------------------
 
@@ -324,6 +326,7 @@ class SweepService:
             return None
         messages: list[OutgoingMessage] = []
         if isinstance(task.action, EmailAction):
+            contact = project_contact(loaded.blueprint, project.bindings, fallback=self._sender)
             for role in task.action.to:
                 person = project.bindings.get(role)
                 if person is None:
@@ -350,6 +353,7 @@ class SweepService:
                         context=dict(context),
                         customer_facing=customer_side,
                         project_id=project.id,
+                        reply_to=reply_to_text([(contact.name, contact.email)]),
                     )
                 )
         return task.action, messages
@@ -387,13 +391,24 @@ class SweepService:
                 self._titles(version, texts),
                 self._ladders(version, texts),
                 frozenset(role for role, side in self._sides(version, texts)[1].items() if side == "customer"),
+                *self._contact(version, texts),
             )
             for version in texts
         }
         no_one: Mapping[str, Person] = {}
         for row in found.rows:
             project_id, task_key, owner_role, side, due_on, due_version, sent, last, customer, title, version = row
-            group, calendar_of_side, side_of_role, titles, ladders, customer_roles = per_version[version]
+            (
+                group,
+                calendar_of_side,
+                side_of_role,
+                titles,
+                ladders,
+                customer_roles,
+                contact_role,
+                contact_title,
+                descriptions,
+            ) = per_version[version]
             bound = people.get(project_id, no_one)
             owner = bound.get(owner_role)
             if owner is None:
@@ -423,6 +438,9 @@ class SweepService:
                     tuple(chain),
                     sent,
                     last,
+                    bound.get(contact_role) if contact_role is not None else None,
+                    contact_title,
+                    descriptions.get(task_key),
                 )
             )
         plan = decide_nudges_per_policy(groups, now=now, already_sent=already_sent, vendor_contact=self._sender)
@@ -501,6 +519,20 @@ class SweepService:
             bp = self._blueprint(version, texts)
             self._ladders_of[version] = {role: _ladder(bp, role) for role in bp.roles}
         return self._ladders_of[version]
+
+    def _contact(
+        self, version: str, texts: Mapping[str, tuple[str, str]]
+    ) -> tuple[str | None, str | None, Mapping[str, str]]:
+        """The blueprint's contact role and its title, and each task's description by key (those that have one)."""
+        if version not in self._contacts_of:
+            bp = self._blueprint(version, texts)
+            role = bp.contact_role
+            self._contacts_of[version] = (
+                role,
+                bp.roles[role].title if role is not None and role in bp.roles else None,
+                {t.key: t.description for m in bp.milestones for t in m.tasks if t.description},
+            )
+        return self._contacts_of[version]
 
     def _titles(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[str, tuple[str, str]]:
         """Each task's title and its milestone's, by task key: a project's tasks are its blueprint snapshot's."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from onboarding.adapters.store.sql import MIGRATIONS, SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.store.tables import Base
+from onboarding.core.nudges import sent_digests
 from onboarding.core.projects import replan_after
 
 
@@ -121,4 +123,59 @@ def test_each_project_learns_the_last_day_its_plan_holds(empty: Engine) -> None:
     assert {k: v if isinstance(v, date) or v is None else date.fromisoformat(v) for k, v in stored.items()} == {
         "working": date(2026, 12, 14),
         "finished": None,
+    }
+
+
+def test_sent_emails_learn_their_key_parts(empty: Engine) -> None:
+    """0009: status emails get recipient, day and reason from their keys; recent nudges their digest's day."""
+    upgrade(empty, "0008")
+    now = datetime.now(UTC)
+    with empty.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO blueprints (id, key, version, title, source, text, created_at) "
+                "VALUES ('b', 'bp', '1.0.0', 'Blueprint', 'bp.yaml', 'key: bp', :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO projects (id, customer, blueprint_key, blueprint_version, blueprint_title, "
+                "blueprint_id, kickoff_on, state, finish_on, created_at, updated_at, version) "
+                "VALUES ('p:1', 'Acme', 'bp', '1.0.0', 'Blueprint', 'b', :k, 'active', :k, :now, :now, 1)"
+            ),
+            {"k": date(2026, 12, 7), "now": now},
+        )
+        outbox = (
+            "INSERT INTO outbox (idempotency_key, project_id, kind, recipients, cc, subject, context, "
+            "customer_facing, created_at, status, attempts, next_attempt_at) "
+            "VALUES (:key, 'p:1', :kind, '[]', '[]', 'S', :context, true, :now, 'sent', 1, :now)"
+        )
+        for key, kind, as_of in [
+            ("status:p:1:lee@acme.example:weekly:2026-12-07", "status", "2026-12-07"),
+            ('status:p:1:"a:b"@acme.example:weekly:2026-12-14', "status", "2026-12-14"),
+            ("status:p:1:lee@acme.example:milestone_complete:kickoff", "status", "2026-12-09"),
+            ("kickoff:p:1:lee@acme.example", "kickoff", "2026-12-01"),
+        ]:
+            connection.execute(
+                text(outbox), {"key": key, "kind": kind, "context": f'{{"as_of": "{as_of}"}}'} | {"now": now}
+            )
+        nudge = (
+            "INSERT INTO nudges (key, project_id, task_key, due_version, number, level, recipient, digest_key, "
+            "created_at) VALUES (:key, 'p:1', 't', 1, 1, 1, :email, :digest, :at)"
+        )
+        for key, email, digest in [
+            ("n1", "lee@acme.example", "digest:lee@acme.example:2026-12-08"),
+            ("n2", "lee@acme.example", "digest:lee@acme.example:2026-12-08:2"),
+            ("n3", '"a:b"@acme.example', 'digest:"a:b"@acme.example:2026-12-08'),
+        ]:
+            connection.execute(text(nudge), {"key": key, "email": email, "digest": digest, "at": now})
+    migrate(empty)
+    store = SqlSweepStore(empty)
+    assert store.weekly_status_sent(["p:1"]) == {
+        "p:1": {"lee@acme.example": date(2026, 12, 7), '"a:b"@acme.example': date(2026, 12, 14)}
+    }
+    assert sent_digests(store.digests_since(now - timedelta(days=2))) == {
+        ("lee@acme.example", date(2026, 12, 8)): 2,
+        ('"a:b"@acme.example', date(2026, 12, 8)): 1,
     }

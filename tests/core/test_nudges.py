@@ -20,6 +20,7 @@ from onboarding.core.nudges import (
     NudgePlan,
     OverdueTask,
     Rung,
+    SentDigest,
     decide_nudges,
     digest_key,
     in_quiet_hours,
@@ -297,7 +298,7 @@ def test_one_digest_per_recipient_and_day_gathers_tasks_of_several_projects() ->
     assert digest.subject == "3 overdue onboarding tasks"
     assert digest.project_id is None
     assert digest.customer_facing is True
-    assert digest.reply_to == DANA.email
+    assert digest.reply_to == "Dana Ruiz <dana@vendor.example>"  # the contact, by name (projects without one)
     # Sorted by due date, then project, then task.
     order = [(item["due_on"], item["project"]["id"], item["task_title"]) for item in digest.context["items"]]
     assert order == [
@@ -332,19 +333,20 @@ def test_a_higher_cap_allows_a_second_digest_with_its_own_key() -> None:
     assert len(digest.context["items"]) == 3
 
 
-def test_digests_sent_are_counted_by_recipient_and_their_local_day_from_the_keys() -> None:
-    keys = [
-        digest_key(LEE.email, D("2026-12-08")),
-        digest_key(LEE.email, D("2026-12-08"), 2),
-        digest_key(LEE.email, D("2026-12-07")),
-        digest_key(UMA.email, D("2026-12-08")),
-        "status:p1:lee@acme.example:weekly:2026-12-08",  # not a digest
-        "digest:broken",
+def test_digests_sent_are_counted_by_recipient_and_their_local_day_each_key_once() -> None:
+    sent = [
+        SentDigest(LEE.email, D("2026-12-08"), digest_key(LEE.email, D("2026-12-08"))),
+        SentDigest(LEE.email, D("2026-12-08"), digest_key(LEE.email, D("2026-12-08"))),  # two nudges, one digest
+        SentDigest(LEE.email, D("2026-12-08"), digest_key(LEE.email, D("2026-12-08"), 2)),
+        SentDigest(LEE.email, D("2026-12-07"), digest_key(LEE.email, D("2026-12-07"))),
+        SentDigest(UMA.email, D("2026-12-08"), digest_key(UMA.email, D("2026-12-08"))),
+        SentDigest("a:b@x.example", D("2026-12-08"), "digest:a:b@x.example:2026-12-08"),  # never split
     ]
-    assert sent_digests(keys) == {
+    assert sent_digests(sent) == {
         (LEE.email, D("2026-12-08")): 2,
         (LEE.email, D("2026-12-07")): 1,
         (UMA.email, D("2026-12-08")): 1,
+        ("a:b@x.example", D("2026-12-08")): 1,
     }
 
 
@@ -651,3 +653,21 @@ def test_property_the_thresholds_are_the_business_day_counts_of_the_policy(
         and (last is None or _naive_business_days_between(NAIVE_US, last, today) >= repeat_every)
     )
     assert by_dates == by_counting
+
+
+def test_a_digest_replies_to_each_projects_contact_never_to_its_recipient() -> None:
+    sam = Person("Sam O'Neil", "sam@vendor.example", "America/New_York")
+    tasks = [
+        overdue("upload_census", contact=DANA, contact_title="Customer success manager", task_description="Upload it."),
+        overdue("sign_bank_form", project_id="p2", contact=sam, contact_title="Engagement manager"),
+        overdue("review_plans", project_id="p3", contact=DANA, contact_title="Customer success manager"),
+    ]
+    (digest,) = decide(tasks, chicago("2026-12-08 10:00")).digests
+    assert digest.reply_to == "Dana Ruiz <dana@vendor.example>, Sam O'Neil <sam@vendor.example>"
+    context = digest.context
+    assert [c["name"] for c in context["contacts"]] == ["Dana Ruiz", "Sam O'Neil"]
+    assert [i.get("description") for i in context["items"]] == ["Upload it.", None, None]
+    assert [i["contact"]["name"] for i in context["items"]] == ["Dana Ruiz", "Sam O'Neil", "Dana Ruiz"]
+    # Dana nudged about her own project's task: no Reply-To to herself
+    (own,) = decide([overdue(owner=DANA, contact=DANA)], chicago("2026-12-08 10:00")).digests
+    assert own.reply_to is None and own.context["contacts"] == []

@@ -297,7 +297,7 @@ def test_milestone_complete_message() -> None:
     assert message.subject == "Acme Manufacturing onboarding: Data migration complete"
     assert message.idempotency_key == "status:p1:lee@acme.example:milestone_complete:data_migration"
     assert (message.kind, message.to, message.customer_facing) == (MessageKind.status, (LEE,), True)
-    assert (message.project_id, message.reply_to) == ("p1", DANA.email)
+    assert (message.project_id, message.reply_to) == ("p1", "Dana Ruiz <dana@vendor.example>")
     assert message.context["completed_milestone"] == "Data migration"
     assert message.context["project"] == {
         "id": "p1",

@@ -255,6 +255,9 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
                 escalation_chain=tuple(chain),
                 nudges_sent=r.nudges_sent,
                 last_nudged_on=r.last_nudged_on,
+                contact=bound.get(bp.contact_role) if bp.contact_role else None,
+                contact_title=bp.roles[bp.contact_role].title if bp.contact_role else None,
+                task_description=next(t.description for m in bp.milestones for t in m.tasks if t.key == r.task_key),
             )
         )
     return len(rows), decide_nudges_per_policy(groups, now=now, already_sent=already_sent, vendor_contact=SENDER)

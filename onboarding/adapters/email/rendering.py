@@ -41,15 +41,17 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
+from urllib.parse import quote
 
 import jinja2
 import jinja2.ext
 import markupsafe
 
 from onboarding.adapters.email.unsubscribe import unsubscribe_token
+from onboarding.core.addresses import canonical_address, mailbox, mailbox_list
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
 
 CRLF: Final = "\r\n"
@@ -60,7 +62,6 @@ _LONGEST_ADDRESS_HEADER: Final = len("Reply-To: ")
 _WORD_FRAME: Final = len("=?utf-8?b??=")
 _WORD_BYTES: Final = 45  # 60 base64 characters: an encoded word of 72, within RFC 2047's 75
 _CONTROL_TO_SPACE: Final = dict.fromkeys((*range(32), 127), " ")
-_ADDRESS = re.compile(r"[^\s\x00-\x1f\x7f<>()\[\],;:\"\\@]+@[^\s\x00-\x1f\x7f<>()\[\],;:\"\\@]+")
 _HIGH_BYTES: Final = bytes(range(128, 256))
 MAX_BODY_LINE: Final = 998  # RFC 5322's hard limit, CRLF excluded
 # Quoted-printable triples each non-ASCII byte, base64 adds a third to everything:
@@ -80,19 +81,22 @@ _BOX = f"padding:12px 16px;{_FONT}font-size:15px;line-height:22px;color:#111827;
 STYLES: Final[dict[str, str]] = {
     "body": "margin:0;padding:0;background-color:#f3f4f6;",
     "outer": "background-color:#f3f4f6;",
-    "outer_cell": "padding:24px 12px;",
+    "outer_cell": "padding:24px 8px;",
     "card": "width:100%;max-width:600px;background-color:#ffffff;border:1px solid #e5e7eb;",
-    "brand": f"padding:16px 28px;border-bottom:1px solid #e5e7eb;{_FONT}font-size:13px;font-weight:bold;color:#4b5563;",
-    "main": f"padding:24px 28px;{_FONT}font-size:15px;line-height:22px;color:#111827;",
-    "footer": f"padding:16px 28px;border-top:1px solid #e5e7eb;{_FONT}font-size:12px;line-height:18px;color:#6b7280;",
+    "brand": f"padding:16px 20px;border-bottom:1px solid #e5e7eb;{_FONT}font-size:13px;font-weight:bold;color:#4b5563;",
+    "main": f"padding:24px 20px;{_FONT}font-size:15px;line-height:22px;color:#111827;",
+    "footer": f"padding:16px 20px;border-top:1px solid #e5e7eb;{_FONT}font-size:12px;line-height:18px;color:#6b7280;",
     "h1": f"margin:0 0 16px 0;{_FONT}font-size:20px;line-height:28px;color:#111827;",
     "h2": f"margin:24px 0 8px 0;{_FONT}font-size:16px;line-height:22px;color:#111827;",
     "p": f"margin:0 0 12px 0;{_FONT}font-size:15px;line-height:22px;color:#111827;",
     "table": "width:100%;border-collapse:collapse;",
     "th": f"padding:6px 8px;border-bottom:2px solid #e5e7eb;text-align:left;{_FONT}font-size:12px;color:#6b7280;",
     "td": _CELL,
-    "td_date": _CELL + "white-space:nowrap;",
-    "td_name": _CELL + "white-space:nowrap;",
+    # Dates never break inside (``day_nb``) but their cells wrap between them: at phone width (390 px) a
+    # cell of "Mon 16 Feb 2026 to Fri 13 Mar 2026" would otherwise push the card past the screen.
+    "td_date": _CELL,
+    "td_name": _CELL,
+    "description": "color:#374151;font-size:13px;line-height:19px;",
     "muted": "color:#6b7280;font-size:13px;",
     "overdue": "color:#b91c1c;font-weight:bold;",
     "done": "color:#047857;font-weight:bold;",
@@ -132,6 +136,16 @@ def day(value: str) -> str:
 def done_day(item: Mapping[str, Any]) -> str:
     """The day a task or milestone was done (its due day when that is not known)."""
     return day(item.get("done_on") or item["due_on"])
+
+
+def day_nb(value: str) -> str:
+    """``day`` with no-break spaces: in HTML a date never breaks across lines, whatever the width."""
+    return day(value).replace(" ", "\u00a0")
+
+
+def done_day_nb(item: Mapping[str, Any]) -> str:
+    """``done_day`` with no-break spaces (HTML)."""
+    return done_day(item).replace(" ", "\u00a0")
 
 
 def is_overdue(task: Mapping[str, Any]) -> bool:
@@ -197,6 +211,8 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["day"] = day
     environment.filters["done_day"] = done_day
+    environment.filters["day_nb"] = day_nb
+    environment.filters["done_day_nb"] = done_day_nb
     environment.filters["count_of"] = count_of
     environment.filters["linked"] = linked
     environment.tests["overdue"] = is_overdue
@@ -230,7 +246,8 @@ class MessageRenderer:
         self.unsubscribe_url = unsubscribe_url
         self._unsubscribe_secret = unsubscribe_secret
         self.product_name = product_name
-        self.unsubscribe_mailto = _address_spec(unsubscribe_mailto or sender.email)
+        # RFC 6068: in a mailto: URL, an address's characters beyond some-delims are percent-encoded
+        self.unsubscribe_mailto = quote(_address_spec(unsubscribe_mailto or sender.email), safe="!$'()*+,;:@-._~")
         self._from = _address_list("From", [(sender.name, sender.email)])
         self._reply_to = _address_list("Reply-To", [(sender.name, sender.email)])
         self._separator = "&" if "?" in unsubscribe_url else "?"
@@ -254,12 +271,16 @@ class MessageRenderer:
         line = self._reply_to_lines.get(reply_to)
         if line is not None:
             return line
-        name, address = parseaddr(reply_to)
-        if not address:
+        people = mailbox_list(reply_to, source="Reply-To")
+        if not people:
             raise ValueError(f"cannot read a Reply-To address in {reply_to!r}")
-        if not name and address == self.sender.email:
-            name = self.sender.name
-        line = _address_list("Reply-To", [(name, address)])
+        line = _address_list(
+            "Reply-To",
+            [
+                (self.sender.name if not name and address == self.sender.email else name, address)
+                for name, address in people
+            ],
+        )
         if len(self._reply_to_lines) < _REMEMBERED_REPLY_TO:
             self._reply_to_lines[reply_to] = line
         return line
@@ -407,20 +428,23 @@ def _encoded_word(data: bytes) -> str:
 
 
 def _address_spec(address: str) -> str:
-    """An ASCII addr-spec: a non-ASCII domain becomes IDNA; anything else odd is refused."""
-    address = address.strip()
-    local, at, domain = address.rpartition("@")
-    if at and not domain.isascii():
-        address = f"{local}@{domain.encode('idna').decode('ascii')}"
-    if not address.isascii() or _ADDRESS.fullmatch(address) is None:
-        raise ValueError(f"cannot address email to {address!r} (an ASCII user@domain address is needed)")
-    return address
+    """The addr-spec the headers carry, by the engine's one address rule (``core/addresses``).
+
+    The rule is the one every entry point applies, so an address accepted there
+    renders here; anything else (stored before the rule, or made up in code) raises
+    ``AddressInvalid`` (a ValueError) rather than being changed into another address.
+    """
+    return canonical_address(address, source="email header")
 
 
 @lru_cache(maxsize=4096)
 def _mailbox(name: str, address: str) -> str:
-    """``Name <user@domain>`` with the name quoted or encoded as needed, folded to fit after any header name."""
-    address = _address_spec(address)
+    """``Name <user@domain>`` with the name quoted or encoded as needed, folded to fit after any header name.
+
+    The pair is checked by the address rule: a control character in the name or the
+    address is refused (``AddressInvalid``), never turned into a space.
+    """
+    name, address = mailbox(name, address, source="email header")
     name = _clean(name)
     if not name:
         return address

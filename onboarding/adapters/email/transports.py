@@ -385,7 +385,8 @@ def _refusal(message_key: str, replies: dict[str, tuple[int, str]], *, accepted:
 def _from_address(data: bytes) -> str:
     """The address of the message's From header (the envelope sender when none is configured)."""
     head = data.split(b"\r\n\r\n", 1)[0]
-    match = re.search(rb"^From:(.*(?:\r\n[ \t].*)*)", head, re.MULTILINE | re.IGNORECASE)
+    # the header with its continuation lines ("." would take the CR and let the unfolding stop there)
+    match = re.search(rb"^From:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", head, re.MULTILINE | re.IGNORECASE)
     address = parseaddr(match.group(1).decode("ascii", "replace").replace("\r\n", ""))[1] if match else ""
     if not address:
         raise PermanentDeliveryError(

@@ -20,7 +20,7 @@ from onboarding.core.metrics import (
     local_day,
     observe,
 )
-from onboarding.core.nudges import Digest, Nudge
+from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import Problem, ProjectNotFound
@@ -350,6 +350,7 @@ class RecordedNudge:
     recipient: str
     digest_key: str
     created_at: datetime
+    digest_on: date | None = None
 
 
 class InMemorySweepStore:
@@ -473,14 +474,29 @@ class InMemorySweepStore:
             if blueprint_id(p) in wanted
         }
 
-    def digests_since(self, since: datetime) -> list[str]:
-        return sorted({n.digest_key for n in self.nudges.values() if n.created_at >= since})
+    def digests_since(self, since: datetime) -> list[SentDigest]:
+        return sorted(
+            {
+                SentDigest(n.recipient, n.digest_on, n.digest_key)
+                for n in self.nudges.values()
+                if n.created_at >= since and n.digest_on is not None
+            }
+        )
 
     def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         fresh = [n for n in dict.fromkeys(decided) if n.key not in self.nudges]
         for n in fresh:
             self.nudges[n.key] = RecordedNudge(
-                n.key, n.project_id, n.task_key, n.due_version, n.number, n.level, n.recipient.email, n.digest_key, now
+                n.key,
+                n.project_id,
+                n.task_key,
+                n.due_version,
+                n.number,
+                n.level,
+                n.recipient.email,
+                n.digest_key,
+                now,
+                n.digest_on,
             )
             project = self.store.projects[n.project_id]
             tasks = tuple(
@@ -497,15 +513,14 @@ class InMemorySweepStore:
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
         wanted = set(project_ids)
         out: dict[str, dict[str, date]] = {}
-        for key, message in self.store.outbox.items():
-            if message.kind is not MessageKind.status or ":weekly:" not in key:
+        for message in self.store.outbox.values():
+            if message.kind is not MessageKind.status or message.key_reason != "weekly":
                 continue
-            _, project_id, email, _, as_of = key.split(":", 4)  # status:{project}:{email}:weekly:{as_of}
-            if project_id in wanted:
-                day = date.fromisoformat(as_of)
+            project_id, email, as_of = message.project_id, message.key_email, message.key_on
+            if project_id in wanted and email is not None and as_of is not None:
                 known = out.setdefault(project_id, {})
-                if email not in known or known[email] < day:
-                    known[email] = day
+                if email not in known or known[email] < as_of:
+                    known[email] = as_of
         return out
 
 

@@ -182,6 +182,9 @@ def _queued(row: Any) -> QueuedMessage:
         project_id=row["project_id"],
         reply_to=row["reply_to"],
         cc=tuple(Person(**p) for p in row["cc"] or []),
+        key_email=row["key_email"],
+        key_on=row["key_on"],
+        key_reason=row["key_reason"],
     )
     queued_at = _aware(row["created_at"]) if row["created_at"] is not None else None
     return QueuedMessage(id=row["id"], message=message, attempts=row["attempts"] + 1, queued_at=queued_at)

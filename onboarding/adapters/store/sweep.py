@@ -35,7 +35,7 @@ from onboarding.adapters.store.sql import (
 )
 from onboarding.adapters.store.tables import Base
 from onboarding.core.messages import Person
-from onboarding.core.nudges import Digest, Nudge
+from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
 
@@ -240,13 +240,16 @@ class SqlSweepStore:
             )
             return {r.id: (r.text, r.source) for r in rows}
 
-    def digests_since(self, since: datetime) -> list[str]:
-        """Digest keys of nudges recorded since an instant (to count each recipient's emails today)."""
+    def digests_since(self, since: datetime) -> list[SentDigest]:
+        """The digests of nudges recorded since an instant (to count each recipient's emails today), each
+        with its recipient and local day from their columns; rows from before those columns are left out."""
+        query = (
+            select(nudges.c.recipient, nudges.c.digest_on, nudges.c.digest_key)
+            .where(nudges.c.created_at >= since, nudges.c.digest_on.is_not(None))
+            .distinct()
+        )
         with self.engine.connect() as connection:
-            return [
-                r[0]
-                for r in connection.execute(select(nudges.c.digest_key).where(nudges.c.created_at >= since).distinct())
-            ]
+            return [SentDigest(email, on, key) for email, on, key in connection.execute(query)]
 
     def record_nudges(self, decided: Sequence[Nudge], digests: Sequence[Digest], *, now: datetime) -> int:
         """Record nudges once each (by key), bump their tasks' counters, queue their digests.
@@ -297,6 +300,7 @@ class SqlSweepStore:
                     "level": n.level,
                     "recipient": n.recipient.email,
                     "digest_key": n.digest_key,
+                    "digest_on": n.digest_on,
                     "created_at": now,
                 }
                 for n in decided
@@ -334,23 +338,22 @@ class SqlSweepStore:
         return len(fresh)
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
+        """Per project and recipient, the latest weekly status email queued, from the outbox's key columns."""
         ids = sorted(set(project_ids))
         out: dict[str, dict[str, date]] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
                 rows = connection.execute(
-                    select(outbox.c.idempotency_key).where(
+                    select(outbox.c.project_id, outbox.c.key_email, func.max(outbox.c.key_on))
+                    .where(
                         outbox.c.project_id.in_(ids[start : start + 5000]),
                         outbox.c.kind == "status",
-                        outbox.c.idempotency_key.like("status:%:weekly:%"),
+                        outbox.c.key_reason == "weekly",
                     )
-                ).scalars()
-                for key in rows:  # status:{project}:{email}:weekly:{as_of}
-                    _, project_id, email, _, as_of = key.split(":", 4)
-                    day = date.fromisoformat(as_of)
-                    known = out.setdefault(project_id, {})
-                    if email not in known or known[email] < day:
-                        known[email] = day
+                    .group_by(outbox.c.project_id, outbox.c.key_email)
+                )
+                for project_id, email, as_of in rows:
+                    out.setdefault(project_id, {})[email] = as_of
         return out
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:

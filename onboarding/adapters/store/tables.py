@@ -250,6 +250,7 @@ class NudgeRow(Base):
     level: Mapped[int] = mapped_column(Integer)
     recipient: Mapped[str] = mapped_column(String(320))
     digest_key: Mapped[str] = mapped_column(String(400))
+    digest_on: Mapped[date | None] = mapped_column(Date)  # the recipient's local day of the digest (0009)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -278,8 +279,17 @@ class OutboxRow(Base):
     # taken again (the process that held it died), and delivery is idempotent by key.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the idempotency key is made of (0009), so that no query splits keys: the recipient it is per,
+    # the day it is for and, for status emails, the reason (weekly, milestone_complete).
+    key_email: Mapped[str | None] = mapped_column(String(320))
+    key_on: Mapped[date | None] = mapped_column(Date)
+    key_reason: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # the weekly status emails already queued, per project and recipient, from the index alone
+        Index("ix_outbox_status_sent", "project_id", "kind", "key_reason", "key_email", "key_on"),
+    )
 
 
 class SweepDayRow(Base):

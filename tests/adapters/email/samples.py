@@ -22,7 +22,8 @@ DANA = Person(name="Dana Ruiz", email="dana@vendor.example", timezone="America/L
 LEE = Person(name="Lee Park", email="lee@acme.example", timezone="America/Chicago")
 JOSE = Person(name="José Müller", email="jose@acme.example", timezone="Europe/Berlin")
 SAM = Person(name="Sam O'Neil", email="sam@vendor.example")
-VENDOR_CONTACT = ContactView(name=DANA.name, email=DANA.email)
+PAT_CONTACT = ContactView(name="Pat Lee", email="pat@vendor.example", role="Customer success manager")
+VENDOR_CONTACT = ContactView(name=DANA.name, email=DANA.email, role="Customer success manager")
 
 ACME = ProjectView(
     id="prj-0001", customer="Acme Manufacturing", blueprint_title="Payroll implementation", external_id="CRM-123"
@@ -57,6 +58,7 @@ def kickoff_message() -> OutgoingMessage:
                 "milestone": "Data migration",
                 "owner_name": LEE.name,
                 "due_on": "2026-01-23",
+                "description": "Send a voided cheque or bank letter for each account payroll is paid from.",
             },
         ],
         "go_live": {"projected_on": "2026-04-01", "committed_on": "2026-04-01", "on_track": True},
@@ -70,7 +72,7 @@ def kickoff_message() -> OutgoingMessage:
         context=context,
         customer_facing=True,
         project_id=ACME["id"],
-        reply_to=DANA.email,
+        reply_to=f"{DANA.name} <{DANA.email}>",
     )
 
 
@@ -120,6 +122,7 @@ def status_message() -> OutgoingMessage:
                 "due_on": "2026-01-23",
                 "overdue": True,
                 "days_overdue": 6,
+                "description": "Send a voided cheque or bank letter for each account payroll is paid from.",
             },
             {
                 "title": "Approve the <script>alert(1)</script> & Sons import",
@@ -146,7 +149,7 @@ def status_message() -> OutgoingMessage:
         context=context,
         customer_facing=True,
         project_id=ACME["id"],
-        reply_to=DANA.email,
+        reply_to=f"{DANA.name} <{DANA.email}>",
     )
 
 
@@ -164,6 +167,8 @@ def nudge_digest_message() -> OutgoingMessage:
                 "level": 2,
                 "owner_name": LEE.name,
                 "escalated": True,
+                "description": "Send a voided cheque or bank letter for each account payroll is paid from.",
+                "contact": PAT_CONTACT,
             },
             {
                 "project": GLOBEX,
@@ -174,6 +179,7 @@ def nudge_digest_message() -> OutgoingMessage:
                 "level": 1,
                 "owner_name": DANA.name,
                 "escalated": False,
+                "contact": {"name": SAM.name, "email": SAM.email, "role": "Engagement manager"},
             },
             {
                 "project": GLOBEX,
@@ -184,9 +190,11 @@ def nudge_digest_message() -> OutgoingMessage:
                 "level": 1,
                 "owner_name": DANA.name,
                 "escalated": False,
+                "contact": {"name": SAM.name, "email": SAM.email, "role": "Engagement manager"},
             },
         ],
-        "vendor_contact": {"name": SAM.name, "email": SAM.email},
+        "vendor_contact": PAT_CONTACT,
+        "contacts": [PAT_CONTACT, {"name": SAM.name, "email": SAM.email, "role": "Engagement manager"}],
     }
     return OutgoingMessage(
         idempotency_key="digest:dana@vendor.example:2026-02-02",
@@ -195,7 +203,7 @@ def nudge_digest_message() -> OutgoingMessage:
         subject="3 overdue onboarding tasks",
         context=context,
         customer_facing=False,
-        reply_to=SAM.email,
+        reply_to=f'Pat Lee <pat@vendor.example>, "{SAM.name}" <{SAM.email}>',
     )
 
 

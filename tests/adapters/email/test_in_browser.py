@@ -18,6 +18,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,7 @@ def key_facts(message: OutgoingMessage) -> list[str]:
             f"kicks off on {day(c['kickoff_on'])}",
             c["role_title"],
             f"Projected go-live: {day(c['go_live']['projected_on'])}",
-            *(f"{t['title']} {t['milestone']} {day(t['due_on'])}" for t in c["your_tasks"]),
+            *(f"{t['title']} {t['milestone']} {t.get('description', '')} {day(t['due_on'])}" for t in c["your_tasks"]),
             *(m["title"] for m in c["milestones"]),
         ]
     if message.kind is MessageKind.status:
@@ -182,7 +183,10 @@ def key_facts(message: OutgoingMessage) -> list[str]:
             c["go_live"]["reason"],
             *(f"{t['title']} {t['milestone']} {day(t['done_on'])}" for t in c["done_recently"]),
             *(f"{t['title']} {t['milestone']} {t['owner_name']} {day(t['due_on'])}" for t in c["next_up"]),
-            *(f"{t['title']} {t['milestone']} {t['owner_name']} {day(t['due_on'])}" for t in c["needs_from_you"]),
+            *(
+                f"{t['title']} {t['milestone']} {t.get('description', '')} {t['owner_name']} {day(t['due_on'])}"
+                for t in c["needs_from_you"]
+            ),
             "Overdue by 6 business days",
             c["vendor_contact"]["email"],
         ]
@@ -190,12 +194,14 @@ def key_facts(message: OutgoingMessage) -> list[str]:
         return [
             c["recipient_name"],
             *(
-                f"{i['task_title']} {i['milestone']}"
+                f"{i['task_title']} {i['milestone']} {i.get('description', '')}"
                 + (
                     f" Assigned to {i['owner_name']}; you are receiving this as their escalation contact."
                     * i["escalated"]
                 )
-                + f" {i['project']['customer']} {i['project']['blueprint_title']} {day(i['due_on'])}"
+                + f" {i['project']['customer']} {i['project']['blueprint_title']}"
+                + (f" Contact: {i['contact']['name']}" if len(c.get("contacts", [])) > 1 else "")
+                + f" {day(i['due_on'])}"
                 + f" {i['days_overdue']} business day{'s' * (i['days_overdue'] != 1)} overdue"
                 for i in c["items"]
             ),
@@ -362,3 +368,55 @@ def test_a_blank_screenshot_is_caught(chromium: Chromium, tmp_path: Path) -> Non
     blank.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
     with pytest.raises(AssertionError, match="one colour fills the page"):
         assert_not_blank(chromium.screenshot(blank, tmp_path / "blank.png", width=700, height=1100))
+
+
+# -- at phone width -------------------------------------------------------------------
+
+PHONE_WIDTH = 390  # CSS pixels: a current phone held upright
+# Runs inside the email, laid out in a frame ``PHONE_WIDTH`` pixels wide (headless Chromium's window is at
+# least 500 wide): writes, into the page around it, the frame's width, the email's scroll width and every
+# element whose box reaches past the right edge (a reader would have to scroll sideways to see it).
+OVERFLOW_PROBE = (
+    "<script>const w = document.documentElement.clientWidth;"
+    "const wide = [...document.body.querySelectorAll('*')]"
+    ".filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > w + 0.5)"
+    ".map(e => e.tagName + ': ' + (e.innerText || '').trim().slice(0, 60));"
+    "parent.document.body.setAttribute('data-overflow', JSON.stringify("
+    "{width: w, scroll: document.documentElement.scrollWidth, wide: wide}));</script>"
+)
+
+
+def overflow_at(chromium: Chromium, html: str, folder: Path, *, width: int = PHONE_WIDTH) -> dict[str, Any]:
+    """What reaches past the right edge of a ``width``-pixel viewport."""
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / "phone.html"
+    probed = escape(html.replace("</body>", OVERFLOW_PROBE + "</body>"), quote=True)
+    page.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe srcdoc="{probed}" '
+        f'style="width:{width}px;height:900px;border:0"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    dom = chromium.dom(page)
+    found = re.search(r'<body[^>]*data-overflow="([^"]*)"', dom)
+    assert found, "the probe wrote nothing: the page did not load"
+    measured: dict[str, Any] = json.loads(unescape(found.group(1)))
+    assert measured["width"] == width, f"the frame is {measured['width']} px wide, not {width}"
+    return measured
+
+
+@pytest.mark.parametrize("kind", list(MessageKind), ids=str)
+def test_every_email_fits_a_phone_screen_without_scrolling_sideways(
+    chromium: Chromium, tmp_path: Path, kind: MessageKind
+) -> None:
+    html = html_part(RENDERER.render(samples.ALL[kind](), now=NOW))
+    measured = overflow_at(chromium, html, tmp_path)
+    assert measured["scroll"] <= PHONE_WIDTH and measured["wide"] == [], measured
+
+
+def test_the_phone_check_catches_a_page_wider_than_the_screen(chromium: Chromium, tmp_path: Path) -> None:
+    html = html_part(RENDERER.render(samples.status_message(), now=NOW))
+    wide = html.replace(
+        "</body>", '<table><tr><td style="white-space:nowrap">' + "Mon 16 Feb 2026 " * 6 + "</td></tr></table></body>"
+    )
+    measured = overflow_at(chromium, wide, tmp_path)
+    assert measured["scroll"] > PHONE_WIDTH and measured["wide"]

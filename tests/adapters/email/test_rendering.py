@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from onboarding.adapters.email.rendering import MessageRenderer, linked
 from onboarding.adapters.email.unsubscribe import is_valid_unsubscribe_token, unsubscribe_token
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
+from onboarding.errors import AddressInvalid
 from tests.adapters.email import samples
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "emails"
@@ -71,7 +72,7 @@ def test_every_template_renders_a_complete_multipart_email(renderer: MessageRend
     assert all(part.get_content_charset() == "utf-8" for part in parsed.iter_parts())
     assert parsed.defects == [] and all(part.defects == [] for part in parsed.iter_parts())
     text, markup = bodies(parsed)
-    assert text.strip() and "<td" not in text and "<p" not in text and "<br" not in text
+    assert text.strip() and "<td" not in text and "<p>" not in text and "<p " not in text and "<br" not in text
     assert markup.lstrip().startswith("<!DOCTYPE html>") and markup.rstrip().endswith("</html>")
     assert "<style" not in markup  # clients strip style blocks: everything is inline
 
@@ -329,8 +330,9 @@ def test_line_breaks_cannot_inject_headers(renderer: MessageRenderer) -> None:
     parsed = parse(renderer.render(message, now=NOW))
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
     assert parsed["Subject"] == "Hello Bcc: victim@example.com X-Evil: 1"
-    with pytest.raises(ValueError, match="cannot address"):
+    with pytest.raises(AddressInvalid) as refused:
         renderer.render(replace(message, to=(Person(name="X", email="x@acme.example>\r\nBcc: y@z"),)), now=NOW)
+    assert refused.value.codes == ["invalid-address"]
 
 
 def test_long_and_non_ascii_bodies_are_encoded(renderer: MessageRenderer) -> None:

@@ -1,0 +1,81 @@
+"""`onboarding launch --bind`: addresses are read by the engine's one rule; bad ones exit 1, coded, storing nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from onboarding.adapters.store.sql import bindings, projects
+from onboarding.bootstrap import database
+from onboarding.cli import main
+from onboarding.settings import Settings
+from tests.services.test_projects import PAYROLL, PEOPLE
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONBOARDING_SECRET_KEY", "a-secret-key-long-enough-for-the-settings-0123456789")
+    return tmp_path
+
+
+def launch(*overrides: str) -> list[str]:
+    given = {spec.partition("=")[0] for spec in overrides}
+    binds = [f"{role}={p.name} <{p.email}>;tz={p.timezone}" for role, p in PEOPLE.items() if role not in given]
+    args = ["launch", PAYROLL, "--customer", "Acme", "--kickoff", "2026-12-07", "--pay-schedule", "biweekly:2026-01-02"]
+    for spec in [*binds, *overrides]:
+        args += ["--bind", spec]
+    return args
+
+
+def stored_projects() -> int:
+    engine = database(Settings())
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(projects)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [
+        ("customer_payroll_admin=Jürgen <jürgen@acme.example>", "invalid-address"),  # non-ASCII local part
+        ('customer_payroll_admin="a:b"@acme.example', "invalid-address"),  # quoted local part with ':'
+        ("customer_payroll_admin=Lee\r\nBcc: x@evil.example <lee@acme.example>", "invalid-address"),
+        ("customer_payroll_admin=Lee <lee@acme.example>;tz=Mars/Olympus", "invalid-time-zone"),
+    ],
+)
+def test_a_binding_the_renderer_could_not_send_to_is_refused_at_launch(data: Path, spec: str, code: str) -> None:
+    result = CliRunner().invoke(main, launch(spec))
+    assert result.exit_code == 1, result.output
+    assert f"[{code}]" in result.stderr and "bind.customer_payroll_admin" in result.stderr
+    assert "Traceback" not in result.output
+    assert stored_projects() == 0
+
+
+def test_every_bad_binding_is_reported_at_once(data: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        launch("customer_payroll_admin=jürgen@acme.example", "customer_hr_admin=Kim <kim@acme.example", "nonsense"),
+    )
+    assert result.exit_code == 1
+    assert result.stderr.count("[invalid-address]") == 2 and result.stderr.count("[invalid-binding]") == 1
+    assert stored_projects() == 0
+
+
+def test_a_non_ascii_domain_is_stored_in_its_ascii_form(data: Path) -> None:
+    result = CliRunner().invoke(main, launch("customer_payroll_admin=Lee Park <lee@bücher.example>;tz=America/Chicago"))
+    assert result.exit_code == 0, result.output
+    engine = database(Settings())
+    try:
+        with engine.connect() as connection:
+            email = connection.execute(
+                select(bindings.c.email).where(bindings.c.role == "customer_payroll_admin")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert email == "lee@xn--bcher-kva.example"
