@@ -215,7 +215,11 @@ def key_facts(message: OutgoingMessage) -> list[str]:
             c["cause"],
             *(
                 f"{t['title']} {t['milestone']} {t['owner_name']} {day(t['expected_on'])} "
-                + (day(t["done_on"]) if t["done_on"] else f"still open (now projected {day(t['projected_on'])})")
+                + (
+                    f"done {day(t['done_on'])}"
+                    if t["done_on"]
+                    else f"still open (now projected {day(t['projected_on'])})"
+                )
                 + f" {t['slip_days']}"
                 for t in c["causes"]
             ),
