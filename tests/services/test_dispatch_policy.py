@@ -125,5 +125,5 @@ def test_a_message_the_renderer_or_the_transport_chokes_on_fails_alone() -> None
     report = Dispatcher(outbox=outbox, renderer=RENDERER, transport=Choking(), clock=clock).deliver_due()
     assert (report.sent, report.failed) == (4, 2)
     errors = sorted(row["last_error"] for row in outbox.state.values() if row["status"] == "failed")
-    assert errors[0].startswith("cannot be rendered: ValueError") and "josé@acme.example" in errors[0]
+    assert errors[0].startswith("cannot be rendered: AddressInvalid") and "josé@acme.example" in errors[0]
     assert errors[1].startswith("the transport failed on it: RuntimeError")
