@@ -258,7 +258,11 @@ def _binding(spec: str) -> tuple[str, Person]:
     help="Bind a role to a person; repeat for every role.",
 )
 @click.option("--segment", help="e.g. smb, mid-market, enterprise.")
-@click.option("--external-id", "external_id", help="Your CRM id; launching it again does nothing.")
+@click.option(
+    "--external-id",
+    "external_id",
+    help="Your CRM id: launching it again with the same inputs shows the project; with others it is refused.",
+)
 @click.option(
     "--contract-signed",
     "contract_signed",
@@ -295,7 +299,7 @@ def launch(
         _fail(exc)
         return
     p = result.project
-    verb = "launched" if result.created else "exists already (same external id):"
+    verb = "launched" if result.created else "exists already (same external id, same inputs):"
     go = f", go-live {p.committed_go_live_on.isoformat()}" if p.committed_go_live_on else ""
     click.echo(
         f"{verb} {p.id} for {p.customer}: {p.blueprint_key} {p.blueprint_version}, "

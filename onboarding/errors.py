@@ -8,6 +8,7 @@
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
+    ├── LaunchConflict (ValueError)       an external id launched before with a different request
     └── ProjectNotFound (LookupError)     no project with that id or external id
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -71,6 +72,7 @@ RUN_CODES: dict[str, str] = {
     "missing-binding": "a role of the blueprint has no person bound to it",
     "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
     "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
+    "external-id-conflict": "an external id launched before with a different blueprint, customer or inputs",
 }
 
 # Stable problem codes of the manager reports (documented in README.md).
@@ -175,6 +177,10 @@ class ReportInputInvalid(ProblemsError, ValueError):
 
 class UnsubscribeRefused(ProblemsError, ValueError):
     """An unsubscribe token that is not valid here, or that names no single project."""
+
+
+class LaunchConflict(ProblemsError, ValueError):
+    """An external id was launched before with another blueprint, customer or inputs."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):
