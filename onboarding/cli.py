@@ -24,15 +24,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from onboarding import __version__
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
+from onboarding.adapters.store.sql import store_failure
 from onboarding.bootstrap import (
     manager_report_service,
     planning_service,
     project_service,
     report_service,
+    require_database,
     sweep_service,
     unsubscribe_secret,
 )
@@ -43,7 +46,7 @@ from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttf
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
-from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
+from onboarding.errors import OnboardingError, Problem, StoreUnavailable, UnsubscribeRefused, render_problem
 from onboarding.services.ports import Clock
 from onboarding.settings import Settings, settings_problems
 
@@ -72,7 +75,47 @@ def _fail(error: OnboardingError) -> None:
     raise SystemExit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Edge(click.Group):
+    """The command group where every failure becomes a message: coded, exit 1, never a traceback.
+
+    Commands turn the engine's errors into messages themselves; what escapes them (the
+    database or a file failing, an error raised before a command's own handling) is said
+    here, the database's failures by the store (which file or server, what to check).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OnboardingError as exc:
+            _fail(exc)
+        except SQLAlchemyError as exc:
+            _fail(store_failure(exc, Settings().effective_database_url))
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            _fail(
+                StoreUnavailable(
+                    "onboarding",
+                    (
+                        Problem(
+                            "file-access-failed",
+                            f"cannot use{where}: {exc.strerror or exc}",
+                            hint="check that the path exists, is a folder where one is expected, and may be written "
+                            "(ONBOARDING_DATA_DIR, ONBOARDING_MAILDIR)",
+                        ),
+                    ),
+                )
+            )
+        return None
+
+
+# Commands that read or change stored projects: run where no database is, they say so rather than make an empty one.
+# `launch` makes the database; validate, plan and schema never open it.
+_NEED_A_DATABASE = frozenset(
+    {"status", "list", "report", "sweep", "hold", "resume", "unsubscribe", *(action.value for action in Action)}
+)
+
+
+@click.group(cls=_Edge, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onboarding")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -81,8 +124,10 @@ def main(ctx: click.Context) -> None:
         return  # no settings read: the schema, help, completion
     problems = settings_problems()
     if problems:  # the other commands read the settings: say what is wrong with them before anything runs
-        click.echo("\n".join(problems), err=True)
+        click.echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
         raise SystemExit(1)
+    if ctx.invoked_subcommand in _NEED_A_DATABASE:
+        require_database(Settings())
 
 
 @main.command()

@@ -9,13 +9,16 @@
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     ├── LaunchConflict (ValueError)       an external id launched before with a different request
-    └── ProjectNotFound (LookupError)     no project with that id or external id
+    ├── ProjectNotFound (LookupError)     no project with that id or external id
+    └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
 location (a path into the document; the YAML adapter adds file, line and column) and
 a hint that says what to do. Only the edge (the CLI) turns these into text and an
 exit status. Infrastructure failures (disk, database, network) are not dressed up
-as these errors. What does not belong here: formatting for a terminal, I/O.
+as user errors: the store says them as ``StoreUnavailable`` (which server or file,
+what the driver said, what to check), a family of its own. What does not belong
+here: formatting for a terminal, I/O.
 """
 
 from __future__ import annotations
@@ -80,7 +83,20 @@ REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's --since day is after its --until day",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES}
+# Stable problem codes of the settings and of the storage underneath (documented in README.md).
+SETUP_CODES: dict[str, str] = {
+    "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
+    "invalid-database-url": "ONBOARDING_DATABASE_URL is not a database URL this engine can use",
+    "data-dir-unusable": "the data folder is a file, or cannot be created, read or written",
+    "database-not-found": "no database where the settings point, for a command that does not create one",
+    "database-unreadable": "the SQLite file is not a database, or is corrupted or cut short",
+    "database-unreachable": "the database server cannot be reached or refuses the connection",
+    "database-too-new": "the schema is from a newer version of the engine than this one",
+    "database-failed": "the database failed while the command ran",
+    "file-access-failed": "a file or folder the command needs cannot be read or written",
+}
+
+CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **SETUP_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,3 +201,11 @@ class LaunchConflict(ProblemsError, ValueError):
 
 class ProjectNotFound(ProblemsError, LookupError):
     """No project has that id or external id."""
+
+
+class StoreUnavailable(ProblemsError, RuntimeError):
+    """Infrastructure, not input: the database or the data folder cannot be used.
+
+    Its problem names the file or server, what the driver or the system said, and
+    what to check; nothing was changed.
+    """
