@@ -492,3 +492,18 @@ def test_the_table_covers_forty_cases_and_every_command() -> None:
     commands = {c.args[0] for c in CASES}
     assert {"validate", "plan", "launch", "complete", "start", "unblock", "reopen", "hold", "resume"} <= commands
     assert {"status", "list", "unsubscribe", "report", "sweep"} <= commands
+
+
+def test_relaunching_crm_1_with_the_same_inputs_prints_it_and_changes_nothing(
+    seeded_sqlite: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "onboarding.db"
+    shutil.copyfile(seeded_sqlite, db)
+    before = sqlite_dump(db)
+    same = Case("relaunch CRM-1 as it was", (*relaunch(), *BINDS), None)
+    result = run(same, data=data, cwd=tmp_path, database_url=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("exists already (same external id, same inputs): acme-")
+    assert sqlite_dump(db) == before
