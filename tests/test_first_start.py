@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 import time
@@ -168,3 +169,38 @@ def test_a_command_run_where_no_database_is_says_where_it_looked_and_makes_none(
     assert "[database-not-found]" in result.stderr and "Traceback" not in result.stderr
     assert str(elsewhere / "data" / "onboarding.db") in result.stderr and "ONBOARDING_DATA_DIR" in result.stderr
     assert list(elsewhere.iterdir()) == []  # no data folder, no empty database
+
+
+def test_reading_commands_take_no_write_lock_once_the_schema_is_up_to_date(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    env = environment(data)
+    launched = subprocess.run(
+        [sys.executable, "-m", "onboarding.cli", *command(1)],
+        cwd=data,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert launched.returncode == 0, launched.stderr
+    writer = sqlite3.connect(data / "onboarding.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process writing for a long time (a sweep, say)
+        started = time.monotonic()
+        listed = subprocess.run(
+            [sys.executable, "-m", "onboarding.cli", "list", "--format", "json"],
+            cwd=data,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        waited = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert listed.returncode == 0, listed.stderr
+    assert [p["external_id"] for p in json.loads(listed.stdout)] == ["CRM-1"]
+    assert waited < 25  # the busy timeout is 30 s: a list that waited for the write lock would take that long
