@@ -75,13 +75,52 @@ def _fail(error: OnboardingError) -> None:
     raise SystemExit(1)
 
 
-class _Edge(click.Group):
+# Commands that read or change stored projects: run where no database is, they say so rather than make an empty one.
+# `launch` makes the database; validate, plan and schema never open it.
+_NEED_A_DATABASE = frozenset(
+    {"status", "list", "report", "sweep", "hold", "resume", "unsubscribe", *(action.value for action in Action)}
+)
+
+
+def _require_database_for(ctx: click.Context) -> None:
+    top = ctx
+    while top.parent is not None and top.parent.parent is not None:
+        top = top.parent
+    if top.parent is not None and top.info_name in _NEED_A_DATABASE:
+        require_database(Settings())
+
+
+class _Command(click.Command):
+    """A command that, when it reads or changes stored projects, first checks that the database exists.
+
+    The check runs once its own arguments are read, so that bad usage is said first.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _require_database_for(ctx)
+        return super().invoke(ctx)
+
+
+class _ActingGroup(click.Command):
+    """A group below the top (``report``) that acts itself, without a subcommand (``report --html``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        acts = ctx.invoked_subcommand is None and any(value is not None for value in ctx.params.values())
+        if ctx.parent is not None and acts:
+            _require_database_for(ctx)
+        return super().invoke(ctx)
+
+
+class _Edge(click.Group, _ActingGroup):
     """The command group where every failure becomes a message: coded, exit 1, never a traceback.
 
     Commands turn the engine's errors into messages themselves; what escapes them (the
     database or a file failing, an error raised before a command's own handling) is said
     here, the database's failures by the store (which file or server, what to check).
     """
+
+    command_class = _Command
+    group_class = type  # its groups (report) are of this class too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -108,13 +147,6 @@ class _Edge(click.Group):
         return None
 
 
-# Commands that read or change stored projects: run where no database is, they say so rather than make an empty one.
-# `launch` makes the database; validate, plan and schema never open it.
-_NEED_A_DATABASE = frozenset(
-    {"status", "list", "report", "sweep", "hold", "resume", "unsubscribe", *(action.value for action in Action)}
-)
-
-
 @click.group(cls=_Edge, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onboarding")
 @click.pass_context
@@ -126,8 +158,6 @@ def main(ctx: click.Context) -> None:
     if problems:  # the other commands read the settings: say what is wrong with them before anything runs
         click.echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
         raise SystemExit(1)
-    if ctx.invoked_subcommand in _NEED_A_DATABASE:
-        require_database(Settings())
 
 
 @main.command()

@@ -33,6 +33,7 @@ from onboarding.bootstrap import database, project_service
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
 from onboarding.settings import Settings
+from tests.stores import POSTGRES_ADMIN_URL
 
 ROOT = Path(__file__).parents[1]
 SAAS = str(ROOT / "blueprints" / "saas-onboarding.yaml")
@@ -288,9 +289,27 @@ CASES: list[Case] = [
         "database-unreachable",
         settings={"ONBOARDING_DATABASE_URL": CLOSED_PORT_URL},
     ),
+    Case(
+        "a PostgreSQL database that does not exist",
+        ("list",),
+        "database-unreachable",
+        settings={"ONBOARDING_DATABASE_URL": POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/no_such_onboarding_db"},
+    ),
+    Case(
+        "a PostgreSQL user that does not exist",
+        ("status", "CRM-1"),
+        "database-unreachable",
+        settings={"ONBOARDING_DATABASE_URL": POSTGRES_ADMIN_URL.replace("//postgres@", "//no_such_onboarding_user@")},
+    ),
     Case("list run from another folder", ("list",), "database-not-found", elsewhere=True),
     Case("status run from another folder", ("status", "CRM-1"), "database-not-found", elsewhere=True),
     Case("report run from another folder", ("report", "ttfv"), "database-not-found", elsewhere=True),
+    Case(
+        "report --html run from another folder",
+        ("report", "--html", "report.html"),
+        "database-not-found",
+        elsewhere=True,
+    ),
     Case("sweep run from another folder", ("sweep", "--no-deliver"), "database-not-found", elsewhere=True),
 ]
 

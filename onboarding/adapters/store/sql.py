@@ -168,7 +168,7 @@ def store_failure(exc: BaseException, url: str) -> StoreUnavailable:
         )
     where = parsed.render_as_string(hide_password=True)
     server = f"{parsed.host or 'localhost'}:{parsed.port or 'default port'}"
-    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if _cannot_reach(exc):
         return _store_problem(
             "database-unreachable",
             f"cannot connect to the database server at {server} ({where}): {said}",
@@ -180,6 +180,16 @@ def store_failure(exc: BaseException, url: str) -> StoreUnavailable:
         f"the database at {server} ({where}) failed: {said}",
         "check the server's log and ONBOARDING_DATABASE_URL",
     )
+
+
+def _cannot_reach(exc: BaseException) -> bool:
+    """A connection that could not be made or was lost (not a statement the server refused)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # None: the client could not connect at all
+    return sqlstate is None or sqlstate.startswith(("08", "57P", "3D", "28"))  # connection, shutdown, no db, auth
 
 
 def _driver_message(exc: BaseException) -> str:
