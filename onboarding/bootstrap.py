@@ -14,7 +14,7 @@ from onboarding.adapters.email.unsubscribe import secret_key
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.sql import SqlProjectStore, database_missing, open_database
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
@@ -34,11 +34,24 @@ def planning_service(settings: Settings | None = None) -> PlanningService:
     return PlanningService(blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes), clock=SystemClock())
 
 
-def database(settings: Settings) -> Engine:
-    """The configured database, migrated to the latest schema."""
-    engine = make_engine(settings.effective_database_url)
-    migrate(engine)
-    return engine
+def database(settings: Settings, *, create: bool = True) -> Engine:
+    """The configured database, migrated to the latest schema (under a lock, and only when behind).
+
+    Raises ``StoreUnavailable`` saying what to check when it cannot be used; with
+    ``create=False``, also when its SQLite file does not exist (it is not made).
+    """
+    return open_database(settings.effective_database_url, create=create)
+
+
+def require_database(settings: Settings) -> None:
+    """Raise ``StoreUnavailable`` (``database-not-found``) when the configured SQLite file does not exist.
+
+    For the commands that read or change what is stored: run from the wrong folder, they
+    would otherwise make an empty database there and report nothing.
+    """
+    missing = database_missing(settings.effective_database_url)
+    if missing is not None:
+        raise missing
 
 
 def project_service(

@@ -22,16 +22,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from onboarding import __version__
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
+from onboarding.adapters.store.sql import store_failure
 from onboarding.bootstrap import (
     manager_report_service,
     outbox_service,
     planning_service,
     project_service,
     report_service,
+    require_database,
     sweep_service,
     unsubscribe_secret,
 )
@@ -44,7 +47,15 @@ from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.core.sweep_days import sweep_instant
-from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
+from onboarding.errors import (
+    AddressInvalid,
+    OnboardingError,
+    PlanInputInvalid,
+    Problem,
+    StoreUnavailable,
+    UnsubscribeRefused,
+    render_problem,
+)
 from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry
 from onboarding.services.reports import one_report_day
 from onboarding.services.sweep import SweepPreview
@@ -76,7 +87,89 @@ def _fail(error: OnboardingError) -> None:
     raise SystemExit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands that read or change stored projects: run where no database is, they say so rather than make an empty one.
+# `launch` makes the database; validate, plan and schema never open it.
+_NEED_A_DATABASE = frozenset(
+    {
+        "status",
+        "list",
+        "report",
+        "sweep",
+        "outbox",
+        "hold",
+        "resume",
+        "unsubscribe",
+        *(action.value for action in Action),
+    }
+)
+
+
+def _require_database_for(ctx: click.Context) -> None:
+    top = ctx
+    while top.parent is not None and top.parent.parent is not None:
+        top = top.parent
+    if top.parent is not None and top.info_name in _NEED_A_DATABASE:
+        require_database(Settings())
+
+
+class _Command(click.Command):
+    """A command that, when it reads or changes stored projects, first checks that the database exists.
+
+    The check runs once its own arguments are read, so that bad usage is said first.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _require_database_for(ctx)
+        return super().invoke(ctx)
+
+
+class _ActingGroup(click.Command):
+    """A group below the top (``report``) that acts itself, without a subcommand (``report --html``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        acts = ctx.invoked_subcommand is None and any(value is not None for value in ctx.params.values())
+        if ctx.parent is not None and acts:
+            _require_database_for(ctx)
+        return super().invoke(ctx)
+
+
+class _Edge(click.Group, _ActingGroup):
+    """The command group where every failure becomes a message: coded, exit 1, never a traceback.
+
+    Commands turn the engine's errors into messages themselves; what escapes them (the
+    database or a file failing, an error raised before a command's own handling) is said
+    here, the database's failures by the store (which file or server, what to check).
+    """
+
+    command_class = _Command
+    group_class = type  # its groups (report) are of this class too
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OnboardingError as exc:
+            _fail(exc)
+        except SQLAlchemyError as exc:
+            _fail(store_failure(exc, Settings().effective_database_url))
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            _fail(
+                StoreUnavailable(
+                    "onboarding",
+                    (
+                        Problem(
+                            "file-access-failed",
+                            f"cannot use{where}: {exc.strerror or exc}",
+                            hint="check that the path exists, is a folder where one is expected, and may be written "
+                            "(ONBOARDING_DATA_DIR, ONBOARDING_MAILDIR)",
+                        ),
+                    ),
+                )
+            )
+        return None
+
+
+@click.group(cls=_Edge, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onboarding")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -85,7 +178,7 @@ def main(ctx: click.Context) -> None:
         return  # no settings read: the schema, help, completion
     problems = settings_problems()
     if problems:  # the other commands read the settings: say what is wrong with them before anything runs
-        click.echo("\n".join(problems), err=True)
+        click.echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
         raise SystemExit(1)
 
 
@@ -283,7 +376,11 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
     help="Bind a role to a person; repeat for every role.",
 )
 @click.option("--segment", help="e.g. smb, mid-market, enterprise.")
-@click.option("--external-id", "external_id", help="Your CRM id; launching it again does nothing.")
+@click.option(
+    "--external-id",
+    "external_id",
+    help="Your CRM id: launching it again with the same inputs shows the project; with others it is refused.",
+)
 @click.option(
     "--contract-signed",
     "contract_signed",
@@ -320,7 +417,7 @@ def launch(
         _fail(exc)
         return
     p = result.project
-    verb = "launched" if result.created else "exists already (same external id):"
+    verb = "launched" if result.created else "exists already (same external id, same inputs):"
     go = f", go-live {p.committed_go_live_on.isoformat()}" if p.committed_go_live_on else ""
     click.echo(
         f"{verb} {p.id} for {p.customer}: {p.blueprint_key} {p.blueprint_version}, "

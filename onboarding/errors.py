@@ -11,14 +11,18 @@
     ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     ├── AddressInvalid (ValueError)       an email address or name the engine cannot send to
+    ├── LaunchConflict (ValueError)       an external id launched before with a different request
     ├── ProjectNotFound (LookupError)     no project with that id or external id
-    └── MessageNotFound (LookupError)     no outbox message with that id
+    ├── MessageNotFound (LookupError)     no outbox message with that id
+    └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
 location (a path into the document; the YAML adapter adds file, line and column) and
 a hint that says what to do. Only the edge (the CLI) turns these into text and an
 exit status. Infrastructure failures (disk, database, network) are not dressed up
-as these errors. What does not belong here: formatting for a terminal, I/O.
+as user errors: the store says them as ``StoreUnavailable`` (which server or file,
+what the driver said, what to check), a family of its own. What does not belong
+here: formatting for a terminal, I/O.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ RUN_CODES: dict[str, str] = {
     "missing-binding": "a role of the blueprint has no person bound to it",
     "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
     "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
+    "external-id-conflict": "an external id launched before with a different blueprint, customer or inputs",
 }
 
 # Stable problem codes of the manager reports (documented in README.md).
@@ -112,7 +117,28 @@ OUTBOX_CODES: dict[str, str] = {
     "message-not-found": "no outbox message with that id",
 }
 
-CODES: dict[str, str] = {**BLUEPRINT_CODES, **RUN_CODES, **REPORT_CODES, **SWEEP_CODES, **DEMO_CODES, **OUTBOX_CODES}
+# Stable problem codes of the settings and of the storage underneath (documented in README.md).
+SETUP_CODES: dict[str, str] = {
+    "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
+    "invalid-database-url": "ONBOARDING_DATABASE_URL is not a database URL this engine can use",
+    "data-dir-unusable": "the data folder is a file, or cannot be created, read or written",
+    "database-not-found": "no database where the settings point, for a command that does not create one",
+    "database-unreadable": "the SQLite file is not a database, or is corrupted or cut short",
+    "database-unreachable": "the database server cannot be reached or refuses the connection",
+    "database-too-new": "the schema is from a newer version of the engine than this one",
+    "database-failed": "the database failed while the command ran",
+    "file-access-failed": "a file or folder the command needs cannot be read or written",
+}
+
+CODES: dict[str, str] = {
+    **BLUEPRINT_CODES,
+    **RUN_CODES,
+    **REPORT_CODES,
+    **SWEEP_CODES,
+    **DEMO_CODES,
+    **OUTBOX_CODES,
+    **SETUP_CODES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +249,21 @@ class AddressInvalid(ProblemsError, ValueError):
     """An email address or display name that breaks the address rule (``core/addresses``)."""
 
 
+class LaunchConflict(ProblemsError, ValueError):
+    """An external id was launched before with another blueprint, customer or inputs."""
+
+
 class ProjectNotFound(ProblemsError, LookupError):
     """No project has that id or external id."""
 
 
 class MessageNotFound(ProblemsError, LookupError):
     """No outbox message has that id."""
+
+
+class StoreUnavailable(ProblemsError, RuntimeError):
+    """Infrastructure, not input: the database or the data folder cannot be used.
+
+    Its problem names the file or server, what the driver or the system said, and
+    what to check; nothing was changed.
+    """

@@ -127,6 +127,58 @@ def new_project_id(customer: str) -> str:
     return f"{slug}-{secrets.token_hex(3)}"
 
 
+@dataclass(frozen=True, slots=True)
+class LaunchInputs:
+    """What a launch asks for, as far as relaunching the same external id must match it."""
+
+    blueprint_key: str
+    blueprint_version: str
+    customer: str
+    kickoff_on: date
+    pay_schedule: str | None
+    segment: str | None
+    bindings: Mapping[str, Person]
+    contract_signed_on: date | None
+
+
+def launch_differences(launched: LaunchInputs, asked: LaunchInputs) -> list[str]:
+    """How a relaunch of an external id differs from its first launch, one line per difference (none: the same).
+
+    Retrying a launch is safe; asking the same external id for another blueprint,
+    customer, kickoff, pay schedule, segment, contract day or other people is a
+    different request, and these lines say what differs.
+    """
+
+    def shown(value: object) -> str:
+        if value is None:
+            return "none"
+        if isinstance(value, Person):
+            return f"{value.name} <{value.email}>" + (f";tz={value.timezone}" if value.timezone != "UTC" else "")
+        return repr(value) if isinstance(value, str) else str(value)
+
+    pairs: list[tuple[str, object, object]] = [
+        (
+            "blueprint",
+            f"{launched.blueprint_key} {launched.blueprint_version}",
+            f"{asked.blueprint_key} {asked.blueprint_version}",
+        ),
+        ("customer", launched.customer, asked.customer),
+        ("kickoff", launched.kickoff_on, asked.kickoff_on),
+        ("pay schedule", launched.pay_schedule, asked.pay_schedule),
+        ("segment", launched.segment, asked.segment),
+        ("contract signed", launched.contract_signed_on, asked.contract_signed_on),
+    ]
+    pairs += [
+        (f"role {role}", launched.bindings.get(role), asked.bindings.get(role))
+        for role in sorted({*launched.bindings, *asked.bindings})
+    ]
+    return [
+        f"{name}: launched with {shown(before)}, now asked for {shown(after)}"
+        for name, before, after in pairs
+        if before != after
+    ]
+
+
 def task_records(
     plan: Plan,
     blueprint: Blueprint,

@@ -33,10 +33,12 @@ from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.projects import (
+    LaunchInputs,
     ProjectRecord,
     TaskRecord,
     contact_of,
     kickoff_messages,
+    launch_differences,
     new_project_id,
     project_contact,
     task_records,
@@ -44,7 +46,7 @@ from onboarding.core.projects import (
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.core.window_jump import window_jump_alert
-from onboarding.errors import OnboardingError, PlanInputInvalid, Problem
+from onboarding.errors import LaunchConflict, OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -118,9 +120,14 @@ class ProjectService:
 
     def launch_many(self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500) -> list[Launched]:
         """Launch many projects: each blueprint read once, each plan made once per kickoff and pay schedule,
-        rows written in transactions of ``chunk`` projects. Every request is checked before anything is stored;
-        an external id seen before (or twice in the batch) launches nothing new."""
+        rows written in transactions of ``chunk`` projects. Every request is checked before anything is stored.
+
+        An external id seen before (or twice in the batch) launches nothing new: asked with the same
+        inputs, it answers the project it has; with another blueprint, customer or other inputs, it is
+        refused (``LaunchConflict``, ``external-id-conflict``, each difference named)."""
         existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
+        launched_with: dict[str, LaunchInputs] = {}
+        conflicts: list[Problem] = []
         loaded: dict[str, LoadedBlueprint] = {}
         plans: dict[tuple[str, date, str | None], tuple[Plan, tuple[TaskRecord, ...]]] = {}
         results: list[Launched] = []
@@ -129,13 +136,29 @@ class ProjectService:
         now = self._clock.now()
         with collector_paused():
             for index, r in enumerate(requests):
-                if r.external_id is not None and r.external_id in existing:
-                    results.append(Launched(existing[r.external_id], created=False))
-                    continue
                 if r.blueprint not in loaded:
                     loaded[r.blueprint] = self._blueprints.load(r.blueprint)
                 bp_loaded = loaded[r.blueprint]
                 bp = bp_loaded.blueprint
+                if r.external_id is not None and r.external_id in existing:
+                    before = existing[r.external_id]
+                    if r.external_id not in launched_with:
+                        launched_with[r.external_id] = self._launched_with(before)
+                    differences = launch_differences(launched_with[r.external_id], _launch_inputs(r, bp))
+                    if differences:
+                        conflicts.append(
+                            Problem(
+                                "external-id-conflict",
+                                f"external id {r.external_id!r} is project {before.id}, launched with other inputs",
+                                (index,) if len(requests) > 1 else (),
+                                "launch it with the same inputs to see it, or use another --external-id; "
+                                "a launched project is never changed by a relaunch",
+                                detail=tuple(differences),
+                            )
+                        )
+                    else:
+                        results.append(Launched(before, created=False))
+                    continue
                 found = _binding_problems(bp, r.bindings)
                 if found:
                     problems += [replace(p, loc=(index, *p.loc)) if len(requests) > 1 else p for p in found]
@@ -176,11 +199,29 @@ class ProjectService:
                 results.append(Launched(project, created=True))
                 if r.external_id is not None:
                     existing[r.external_id] = project
+                    launched_with[r.external_id] = _launch_inputs(r, bp)
         if problems:
-            raise PlanInputInvalid("launch", tuple(problems))
+            raise PlanInputInvalid("launch", tuple(problems + conflicts))
+        if conflicts:
+            raise LaunchConflict("launch", tuple(conflicts))
         for start in range(0, len(pending), chunk):
             self._store.create_many(pending[start : start + chunk])
         return results
+
+    def _launched_with(self, project: ProjectRecord) -> LaunchInputs:
+        """What a stored project was launched with (its contract day from its launch event)."""
+        launch = next((e for e in self._store.events(project.id) if e.kind == "project_launched"), None)
+        signed = launch.data.get("contract_signed_on") if launch is not None else None
+        return LaunchInputs(
+            blueprint_key=project.blueprint_key,
+            blueprint_version=project.blueprint_version,
+            customer=project.customer,
+            kickoff_on=project.kickoff_on,
+            pay_schedule=_normal_spec(project.pay_schedule),
+            segment=project.segment,
+            bindings=dict(project.bindings),
+            contract_signed_on=date.fromisoformat(str(signed)) if signed else None,
+        )
 
     @staticmethod
     def _new_project(
@@ -628,6 +669,24 @@ def _completed_milestones(before: ProjectRecord, after: ProjectRecord, loaded: L
         for m in loaded.blueprint.milestones
         if all(t.key in finished for t in m.tasks) and not all(t.key in was_finished for t in m.tasks)
     ]
+
+
+def _launch_inputs(r: LaunchRequest, bp: Blueprint) -> LaunchInputs:
+    return LaunchInputs(
+        blueprint_key=bp.key,
+        blueprint_version=bp.version,
+        customer=r.customer,
+        kickoff_on=r.kickoff_on,
+        pay_schedule=_normal_spec(r.pay_schedule or bp.pay_schedule),
+        segment=r.segment,
+        bindings=dict(r.bindings),
+        contract_signed_on=r.contract_signed_on,
+    )
+
+
+def _normal_spec(spec: str | None) -> str | None:
+    """A pay-schedule spec in its one written form (``biweekly:2026-01-02`` and its default roll alike)."""
+    return parse_pay_schedule(spec).spec() if spec else None
 
 
 def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Problem]:

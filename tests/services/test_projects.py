@@ -70,6 +70,50 @@ def test_launching_the_same_external_id_twice_makes_one_project(store) -> None: 
     assert len(svc.list_projects()) == 1
 
 
+def test_relaunching_an_external_id_with_other_inputs_is_refused_naming_each_difference(store) -> None:  # type: ignore[no-untyped-def]
+    from onboarding.errors import LaunchConflict
+    from onboarding.services.projects import LaunchRequest
+
+    svc = service(store, FixedClock(D("2026-12-04")))
+    first = launch(svc, external_id="CRM-9", contract_signed_on=D("2026-11-20"))
+    # the same request, its pay schedule written out with the default roll: the project it has
+    same = svc.launch(
+        PAYROLL,
+        customer="Acme Manufacturing",
+        kickoff_on=D("2026-12-07"),
+        bindings=PEOPLE,
+        pay_schedule="biweekly:2026-01-02:preceding",
+        segment="mid-market",
+        external_id="CRM-9",
+        contract_signed_on=D("2026-11-20"),
+    )
+    assert not same.created and same.project.id == first.project.id
+    other = {**PEOPLE, "csm": Person("Pat Lee", "pat@vendor.example")}
+    with pytest.raises(LaunchConflict) as info:
+        svc.launch(
+            str(ROOT / "blueprints" / "saas-onboarding.yaml"),
+            customer="Birch Ltd",
+            kickoff_on=D("2026-12-08"),
+            bindings=other,
+            external_id="CRM-9",
+        )
+    assert info.value.codes == ["external-id-conflict"]
+    detail = "\n".join(info.value.problems[0].detail)
+    for differs in ("blueprint", "customer", "kickoff", "pay schedule", "segment", "contract signed", "role csm"):
+        assert f"{differs}: launched with " in detail, differs
+    assert first.project.id in str(info.value)
+    # twice in one batch with different customers: refused too, and nothing of the batch is stored
+    twice = [
+        LaunchRequest(PAYROLL, customer=name, kickoff_on=D("2026-12-07"), bindings=PEOPLE, external_id="CRM-10")
+        for name in ("Acme", "Birch")
+    ]
+    with pytest.raises(LaunchConflict) as info:
+        svc.launch_many(twice)
+    assert info.value.codes == ["external-id-conflict"] and info.value.problems[0].loc == (1,)
+    assert [p.id for p in svc.list_projects()] == [first.project.id]
+    assert [e.kind for e in svc.events(first.project.id)] == ["project_launched"]
+
+
 def test_a_missing_binding_is_refused_and_nothing_is_stored(store) -> None:  # type: ignore[no-untyped-def]
     svc = service(store, FixedClock(D("2026-12-04")))
     people = {k: v for k, v in PEOPLE.items() if k != "customer_sponsor"}
@@ -182,7 +226,6 @@ def test_launch_many_checks_everything_first_and_skips_known_external_ids(store)
     from onboarding.services.projects import LaunchRequest
 
     svc = service(store, FixedClock(D("2026-12-04")))
-    launch(svc, external_id="CRM-1")
 
     def request(external_id: str, people: dict[str, Person] = PEOPLE) -> LaunchRequest:
         return LaunchRequest(
@@ -194,6 +237,7 @@ def test_launch_many_checks_everything_first_and_skips_known_external_ids(store)
             external_id=external_id,
         )
 
+    svc.launch_many([request("CRM-1")])
     broken = {k: v for k, v in PEOPLE.items() if k != "csm"}
     with pytest.raises(PlanInputInvalid) as info:
         svc.launch_many([request("CRM-2"), request("CRM-3", broken)])

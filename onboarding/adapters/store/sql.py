@@ -8,19 +8,26 @@ a retried change never queues the same email twice).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Select, bindparam, create_engine, event, insert, select, update
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Connection, Engine, Select, bindparam, create_engine, event, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from onboarding.adapters.store.reports import (
     TTFV_EVENT_KINDS,
@@ -34,7 +41,7 @@ from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, Eve
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
-from onboarding.errors import Problem, ProjectNotFound
+from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -53,12 +60,22 @@ outbox = Base.metadata.tables[OutboxRow.__tablename__]
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for a URL; SQLite files get WAL, foreign keys and a busy timeout."""
-    parsed = make_url(url)
+    """An engine for a URL; SQLite files get WAL, foreign keys and a busy timeout.
+
+    Raises ``StoreUnavailable`` for a URL that cannot be used (``invalid-database-url``)
+    and for a SQLite data folder that cannot be made (``data-dir-unusable``).
+    """
+    parsed = _parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _unusable_folder(folder, exc) from None
+            if not folder.is_dir():
+                raise _unusable_folder(folder, NotADirectoryError(20, "Not a directory"))
+        engine = _create_engine(url, parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -79,7 +96,129 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+    return _create_engine(url, parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise _bad_url(url, "it cannot be read as a URL") from None
+
+
+def _create_engine(url: str, parsed: URL, **options: Any) -> Engine:
+    try:
+        return create_engine(parsed, **options)
+    except NoSuchModuleError:
+        dialect = parsed.drivername
+        said = f"there is no database dialect {dialect!r}"
+        if dialect in ("postgres", "postgresql+psycopg2"):
+            said += " here (PostgreSQL is postgresql+psycopg://)"
+        raise _bad_url(url, said) from None
+    except ImportError as exc:
+        raise _bad_url(url, f"its driver is not installed ({exc.name or exc})") from None
+    except (ArgumentError, TypeError, ValueError) as exc:
+        raise _bad_url(url, str(exc)) from None
+
+
+def database_missing(url: str) -> StoreUnavailable | None:
+    """The error to give a command that does not create a database when the SQLite file is not there."""
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    if path.exists():
+        return None
+    if path.parent.exists() and not path.parent.is_dir():
+        return _unusable_folder(path.parent, NotADirectoryError(20, "Not a directory"))
+    return _store_problem(
+        "database-not-found",
+        f"no database at {path.resolve()}",
+        "this command reads an existing database and does not create one: run it from the folder that holds "
+        "data/, or set ONBOARDING_DATA_DIR (or ONBOARDING_DATABASE_URL) to where the database is; "
+        "`onboarding launch` creates a new one",
+    )
+
+
+def store_failure(exc: BaseException, url: str) -> StoreUnavailable:
+    """A database driver's failure said plainly: which file or server, what it said, what to check."""
+    parsed = _parse_url(url)
+    said = _driver_message(exc)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or ":memory:").resolve()
+        lowered = said.lower()
+        if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+            return _store_problem(
+                "database-unreadable",
+                f"{path} is not a readable onboarding database: {said}",
+                "the file is damaged or is not a SQLite database; nothing was changed. Restore it from a backup, "
+                "or point ONBOARDING_DATA_DIR (or ONBOARDING_DATABASE_URL) at the right database",
+            )
+        if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
+            return _store_problem(
+                "data-dir-unusable",
+                f"cannot open {path}: {said}",
+                f"check that {path.parent} is a folder you may read and write (ONBOARDING_DATA_DIR)",
+            )
+        return _store_problem(
+            "database-failed",
+            f"the database {path} failed: {said}",
+            "check the disk (space, permissions) and whether another program holds the file",
+        )
+    where = parsed.render_as_string(hide_password=True)
+    server = f"{parsed.host or 'localhost'}:{parsed.port or 'default port'}"
+    if _cannot_reach(exc):
+        return _store_problem(
+            "database-unreachable",
+            f"cannot connect to the database server at {server} ({where}): {said}",
+            "check that the server is running and accepts connections there, that the database and user exist, "
+            "and ONBOARDING_DATABASE_URL",
+        )
+    return _store_problem(
+        "database-failed",
+        f"the database at {server} ({where}) failed: {said}",
+        "check the server's log and ONBOARDING_DATABASE_URL",
+    )
+
+
+def _cannot_reach(exc: BaseException) -> bool:
+    """A connection that could not be made or was lost (not a statement the server refused)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # None: the client could not connect at all
+    return sqlstate is None or sqlstate.startswith(("08", "57P", "3D", "28"))  # connection, shutdown, no db, auth
+
+
+def _driver_message(exc: BaseException) -> str:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return "; ".join(lines) or type(orig).__name__
+
+
+def _store_problem(code: str, message: str, hint: str) -> StoreUnavailable:
+    return StoreUnavailable("database", (Problem(code, message, hint=hint),))
+
+
+def _bad_url(url: str, said: str) -> StoreUnavailable:
+    shown = re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)  # never echo a password
+    return _store_problem(
+        "invalid-database-url",
+        f"ONBOARDING_DATABASE_URL={shown!r}: {said}",
+        "write postgresql+psycopg://user@host:5432/database or sqlite:////absolute/path.db, "
+        "or unset it for the SQLite file in ONBOARDING_DATA_DIR",
+    )
+
+
+def _unusable_folder(folder: Path, exc: OSError) -> StoreUnavailable:
+    what = "is a file, not a folder" if folder.exists() and not folder.is_dir() else "cannot be created"
+    return _store_problem(
+        "data-dir-unusable",
+        f"the data folder {folder.resolve()} {what}: {exc.strerror or exc}",
+        "set ONBOARDING_DATA_DIR to a folder you may write (it is made if missing), or fix that path",
+    )
 
 
 _WRITES = "onboarding_writes"
@@ -98,13 +237,97 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+def open_database(url: str, *, create: bool = True) -> Engine:
+    """The database at a URL, migrated to the latest schema; every failure a ``StoreUnavailable``.
+
+    With ``create=False`` a SQLite file that does not exist is not made (``database-not-found``).
+    """
+    if not create and (missing := database_missing(url)) is not None:
+        raise missing
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except StoreUnavailable:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise store_failure(exc, url) from None
+    return engine
+
+
+# Any fixed 64-bit number: the PostgreSQL advisory lock that migrations of this engine take.
+_MIGRATION_LOCK = 0x6F6E626F61726400
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest migration (safe to run at every start)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with writing(engine) as connection:
+    """Bring the schema to the latest migration (safe to run at every start, from many processes at once).
+
+    At the latest migration already, it reads one row and takes no lock. Otherwise it
+    takes the migration lock (a PostgreSQL advisory lock; on SQLite, a lock on the
+    database's folder), reads the revision again and upgrades only if still needed:
+    processes started together on an empty database wait for the first one.
+    """
+    head = _head_revision()
+    if _current_revision(engine) == head:
+        return
+    with _folder_lock(engine), writing(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        if _revision_of(connection) == head:
+            return
+        config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@cache
+def _script_revisions() -> tuple[str, frozenset[str]]:
+    script = ScriptDirectory.from_config(_alembic_config())
+    head = script.get_current_head()
+    assert head is not None  # noqa: S101 - the package ships its migrations
+    return head, frozenset(r.revision for r in script.walk_revisions())
+
+
+def _head_revision() -> str:
+    return _script_revisions()[0]
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return _revision_of(connection)
+
+
+def _revision_of(connection: Connection) -> str | None:
+    revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is not None and revision not in _script_revisions()[1]:
+        raise _store_problem(
+            "database-too-new",
+            f"the database is at schema revision {revision!r}, which this version of the engine does not know",
+            "run a version of the engine at least as new as the one that last migrated this database",
+        )
+    return revision
+
+
+@contextmanager
+def _folder_lock(engine: Engine) -> Iterator[None]:
+    """On SQLite, an exclusive lock on the database file's folder while the schema is brought up to date."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    descriptor = os.open(Path(database).parent, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _insert(connection: Connection) -> Any:
