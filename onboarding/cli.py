@@ -685,10 +685,12 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
         wall = SystemClock()
         instant = sweep_instant(as_of, at_time, now=wall.now())
         clock: Clock = wall if as_of is None and at_time is None else FixedClock(instant.date(), at=instant)
-        if dry_run:  # no dispatcher: nothing is claimed, no mail folder or key file made
-            _print_preview(sweep_service(clock=clock, deliver=False).preview(deliver=not no_deliver))
+        deciding = sweep_service(clock=clock, deliver=False)  # no dispatcher: no mail folder or key file made
+        if dry_run:
+            _print_preview(deciding.preview(deliver=not no_deliver))
             return
-        report = sweep_service(clock=clock, deliver=not no_deliver).run()
+        deciding.check()  # a refused sweep makes nothing, not even the mail folder
+        report = (deciding if no_deliver else sweep_service(clock=clock, deliver=True)).run()
     except OnboardingError as exc:
         _fail(exc)
         return

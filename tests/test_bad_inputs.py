@@ -138,12 +138,27 @@ CASES: list[Case] = [
     Case(
         "launch binding no address",
         ("launch", SAAS, "--customer", "X", "--kickoff", KICKOFF, "--bind", "csm=Dana"),
-        None,
+        "invalid-address",
     ),
     Case(
         "launch binding an unknown time zone",
         ("launch", SAAS, "--customer", "X", "--kickoff", KICKOFF, "--bind", "csm=Dana <d@x.example>;tz=Mars/Olympus"),
-        None,
+        "invalid-time-zone",
+    ),
+    Case(
+        "launch binding a non-ASCII local part",
+        ("launch", SAAS, "--customer", "X", "--kickoff", KICKOFF, *BINDS, "--bind", "csm=Jürgen <jürgen@x.example>"),
+        "invalid-address",
+    ),
+    Case(
+        "launch binding a quoted local part with a colon",
+        ("launch", SAAS, "--customer", "X", "--kickoff", KICKOFF, *BINDS, "--bind", 'csm=A <"a:b"@x.example>'),
+        "invalid-address",
+    ),
+    Case(
+        "launch binding a name with a line break",
+        ("launch", SAAS, "--customer", "X", "--kickoff", KICKOFF, *BINDS, "--bind", "csm=Dana\r\nBcc: x <d@x.example>"),
+        "invalid-address",
     ),
     Case(
         "launch on a kickoff that is no date",
@@ -192,6 +207,47 @@ CASES: list[Case] = [
     Case("hold an unknown project", ("hold", "CRM-404"), "project-not-found"),
     Case("hold a project on hold", ("hold", "HELD-1"), "invalid-transition", postgresql=True),
     Case("resume an active project", ("resume", "CRM-1"), "invalid-transition", postgresql=True),
+    Case(
+        "complete on a day far in the future",
+        ("complete", "CRM-1", "provision_workspace", "--on", "9999-12-31"),
+        "date-in-future",
+        postgresql=True,
+    ),
+    Case(
+        "complete on a day not yet come",
+        ("complete", "CRM-1", "provision_workspace", "--on", "2099-06-01"),
+        "date-in-future",
+    ),
+    Case(
+        "complete before the kickoff",
+        ("complete", "CRM-1", "provision_workspace", "--on", "2026-11-27"),
+        "date-before-kickoff",
+    ),
+    Case(
+        "complete in 1900",
+        ("complete", "CRM-1", "provision_workspace", "--on", "1900-01-01", "--force-date"),
+        "date-too-early",
+    ),
+    Case("hold on a day not yet come", ("hold", "CRM-1", "--on", "2099-06-01"), "date-in-future"),
+    Case("resume before the hold began", ("resume", "HELD-1", "--on", "2026-11-29"), "date-before-hold"),
+    # -- sweep
+    Case("sweep as of 9999-12-31", ("sweep", "--as-of", "9999-12-31"), "sweep-day-out-of-range", postgresql=True),
+    Case("sweep as of a day not yet come", ("sweep", "--as-of", "2099-06-01"), "sweep-in-future", postgresql=True),
+    Case("dry run as of a day not yet come", ("sweep", "--dry-run", "--as-of", "2099-06-01"), "sweep-in-future"),
+    Case("sweep at 25:00", ("sweep", "--as-of", "2026-12-01", "--at", "25:00"), "invalid-sweep-time"),
+    Case("sweep at noon", ("sweep", "--at", "noon"), "invalid-sweep-time"),
+    Case("sweep as of a day that is no date", ("sweep", "--as-of", "tomorrow"), None),
+    # -- the outbox
+    Case("show an unknown message", ("outbox", "show", "999"), "message-not-found"),
+    Case("retry an unknown message", ("outbox", "retry", "999"), "message-not-found"),
+    Case("outbox of an unknown project", ("outbox", "list", "--project", "CRM-404"), "project-not-found"),
+    Case("outbox older than no age", ("outbox", "list", "--older-than", "3 weeks"), None),
+    # -- the demo
+    Case(
+        "demo into a folder holding a real database",
+        ("demo", "--data", "{data}", "--days", "1"),
+        "demo-folder-not-ours",
+    ),
     # -- status and list
     Case("status of an unknown project", ("status", "CRM-404"), "project-not-found", postgresql=True),
     Case("list an unknown state", ("list", "--state", "sleeping"), None),
@@ -206,6 +262,11 @@ CASES: list[Case] = [
     Case("unsubscribe garbage", ("unsubscribe", "not a token at all"), "invalid-unsubscribe-token"),
     Case("unsubscribe from every project", ("unsubscribe", "{token::lee@acme.example}"), "unsubscribe-every-project"),
     # -- reports
+    Case(
+        "report as of two different days",
+        ("report", "--as-of", "2026-11-01", "ttfv", "--as-of", "2026-10-01"),
+        "conflicting-as-of",
+    ),
     Case(
         "report a period ending before it starts",
         ("report", "ttfv", "--since", "2027-01-01", "--until", "2026-01-01"),
