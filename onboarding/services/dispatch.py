@@ -5,17 +5,23 @@ exponential backoff; a permanent one (an SMTP 5xx) or too many attempts marks th
 message failed, and ``onboarding status`` shows it. Customer emails about a project
 are never delivered to someone who unsubscribed from it (``onboarding unsubscribe``):
 they are left out of the recipients, and a message left with none is suppressed. Delivery is at least once and
-idempotent by key: a message whose sender died after handing it over is claimed
-again once its lease runs out, and the transport recognises it by its key
-(Maildir) or its Message-ID (the receiving mail system).
+idempotent by key: a message whose sender died after handing it over is delivered
+again, and the transport recognises it by its key (Maildir) or its Message-ID (the
+receiving mail system).
+
+Each ``deliver_due`` is one delivery run: it registers itself with the outbox,
+first releases the claims of runs known to be gone (a sweep killed mid-delivery),
+so that a rerun, even at the same instant, delivers everything the dead run claimed
+but did not send, then claims as itself, and at the end gives back anything it
+still holds. A live concurrent run keeps its claims. The lease frees only claims
+whose run cannot be told dead.
 
 Not here: what to send (sweep, projects), rendering and transports (adapters/email).
 """
 
 from __future__ import annotations
 
-import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from onboarding.core.messages import OutgoingMessage
@@ -26,6 +32,7 @@ from onboarding.services.ports import (
     Renderer,
     TemporaryDeliveryError,
     Transport,
+    Waiting,
 )
 
 LEASE = timedelta(minutes=10)
@@ -37,6 +44,8 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     suppressed: int = 0  # every recipient had unsubscribed
+    released: int = 0  # claims of gone runs made pending again before claiming
+    waiting: Waiting = field(default_factory=Waiting)  # what is left after the run, and since when
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -44,6 +53,8 @@ class DispatchReport:
             self.retried + other.retried,
             self.failed + other.failed,
             self.suppressed + other.suppressed,
+            self.released + other.released,
+            other.waiting,
         )
 
 
@@ -60,7 +71,6 @@ class Dispatcher:
         renderer: Renderer,
         transport: Transport,
         clock: Clock,
-        worker: str | None = None,
         max_attempts: int = 8,
         batch: int = 200,
     ) -> None:
@@ -68,17 +78,29 @@ class Dispatcher:
         self._renderer = renderer
         self._transport = transport
         self._clock = clock
-        self._worker = worker or f"{socket.gethostname()}"
         self._max_attempts = max_attempts
         self._batch = batch
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
-        """Deliver what is due now, batch by batch, until nothing is due (or the limit)."""
+        """Deliver what is due now, batch by batch, until nothing is due (or the limit), as one delivery run."""
+        run = self._outbox.begin_run()
+        try:
+            report = DispatchReport(released=self._outbox.release_gone(run=run))
+            report += self._deliver(run, max_messages)
+        finally:
+            self._outbox.end_run(run)
+        return replace(report, waiting=self.waiting())
+
+    def waiting(self, project_id: str | None = None) -> Waiting:
+        """What is not handed over yet, and since when."""
+        return self._outbox.waiting(lease=LEASE, project_id=project_id)
+
+    def _deliver(self, run: str, max_messages: int | None) -> DispatchReport:
         report = DispatchReport()
         delivered = 0
         while max_messages is None or delivered < max_messages:
             limit = self._batch if max_messages is None else min(self._batch, max_messages - delivered)
-            claimed = self._outbox.claim(now=self._clock.now(), worker=self._worker, limit=limit, lease=LEASE)
+            claimed = self._outbox.claim(now=self._clock.now(), worker=run, limit=limit, lease=LEASE)
             if not claimed:
                 break
             opted_out = self._outbox.opted_out(

@@ -265,3 +265,23 @@ class OutboxRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class DeliveryRunRow(Base):
+    """A delivery run that is claiming or was claiming outbox rows (``outbox.claimed_by`` is ``run:<id>``).
+
+    It says which process made the claims, so that a later run can tell whether that
+    process is gone and release them at once: on SQLite, whether the process is still
+    alive on this machine (by pid and process start, which survives pid reuse); on
+    PostgreSQL, whether the run still holds its session advisory lock and beats its
+    heartbeat. A run removes its row when it ends; a gone run's row goes with its claims.
+    """
+
+    __tablename__ = "delivery_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    process_started: Mapped[str] = mapped_column(String(80))  # boot id and start tick, "" where unknown
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # wall-clock, not a sweep's --as-of
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
