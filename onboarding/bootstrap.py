@@ -16,10 +16,10 @@ from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
-from onboarding.services.dispatch import Dispatcher
+from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.planning import PlanningService
-from onboarding.services.ports import Clock, Transport
+from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
 from onboarding.services.sweep import SweepService
@@ -82,6 +82,11 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
         product_name=settings.sender_name,
     )
     return Dispatcher(outbox=SqlOutbox(engine), renderer=renderer, transport=transport(settings), clock=clock)
+
+
+def delivery_waiting(*, engine: Engine, project_id: str | None = None) -> Waiting:
+    """What the outbox has not handed over yet (of every project or one), and since when."""
+    return waiting(SqlOutbox(engine), project_id=project_id)
 
 
 def sweep_service(

@@ -29,6 +29,8 @@ from onboarding import __version__
 from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.bootstrap import (
+    database,
+    delivery_waiting,
     manager_report_service,
     planning_service,
     project_service,
@@ -44,7 +46,7 @@ from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.core.projects import status_document
 from onboarding.errors import OnboardingError, Problem, UnsubscribeRefused
-from onboarding.services.ports import Clock
+from onboarding.services.ports import Clock, Waiting
 from onboarding.settings import Settings, settings_problems
 
 _TRACE_LINES_IN_TABLE = 12
@@ -405,7 +407,9 @@ def unsubscribe(token: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def status(project: str, output_format: str) -> None:
     """A project's milestones, tasks, overdue work and go-live against the committed window."""
-    svc = project_service()
+    settings = Settings()
+    engine = database(settings)
+    svc = project_service(settings, engine=engine)
     try:
         record = svc.get(project)
     except OnboardingError as exc:
@@ -417,6 +421,8 @@ def status(project: str, output_format: str) -> None:
         {"kind": f.kind, "subject": f.subject, "to": list(f.recipients), "attempts": f.attempts, "error": f.error}
         for f in failed
     ]
+    waiting = delivery_waiting(engine=engine, project_id=record.id)
+    document["waiting_emails"] = _waiting_document(waiting)
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -450,6 +456,8 @@ def status(project: str, output_format: str) -> None:
                 style="red" if t["overdue"] else None,
             )
     out.print(table)
+    for line in _waiting_lines(waiting):
+        out.print(Text(f"emails {line}", style="bold red" if "stranded" in line else ""))
     for f in failed:
         out.print(
             Text(
@@ -545,12 +553,55 @@ def sweep(as_of: date | None, at_time: str, *, no_deliver: bool) -> None:
         f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
         f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}"
     )
+    if d.released:
+        click.echo(f"outbox: {d.released} emails claimed by runs that are gone were released and taken again")
+    for line in _waiting_lines(d.waiting):
+        click.echo(f"outbox: {line}")
     if report.not_replanned:
         count = len(report.not_replanned)
         click.echo(f"{count} project(s) could not be re-planned and were left as they were:", err=True)
         for line in report.not_replanned:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
+
+
+def _at(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at is not None else "?"
+
+
+def _waiting_lines(waiting: Waiting) -> list[str]:
+    """What is not handed over yet, and since when: one line for each kind of wait."""
+    lines = []
+    if waiting.pending:
+        lines.append(f"{waiting.pending} waiting to be sent, the oldest queued {_at(waiting.pending_since)}")
+    if waiting.claimed:
+        lines.append(f"{waiting.claimed} being delivered by a run at work since {_at(waiting.claimed_since)}")
+    if waiting.stranded:
+        then = (
+            f"taken again after the lease, by {_at(waiting.stranded_until)}"
+            if waiting.stranded_until is not None
+            else "released by the next delivery"
+        )
+        lines.append(
+            f"{waiting.stranded} stranded since {_at(waiting.stranded_since)}, claimed by a run that is gone "
+            f"or cannot be told alive: {then}"
+        )
+    return lines
+
+
+def _waiting_document(waiting: Waiting) -> dict[str, Any]:
+    def iso(at: datetime | None) -> str | None:
+        return at.astimezone(UTC).isoformat() if at is not None else None
+
+    return {
+        "pending": waiting.pending,
+        "pending_since": iso(waiting.pending_since),
+        "claimed": waiting.claimed,
+        "claimed_since": iso(waiting.claimed_since),
+        "stranded": waiting.stranded,
+        "stranded_since": iso(waiting.stranded_since),
+        "stranded_until": iso(waiting.stranded_until),
+    }
 
 
 # -- manager reports ---------------------------------------------------------------------------------------------

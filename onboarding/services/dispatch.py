@@ -93,7 +93,7 @@ class Dispatcher:
 
     def waiting(self, project_id: str | None = None) -> Waiting:
         """What is not handed over yet, and since when."""
-        return self._outbox.waiting(lease=LEASE, project_id=project_id)
+        return waiting(self._outbox, project_id=project_id)
 
     def _deliver(self, run: str, max_messages: int | None) -> DispatchReport:
         report = DispatchReport()
@@ -137,6 +137,11 @@ class Dispatcher:
             return DispatchReport(failed=1)
         self._outbox.sent(message_id, at=now)
         return DispatchReport(sent=1)
+
+
+def waiting(outbox: Outbox, *, project_id: str | None = None) -> Waiting:
+    """What an outbox has not handed over yet, of every project or one, and since when."""
+    return outbox.waiting(lease=LEASE, project_id=project_id)
 
 
 def _without(message: OutgoingMessage, opted_out: set[tuple[str, str]]) -> OutgoingMessage | None:
