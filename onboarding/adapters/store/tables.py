@@ -259,8 +259,9 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
-    # A dispatcher claims a row before delivering it; a claim older than the lease is
-    # taken again (the process that held it died), and delivery is idempotent by key.
+    # A delivery run claims a row before delivering it, as ``run:<id>`` (``delivery_runs``);
+    # the next run releases the claims of a run that is gone, a claim older than the lease
+    # is taken again whoever holds it, and delivery is idempotent by key.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
