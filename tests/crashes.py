@@ -246,28 +246,61 @@ SWEEP = [sys.executable, "-m", "onboarding.cli", "sweep", "--as-of", SWEEP_DAY.i
 
 
 def sweep(
-    target: Target, *, kill: Callable[[float], bool] | None = None, watch: Callable[[float], None] | None = None
-) -> float:
+    target: Target,
+    *,
+    kill: Callable[[float, int], bool] | None = None,
+    watch: Callable[[float, int], None] | None = None,
+) -> tuple[float, bool]:
     """Run the sweep to its end, or until ``kill`` (asked every few milliseconds with the seconds since the
-    start) says to kill it with SIGKILL; how long it ran. ``watch`` sees the elapsed time likewise."""
+    start and the process's pid) says to kill it with SIGKILL; how long it ran and whether it was killed.
+    ``watch`` sees the same while it runs."""
     started = time.monotonic()
     with subprocess.Popen(
         SWEEP, cwd=ROOT, env=target.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as child:
         while child.poll() is None:
             elapsed = time.monotonic() - started
-            if kill is not None and kill(elapsed):
+            if kill is not None and kill(elapsed, child.pid):
                 child.send_signal(signal.SIGKILL)
                 child.wait()
-                return elapsed
+                return elapsed, True
             if watch is not None:
-                watch(elapsed)
+                watch(elapsed, child.pid)
             time.sleep(0.002 if kill is not None else 0.01)
         assert child.stderr is not None
         error = child.stderr.read().decode()
         if child.returncode != 0:
             raise RuntimeError(f"the sweep failed ({child.returncode}): {error}")
-    return time.monotonic() - started
+    return time.monotonic() - started, False
+
+
+WATCHER = "crash-suite"  # the application name of this module's own PostgreSQL sessions
+
+
+def watching(url: str) -> Engine:
+    """An engine to watch a sweep's database with, its sessions told apart from the sweep's own."""
+    return make_engine(url if url.startswith("sqlite") else f"{url}?application_name={WATCHER}")
+
+
+def opened(engine: Engine, url: str, pid: int) -> bool:
+    """Whether the sweep process has its database open: it is past its imports and deciding."""
+    if url.startswith("sqlite"):
+        database = os.path.realpath(url.removeprefix("sqlite:///"))
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            return False
+        return database in links
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name <> :watcher AND pid <> pg_backend_pid()"
+                ),
+                {"watcher": WATCHER},
+            ).scalar_one()
+        )
 
 
 @dataclass(frozen=True)
@@ -327,7 +360,7 @@ def unsent_ids(engine: Engine) -> set[str]:
 class Phases:
     """When each phase of an uninterrupted sweep ran, in seconds from the process's start."""
 
-    started: float  # the process has imported what it needs (``onboarding --version``)
+    started: float  # the process is seen with its database open (past its imports)
     recording: float  # first write seen
     delivery: float  # first delivery run or claim seen
     ended: float
@@ -345,29 +378,34 @@ class Aim:
     """When to kill a sweep aimed at a phase.
 
     Deciding: a random delay over the phase's measured span, from when the process
-    has imported what it needs. Recording: a random delay over its measured length
+    is seen to have its database open (past its imports). Recording: a random delay over its measured length
     after its first write is seen. Delivering: once a random number of the sweep's
     messages (from none to all but one) is recorded sent, after its delivery run is
     seen. The machine's load varies, so the phase a kill hit is read from the
     database afterwards, not assumed.
     """
 
-    def __init__(self, phase: str, phases: Phases, engine: Engine, before: State, rng: random.Random) -> None:
+    def __init__(self, phase: str, phases: Phases, engine: Engine, url: str, before: State, rng: random.Random) -> None:
         self.phase = phase
         self.phases = phases
         self.engine = engine
+        self.url = url
         self.before = before
         self.extra = rng.uniform(0, max(phases.length(phase), 0.01))
         self.sent = rng.randrange(max(len(phases.expected), 1))  # delivery: how many are sent at the kill
-        self.began: float | None = phases.started if phase == "decision" else None
+        self.began: float | None = None
         self.last = 0.0
 
-    def __call__(self, elapsed: float) -> bool:
+    def __call__(self, elapsed: float, pid: int) -> bool:
         if self.began is not None and self.phase != "delivery":
             return elapsed >= self.began + self.extra
         if elapsed - self.last < 0.003:
             return False
         self.last = elapsed
+        if self.phase == "decision":
+            if opened(self.engine, self.url, pid):
+                self.began = elapsed
+            return False
         now = state(self.engine)
         if self.began is None and PHASES.index(now.phase(self.before)) >= PHASES.index(self.phase):
             self.began = elapsed
@@ -378,41 +416,43 @@ class Aim:
 
 def calibrate(db: Database, folder: Path, smtp: tuple[Recorder, int] | None) -> Phases:
     """One uninterrupted sweep on a copy, watched: its phases and the messages it delivers."""
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "onboarding.cli", "--version"], cwd=ROOT, check=True, capture_output=True)
-    startup = time.monotonic() - started
     target = Target(db.copy("calibration"), folder / "calibration", smtp[1] if smtp else None)
-    engine = make_engine(target.url)
+    engine = watching(target.url)
     before = state(engine)
     seen: dict[str, float] = {}
     last = [0.0]
 
-    def watch(elapsed: float) -> None:
-        if elapsed - last[0] < 0.02:
+    def watch(elapsed: float, pid: int) -> None:
+        if elapsed - last[0] < 0.01:
             return
         last[0] = elapsed
+        if "started" not in seen:
+            if opened(engine, target.url, pid):
+                seen["started"] = elapsed
+            return
         phase = state(engine).phase(before)
         if phase != "decision" and "recording" not in seen:
             seen["recording"] = elapsed
         if phase == "delivery" and "delivery" not in seen:
             seen["delivery"] = elapsed
 
-    ended = sweep(target, watch=watch)
+    ended, _ = sweep(target, watch=watch)
     expected = delivered_ids(target, smtp[0] if smtp else None)
     counts = Counter(expected)
     assert unsent_ids(engine) == set() and set(counts.values()) == {1}, "the uninterrupted sweep must deliver all once"
     engine.dispose()
     db.drop("calibration")
-    recording = seen.get("recording", startup)
+    started = seen.get("started", 0.0)
+    recording = seen.get("recording", started)
     delivery = seen.get("delivery", recording)
-    return Phases(startup, recording, delivery, ended, frozenset(expected))
+    return Phases(started, recording, delivery, ended, frozenset(expected))
 
 
 @dataclass(frozen=True)
 class Trial:
     aimed: str  # the phase the delay was drawn in
     delay: float
-    hit: str  # the phase the database shows was reached
+    hit: str  # the phase the database shows was reached ("finished": the sweep ended before the kill)
     stranded: int  # claims the dead run left ``sending``
     released: int  # ... that the rerun released at once
     window: int  # on SMTP: accepted by the server, never recorded sent by the dead run
@@ -435,13 +475,13 @@ def trial(
     recorder = smtp[0] if smtp else None
     name = f"trial{number}"
     target = Target(db.copy(name), folder / name, smtp[1] if smtp else None)
-    engine = make_engine(target.url)
+    engine = watching(target.url)
     try:
         before = state(engine)
-        aim = Aim(aimed, phases, engine, before, rng)
+        aim = Aim(aimed, phases, engine, target.url, before, rng)
         if recorder is not None:
             recorder.taken()
-        delay = sweep(target, kill=aim)
+        delay, killed = sweep(target, kill=aim)
         after = state(engine)
         first = delivered_ids(target, recorder) if recorder is not None else []
         window = set(first) & unsent_ids(engine)  # accepted by the server, not recorded sent: sent again
@@ -454,7 +494,7 @@ def trial(
         return Trial(
             aimed=aimed,
             delay=delay,
-            hit=after.phase(before),
+            hit=after.phase(before) if killed else "finished",
             stranded=after.statuses.get("sending", 0),
             after=after.statuses,
             released=released,
@@ -495,7 +535,7 @@ class Summary:
         t = self.trials
         return {
             "trials": len(t),
-            "hit": {p: sum(1 for x in t if x.hit == p) for p in PHASES},
+            "hit": {p: sum(1 for x in t if x.hit == p) for p in (*PHASES, "finished")},
             "stranded_claims": sum(x.stranded for x in t),
             "trials_with_stranded_claims": sum(1 for x in t if x.stranded),
             "released_at_once": sum(x.released for x in t),
