@@ -18,11 +18,11 @@ from onboarding.adapters.store.sql import SqlProjectStore, database_missing, ope
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
-from onboarding.services.dispatch import Dispatcher
+from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
-from onboarding.services.ports import Clock, Transport
+from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
 from onboarding.services.sweep import SweepService
@@ -106,6 +106,11 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
         backoff_cap=timedelta(minutes=settings.delivery_backoff_cap_minutes),
         deadline_seconds=settings.delivery_deadline_seconds,
     )
+
+
+def delivery_waiting(*, engine: Engine, project_id: str | None = None) -> Waiting:
+    """What the outbox has not handed over yet (of every project or one), and since when."""
+    return waiting(SqlOutbox(engine), project_id=project_id)
 
 
 def sweep_service(

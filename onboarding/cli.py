@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from dataclasses import fields, is_dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.adapters.store.sql import store_failure
 from onboarding.bootstrap import (
+    database,
+    delivery_waiting,
     manager_report_service,
     outbox_service,
     planning_service,
@@ -56,7 +58,7 @@ from onboarding.errors import (
     UnsubscribeRefused,
     render_problem,
 )
-from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry
+from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, Clock, OutboxEntry, Waiting
 from onboarding.services.reports import one_report_day
 from onboarding.services.sweep import SweepPreview
 from onboarding.settings import Settings, settings_problems
@@ -538,7 +540,9 @@ def unsubscribe(token: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def status(project: str, output_format: str) -> None:
     """A project's milestones, tasks, overdue work and go-live against the committed window."""
-    svc = project_service()
+    settings = Settings()
+    engine = database(settings)
+    svc = project_service(settings, engine=engine)
     try:
         record = svc.get(project)
     except OnboardingError as exc:
@@ -558,6 +562,8 @@ def status(project: str, output_format: str) -> None:
         }
         for f in failed
     ]
+    waiting = delivery_waiting(engine=engine, project_id=record.id)
+    document["waiting_emails"] = _waiting_document(waiting)
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -591,6 +597,8 @@ def status(project: str, output_format: str) -> None:
                 style="red" if t["overdue"] else None,
             )
     out.print(table)
+    for line in _waiting_lines(waiting):
+        out.print(Text(f"emails {line}", style="bold red" if "stranded" in line else ""))
     for f in failed:
         out.print(
             Text(
@@ -702,6 +710,10 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
         f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}, "
         f"held {d.held}"
     )
+    if d.released:
+        click.echo(f"outbox: {d.released} emails claimed by runs that are gone were released and taken again")
+    for line in _waiting_lines(d.waiting):
+        click.echo(f"outbox: {line}")
     if d.unavailable:
         click.echo(
             f"mail server unavailable: {d.unavailable}; {d.retried + d.deferred} message(s) wait for the next sweep"
@@ -761,6 +773,45 @@ def _print_preview(preview: SweepPreview) -> None:
         for line in preview.not_replanned:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
+
+
+def _at(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at is not None else "?"
+
+
+def _waiting_lines(waiting: Waiting) -> list[str]:
+    """What is not handed over yet, and since when: one line for each kind of wait."""
+    lines = []
+    if waiting.pending:
+        lines.append(f"{waiting.pending} waiting to be sent, the oldest queued {_at(waiting.pending_since)}")
+    if waiting.claimed:
+        lines.append(f"{waiting.claimed} being delivered by a run at work since {_at(waiting.claimed_since)}")
+    if waiting.stranded:
+        then = (
+            f"taken again after the lease, by {_at(waiting.stranded_until)}"
+            if waiting.stranded_until is not None
+            else "released by the next delivery"
+        )
+        lines.append(
+            f"{waiting.stranded} stranded since {_at(waiting.stranded_since)}, claimed by a run that is gone "
+            f"or cannot be told alive: {then}"
+        )
+    return lines
+
+
+def _waiting_document(waiting: Waiting) -> dict[str, Any]:
+    def iso(at: datetime | None) -> str | None:
+        return at.astimezone(UTC).isoformat() if at is not None else None
+
+    return {
+        "pending": waiting.pending,
+        "pending_since": iso(waiting.pending_since),
+        "claimed": waiting.claimed,
+        "claimed_since": iso(waiting.claimed_since),
+        "stranded": waiting.stranded,
+        "stranded_since": iso(waiting.stranded_since),
+        "stranded_until": iso(waiting.stranded_until),
+    }
 
 
 # -- manager reports ---------------------------------------------------------------------------------------------

@@ -18,19 +18,25 @@ what is left), so a hanging server cannot stall a sweep.
 Customer emails about a project are never delivered to someone who unsubscribed
 from it (``onboarding unsubscribe``): they are left out of the recipients, and a
 message left with none is suppressed. Delivery is at least once and idempotent by
-key: a message whose sender died after handing it over is claimed again once its
-lease runs out, and the transport recognises it by its key (Maildir) or its
-Message-ID (the receiving mail system).
+key: a message whose sender died after handing it over is delivered again, and the
+transport recognises it by its key (Maildir) or its Message-ID (the receiving mail
+system).
+
+Each ``deliver_due`` is one delivery run: it registers itself with the outbox,
+first releases the claims of runs known to be gone (a sweep killed mid-delivery),
+so that a rerun, even at the same instant, delivers everything the dead run claimed
+but did not send, then claims as itself, and at the end gives back anything it
+still holds. A live concurrent run keeps its claims. The lease frees only claims
+whose run cannot be told dead.
 
 Not here: what to send (sweep, projects), rendering and transports (adapters/email).
 """
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from onboarding.core.messages import OutgoingMessage
@@ -42,6 +48,7 @@ from onboarding.services.ports import (
     Renderer,
     TemporaryDeliveryError,
     Transport,
+    Waiting,
 )
 
 LEASE = timedelta(minutes=10)
@@ -60,6 +67,8 @@ class DispatchReport:
     deferred: int = 0  # claimed but not tried (the server was unavailable, or the deadline came): next sweep
     unavailable: str = ""  # why the mail server (or folder) could not be used; empty when it could
     out_of_time: bool = False  # delivery stopped at its deadline with messages left
+    released: int = 0  # claims of gone runs made pending again before claiming
+    waiting: Waiting = field(default_factory=Waiting)  # what is left after the run, and since when
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -71,6 +80,8 @@ class DispatchReport:
             self.deferred + other.deferred,
             other.unavailable or self.unavailable,
             self.out_of_time or other.out_of_time,
+            self.released + other.released,
+            other.waiting,
         )
 
 
@@ -87,7 +98,6 @@ class Dispatcher:
         renderer: Renderer,
         transport: Transport,
         clock: Clock,
-        worker: str | None = None,
         batch: int = 200,
         retry_horizon: timedelta = RETRY_HORIZON,
         backoff_cap: timedelta = BACKOFF_CAP,
@@ -98,7 +108,6 @@ class Dispatcher:
         self._renderer = renderer
         self._transport = transport
         self._clock = clock
-        self._worker = worker or f"{socket.gethostname()}"
         self._batch = batch
         self._horizon = retry_horizon
         self._backoff_cap = backoff_cap
@@ -106,25 +115,36 @@ class Dispatcher:
         self._timer = timer  # real elapsed time (the clock may be simulated)
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
-        """Deliver what is due now, batch by batch, until nothing is due, the limit, the deadline, or the server
-        is found unavailable."""
+        """Deliver what is due now, batch by batch, as one delivery run: until nothing is due, the limit, the
+        deadline, or the server is found unavailable."""
+        run = self._outbox.begin_run()
+        try:
+            report = DispatchReport(released=self._outbox.release_gone(run=run))
+            report += self._deliver(run, max_messages)
+        finally:
+            self._outbox.end_run(run)
+            self._transport.close()  # one connection a run: the next sweep opens a fresh one
+        return replace(report, waiting=self.waiting())
+
+    def waiting(self, project_id: str | None = None) -> Waiting:
+        """What is not handed over yet, and since when."""
+        return waiting(self._outbox, project_id=project_id)
+
+    def _deliver(self, run: str, max_messages: int | None) -> DispatchReport:
         ends = None if self._deadline_seconds is None else self._timer() + self._deadline_seconds
         report = DispatchReport()
         delivered = 0
-        try:
-            while max_messages is None or delivered < max_messages:
-                if ends is not None and self._timer() >= ends:
-                    return report + DispatchReport(out_of_time=True)
-                limit = self._batch if max_messages is None else min(self._batch, max_messages - delivered)
-                claimed = self._outbox.claim(now=self._clock.now(), worker=self._worker, limit=limit, lease=LEASE)
-                if not claimed:
-                    break
-                report += self._deliver_batch(claimed, ends=ends)
-                if report.unavailable or report.out_of_time or len(claimed) < limit:  # a short batch: all due done
-                    break
-                delivered += len(claimed)
-        finally:
-            self._transport.close()  # one connection a run: the next sweep opens a fresh one
+        while max_messages is None or delivered < max_messages:
+            if ends is not None and self._timer() >= ends:
+                return report + DispatchReport(out_of_time=True)
+            limit = self._batch if max_messages is None else min(self._batch, max_messages - delivered)
+            claimed = self._outbox.claim(now=self._clock.now(), worker=run, limit=limit, lease=LEASE)
+            if not claimed:
+                break
+            report += self._deliver_batch(claimed, ends=ends)
+            if report.unavailable or report.out_of_time or len(claimed) < limit:  # a short batch: all due done
+                break
+            delivered += len(claimed)
         return report
 
     def _deliver_batch(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
@@ -225,6 +245,11 @@ class Dispatcher:
 def _duration(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     return f"{round(hours / 24, 1):g} days" if hours >= 48 else f"{round(hours, 1):g} hours"
+
+
+def waiting(outbox: Outbox, *, project_id: str | None = None) -> Waiting:
+    """What an outbox has not handed over yet, of every project or one, and since when."""
+    return outbox.waiting(lease=LEASE, project_id=project_id)
 
 
 def _without(message: OutgoingMessage, opted_out: set[tuple[str, str]]) -> OutgoingMessage | None:

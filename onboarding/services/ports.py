@@ -148,10 +148,54 @@ class QueuedMessage:
     queued_at: datetime | None = None
 
 
-class Outbox(Protocol):
-    """Emails waiting to leave: claimed in batches, then marked sent, retried, failed or held, or put back untried."""
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Emails not handed over yet, and since when (``onboarding status``, the sweep's summary).
 
-    def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]: ...
+    ``stranded`` are claimed by runs that are gone (the next delivery releases them at
+    once) or that cannot be told alive or gone from here (another machine on SQLite,
+    an unknown claimant): those are taken again once their lease runs out, by
+    ``stranded_until`` (None when the next delivery releases them all).
+    """
+
+    pending: int = 0  # queued, or back for another try
+    pending_since: datetime | None = None  # when the oldest of them was queued
+    claimed: int = 0  # being delivered by a live run
+    claimed_since: datetime | None = None
+    stranded: int = 0
+    stranded_since: datetime | None = None
+    stranded_until: datetime | None = None
+
+
+class Outbox(Protocol):
+    """Emails waiting to leave: claimed in batches by a delivery run, then marked sent, retried, failed or held,
+    or put back untried.
+
+    A run registers first (``begin_run``): its claims carry its name, so that a later
+    run can tell a run that is gone (killed mid-delivery) from one still at work, and
+    release the gone run's claims at once (``release_gone``) instead of waiting out
+    the lease. The lease remains for claims whose run cannot be told gone.
+    """
+
+    def begin_run(self) -> str:
+        """Register this process's delivery run; its claims carry the name returned until ``end_run``."""
+        ...
+
+    def release_gone(self, *, run: str) -> int:
+        """Make the claims of runs known to be gone (never ``run``) pending again; how many."""
+        ...
+
+    def end_run(self, run: str) -> None:
+        """Give back what the run still claims and unregister it."""
+        ...
+
+    def waiting(self, *, lease: timedelta, project_id: str | None = None) -> Waiting:
+        """What is not handed over yet, of every project or one, and since when."""
+        ...
+
+    def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
+        """Claim due messages for the run ``worker``: pending ones, and claims older than ``lease``."""
+        ...
 
     def sent(self, message_id: int, *, at: datetime) -> None: ...
 

@@ -37,6 +37,7 @@ from onboarding.services.ports import (
     OverdueRow,
     ProjectChange,
     QueuedMessage,
+    Waiting,
 )
 from onboarding.services.projects import UNSUBSCRIBED
 
@@ -138,6 +139,61 @@ class InMemoryOutbox:
     def __init__(self, store: InMemoryProjectStore) -> None:
         self.store = store
         self.state: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, bool] = {}  # run name -> alive; ``kill`` marks one gone, as a crash would
+        self._next_run = 0
+
+    def begin_run(self) -> str:
+        self._next_run += 1
+        name = f"run:{self._next_run}"
+        self.runs[name] = True
+        return name
+
+    def kill(self, run: str) -> None:
+        """The run's process died: its claims stay ``sending`` until another run releases them."""
+        self.runs[run] = False
+
+    def release_gone(self, *, run: str) -> int:
+        gone = {name for name, alive in self.runs.items() if not alive and name != run}
+        released = 0
+        for row in self.state.values():
+            if row["status"] == "sending" and row["claimed_by"] in gone:
+                row.update(status="pending", claimed_by=None, claimed_at=None)
+                released += 1
+        for name in gone:
+            del self.runs[name]
+        return released
+
+    def end_run(self, run: str) -> None:
+        for row in self.state.values():
+            if row["status"] == "sending" and row["claimed_by"] == run:
+                row.update(status="pending", claimed_by=None, claimed_at=None)
+        self.runs.pop(run, None)
+
+    def waiting(self, *, lease: timedelta, project_id: str | None = None) -> Waiting:
+        pending = claimed = stranded = 0
+        claimed_since: list[datetime] = []
+        stranded_since: list[datetime] = []
+        for key, message in self.store.outbox.items():
+            row = self._row(key)
+            if project_id is not None and message.project_id != project_id:
+                continue
+            if row["status"] == "pending":
+                pending += 1
+            elif row["status"] == "sending" and self.runs.get(row["claimed_by"], False):
+                claimed += 1
+                claimed_since.append(row["claimed_at"])
+            elif row["status"] == "sending":
+                stranded += 1
+                stranded_since.append(row["claimed_at"])
+        return Waiting(  # the twin's store keeps no queueing time
+            pending,
+            None,
+            claimed,
+            min(claimed_since, default=None),
+            stranded,
+            min(stranded_since, default=None),
+            None,
+        )
 
     def _row(self, key: str) -> dict[str, Any]:
         if key not in self.state:
@@ -148,6 +204,7 @@ class InMemoryOutbox:
                 "attempts": 0,
                 "next_attempt_at": None,
                 "claimed_at": None,
+                "claimed_by": None,
                 "last_error": None,
                 "sent_at": None,
             }
@@ -160,7 +217,7 @@ class InMemoryOutbox:
             due = row["next_attempt_at"] is None or row["next_attempt_at"] <= now
             stale = row["status"] == "sending" and row["claimed_at"] < now - lease
             if due and (row["status"] == "pending" or stale) and len(claimed) < limit:
-                row.update(status="sending", claimed_at=now, attempts=row["attempts"] + 1)
+                row.update(status="sending", claimed_at=now, claimed_by=worker, attempts=row["attempts"] + 1)
                 queued_at = self.store.queued_at.get(key)
                 claimed.append(QueuedMessage(row["id"], message, row["attempts"], queued_at=queued_at))
         return claimed

@@ -1,30 +1,189 @@
-"""The outbox in SQL: claim due messages, then record each one sent, retried, failed or held; list messages and
-put failed and held ones back in line (``onboarding outbox``).
+"""The outbox in SQL: delivery runs claim due messages, then record each one sent, retried, failed or held; list
+messages and put failed and held ones back in line (``onboarding outbox``).
 
 Two dispatchers never take the same row: PostgreSQL claims with ``FOR UPDATE SKIP
 LOCKED``; SQLite takes its write lock first (``BEGIN IMMEDIATE``), so claims
-there happen one at a time. A claim older than the lease is taken again, for the
-process holding it may have died mid-delivery; delivery is idempotent by key.
+there happen one at a time.
+
+Each delivery run registers in ``delivery_runs`` (host, pid, process start) and
+claims as ``run:<id>``. A run killed mid-delivery leaves its claims ``sending``;
+the next run releases them at once when it can tell the claimant is gone: on
+either database, a process of this machine that no longer lives (pid and process
+start); on PostgreSQL also a run whose session advisory lock is free (the lock is
+held on the run's own connection for its lifetime, so it goes with the process)
+or whose heartbeat stopped. A run still alive (another process, another thread)
+keeps its claims. A claim older than the lease is taken again whoever holds it:
+the last resort for claims nobody can tell dead (another machine on SQLite).
+Delivery is idempotent by key, so a message handed over just before a kill is
+recognised by a Maildir and carries the same Message-ID to a mail server.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, or_, select, text, update
 
+from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
 from onboarding.adapters.store.sql import events, outbox, writing
+from onboarding.adapters.store.tables import Base, DeliveryRunRow
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
-from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage
+from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage, Waiting
 from onboarding.services.projects import UNSUBSCRIBED
+
+runs = Base.metadata.tables[DeliveryRunRow.__tablename__]
+
+LOCKS = 0x0B0A  # first key of the runs' advisory locks (PostgreSQL); the second is the run's id
+HEARTBEAT = timedelta(seconds=10)  # how often a run on PostgreSQL tells it is alive
+STOPPED = timedelta(minutes=2)  # a heartbeat older than this: the run is gone (its machine froze or vanished)
+_PREFIX = "run:"
+
+
+def run_name(run_id: int) -> str:
+    return f"{_PREFIX}{run_id}"
+
+
+def _run_id(name: str | None) -> int | None:
+    if name is None or not name.startswith(_PREFIX) or not name[len(_PREFIX) :].isdigit():
+        return None  # a claim made before runs were recorded
+    return int(name[len(_PREFIX) :])
+
+
+def _lock_key(run_id: int) -> int:
+    return run_id % 2_147_483_647  # the advisory lock's keys are 32-bit
+
+
+@dataclass
+class _Held:
+    """A run's own connection (PostgreSQL), holding its advisory lock, and the thread beating its heart."""
+
+    connection: Connection
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
 
 
 class SqlOutbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"  # make_engine begins its writing transactions IMMEDIATE
+        self._held: dict[str, _Held] = {}  # this process's runs on PostgreSQL, by name
+
+    # -- delivery runs -----------------------------------------------------------------------------------------
+
+    def begin_run(self) -> str:
+        me = this_process()
+        values = {"host": me.host, "pid": me.pid, "process_started": me.started}
+        if self._sqlite:
+            now = datetime.now(UTC)
+            with writing(self.engine) as connection:
+                inserted = connection.execute(
+                    insert(runs).values(**values, started_at=now, heartbeat_at=now).returning(runs.c.id)
+                )
+                return run_name(int(inserted.scalar_one()))
+        connection = self.engine.connect()  # the run's own: its session holds the run's lock until it closes
+        try:
+            with connection.begin():  # the row is seen by others only once its lock is held
+                inserted = connection.execute(
+                    insert(runs).values(**values, started_at=func.now(), heartbeat_at=func.now()).returning(runs.c.id)
+                )
+                run_id = int(inserted.scalar_one())
+                connection.execute(
+                    text("SELECT pg_advisory_lock(CAST(:first AS integer), CAST(:second AS integer))"),
+                    {"first": LOCKS, "second": _lock_key(run_id)},
+                )
+        except BaseException:
+            connection.invalidate()
+            connection.close()
+            raise
+        held = _Held(connection)
+        held.thread = threading.Thread(target=_beat, args=(held, run_id), name=f"heartbeat {run_id}", daemon=True)
+        held.thread.start()
+        name = run_name(run_id)
+        self._held[name] = held
+        return name
+
+    def release_gone(self, *, run: str) -> int:
+        with self.engine.connect() as connection:
+            states = self._run_states(connection)
+        gone = [name for name, state in states.items() if state is Liveness.gone and name != run]
+        if not gone:
+            return 0
+        with writing(self.engine) as connection:
+            released = connection.execute(
+                update(outbox)
+                .where(outbox.c.status == "sending", outbox.c.claimed_by.in_(gone))
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            ).rowcount
+            connection.execute(delete(runs).where(runs.c.id.in_([_run_id(name) for name in gone])))
+        return int(released)
+
+    def end_run(self, run: str) -> None:
+        held = self._held.pop(run, None)
+        if held is not None and held.thread is not None:
+            held.stop.set()
+            held.thread.join()
+        try:
+            with writing(self.engine) as connection:
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.status == "sending", outbox.c.claimed_by == run)
+                    .values(status="pending", claimed_by=None, claimed_at=None)
+                )
+                connection.execute(delete(runs).where(runs.c.id == _run_id(run)))
+        finally:
+            if held is not None:  # closing the session frees the run's lock
+                held.connection.invalidate()
+                held.connection.close()
+
+    def waiting(self, *, lease: timedelta, project_id: str | None = None) -> Waiting:
+        query = (
+            select(
+                outbox.c.status,
+                outbox.c.claimed_by,
+                func.count(),
+                func.min(outbox.c.created_at),
+                func.min(outbox.c.claimed_at),
+                func.max(outbox.c.claimed_at),
+            )
+            .where(outbox.c.status.in_(("pending", "sending")))
+            .group_by(outbox.c.status, outbox.c.claimed_by)
+        )
+        if project_id is not None:
+            query = query.where(outbox.c.project_id == project_id)
+        with self.engine.connect() as connection:
+            groups = connection.execute(query).all()
+            states = self._run_states(connection) if any(g[0] == "sending" for g in groups) else {}
+        return _waiting(groups, states, lease)
+
+    def _run_states(self, connection: Connection) -> dict[str, Liveness]:
+        """Each registered run, alive, gone or unknown."""
+        if self._sqlite:
+            rows = connection.execute(select(runs.c.id, runs.c.host, runs.c.pid, runs.c.process_started))
+            return {run_name(r.id): liveness(ProcessIdentity(r.host, r.pid, r.process_started)) for r in rows}
+        held = set(
+            connection.execute(
+                text(
+                    "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = CAST(:first AS oid)"
+                    " AND objsubid = 2 AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"first": LOCKS},
+            ).scalars()
+        )
+        stopped = (runs.c.heartbeat_at < func.now() - STOPPED).label("stopped")
+        states: dict[str, Liveness] = {}
+        for r in connection.execute(select(runs.c.id, runs.c.host, runs.c.pid, runs.c.process_started, stopped)):
+            # its lock free, its heartbeat stopped, or its process gone from this machine
+            gone = int(_lock_key(r.id)) not in {int(k) for k in held} or r.stopped
+            process = liveness(ProcessIdentity(r.host, r.pid, r.process_started))
+            states[run_name(r.id)] = Liveness.gone if gone or process is Liveness.gone else Liveness.alive
+        return states
+
+    # -- messages --------------------------------------------------------------------------------------------
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
         due = and_(
@@ -45,6 +204,10 @@ class SqlOutbox:
                     .where(outbox.c.id.in_([r["id"] for r in rows]))
                     .values(status="sending", claimed_by=worker, claimed_at=now, attempts=outbox.c.attempts + 1)
                 )
+            run_id = _run_id(worker)
+            if run_id is not None:  # the run is at work (wall-clock time: ``now`` may be a simulated day)
+                beat = datetime.now(UTC) if self._sqlite else func.now()
+                connection.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=beat))
         return [_queued(r) for r in rows]
 
     def sent(self, message_id: int, *, at: datetime) -> None:
@@ -150,10 +313,6 @@ def _matching(query: OutboxQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite keeps UTC without its zone
-
-
 def _entry(row: Any) -> OutboxEntry:
     return OutboxEntry(
         id=row["id"],
@@ -169,6 +328,51 @@ def _entry(row: Any) -> OutboxEntry:
         sent_at=_aware(row["sent_at"]) if row["sent_at"] is not None else None,
         last_error=row["last_error"],
     )
+
+
+def _beat(held: _Held, run_id: int) -> None:
+    """Tell, every HEARTBEAT, that the run is alive; stop when told or when its connection fails."""
+    while not held.stop.wait(HEARTBEAT.total_seconds()):
+        try:
+            with held.connection.begin():
+                held.connection.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=func.now()))
+        except Exception:  # the database went away: the run's lock went with its session
+            return
+
+
+def _waiting(groups: Sequence[Any], states: dict[str, Liveness], lease: timedelta) -> Waiting:
+    pending = claimed = stranded = 0
+    pending_since: datetime | None = None
+    claimed_since: datetime | None = None
+    stranded_since: datetime | None = None
+    stranded_until: datetime | None = None
+    for status, claimant, count, queued_first, claimed_first, claimed_last in groups:
+        if status == "pending":
+            pending += count
+            pending_since = _earliest(pending_since, queued_first)
+            continue
+        state = states.get(claimant, Liveness.unknown) if claimant is not None else Liveness.unknown
+        if state is Liveness.alive:
+            claimed += count
+            claimed_since = _earliest(claimed_since, claimed_first)
+            continue
+        stranded += count
+        stranded_since = _earliest(stranded_since, claimed_first)
+        if state is Liveness.unknown and claimed_last is not None:
+            until = _aware(claimed_last) + lease
+            stranded_until = until if stranded_until is None else max(stranded_until, until)
+    return Waiting(pending, pending_since, claimed, claimed_since, stranded, stranded_since, stranded_until)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite gives instants back naive (UTC)
+
+
+def _earliest(known: datetime | None, at: datetime | None) -> datetime | None:
+    if at is None:
+        return known
+    at = _aware(at)
+    return at if known is None else min(known, at)
 
 
 def _queued(row: Any) -> QueuedMessage:

@@ -275,8 +275,9 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
-    # A dispatcher claims a row before delivering it; a claim older than the lease is
-    # taken again (the process that held it died), and delivery is idempotent by key.
+    # A delivery run claims a row before delivering it, as ``run:<id>`` (``delivery_runs``);
+    # the next run releases the claims of a run that is gone, a claim older than the lease
+    # is taken again whoever holds it, and delivery is idempotent by key.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What the idempotency key is made of (0009), so that no query splits keys: the recipient it is per,
@@ -312,3 +313,23 @@ class DatabaseMarkRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryRunRow(Base):
+    """A delivery run that is claiming or was claiming outbox rows (``outbox.claimed_by`` is ``run:<id>``).
+
+    It says which process made the claims, so that a later run can tell whether that
+    process is gone and release them at once: on SQLite, whether the process is still
+    alive on this machine (by pid and process start, which survives pid reuse); on
+    PostgreSQL, whether the run still holds its session advisory lock and beats its
+    heartbeat. A run removes its row when it ends; a gone run's row goes with its claims.
+    """
+
+    __tablename__ = "delivery_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    process_started: Mapped[str] = mapped_column(String(80))  # boot id and start tick, "" where unknown
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # wall-clock, not a sweep's --as-of
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
