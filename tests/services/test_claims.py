@@ -61,8 +61,8 @@ from onboarding.services.dispatch import Dispatcher
 from tests.services.test_delivery import RENDERER
 
 class Slow(MaildirTransport):
-    def deliver(self, raw, *, message_key, recipients):
-        super().deliver(raw, message_key=message_key, recipients=recipients)
+    def deliver(self, raw, *, message_key, recipients, timeout_seconds=None):
+        super().deliver(raw, message_key=message_key, recipients=recipients, timeout_seconds=timeout_seconds)
         time.sleep(0.05)  # between writing the message and recording it sent: where a crash hurts
 
 clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
