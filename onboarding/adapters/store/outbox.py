@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, or_, select, text, update
 
+from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
 from onboarding.adapters.store.sql import events, outbox, writing
 from onboarding.adapters.store.tables import Base, DeliveryRunRow
@@ -323,9 +324,9 @@ def _entry(row: Any) -> OutboxEntry:
         recipients=tuple(p["email"] for p in (*row["recipients"], *(row["cc"] or []))),
         state=row["status"],
         attempts=row["attempts"],
-        queued_at=_aware(row["created_at"]),
-        next_attempt_at=_aware(row["next_attempt_at"]),
-        sent_at=_aware(row["sent_at"]) if row["sent_at"] is not None else None,
+        queued_at=utc_instant(row["created_at"]),
+        next_attempt_at=utc_instant(row["next_attempt_at"]),
+        sent_at=utc_instant(row["sent_at"]) if row["sent_at"] is not None else None,
         last_error=row["last_error"],
     )
 
@@ -359,19 +360,15 @@ def _waiting(groups: Sequence[Any], states: dict[str, Liveness], lease: timedelt
         stranded += count
         stranded_since = _earliest(stranded_since, claimed_first)
         if state is Liveness.unknown and claimed_last is not None:
-            until = _aware(claimed_last) + lease
+            until = utc_instant(claimed_last) + lease
             stranded_until = until if stranded_until is None else max(stranded_until, until)
     return Waiting(pending, pending_since, claimed, claimed_since, stranded, stranded_since, stranded_until)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite gives instants back naive (UTC)
 
 
 def _earliest(known: datetime | None, at: datetime | None) -> datetime | None:
     if at is None:
         return known
-    at = _aware(at)
+    at = utc_instant(at)
     return at if known is None else min(known, at)
 
 
@@ -390,5 +387,5 @@ def _queued(row: Any) -> QueuedMessage:
         key_on=row["key_on"],
         key_reason=row["key_reason"],
     )
-    queued_at = _aware(row["created_at"]) if row["created_at"] is not None else None
+    queued_at = utc_instant(row["created_at"]) if row["created_at"] is not None else None
     return QueuedMessage(id=row["id"], message=message, attempts=row["attempts"] + 1, queued_at=queued_at)

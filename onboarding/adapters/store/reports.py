@@ -27,14 +27,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, case, delete, func, insert, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
-from onboarding.adapters.store.rows import day_reader, driver_rows
+from onboarding.adapters.store.rows import day_reader, driver_rows, utc_instant
 from onboarding.adapters.store.tables import Base
 from onboarding.core.blueprint import TTFV, CalendarName
 from onboarding.core.calendars import BusinessCalendar
@@ -259,7 +259,7 @@ def history_of(connection: Connection, project_id: str) -> list[Event]:
         .where(events.c.project_id == project_id, events.c.kind.in_(TTFV_EVENT_KINDS))
         .order_by(events.c.id)
     )
-    return [Event(r.kind, _aware(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
+    return [Event(r.kind, utc_instant(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
 
 
 def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_table: bool = True) -> int:
@@ -304,7 +304,9 @@ def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_
         .order_by(events.c.project_id, events.c.id)
     )
     for e in event_rows:
-        histories.setdefault(e.project_id, []).append(Event(e.kind, _aware(e.at), e.actor, e.task_key, e.data or {}))
+        histories.setdefault(e.project_id, []).append(
+            Event(e.kind, utc_instant(e.at), e.actor, e.task_key, e.data or {})
+        )
     rows = [
         ttfv_values(
             project_id=p.id,
@@ -640,7 +642,3 @@ def _day(number: int) -> date:
 
 def _text(values: Sequence[str | None]) -> Any:
     return np.array([NONE_LABEL if v is None else v for v in values], dtype=np.str_)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

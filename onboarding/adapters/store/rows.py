@@ -1,4 +1,4 @@
-"""Reading many rows at once: the driver's own tuples, and dates as each driver gives them.
+"""Reading rows: many at once as the driver's own tuples, dates as each driver gives them, instants in UTC.
 
 At a hundred thousand rows and more, SQLAlchemy's result objects cost more than
 the reads themselves; the sweep's nudge decision and the portfolio report read
@@ -9,7 +9,7 @@ compiled by SQLAlchemy).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select
@@ -25,3 +25,8 @@ def day_reader(engine: Engine) -> Callable[[Any], date]:
     if engine.dialect.name == "sqlite":
         return date.fromisoformat
     return lambda value: value
+
+
+def utc_instant(value: datetime) -> datetime:
+    """An instant read back from the store: SQLite hands instants back without a zone; they are stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

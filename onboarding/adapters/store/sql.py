@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from onboarding.adapters.store.reports import (
     project_ttfv_values,
     replace_ttfv,
 )
+from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
@@ -399,7 +400,7 @@ class SqlProjectStore:
     def events(self, project_id: str) -> list[Event]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(events).where(events.c.project_id == project_id).order_by(events.c.id))
-            return [Event(r.kind, _aware(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
+            return [Event(r.kind, utc_instant(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
 
     def outbox_for(self, project_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
@@ -653,8 +654,8 @@ def _record_of(
         finish_on=row["finish_on"],
         bindings=people,
         tasks=tuple(_task(t) for t in task_rows),
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
+        created_at=utc_instant(row["created_at"]),
+        updated_at=utc_instant(row["updated_at"]),
         version=row["version"],
     )
 
@@ -748,8 +749,3 @@ def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
 
 def _person(p: Person) -> dict[str, str]:
     return {"name": p.name, "email": p.email, "timezone": p.timezone}
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands instants back without a zone; they are stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
