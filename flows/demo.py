@@ -37,7 +37,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLUEPRINTS = ROOT / "blueprints"
+# The example blueprints: the source tree's, else the copy an installed package ships (onboarding/examples).
+BLUEPRINTS = next(p for p in (ROOT / "blueprints", ROOT / "onboarding" / "examples") if p.is_dir())
 START = date(2026, 11, 2)
 SWEEP_AT = "17:00"  # UTC: 09:00 on the US west coast, 12:00 in New York
 MARK = ".onboarding-demo"  # the file that says a folder is the demo's own (made by it, deleted by it)
