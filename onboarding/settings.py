@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     delivery_deadline_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="Real time a sweep's delivery may take; what is left waits for the next sweep.",
+        lt=600,  # below the 10-minute claim lease: a run still at work is never taken for a dead one
+        description="Real time a sweep's delivery may take (under 600, the claim lease); what is left waits for the "
+        "next sweep.",
     )
 
     @field_validator("sender_email")

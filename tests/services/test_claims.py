@@ -291,3 +291,20 @@ def test_the_in_memory_outbox_releases_a_killed_runs_claims_too(tmp_path: Path) 
     assert box.waiting(lease=LEASE).stranded == 4
     report = Dispatcher(outbox=box, renderer=RENDERER, transport=RecordingTransport(), clock=clock()).deliver_due()
     assert (report.released, report.sent) == (4, 7)
+
+
+def test_a_live_run_keeps_its_claims_whatever_day_another_run_acts_as_of(engine: Engine, tmp_path: Path) -> None:
+    """A catch-up run claims as of a past day; a sweep acting as of now must not take its claims for stale."""
+    launched(engine, tmp_path, projects=1)  # 7 kickoff emails
+    box = SqlOutbox(engine)
+    catching_up = box.begin_run()
+    try:
+        mine = box.claim(now=NOW, worker=catching_up, limit=100, lease=LEASE)
+        current = box.begin_run()
+        try:
+            theirs = box.claim(now=NOW + timedelta(hours=17), worker=current, limit=100, lease=LEASE)
+        finally:
+            box.end_run(current)
+        assert len(mine) == 7 and theirs == []
+    finally:
+        box.end_run(catching_up)

@@ -187,14 +187,14 @@ class SqlOutbox:
     # -- messages --------------------------------------------------------------------------------------------
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
-        due = and_(
-            outbox.c.next_attempt_at <= now,
-            or_(
-                outbox.c.status == "pending",
-                and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease),
-            ),
-        )
         with writing(self.engine) as connection:
+            # A live run keeps its claims, however old they look: runs act as of their own instants (a catch-up
+            # sweep as of a past day), so the lease is only for claims whose run cannot be told alive.
+            alive = [n for n, state in self._run_states(connection).items() if state is Liveness.alive and n != worker]
+            stale = and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease)
+            if alive:
+                stale = and_(stale, or_(outbox.c.claimed_by.is_(None), outbox.c.claimed_by.not_in(alive)))
+            due = and_(outbox.c.next_attempt_at <= now, or_(outbox.c.status == "pending", stale))
             query = select(outbox).where(due).order_by(outbox.c.id).limit(limit)
             if not self._sqlite:
                 query = query.with_for_update(skip_locked=True)
