@@ -1054,6 +1054,7 @@ class Age(click.ParamType):  # type: ignore[type-arg]
 
 
 _OUTBOX_STATES = click.Choice(list(OUTBOX_STATES))
+_LARGEST_ID = 2**63 - 1  # the databases' largest integer: a larger number is a usage error, not a traceback
 
 
 def _entry_document(e: OutboxEntry) -> dict[str, Any]:
@@ -1082,7 +1083,7 @@ def outbox() -> None:
 @click.option("--state", "states", multiple=True, type=_OUTBOX_STATES, help="Repeat for several (default: all).")
 @click.option("--project", help="A project's id or external id.")
 @click.option("--older-than", "older_than", type=Age(), help="Queued longer ago than this: 30m, 6h, 3d.")
-@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(1, _LARGEST_ID), default=100, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def outbox_list(
     states: tuple[str, ...], project: str | None, older_than: timedelta | None, limit: int, output_format: str
@@ -1118,7 +1119,7 @@ def outbox_list(
 
 
 @outbox.command(name="show")
-@click.argument("message_id", metavar="ID", type=click.IntRange(1))
+@click.argument("message_id", metavar="ID", type=click.IntRange(1, _LARGEST_ID))
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def outbox_show(message_id: int, output_format: str) -> None:
     """One message: its state, recipients, tries and last error."""
@@ -1136,7 +1137,7 @@ def outbox_show(message_id: int, output_format: str) -> None:
 
 
 @outbox.command(name="retry")
-@click.argument("message_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(1))
+@click.argument("message_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(1, _LARGEST_ID))
 @click.option("--state", "states", multiple=True, type=click.Choice(list(RESENDABLE)), help="Default: both.")
 @click.option("--project", help="A project's id or external id.")
 @click.option("--older-than", "older_than", type=Age(), help="Queued longer ago than this: 30m, 6h, 3d.")

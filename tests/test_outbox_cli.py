@@ -21,7 +21,7 @@ from onboarding.cli import EXIT_MAIL_UNAVAILABLE, main
 from onboarding.settings import Settings
 from tests.adapters.email.test_transports import Handler, free_port
 from tests.services.test_delivery import poison_first_message
-from tests.services.test_outage import smtp_server
+from tests.services.test_outage import SlowHandler, smtp_server
 from tests.services.test_projects import PAYROLL, PEOPLE
 
 KICKOFFS = len(PEOPLE)
@@ -129,3 +129,24 @@ def test_outbox_input_errors_are_coded_and_change_nothing(engine: Engine) -> Non
     age = CliRunner().invoke(main, ["outbox", "list", "--older-than", "3 weeks"])
     assert age.exit_code == 2 and "30m, 6h, 3d" in age.output
     assert SqlOutbox(engine).counts() == before
+
+
+def test_a_slow_server_cut_short_by_the_deadline_is_not_called_unavailable(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launch(engine, 2)
+    port = free_port()
+    monkeypatch.setenv("ONBOARDING_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ONBOARDING_SMTP_PORT", str(port))
+    monkeypatch.setenv("ONBOARDING_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("ONBOARDING_DELIVERY_DEADLINE_SECONDS", "1")
+    with smtp_server(port, SlowHandler()):
+        swept = CliRunner().invoke(main, ["sweep", "--as-of", "2026-12-01", "--at", "13:00"])
+    assert swept.exit_code == 0, swept.output
+    assert "delivery stopped at its deadline" in swept.stderr and "unavailable" not in swept.output
+
+
+def test_a_message_id_past_the_database_integers_is_a_usage_error(engine: Engine) -> None:
+    for args in (("outbox", "show", "9" * 20), ("outbox", "retry", "9" * 20), ("outbox", "list", "--limit", "9" * 20)):
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output

@@ -121,6 +121,8 @@ class Dispatcher:
         try:
             report = DispatchReport(released=self._outbox.release_gone(run=run))
             report += self._deliver(run, max_messages)
+            if report.out_of_time and report.sent:  # a server that took mail until the deadline came is not down
+                report = replace(report, unavailable="")
         finally:
             self._outbox.end_run(run)
             self._transport.close()  # one connection a run: the next sweep opens a fresh one
