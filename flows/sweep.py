@@ -43,19 +43,20 @@ SIMULATED = FixedClock(date(2026, 1, 1))  # moved to each run's --as-of day
 
 
 @cache
-def _built(*, simulated: bool) -> SweepService:
-    """One service per process (the database is migrated once), on the real or the simulated clock."""
+def _built(*, simulated: bool, deliver: bool = True) -> SweepService:
+    """One service per process (the database is migrated once), on the real or the simulated clock; without
+    ``deliver``, one that only decides (no dispatcher: no mail folder or key file made)."""
     clock: Clock = SIMULATED if simulated else SystemClock()
-    return sweep_service(clock=clock)
+    return sweep_service(clock=clock, deliver=deliver)
 
 
-def _service(as_of: date | None, at: str | None) -> SweepService:
+def _service(as_of: date | None, at: str | None, *, deliver: bool = True) -> SweepService:
     """The service acting as of that day and time (``core.sweep_days.sweep_instant``); neither: now."""
     if as_of is None and at is None:
-        return _built(simulated=False)
+        return _built(simulated=False, deliver=deliver)
     instant = sweep_instant(as_of, at, now=SystemClock().now())
     SIMULATED.set(instant.date(), at=instant)
-    return _built(simulated=True)
+    return _built(simulated=True, deliver=deliver)
 
 
 @task(cache_policy=NO_CACHE)
@@ -105,6 +106,7 @@ def sweep(as_of: date | None = None, at: str | None = None) -> dict[str, Any]:
     if as_of is not None or at is not None:  # resolved once: every task run acts as of the same instant
         instant = sweep_instant(as_of, at, now=SystemClock().now())
         as_of, at = instant.date(), f"{instant:%H:%M}"
+    _service(as_of, at, deliver=False).check()  # refused before a mail folder or key file is made
     svc = _service(as_of, at)
     svc.begin()
     report = SweepReport(as_of=svc.as_of())

@@ -110,6 +110,7 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
             sweep_module.sweep(at="noon")
         assert refused.value.codes == ["invalid-sweep-time"]
         assert (database_dump(engine), folder_dump(tmp_path / "maildir")) == before
+        assert not (tmp_path / "maildir").exists() and not (tmp_path / "secret_key").exists()  # nothing made
         assert sweep_module.sweep()["delivered"]["sent"] == len(PEOPLE)  # now, by the system clock
     finally:
         engine.dispose()
