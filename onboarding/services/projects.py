@@ -679,7 +679,7 @@ def _launch_inputs(r: LaunchRequest, bp: Blueprint) -> LaunchInputs:
         kickoff_on=r.kickoff_on,
         pay_schedule=_normal_spec(r.pay_schedule or bp.pay_schedule),
         segment=r.segment,
-        bindings=dict(r.bindings),
+        bindings={role: canonical_person(person) for role, person in r.bindings.items()},  # as stored
         contract_signed_on=r.contract_signed_on,
     )
 

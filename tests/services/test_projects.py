@@ -70,6 +70,29 @@ def test_launching_the_same_external_id_twice_makes_one_project(store) -> None: 
     assert len(svc.list_projects()) == 1
 
 
+def test_relaunching_with_an_address_written_another_way_is_the_same_request(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-04")))
+    people = {**PEOPLE, "csm": Person("Dana Ruiz", "dana@bücher.example")}  # stored in its ASCII (IDNA) form
+    first = svc.launch(
+        PAYROLL,
+        customer="Acme",
+        kickoff_on=D("2026-12-07"),
+        bindings=people,
+        pay_schedule="biweekly:2026-01-02",
+        external_id="CRM-7",
+    )
+    again = svc.launch(
+        PAYROLL,
+        customer="Acme",
+        kickoff_on=D("2026-12-07"),
+        bindings=people,
+        pay_schedule="biweekly:2026-01-02",
+        external_id="CRM-7",
+    )
+    assert first.project.bindings["csm"].email == "dana@xn--bcher-kva.example"
+    assert not again.created and again.project.id == first.project.id
+
+
 def test_relaunching_an_external_id_with_other_inputs_is_refused_naming_each_difference(store) -> None:  # type: ignore[no-untyped-def]
     from onboarding.errors import LaunchConflict
     from onboarding.services.projects import LaunchRequest
