@@ -119,11 +119,13 @@ def sweep_service(
     """The sweep over the configured database, delivering to SMTP or the Maildir.
 
     It acts as of ``clock`` (default: the system's); the system clock says what now
-    really is, so that a sweep never runs in the future of a real database.
+    really is, so that a sweep never runs in the future of a real database. It never
+    makes a database: a scheduled sweep started where there is none says so
+    (``database-not-found``) instead of sweeping an empty one.
     """
     settings = settings or Settings()
     clock = clock or SystemClock()
-    engine = database(settings)
+    engine = database(settings, create=False)
     blueprints = FileBlueprints(max_bytes=settings.max_blueprint_bytes)
     return SweepService(
         store=SqlSweepStore(engine),
@@ -159,7 +161,7 @@ def manager_report_service(
     """
     settings = settings or Settings()
     clock = clock or SystemClock()
-    engine = engine or database(settings)
+    engine = engine or database(settings, create=False)  # a report of no database is a mistake, not a new one
     return ManagerReportService(
         figures=report_service(settings, clock=clock, engine=engine),
         pages=HtmlReportPages(clock=SystemClock()),
@@ -174,5 +176,5 @@ def manager_report_service(
 def outbox_service(settings: Settings | None = None, *, clock: Clock | None = None) -> OutboxService:
     """The outbox of the configured database, to list and resend by hand."""
     settings = settings or Settings()
-    engine = database(settings)
+    engine = database(settings, create=False)
     return OutboxService(records=SqlOutbox(engine), projects=SqlProjectStore(engine), clock=clock or SystemClock())

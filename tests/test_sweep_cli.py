@@ -40,8 +40,8 @@ def configured(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
         monkeypatch.setenv("ONBOARDING_DATABASE_URL", url)
     opened: list[Engine] = []
 
-    def kept(settings: Settings) -> Engine:  # the CLI's engines, closed at the end (PostgreSQL warns otherwise)
-        opened.append(database(settings))
+    def kept(settings: Settings, *, create: bool = True) -> Engine:  # the CLI's engines, closed at the end
+        opened.append(database(settings, create=create))
         return opened[-1]
 
     monkeypatch.setattr(bootstrap, "database", kept)
