@@ -73,21 +73,16 @@ def test_launching_the_same_external_id_twice_makes_one_project(store) -> None: 
 def test_relaunching_with_an_address_written_another_way_is_the_same_request(store) -> None:  # type: ignore[no-untyped-def]
     svc = service(store, FixedClock(D("2026-12-04")))
     people = {**PEOPLE, "csm": Person("Dana Ruiz", "dana@bücher.example")}  # stored in its ASCII (IDNA) form
-    first = svc.launch(
-        PAYROLL,
-        customer="Acme",
-        kickoff_on=D("2026-12-07"),
-        bindings=people,
-        pay_schedule="biweekly:2026-01-02",
-        external_id="CRM-7",
-    )
-    again = svc.launch(
-        PAYROLL,
-        customer="Acme",
-        kickoff_on=D("2026-12-07"),
-        bindings=people,
-        pay_schedule="biweekly:2026-01-02",
-        external_id="CRM-7",
+    first, again = (
+        svc.launch(
+            PAYROLL,
+            customer="Acme",
+            kickoff_on=D("2026-12-07"),
+            bindings=people,
+            pay_schedule="biweekly:2026-01-02",
+            external_id="CRM-7",
+        )
+        for _ in range(2)
     )
     assert first.project.bindings["csm"].email == "dana@xn--bcher-kva.example"
     assert not again.created and again.project.id == first.project.id
