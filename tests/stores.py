@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,10 @@ from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
 POSTGRES_ADMIN_URL = os.environ.get("ONBOARDING_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    name = f"onboarding_test_{secrets.token_hex(4)}"
+@contextmanager
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skipped without a server, failed under CI."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -33,13 +35,18 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI=true and was not reachable: {exc}")
         pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        yield url
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with throwaway_postgres("onboarding_test") as url:
+        yield url
 
 
 def _fresh_postgres(url: str) -> Engine:

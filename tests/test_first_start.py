@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.stores import POSTGRES_ADMIN_URL
+from tests.stores import throwaway_postgres
 
 ROOT = Path(__file__).parents[1]
 SAAS = str(ROOT / "blueprints" / "saas-onboarding.yaml")
@@ -96,21 +95,8 @@ def environment(data: Path, **more: str) -> dict[str, str]:
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
     """A PostgreSQL database of its own, with nothing in it (the session's database has the schema)."""
-    name = f"onboarding_first_start_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any failure to reach the server
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true and was not reachable: {exc}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres("onboarding_first_start") as url:
+        yield url
 
 
 def test_eight_processes_started_together_on_an_empty_postgresql_database_all_succeed(
