@@ -1,8 +1,15 @@
-"""The one place that builds adapters from settings and hands them to services."""
+"""The one place that builds adapters from settings and hands them to services: the ``Application``.
+
+A process (a command, the web server, a flow run) builds one ``Application`` from its
+settings; its database is opened once, on first use, and its services are made once
+and shared. Opening never upgrades an existing database's schema: that is
+``Application.upgrade`` (``onboarding db upgrade``), run once, on purpose.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy import Engine
 
@@ -12,13 +19,21 @@ from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import secret_key
 from onboarding.adapters.reports.html import HtmlReportPages
+from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
-from onboarding.adapters.store.sql import SqlProjectStore, database_missing, open_database
+from onboarding.adapters.store.sql import (
+    SqlProjectStore,
+    database_missing,
+    make_engine,
+    open_database,
+    schema_revisions,
+)
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher, waiting
+from onboarding.services.keys import ApiKeyService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
@@ -35,9 +50,10 @@ def planning_service(settings: Settings | None = None) -> PlanningService:
 
 
 def database(settings: Settings, *, create: bool = True) -> Engine:
-    """The configured database, migrated to the latest schema (under a lock, and only when behind).
+    """The configured database at the latest schema: a new one is given it; an older one is refused.
 
-    Raises ``StoreUnavailable`` saying what to check when it cannot be used; with
+    Raises ``StoreUnavailable`` saying what to check when it cannot be used
+    (``database-out-of-date`` when its schema is older than this engine's); with
     ``create=False``, also when its SQLite file does not exist (it is not made).
     """
     return open_database(settings.effective_database_url, create=create)
@@ -114,7 +130,7 @@ def delivery_waiting(*, engine: Engine, project_id: str | None = None) -> Waitin
 
 
 def sweep_service(
-    settings: Settings | None = None, *, clock: Clock | None = None, deliver: bool = True
+    settings: Settings | None = None, *, clock: Clock | None = None, deliver: bool = True, engine: Engine | None = None
 ) -> SweepService:
     """The sweep over the configured database, delivering to SMTP or the Maildir.
 
@@ -125,7 +141,7 @@ def sweep_service(
     """
     settings = settings or Settings()
     clock = clock or SystemClock()
-    engine = database(settings, create=False)
+    engine = engine or database(settings, create=False)
     blueprints = FileBlueprints(max_bytes=settings.max_blueprint_bytes)
     return SweepService(
         store=SqlSweepStore(engine),
@@ -173,8 +189,81 @@ def manager_report_service(
     )
 
 
-def outbox_service(settings: Settings | None = None, *, clock: Clock | None = None) -> OutboxService:
+def outbox_service(
+    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+) -> OutboxService:
     """The outbox of the configured database, to list and resend by hand."""
     settings = settings or Settings()
-    engine = database(settings, create=False)
+    engine = engine or database(settings, create=False)
     return OutboxService(records=SqlOutbox(engine), projects=SqlProjectStore(engine), clock=clock or SystemClock())
+
+
+class Application:
+    """Settings, the database and the services over it, for one process: the CLI, the web app and the flows.
+
+    The database opens on first use: made at the latest schema when ``create`` and it
+    does not exist, refused when its schema is older (``database-out-of-date``). Each
+    service is built once and kept. ``clock`` is the system's unless one is given
+    (tests, a sweep as of another day).
+    """
+
+    def __init__(self, settings: Settings | None = None, *, clock: Clock | None = None, create: bool = True) -> None:
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or SystemClock()
+        self._create = create
+
+    @cached_property
+    def engine(self) -> Engine:
+        return database(self.settings, create=self._create)
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the database's schema to this engine's (making the database if need be): (revision before, after)."""
+        url = self.settings.effective_database_url
+        missing = database_missing(url)
+        before = None
+        if missing is None:
+            engine = make_engine(url)
+            try:
+                before, _head = schema_revisions(engine)
+            finally:
+                engine.dispose()
+        upgraded = open_database(url, create=True, upgrade=True)
+        try:
+            _before, after = schema_revisions(upgraded)
+        finally:
+            upgraded.dispose()
+        return before, after
+
+    @cached_property
+    def planning(self) -> PlanningService:
+        return planning_service(self.settings)
+
+    @cached_property
+    def projects(self) -> ProjectService:
+        return project_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        return report_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def outbox(self) -> OutboxService:
+        return outbox_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def keys(self) -> ApiKeyService:
+        return ApiKeyService(store=SqlApiKeyStore(self.engine), clock=self.clock)
+
+    def sweep(self, *, clock: Clock | None = None, deliver: bool = True) -> SweepService:
+        return sweep_service(self.settings, clock=clock or self.clock, deliver=deliver, engine=self.engine)
+
+    def manager_report(self, *, clock: Clock | None = None) -> ManagerReportService:
+        return manager_report_service(self.settings, clock=clock or self.clock, engine=self.engine)
+
+    def delivery_waiting(self, project_id: str | None = None) -> Waiting:
+        return delivery_waiting(engine=self.engine, project_id=project_id)
+
+    def close(self) -> None:
+        """Let go of the database's connections (when the process is done with it)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()

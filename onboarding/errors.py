@@ -14,6 +14,10 @@
     ├── LaunchConflict (ValueError)       an external id launched before with a different request
     ├── ProjectNotFound (LookupError)     no project with that id or external id
     ├── MessageNotFound (LookupError)     no outbox message with that id
+    ├── ApiKeyRefused (ValueError)        an API key that cannot be made or revoked as asked
+    ├── NotAuthenticated (PermissionError) a request without a valid API key
+    ├── NotPermitted (PermissionError)    a valid key whose scope does not allow the request
+    ├── ChangeConflict (RuntimeError)     a change made on a state another change has since replaced
     └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -117,6 +121,19 @@ OUTBOX_CODES: dict[str, str] = {
     "message-not-found": "no outbox message with that id",
 }
 
+# Stable problem codes of the HTTP API and its keys (documented in README.md, "HTTP API").
+API_CODES: dict[str, str] = {
+    "invalid-api-key-name": "an API key name that is empty, too long or not letters, digits, '.', '_' or '-'",
+    "api-key-exists": "an API key of that name exists (or existed: names are never reused)",
+    "api-key-not-found": "no API key of that name",
+    "not-authenticated": "no API key, or one that is unknown or revoked",
+    "not-permitted": "the key's scope does not allow this request",
+    "invalid-request": "a request whose body, path or query cannot be read",
+    "not-found": "no such resource",
+    "concurrent-change": "another change to the same project was made meanwhile",
+    "internal-error": "the server failed on a request (its log says why)",
+}
+
 # Stable problem codes of the settings and of the storage underneath (documented in README.md).
 SETUP_CODES: dict[str, str] = {
     "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
@@ -126,6 +143,7 @@ SETUP_CODES: dict[str, str] = {
     "database-unreadable": "the SQLite file is not a database, or is corrupted or cut short",
     "database-unreachable": "the database server cannot be reached or refuses the connection",
     "database-too-new": "the schema is from a newer version of the engine than this one",
+    "database-out-of-date": "the schema is from an older version of the engine: upgrade it first",
     "database-failed": "the database failed while the command ran",
     "file-access-failed": "a file or folder the command needs cannot be read or written",
 }
@@ -137,6 +155,7 @@ CODES: dict[str, str] = {
     **SWEEP_CODES,
     **DEMO_CODES,
     **OUTBOX_CODES,
+    **API_CODES,
     **SETUP_CODES,
 }
 
@@ -259,6 +278,22 @@ class ProjectNotFound(ProblemsError, LookupError):
 
 class MessageNotFound(ProblemsError, LookupError):
     """No outbox message has that id."""
+
+
+class ApiKeyRefused(ProblemsError, ValueError):
+    """An API key name that cannot be made (bad or taken) or revoked (unknown)."""
+
+
+class NotAuthenticated(ProblemsError, PermissionError):
+    """A request that carries no key the engine knows (none, unknown or revoked)."""
+
+
+class NotPermitted(ProblemsError, PermissionError):
+    """A request made with a valid key whose scope is below what the request needs."""
+
+
+class ChangeConflict(ProblemsError, RuntimeError):
+    """A change read a project that another change has replaced since: nothing of it was stored; try again."""
 
 
 class StoreUnavailable(ProblemsError, RuntimeError):

@@ -46,7 +46,7 @@ from onboarding.core.projects import (
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.core.window_jump import window_jump_alert
-from onboarding.errors import LaunchConflict, OnboardingError, PlanInputInvalid, Problem
+from onboarding.errors import ChangeConflict, LaunchConflict, OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -501,7 +501,16 @@ class ProjectService:
             except ConcurrentChange:
                 continue
             return replace(changed, version=project.version + 1)
-        raise RuntimeError(f"project {ref} kept changing under this update; try again")
+        raise ChangeConflict(
+            "project",
+            (
+                Problem(
+                    "concurrent-change",
+                    f"project {ref} kept changing while this change was made; nothing of it was stored",
+                    hint="read the project again and retry the change",
+                ),
+            ),
+        )
 
     def _reforecast(
         self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint

@@ -179,3 +179,25 @@ def test_sent_emails_learn_their_key_parts(empty: Engine) -> None:
         ("lee@acme.example", date(2026, 12, 8)): 2,
         ('"a:b"@acme.example', date(2026, 12, 8)): 1,
     }
+
+
+def test_an_older_database_is_refused_until_upgraded_on_purpose(empty: Engine) -> None:
+    """Opening never upgrades an existing schema; ``Application.upgrade`` (``onboarding db upgrade``) does, once."""
+    from onboarding.adapters.store.sql import open_database, schema_revisions
+    from onboarding.bootstrap import Application
+    from onboarding.errors import StoreUnavailable
+    from onboarding.settings import Settings
+
+    upgrade(empty, "0011")
+    url = empty.url.render_as_string(hide_password=False)
+    with pytest.raises(StoreUnavailable) as refused:
+        open_database(url)
+    assert refused.value.codes == ["database-out-of-date"]
+    assert schema_revisions(empty)[0] == "0011"  # untouched
+
+    application = Application(Settings(database_url=url))
+    before, after = application.upgrade()
+    assert before == "0011"
+    assert after == schema_revisions(empty)[1]
+    assert application.upgrade() == (after, after)  # a second upgrade has nothing to do
+    open_database(url).dispose()

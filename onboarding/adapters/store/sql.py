@@ -238,16 +238,24 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
-def open_database(url: str, *, create: bool = True) -> Engine:
-    """The database at a URL, migrated to the latest schema; every failure a ``StoreUnavailable``.
+def open_database(url: str, *, create: bool = True, upgrade: bool = False) -> Engine:
+    """The database at a URL, at the latest schema; every failure a ``StoreUnavailable``.
 
-    With ``create=False`` a SQLite file that does not exist is not made (``database-not-found``).
+    A new database (no schema yet) is given the latest schema. One made by an earlier
+    version of the engine is upgraded only when ``upgrade`` says so (``onboarding db
+    upgrade``): otherwise it is refused with ``database-out-of-date``, so that opening a
+    process never changes a schema that other processes may be using. With
+    ``create=False`` a SQLite file that does not exist is not made (``database-not-found``).
     """
     if not create and (missing := database_missing(url)) is not None:
         raise missing
     engine = make_engine(url)
     try:
-        migrate(engine)
+        current = _current_revision(engine)
+        if current != _head_revision():
+            if current is not None and not upgrade:
+                raise _out_of_date(current)
+            migrate(engine)
     except StoreUnavailable:
         engine.dispose()
         raise
@@ -255,6 +263,19 @@ def open_database(url: str, *, create: bool = True) -> Engine:
         engine.dispose()
         raise store_failure(exc, url) from None
     return engine
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """The database's schema revision (None: no schema yet) and the latest this engine knows."""
+    return _current_revision(engine), _head_revision()
+
+
+def _out_of_date(current: str) -> StoreUnavailable:
+    return _store_problem(
+        "database-out-of-date",
+        f"the database is at schema revision {current}, older than this engine's {_head_revision()}",
+        "upgrade the database's schema once (stop the sweep and other users of it first), then try again",
+    )
 
 
 # Any fixed 64-bit number: the PostgreSQL advisory lock that migrations of this engine take.

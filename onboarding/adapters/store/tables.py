@@ -333,3 +333,16 @@ class DeliveryRunRow(Base):
     process_started: Mapped[str] = mapped_column(String(80))  # boot id and start tick, "" where unknown
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # wall-clock, not a sweep's --as-of
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """A key for the HTTP API: only its SHA-256 is kept; the key itself is shown once, when made."""
+
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # the actor its changes are recorded under
+    scope: Mapped[str] = mapped_column(String(16))  # read, write or admin
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the whole key
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,19 @@
+"""The JSON API under ``/api/v1``: one router module per resource, gathered here.
+
+A new resource is a module with a ``router`` (an ``APIRouter`` with its own prefix
+and tags), added to ``ROUTERS``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from onboarding.web.api import health
+
+ROUTERS: list[APIRouter] = []
+
+api = APIRouter(prefix="/api/v1")
+for _router in ROUTERS:
+    api.include_router(_router)
+
+__all__ = ["api", "health"]

@@ -1,0 +1,58 @@
+"""The FastAPI application: ``create_app(application)`` for a process's ``Application``.
+
+OpenAPI at ``/api/openapi.json``, browsable docs at ``/api/docs``; every error as
+problem+json (``problems``). ``app_from_environment`` is the factory the server's
+workers call (``onboarding web``): settings from the environment, one
+``Application`` per worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from onboarding import __version__
+from onboarding.bootstrap import Application
+from onboarding.web import problems
+from onboarding.web.api import api, health
+
+DESCRIPTION = """\
+The onboarding engine over HTTP: launch projects from published blueprints, move their
+tasks, read their plans, history and reports, look after the outbox.
+
+Every request carries an API key (`Authorization: Bearer <key>`, made with
+`onboarding api-key create NAME --scope read|write|admin`); changes are recorded under
+the key's name. Errors are `application/problem+json` (RFC 9457) with the engine's
+problem codes. Writes are safe to retry (an external id, an `Idempotency-Key`).
+"""
+
+
+def create_app(application: Application | None = None) -> FastAPI:
+    application = application or Application()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        application.close()
+
+    app = FastAPI(
+        title="Onboarding engine",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.application = application
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(api)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """One worker's app: settings from the environment; its database is opened once, on the first request."""
+    return create_app(Application())

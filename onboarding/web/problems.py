@@ -1,0 +1,158 @@
+"""The engine's errors as ``application/problem+json`` (RFC 9457), carrying its problem codes and locations.
+
+One body for every error: ``type`` (``urn:onboarding:problem:<code>``), ``title``
+(what the code means), ``status``, ``detail`` (what went wrong), ``instance`` (the
+path asked for), ``code`` (the first problem's) and ``problems``, every problem with
+its code, message, location and hint. A status per error class; services never
+know about HTTP.
+
+Not here: what the problems are (``onboarding/errors.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from onboarding.adapters.store.sql import store_failure
+from onboarding.errors import (
+    CODES,
+    ApiKeyRefused,
+    ChangeConflict,
+    LaunchConflict,
+    MessageNotFound,
+    NotAuthenticated,
+    NotPermitted,
+    OnboardingError,
+    Problem,
+    ProblemsError,
+    ProjectNotFound,
+    StoreUnavailable,
+    TransitionRefused,
+    render_loc,
+)
+
+MEDIA_TYPE = "application/problem+json"
+_log = logging.getLogger("onboarding.web")
+
+# The status of each error class; the first class an error is an instance of wins. Anything else the engine
+# raises on purpose is a request it cannot act on (422).
+STATUS_OF: list[tuple[type[OnboardingError], int]] = [
+    (NotAuthenticated, 401),
+    (NotPermitted, 403),
+    (ProjectNotFound, 404),
+    (MessageNotFound, 404),
+    (LaunchConflict, 409),
+    (ChangeConflict, 409),
+    (TransitionRefused, 409),
+    (ApiKeyRefused, 409),
+    (StoreUnavailable, 503),
+]
+# A code whose status differs from its class's.
+STATUS_OF_CODE: dict[str, int] = {"api-key-not-found": 404}
+
+
+def status_of(error: OnboardingError) -> int:
+    if isinstance(error, ProblemsError):
+        for problem in error.problems:
+            if problem.code in STATUS_OF_CODE:
+                return STATUS_OF_CODE[problem.code]
+    return next((status for cls, status in STATUS_OF if isinstance(error, cls)), 422)
+
+
+def problem_document(status: int, problems: Sequence[Problem], *, instance: str) -> dict[str, Any]:
+    first = problems[0]
+    return {
+        "type": f"urn:onboarding:problem:{first.code}",
+        "title": CODES.get(first.code, first.code),
+        "status": status,
+        "detail": "; ".join(p.message for p in problems),
+        "instance": instance,
+        "code": first.code,
+        "problems": [
+            {"code": p.code, "message": p.message, "loc": render_loc(p.loc) or None, "hint": p.hint or None}
+            for p in problems
+        ],
+    }
+
+
+def problem_response(
+    status: int, problems: Sequence[Problem], *, request: Request, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        problem_document(status, problems, instance=request.url.path),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _problems_of(error: OnboardingError) -> tuple[Problem, ...]:
+    if isinstance(error, ProblemsError) and error.problems:
+        return error.problems
+    return (Problem("invalid-request", str(error) or type(error).__name__),)
+
+
+async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OnboardingError)  # noqa: S101 - registered for this class only
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="onboarding"'} if status == 401 else None
+    return problem_response(status, _problems_of(exc), request=request, headers=headers)
+
+
+async def _unreadable_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    problems = [
+        Problem(
+            "invalid-request",
+            str(error.get("msg", "cannot be read")),
+            tuple(str(part) if not isinstance(part, int) else part for part in error.get("loc", ())),
+            "send the field as the API documentation (/api/docs) describes it",
+        )
+        for error in exc.errors()
+    ]
+    return problem_response(
+        422, problems or [Problem("invalid-request", "the request cannot be read")], request=request
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    code = "not-found" if exc.status_code == 404 else "invalid-request"
+    detail = exc.detail if isinstance(exc.detail, str) else "the request cannot be served"
+    hint = "see /api/docs for the paths this server serves" if exc.status_code == 404 else ""
+    return problem_response(
+        exc.status_code, [Problem(code, detail, hint=hint)], request=request, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    application = getattr(request.app.state, "application", None)
+    url = application.settings.effective_database_url if application is not None else "the database"
+    failure = store_failure(exc, url)
+    return problem_response(503, failure.problems, request=request)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    _log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        [Problem("internal-error", "the server failed on this request", hint="try again; if it persists, see the log")],
+        request=request,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Every error of the app as problem+json."""
+    app.add_exception_handler(OnboardingError, _engine_error)
+    app.add_exception_handler(RequestValidationError, _unreadable_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,110 @@
+"""The app's front door: health, OpenAPI and docs, keys and scopes, and problem+json for every error."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from onboarding.bootstrap import Application
+from onboarding.errors import Problem, ProjectNotFound
+from onboarding.services.keys import ApiKey
+from onboarding.web.app import create_app
+from onboarding.web.deps import Admin, Reader, Writer
+from tests.web.conftest import Keys, bearer
+
+PROBLEM = "application/problem+json"
+
+
+def test_health_says_the_server_and_its_schema_answer(client: TestClient) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["schema_revision"]
+
+
+def test_openapi_and_docs_are_served_where_documented(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json()["info"]["title"] == "Onboarding engine"
+    assert "/api/health" in spec.json()["paths"]
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+
+
+def test_an_unknown_path_is_a_problem_document(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["code"] == "not-found"
+    assert body["status"] == 404
+    assert body["type"] == "urn:onboarding:problem:not-found"
+    assert body["instance"] == "/api/v1/nothing-here"
+
+
+def _guarded(application: Application) -> FastAPI:
+    """The app with routes that need each scope, and one that raises an engine error."""
+    app = create_app(application)
+    router = APIRouter(prefix="/probe")
+
+    @router.get("/read")
+    def read(key: Reader) -> dict[str, str]:
+        return {"actor": key.name}
+
+    @router.post("/write")
+    def write(key: Writer) -> dict[str, str]:
+        return {"actor": key.name}
+
+    @router.post("/admin")
+    def admin(key: Admin) -> dict[str, str]:
+        return {"actor": key.name}
+
+    @router.get("/missing")
+    def missing(_key: Reader) -> ApiKey:
+        raise ProjectNotFound("project", (Problem("project-not-found", "no project 'x'", ("project",), "list them"),))
+
+    app.include_router(router)
+    return app
+
+
+def test_keys_and_scopes(application: Application, keys: Keys) -> None:
+    with TestClient(_guarded(application)) as c:
+        no_key = c.get("/probe/read")
+        assert no_key.status_code == 401
+        assert no_key.headers["content-type"] == PROBLEM
+        assert no_key.headers["www-authenticate"].startswith("Bearer")
+        assert no_key.json()["code"] == "not-authenticated"
+        assert c.get("/probe/read", headers=bearer("onb_not-a-key")).status_code == 401
+        assert c.get("/probe/read", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+
+        assert c.get("/probe/read", headers=keys.read).json() == {"actor": "read-key"}
+        refused = c.post("/probe/write", headers=keys.read)
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "not-permitted"
+        assert c.post("/probe/write", headers=keys.write).json() == {"actor": "write-key"}
+        assert c.post("/probe/admin", headers=keys.write).status_code == 403
+        assert c.post("/probe/admin", headers=keys.admin).json() == {"actor": "admin-key"}
+        assert c.post("/probe/write", headers=keys.admin).status_code == 200
+
+        application.keys.revoke("write-key")
+        revoked = c.post("/probe/write", headers=keys.write)
+        assert revoked.status_code == 401
+        assert "revoked" in revoked.json()["detail"]
+
+        missing = c.get("/probe/missing", headers=keys.read)
+        assert missing.status_code == 404
+        assert missing.json()["problems"] == [
+            {"code": "project-not-found", "message": "no project 'x'", "loc": "project", "hint": "list them"}
+        ]
+
+
+def test_keys_are_kept_hashed(application: Application) -> None:
+    made = application.keys.create("crm", scope="write")  # type: ignore[arg-type]
+    with application.engine.connect() as connection:
+        stored = connection.execute(text("SELECT key_hash, prefix FROM api_keys")).all()
+    assert made.secret.startswith("onb_")
+    assert all(made.secret not in (h, p) or p == made.secret[:10] for h, p in stored)
+    assert all(made.secret != h for h, _ in stored)
