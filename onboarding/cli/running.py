@@ -22,7 +22,7 @@ from onboarding.cli.edge import main
 @click.option("--days", type=int, default=120, show_default=True)
 def demo(data: str, projects: int, days: int) -> None:
     """Launch a portfolio and live through ~4 months of it, sweeping every working day through Prefect."""
-    _run_flow_module("flows.demo", "--data", data, "--projects", str(projects), "--days", str(days))
+    _run_flow_module("onboarding_flows.demo", "--data", data, "--projects", str(projects), "--days", str(days))
 
 
 @main.command()
@@ -43,7 +43,7 @@ def serve(cron: str | None, interval: float | None, report_cron: str) -> None:
     # docker stop, kill) reaches Prefect's runner, which shuts down; a child would go on serving, orphaned.
     import os  # here, not at the top: the other commands never replace their process
 
-    os.execv(sys.executable, [sys.executable, "-m", "flows.serve", *when, "--report-cron", report_cron])  # noqa: S606 - our own module
+    os.execv(sys.executable, [sys.executable, "-m", "onboarding_flows.serve", *when, "--report-cron", report_cron])  # noqa: S606 - our own module
 
 
 def _run_flow_module(module: str, *args: str) -> None:
