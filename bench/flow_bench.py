@@ -14,7 +14,7 @@ database, or SQLite with ``--prefect-database sqlite``), then measures in one ru
   and once after the flow (the mean is the baseline: on a shared machine the load
   drifts during a long run);
 - fixed start: a trivial flow run against the same server (the median of three);
-- flow: ``flows/sweep.py``'s ``sweep`` flow against that server.
+- flow: ``onboarding_flows/sweep.py``'s ``sweep`` flow against that server.
 
 Each sweep starts from a fresh copy of the loaded database. It checks that both
 sweeps did the same work, counts the flow run's task runs through the Prefect
@@ -230,7 +230,7 @@ def main() -> None:
             flow_settings = fresh_copy(base, root / "flow")
             os.environ["ONBOARDING_DATA_DIR"] = str(flow_settings.data_dir)
             os.environ["ONBOARDING_DATABASE_URL"] = str(flow_settings.database_url)
-            import flows.sweep as sweep_flow
+            import onboarding_flows.sweep as sweep_flow
 
             started, cpu = time.perf_counter(), time.process_time()
             state = sweep_flow.sweep(as_of=sweep_bench.TODAY, at=AT, return_state=True)

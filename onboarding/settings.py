@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'onboarding.db').resolve()}"
 
-    # -- the weekly report (flows/report.py) --------------------------------------
+    # -- the weekly report (onboarding_flows/report.py) --------------------------------------
 
     managers: str = Field(
         default="",

@@ -17,7 +17,8 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.bootstrap import database, project_service
-from onboarding.cli import EXIT_MAIL_UNAVAILABLE, main
+from onboarding.cli import main
+from onboarding.cli.edge import EXIT_MAIL_UNAVAILABLE
 from onboarding.settings import Settings
 from tests.adapters.email.test_transports import Handler, free_port
 from tests.services.test_delivery import poison_first_message

@@ -48,7 +48,7 @@ interpolation between order statistics (numpy's default, PostgreSQL's
 Kaplan-Meier (product-limit) estimate over all started projects of the group.
 
 Not here: SQL (adapters/store/reports.py), wiring and the business calendars'
-holiday tables (services/reports.py), presentation (cli.py, the HTML report).
+holiday tables (services/reports.py), presentation (cli/, the HTML report).
 """
 
 from __future__ import annotations

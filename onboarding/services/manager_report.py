@@ -9,7 +9,7 @@ week queues nothing new; ``deliver`` empties the outbox like the sweep does.
 
 Not here: the figures (core/metrics.py, services/reports.py), the wording of
 the headline and the email (core/report_view.py), HTML and charts (adapters),
-the schedule (flows/report.py).
+the schedule (onboarding_flows/report.py).
 """
 
 from __future__ import annotations

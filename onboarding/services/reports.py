@@ -6,7 +6,7 @@ says which tasks wait for which) and asks the core for the figures. Snapshots ar
 parsed once per service.
 
 Not here: the figures (core/metrics.py), SQL (adapters/store/reports.py),
-presentation (cli.py, the HTML report).
+presentation (cli/, the HTML report).
 """
 
 from __future__ import annotations

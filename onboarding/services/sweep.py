@@ -14,7 +14,7 @@ Each step is set-based or batched: one query finds the rows that need attention;
 the per-project step takes a batch of ids so that a flow hands it out as one task
 run per batch. Every step is idempotent: running a sweep twice sends nothing twice.
 
-Not here: the rules (core), SQL (adapters/store), Prefect (flows/).
+Not here: the rules (core), SQL (adapters/store), Prefect (onboarding_flows/).
 """
 
 from __future__ import annotations

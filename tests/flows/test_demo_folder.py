@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flows import demo
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.bootstrap import database
 from onboarding.cli import main
 from onboarding.errors import DemoFolderRefused
 from onboarding.settings import Settings
+from onboarding_flows import demo
 from tests.dumps import folder_dump
 
 
@@ -91,8 +91,8 @@ def test_onboarding_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> Non
 def test_the_demo_marks_its_database_a_simulation_that_sweeps_days_not_yet_come(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import flows.report
-    import flows.sweep
+    import onboarding_flows.report
+    import onboarding_flows.sweep
 
     # what the demo sets in its environment, put back after it
     for name in ("ONBOARDING_DATA_DIR", "ONBOARDING_DATABASE_URL", "ONBOARDING_MAILDIR"):
@@ -102,15 +102,15 @@ def test_the_demo_marks_its_database_a_simulation_that_sweeps_days_not_yet_come(
     for name in ("TASK_RUN_RECORDER_BATCH_SIZE", "TASK_RUN_RECORDER_READ_BATCH_SIZE"):
         monkeypatch.setenv(f"PREFECT_SERVER_SERVICES_{name}", "200")
     monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    flows.sweep._built.cache_clear()
-    flows.report._built.cache_clear()
+    onboarding_flows.sweep._built.cache_clear()
+    onboarding_flows.report._built.cache_clear()
     folder = tmp_path / "demo-data"
     days = (datetime.now(UTC).date() - demo.START).days + 10  # ten days past today
     try:
         assert demo.main(["--data", str(folder), "--projects", "1", "--days", str(days)]) == 0
     finally:
-        flows.sweep._built.cache_clear()
-        flows.report._built.cache_clear()
+        onboarding_flows.sweep._built.cache_clear()
+        onboarding_flows.report._built.cache_clear()
     assert "sweeps through Prefect" in capsys.readouterr().out
     engine = database(Settings(data_dir=folder, database_url=None))
     try:

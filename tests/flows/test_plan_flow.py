@@ -18,7 +18,7 @@ pytestmark = [
 def test_plan_flow_returns_the_plan_and_publishes_an_artifact(prefect_harness: None) -> None:
     from prefect import get_client
 
-    from flows.plan import plan_blueprint
+    from onboarding_flows.plan import plan_blueprint
 
     state = plan_blueprint(
         str(ROOT / "blueprints" / "payroll-implementation.yaml"),
@@ -47,8 +47,8 @@ def test_plan_flow_returns_the_plan_and_publishes_an_artifact(prefect_harness: N
 
 
 def test_plan_flow_fails_on_an_invalid_blueprint(prefect_harness: None) -> None:
-    from flows.plan import plan_blueprint
     from onboarding.errors import BlueprintInvalid
+    from onboarding_flows.plan import plan_blueprint
 
     with pytest.raises(BlueprintInvalid):
         plan_blueprint(str(ROOT / "tests" / "fixtures" / "blueprints" / "cycle.yaml"), date(2026, 12, 7))

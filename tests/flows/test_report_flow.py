@@ -36,7 +36,7 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    report_module = importlib.import_module("flows.report")
+    report_module = importlib.import_module("onboarding_flows.report")
     portfolio = build_portfolio(tmp_path, projects=3, days=45)
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONBOARDING_MANAGERS", MANAGERS)
@@ -90,7 +90,7 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
 def test_serve_schedules_the_report_weekly_without_overlap() -> None:
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 
-    serve_module = importlib.import_module("flows.serve")
+    serve_module = importlib.import_module("onboarding_flows.serve")
     sweep, weekly = serve_module.deployments(sweep_cron="*/15 * * * *", report_cron="0 7 * * 1")
     assert (sweep.name, weekly.name) == ("sweep", "weekly-report")
     assert [s.schedule.cron for s in weekly.schedules] == ["0 7 * * 1"]  # Mondays, 07:00 UTC

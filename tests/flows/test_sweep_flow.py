@@ -30,7 +30,7 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
     from onboarding.bootstrap import database, project_service
     from onboarding.settings import Settings
 
-    sweep_module = importlib.import_module("flows.sweep")
+    sweep_module = importlib.import_module("onboarding_flows.sweep")
 
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     engine = database(Settings())
@@ -89,7 +89,7 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
     from onboarding.settings import Settings
     from tests.dumps import database_dump, folder_dump
 
-    sweep_module = importlib.import_module("flows.sweep")
+    sweep_module = importlib.import_module("onboarding_flows.sweep")
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     sweep_module._built.cache_clear()
     today = datetime.now(UTC).date()

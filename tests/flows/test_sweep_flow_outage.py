@@ -1,5 +1,5 @@
 """The sweep flow with a mail server that cannot be reached: the run completes, its mail waits (nothing lost),
-the summary says why, and ``python -m flows.sweep`` exits 75."""
+the summary says why, and ``python -m onboarding_flows.sweep`` exits 75."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
     from onboarding.bootstrap import database, project_service
     from onboarding.settings import Settings
 
-    sweep_module = importlib.import_module("flows.sweep")
+    sweep_module = importlib.import_module("onboarding_flows.sweep")
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONBOARDING_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("ONBOARDING_SMTP_PORT", str(free_port()))
@@ -50,7 +50,7 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
         delivered = state.result()["delivered"]
         assert "ConnectionRefusedError" in delivered["unavailable"]
         assert (delivered["retried"], delivered["deferred"], delivered["failed"]) == (1, len(PEOPLE) - 1, 0)
-        monkeypatch.setattr(sys, "argv", ["flows.sweep", "--as-of", "2026-12-04", "--at", "18:00"])
+        monkeypatch.setattr(sys, "argv", ["onboarding_flows.sweep", "--as-of", "2026-12-04", "--at", "18:00"])
         with pytest.raises(SystemExit) as exited:
             sweep_module.main()
         assert exited.value.code == sweep_module.EXIT_MAIL_UNAVAILABLE == 75

@@ -1,7 +1,7 @@
 """A small real portfolio on SQLite: the example blueprints launched and worked through the services for 100 days.
 
 Kickoffs are 6 to 12 days apart (three cohort months); the demo's own people and
-pace (flows/demo.py) do the work; the sweep service runs every working day
+pace (onboarding_flows/demo.py) do the work; the sweep service runs every working day
 (automated tasks, re-forecasts), without Prefect, on a database marked as a simulation. One project is put on hold for
 two weeks and one has its value task skipped, so the report has holds, stopped
 projects and projects still in flight. Seeded: the same portfolio every time.
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from flows import demo
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.bootstrap import database, project_service, sweep_service
 from onboarding.core.lifecycle import Action
 from onboarding.settings import Settings
+from onboarding_flows import demo
 
 DAYS = 100
 PROJECTS = 9

@@ -7,7 +7,7 @@ Neither deployment ever runs two at once (a concurrency limit of 1 that cancels
 the newer run). Needs a Prefect server (the temporary one has no scheduler):
 
     prefect server start                      # one machine; another terminal:
-    PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.serve
+    PREFECT_API_URL=http://127.0.0.1:4200/api python -m onboarding_flows.serve
 
 Across machines, point PREFECT_API_URL at a Prefect server backed by PostgreSQL,
 create a process work pool, deploy the flows to it, and run ``prefect worker
@@ -23,8 +23,8 @@ from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 
-from flows.report import report
-from flows.sweep import sweep
+from onboarding_flows.report import report
+from onboarding_flows.sweep import sweep
 
 
 def _one_at_a_time() -> ConcurrencyLimitConfig:

@@ -4,10 +4,10 @@ Three task runs and an artifact: build and write the report (reads the database,
 draws the charts), queue one email per manager (ONBOARDING_MANAGERS; keyed
 ``report:<ISO week>:<email>``, so a rerun of the same week queues nothing new),
 deliver the outbox (the one step that retries: it talks to a mail server), then a
-Prefect markdown artifact with the headline figures. ``flows.serve`` runs it
+Prefect markdown artifact with the headline figures. ``onboarding_flows.serve`` runs it
 every Monday at 07:00 UTC. Run it once with
 
-    python -m flows.report [--as-of DATE] [--out report.html]
+    python -m onboarding_flows.report [--as-of DATE] [--out report.html]
 
 The report goes to ``<data folder>/reports/onboarding-report-<as-of>.html`` unless
 ``--out`` says otherwise.

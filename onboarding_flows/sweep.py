@@ -9,8 +9,8 @@ projects on; a smaller portfolio takes three).
 Only delivery retries: it is the step that talks to a mail server. A server that
 cannot be reached is not an error of the flow run: delivery puts its mail back for
 the next sweep and the flow logs a warning. Run it once with
-``python -m flows.sweep [--as-of DATE] [--at HH:MM]`` (exit 75 when the mail server
-could not be reached); ``flows.serve`` schedules it.
+``python -m onboarding_flows.sweep [--as-of DATE] [--at HH:MM]`` (exit 75 when the mail server
+could not be reached); ``onboarding_flows.serve`` schedules it.
 
 Before any task runs, the flow checks that it may sweep as of that day and records
 the day (``SweepService.begin``): on a real database never a later day than today,

@@ -10,7 +10,7 @@ tasks, nudges, status emails, delivery to the Maildir. It ends with a summary an
 the managers' report: the report flow writes it into the data folder (open it in
 a browser) and emails it to the demo's two managers.
 
-    python -m flows.demo [--data demo-data] [--projects 30] [--days 120]
+    python -m onboarding_flows.demo [--data demo-data] [--projects 30] [--days 120]
 
 (``onboarding demo`` runs this.) The demo deletes only a folder it made itself:
 one that holds its mark (and, if any, its own simulation database). A folder that
@@ -192,12 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     # imported after the environment is set: Prefect reads it at import
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows.report import report
-    from flows.sweep import sweep
     from onboarding.adapters.clock import FixedClock
     from onboarding.adapters.store.sweep import SqlSweepStore
     from onboarding.bootstrap import database, project_service
     from onboarding.settings import Settings
+    from onboarding_flows.report import report
+    from onboarding_flows.sweep import sweep
 
     started = time.perf_counter()
     settings = Settings(data_dir=data)

@@ -1,6 +1,6 @@
 """Flow: plan a project from a blueprint and publish the plan as a Prefect artifact.
 
-Run it once with ``python -m flows.plan BLUEPRINT KICKOFF [PAY_SCHEDULE]``, or
+Run it once with ``python -m onboarding_flows.plan BLUEPRINT KICKOFF [PAY_SCHEDULE]``, or
 deploy it. It reads a local file and computes; there is nothing worth retrying
 (a missing or invalid blueprint fails the same way every time).
 """

@@ -1,0 +1,16 @@
+"""The command line: ``onboarding validate | plan | schema | launch | status | sweep | outbox | report ...``.
+
+The edge of the program: it parses arguments, calls one service, prints with rich,
+and turns the engine's errors into messages and exit statuses (1 for bad input,
+2 for bad usage) without tracebacks. ``edge`` holds the ``main`` group and what the
+commands share; each other module registers one group of commands on ``main``.
+"""
+
+from __future__ import annotations
+
+from onboarding.cli.edge import main
+
+# Imported for what they do: each registers its commands on `main`.
+from onboarding.cli import outbox, plans, projects, reports, running, sweeps  # noqa: F401  # isort: skip
+
+__all__ = ["main"]

@@ -1,0 +1,179 @@
+"""The edge of the command line, shared by every group of commands: the ``main`` group, argument types,
+printing, and the turning of the engine's errors into messages and exit statuses (1 for bad input,
+2 for bad usage) without tracebacks."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields, is_dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from onboarding import __version__
+from onboarding.adapters.store.sql import store_failure
+from onboarding.bootstrap import require_database
+from onboarding.core.lifecycle import Action
+from onboarding.errors import OnboardingError, Problem, StoreUnavailable, render_problem
+from onboarding.settings import Settings, settings_problems
+
+EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the sweep ran, its mail waits for a server that can be reached
+
+
+class IsoDate(click.ParamType):  # type: ignore[type-arg]
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-07", param, ctx)
+
+
+_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+class Age(click.ParamType):  # type: ignore[type-arg]
+    name = "AGE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        number, unit = text[:-1], text[-1:]
+        if unit not in _AGE_UNITS or not number.isdigit():
+            self.fail(
+                f"{value!r} is not an age; write a whole number of minutes, hours or days: 30m, 6h, 3d", param, ctx
+            )
+        return timedelta(**{_AGE_UNITS[unit]: int(number)})
+
+
+def console(stream: Any = None) -> Console:
+    out = stream or sys.stdout
+    return Console(file=out, width=None if out.isatty() else 200, highlight=False, soft_wrap=False)
+
+
+def fail(error: OnboardingError) -> None:
+    click.echo(str(error), err=True)  # plain text: one problem a line, whatever the width
+    raise SystemExit(1)
+
+
+# Commands that read or change stored projects: run where no database is, they say so rather than make an empty one.
+# `launch` makes the database; validate, plan and schema never open it.
+_NEED_A_DATABASE = frozenset(
+    {
+        "status",
+        "list",
+        "report",
+        "sweep",
+        "outbox",
+        "hold",
+        "resume",
+        "unsubscribe",
+        *(action.value for action in Action),
+    }
+)
+
+
+def _require_database_for(ctx: click.Context) -> None:
+    top = ctx
+    while top.parent is not None and top.parent.parent is not None:
+        top = top.parent
+    if top.parent is not None and top.info_name in _NEED_A_DATABASE:
+        require_database(Settings())
+
+
+class _Command(click.Command):
+    """A command that, when it reads or changes stored projects, first checks that the database exists.
+
+    The check runs once its own arguments are read, so that bad usage is said first.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _require_database_for(ctx)
+        return super().invoke(ctx)
+
+
+class _ActingGroup(click.Command):
+    """A group below the top (``report``) that acts itself, without a subcommand (``report --html``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        acts = ctx.invoked_subcommand is None and any(value is not None for value in ctx.params.values())
+        if ctx.parent is not None and acts:
+            _require_database_for(ctx)
+        return super().invoke(ctx)
+
+
+class _Edge(click.Group, _ActingGroup):
+    """The command group where every failure becomes a message: coded, exit 1, never a traceback.
+
+    Commands turn the engine's errors into messages themselves; what escapes them (the
+    database or a file failing, an error raised before a command's own handling) is said
+    here, the database's failures by the store (which file or server, what to check).
+    """
+
+    command_class = _Command
+    group_class = type  # its groups (report) are of this class too
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OnboardingError as exc:
+            fail(exc)
+        except SQLAlchemyError as exc:
+            fail(store_failure(exc, Settings().effective_database_url))
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            fail(
+                StoreUnavailable(
+                    "onboarding",
+                    (
+                        Problem(
+                            "file-access-failed",
+                            f"cannot use{where}: {exc.strerror or exc}",
+                            hint="check that the path exists, is a folder where one is expected, and may be written "
+                            "(ONBOARDING_DATA_DIR, ONBOARDING_MAILDIR)",
+                        ),
+                    ),
+                )
+            )
+        return None
+
+
+@click.group(cls=_Edge, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="onboarding")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Onboarding projects from YAML blueprints: validate, plan, launch on a payroll-safe date."""
+    if ctx.invoked_subcommand == "schema" or ctx.resilient_parsing or {"-h", "--help"} & set(sys.argv[1:]):
+        return  # no settings read: the schema, help, completion
+    problems = settings_problems()
+    if problems:  # the other commands read the settings: say what is wrong with them before anything runs
+        click.echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
+        raise SystemExit(1)
+
+
+def cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value % 1 else str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def plain(value: Any) -> Any:
+    """A report as JSON-ready values: dataclasses become objects, days ISO text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,368 @@
+"""Running projects: launch, the task commands, hold, resume, unsubscribe, status, list."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import click
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from onboarding.adapters.clock import SystemClock
+from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
+from onboarding.bootstrap import database, delivery_waiting, project_service, unsubscribe_secret
+from onboarding.cli.edge import IsoDate, console, fail, main
+from onboarding.cli.sweeps import waiting_document, waiting_lines
+from onboarding.core.addresses import parse_mailbox
+from onboarding.core.lifecycle import Action, ProjectState
+from onboarding.core.messages import Person
+from onboarding.core.projects import status_document
+from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
+from onboarding.settings import Settings
+
+
+def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
+    """``role=Name <email>[;tz=Area/City]`` each -> {role: Person}, the address read by the engine's one rule.
+
+    Every binding that cannot be read is reported at once (``PlanInputInvalid``);
+    the launch service checks the rest (known roles, time zones, names).
+    """
+    out: dict[str, Person] = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        role, sep, rest = spec.partition("=")
+        role = role.strip()
+        who, _, options = rest.partition(";")
+        if not sep or not role:
+            problems.append(
+                Problem(
+                    "invalid-binding",
+                    f"cannot read the binding {spec!r}",
+                    ("bind",),
+                    'write ROLE="Name <email>", optionally followed by ;tz=America/Chicago',
+                )
+            )
+            continue
+        tz = "UTC"
+        for option in filter(None, (o.strip() for o in options.split(";"))):
+            key, _, value = option.partition("=")
+            if key.strip() != "tz":
+                problems.append(
+                    Problem(
+                        "invalid-binding", f"unknown option {key!r} in {spec!r}", ("bind", role), "only tz=Area/City"
+                    )
+                )
+            tz = value.strip()
+        try:
+            name, email = parse_mailbox(who, loc=("bind", role), source="launch")
+        except AddressInvalid as error:
+            problems += error.problems
+            continue
+        out[role] = Person(name or email, email, tz)
+    if problems:
+        raise PlanInputInvalid("launch", tuple(problems))
+    return out
+
+
+@main.command()
+@click.argument("blueprint", type=click.Path(dir_okay=False))
+@click.option("--customer", required=True, help="The customer's name.")
+@click.option("--kickoff", type=IsoDate(), required=True, help="Kickoff date, YYYY-MM-DD.")
+@click.option("--pay-schedule", "pay_schedule", metavar="SPEC", help="Default: the blueprint's.")
+@click.option(
+    "--bind",
+    "binds",
+    multiple=True,
+    metavar='ROLE="Name <email>[;tz=Zone]"',
+    required=True,
+    help="Bind a role to a person; repeat for every role.",
+)
+@click.option("--segment", help="e.g. smb, mid-market, enterprise.")
+@click.option(
+    "--external-id",
+    "external_id",
+    help="Your CRM id: launching it again with the same inputs shows the project; with others it is refused.",
+)
+@click.option(
+    "--contract-signed",
+    "contract_signed",
+    type=IsoDate(),
+    help="The day the contract was signed (TTFV starts here when the blueprint says so).",
+)
+@click.option("--by", "actor", default="cli", show_default=True)
+def launch(
+    blueprint: str,
+    customer: str,
+    kickoff: date,
+    pay_schedule: str | None,
+    binds: tuple[str, ...],
+    segment: str | None,
+    external_id: str | None,
+    contract_signed: date | None,
+    actor: str,
+) -> None:
+    """Launch a project from a blueprint: plan it, store it, queue the kickoff emails."""
+    try:
+        bindings = _bindings(binds)
+        result = project_service().launch(
+            blueprint,
+            customer=customer,
+            kickoff_on=kickoff,
+            bindings=bindings,
+            pay_schedule=pay_schedule,
+            segment=segment,
+            external_id=external_id,
+            actor=actor,
+            contract_signed_on=contract_signed,
+        )
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    p = result.project
+    verb = "launched" if result.created else "exists already (same external id, same inputs):"
+    go = f", go-live {p.committed_go_live_on.isoformat()}" if p.committed_go_live_on else ""
+    click.echo(
+        f"{verb} {p.id} for {p.customer}: {p.blueprint_key} {p.blueprint_version}, "
+        f"kickoff {p.kickoff_on.isoformat()}{go}, finish {p.finish_on.isoformat()}"
+    )
+
+
+def _task_command(action: Action) -> click.Command:
+    @click.argument("project")
+    @click.argument("task")
+    @click.option("--on", "on", type=IsoDate(), help="The day it happened (default: today).")
+    @click.option("--by", "actor", default="cli", show_default=True)
+    @click.option("--reason", help="Recorded with the event.")
+    @click.option("--force", is_flag=True, help="Do it although predecessors are not done (recorded as forced).")
+    @click.option(
+        "--force-date",
+        is_flag=True,
+        help="Record --on although it is before the kickoff, a predecessor or the task's start (recorded).",
+    )
+    def command(
+        project: str, task: str, on: date | None, actor: str, reason: str | None, *, force: bool, force_date: bool
+    ) -> None:
+        try:
+            result = project_service().change_task(
+                project, task, action, on=on, by=actor, reason=reason, force=force, force_date=force_date
+            )
+        except OnboardingError as exc:
+            fail(exc)
+            return
+        t = result.task(task)
+        go = result.projected_go_live_on
+        click.echo(
+            f"{result.id}: {task} is {t.state.value}"
+            + (f"; projected go-live {go.isoformat()}" if go else "")
+            + (
+                ""
+                if go is None or result.committed_go_live_on is None or go <= result.committed_go_live_on
+                else f" (committed {result.committed_go_live_on.isoformat()}: window jump)"
+            )
+        )
+
+    command.__doc__ = f"{action.value.capitalize()} a task, re-forecast the plan and record the event."
+    return main.command(name=action.value)(command)
+
+
+for _action in Action:
+    _task_command(_action)
+
+
+@main.command(name="hold")
+@click.argument("project")
+@click.option("--reason")
+@click.option("--on", "on", type=IsoDate(), help="The day the hold began (default: today).")
+@click.option("--by", "actor", default="cli", show_default=True)
+def hold_command(project: str, reason: str | None, on: date | None, actor: str) -> None:
+    """Put a project on hold (its clock stops)."""
+    try:
+        result = project_service().hold(project, on=on, by=actor, reason=reason)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    click.echo(f"{result.id} is on hold")
+
+
+@main.command(name="resume")
+@click.argument("project")
+@click.option("--on", "on", type=IsoDate(), help="The day the hold ended (default: today).")
+@click.option("--by", "actor", default="cli", show_default=True)
+def resume_command(project: str, on: date | None, actor: str) -> None:
+    """Resume a held project and re-forecast it."""
+    try:
+        result = project_service().resume(project, on=on, by=actor)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    click.echo(f"{result.id} is active again")
+
+
+@main.command()
+@click.argument("token")
+def unsubscribe(token: str) -> None:
+    """Record the opt-out an unsubscribe link asks for (TOKEN: its token= value) as an event of its project."""
+    settings = Settings()
+    request = read_unsubscribe_token(token, secret=unsubscribe_secret(settings))
+    try:
+        if request is None:
+            raise UnsubscribeRefused(
+                "unsubscribe",
+                (
+                    Problem(
+                        "invalid-unsubscribe-token",
+                        "this token was not signed with this engine's secret key, or was altered or cut short",
+                        hint="copy the whole token= value of the link; check ONBOARDING_SECRET_KEY or the data folder",
+                    ),
+                ),
+            )
+        if request.project_id is None:
+            raise UnsubscribeRefused(
+                "unsubscribe",
+                (
+                    Problem(
+                        "unsubscribe-every-project",
+                        f"the token is valid and asks to stop every project's emails to {request.email}",
+                        hint="opt-outs are recorded per project: ask which projects, and unsubscribe from those",
+                    ),
+                ),
+            )
+        recorded = project_service(settings).unsubscribe(request.project_id, email=request.email)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    done = "recorded" if recorded else "was already recorded"
+    click.echo(f"{request.email} unsubscribed from {request.project_id}: {done}")
+
+
+@main.command()
+@click.argument("project")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def status(project: str, output_format: str) -> None:
+    """A project's milestones, tasks, overdue work and go-live against the committed window."""
+    settings = Settings()
+    engine = database(settings)
+    svc = project_service(settings, engine=engine)
+    try:
+        record = svc.get(project)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    document = status_document(record, today=SystemClock().today())
+    failed = svc.failed_messages(record.id)
+    document["failed_emails"] = [
+        {
+            "id": f.id,
+            "state": f.state,
+            "kind": f.kind,
+            "subject": f.subject,
+            "to": list(f.recipients),
+            "attempts": f.attempts,
+            "error": f.error,
+        }
+        for f in failed
+    ]
+    waiting = delivery_waiting(engine=engine, project_id=record.id)
+    document["waiting_emails"] = waiting_document(waiting)
+    if output_format == "json":
+        click.echo(json.dumps(document, indent=2))
+        return
+    out = console()
+    go = document["go_live"]
+    out.print(
+        Text(
+            f"{record.customer} ({record.id}) - {record.blueprint_title} {record.blueprint_version} - "
+            f"{record.state.value}",
+            style="bold",
+        )
+    )
+    if isinstance(go, dict):
+        style = "green" if go["in_committed_window"] else "bold red"
+        out.print(Text(f"go-live projected {go['projected_on']}, committed {go['committed_on']}", style=style))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("milestone / task", "owner", "state", "start", "due", ""):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    tasks: list[dict[str, Any]] = document["tasks"]  # type: ignore[assignment]
+    for m in document["milestones"]:  # type: ignore[attr-defined]
+        table.add_row(Text(m["title"], style="bold"), "", m["state"], m["start_on"], m["due_on"], "")
+        for t in (t for t in tasks if t["milestone"] == m["key"]):
+            flag = "OVERDUE" if t["overdue"] else ("critical" if t["critical"] else "")
+            table.add_row(
+                "  " + t["key"],
+                t["owner"] or t["owner_role"],
+                t["state"],
+                t["start_on"],
+                t["due_on"],
+                flag,
+                style="red" if t["overdue"] else None,
+            )
+    out.print(table)
+    for line in waiting_lines(waiting):
+        out.print(Text(f"emails {line}", style="bold red" if "stranded" in line else ""))
+    for f in failed:
+        out.print(
+            Text(
+                f"undelivered {f.kind} email #{f.id} ({f.state}) to {', '.join(f.recipients)}: {f.subject} "
+                f"({f.attempts} attempts: {f.error})",
+                style="bold red",
+            )
+        )
+    if failed:
+        out.print(f"resend with `onboarding outbox retry --project {record.external_id or record.id}`")
+
+
+@main.command(name="list")
+@click.option("--state", type=click.Choice([s.value for s in ProjectState]))
+@click.option("--blueprint")
+@click.option("--segment")
+@click.option("--customer", help="Part of the customer's name.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_command(
+    state: str | None, blueprint: str | None, segment: str | None, customer: str | None, limit: int, output_format: str
+) -> None:
+    """The portfolio: projects with their state and go-live."""
+    found = project_service().list_projects(
+        state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
+    )
+    rows = [
+        {
+            "id": p.id,
+            "external_id": p.external_id,
+            "customer": p.customer,
+            "segment": p.segment,
+            "blueprint": p.blueprint_key,
+            "state": p.state.value,
+            "kickoff_on": p.kickoff_on.isoformat(),
+            "committed_go_live_on": p.committed_go_live_on.isoformat() if p.committed_go_live_on else None,
+            "projected_go_live_on": p.projected_go_live_on.isoformat() if p.projected_go_live_on else None,
+        }
+        for p in found
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("id", "customer", "segment", "blueprint", "state", "kickoff", "go-live committed", "projected"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for r in rows:
+        late = (
+            r["projected_go_live_on"]
+            and r["committed_go_live_on"]
+            and (r["projected_go_live_on"] > r["committed_go_live_on"])
+        )
+        table.add_row(
+            r["id"],
+            r["customer"],
+            r["segment"] or "",
+            r["blueprint"],
+            r["state"],
+            r["kickoff_on"],
+            r["committed_go_live_on"] or "",
+            r["projected_go_live_on"] or "",
+            style="red" if late else None,
+        )
+    console().print(table)
