@@ -15,9 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from onboarding import __version__
 from onboarding.adapters.store.sql import store_failure
-from onboarding.bootstrap import require_database
+from onboarding.bootstrap import Application, require_database
 from onboarding.core.lifecycle import Action
-from onboarding.errors import OnboardingError, Problem, StoreUnavailable, render_problem
+from onboarding.errors import OnboardingError, Problem, ProblemsError, StoreUnavailable, render_problem
 from onboarding.settings import Settings, settings_problems
 
 EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the sweep ran, its mail waits for a server that can be reached
@@ -58,26 +58,47 @@ def console(stream: Any = None) -> Console:
     return Console(file=out, width=None if out.isatty() else 200, highlight=False, soft_wrap=False)
 
 
+# How the command line words the fix of a problem whose hint says it in general terms.
+_CLI_FIX = {"database-out-of-date": "run `onboarding db upgrade`, then the command again"}
+
+
 def fail(error: OnboardingError) -> None:
     click.echo(str(error), err=True)  # plain text: one problem a line, whatever the width
+    codes = error.codes if isinstance(error, ProblemsError) else []
+    for code in dict.fromkeys(codes):
+        if code in _CLI_FIX:
+            click.echo(f"  {_CLI_FIX[code]}", err=True)
     raise SystemExit(1)
 
 
+def application() -> Application:
+    """The process's one ``Application``, built on first use from the settings in the environment."""
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, Application):
+        root.obj = Application()
+        root.call_on_close(root.obj.close)
+    return root.obj
+
+
 # Commands that read or change stored projects: run where no database is, they say so rather than make an empty one.
-# `launch` makes the database; validate, plan and schema never open it.
-_NEED_A_DATABASE = frozenset(
-    {
-        "status",
-        "list",
-        "report",
-        "sweep",
-        "outbox",
-        "hold",
-        "resume",
-        "unsubscribe",
-        *(action.value for action in Action),
-    }
-)
+# `launch` and `db upgrade` make the database; validate, plan and schema never open it. A module whose commands
+# need one adds their names with `needs_database`.
+_NEED_A_DATABASE = {
+    "status",
+    "list",
+    "report",
+    "sweep",
+    "outbox",
+    "hold",
+    "resume",
+    "unsubscribe",
+    *(action.value for action in Action),
+}
+
+
+def needs_database(*names: str) -> None:
+    """Top-level commands (or groups) that refuse to run where there is no database, rather than make one."""
+    _NEED_A_DATABASE.update(names)
 
 
 def _require_database_for(ctx: click.Context) -> None:

@@ -10,8 +10,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.bootstrap import outbox_service
-from onboarding.cli.edge import Age, cell, console, fail, main
+from onboarding.cli.edge import Age, application, cell, console, fail, main
 from onboarding.errors import OnboardingError
 from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, OutboxEntry
 
@@ -52,7 +51,7 @@ def outbox_list(
 ) -> None:
     """Messages by state, project and age, oldest first."""
     try:
-        listing = outbox_service().list(states=states, project=project, older_than=older_than, limit=limit)
+        listing = application().outbox.list(states=states, project=project, older_than=older_than, limit=limit)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -86,7 +85,7 @@ def outbox_list(
 def outbox_show(message_id: int, output_format: str) -> None:
     """One message: its state, recipients, tries and last error."""
     try:
-        entry = outbox_service().show(message_id)
+        entry = application().outbox.show(message_id)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -112,7 +111,7 @@ def outbox_retry(
     goes to the others only.
     """
     try:
-        resent = outbox_service().retry(
+        resent = application().outbox.retry(
             message_ids, states=states or RESENDABLE, project=project, older_than=older_than
         )
     except OnboardingError as exc:

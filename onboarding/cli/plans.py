@@ -12,8 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from onboarding.bootstrap import planning_service
-from onboarding.cli.edge import IsoDate, console, fail, main
+from onboarding.cli.edge import IsoDate, application, console, fail, main
 from onboarding.core.blueprint import blueprint_json_schema
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
@@ -34,7 +33,7 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
     """
     out = console()
     failed = 0
-    for result in planning_service().validate(list(files), kickoff_on=kickoff, pay_schedule=pay_schedule):
+    for result in application().planning.validate(list(files), kickoff_on=kickoff, pay_schedule=pay_schedule):
         if result.ok and result.loaded is not None:
             bp = result.loaded.blueprint
             tasks = sum(len(m.tasks) for m in bp.milestones)
@@ -62,7 +61,7 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
 def plan(file: str, kickoff: date, pay_schedule: str | None, output_format: str) -> None:
     """Plan a project: dated tasks, critical path, slack and the go-live with its reasons."""
     try:
-        result = planning_service().plan(file, kickoff_on=kickoff, pay_schedule=pay_schedule)
+        result = application().planning.plan(file, kickoff_on=kickoff, pay_schedule=pay_schedule)
     except OnboardingError as exc:
         fail(exc)
         return

@@ -13,15 +13,14 @@ from rich.text import Text
 
 from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
-from onboarding.bootstrap import database, delivery_waiting, project_service, unsubscribe_secret
-from onboarding.cli.edge import IsoDate, console, fail, main
+from onboarding.bootstrap import unsubscribe_secret
+from onboarding.cli.edge import IsoDate, application, console, fail, main
 from onboarding.cli.sweeps import waiting_document, waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
 from onboarding.core.projects import status_document
 from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
-from onboarding.settings import Settings
 
 
 def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
@@ -107,7 +106,7 @@ def launch(
     """Launch a project from a blueprint: plan it, store it, queue the kickoff emails."""
     try:
         bindings = _bindings(binds)
-        result = project_service().launch(
+        result = application().projects.launch(
             blueprint,
             customer=customer,
             kickoff_on=kickoff,
@@ -146,7 +145,7 @@ def _task_command(action: Action) -> click.Command:
         project: str, task: str, on: date | None, actor: str, reason: str | None, *, force: bool, force_date: bool
     ) -> None:
         try:
-            result = project_service().change_task(
+            result = application().projects.change_task(
                 project, task, action, on=on, by=actor, reason=reason, force=force, force_date=force_date
             )
         except OnboardingError as exc:
@@ -180,7 +179,7 @@ for _action in Action:
 def hold_command(project: str, reason: str | None, on: date | None, actor: str) -> None:
     """Put a project on hold (its clock stops)."""
     try:
-        result = project_service().hold(project, on=on, by=actor, reason=reason)
+        result = application().projects.hold(project, on=on, by=actor, reason=reason)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -194,7 +193,7 @@ def hold_command(project: str, reason: str | None, on: date | None, actor: str) 
 def resume_command(project: str, on: date | None, actor: str) -> None:
     """Resume a held project and re-forecast it."""
     try:
-        result = project_service().resume(project, on=on, by=actor)
+        result = application().projects.resume(project, on=on, by=actor)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -205,8 +204,8 @@ def resume_command(project: str, on: date | None, actor: str) -> None:
 @click.argument("token")
 def unsubscribe(token: str) -> None:
     """Record the opt-out an unsubscribe link asks for (TOKEN: its token= value) as an event of its project."""
-    settings = Settings()
-    request = read_unsubscribe_token(token, secret=unsubscribe_secret(settings))
+    app = application()
+    request = read_unsubscribe_token(token, secret=unsubscribe_secret(app.settings))
     try:
         if request is None:
             raise UnsubscribeRefused(
@@ -230,7 +229,7 @@ def unsubscribe(token: str) -> None:
                     ),
                 ),
             )
-        recorded = project_service(settings).unsubscribe(request.project_id, email=request.email)
+        recorded = app.projects.unsubscribe(request.project_id, email=request.email)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -243,9 +242,8 @@ def unsubscribe(token: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def status(project: str, output_format: str) -> None:
     """A project's milestones, tasks, overdue work and go-live against the committed window."""
-    settings = Settings()
-    engine = database(settings)
-    svc = project_service(settings, engine=engine)
+    app = application()
+    svc = app.projects
     try:
         record = svc.get(project)
     except OnboardingError as exc:
@@ -265,7 +263,7 @@ def status(project: str, output_format: str) -> None:
         }
         for f in failed
     ]
-    waiting = delivery_waiting(engine=engine, project_id=record.id)
+    waiting = app.delivery_waiting(record.id)
     document["waiting_emails"] = waiting_document(waiting)
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
@@ -325,7 +323,7 @@ def list_command(
     state: str | None, blueprint: str | None, segment: str | None, customer: str | None, limit: int, output_format: str
 ) -> None:
     """The portfolio: projects with their state and go-live."""
-    found = project_service().list_projects(
+    found = application().projects.list_projects(
         state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
     )
     rows = [

@@ -14,8 +14,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from onboarding.bootstrap import manager_report_service, report_service
-from onboarding.cli.edge import IsoDate, cell, console, fail, main, plain
+from onboarding.cli.edge import IsoDate, application, cell, console, fail, main, plain
 from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttfv_row
 from onboarding.errors import OnboardingError
 from onboarding.services.reports import one_report_day
@@ -39,7 +38,7 @@ def report(ctx: click.Context, html_path: Path | None, as_of: date | None) -> No
     """Manager reports: time to first value (ttfv) and portfolio health (portfolio), or all of it as HTML (--html)."""
     if html_path is not None:
         try:
-            service = manager_report_service()
+            service = application().manager_report()
             written = service.write(service.build(as_of=as_of), html_path)
         except OnboardingError as exc:
             fail(exc)
@@ -84,7 +83,7 @@ def report_ttfv(
     dimensions = tuple(Dimension(b) for b in by) or (Dimension.blueprint,)
     try:
         day = one_report_day(_report_group_as_of(ctx), as_of)
-        result = report_service().ttfv(by=dimensions, since=since, until=until, as_of=day)
+        result = application().reports.ttfv(by=dimensions, since=since, until=until, as_of=day)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -129,7 +128,7 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
     """Portfolio health: on-time launch rate, projects at risk, bottlenecks, slip by side, waits before start."""
     try:
         day = one_report_day(_report_group_as_of(ctx), as_of)
-        result = report_service().portfolio(as_of=day, top=top)
+        result = application().reports.portfolio(as_of=day, top=top)
     except OnboardingError as exc:
         fail(exc)
         return

@@ -9,8 +9,7 @@ from typing import Any
 import click
 
 from onboarding.adapters.clock import FixedClock, SystemClock
-from onboarding.bootstrap import sweep_service
-from onboarding.cli.edge import EXIT_MAIL_UNAVAILABLE, IsoDate, cell, fail, main
+from onboarding.cli.edge import EXIT_MAIL_UNAVAILABLE, IsoDate, application, cell, fail, main
 from onboarding.core.sweep_days import sweep_instant
 from onboarding.errors import OnboardingError
 from onboarding.services.ports import Clock, Waiting
@@ -45,12 +44,12 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
         wall = SystemClock()
         instant = sweep_instant(as_of, at_time, now=wall.now())
         clock: Clock = wall if as_of is None and at_time is None else FixedClock(instant.date(), at=instant)
-        deciding = sweep_service(clock=clock, deliver=False)  # no dispatcher: no mail folder or key file made
+        deciding = application().sweep(clock=clock, deliver=False)  # no dispatcher: no mail folder or key file made
         if dry_run:
             _print_preview(deciding.preview(deliver=not no_deliver))
             return
         deciding.check()  # a refused sweep makes nothing, not even the mail folder
-        report = (deciding if no_deliver else sweep_service(clock=clock, deliver=True)).run()
+        report = (deciding if no_deliver else application().sweep(clock=clock, deliver=True)).run()
     except OnboardingError as exc:
         fail(exc)
         return
