@@ -18,6 +18,13 @@
     ├── NotAuthenticated (PermissionError) a request without a valid API key
     ├── NotPermitted (PermissionError)    a valid key whose scope does not allow the request
     ├── ChangeConflict (RuntimeError)     a change made on a state another change has since replaced
+    ├── HookMappingInvalid (ValueError)   a hook source's mapping file has problems (all listed at once)
+    ├── HookSourceExists (ValueError)     a hook source added again without replacing it
+    ├── HookSourceNotFound (LookupError)  no hook source by that name
+    ├── SignatureRefused (PermissionError) a hook delivery whose signature or timestamp does not verify
+    ├── PayloadUnreadable (ValueError)    a hook delivery whose body is not JSON
+    ├── PayloadUnmapped (ValueError)      a hook delivery whose payload does not give a launch (all problems)
+    ├── DeliveryInProgress (RuntimeError) the same hook delivery is being launched by another request
     └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -148,6 +155,22 @@ SETUP_CODES: dict[str, str] = {
     "file-access-failed": "a file or folder the command needs cannot be read or written",
 }
 
+# Stable problem codes of inbound hooks (documented in README.md, "CRM launches").
+HOOK_CODES: dict[str, str] = {
+    "invalid-path": "a payload path in a hook mapping that cannot be read (properties.dealname, [0].objectId)",
+    "hook-source-exists": "a hook source of that name exists already",
+    "hook-source-not-found": "no hook source of that name",
+    "signature-missing": "a hook delivery without its signature or timestamp header",
+    "signature-invalid": "a hook delivery whose signature does not match its body and the source's secret",
+    "timestamp-invalid": "a hook delivery whose timestamp header is not a number",
+    "timestamp-stale": "a hook delivery signed more than 5 minutes before or after now (a replay, or a clock adrift)",
+    "payload-not-json": "a hook delivery whose body is not UTF-8 JSON",
+    "payload-missing-value": "a payload path or header of the mapping that the delivery does not have",
+    "payload-wrong-type": "a payload value that is an object or list where the mapping wants text, a number or a date",
+    "payload-invalid-date": "a payload value the mapping reads as a date that is not one",
+    "delivery-in-progress": "the same delivery is being launched by another request at this moment",
+}
+
 CODES: dict[str, str] = {
     **BLUEPRINT_CODES,
     **RUN_CODES,
@@ -157,6 +180,7 @@ CODES: dict[str, str] = {
     **OUTBOX_CODES,
     **API_CODES,
     **SETUP_CODES,
+    **HOOK_CODES,
 }
 
 
@@ -302,3 +326,34 @@ class StoreUnavailable(ProblemsError, RuntimeError):
     Its problem names the file or server, what the driver or the system said, and
     what to check; nothing was changed.
     """
+
+
+class HookMappingInvalid(ProblemsError, ValueError):
+    """A hook source's mapping (YAML) has problems; ``problems`` lists them all, located in the file."""
+
+
+class HookSourceExists(ProblemsError, ValueError):
+    """A hook source of that name exists; it is replaced only when asked to."""
+
+
+class HookSourceNotFound(ProblemsError, LookupError):
+    """No hook source has that name."""
+
+
+class SignatureRefused(ProblemsError, PermissionError):
+    """A hook delivery that does not prove it comes from the source: no signature, a wrong one, a stale timestamp.
+
+    Nothing of the delivery was read beyond its headers and bytes; nothing was stored.
+    """
+
+
+class PayloadUnreadable(ProblemsError, ValueError):
+    """A signed hook delivery whose body is not JSON."""
+
+
+class PayloadUnmapped(ProblemsError, ValueError):
+    """A signed hook delivery whose payload does not give a launch: every problem, located by its payload path."""
+
+
+class DeliveryInProgress(ProblemsError, RuntimeError):
+    """The same delivery is being launched by another request right now: retry it in a moment."""
