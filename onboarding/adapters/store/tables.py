@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -346,3 +347,37 @@ class ApiKeyRow(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class HookSourceRow(Base):
+    """A system allowed to launch projects by posting to ``/hooks/launch/{name}``: how it signs, how to read it.
+
+    The secret is kept as given (verifying a signature needs it; it is never shown again).
+    """
+
+    __tablename__ = "hook_sources"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(16))
+    secret: Mapped[str] = mapped_column(Text)
+    mapping: Mapped[str] = mapped_column(Text)  # the mapping's YAML text, as added
+    public_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HookDeliveryRow(Base):
+    """A hook delivery seen: claimed (no project yet) while it launches, then the project it launched.
+
+    One row per (source, delivery id): a delivery retried, even two at once, launches once.
+    """
+
+    __tablename__ = "hook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(128))
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_hook_deliveries_source_delivery_id"),)
