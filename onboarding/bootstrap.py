@@ -8,6 +8,7 @@ and shared. Opening never upgrades an existing database's schema: that is
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from functools import cached_property
 
@@ -18,7 +19,9 @@ from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import secret_key
+from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
+from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
@@ -33,6 +36,7 @@ from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher, waiting
+from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
@@ -253,6 +257,18 @@ class Application:
     @cached_property
     def keys(self) -> ApiKeyService:
         return ApiKeyService(store=SqlApiKeyStore(self.engine), clock=self.clock)
+
+    @cached_property
+    def hooks(self) -> HookService:
+        """Inbound hooks: sources, and deliveries that launch through ``projects`` (waiting, with ``time.sleep``,
+        for the same delivery launched by another request)."""
+        return HookService(
+            store=SqlHookStore(self.engine),
+            projects=self.projects,
+            mappings=YamlMappings(),
+            clock=self.clock,
+            pause=time.sleep,
+        )
 
     def sweep(self, *, clock: Clock | None = None, deliver: bool = True) -> SweepService:
         return sweep_service(self.settings, clock=clock or self.clock, deliver=deliver, engine=self.engine)

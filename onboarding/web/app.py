@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from onboarding import __version__
 from onboarding.bootstrap import Application
-from onboarding.web import problems
+from onboarding.web import hooks, problems
 from onboarding.web.api import api, health
 
 DESCRIPTION = """\
@@ -50,6 +50,7 @@ def create_app(application: Application | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api)
+    app.include_router(hooks.router)  # /hooks: signed by the sender, no API key
     return app
 
 
