@@ -13,6 +13,7 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.store.hooks import InMemoryHookStore, SqlHookStore
+from onboarding.adapters.store.memory import InMemoryProjectStore
 from onboarding.core.hook_signatures import Scheme
 from onboarding.core.messages import Person
 from onboarding.errors import (
@@ -24,6 +25,7 @@ from onboarding.errors import (
     PayloadUnmapped,
     PayloadUnreadable,
     PayScheduleInvalid,
+    ProblemsError,
     SignatureRefused,
 )
 from onboarding.services.hooks import HookService
@@ -45,13 +47,23 @@ SEEN = "http://127.0.0.1:8080/hooks/launch/hubspot"  # behind the proxy
 
 
 @pytest.fixture
-def hooks(store: Any) -> Iterator[HookService]:  # the store fixture: memory, SQLite, PostgreSQL
+def projects(store: Any) -> ProjectService:  # the store fixture: memory, SQLite, PostgreSQL
     clock = FixedClock(date(2026, 12, 4), at=NOW)
-    projects = ProjectService(
+    return ProjectService(
         store=store, blueprints=FileBlueprints(), clock=clock, sender=Person("Onboarding", "onboarding@vendor.example")
     )
-    hook_store = InMemoryHookStore() if not hasattr(store, "engine") else SqlHookStore(store.engine)
-    service = HookService(store=hook_store, projects=projects, mappings=YamlMappings(), clock=clock)
+
+
+@pytest.fixture
+def hook_store(store: Any) -> InMemoryHookStore | SqlHookStore:
+    return InMemoryHookStore() if isinstance(store, InMemoryProjectStore) else SqlHookStore(store.engine)
+
+
+@pytest.fixture
+def hooks(projects: ProjectService, hook_store: InMemoryHookStore | SqlHookStore) -> Iterator[HookService]:
+    service = HookService(
+        store=hook_store, projects=projects, mappings=YamlMappings(), clock=FixedClock(date(2026, 12, 4), at=NOW)
+    )
     service.add_source(
         "hubspot",
         secret=HUBSPOT_SECRET,
@@ -60,8 +72,6 @@ def hooks(store: Any) -> Iterator[HookService]:  # the store fixture: memory, SQ
         public_url="https://onboarding.example.com/",
     )
     service.add_source("salesforce", secret=GENERIC_SECRET, mapping_text=SALESFORCE_MAPPING)
-    service.projects = projects  # type: ignore[attr-defined]
-    service.hook_store = hook_store  # type: ignore[attr-defined]
     yield service
 
 
@@ -71,11 +81,13 @@ def deliver(hooks: HookService, payload: Any, *, at: datetime = NOW, **more: Any
     return hooks.receive("hubspot", method="POST", url=SEEN, headers=headers, body=body, now=more.pop("now", NOW))
 
 
-def count(hooks: HookService) -> int:
-    return len(hooks.projects.list_projects())  # type: ignore[attr-defined]
+def count(projects: ProjectService) -> int:
+    return len(projects.list_projects())
 
 
-def test_a_hubspot_delivery_retried_three_times_launches_once_with_the_mapped_people(hooks: HookService) -> None:
+def test_a_hubspot_delivery_retried_three_times_launches_once_with_the_mapped_people(
+    hooks: HookService, projects: ProjectService
+) -> None:
     first = deliver(hooks, hubspot_deal())
     again = [
         deliver(hooks, hubspot_deal(), at=NOW + timedelta(minutes=m), now=NOW + timedelta(minutes=m)) for m in (1, 3)
@@ -89,14 +101,16 @@ def test_a_hubspot_delivery_retried_three_times_launches_once_with_the_mapped_pe
     assert project.bindings["csm"] == Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles")
     assert project.bindings["customer_sponsor"] == Person("Alex Brown", "alex@acme.example", "America/Chicago")
     assert project.bindings["impl_engineer"] == Person("Ivo Petrov", "ivo@vendor.example", "Europe/Sofia")
-    assert count(hooks) == 1
-    launched = hooks.projects.events(project.id)[0]  # type: ignore[attr-defined]
+    assert count(projects) == 1
+    launched = projects.events(project.id)[0]
     assert launched.kind == "project_launched" and launched.actor == "hook:hubspot"
 
 
-def test_forged_stale_and_unmappable_deliveries_launch_nothing(hooks: HookService) -> None:
+def test_forged_stale_and_unmappable_deliveries_launch_nothing(
+    hooks: HookService, projects: ProjectService, hook_store: InMemoryHookStore | SqlHookStore
+) -> None:
     body = body_of(hubspot_deal())
-    refused = [
+    refused: list[tuple[type[ProblemsError], dict[str, Any]]] = [
         (SignatureRefused, {"headers": hubspot_headers(URL, body, at=NOW, secret="not the secret at all")}),  # noqa: S106
         (SignatureRefused, {"headers": hubspot_headers(SEEN, body, at=NOW)}),  # signed for another URL
         (SignatureRefused, {"headers": hubspot_headers(URL, body, at=NOW - timedelta(minutes=6))}),
@@ -109,17 +123,17 @@ def test_forged_stale_and_unmappable_deliveries_launch_nothing(hooks: HookServic
     for error, more in refused:
         with pytest.raises(error) as caught:
             deliver(hooks, None, **more)
-        codes.append(caught.value.codes)  # type: ignore[attr-defined]
+        codes.append(caught.value.codes)
     assert codes[:4] == [["signature-invalid"], ["signature-invalid"], ["timestamp-stale"], ["signature-missing"]]
     assert codes[4] == ["payload-not-json"]
     assert sorted(codes[5]) == ["payload-invalid-date", "payload-missing-value"]
-    assert count(hooks) == 0 and hooks.hook_store.delivery_count() == 0  # type: ignore[attr-defined]
+    assert count(projects) == 0 and hook_store.delivery_count() == 0
     with pytest.raises(HookSourceNotFound):
         hooks.receive("pipedrive", method="POST", url=SEEN, headers={}, body=b"{}", now=NOW)
 
 
 def test_a_deal_sent_again_with_other_inputs_is_a_conflict_and_a_failed_launch_can_be_retried(
-    hooks: HookService,
+    hooks: HookService, projects: ProjectService
 ) -> None:
     deliver(hooks, hubspot_deal())
     sf = body_of(
@@ -152,12 +166,15 @@ def test_a_deal_sent_again_with_other_inputs_is_a_conflict_and_a_failed_launch_c
     with pytest.raises(LaunchConflict) as caught:
         salesforce(other)
     assert caught.value.codes == ["external-id-conflict"]
-    assert count(hooks) == 2
+    assert count(projects) == 2
 
 
-def test_a_delivery_in_flight_is_waited_for_then_answered(hooks: HookService) -> None:
-    store = hooks.hook_store  # type: ignore[attr-defined]
-    claim = store.claim_delivery("hubspot", "external-id:hubspot-deal-9876", external_id="x", now=NOW, stale_before=NOW)
+def test_a_delivery_in_flight_is_waited_for_then_answered(
+    hooks: HookService, hook_store: InMemoryHookStore | SqlHookStore
+) -> None:
+    claim = hook_store.claim_delivery(
+        "hubspot", "external-id:hubspot-deal-9876", external_id="x", now=NOW, stale_before=NOW
+    )
     assert claim.claimed
     with pytest.raises(DeliveryInProgress):
         deliver(hooks, hubspot_deal())
@@ -189,20 +206,22 @@ def test_sources_are_checked_listed_and_removed(hooks: HookService) -> None:
         hooks.remove_source("hubspot")
 
 
-def test_a_dry_run_maps_without_launching(hooks: HookService) -> None:
+def test_a_dry_run_maps_without_launching(hooks: HookService, projects: ProjectService) -> None:
     mapped = hooks.dry_run("hubspot", body_of(hubspot_deal(kickoff_date="")))
     assert mapped.kickoff_on == date(2026, 12, 4) and mapped.external_id == "hubspot-deal-9876"
-    assert count(hooks) == 0
+    assert count(projects) == 0
 
 
-def test_two_identical_deliveries_at_once_launch_one_project(hooks: HookService, store: Any) -> None:
-    if not hasattr(store, "engine"):
+def test_two_identical_deliveries_at_once_launch_one_project(
+    hooks: HookService, projects: ProjectService, hook_store: InMemoryHookStore | SqlHookStore, store: Any
+) -> None:
+    if isinstance(store, InMemoryProjectStore):
         pytest.skip("the in-memory twin is not shared between threads")
     import time
 
     service = HookService(
-        store=hooks.hook_store,  # type: ignore[attr-defined]
-        projects=hooks.projects,  # type: ignore[attr-defined]
+        store=hook_store,
+        projects=projects,
         mappings=YamlMappings(),
         clock=FixedClock(date(2026, 12, 4), at=NOW),
         pause=time.sleep,
@@ -225,4 +244,4 @@ def test_two_identical_deliveries_at_once_launch_one_project(hooks: HookService,
     for t in threads:
         t.join()
     assert len(results) == 4 and sum(r.created for r in results) == 1
-    assert len({r.project.id for r in results}) == 1 and count(hooks) == 1
+    assert len({r.project.id for r in results}) == 1 and count(projects) == 1
