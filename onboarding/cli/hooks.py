@@ -142,8 +142,8 @@ def hook_test(source: str, payload_file: str, output_format: str) -> None:
     for key, value in document.items():
         if key != "bindings":
             click.echo(f"{key:<18} {value if value is not None else '-'}")
-    for role, person in document["bindings"].items():
-        click.echo(f"bind {role:<13} {person['name']} <{person['email']}> ({person['time_zone']})")
+    for role, person in mapped.bindings.items():
+        click.echo(f"{'bind ' + role:<18} {person.name} <{person.email}> ({person.timezone})")
 
 
 def _mapped_document(mapped: MappedLaunch) -> dict[str, object]:
