@@ -89,6 +89,18 @@ def _document(result: HookResult) -> HookLaunched:
     status_code=201,
     response_model=HookLaunched,
     summary="Launch a project from a CRM's signed delivery",
+    description=(
+        "The body is the CRM's JSON payload, read through the source's mapping (`onboarding hook add`). "
+        "No API key: the signature is the authentication, `X-Onboarding-Timestamp` (unix seconds) and "
+        "`X-Onboarding-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + '.' + body)>` for the generic "
+        "scheme, `X-HubSpot-Request-Timestamp` and `X-HubSpot-Signature-v3` for HubSpot; at most 5 minutes old."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"description": "the payload, signed as sent"}}},
+        }
+    },
     responses={
         200: {"description": "the delivery (or its deal) launched this project before", "model": HookLaunched},
         400: {"description": "the body is not JSON (problem+json)"},

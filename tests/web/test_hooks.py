@@ -91,6 +91,7 @@ def test_forged_stale_and_unmappable_deliveries_launch_nothing(application: Appl
         "unmappable": (422, answers["unmappable"].json()["code"]),
     }
     assert all(a.headers["content-type"] == PROBLEM for a in answers.values())
+    assert "www-authenticate" not in answers["forged"].headers  # a signature is asked for, not a bearer key
     located = {(p["code"], p["loc"]) for p in answers["unmappable"].json()["problems"]}
     assert located == {
         ("payload-missing-value", "payload.dealname"),
@@ -121,3 +122,9 @@ def test_a_salesforce_flow_signing_with_the_generic_scheme(application: Applicat
     conflict = client.post("/hooks/launch/salesforce", content=changed, headers=generic_headers(changed, at=now))
     assert (conflict.status_code, conflict.json()["code"]) == (409, "external-id-conflict")
     assert project_count(application) == 1
+
+
+def test_the_hook_is_in_the_openapi_document_without_an_api_key(client: TestClient) -> None:
+    operation = client.get("/api/openapi.json").json()["paths"]["/hooks/launch/{source}"]["post"]
+    assert "security" not in operation and "requestBody" in operation
+    assert {"200", "201", "401", "422"} <= set(operation["responses"])
