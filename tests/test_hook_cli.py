@@ -23,8 +23,8 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+def run(*args: str, given: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=given)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -53,8 +53,8 @@ def test_add_list_test_and_remove_a_source(folder: Path) -> None:
     code, _, err = run("hook", "add", "hubspot", "--secret", HUBSPOT_SECRET, "--mapping", str(folder / "hubspot.yaml"))
     assert code == 1 and "[hook-source-exists]" in err
     code, out, _ = run(
-        "hook", "add", "hubspot", "--secret", "another-secret-0123456789", "--mapping", str(folder / "hubspot.yaml"),
-        "--replace",
+        "hook", "add", "hubspot", "--secret", "-", "--mapping", str(folder / "hubspot.yaml"), "--replace",
+        given="another-secret-0123456789\n",
     )  # fmt: skip
     assert code == 0 and out.startswith("replaced hubspot (generic")
     assert run("hook", "remove", "hubspot")[0] == 0

@@ -38,7 +38,11 @@ def _read(path: str, *, what: str) -> bytes:
 
 @hook.command(name="add")
 @click.argument("source")
-@click.option("--secret", required=True, help="The secret the sender signs with (HubSpot: the app's client secret).")
+@click.option(
+    "--secret",
+    required=True,
+    help="The secret the sender signs with (HubSpot: the app's client secret); - reads it from standard input.",
+)
 @click.option(
     "--mapping", "mapping_file", required=True, metavar="FILE", help="The YAML mapping from payload to launch."
 )
@@ -60,6 +64,8 @@ def hook_add(
     source: str, secret: str, mapping_file: str, scheme: str, public_url: str | None, *, replace: bool
 ) -> None:
     """Allow SOURCE to launch projects: its secret, its signature scheme and its mapping (checked first)."""
+    if secret == "-":  # noqa: S105 - read from standard input: kept out of the shell history and the process list
+        secret = sys.stdin.readline().strip()
     try:
         raw = _read(mapping_file, what="mapping")
         try:
