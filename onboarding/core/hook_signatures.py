@@ -21,6 +21,9 @@ that a captured request cannot be replayed later either), and compare signatures
 constant time. Refusals raise ``SignatureRefused`` (``signature-missing``,
 ``signature-invalid``, ``timestamp-invalid``, ``timestamp-stale``).
 
+``source_problems`` checks what a source is added with: a name fit for its URL, a secret long enough, a
+public URL of a scheme, a host and an optional path.
+
 Not here: reading a source's secret (the store), what the payload means (``core.hook_mapping``).
 
 References:
@@ -70,6 +73,44 @@ _HUBSPOT_ENCODED = re.compile("|".join(HUBSPOT_DECODED), re.IGNORECASE)
 class Scheme(StrEnum):
     generic = "generic"
     hubspot = "hubspot"
+
+
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_PUBLIC_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+MIN_SECRET_LENGTH = 16
+
+
+def source_problems(name: str, *, secret: str, public_url: str | None) -> list[Problem]:
+    """What is wrong with a source's name (part of its URL), its secret and its public URL."""
+    problems: list[Problem] = []
+    if not _SOURCE_NAME.fullmatch(name):
+        problems.append(
+            Problem(
+                "invalid-value",
+                f"{name!r} is not a source name",
+                ("source",),
+                "use up to 64 of a-z, 0-9, _ and -, starting with a letter or digit (it is part of the URL)",
+            )
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        problems.append(
+            Problem(
+                "out-of-range",
+                f"the secret has {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed",
+                ("secret",),
+                "use the CRM's client secret, or a long random one for the generic scheme",
+            )
+        )
+    if public_url is not None and not _PUBLIC_URL.fullmatch(public_url):
+        problems.append(
+            Problem(
+                "invalid-value",
+                f"{public_url!r} is not a URL of a scheme, a host and an optional path",
+                ("public_url",),
+                "give the address the CRM calls, without /hooks/launch/..., e.g. https://onboarding.example.com",
+            )
+        )
+    return problems
 
 
 def generic_signature(secret: str, *, timestamp: str, body: bytes) -> str:

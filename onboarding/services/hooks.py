@@ -22,20 +22,17 @@ Not here: HTTP (the web edge), the signature and mapping rules (core), SQL (adap
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from onboarding.core.hook_mapping import HookMapping, MappedLaunch, map_payload, parse_json_payload
-from onboarding.core.hook_signatures import Scheme, signed_url, verify_delivery
+from onboarding.core.hook_signatures import Scheme, signed_url, source_problems, verify_delivery
 from onboarding.core.projects import ProjectRecord
 from onboarding.errors import DeliveryInProgress, HookMappingInvalid, HookSourceNotFound, Problem
 from onboarding.services.ports import Clock
 from onboarding.services.projects import ProjectService
-
-_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -140,34 +137,7 @@ class HookService:
         replace: bool = False,
     ) -> HookSource:
         """Check and store a source: its name, secret and URL, and every problem of its mapping, all at once."""
-        problems: list[Problem] = []
-        if not _SOURCE_NAME.fullmatch(name):
-            problems.append(
-                Problem(
-                    "invalid-value",
-                    f"{name!r} is not a source name",
-                    ("source",),
-                    "use up to 64 of a-z, 0-9, _ and -, starting with a letter or digit (it is part of the URL)",
-                )
-            )
-        if len(secret) < 16:
-            problems.append(
-                Problem(
-                    "out-of-range",
-                    f"the secret has {len(secret)} characters; at least 16 are needed",
-                    ("secret",),
-                    "use the CRM's client secret, or a long random one for the generic scheme",
-                )
-            )
-        if public_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public_url):
-            problems.append(
-                Problem(
-                    "invalid-value",
-                    f"{public_url!r} is not a URL of a scheme, a host and an optional path",
-                    ("public_url",),
-                    "give the address the CRM calls, without /hooks/launch/..., e.g. https://onboarding.example.com",
-                )
-            )
+        problems = source_problems(name, secret=secret, public_url=public_url)
         try:
             self._mappings.parse(mapping_text, source=f"{name} mapping")
         except HookMappingInvalid as error:
