@@ -18,7 +18,7 @@
     ├── NotAuthenticated (PermissionError) a request without a valid API key
     ├── NotPermitted (PermissionError)    a valid key whose scope does not allow the request
     ├── ChangeConflict (RuntimeError)     a change made on a state another change has since replaced
-    ├── HookMappingInvalid (ValueError)   a hook source's mapping file has problems (all listed at once)
+    ├── HookMappingInvalid (ValueError)   a hook source's mapping or settings have problems (all listed at once)
     ├── HookSourceExists (ValueError)     a hook source added again without replacing it
     ├── HookSourceNotFound (LookupError)  no hook source by that name
     ├── SignatureRefused (PermissionError) a hook delivery whose signature or timestamp does not verify
@@ -330,7 +330,7 @@ class StoreUnavailable(ProblemsError, RuntimeError):
 
 
 class HookMappingInvalid(ProblemsError, ValueError):
-    """A hook source's mapping (YAML) has problems; ``problems`` lists them all, located in the file."""
+    """A hook source's mapping (YAML) or settings (name, secret, public URL) have problems, all listed, located."""
 
 
 class HookSourceExists(ProblemsError, ValueError):
