@@ -102,6 +102,11 @@ RUN_CODES: dict[str, str] = {
     "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
     "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
     "external-id-conflict": "an external id launched before with a different blueprint, customer or inputs",
+    "unknown-customer-country": "a customer country the holiday calendars do not know (ISO 3166-1 alpha-2)",
+    "unknown-customer-subdivision": "a customer subdivision that is not one of its country's in the holiday calendars",
+    "invalid-customer-closed-day": "a customer closed day that is not a date (YYYY-MM-DD)",
+    "customer-role-default": "a team default for a role that is filled by the customer, not the vendor",
+    "team-default-not-found": "no team default for that role and segment",
 }
 
 # Stable problem codes of the manager reports (documented in README.md).

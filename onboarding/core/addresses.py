@@ -219,7 +219,7 @@ def person_problems(people: Mapping[str, Person]) -> list[Problem]:
         found = address_problem(person.email)
         if found is not None:
             problems.append(Problem("invalid-address", found[0], loc, found[1]))
-        if not _known_zone(person.timezone):
+        if not known_zone(person.timezone):
             problems.append(
                 Problem(
                     "invalid-time-zone",
@@ -259,7 +259,7 @@ def reply_to_text(people: Iterable[tuple[str, str]], *, limit: int = MAX_REPLY_T
 # -- pieces --------------------------------------------------------------------------
 
 
-def _known_zone(name: str) -> bool:
+def known_zone(name: str) -> bool:
     if control_character(name) is not None or not name or len(name) > MAX_ZONE:
         return False
     try:
