@@ -23,6 +23,7 @@ Not here: business-day arithmetic (``core/calendars``), which calendar a task us
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,10 +167,8 @@ def _subdivision_hint(country: str, text: str, known: Sequence[str]) -> str:
     if not known:
         return f"{country}'s holidays have no subdivisions: give none"
     aliases: Mapping[str, str] = {}
-    try:
+    with contextlib.suppress(NotImplementedError, AttributeError):
         aliases = holidays_lib.country_holidays(country).subdivisions_aliases
-    except (NotImplementedError, AttributeError):
-        pass
     by_name = {name.lower(): code for name, code in aliases.items()}
     wanted = text.strip().lower()
     if wanted in by_name:

@@ -24,7 +24,8 @@ Definitions (also in blueprints/README.md, section ``ttfv``):
   in reports as of V to R - 1, and no longer from R; a reopen recorded later does
   not change a report as of an earlier day, unless it is backdated to that day or
   before. The same days as the value day: each change counts from its ``on`` day.
-- **Customer time zone**: the time zone of the person bound to the role that owns
+- **Customer time zone**: the zone the launch gave for the customer, when it gave
+  one (``core/customer_calendar``); otherwise the time zone of the person bound to the role that owns
   the value task when that role is on the customer side, otherwise of the first
   customer-side task owner (by task position) who is bound; UTC if there is none.
   Instants (launch, holds) become days in that zone.
@@ -261,8 +262,11 @@ class OwnedTask(Protocol):
     def first_value(self) -> bool: ...
 
 
-def customer_timezone(tasks: Iterable[OwnedTask], timezones: Mapping[str, str]) -> str:
-    """The customer's time zone (see the module docstring) from the tasks and the zones of people by role."""
+def customer_timezone(tasks: Iterable[OwnedTask], timezones: Mapping[str, str], *, declared: str | None = None) -> str:
+    """The customer's time zone (see the module docstring) from the tasks and the zones of people by role;
+    ``declared``, the zone a launch gave for the customer (``core/customer_calendar``), comes first."""
+    if declared is not None:
+        return declared
     ordered = sorted(tasks, key=lambda t: (not t.first_value, t.position))
     for task in ordered:
         if task.side == "customer" and task.owner_role in timezones:

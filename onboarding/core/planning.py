@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from onboarding.core.blueprint import Blueprint, CalendarName, DependencyType, calendar_keys
-from onboarding.core.customer_calendar import CustomerCalendar, with_customer
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
+from onboarding.core.customer_calendar import CustomerCalendar, with_customer
 from onboarding.core.graph import CompiledTask, TaskGraph, compile_blueprint
 from onboarding.core.launch import LaunchDecision, LaunchInputs, Prerequisite, solve_launch
 from onboarding.core.lifecycle import FINISHED, TaskProgress

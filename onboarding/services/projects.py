@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from onboarding.core.addresses import canonical_person, person_problems
-from onboarding.core.blueprint import Blueprint, CalendarName
+from onboarding.core.blueprint import Blueprint, CalendarName, Side
+from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
 from onboarding.core.lifecycle import (
     FINISHED,
     Action,
@@ -45,6 +46,7 @@ from onboarding.core.projects import (
     with_plan,
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
+from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.window_jump import window_jump_alert
 from onboarding.errors import ChangeConflict, LaunchConflict, OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
@@ -56,6 +58,7 @@ from onboarding.services.ports import (
     LoadedBlueprint,
     ProjectChange,
     ProjectStore,
+    TeamStore,
 )
 
 UNSUBSCRIBED = "unsubscribed"  # the event of a customer's opt-out from its emails
@@ -74,6 +77,11 @@ class LaunchRequest:
     segment: str | None = None
     external_id: str | None = None
     contract_signed_on: date | None = None  # a TTFV start event (blueprint ttfv.start_event: contract_signed)
+    # The customer's own calendar and time zone (core/customer_calendar); none given: the blueprint's.
+    customer_country: str | None = None  # ISO 3166-1 alpha-2
+    customer_subdivision: str | None = None
+    customer_closed_days: Sequence[date | str] = ()  # dates, or ISO texts (checked with the rest)
+    customer_time_zone: str | None = None  # IANA
 
 
 @dataclass(frozen=True)
@@ -83,11 +91,20 @@ class Launched:
 
 
 class ProjectService:
-    def __init__(self, *, store: ProjectStore, blueprints: BlueprintSource, clock: Clock, sender: Person) -> None:
+    def __init__(
+        self,
+        *,
+        store: ProjectStore,
+        blueprints: BlueprintSource,
+        clock: Clock,
+        sender: Person,
+        team: TeamStore | None = None,
+    ) -> None:
         self._store = store
         self._blueprints = blueprints
         self._clock = clock
         self._sender = sender
+        self._team = team  # the team's default people for vendor roles (none: every role bound at launch)
         self._parsed: dict[tuple[str, int], LoadedBlueprint] = {}
 
     # -- launch ----------------------------------------------------------------
@@ -104,6 +121,10 @@ class ProjectService:
         external_id: str | None = None,
         actor: str = "cli",
         contract_signed_on: date | None = None,
+        customer_country: str | None = None,
+        customer_subdivision: str | None = None,
+        customer_closed_days: Sequence[date | str] = (),
+        customer_time_zone: str | None = None,
     ) -> Launched:
         """Plan and store a project from a blueprint; the same external id never makes a second one."""
         request = LaunchRequest(
@@ -115,6 +136,10 @@ class ProjectService:
             segment=segment,
             external_id=external_id,
             contract_signed_on=contract_signed_on,
+            customer_country=customer_country,
+            customer_subdivision=customer_subdivision,
+            customer_closed_days=customer_closed_days,
+            customer_time_zone=customer_time_zone,
         )
         return self.launch_many([request], actor=actor)[0]
 
@@ -124,12 +149,16 @@ class ProjectService:
 
         An external id seen before (or twice in the batch) launches nothing new: asked with the same
         inputs, it answers the project it has; with another blueprint, customer or other inputs, it is
-        refused (``LaunchConflict``, ``external-id-conflict``, each difference named)."""
+        refused (``LaunchConflict``, ``external-id-conflict``, each difference named).
+
+        Roles a request does not bind take the team's default for its segment (``core/team``); a request may
+        give the customer's own calendar and time zone (``core/customer_calendar``)."""
         existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
         launched_with: dict[str, LaunchInputs] = {}
         conflicts: list[Problem] = []
         loaded: dict[str, LoadedBlueprint] = {}
-        plans: dict[tuple[str, date, str | None], tuple[Plan, tuple[TaskRecord, ...]]] = {}
+        plans: dict[tuple[str, date, str | None, CustomerCalendar | None], tuple[Plan, tuple[TaskRecord, ...]]] = {}
+        defaults = self._team.team_defaults() if self._team is not None else []
         results: list[Launched] = []
         pending: list[tuple[ProjectRecord, list[Event], list[OutgoingMessage]]] = []
         problems: list[Problem] = []
@@ -140,11 +169,12 @@ class ProjectService:
                     loaded[r.blueprint] = self._blueprints.load(r.blueprint)
                 bp_loaded = loaded[r.blueprint]
                 bp = bp_loaded.blueprint
-                if r.external_id is not None and r.external_id in existing:
+                inputs = _launch_people_and_calendar(r, bp, defaults)
+                if r.external_id is not None and r.external_id in existing and not inputs.problems:
                     before = existing[r.external_id]
                     if r.external_id not in launched_with:
                         launched_with[r.external_id] = self._launched_with(before)
-                    differences = launch_differences(launched_with[r.external_id], _launch_inputs(r, bp))
+                    differences = launch_differences(launched_with[r.external_id], _launch_inputs(r, bp, inputs))
                     if differences:
                         conflicts.append(
                             Problem(
@@ -159,22 +189,33 @@ class ProjectService:
                     else:
                         results.append(Launched(before, created=False))
                     continue
-                found = _binding_problems(bp, r.bindings)
+                said = {p.loc for p in inputs.problems if p.code == "customer-role-default"}
+                found = [*inputs.problems] + [
+                    p
+                    for p in _binding_problems(bp, inputs.people, defaults_exist=bool(defaults))
+                    if p.loc not in said  # a customer role with a team default: said once, as that
+                ]
                 if found:
                     problems += [replace(p, loc=(index, *p.loc)) if len(requests) > 1 else p for p in found]
                     continue
                 spec = r.pay_schedule or bp.pay_schedule
-                key = (r.blueprint, r.kickoff_on, spec)
+                own = inputs.calendar
+                key = (r.blueprint, r.kickoff_on, spec, own if own is not None and own.changes_calendar else None)
                 if key not in plans:
                     plan = plan_project(
                         bp,
                         kickoff_on=r.kickoff_on,
                         graph=bp_loaded.graph,
                         pay_schedule=parse_pay_schedule(spec) if spec else None,
+                        customer_calendar=own,
                     )
                     plans[key] = (plan, task_records(plan, bp))
                 plan, tasks = plans[key]
-                project = self._new_project(r, bp_loaded, plan, tasks, spec=spec, now=now)
+                project = replace(
+                    self._new_project(r, bp_loaded, plan, tasks, spec=spec, now=now),
+                    bindings={role: canonical_person(person) for role, person in inputs.people.items()},
+                    customer_calendar=own,
+                )
                 launched = Event(
                     "project_launched",
                     now,
@@ -192,6 +233,7 @@ class ProjectService:
                         "external_id": r.external_id,
                         "pay_schedule": spec,
                         "contract_signed_on": r.contract_signed_on.isoformat() if r.contract_signed_on else None,
+                        **_launch_event_inputs(inputs),
                     },
                 )
                 messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project, bp))
@@ -199,7 +241,7 @@ class ProjectService:
                 results.append(Launched(project, created=True))
                 if r.external_id is not None:
                     existing[r.external_id] = project
-                    launched_with[r.external_id] = _launch_inputs(r, bp)
+                    launched_with[r.external_id] = _launch_inputs(r, bp, inputs)
         if problems:
             raise PlanInputInvalid("launch", tuple(problems + conflicts))
         if conflicts:
@@ -221,6 +263,7 @@ class ProjectService:
             segment=project.segment,
             bindings=dict(project.bindings),
             contract_signed_on=date.fromisoformat(str(signed)) if signed else None,
+            customer_calendar=project.customer_calendar,
         )
 
     @staticmethod
@@ -358,7 +401,11 @@ class ProjectService:
 
     def _holds(self, project: ProjectRecord) -> list[tuple[date, date | None]]:
         """The project's holds as the reports count them (days in the customer's time zone)."""
-        timezone = customer_timezone(project.tasks, {role: p.timezone for role, p in project.bindings.items()})
+        timezone = customer_timezone(
+            project.tasks,
+            {role: p.timezone for role, p in project.bindings.items()},
+            declared=project.customer_calendar.time_zone if project.customer_calendar else None,
+        )
         return held_periods(self._store.events(project.id), timezone=timezone)
 
     def unsubscribe(self, ref: str, *, email: str) -> bool:
@@ -525,6 +572,7 @@ class ProjectService:
             progress=project.progress,
             today=today,
             committed_go_live_on=project.committed_go_live_on,
+            customer_calendar=project.customer_calendar,
         )
         # What was expected of each task given when its predecessors really finished:
         # the same re-forecast without "nothing starts before today".
@@ -535,6 +583,7 @@ class ProjectService:
             pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
             progress=project.progress,
             committed_go_live_on=project.committed_go_live_on,
+            customer_calendar=project.customer_calendar,
         )
         now = self._clock.now()
         replanned = with_plan(project, plan, bp, at=now, targets=targets)
@@ -650,7 +699,7 @@ class ProjectService:
             )
             for t in project.tasks
         ]
-        calendars = scheduling_calendars(bp)
+        calendars = scheduling_calendars(bp, customer=project.customer_calendar)
         return list(
             due_status_messages(
                 policy=bp.status_emails,
@@ -680,7 +729,39 @@ def _completed_milestones(before: ProjectRecord, after: ProjectRecord, loaded: L
     ]
 
 
-def _launch_inputs(r: LaunchRequest, bp: Blueprint) -> LaunchInputs:
+@dataclass(frozen=True)
+class _PeopleAndCalendar:
+    """A request's people (bound, then team defaults, customer people in the customer's zone), where each came
+    from, its customer calendar, and what is wrong with them."""
+
+    people: Mapping[str, Person]
+    sources: Mapping[str, str]
+    calendar: CustomerCalendar | None
+    problems: tuple[Problem, ...]
+
+
+def _launch_people_and_calendar(r: LaunchRequest, bp: Blueprint, defaults: Sequence[TeamDefault]) -> _PeopleAndCalendar:
+    own, calendar_problems = customer_calendar(
+        blueprint=bp,
+        country=r.customer_country,
+        subdivision=r.customer_subdivision,
+        closed_days=r.customer_closed_days,
+        time_zone=r.customer_time_zone,
+    )
+    resolved = resolve_bindings(bp, r.bindings, segment=r.segment, defaults=defaults)
+    people = with_customer_zone(resolved.people, bp, own)
+    return _PeopleAndCalendar(people, resolved.sources, own, (*calendar_problems, *resolved.problems))
+
+
+def _launch_event_inputs(inputs: _PeopleAndCalendar) -> dict[str, object]:
+    """What the launch event says of where the people came from and of the customer's own calendar."""
+    return {
+        "binding_sources": dict(sorted(inputs.sources.items())),
+        "customer_calendar": inputs.calendar.document() if inputs.calendar is not None else None,
+    }
+
+
+def _launch_inputs(r: LaunchRequest, bp: Blueprint, inputs: _PeopleAndCalendar) -> LaunchInputs:
     return LaunchInputs(
         blueprint_key=bp.key,
         blueprint_version=bp.version,
@@ -688,8 +769,9 @@ def _launch_inputs(r: LaunchRequest, bp: Blueprint) -> LaunchInputs:
         kickoff_on=r.kickoff_on,
         pay_schedule=_normal_spec(r.pay_schedule or bp.pay_schedule),
         segment=r.segment,
-        bindings={role: canonical_person(person) for role, person in r.bindings.items()},  # as stored
+        bindings={role: canonical_person(person) for role, person in inputs.people.items()},  # as stored
         contract_signed_on=r.contract_signed_on,
+        customer_calendar=inputs.calendar,
     )
 
 
@@ -698,7 +780,7 @@ def _normal_spec(spec: str | None) -> str | None:
     return parse_pay_schedule(spec).spec() if spec else None
 
 
-def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Problem]:
+def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person], *, defaults_exist: bool) -> list[Problem]:
     problems = [
         Problem(
             "invalid-binding", f"the blueprint has no role {role!r}", ("bind", role), f"roles: {', '.join(bp.roles)}"
@@ -711,7 +793,12 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Pro
             "missing-binding",
             f"nobody is bound to the role {role!r} ({r.title})",
             ("bind", role),
-            f'add --bind {role}="Name <email>"',
+            f'add --bind {role}="Name <email>"'
+            + (
+                ", or set a team default for the role (for this segment or any)"
+                if r.side is Side.vendor
+                else ("" if not defaults_exist else " (the customer's people are bound at each launch)")
+            ),
         )
         for role, r in bp.roles.items()
         if role not in bindings

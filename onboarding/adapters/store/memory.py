@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
@@ -23,6 +24,7 @@ from onboarding.core.metrics import (
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.core.sweep_days import SweepHistory
+from onboarding.core.team import TeamDefault
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     RESENDABLE,
@@ -473,6 +475,13 @@ class InMemorySweepStore:
     def active_blueprints(self) -> list[str]:
         return sorted({blueprint_id(p) for p in self._active()})
 
+    def own_customer_calendars(self) -> dict[str, tuple[str, CustomerCalendar]]:
+        return {
+            p.id: (blueprint_id(p), replace(p.customer_calendar, time_zone=None))
+            for p in self._active()
+            if p.customer_calendar is not None and p.customer_calendar.changes_calendar
+        }
+
     def time_zones(self) -> list[str]:
         return sorted({p.timezone for project in self.store.projects.values() for p in project.bindings.values()})
 
@@ -612,3 +621,19 @@ def _by_id(project: ProjectRecord) -> str:
 
 def _by_position(task: TaskRecord) -> int:
     return task.position
+
+
+class InMemoryTeamStore:
+    """The in-memory twin of ``SqlTeamStore``."""
+
+    def __init__(self) -> None:
+        self._defaults: dict[tuple[str, str], TeamDefault] = {}
+
+    def team_defaults(self) -> list[TeamDefault]:
+        return [self._defaults[k] for k in sorted(self._defaults)]
+
+    def set_team_default(self, default: TeamDefault) -> None:
+        self._defaults[default.role, default.segment] = default
+
+    def unset_team_default(self, role: str, segment: str) -> bool:
+        return self._defaults.pop((role, segment), None) is not None

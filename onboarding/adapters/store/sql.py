@@ -37,8 +37,9 @@ from onboarding.adapters.store.reports import (
     project_ttfv_values,
     replace_ttfv,
 )
-from onboarding.adapters.store.rows import utc_instant
+from onboarding.adapters.store.rows import customer_calendar_of, utc_instant
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
@@ -517,6 +518,7 @@ class SqlProjectStore:
                     "created_at": project.created_at,
                     "blueprint_id": blueprint_id,
                     "version": 1,
+                    **_customer_values(project.customer_calendar),
                 }
             )
             binding_rows += [
@@ -678,7 +680,24 @@ def _record_of(
         created_at=utc_instant(row["created_at"]),
         updated_at=utc_instant(row["updated_at"]),
         version=row["version"],
+        customer_calendar=_customer_calendar(row),
     )
+
+
+def _customer_calendar(row: Any) -> CustomerCalendar | None:
+    """The project's own customer calendar from its columns (all null: none, the blueprint's)."""
+    return customer_calendar_of(
+        row["customer_country"], row["customer_subdivision"], row["customer_closed_days"], row["customer_time_zone"]
+    )
+
+
+def _customer_values(customer: CustomerCalendar | None) -> dict[str, Any]:
+    return {
+        "customer_country": customer.country if customer else None,
+        "customer_subdivision": customer.subdivision if customer else None,
+        "customer_closed_days": (",".join(d.isoformat() for d in customer.closed_days) or None) if customer else None,
+        "customer_time_zone": customer.time_zone if customer else None,
+    }
 
 
 def _project_values(project: ProjectRecord) -> dict[str, Any]:

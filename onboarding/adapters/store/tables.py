@@ -80,6 +80,11 @@ class ProjectRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The last day its plan holds as it is (``core.projects.replan_after``): a sweep re-plans it after that.
     replan_after: Mapped[date | None] = mapped_column(Date)
+    # The customer's own calendar and time zone given at launch (0021); all null: the blueprint's.
+    customer_country: Mapped[str | None] = mapped_column(String(2))
+    customer_subdivision: Mapped[str | None] = mapped_column(String(32))
+    customer_closed_days: Mapped[str | None] = mapped_column(Text)  # ISO dates, sorted, comma-separated
+    customer_time_zone: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         # The nudge decision reads these of many projects at once: each project's from this index alone.
@@ -87,6 +92,20 @@ class ProjectRow(Base):
         # The sweep's question: which active projects' plans move today.
         Index("ix_projects_replan", "state", "replan_after", "id"),
     )
+
+
+class TeamDefaultRow(Base):
+    """The person a vendor role takes by default at launch, per segment (``any``: every segment without its own)."""
+
+    __tablename__ = "team_defaults"
+
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200))
 
 
 class BindingRow(Base):
