@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryReportStore, InMemoryTeamStore
-from onboarding.adapters.store.reports import SqlReportStore
+from onboarding.adapters.store.reports import SqlReportStore, project_ttfv, rebuild_ttfv
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.adapters.store.team import SqlTeamStore
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
+from onboarding.core.metrics import Dimension
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import plan_project
 from onboarding.core.projects import status_document
@@ -29,6 +31,7 @@ from onboarding.services.projects import ProjectService
 from onboarding.services.team import TeamService
 from tests.core.oracle import NaiveCalendar
 from tests.services.test_projects import PAYROLL, PEOPLE, SENDER
+from tests.services.test_reports import World as ReportWorld
 from tests.services.test_sweep import World, stores  # noqa: F401 (the sweep's stores fixture)
 
 D = date.fromisoformat
@@ -295,3 +298,29 @@ def test_the_sweep_store_knows_which_active_projects_have_their_own_calendar(
         ).project.id
     own = world.store.own_customer_calendars()
     assert {pid: calendar for pid, (_snapshot, calendar) in own.items()} == {launched["Gamma"]: CustomerCalendar("GB")}
+
+
+def test_the_reports_count_business_days_and_held_days_on_the_customers_own_calendar_and_zone(store: Any) -> None:
+    w = ReportWorld(store)
+    # the blueprint's customer is in the US: (5, 15 Jan] is 8 business days
+    us = w.launch("Alpha", segment="us")
+    w.do(us, "first_use", Action.complete, "2026-01-15")
+    # in England with the 12th closed: 6-9, 13-15 January, 7 business days
+    gb = w.launch("Beta", segment="gb", customer_country="GB", customer_closed_days=["2026-01-12"])
+    w.do(gb, "first_use", Action.complete, "2026-01-15")
+    # held from 04:30 UTC on the 8th to 10:00 UTC on the 12th: in Tokyo, the customer's zone, the 8th to the 12th,
+    # 4 days (in New York, where its admin is, the 7th to the 12th: 5)
+    jp = w.launch("Gamma", segment="jp", customer_time_zone="Asia/Tokyo")
+    w.hold(jp, "2026-01-08T04:30:00")
+    w.resume(jp, "2026-01-12T10:00:00")
+    w.do(jp, "first_use", Action.complete, "2026-01-15")
+    report = w.reports.ttfv(as_of=D("2026-03-01"), by=(Dimension.segment,))
+    by_segment = {g.key: g for g in report.groups}
+    assert by_segment[("us",)].business_days.median == 8
+    assert by_segment[("gb",)].business_days.median == 7
+    assert by_segment[("jp",)].net_days.median == 10 - 4
+    if isinstance(store, SqlProjectStore):  # folding every project's events again gives the same read model
+        with store.engine.begin() as connection:
+            before = sorted(tuple(r) for r in connection.execute(select(project_ttfv)))
+            rebuild_ttfv(connection)
+            assert sorted(tuple(r) for r in connection.execute(select(project_ttfv))) == before
