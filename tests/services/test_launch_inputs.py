@@ -5,8 +5,9 @@ On the in-memory twins and on real SQLite and PostgreSQL databases.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +20,23 @@ from onboarding.adapters.store.memory import InMemoryReportStore, InMemoryTeamSt
 from onboarding.adapters.store.reports import SqlReportStore, project_ttfv, rebuild_ttfv
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.adapters.store.team import SqlTeamStore
+from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
 from onboarding.core.metrics import Dimension
+from onboarding.core.nudges import OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.payroll import parse_pay_schedule
-from onboarding.core.planning import plan_project
+from onboarding.core.planning import plan_project, scheduling_calendars
 from onboarding.core.projects import status_document
 from onboarding.errors import LaunchConflict, PlanInputInvalid
 from onboarding.services.projects import ProjectService
+from onboarding.services.sweep import _ladder
 from onboarding.services.team import TeamService
 from tests.core.oracle import NaiveCalendar
 from tests.services.test_projects import PAYROLL, PEOPLE, SENDER
 from tests.services.test_reports import World as ReportWorld
-from tests.services.test_sweep import World, stores  # noqa: F401 (the sweep's stores fixture)
+from tests.services.test_sweep import World, comparable, random_portfolio, stores  # noqa: F401 (the sweep's stores fixture)
 
 D = date.fromisoformat
 VENDOR_ROLES = ("implementation_manager", "csm", "impl_engineer", "payroll_specialist")
@@ -324,3 +328,87 @@ def test_the_reports_count_business_days_and_held_days_on_the_customers_own_cale
             before = sorted(tuple(r) for r in connection.execute(select(project_ttfv)))
             rebuild_ttfv(connection)
             assert sorted(tuple(r) for r in connection.execute(select(project_ttfv))) == before
+
+
+def straightforward_with_own_calendars(projects: ProjectService, store: Any, clock: FixedClock) -> tuple[int, Any]:
+    """Every overdue row through the policy, each project's sides on its own customer calendar: what the sweep's
+    filtered decision must equal."""
+    now, today = clock.now(), clock.today()
+    rows = sorted(store.overdue_rows(today=today), key=lambda r: (r.project_id, r.task_key))
+    people = store.bindings_of(r.project_id for r in rows)
+    texts = store.blueprint_texts({r.blueprint_id for r in rows})
+    already_sent = sent_digests(store.digests_since(now - timedelta(days=2)))
+    parsed = {i: FileBlueprints().parse(text, source=source).blueprint for i, (text, source) in texts.items()}
+    groups: dict[NudgePolicy, list[OverdueTask]] = {parsed[i].nudges: [] for i in sorted(parsed)}
+    for r in rows:
+        bp = parsed[r.blueprint_id]
+        calendars = scheduling_calendars(bp, customer=projects.get(r.project_id).customer_calendar)
+        bound = people.get(r.project_id, {})
+        owner = bound.get(r.owner_role)
+        if owner is None:
+            continue
+        chain: list[Rung] = []
+        for role in _ladder(bp, r.owner_role):
+            person = bound.get(role)
+            if person is None or person == owner or person in [rung.person for rung in chain]:
+                continue
+            side = bp.roles[role].side
+            chain.append(Rung(person, calendars[CalendarName(side.value)], side.value == "customer"))
+        groups.setdefault(bp.nudges, []).append(
+            OverdueTask(
+                project_id=r.project_id,
+                customer=r.customer,
+                blueprint_title=r.blueprint_title,
+                task_key=r.task_key,
+                task_title=r.task_title,
+                milestone_title=r.milestone_title,
+                owner_role=r.owner_role,
+                owner=owner,
+                customer_side=r.side == "customer",
+                owner_calendar=calendars[CalendarName(r.side)],
+                due_on=r.due_on,
+                due_version=r.due_version,
+                escalation_chain=tuple(chain),
+                nudges_sent=r.nudges_sent,
+                last_nudged_on=r.last_nudged_on,
+                contact=bound.get(bp.contact_role) if bp.contact_role else None,
+                contact_title=bp.roles[bp.contact_role].title if bp.contact_role else None,
+                task_description=next(t.description for m in bp.milestones for t in m.tasks if t.key == r.task_key),
+            )
+        )
+    return len(rows), decide_nudges_per_policy(groups, now=now, already_sent=already_sent, vendor_contact=SENDER)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_sweeps_decision_with_own_calendars_is_the_one_over_every_row(
+    stores: Any,  # noqa: F811
+    tmp_path: Path,
+    seed: int,
+) -> None:
+    """Customers in other countries, with closed days of their own over the holidays: the sweep reads only the rows
+    that may be due and decides as over every row, each project on its own calendar."""
+    rnd = random.Random(seed)  # noqa: S311 - a seeded portfolio, nothing secret
+    world = World(stores, tmp_path)
+    world.clock.set(D("2026-12-21"), at=datetime(2026, 12, 21, 15, 0, tzinfo=UTC))
+    places: list[dict[str, Any]] = [
+        {"customer_country": "GB", "customer_closed_days": ["2026-12-24", "2026-12-31"]},
+        {"customer_country": "CA", "customer_subdivision": "QC"},
+        {"customer_country": "JP"},
+        {"customer_closed_days": ["2026-12-22", "2026-12-23"]},
+        {},
+    ]
+    launch = world.projects.launch
+    world.projects.launch = lambda *a, **k: launch(*a, **k, **rnd.choice(places))  # type: ignore[method-assign]
+    random_portfolio(world, stores, tmp_path, rnd)
+    world.projects.launch = launch  # type: ignore[method-assign]
+    assert world.store.own_customer_calendars()
+    store = stores[2]
+    for day in range(9):
+        d = D("2026-12-21") + timedelta(days=day)
+        for hour in sorted(rnd.sample(range(24), 2)):
+            world.clock.set(d, at=datetime(d.year, d.month, d.day, hour, rnd.choice([0, 30]), tzinfo=UTC))
+            fast = world.sweep.decide_nudges()
+            overdue, expected = straightforward_with_own_calendars(world.projects, store, world.clock)
+            assert fast.overdue_tasks == overdue
+            assert comparable(fast.plan) == comparable(expected)
+            world.sweep.record_nudges(fast)
