@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from onboarding.core.blueprint import CalendarName
 from onboarding.core.checks import check_blueprint
@@ -18,6 +20,7 @@ from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import plan_project
 from tests.conftest import blueprint_data
 from tests.core.oracle import NaiveCalendar, naive_forward
+from tests.core.test_planning import graphs, naive_calendars
 
 D = date.fromisoformat
 ROOT = Path(__file__).parents[2]
@@ -178,3 +181,36 @@ def test_country_codes_are_read_in_upper_case(text: str) -> None:
     bp = check_blueprint(blueprint_data(chain()))
     own, problems = customer_calendar(blueprint=bp, country=text)
     assert problems == [] and own == CustomerCalendar("US")
+
+
+PLACES = [("GB", "ENG"), ("CA", "QC"), ("CA", "ON"), ("DE", "BY"), ("JP", None), ("US", "NY")]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs(), st.sampled_from(PLACES), st.lists(st.integers(0, 120), max_size=6))
+def test_plans_on_a_customers_own_calendar_match_the_naive_oracle(
+    case: tuple[dict[str, Any], date], place: tuple[str, str | None], offsets: list[int]
+) -> None:
+    data, kickoff = case
+    bp = check_blueprint(data)
+    closed = sorted({kickoff + timedelta(days=n) for n in offsets})
+    own, problems = customer_calendar(blueprint=bp, country=place[0], subdivision=place[1], closed_days=closed)
+    assert problems == []
+    p = plan_project(bp, kickoff_on=kickoff, customer_calendar=own)
+    cals = {
+        "vendor": naive_calendars(data)["vendor"],
+        "customer": NaiveCalendar(place[0], place[1], closed=frozenset(closed)),
+    }
+    side = {k: v["side"] for k, v in data["roles"].items()}
+    flat = [
+        {
+            "key": t["key"],
+            "calendar": side[t["owner"]],
+            "duration": t.get("duration_business_days", 0),
+            "deps": [(d["task"], d["type"], d["lag_business_days"]) for d in t["depends_on"]],
+        }
+        for t in data["milestones"][0]["tasks"]
+    ]
+    expected = naive_forward(flat, cals, kickoff)
+    for t in p.tasks:
+        assert (t.start_on, t.due_on) == expected[t.task.key], t.task.key
