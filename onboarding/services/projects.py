@@ -192,7 +192,7 @@ class ProjectService:
                 said = {p.loc for p in inputs.problems if p.code == "customer-role-default"}
                 found = [*inputs.problems] + [
                     p
-                    for p in _binding_problems(bp, inputs.people, defaults_exist=bool(defaults))
+                    for p in _binding_problems(bp, inputs.people)
                     if p.loc not in said  # a customer role with a team default: said once, as that
                 ]
                 if found:
@@ -780,7 +780,7 @@ def _normal_spec(spec: str | None) -> str | None:
     return parse_pay_schedule(spec).spec() if spec else None
 
 
-def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person], *, defaults_exist: bool) -> list[Problem]:
+def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Problem]:
     problems = [
         Problem(
             "invalid-binding", f"the blueprint has no role {role!r}", ("bind", role), f"roles: {', '.join(bp.roles)}"
@@ -794,11 +794,7 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person], *, defaults
             f"nobody is bound to the role {role!r} ({r.title})",
             ("bind", role),
             f'add --bind {role}="Name <email>"'
-            + (
-                ", or set a team default for the role (for this segment or any)"
-                if r.side is Side.vendor
-                else ("" if not defaults_exist else " (the customer's people are bound at each launch)")
-            ),
+            + (", or set a team default for the role (for this segment or any)" if r.side is Side.vendor else ""),
         )
         for role, r in bp.roles.items()
         if role not in bindings
