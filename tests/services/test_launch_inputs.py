@@ -30,6 +30,7 @@ from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import plan_project, scheduling_calendars
 from onboarding.core.projects import status_document
 from onboarding.errors import LaunchConflict, PlanInputInvalid
+from onboarding.services.planning import PlanningService
 from onboarding.services.projects import ProjectService
 from onboarding.services.sweep import _ladder
 from onboarding.services.team import TeamService
@@ -412,3 +413,15 @@ def test_the_sweeps_decision_with_own_calendars_is_the_one_over_every_row(
             assert fast.overdue_tasks == overdue
             assert comparable(fast.plan) == comparable(expected)
             world.sweep.record_nudges(fast)
+
+
+def test_a_plan_preview_takes_the_customers_own_calendar_as_a_launch_does(services: Services) -> None:
+    planning = PlanningService(blueprints=FileBlueprints(), clock=services.clock)
+    preview = planning.plan(
+        PAYROLL, kickoff_on=D("2026-12-07"), customer_country="CA", customer_subdivision="QC", customer_closed_days=[]
+    )
+    launched = launch(services.projects, customer_country="CA", customer_subdivision="QC")
+    assert [(t.start_on, t.due_on) for t in preview.tasks] == [(t.start_on, t.due_on) for t in launched.tasks]
+    with pytest.raises(PlanInputInvalid) as refused:
+        planning.plan(PAYROLL, kickoff_on=D("2026-12-07"), customer_country="Kanada", customer_closed_days=["x"])
+    assert sorted(refused.value.codes) == ["invalid-customer-closed-day", "unknown-customer-country"]
