@@ -33,6 +33,7 @@ from onboarding.adapters.store.sql import (
     schema_revisions,
 )
 from onboarding.adapters.store.sweep import SqlSweepStore
+from onboarding.adapters.store.team import SqlTeamStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher, waiting
@@ -45,6 +46,7 @@ from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
 from onboarding.services.sweep import SweepService
+from onboarding.services.team import TeamService
 from onboarding.settings import Settings
 
 
@@ -79,11 +81,13 @@ def project_service(
 ) -> ProjectService:
     """Projects in the configured database."""
     settings = settings or Settings()
+    engine = engine or database(settings)
     return ProjectService(
-        store=SqlProjectStore(engine or database(settings)),
+        store=SqlProjectStore(engine),
         blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
         clock=clock or SystemClock(),
         sender=Person(settings.sender_name, settings.sender_email),
+        team=SqlTeamStore(engine),
     )
 
 
@@ -253,6 +257,16 @@ class Application:
     @cached_property
     def outbox(self) -> OutboxService:
         return outbox_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def team(self) -> TeamService:
+        """The team's default people for vendor roles, by segment."""
+        return TeamService(
+            store=SqlTeamStore(self.engine),
+            snapshots=SqlReportStore(self.engine),
+            blueprints=FileBlueprints(max_bytes=self.settings.max_blueprint_bytes),
+            clock=self.clock,
+        )
 
     @cached_property
     def keys(self) -> ApiKeyService:

@@ -8,7 +8,7 @@ null there: the blueprint's customer calendar, their plans exactly as they are.
 bound, per segment (``any`` for every segment without its own).
 
 Revision ID: 0021
-Revises: 0015
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
