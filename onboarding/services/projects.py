@@ -793,7 +793,7 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Pro
             "missing-binding",
             f"nobody is bound to the role {role!r} ({r.title})",
             ("bind", role),
-            f'add --bind {role}="Name <email>"'
+            f"bind a person (name and email) to {role}"
             + (", or set a team default for the role (for this segment or any)" if r.side is Side.vendor else ""),
         )
         for role, r in bp.roles.items()
