@@ -109,6 +109,15 @@ class ProjectRecord:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # The go-live committed at launch (``committed_go_live_on`` is the latest commitment, moved by a recommit):
+    # the portfolio's on-time rate measures against this one. None before the first recommit means the same.
+    first_committed_go_live_on: date | None = None
+    recommits: int = 0
+
+    @property
+    def launch_commitment(self) -> date | None:
+        """The go-live committed at launch, whatever recommits came after."""
+        return self.first_committed_go_live_on if self.recommits else self.committed_go_live_on
 
     def task(self, key: str) -> TaskRecord:
         return next(t for t in self.tasks if t.key == key)

@@ -48,6 +48,9 @@ class InMemoryProjectStore:
         self.event_log: dict[str, list[Event]] = {}
         self.outbox: dict[str, OutgoingMessage] = {}  # by idempotency key, in queueing order
         self.queued_at: dict[str, datetime] = {}  # by idempotency key: when it was queued
+        # by idempotency key: why a message not delivered yet never will be (its project was cancelled);
+        # InMemoryOutbox turns those still pending into suppressed ones
+        self.suppressed: dict[str, str] = {}
 
     def load(self, ref: str) -> ProjectRecord:
         for project in self.projects.values():
@@ -109,6 +112,10 @@ class InMemoryProjectStore:
             raise ConcurrentChange(", ".join(stale) or "a project changed twice in one batch")
         for c in changes:
             self.projects[c.before.id] = replace(c.after, version=c.before.version + 1)
+            if c.suppress_pending is not None:
+                for key, message in self.outbox.items():
+                    if message.project_id == c.before.id:
+                        self.suppressed.setdefault(key, c.suppress_pending)
             self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
@@ -208,7 +215,10 @@ class InMemoryOutbox:
                 "last_error": None,
                 "sent_at": None,
             }
-        return self.state[key]
+        row = self.state[key]
+        if row["status"] == "pending" and key in self.store.suppressed:
+            row.update(status="suppressed", last_error=self.store.suppressed[key])
+        return row
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
         claimed: list[QueuedMessage] = []
@@ -277,6 +287,7 @@ class InMemoryOutbox:
     def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
         keys = [k for k in self.store.outbox if self._matches(k, query) and self._row(k)["status"] in RESENDABLE]
         for key in keys:
+            self.store.suppressed.pop(key, None)  # put back in line by hand: delivered even if its project ended
             self._row(key).update(status="pending", next_attempt_at=at)
         return sorted(self._row(key)["id"] for key in keys)
 
@@ -391,6 +402,8 @@ class InMemoryReportStore:
                     projected_go_live_on=p.projected_go_live_on,
                     tasks=tasks,
                     held_since=facts[p.id]["held_since"],
+                    first_committed_go_live_on=p.first_committed_go_live_on,
+                    recommits=p.recommits,
                 )
             )
         return out
@@ -424,6 +437,8 @@ class InMemorySweepStore:
         due: list[MessageLine] = []
         for key, message in self.store.outbox.items():
             row = self.outbox.state.get(key) if self.outbox is not None else None
+            if key in self.store.suppressed and (row is None or row["status"] == "pending"):
+                continue  # its project was cancelled: suppressed, never delivered
             if row is not None:
                 stale = row["status"] == "sending" and row["claimed_at"] < now - lease
                 if not (row["next_attempt_at"] is None or row["next_attempt_at"] <= now) or not (

@@ -586,6 +586,13 @@ class SqlProjectStore:
             for fields, changed in by_fields.items():
                 _update_tasks(connection, changed, fields=fields)
             for c in changes:
+                _update_bindings(connection, c)
+                if c.suppress_pending is not None:
+                    connection.execute(
+                        update(outbox)
+                        .where(outbox.c.project_id == c.before.id, outbox.c.status == "pending")
+                        .values(status="suppressed", last_error=c.suppress_pending, claimed_by=None, claimed_at=None)
+                    )
                 self._append(connection, c.before.id, c.new_events, c.messages, now=c.after.updated_at)
                 self._refresh_ttfv(connection, c.after, c.new_events)
 
@@ -673,6 +680,8 @@ def _record_of(
         committed_go_live_on=row["committed_go_live_on"],
         projected_go_live_on=row["projected_go_live_on"],
         finish_on=row["finish_on"],
+        first_committed_go_live_on=row["first_committed_go_live_on"],
+        recommits=row["recommits"],
         bindings=people,
         tasks=tuple(_task(t) for t in task_rows),
         created_at=utc_instant(row["created_at"]),
@@ -696,6 +705,8 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "finish_on": project.finish_on,
         "updated_at": project.updated_at,
         "replan_after": replan_after(project.tasks),
+        "first_committed_go_live_on": project.first_committed_go_live_on,
+        "recommits": project.recommits,
     }
 
 
@@ -711,6 +722,30 @@ def _update_tasks(connection: Connection, changed: Iterable[tuple[str, TaskRecor
         .values({c: bindparam(f"b_{c}") for c in columns}),
         [{f"b_{k}": row[k] for k in ("project_id", "key", *columns)} for row in rows],
     )
+
+
+def _update_bindings(connection: Connection, change: ProjectChange) -> None:
+    """Write the roles whose person changed (a rebind): the row of each replaced, one statement each."""
+    before, after = change.before.bindings, change.after.bindings
+    for role, person in after.items():
+        if before.get(role) == person:
+            continue
+        if role in before:
+            connection.execute(
+                update(bindings)
+                .where(bindings.c.project_id == change.before.id, bindings.c.role == role)
+                .values(name=person.name, email=person.email, timezone=person.timezone)
+            )
+        else:
+            connection.execute(
+                insert(bindings).values(
+                    project_id=change.before.id,
+                    role=role,
+                    name=person.name,
+                    email=person.email,
+                    timezone=person.timezone,
+                )
+            )
 
 
 def _changed_fields(before: TaskRecord, after: TaskRecord) -> tuple[str, ...]:

@@ -79,6 +79,9 @@ class ProjectRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The last day its plan holds as it is (``core.projects.replan_after``): a sweep re-plans it after that.
     replan_after: Mapped[date | None] = mapped_column(Date)
+    # The go-live committed at launch, once a recommit moved ``committed_go_live_on`` (0018); how many recommits.
+    first_committed_go_live_on: Mapped[date | None] = mapped_column(Date)
+    recommits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         # The nudge decision reads these of many projects at once: each project's from this index alone.
