@@ -9,8 +9,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.bootstrap import project_service
-from onboarding.cli.edge import IsoDate, console, fail, main
+from onboarding.cli.edge import IsoDate, application, console, fail, main, needs_database
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import Person
@@ -18,9 +17,11 @@ from onboarding.core.project_changes import MAX_HISTORY_LIMIT, HistoryEntry, His
 from onboarding.errors import OnboardingError
 from onboarding.services.projects import ProjectService
 
+needs_database("cancel", "recommit", "rebind", "note", "history")
+
 
 def _projects() -> ProjectService:
-    return project_service()
+    return application().projects
 
 
 @main.command(name="cancel")
