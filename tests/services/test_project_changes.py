@@ -169,3 +169,15 @@ def test_queued_kickoff_emails_of_a_cancelled_project_are_never_delivered(store)
     assert total == 7 and {e.state for e in entries} == {"suppressed"}
     assert all(e.last_error == "project cancelled: Deal lost" for e in entries)
     assert {e.kind for e in entries} == {MessageKind.kickoff.value}
+
+
+def test_a_weekly_status_decided_before_a_cancel_is_not_queued_after_it(store) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, clock("2026-12-14"))
+    project = launch(svc).project
+    decided = svc.status_messages(project, svc.blueprint_of(project), completed=["kickoff"])
+    assert decided
+    svc.cancel(project.id, reason="Deal lost")
+    assert svc.queue(decided) == 0  # the sweep's batch, read before the cancel, queued after it
+    outbox = InMemoryOutbox(store) if isinstance(store, InMemoryProjectStore) else SqlOutbox(store.engine)
+    entries, _total = outbox.entries(OutboxQuery(project_id=project.id))
+    assert {e.kind for e in entries} == {MessageKind.kickoff.value}

@@ -10,7 +10,7 @@ from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
-from onboarding.core.messages import MessageKind, OutgoingMessage, Person
+from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
     NONE_LABEL,
     Dimension,
@@ -119,7 +119,11 @@ class InMemoryProjectStore:
             self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
-        new = [m for m in messages if m.idempotency_key not in self.outbox]
+        def cancelled(m: OutgoingMessage) -> bool:
+            project = self.projects.get(m.project_id) if m.project_id is not None else None
+            return project is not None and project.state is ProjectState.cancelled and m.kind in ABOUT_THE_WORK
+
+        new = [m for m in messages if m.idempotency_key not in self.outbox and not cancelled(m)]
         for message in new:
             self.outbox[message.idempotency_key] = message
             self.queued_at[message.idempotency_key] = now

@@ -40,7 +40,7 @@ from onboarding.adapters.store.reports import (
 from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
-from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.messages import ABOUT_THE_WORK, OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
@@ -625,11 +625,27 @@ class SqlProjectStore:
             ]
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
+        """Queue emails no change goes with (a weekly status): those about a cancelled project's work are left out.
+
+        The projects' rows are read under a share lock (PostgreSQL; SQLite writes one at a time): a cancel
+        committed while the emails were decided is seen here, and one that comes after suppresses them.
+        """
         if not messages:
             return 0
         with self._transaction() as connection:
+            about = sorted({m.project_id for m in messages if m.project_id is not None and m.kind in ABOUT_THE_WORK})
+            cancelled: set[str] = set()
+            for start in range(0, len(about), _CHUNK):
+                query = select(projects.c.id, projects.c.state).where(projects.c.id.in_(about[start : start + _CHUNK]))
+                if connection.dialect.name == "postgresql":
+                    query = query.order_by(projects.c.id).with_for_update(read=True)
+                cancelled.update(r.id for r in connection.execute(query) if r.state == ProjectState.cancelled.value)
+            rows = [
+                outbox_values(m, now) for m in messages if not (m.project_id in cancelled and m.kind in ABOUT_THE_WORK)
+            ]
+            if not rows:
+                return 0
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            rows = [outbox_values(m, now) for m in messages]
             return len(connection.execute(statement.returning(outbox.c.id), rows).all())
 
     def _append(
