@@ -1,7 +1,9 @@
 """Task and project lifecycle: states, the declared transition table, and the events they make.
 
 Every change of a task's or project's state goes through ``transition``/``hold``/
-``resume``, which check the table, check dependencies (a task cannot start before
+``resume``/``cancel``, which check the tables (``TRANSITIONS`` for tasks,
+``PROJECT_TRANSITIONS`` for projects: cancelled is terminal, and no task of a
+cancelled project changes), check dependencies (a task cannot start before
 its finish-to-start predecessors are done, nor complete before the tasks it
 follows are done or started, unless forced, and a forced change is recorded as
 such), check the day the change happened (``date_problems``), and return the new
@@ -19,7 +21,8 @@ a skip, before the task's own start. Those three may be overridden on purpose
 (``force_date``), and the event records which were; a day more than a year before
 kickoff is refused even then. A hold's day is not before kickoff nor before the
 day the previous hold ended; a resume's is not before its hold's; neither is after
-today, and none of these is overridden.
+today, and none of these is overridden. A cancel needs a reason and is not dated
+after today.
 
 Not here: dates of the plan (``planning``), storage, who gets told (``nudges``,
 ``status``).

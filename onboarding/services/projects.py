@@ -1,4 +1,5 @@
-"""Running onboardings: launch a project, record work on its tasks, hold and resume it.
+"""Running onboardings: launch a project, record work on its tasks, hold, resume or cancel it, recommit its
+go-live, rebind its roles, keep notes, and read its history.
 
 Each use case reads the project, asks the core what changes (lifecycle, a
 re-forecast of the plan, who must be told), and writes the new state, its events
