@@ -47,6 +47,7 @@ class TaskState(StrEnum):
     done = "done"
     skipped = "skipped"
     blocked = "blocked"
+    cancelled = "cancelled"  # open work closed by its project's cancellation; no action leads from it
 
 
 class ProjectState(StrEnum):

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from onboarding.core.addresses import canonical_person, person_problems
-from onboarding.core.lifecycle import MAX_REASON_CHARS, Event, ProjectState, reason_problems
+from onboarding.core.lifecycle import MAX_REASON_CHARS, OPEN, Event, ProjectState, TaskState, reason_problems
 from onboarding.core.messages import Person
 from onboarding.core.projects import ProjectRecord
 from onboarding.errors import Loc, PlanInputInvalid, Problem, TransitionRefused
@@ -69,6 +69,17 @@ def _refuse_closed(project: ProjectRecord, what: str) -> None:
             "project",
             (Problem("project-cancelled", f"cannot {what} a cancelled project", (), "it no longer changes"),),
         )
+
+
+def close_open_tasks(project: ProjectRecord, event: Event) -> tuple[ProjectRecord, Event]:
+    """A cancelled project's open tasks closed (``TaskState.cancelled``), their states kept in the cancel event.
+
+    Its work will never be done: closed, it leaves the open-task indexes the sweep reads, is no longer
+    overdue, and stops slipping in reports. The event's ``closed_tasks`` says what each was.
+    """
+    closed = {t.key: t.state.value for t in project.tasks if t.state in OPEN}
+    tasks = tuple(replace(t, state=TaskState.cancelled) if t.key in closed else t for t in project.tasks)
+    return replace(project, tasks=tasks), replace(event, data={**event.data, "closed_tasks": closed})
 
 
 def recommit(

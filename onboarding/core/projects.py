@@ -382,6 +382,8 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
         milestones.setdefault(t.milestone_key, []).append(t)
 
     def milestone_state(ts: list[TaskRecord]) -> str:
+        if any(t.state is TaskState.cancelled for t in ts):
+            return "cancelled"
         if all(t.state in (TaskState.done, TaskState.skipped) for t in ts):
             return "done"
         if any(t.state is not TaskState.pending for t in ts):

@@ -34,7 +34,15 @@ from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
-from onboarding.core.project_changes import HistoryPage, HistoryQuery, note, rebind, recommit, select_history
+from onboarding.core.project_changes import (
+    HistoryPage,
+    HistoryQuery,
+    close_open_tasks,
+    note,
+    rebind,
+    recommit,
+    select_history,
+)
 from onboarding.core.projects import (
     LaunchInputs,
     ProjectRecord,
@@ -371,8 +379,9 @@ class ProjectService:
         by: str = "cli",
         expected_version: int | None = None,
     ) -> ProjectRecord:
-        """Cancel an active or held project for good (``lifecycle.cancel``): its emails still waiting in the
-        outbox are suppressed in the same transaction, and the sweep leaves it alone from then on."""
+        """Cancel an active or held project for good (``lifecycle.cancel``): its open tasks are closed
+        (``project_changes.close_open_tasks``), its emails still waiting in the outbox are suppressed in the
+        same transaction, and the sweep leaves it alone from then on."""
 
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
             state, event = cancel(
@@ -384,7 +393,8 @@ class ProjectService:
                 actor=by,
                 reason=reason,
             )
-            return replace(project, state=state, updated_at=self._clock.now()), [event]
+            closed, event = close_open_tasks(replace(project, state=state, updated_at=self._clock.now()), event)
+            return closed, [event]
 
         return self._update(
             ref,

@@ -14,13 +14,14 @@ from onboarding.core.lifecycle import (
     Event,
     ProjectAction,
     ProjectState,
+    TaskState,
     cancel,
     hold,
     resume,
     transition,
 )
 from onboarding.core.messages import Person
-from onboarding.core.project_changes import HistoryQuery, note, rebind, recommit, select_history
+from onboarding.core.project_changes import HistoryQuery, close_open_tasks, note, rebind, recommit, select_history
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.errors import PlanInputInvalid, TransitionRefused
 
@@ -252,3 +253,49 @@ def test_history_refuses_unknown_kinds_and_impossible_filters_all_at_once() -> N
         select_history(log(), HistoryQuery(kinds=("notes",), since=D("2027-01-02"), until=D("2027-01-01"), limit=0))
     assert refused.value.codes == ["invalid-history-filter", "invalid-history-filter", "unknown-event-kind"]
     assert "'noted'" in next(p.hint for p in refused.value.problems if p.code == "unknown-event-kind")
+
+
+def test_closing_a_cancelled_projects_open_tasks_keeps_what_each_was() -> None:
+    def task(key: str, state: TaskState) -> TaskRecord:
+        return TaskRecord(
+            key=key,
+            position=0,
+            title=key,
+            milestone_key="m",
+            milestone_title="M",
+            owner_role="csm",
+            side="vendor",
+            calendar="vendor",
+            kind="human",
+            duration_business_days=1,
+            customer_visible=True,
+            first_value=False,
+            launch=False,
+            state=state,
+            started_on=None,
+            done_on=None,
+            start_on=KICKOFF,
+            due_on=KICKOFF,
+            target_due_on=KICKOFF,
+            late_due_on=KICKOFF,
+            slack_business_days=0,
+            critical=False,
+        )
+
+    tasks = (
+        task("a", TaskState.done),
+        task("b", TaskState.in_progress),
+        task("c", TaskState.blocked),
+        task("d", TaskState.skipped),
+        task("e", TaskState.pending),
+    )
+    _state, event = cancel(ProjectState.active, today=TODAY, kickoff_on=KICKOFF, at=AT, actor="a", reason="r")
+    closed, event = close_open_tasks(project(tasks=tasks), event)
+    assert [t.state for t in closed.tasks] == [
+        TaskState.done,
+        TaskState.cancelled,
+        TaskState.cancelled,
+        TaskState.skipped,
+        TaskState.cancelled,
+    ]
+    assert event.data["closed_tasks"] == {"b": "in_progress", "c": "blocked", "e": "pending"}

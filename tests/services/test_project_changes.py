@@ -9,7 +9,7 @@ import pytest
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore
 from onboarding.adapters.store.outbox import SqlOutbox
-from onboarding.core.lifecycle import Action, ProjectState
+from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, Person
 from onboarding.core.project_changes import HistoryQuery
 from onboarding.errors import ChangeConflict, PlanInputInvalid, TransitionRefused
@@ -29,7 +29,12 @@ def test_cancel_records_why_and_who_and_refuses_every_later_change(store) -> Non
     assert cancelled.state is ProjectState.cancelled and svc.get(pid).state is ProjectState.cancelled
     event = svc.events(pid)[-1]
     assert (event.kind, event.actor) == ("cancelled", "dana")
-    assert event.data == {"reason": "Deal lost", "from": "active"}
+    assert (event.data["reason"], event.data["from"]) == ("Deal lost", "active")
+    # its open work is closed with it (out of the open-task indexes, never overdue), what it was kept in the event
+    stored = svc.get(pid)
+    assert {t.state for t in stored.tasks} == {TaskState.cancelled}
+    assert event.data["closed_tasks"] == {t.key: "pending" for t in stored.tasks}
+    assert stored.overdue(D("2027-06-01")) == []
     for change, code in (
         (lambda: svc.cancel(pid, reason="again"), "project-cancelled"),
         (lambda: svc.change_task(pid, "kickoff_call", Action.complete), "project-cancelled"),

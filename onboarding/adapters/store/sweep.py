@@ -140,7 +140,7 @@ class SqlSweepStore:
         """Overdue tasks that pass the filter, with their projects and people; every overdue task counted.
 
         Three reads: the count of overdue tasks from the task index alone, less
-        those of held and cancelled projects (a completed project has no open task); the tasks
+        those of held projects (a completed project has no open task); the tasks
         that pass the filter, each joined to its project; and the people bound to
         those projects. The last two are read straight from the driver's cursor:
         at a hundred thousand rows, result objects would cost more than the reads.
@@ -150,7 +150,7 @@ class SqlSweepStore:
             select(func.count())
             .select_from(projects)
             .join(tasks, tasks.c.project_id == projects.c.id)
-            .where(projects.c.state.in_(("on_hold", "cancelled")), IS_OPEN, tasks.c.target_due_on < today)
+            .where(projects.c.state == "on_hold", IS_OPEN, tasks.c.target_due_on < today)
         )
         may_be_due_now = (IS_OPEN, tasks.c.target_due_on < today, _passes(may_be_due))
         found = _tasks_first(
