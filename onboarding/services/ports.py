@@ -73,8 +73,9 @@ class ConcurrentChange(RuntimeError):
 
 class ProjectChange(NamedTuple):
     """One project's change, to write with others: the project as read and as changed, the events it appends
-    and the emails it queues. ``suppress_pending``: a reason to suppress the project's emails still waiting in
-    the outbox (a cancellation), before this change's own are queued."""
+    and the emails it queues. ``suppress_pending``: a reason to suppress the project's emails about its work
+    (``messages.ABOUT_THE_WORK``) still waiting in the outbox (a cancellation), before this change's own are
+    queued."""
 
     before: ProjectRecord
     after: ProjectRecord

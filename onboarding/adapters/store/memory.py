@@ -114,7 +114,7 @@ class InMemoryProjectStore:
             self.projects[c.before.id] = replace(c.after, version=c.before.version + 1)
             if c.suppress_pending is not None:
                 for key, message in self.outbox.items():
-                    if message.project_id == c.before.id:
+                    if message.project_id == c.before.id and message.kind in ABOUT_THE_WORK:
                         self.suppressed.setdefault(key, c.suppress_pending)
             self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
 

@@ -590,7 +590,11 @@ class SqlProjectStore:
                 if c.suppress_pending is not None:
                     connection.execute(
                         update(outbox)
-                        .where(outbox.c.project_id == c.before.id, outbox.c.status == "pending")
+                        .where(
+                            outbox.c.project_id == c.before.id,
+                            outbox.c.status == "pending",
+                            outbox.c.kind.in_(sorted(ABOUT_THE_WORK)),  # not outbound events: those still go
+                        )
                         .values(status="suppressed", last_error=c.suppress_pending, claimed_by=None, claimed_at=None)
                     )
                 self._append(connection, c.before.id, c.new_events, c.messages, now=c.after.updated_at)
