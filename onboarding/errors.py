@@ -107,6 +107,15 @@ RUN_CODES: dict[str, str] = {
     "invalid-customer-closed-day": "a customer closed day that is not a date (YYYY-MM-DD)",
     "customer-role-default": "a team default for a role that is filled by the customer, not the vendor",
     "team-default-not-found": "no team default for that role and segment",
+    "project-cancelled": "the project is cancelled: nothing changes it any more",
+    "project-completed": "the project is completed (live): it cannot be cancelled",
+    "reason-required": "a change that needs a reason (cancel, recommit) was given none",
+    "text-too-long": "a reason, note or comment longer than the engine keeps",
+    "nothing-to-recommit": "the projected go-live is within the committed one: there is no later date to accept",
+    "binding-unchanged": "a rebind to the person already bound to the role",
+    "empty-note": "a note with no text",
+    "unknown-event-kind": "a history filter on an event kind the engine does not record",
+    "invalid-history-filter": "a history filter that cannot be met (since after until, a limit below 1, a bad cursor)",
 }
 
 # Stable problem codes of the manager reports (documented in README.md).

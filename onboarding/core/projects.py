@@ -112,6 +112,15 @@ class ProjectRecord:
     version: int = 1
     # The customer's own calendar and time zone given at launch (None: the blueprint's customer calendar).
     customer_calendar: CustomerCalendar | None = None
+    # The go-live committed at launch (``committed_go_live_on`` is the latest commitment, moved by a recommit):
+    # the portfolio's on-time rate measures against this one. None before the first recommit means the same.
+    first_committed_go_live_on: date | None = None
+    recommits: int = 0
+
+    @property
+    def launch_commitment(self) -> date | None:
+        """The go-live committed at launch, whatever recommits came after."""
+        return self.first_committed_go_live_on if self.recommits else self.committed_go_live_on
 
     def task(self, key: str) -> TaskRecord:
         return next(t for t in self.tasks if t.key == key)
@@ -380,6 +389,8 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
         milestones.setdefault(t.milestone_key, []).append(t)
 
     def milestone_state(ts: list[TaskRecord]) -> str:
+        if any(t.state is TaskState.cancelled for t in ts):
+            return "cancelled"
         if all(t.state in (TaskState.done, TaskState.skipped) for t in ts):
             return "done"
         if any(t.state is not TaskState.pending for t in ts):

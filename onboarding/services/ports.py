@@ -75,12 +75,15 @@ class ConcurrentChange(RuntimeError):
 
 class ProjectChange(NamedTuple):
     """One project's change, to write with others: the project as read and as changed, the events it appends
-    and the emails it queues."""
+    and the emails it queues. ``suppress_pending``: a reason to suppress the project's emails about its work
+    (``messages.ABOUT_THE_WORK``) still waiting in the outbox (a cancellation), before this change's own are
+    queued."""
 
     before: ProjectRecord
     after: ProjectRecord
     new_events: Sequence[Event]
     messages: Sequence[OutgoingMessage]
+    suppress_pending: str | None = None
 
 
 class ProjectStore(Protocol):
@@ -122,7 +125,7 @@ class ProjectStore(Protocol):
 
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
         """Write projects' changes in one transaction: each project row with its next version, the task fields
-        that changed, the events and emails; when any of them changed since it was read, raises
+        and bindings that changed, the events and emails; when any of them changed since it was read, raises
         ConcurrentChange and writes none."""
         ...
 

@@ -1,4 +1,5 @@
-"""Running onboardings: launch a project, record work on its tasks, hold and resume it.
+"""Running onboardings: launch a project, record work on its tasks, hold, resume or cancel it, recommit its
+go-live, rebind its roles, keep notes, and read its history.
 
 Each use case reads the project, asks the core what changes (lifecycle, a
 re-forecast of the plan, who must be told), and writes the new state, its events
@@ -24,6 +25,7 @@ from onboarding.core.lifecycle import (
     Action,
     Event,
     ProjectState,
+    cancel,
     hold,
     project_state_after,
     resume,
@@ -33,6 +35,15 @@ from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
+from onboarding.core.project_changes import (
+    HistoryPage,
+    HistoryQuery,
+    close_open_tasks,
+    note,
+    rebind,
+    recommit,
+    select_history,
+)
 from onboarding.core.projects import (
     LaunchInputs,
     ProjectRecord,
@@ -63,6 +74,7 @@ from onboarding.services.ports import (
 
 UNSUBSCRIBED = "unsubscribed"  # the event of a customer's opt-out from its emails
 _RETRIES = 5
+ENDED = frozenset({ProjectState.completed, ProjectState.cancelled})  # no re-forecast: nothing is left to plan
 
 
 @dataclass(frozen=True)
@@ -399,6 +411,103 @@ class ProjectService:
 
         return self._update(ref, change)
 
+    # -- the verbs of a live project ---------------------------------------------------
+
+    def cancel(
+        self,
+        ref: str,
+        *,
+        reason: str,
+        on: date | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Cancel an active or held project for good (``lifecycle.cancel``): its open tasks are closed
+        (``project_changes.close_open_tasks``), its emails still waiting in the outbox are suppressed in the
+        same transaction, and the sweep leaves it alone from then on."""
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            state, event = cancel(
+                project.state,
+                on=on,
+                today=self._clock.today(),
+                kickoff_on=project.kickoff_on,
+                at=self._clock.now(),
+                actor=by,
+                reason=reason,
+            )
+            closed, event = close_open_tasks(replace(project, state=state, updated_at=self._clock.now()), event)
+            return closed, [event]
+
+        return self._update(
+            ref,
+            change,
+            reforecast=False,
+            suppress_pending=f"project cancelled: {reason.strip()}"[:500],
+            expected_version=expected_version,
+        )
+
+    def recommit(
+        self,
+        ref: str,
+        *,
+        reason: str,
+        on: date | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Accept the projected go-live as the commitment (``project_changes.recommit``)."""
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            today = self._clock.today()
+            changed, event = recommit(project, reason=reason, at=self._clock.now(), actor=by, on=on, today=today)
+            return changed, [event]
+
+        return self._update(ref, change, reforecast=False, expected_version=expected_version)
+
+    def rebind(
+        self,
+        ref: str,
+        role: str,
+        person: Person,
+        *,
+        note: str | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Bind another person to a role of the project; the emails decided from now on go to them."""
+
+        def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            roles = list(bp.blueprint.roles)
+            changed, event = rebind(project, role, person, roles=roles, note=note, at=self._clock.now(), actor=by)
+            return changed, [event]
+
+        return self._update(ref, change, reforecast=False, expected_version=expected_version)
+
+    def note(
+        self,
+        ref: str,
+        text: str,
+        *,
+        task: str | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> Event:
+        """Record a comment on the project or one of its tasks in its history; returns the event."""
+        recorded: list[Event] = []
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            event = note(project, text, task=task, at=self._clock.now(), actor=by)
+            recorded[:] = [event]
+            return project, [event]
+
+        self._update(ref, change, reforecast=False, expected_version=expected_version)
+        return recorded[0]
+
+    def history(self, ref: str, query: HistoryQuery | None = None) -> HistoryPage:
+        """The project's event log, filtered and paged (``project_changes.select_history``)."""
+        return select_history(self._store.events(self._store.load(ref).id), query or HistoryQuery())
+
     def _holds(self, project: ProjectRecord) -> list[tuple[date, date | None]]:
         """The project's holds as the reports count them (days in the customer's time zone)."""
         timezone = customer_timezone(
@@ -437,7 +546,7 @@ class ProjectService:
         re-forecast.
         """
         for _attempt in range(_RETRIES):
-            found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
+            found = [p for p in self._store.load_many(project_ids) if p.state not in ENDED]
             errors: dict[str, OnboardingError] = {}
             changes = self._reforecasts(found, errors)
             try:
@@ -466,7 +575,7 @@ class ProjectService:
         """What ``reforecast_many`` would write, written nowhere: the projects read, and the change of each
         whose plan moves (as re-planned, with its events and window-jump alerts). A project that cannot be
         re-planned is put in ``failed``."""
-        found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
+        found = [p for p in self._store.load_many(project_ids) if p.state not in ENDED]
         return found, self._reforecasts(found, failed)
 
     def _reforecasts(self, found: Sequence[ProjectRecord], errors: dict[str, OnboardingError]) -> list[ProjectChange]:
@@ -528,13 +637,23 @@ class ProjectService:
         *,
         reforecast: bool = True,
         messages: Sequence[OutgoingMessage] = (),
+        suppress_pending: str | None = None,
+        expected_version: int | None = None,
     ) -> ProjectRecord:
+        """Apply ``change`` to the project as stored and write it with its events and emails, in one transaction.
+
+        A change that races another is read again and applied on the new state, a few times at most; with
+        ``expected_version`` (what the caller saw), a project changed since is refused (``ChangeConflict``)
+        rather than changed on a state the caller never saw. Either way nothing is overwritten.
+        """
         for _attempt in range(_RETRIES):
             project = self._store.load(ref)
+            if expected_version is not None and project.version != expected_version:
+                raise _conflict(project, expected_version)
             loaded = self.blueprint_of(project)
             changed, new_events = change(project, loaded)
             queued: list[OutgoingMessage] = list(messages)
-            if reforecast and changed.state is not ProjectState.completed:
+            if reforecast and changed.state not in ENDED:
                 changed, plan_events, alerts = self._reforecast(project, changed, loaded)
                 new_events += plan_events
                 queued += alerts
@@ -544,8 +663,10 @@ class ProjectService:
             try:
                 # only the task fields that changed are written: a nudge the sweep recorded meanwhile bumped its
                 # task's counters without a new project version, and rewriting whole rows would undo that
-                self._store.save_many([ProjectChange(project, changed, new_events, queued)])
+                self._store.save_many([ProjectChange(project, changed, new_events, queued, suppress_pending)])
             except ConcurrentChange:
+                if expected_version is not None:
+                    raise _conflict(project, expected_version) from None
                 continue
             return replace(changed, version=project.version + 1)
         raise ChangeConflict(
@@ -716,6 +837,20 @@ class ProjectService:
                 customer_calendar=calendars[CalendarName.customer],
             )
         )
+
+
+def _conflict(project: ProjectRecord, expected_version: int) -> ChangeConflict:
+    return ChangeConflict(
+        "project",
+        (
+            Problem(
+                "concurrent-change",
+                f"project {project.id} changed after version {expected_version} was read; nothing was written",
+                ("version",),
+                "read the project again and decide the change on what it is now",
+            ),
+        ),
+    )
 
 
 def _completed_milestones(before: ProjectRecord, after: ProjectRecord, loaded: LoadedBlueprint) -> list[str]:

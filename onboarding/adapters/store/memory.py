@@ -11,7 +11,7 @@ from typing import Any
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
-from onboarding.core.messages import MessageKind, OutgoingMessage, Person
+from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
     NONE_LABEL,
     Dimension,
@@ -50,6 +50,9 @@ class InMemoryProjectStore:
         self.event_log: dict[str, list[Event]] = {}
         self.outbox: dict[str, OutgoingMessage] = {}  # by idempotency key, in queueing order
         self.queued_at: dict[str, datetime] = {}  # by idempotency key: when it was queued
+        # by idempotency key: why a message not delivered yet never will be (its project was cancelled);
+        # InMemoryOutbox turns those still pending into suppressed ones
+        self.suppressed: dict[str, str] = {}
 
     def load(self, ref: str) -> ProjectRecord:
         for project in self.projects.values():
@@ -111,10 +114,18 @@ class InMemoryProjectStore:
             raise ConcurrentChange(", ".join(stale) or "a project changed twice in one batch")
         for c in changes:
             self.projects[c.before.id] = replace(c.after, version=c.before.version + 1)
+            if c.suppress_pending is not None:
+                for key, message in self.outbox.items():
+                    if message.project_id == c.before.id and message.kind in ABOUT_THE_WORK:
+                        self.suppressed.setdefault(key, c.suppress_pending)
             self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
-        new = [m for m in messages if m.idempotency_key not in self.outbox]
+        def cancelled(m: OutgoingMessage) -> bool:
+            project = self.projects.get(m.project_id) if m.project_id is not None else None
+            return project is not None and project.state is ProjectState.cancelled and m.kind in ABOUT_THE_WORK
+
+        new = [m for m in messages if m.idempotency_key not in self.outbox and not cancelled(m)]
         for message in new:
             self.outbox[message.idempotency_key] = message
             self.queued_at[message.idempotency_key] = now
@@ -210,7 +221,10 @@ class InMemoryOutbox:
                 "last_error": None,
                 "sent_at": None,
             }
-        return self.state[key]
+        row = self.state[key]
+        if row["status"] == "pending" and key in self.store.suppressed:
+            row.update(status="suppressed", last_error=self.store.suppressed[key])
+        return row
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
         claimed: list[QueuedMessage] = []
@@ -279,6 +293,7 @@ class InMemoryOutbox:
     def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
         keys = [k for k in self.store.outbox if self._matches(k, query) and self._row(k)["status"] in RESENDABLE]
         for key in keys:
+            self.store.suppressed.pop(key, None)  # put back in line by hand: delivered even if its project ended
             self._row(key).update(status="pending", next_attempt_at=at)
         return sorted(self._row(key)["id"] for key in keys)
 
@@ -393,6 +408,8 @@ class InMemoryReportStore:
                     projected_go_live_on=p.projected_go_live_on,
                     tasks=tasks,
                     held_since=facts[p.id]["held_since"],
+                    first_committed_go_live_on=p.first_committed_go_live_on,
+                    recommits=p.recommits,
                 )
             )
         return out
@@ -426,6 +443,8 @@ class InMemorySweepStore:
         due: list[MessageLine] = []
         for key, message in self.store.outbox.items():
             row = self.outbox.state.get(key) if self.outbox is not None else None
+            if key in self.store.suppressed and (row is None or row["status"] == "pending"):
+                continue  # its project was cancelled: suppressed, never delivered
             if row is not None:
                 stale = row["status"] == "sending" and row["claimed_at"] < now - lease
                 if not (row["next_attempt_at"] is None or row["next_attempt_at"] <= now) or not (

@@ -390,6 +390,8 @@ def _customer_calendars(connection: Connection) -> dict[str, CustomerCalendar]:
 # What the fold reads; other kinds (reforecasts, window jumps, nudges) never change a TTFV fact.
 TTFV_EVENT_KINDS = (
     "project_launched",
+    "cancelled",  # stops the observation (censored at the cancel day)
+    "rebound",  # the owner (csm) and the customer's time zone come from the people bound
     "project_held",
     "project_resumed",
     "task_completed",
@@ -497,6 +499,8 @@ class SqlReportStore:
                     projects.c.kickoff_on,
                     projects.c.committed_go_live_on,
                     projects.c.projected_go_live_on,
+                    projects.c.first_committed_go_live_on,
+                    projects.c.recommits,
                     project_ttfv.c.owner,
                     project_ttfv.c.held_since,
                 )
@@ -567,6 +571,8 @@ class SqlReportStore:
                 projected_go_live_on=p.projected_go_live_on,
                 tasks=tuple(by_project.get(p.id, ())),
                 held_since=p.held_since,
+                first_committed_go_live_on=p.first_committed_go_live_on,
+                recommits=p.recommits,
             )
             for p in project_rows
         ]

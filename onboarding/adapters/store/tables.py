@@ -85,6 +85,9 @@ class ProjectRow(Base):
     customer_subdivision: Mapped[str | None] = mapped_column(String(32))
     customer_closed_days: Mapped[str | None] = mapped_column(Text)  # ISO dates, sorted, comma-separated
     customer_time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The go-live committed at launch, once a recommit moved ``committed_go_live_on`` (0018); how many recommits.
+    first_committed_go_live_on: Mapped[date | None] = mapped_column(Date)
+    recommits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         # The nudge decision reads these of many projects at once: each project's from this index alone.
