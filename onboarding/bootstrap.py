@@ -40,6 +40,7 @@ from onboarding.services.planning import PlanningService
 from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
+from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.settings import Settings
 
@@ -241,6 +242,11 @@ class Application:
     @cached_property
     def projects(self) -> ProjectService:
         return project_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def status(self) -> StatusService:
+        """A project's status with its undelivered emails (``onboarding status``, ``GET /api/v1/projects/{id}``)."""
+        return StatusService(store=SqlProjectStore(self.engine), waiting=self.delivery_waiting, clock=self.clock)
 
     @cached_property
     def reports(self) -> ReportService:

@@ -11,15 +11,13 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.bootstrap import unsubscribe_secret
 from onboarding.cli.edge import IsoDate, application, console, fail, main
-from onboarding.cli.sweeps import waiting_document, waiting_lines
+from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
-from onboarding.core.projects import status_document
 from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
 
 
@@ -242,29 +240,13 @@ def unsubscribe(token: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def status(project: str, output_format: str) -> None:
     """A project's milestones, tasks, overdue work and go-live against the committed window."""
-    app = application()
-    svc = app.projects
     try:
-        record = svc.get(project)
+        view = application().status.status(project)
     except OnboardingError as exc:
         fail(exc)
         return
-    document = status_document(record, today=SystemClock().today())
-    failed = svc.failed_messages(record.id)
-    document["failed_emails"] = [
-        {
-            "id": f.id,
-            "state": f.state,
-            "kind": f.kind,
-            "subject": f.subject,
-            "to": list(f.recipients),
-            "attempts": f.attempts,
-            "error": f.error,
-        }
-        for f in failed
-    ]
-    waiting = app.delivery_waiting(record.id)
-    document["waiting_emails"] = waiting_document(waiting)
+    record, failed, waiting = view.project, view.failed, view.waiting
+    document = view.as_json()
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -283,8 +265,8 @@ def status(project: str, output_format: str) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("milestone / task", "owner", "state", "start", "due", ""):
         table.add_column(name, no_wrap=True, overflow="ellipsis")
-    tasks: list[dict[str, Any]] = document["tasks"]  # type: ignore[assignment]
-    for m in document["milestones"]:  # type: ignore[attr-defined]
+    tasks: list[dict[str, Any]] = document["tasks"]
+    for m in document["milestones"]:
         table.add_row(Text(m["title"], style="bold"), "", m["state"], m["start_on"], m["due_on"], "")
         for t in (t for t in tasks if t["milestone"] == m["key"]):
             flag = "OVERDUE" if t["overdue"] else ("critical" if t["critical"] else "")

@@ -423,6 +423,7 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
                 "state": t.state.value,
                 "start_on": t.start_on.isoformat(),
                 "due_on": t.due_on.isoformat(),
+                "target_due_on": t.target_due_on.isoformat(),
                 "started_on": t.started_on.isoformat() if t.started_on else None,
                 "done_on": t.done_on.isoformat() if t.done_on else None,
                 "overdue": t in overdue,
