@@ -19,6 +19,7 @@ from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import secret_key
 from onboarding.adapters.reports.html import HtmlReportPages
+from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
@@ -34,6 +35,7 @@ from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.keys import ApiKeyService
+from onboarding.services.launches import LaunchService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
@@ -242,6 +244,11 @@ class Application:
     @cached_property
     def projects(self) -> ProjectService:
         return project_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def launches(self) -> LaunchService:
+        """Launches safe to retry: by external id and by idempotency key (the HTTP API's)."""
+        return LaunchService(projects=self.projects, keys=SqlIdempotencyStore(self.engine), clock=self.clock)
 
     @cached_property
     def status(self) -> StatusService:

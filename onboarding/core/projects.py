@@ -120,6 +120,19 @@ class ProjectRecord:
     def overdue(self, today: date) -> list[TaskRecord]:
         return [t for t in self.tasks if t.state in OPEN and t.target_due_on < today]
 
+    def at_risk(self, today: date) -> bool:
+        """At risk as the portfolio report counts it (``core.metrics``): active or on hold, and its projected
+        go-live past the committed one, or a customer task overdue, or a task blocked, or the project on hold."""
+        if self.state not in (ProjectState.active, ProjectState.on_hold):
+            return False
+        committed, projected = self.committed_go_live_on, self.projected_go_live_on
+        return (
+            (committed is not None and projected is not None and projected > committed)
+            or self.state is ProjectState.on_hold
+            or any(t.state is TaskState.blocked for t in self.tasks)
+            or any(t.side == "customer" for t in self.overdue(today))
+        )
+
 
 def new_project_id(customer: str) -> str:
     """A readable, unique id: the customer's name as a slug and a random suffix."""
@@ -392,6 +405,7 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
             "title": project.blueprint_title,
         },
         "state": project.state.value,
+        "version": project.version,
         "as_of": today.isoformat(),
         "kickoff_on": project.kickoff_on.isoformat(),
         "finish_on": project.finish_on.isoformat(),
