@@ -281,13 +281,14 @@ def test_at_risk_lists_the_projects_the_portfolio_report_counts_at_risk(
     quiet = launched(client, keys, customer="Quiet")["project"]["id"]
     held = launched(client, keys, customer="Held")["project"]["id"]
     blocked = launched(client, keys, customer="Blocked")["project"]["id"]
+    late = launched(client, keys, customer="Late", kickoff_on="2026-11-02")["project"]["id"]  # customer work overdue
     assert client.post(f"/api/v1/projects/{held}/hold", json={"reason": "budget"}, headers=keys.write).is_success
     assert client.post(f"/api/v1/projects/{blocked}/tasks/kickoff_call/start", headers=keys.write).is_success
     assert client.post(f"/api/v1/projects/{blocked}/tasks/kickoff_call/block", headers=keys.write).is_success
     listed = client.get("/api/v1/projects", params={"at_risk": "true"}, headers=keys.read).json()["projects"]
-    assert sorted(p["id"] for p in listed) == sorted([held, blocked])
+    assert sorted(p["id"] for p in listed) == sorted([held, blocked, late])
     report = application.reports.portfolio()
-    assert sorted(r.project_id for r in report.at_risk) == sorted([held, blocked])
+    assert sorted(r.project_id for r in report.at_risk) == sorted([held, blocked, late])
     assert quiet not in [p["id"] for p in listed]
 
 
