@@ -299,14 +299,32 @@ def status(project: str, output_format: str) -> None:
 @click.option("--blueprint")
 @click.option("--segment")
 @click.option("--customer", help="Part of the customer's name.")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option(
+    "--at-risk",
+    "at_risk",
+    is_flag=True,
+    help="Only projects at risk, as the portfolio report counts them (past their window, customer work overdue, "
+    "blocked or on hold).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_command(
-    state: str | None, blueprint: str | None, segment: str | None, customer: str | None, limit: int, output_format: str
+    state: str | None,
+    blueprint: str | None,
+    segment: str | None,
+    customer: str | None,
+    *,
+    at_risk: bool,
+    limit: int,
+    output_format: str,
 ) -> None:
-    """The portfolio: projects with their state and go-live."""
-    found = application().projects.list_projects(
-        state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
+    """The portfolio: projects with their state and go-live, by kickoff (the first LIMIT)."""
+    found = (
+        application()
+        .projects.page(
+            state=state, blueprint=blueprint, segment=segment, customer=customer, at_risk=at_risk, limit=limit
+        )
+        .projects
     )
     rows = [
         {
