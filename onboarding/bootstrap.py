@@ -22,6 +22,7 @@ from onboarding.adapters.email.unsubscribe import secret_key
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.hooks import SqlHookStore
+from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
@@ -39,12 +40,14 @@ from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
+from onboarding.services.launches import LaunchService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
 from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
+from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.services.team import TeamService
 from onboarding.settings import Settings
@@ -249,6 +252,16 @@ class Application:
     @cached_property
     def projects(self) -> ProjectService:
         return project_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def launches(self) -> LaunchService:
+        """Launches safe to retry: by external id and by idempotency key (the HTTP API's)."""
+        return LaunchService(projects=self.projects, keys=SqlIdempotencyStore(self.engine), clock=self.clock)
+
+    @cached_property
+    def status(self) -> StatusService:
+        """A project's status with its undelivered emails (``onboarding status``, ``GET /api/v1/projects/{id}``)."""
+        return StatusService(store=SqlProjectStore(self.engine), waiting=self.delivery_waiting, clock=self.clock)
 
     @cached_property
     def reports(self) -> ReportService:

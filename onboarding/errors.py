@@ -11,7 +11,8 @@
     ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     ├── AddressInvalid (ValueError)       an email address or name the engine cannot send to
-    ├── LaunchConflict (ValueError)       an external id launched before with a different request
+    ├── LaunchConflict (ValueError)       an external id or idempotency key used before with a different request
+    ├── QueryInvalid (ValueError)         a list asked for with a cursor or filter that cannot be read
     ├── ProjectNotFound (LookupError)     no project with that id or external id
     ├── MessageNotFound (LookupError)     no outbox message with that id
     ├── ApiKeyRefused (ValueError)        an API key that cannot be made or revoked as asked
@@ -152,6 +153,10 @@ API_CODES: dict[str, str] = {
     "invalid-request": "a request whose body, path or query cannot be read",
     "not-found": "no such resource",
     "concurrent-change": "another change to the same project was made meanwhile",
+    "invalid-cursor": "a list's cursor that this server did not give, or one altered or cut short",
+    "idempotency-key-reused": "an Idempotency-Key sent before with a different request",
+    "idempotency-key-in-use": "an Idempotency-Key whose first request is still being served",
+    "invalid-idempotency-key": "an Idempotency-Key that is empty or longer than 200 characters",
     "internal-error": "the server failed on a request (its log says why)",
 }
 
@@ -308,7 +313,11 @@ class AddressInvalid(ProblemsError, ValueError):
 
 
 class LaunchConflict(ProblemsError, ValueError):
-    """An external id was launched before with another blueprint, customer or inputs."""
+    """An external id (or an idempotency key) was launched before with another blueprint, customer or inputs."""
+
+
+class QueryInvalid(ProblemsError, ValueError):
+    """A list asked for with a cursor or a filter that cannot be read."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):

@@ -91,6 +91,7 @@ def _free_port() -> int:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_web_server_answers_with_the_keys_of_its_database(tmp_path: Path, workers: int) -> None:
     assert onboarding(tmp_path, "db", "upgrade").returncode == 0
+    secret = onboarding(tmp_path, "api-key", "create", "reader", "--scope", "read").stdout.strip()
     port = _free_port()
     env = {**os.environ, "ONBOARDING_DATA_DIR": str(tmp_path / "data")}
     server = subprocess.Popen(
@@ -114,8 +115,10 @@ def test_the_web_server_answers_with_the_keys_of_its_database(tmp_path: Path, wo
         assert health.status_code == 200
         assert httpx.get(f"{base}/api/openapi.json").json()["openapi"].startswith("3.")
         nobody = httpx.get(f"{base}/api/v1/projects")
-        assert nobody.status_code in (401, 404)
+        assert nobody.status_code == 401
         assert nobody.headers["content-type"] == "application/problem+json"
+        listed = httpx.get(f"{base}/api/v1/projects", headers={"Authorization": f"Bearer {secret}"})
+        assert listed.status_code == 200 and listed.json() == {"projects": [], "next_cursor": None}
     finally:
         server.terminate()
         assert server.wait(timeout=30) is not None

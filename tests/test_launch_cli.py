@@ -79,3 +79,20 @@ def test_a_non_ascii_domain_is_stored_in_its_ascii_form(data: Path) -> None:
     finally:
         engine.dispose()
     assert email == "lee@xn--bcher-kva.example"
+
+
+def test_list_shows_the_projects_at_risk(data: Path) -> None:
+    import json
+    from datetime import date
+
+    today = date.today().isoformat()  # the CLI's clock is the system's: a hold is dated today
+    for external_id in ("CRM-QUIET", "CRM-HELD"):
+        args = launch()
+        args[args.index("--kickoff") + 1] = today
+        assert CliRunner().invoke(main, [*args, "--external-id", external_id]).exit_code == 0
+    assert CliRunner().invoke(main, ["hold", "CRM-HELD", "--reason", "budget"]).exit_code == 0
+    listed = CliRunner().invoke(main, ["list", "--at-risk", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [p["external_id"] for p in json.loads(listed.stdout)] == ["CRM-HELD"]
+    every = json.loads(CliRunner().invoke(main, ["list", "--format", "json", "--limit", "1"]).stdout)
+    assert len(every) == 1

@@ -11,15 +11,13 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.bootstrap import unsubscribe_secret
 from onboarding.cli.edge import IsoDate, application, console, fail, main
-from onboarding.cli.sweeps import waiting_document, waiting_lines
+from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
-from onboarding.core.projects import status_document
 from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
 
 
@@ -284,29 +282,13 @@ def unsubscribe(token: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def status(project: str, output_format: str) -> None:
     """A project's milestones, tasks, overdue work and go-live against the committed window."""
-    app = application()
-    svc = app.projects
     try:
-        record = svc.get(project)
+        view = application().status.status(project)
     except OnboardingError as exc:
         fail(exc)
         return
-    document = status_document(record, today=SystemClock().today())
-    failed = svc.failed_messages(record.id)
-    document["failed_emails"] = [
-        {
-            "id": f.id,
-            "state": f.state,
-            "kind": f.kind,
-            "subject": f.subject,
-            "to": list(f.recipients),
-            "attempts": f.attempts,
-            "error": f.error,
-        }
-        for f in failed
-    ]
-    waiting = app.delivery_waiting(record.id)
-    document["waiting_emails"] = waiting_document(waiting)
+    record, failed, waiting = view.project, view.failed, view.waiting
+    document = view.as_json()
     if output_format == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -331,8 +313,8 @@ def status(project: str, output_format: str) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("milestone / task", "owner", "state", "start", "due", ""):
         table.add_column(name, no_wrap=True, overflow="ellipsis")
-    tasks: list[dict[str, Any]] = document["tasks"]  # type: ignore[assignment]
-    for m in document["milestones"]:  # type: ignore[attr-defined]
+    tasks: list[dict[str, Any]] = document["tasks"]
+    for m in document["milestones"]:
         table.add_row(Text(m["title"], style="bold"), "", m["state"], m["start_on"], m["due_on"], "")
         for t in (t for t in tasks if t["milestone"] == m["key"]):
             flag = "OVERDUE" if t["overdue"] else ("critical" if t["critical"] else "")
@@ -365,14 +347,32 @@ def status(project: str, output_format: str) -> None:
 @click.option("--blueprint")
 @click.option("--segment")
 @click.option("--customer", help="Part of the customer's name.")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option(
+    "--at-risk",
+    "at_risk",
+    is_flag=True,
+    help="Only projects at risk, as the portfolio report counts them (past their window, customer work overdue, "
+    "blocked or on hold).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_command(
-    state: str | None, blueprint: str | None, segment: str | None, customer: str | None, limit: int, output_format: str
+    state: str | None,
+    blueprint: str | None,
+    segment: str | None,
+    customer: str | None,
+    *,
+    at_risk: bool,
+    limit: int,
+    output_format: str,
 ) -> None:
-    """The portfolio: projects with their state and go-live."""
-    found = application().projects.list_projects(
-        state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
+    """The portfolio: projects with their state and go-live, by kickoff (the first LIMIT)."""
+    found = (
+        application()
+        .projects.page(
+            state=state, blueprint=blueprint, segment=segment, customer=customer, at_risk=at_risk, limit=limit
+        )
+        .projects
     )
     rows = [
         {

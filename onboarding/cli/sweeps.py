@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
-from typing import Any
 
 import click
 
@@ -148,18 +147,3 @@ def waiting_lines(waiting: Waiting) -> list[str]:
             f"or cannot be told alive: {then}"
         )
     return lines
-
-
-def waiting_document(waiting: Waiting) -> dict[str, Any]:
-    def iso(at: datetime | None) -> str | None:
-        return at.astimezone(UTC).isoformat() if at is not None else None
-
-    return {
-        "pending": waiting.pending,
-        "pending_since": iso(waiting.pending_since),
-        "claimed": waiting.claimed,
-        "claimed_since": iso(waiting.claimed_since),
-        "stranded": waiting.stranded,
-        "stranded_since": iso(waiting.stranded_since),
-        "stranded_until": iso(waiting.stranded_until),
-    }

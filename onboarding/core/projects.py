@@ -132,6 +132,19 @@ class ProjectRecord:
     def overdue(self, today: date) -> list[TaskRecord]:
         return [t for t in self.tasks if t.state in OPEN and t.target_due_on < today]
 
+    def at_risk(self, today: date) -> bool:
+        """At risk as the portfolio report counts it (``core.metrics``): active or on hold, and its projected
+        go-live past the committed one, or a customer task overdue, or a task blocked, or the project on hold."""
+        if self.state not in (ProjectState.active, ProjectState.on_hold):
+            return False
+        committed, projected = self.committed_go_live_on, self.projected_go_live_on
+        return (
+            (committed is not None and projected is not None and projected > committed)
+            or self.state is ProjectState.on_hold
+            or any(t.state is TaskState.blocked for t in self.tasks)
+            or any(t.side == "customer" for t in self.overdue(today))
+        )
+
 
 def new_project_id(customer: str) -> str:
     """A readable, unique id: the customer's name as a slug and a random suffix."""
@@ -410,6 +423,7 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
             "title": project.blueprint_title,
         },
         "state": project.state.value,
+        "version": project.version,
         "as_of": today.isoformat(),
         # the customer's own calendar given at launch; null: the blueprint's customer calendar
         "customer_calendar": project.customer_calendar.document() if project.customer_calendar else None,
@@ -443,6 +457,7 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
                 "state": t.state.value,
                 "start_on": t.start_on.isoformat(),
                 "due_on": t.due_on.isoformat(),
+                "target_due_on": t.target_due_on.isoformat(),
                 "started_on": t.started_on.isoformat() if t.started_on else None,
                 "done_on": t.done_on.isoformat() if t.done_on else None,
                 "overdue": t in overdue,

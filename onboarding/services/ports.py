@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.graph import TaskGraph
-from onboarding.core.lifecycle import Event
+from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Digest, Nudge, SentDigest
@@ -86,6 +86,39 @@ class ProjectChange(NamedTuple):
     suppress_pending: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectQuery:
+    """Which projects a list shows: every filter given must hold."""
+
+    state: str | None = None
+    blueprint: str | None = None  # a blueprint key
+    segment: str | None = None
+    customer: str | None = None  # part of the customer's name, any case
+    at_risk_on: date | None = None  # only projects at risk on this day (``ProjectRecord.at_risk``)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    """A project as a list shows it: no tasks, no people."""
+
+    id: str
+    external_id: str | None
+    customer: str
+    segment: str | None
+    blueprint_key: str
+    blueprint_version: str
+    state: ProjectState
+    kickoff_on: date
+    committed_go_live_on: date | None
+    projected_go_live_on: date | None
+    created_at: datetime
+
+    @property
+    def sort_key(self) -> tuple[date, str]:
+        """Where it stands in a list: by kickoff, then id (``ProjectStore.project_page``)."""
+        return (self.kickoff_on, self.id)
+
+
 class ProjectStore(Protocol):
     """Where projects, their events and their queued emails are kept; every write is one transaction."""
 
@@ -117,6 +150,12 @@ class ProjectStore(Protocol):
         limit: int = 200,
     ) -> list[ProjectRecord]: ...
 
+    def project_page(
+        self, query: ProjectQuery, *, after: tuple[date, str] | None = None, limit: int = 50
+    ) -> list[ProjectSummary]:
+        """Up to ``limit`` projects that match, by kickoff then id, those after ``after`` (a ``sort_key``) only."""
+        ...
+
     def events(self, project_id: str) -> list[Event]: ...
 
     def create(
@@ -138,6 +177,45 @@ class ProjectStore(Protocol):
         """Emails of the project that could not be delivered and will not be retried by themselves (failed or
         held)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    """A request made with an idempotency key: what it asked and, once served, what it answered."""
+
+    fingerprint: str  # of the canonical request
+    request: Mapping[str, object]  # the canonical request, to say how another differs
+    project_id: str | None  # None: still being served
+    created: bool | None
+    created_at: datetime
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys per caller (an API key's name), kept with the request each first came with."""
+
+    def claim(
+        self,
+        owner: str,
+        key: str,
+        *,
+        fingerprint: str,
+        request: Mapping[str, object],
+        now: datetime,
+        stale_before: datetime,
+    ) -> IdempotentRequest | None:
+        """Take the key for this request (None), or give the request that holds it. A key held since before
+        ``stale_before`` by a request never served (its server died) is taken over."""
+        ...
+
+    def complete(self, owner: str, key: str, *, project_id: str, created: bool) -> None:
+        """Record what the claimed key's request answered."""
+        ...
+
+    def release(self, owner: str, key: str) -> None:
+        """Give up a claimed key whose request failed: the same key may be sent again."""
+        ...
+
+    def find(self, owner: str, key: str) -> IdempotentRequest | None: ...
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ Not here: the rules themselves (core), SQL (adapters/store), delivery (outbox di
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -59,7 +61,14 @@ from onboarding.core.projects import (
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.window_jump import window_jump_alert
-from onboarding.errors import ChangeConflict, LaunchConflict, OnboardingError, PlanInputInvalid, Problem
+from onboarding.errors import (
+    ChangeConflict,
+    LaunchConflict,
+    OnboardingError,
+    PlanInputInvalid,
+    Problem,
+    QueryInvalid,
+)
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -68,7 +77,9 @@ from onboarding.services.ports import (
     FailedMessage,
     LoadedBlueprint,
     ProjectChange,
+    ProjectQuery,
     ProjectStore,
+    ProjectSummary,
     TeamStore,
 )
 
@@ -100,6 +111,13 @@ class LaunchRequest:
 class Launched:
     project: ProjectRecord
     created: bool  # False: a project with this external id existed already
+    plan: Plan | None = None  # the plan it was launched with (when made now)
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    projects: list[ProjectSummary]
+    next_cursor: str | None  # None: this is the last page
 
 
 class ProjectService:
@@ -138,7 +156,11 @@ class ProjectService:
         customer_closed_days: Sequence[date | str] = (),
         customer_time_zone: str | None = None,
     ) -> Launched:
-        """Plan and store a project from a blueprint; the same external id never makes a second one."""
+        """Plan and store a project from a blueprint; the same external id never makes a second one.
+
+        Two launches of one external id at once make one project: the second finds the first's and
+        answers it (or refuses, when it asked for something else).
+        """
         request = LaunchRequest(
             ref,
             customer=customer,
@@ -153,7 +175,23 @@ class ProjectService:
             customer_closed_days=customer_closed_days,
             customer_time_zone=customer_time_zone,
         )
-        return self.launch_many([request], actor=actor)[0]
+        for _attempt in range(_RETRIES):
+            try:
+                return self.launch_many([request], actor=actor)[0]
+            except ConcurrentChange:
+                continue  # its external id was launched meanwhile: read again, it answers or conflicts
+        raise _kept_changing(external_id or customer)
+
+    def launch_plan(self, project: ProjectRecord) -> Plan:
+        """The plan a project was launched with (its go-live, why, and the dates refused), made again from its
+        blueprint snapshot, kickoff and pay schedule."""
+        loaded = self.blueprint_of(project)
+        return plan_project(
+            loaded.blueprint,
+            kickoff_on=project.kickoff_on,
+            graph=loaded.graph,
+            pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
+        )
 
     def launch_many(self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500) -> list[Launched]:
         """Launch many projects: each blueprint read once, each plan made once per kickoff and pay schedule,
@@ -161,7 +199,9 @@ class ProjectService:
 
         An external id seen before (or twice in the batch) launches nothing new: asked with the same
         inputs, it answers the project it has; with another blueprint, customer or other inputs, it is
-        refused (``LaunchConflict``, ``external-id-conflict``, each difference named).
+        refused (``LaunchConflict``, ``external-id-conflict``, each difference named). When another launch
+        stored one of its external ids meanwhile, raises ``ConcurrentChange`` (a chunk of it may be stored:
+        launching again answers those).
 
         Roles a request does not bind take the team's default for its segment (``core/team``); a request may
         give the customer's own calendar and time zone (``core/customer_calendar``)."""
@@ -193,7 +233,7 @@ class ProjectService:
                                 "external-id-conflict",
                                 f"external id {r.external_id!r} is project {before.id}, launched with other inputs",
                                 (index,) if len(requests) > 1 else (),
-                                "launch it with the same inputs to see it, or use another --external-id; "
+                                "launch it with the same inputs to see it, or use another external id; "
                                 "a launched project is never changed by a relaunch",
                                 detail=tuple(differences),
                             )
@@ -250,7 +290,7 @@ class ProjectService:
                 )
                 messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project, bp))
                 pending.append((project, [launched], messages))
-                results.append(Launched(project, created=True))
+                results.append(Launched(project, created=True, plan=plan))
                 if r.external_id is not None:
                     existing[r.external_id] = project
                     launched_with[r.external_id] = _launch_inputs(r, bp, inputs)
@@ -622,6 +662,34 @@ class ProjectService:
             state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
         )
 
+    def page(
+        self,
+        *,
+        state: str | None = None,
+        blueprint: str | None = None,
+        segment: str | None = None,
+        customer: str | None = None,
+        at_risk: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ProjectPage:
+        """A page of the portfolio, by kickoff then id, from ``cursor`` (the previous page's ``next_cursor``).
+
+        ``at_risk``: only the projects the portfolio report counts at risk today. Raises ``QueryInvalid``
+        (``invalid-cursor``) for a cursor this service did not give.
+        """
+        query = ProjectQuery(
+            state=state,
+            blueprint=blueprint,
+            segment=segment,
+            customer=customer,
+            at_risk_on=self._clock.today() if at_risk else None,
+        )
+        found = self._store.project_page(query, after=_read_cursor(cursor) if cursor else None, limit=limit + 1)
+        more = len(found) > limit
+        shown = found[:limit]
+        return ProjectPage(shown, next_cursor=_cursor(shown[-1].sort_key) if more else None)
+
     def blueprint_of(self, project: ProjectRecord) -> LoadedBlueprint:
         key = (project.blueprint_key + "@" + project.blueprint_version, hash(project.blueprint_text))
         if key not in self._parsed:
@@ -669,16 +737,7 @@ class ProjectService:
                     raise _conflict(project, expected_version) from None
                 continue
             return replace(changed, version=project.version + 1)
-        raise ChangeConflict(
-            "project",
-            (
-                Problem(
-                    "concurrent-change",
-                    f"project {ref} kept changing while this change was made; nothing of it was stored",
-                    hint="read the project again and retry the change",
-                ),
-            ),
-        )
+        raise _kept_changing(ref)
 
     def _reforecast(
         self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint
@@ -848,6 +907,45 @@ def _conflict(project: ProjectRecord, expected_version: int) -> ChangeConflict:
                 f"project {project.id} changed after version {expected_version} was read; nothing was written",
                 ("version",),
                 "read the project again and decide the change on what it is now",
+            ),
+        ),
+    )
+
+
+def _cursor(sort_key: tuple[date, str]) -> str:
+    """An opaque cursor: the last shown project's place in the list (its kickoff and id)."""
+    kickoff_on, pid = sort_key
+    return base64.urlsafe_b64encode(json.dumps([kickoff_on.isoformat(), pid]).encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[date, str]:
+    try:
+        kickoff, pid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(pid, str):
+            raise TypeError(pid)
+        return date.fromisoformat(kickoff), pid
+    except (ValueError, TypeError):
+        raise QueryInvalid(
+            "cursor",
+            (
+                Problem(
+                    "invalid-cursor",
+                    f"the cursor {cursor[:40]!r} was not given by this server, or was altered or cut short",
+                    ("cursor",),
+                    "ask for the first page without a cursor, then follow each page's next cursor",
+                ),
+            ),
+        ) from None
+
+
+def _kept_changing(ref: str) -> ChangeConflict:
+    return ChangeConflict(
+        "project",
+        (
+            Problem(
+                "concurrent-change",
+                f"project {ref} kept changing while this change was made; nothing of it was stored",
+                hint="read the project again and retry the change",
             ),
         ),
     )

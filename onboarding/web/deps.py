@@ -19,7 +19,8 @@ from onboarding.services.keys import ApiKey, Scope
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `onboarding api-key create`.")
 
 
-def application(request: Request) -> Application:
+async def application(request: Request) -> Application:
+    """The process's Application (async: no I/O, so no hop to the thread pool)."""
     app: Application = request.app.state.application
     return app
 

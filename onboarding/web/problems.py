@@ -3,8 +3,8 @@
 One body for every error: ``type`` (``urn:onboarding:problem:<code>``), ``title``
 (what the code means), ``status``, ``detail`` (what went wrong), ``instance`` (the
 path asked for), ``code`` (the first problem's) and ``problems``, every problem with
-its code, message, location and hint. A status per error class; services never
-know about HTTP.
+its code, message, location and hint (and ``detail``, the lines that say what differs,
+when it has them). A status per error class; services never know about HTTP.
 
 Not here: what the problems are (``onboarding/errors.py``).
 """
@@ -65,8 +65,11 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (ApiKeyRefused, 409),
     (StoreUnavailable, 503),
 ]
-# A code whose status differs from its class's.
+# A code whose status differs from its class's (for that class only).
 STATUS_OF_CODE: dict[str, int] = {"api-key-not-found": 404, "payload-too-large": 413}
+STATUS_OF_CLASS_CODE: list[tuple[type[OnboardingError], str, int]] = [
+    (TransitionRefused, "unknown-task", 404),  # a task of the path that the project does not have
+]
 
 
 def status_of(error: OnboardingError) -> int:
@@ -74,6 +77,9 @@ def status_of(error: OnboardingError) -> int:
         for problem in error.problems:
             if problem.code in STATUS_OF_CODE:
                 return STATUS_OF_CODE[problem.code]
+            for cls, code, status in STATUS_OF_CLASS_CODE:
+                if isinstance(error, cls) and problem.code == code:
+                    return status
     return next((status for cls, status in STATUS_OF if isinstance(error, cls)), 422)
 
 
@@ -88,6 +94,7 @@ def problem_document(status: int, problems: Sequence[Problem], *, instance: str)
         "code": first.code,
         "problems": [
             {"code": p.code, "message": p.message, "loc": render_loc(p.loc) or None, "hint": p.hint or None}
+            | ({"detail": list(p.detail)} if p.detail else {})
             for p in problems
         ],
     }

@@ -38,6 +38,8 @@ from onboarding.services.ports import (
     OutboxQuery,
     OverdueRow,
     ProjectChange,
+    ProjectQuery,
+    ProjectSummary,
     QueuedMessage,
     Waiting,
 )
@@ -85,6 +87,23 @@ class InMemoryProjectStore:
         ]
         return sorted(found, key=lambda p: (p.kickoff_on, p.id))[:limit]
 
+    def project_page(
+        self, query: ProjectQuery, *, after: tuple[date, str] | None = None, limit: int = 50
+    ) -> list[ProjectSummary]:
+        found = sorted(
+            (
+                ProjectSummary(**{name: getattr(p, name) for name in ProjectSummary.__dataclass_fields__})
+                for p in self.projects.values()
+                if (query.state is None or p.state.value == query.state)
+                and (query.blueprint is None or p.blueprint_key == query.blueprint)
+                and (query.segment is None or p.segment == query.segment)
+                and (query.customer is None or query.customer.lower() in p.customer.lower())
+                and (query.at_risk_on is None or p.at_risk(query.at_risk_on))
+            ),
+            key=lambda s: s.sort_key,
+        )
+        return [s for s in found if after is None or s.sort_key > after][:limit]
+
     def events(self, project_id: str) -> list[Event]:
         return list(self.event_log.get(project_id, []))
 
@@ -100,7 +119,7 @@ class InMemoryProjectStore:
         self, project: ProjectRecord, *, new_events: Sequence[Event], messages: Sequence[OutgoingMessage]
     ) -> None:
         if project.id in self.projects or (project.external_id and self.find_external(project.external_id)):
-            raise ValueError(f"project {project.id} exists")
+            raise ConcurrentChange(f"project {project.id} exists")
         self.projects[project.id] = project
         self._append(project.id, new_events, messages, now=project.created_at)
 

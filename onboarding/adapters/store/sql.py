@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,34 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, Select, bindparam, create_engine, event, insert, select, text, update
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    exists,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from onboarding.adapters.store.reports import (
     TTFV_EVENT_KINDS,
@@ -40,11 +63,11 @@ from onboarding.adapters.store.reports import (
 from onboarding.adapters.store.rows import customer_calendar_of, utc_instant
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
 from onboarding.core.customer_calendar import CustomerCalendar
-from onboarding.core.lifecycle import Event, ProjectState, TaskState
+from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
-from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
+from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange, ProjectQuery, ProjectSummary
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -419,6 +442,29 @@ class SqlProjectStore:
         with self.engine.connect() as connection:
             return [self._record(connection, row._mapping) for row in connection.execute(query)]
 
+    def project_page(
+        self, query: ProjectQuery, *, after: tuple[date, str] | None = None, limit: int = 50
+    ) -> list[ProjectSummary]:
+        """One page of matching projects, by kickoff then id: one query, no task or person read."""
+        statement = (
+            select(*(projects.c[name] for name in _SUMMARY))
+            .where(*_matching(query))
+            .order_by(projects.c.kickoff_on, projects.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            kickoff_on, pid = after
+            statement = statement.where(
+                or_(projects.c.kickoff_on > kickoff_on, and_(projects.c.kickoff_on == kickoff_on, projects.c.id > pid))
+            )
+        with self.engine.connect() as connection:
+            return [
+                ProjectSummary(
+                    **{**row._mapping, "state": ProjectState(row.state), "created_at": utc_instant(row.created_at)}
+                )
+                for row in connection.execute(statement)
+            ]
+
     def events(self, project_id: str) -> list[Event]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(events).where(events.c.project_id == project_id).order_by(events.c.id))
@@ -528,6 +574,21 @@ class SqlProjectStore:
             task_rows += [_task_values(project.id, t) for t in project.tasks]
             event_rows += [_event_values(project.id, e) for e in new_events]
             outbox_rows += [outbox_values(m, project.created_at) for m in messages]
+        try:
+            self._create_rows(snapshots, project_rows, binding_rows, task_rows, event_rows, outbox_rows, ttfv_rows)
+        except IntegrityError as exc:  # another launch stored the same external id (or id) meanwhile
+            raise ConcurrentChange(_driver_message(exc)) from exc
+
+    def _create_rows(
+        self,
+        snapshots: dict[str, dict[str, Any]],
+        project_rows: list[dict[str, Any]],
+        binding_rows: list[dict[str, Any]],
+        task_rows: list[dict[str, Any]],
+        event_rows: list[dict[str, Any]],
+        outbox_rows: list[dict[str, Any]],
+        ttfv_rows: list[dict[str, Any]],
+    ) -> None:
         with self._transaction() as connection:
             insert_new = _insert(connection)
             connection.execute(
@@ -668,6 +729,39 @@ class SqlProjectStore:
         if messages:
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
             connection.execute(statement, [outbox_values(m, now) for m in messages])
+
+
+_SUMMARY = tuple(ProjectSummary.__dataclass_fields__)
+
+
+def _matching(query: ProjectQuery) -> list[ColumnElement[bool]]:
+    """The conditions of a project list's filters; at risk as ``ProjectRecord.at_risk`` says it."""
+    where: list[ColumnElement[bool]] = []
+    if query.state:
+        where.append(projects.c.state == query.state)
+    if query.blueprint:
+        where.append(projects.c.blueprint_key == query.blueprint)
+    if query.segment:
+        where.append(projects.c.segment == query.segment)
+    if query.customer:
+        where.append(projects.c.customer.ilike(f"%{query.customer}%"))
+    if query.at_risk_on is not None:
+        task_of = tasks.c.project_id == projects.c.id
+        where.append(projects.c.state.in_((ProjectState.active.value, ProjectState.on_hold.value)))
+        where.append(
+            or_(
+                projects.c.projected_go_live_on > projects.c.committed_go_live_on,
+                projects.c.state == ProjectState.on_hold.value,
+                exists().where(task_of, tasks.c.state == TaskState.blocked.value),
+                exists().where(
+                    task_of,
+                    tasks.c.side == "customer",
+                    tasks.c.state.in_([s.value for s in OPEN]),
+                    tasks.c.target_due_on < query.at_risk_on,
+                ),
+            )
+        )
+    return where
 
 
 def lock_in_order(query: Select[Any]) -> Select[Any]:

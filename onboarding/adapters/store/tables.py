@@ -403,3 +403,19 @@ class HookDeliveryRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_hook_deliveries_source_delivery_id"),)
+
+
+class IdempotencyKeyRow(Base):
+    """A launch asked with an ``Idempotency-Key``: what was asked (its fingerprint and canonical form) and,
+    once served, the project it answered and whether it made it. Per API key: one caller's keys never
+    meet another's. A row without a project is a request being served (or one that died: taken over later)."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)  # the API key's name
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of the canonical request
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # the launch made the project
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import health, project_changes
+from onboarding.web.api import health, project_changes, projects
 
-ROUTERS: list[APIRouter] = [project_changes.router]
+ROUTERS: list[APIRouter] = [projects.router, project_changes.router]
 
 api = APIRouter(prefix="/api/v1")
 for _router in ROUTERS:

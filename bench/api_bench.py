@@ -1,0 +1,211 @@
+"""Benchmark: the project API over HTTP against the same calls made directly on the services, in one run.
+
+For N projects of the payroll example (every role bound, kickoff a week ago), each
+path launches every project and then completes its first two tasks, one request or
+call at a time:
+
+1. direct: ``Application.launches.launch`` and ``Application.projects.change_task``,
+   the calls the HTTP handlers make, in this process, on a fresh database;
+2. HTTP: ``POST /api/v1/projects`` and ``POST /api/v1/projects/{id}/tasks/{task}/complete``
+   to a real ``onboarding web`` server (one worker) on another fresh database, through
+   one keep-alive connection (httpx);
+3. direct again, on a third fresh database: the direct time is the mean of both runs,
+   so that a shared machine's load weighs on both sides alike.
+
+It prints the requests (calls) per second of each, the CPU time beside the wall time
+(this process's, and the server's from /proc), the load average, and last
+``ratio=<http/direct time>`` (goal: at most 1.5). ``--database postgresql`` runs
+against throw-away PostgreSQL databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from scratch import POSTGRES_ADMIN, postgres_database
+
+from onboarding.bootstrap import Application
+from onboarding.core.lifecycle import Action
+from onboarding.core.messages import Person
+from onboarding.services.projects import LaunchRequest
+from onboarding.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
+TASKS = ("kickoff_call", "sign_off_scope")  # the first two tasks, each completed on a day after kickoff
+PEOPLE = {
+    "implementation_manager": Person("Sam Okafor", "sam@vendor.example", "America/New_York"),
+    "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
+    "impl_engineer": Person("Ivo Petrov", "ivo@vendor.example", "Europe/Sofia"),
+    "payroll_specialist": Person("Mei Chen", "mei@vendor.example", "America/Chicago"),
+    "customer_sponsor": Person("Alex Brown", "alex@acme.example", "America/Chicago"),
+    "customer_payroll_admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
+    "customer_hr_admin": Person("Kim Diaz", "kim@acme.example", "America/Chicago"),
+}
+
+
+@contextmanager
+def database(kind: str, folder: Path, name: str) -> Iterator[Settings]:
+    """Settings for a new, empty database of the kind asked for, with its own data folder."""
+    data = folder / name
+    data.mkdir()
+    if kind == "sqlite":
+        yield Settings(data_dir=data, database_url=None, secret_key="b" * 40)
+        return
+    with postgres_database("onboarding_api_bench") as db:
+        yield Settings(data_dir=data, database_url=POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + db, secret_key="b" * 40)
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    env = {**os.environ, "ONBOARDING_DATA_DIR": str(settings.data_dir), "ONBOARDING_SECRET_KEY": "b" * 40}
+    env.pop("ONBOARDING_DATABASE_URL", None)
+    if settings.database_url:
+        env["ONBOARDING_DATABASE_URL"] = settings.database_url
+    return env
+
+
+def launch_body(i: int, kickoff: date) -> dict[str, Any]:
+    return {
+        "blueprint": PAYROLL,
+        "customer": f"Customer {i}",
+        "kickoff_on": kickoff.isoformat(),
+        "pay_schedule": "biweekly:2026-01-02",
+        "external_id": f"CRM-{i}",
+        "bindings": {r: {"name": p.name, "email": p.email, "time_zone": p.timezone} for r, p in PEOPLE.items()},
+    }
+
+
+def direct(settings: Settings, *, projects: int, kickoff: date) -> tuple[float, float]:
+    """(wall, CPU) seconds of the launches and task changes made on the services."""
+    app = Application(settings)
+    try:
+        app.engine  # noqa: B018 - the database is made before the clock starts, as the server's is
+        started, cpu = time.perf_counter(), time.process_time()
+        ids = []
+        for i in range(projects):
+            body = launch_body(i, kickoff)
+            request = LaunchRequest(
+                body["blueprint"],
+                customer=body["customer"],
+                kickoff_on=kickoff,
+                bindings=PEOPLE,
+                pay_schedule=body["pay_schedule"],
+                external_id=body["external_id"],
+            )
+            ids.append(app.launches.launch(request, actor="bench").project.id)
+        for n, task in enumerate(TASKS):
+            for pid in ids:
+                app.projects.change_task(pid, task, Action.complete, on=kickoff + timedelta(days=n), by="bench")
+        return time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        app.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def over_http(settings: Settings, *, projects: int, kickoff: date) -> tuple[float, float, float]:
+    """(wall, client CPU, server CPU) seconds of the same launches and changes through a real server."""
+    env = environment(settings)
+
+    def onboarding(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 - this engine's own command
+            [sys.executable, "-m", "onboarding.cli", *args], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    onboarding("db", "upgrade")
+    secret = onboarding("api-key", "create", "bench", "--scope", "write")
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - this engine's own command
+        [sys.executable, "-m", "onboarding.cli", "web", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/api/health").raise_for_status()
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise
+                    time.sleep(0.2)
+            client.get("/api/v1/projects").raise_for_status()  # the worker's database and key checked once
+            server_cpu = _cpu_seconds(server.pid)
+            started, cpu = time.perf_counter(), time.process_time()
+            ids = []
+            for i in range(projects):
+                made = client.post("/api/v1/projects", json=launch_body(i, kickoff))
+                if made.status_code != 201:
+                    raise SystemExit(f"launch failed: {made.status_code} {made.text[:500]}")
+                ids.append(made.json()["project"]["id"])
+            for n, task in enumerate(TASKS):
+                on = (kickoff + timedelta(days=n)).isoformat()
+                for pid in ids:
+                    done = client.post(f"/api/v1/projects/{pid}/tasks/{task}/complete", json={"on": on})
+                    if done.status_code != 200:
+                        raise SystemExit(f"complete failed: {done.status_code} {done.text[:500]}")
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            return wall, cpu, _cpu_seconds(server.pid) - server_cpu
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=100)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    kickoff = date.today() - timedelta(days=7)
+    requests = args.projects * (1 + len(TASKS))
+    print(f"database: {args.database}; {args.projects} launches and {args.projects * len(TASKS)} task completions")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        with database(args.database, folder, "direct-1") as settings:
+            first, first_cpu = direct(settings, projects=args.projects, kickoff=kickoff)
+        print(f"direct (1): {first:.2f} s wall, {first_cpu:.2f} s CPU, {requests / first:,.0f} calls/s")
+        with database(args.database, folder, "http") as settings:
+            http, client_cpu, server_cpu = over_http(settings, projects=args.projects, kickoff=kickoff)
+        print(
+            f"HTTP: {http:.2f} s wall, {client_cpu:.2f} s CPU in the client, {server_cpu:.2f} s CPU in the server, "
+            f"{requests / http:,.0f} requests/s"
+        )
+        with database(args.database, folder, "direct-2") as settings:
+            second, second_cpu = direct(settings, projects=args.projects, kickoff=kickoff)
+        print(f"direct (2): {second:.2f} s wall, {second_cpu:.2f} s CPU, {requests / second:,.0f} calls/s")
+    mean = (first + second) / 2
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"direct: {requests / mean:,.0f} calls/s (mean of both runs); HTTP: {requests / http:,.0f} requests/s")
+    print(f"ratio={http / mean:.2f}")
+
+
+if __name__ == "__main__":
+    main()
