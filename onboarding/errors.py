@@ -12,8 +12,10 @@
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     ├── AddressInvalid (ValueError)       an email address or name the engine cannot send to
     ├── LaunchConflict (ValueError)       an external id launched before with a different request
+    ├── BlueprintVersionExists (ValueError) a published version asked to hold other content
     ├── ProjectNotFound (LookupError)     no project with that id or external id
     ├── MessageNotFound (LookupError)     no outbox message with that id
+    ├── BlueprintNotFound (LookupError)   no published blueprint with that key (or version)
     ├── ApiKeyRefused (ValueError)        an API key that cannot be made or revoked as asked
     ├── NotAuthenticated (PermissionError) a request without a valid API key
     ├── NotPermitted (PermissionError)    a valid key whose scope does not allow the request
@@ -134,6 +136,12 @@ API_CODES: dict[str, str] = {
     "internal-error": "the server failed on a request (its log says why)",
 }
 
+# Stable problem codes of the blueprint registry (documented in README.md, "The blueprint registry").
+REGISTRY_CODES: dict[str, str] = {
+    "blueprint-version-exists": "a blueprint version published before with different content",
+    "blueprint-not-found": "no published blueprint with that key, or no such version of it",
+}
+
 # Stable problem codes of the settings and of the storage underneath (documented in README.md).
 SETUP_CODES: dict[str, str] = {
     "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
@@ -156,6 +164,7 @@ CODES: dict[str, str] = {
     **DEMO_CODES,
     **OUTBOX_CODES,
     **API_CODES,
+    **REGISTRY_CODES,
     **SETUP_CODES,
 }
 
@@ -270,6 +279,14 @@ class AddressInvalid(ProblemsError, ValueError):
 
 class LaunchConflict(ProblemsError, ValueError):
     """An external id was launched before with another blueprint, customer or inputs."""
+
+
+class BlueprintVersionExists(ProblemsError, ValueError):
+    """A blueprint's key and version were published before with different content: a version is never rewritten."""
+
+
+class BlueprintNotFound(ProblemsError, LookupError):
+    """No published blueprint has that key, or the key has no such version."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):
