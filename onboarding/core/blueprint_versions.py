@@ -25,6 +25,7 @@ cases (services/blueprints.py).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,11 @@ def parse_blueprint_ref(text: str) -> BlueprintRef | None:
     if found is None or len(found["key"]) > 64:
         return None
     return BlueprintRef(found["key"], found["version"])
+
+
+def content_id(text: str) -> str:
+    """The id of a blueprint text: its SHA-256 (the same text is stored once, whoever launched or published it)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,10 @@ class Candidate:
     title: str
     content_id: str
     source: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.key}@{self.version}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from datetime import date
 from onboarding.core.payroll import PaySchedule, parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
 from onboarding.errors import BlueprintInvalid, ProblemsError
+from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint
 
 
@@ -32,9 +33,13 @@ class Validation:
 
 
 class PlanningService:
-    def __init__(self, *, blueprints: BlueprintSource, clock: Clock) -> None:
+    """Validate blueprint files; plan a blueprint a reference names (with a ``registry``: a published ``KEY`` or
+    ``KEY@VERSION`` as well as a file). A plan stores nothing: a file planned is not published."""
+
+    def __init__(self, *, blueprints: BlueprintSource, clock: Clock, registry: BlueprintRegistry | None = None) -> None:
         self._blueprints = blueprints
         self._clock = clock
+        self._registry = registry
 
     def validate(
         self, refs: list[str], *, kickoff_on: date | None = None, pay_schedule: str | None = None
@@ -63,7 +68,7 @@ class PlanningService:
     def plan(self, ref: str, *, kickoff_on: date, pay_schedule: str | None = None) -> Plan:
         """A dated plan; the pay schedule is the given spec or the blueprint's default."""
         with collector_paused():
-            loaded = self._blueprints.load(ref)
+            loaded = self._registry.load(ref) if self._registry is not None else self._blueprints.load(ref)
             return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
 
     @staticmethod

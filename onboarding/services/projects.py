@@ -47,6 +47,7 @@ from onboarding.core.projects import (
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.core.window_jump import window_jump_alert
 from onboarding.errors import ChangeConflict, LaunchConflict, OnboardingError, PlanInputInvalid, Problem
+from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -64,7 +65,11 @@ _RETRIES = 5
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """One project to launch: a blueprint, a customer, a kickoff, the people bound to its roles."""
+    """One project to launch: a blueprint, a customer, a kickoff, the people bound to its roles.
+
+    ``blueprint`` names a published blueprint (``KEY``, its latest version, or
+    ``KEY@VERSION``) or a blueprint file, which the launch publishes.
+    """
 
     blueprint: str
     customer: str
@@ -83,9 +88,21 @@ class Launched:
 
 
 class ProjectService:
-    def __init__(self, *, store: ProjectStore, blueprints: BlueprintSource, clock: Clock, sender: Person) -> None:
+    """Launch and run projects. With a ``registry``, a launch names a published blueprint or a file it publishes;
+    without one (tests of the rest), blueprints are files read by ``blueprints``."""
+
+    def __init__(
+        self,
+        *,
+        store: ProjectStore,
+        blueprints: BlueprintSource,
+        clock: Clock,
+        sender: Person,
+        registry: BlueprintRegistry | None = None,
+    ) -> None:
         self._store = store
         self._blueprints = blueprints
+        self._registry = registry
         self._clock = clock
         self._sender = sender
         self._parsed: dict[tuple[str, int], LoadedBlueprint] = {}
@@ -105,7 +122,8 @@ class ProjectService:
         actor: str = "cli",
         contract_signed_on: date | None = None,
     ) -> Launched:
-        """Plan and store a project from a blueprint; the same external id never makes a second one."""
+        """Plan and store a project from a blueprint (``ref``: a published ``KEY`` or ``KEY@VERSION``, or a file,
+        published with the launch); the same external id never makes a second one."""
         request = LaunchRequest(
             ref,
             customer=customer,
@@ -124,7 +142,11 @@ class ProjectService:
 
         An external id seen before (or twice in the batch) launches nothing new: asked with the same
         inputs, it answers the project it has; with another blueprint, customer or other inputs, it is
-        refused (``LaunchConflict``, ``external-id-conflict``, each difference named)."""
+        refused (``LaunchConflict``, ``external-id-conflict``, each difference named).
+
+        Blueprint files named by the requests are published with the launch (before its projects are
+        stored, once every request is checked); a file whose version was published with other text
+        refuses the launch (``blueprint-version-exists``)."""
         existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
         launched_with: dict[str, LaunchInputs] = {}
         conflicts: list[Problem] = []
@@ -137,7 +159,9 @@ class ProjectService:
         with collector_paused():
             for index, r in enumerate(requests):
                 if r.blueprint not in loaded:
-                    loaded[r.blueprint] = self._blueprints.load(r.blueprint)
+                    loaded[r.blueprint] = (
+                        self._registry.find(r.blueprint) if self._registry else self._blueprints.load(r.blueprint)
+                    )
                 bp_loaded = loaded[r.blueprint]
                 bp = bp_loaded.blueprint
                 if r.external_id is not None and r.external_id in existing:
@@ -204,6 +228,9 @@ class ProjectService:
             raise PlanInputInvalid("launch", tuple(problems + conflicts))
         if conflicts:
             raise LaunchConflict("launch", tuple(conflicts))
+        if self._registry is not None and pending:
+            used = {p.blueprint_text: p for p, _events, _messages in pending}
+            self._registry.publish_loaded([b for b in loaded.values() if b.text in used], by=actor)
         for start in range(0, len(pending), chunk):
             self._store.create_many(pending[start : start + chunk])
         return results
