@@ -71,6 +71,16 @@ class PlanningService:
             loaded = self._registry.load(ref) if self._registry is not None else self._blueprints.load(ref)
             return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
 
+    def plan_published(
+        self, key: str, *, version: str | None = None, kickoff_on: date, pay_schedule: str | None = None
+    ) -> Plan:
+        """A dated plan of a published blueprint (its latest version, or ``version``); never reads a file."""
+        if self._registry is None:
+            raise RuntimeError("planning a published blueprint needs the registry")
+        with collector_paused():
+            loaded = self._registry.show(key, version=version).loaded
+            return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
+
     @staticmethod
     def _plan(loaded: LoadedBlueprint, *, kickoff_on: date, pay_schedule: str | None) -> Plan:
         schedule: PaySchedule | None = parse_pay_schedule(pay_schedule) if pay_schedule else None

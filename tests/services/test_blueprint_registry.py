@@ -227,6 +227,10 @@ def test_a_plan_names_a_published_blueprint_and_stores_nothing(world: World) -> 
     world.files.texts["draft.yaml"] = text_of(version="2.0.0")
     assert planning.plan("draft.yaml", kickoff_on=D("2026-12-07")).blueprint_version == "2.0.0"
     assert [v.version for v in world.registry.list()[0].versions] == ["1.1.0"]
+    preview = planning.plan_published("test_blueprint", version="1.1.0", kickoff_on=D("2026-12-07"))
+    assert preview.task("setup").due_on == D("2026-12-11")
+    with pytest.raises(BlueprintNotFound):
+        planning.plan_published("draft.yaml", kickoff_on=D("2026-12-07"))  # a published key only, never a file
 
 
 def test_a_publication_racing_another_for_the_same_version_is_refused(world: World) -> None:
