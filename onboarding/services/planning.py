@@ -7,11 +7,12 @@ Not here: how blueprints are read (a ``BlueprintSource``), how plans are shown
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from onboarding.core.blueprint_versions import parse_blueprint_ref
 from onboarding.core.payroll import PaySchedule, parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
 from onboarding.errors import BlueprintInvalid, ProblemsError
@@ -34,12 +35,23 @@ class Validation:
 
 class PlanningService:
     """Validate blueprint files; plan a blueprint a reference names (with a ``registry``: a published ``KEY`` or
-    ``KEY@VERSION`` as well as a file). A plan stores nothing: a file planned is not published."""
+    ``KEY@VERSION`` as well as a file). A plan stores nothing: a file planned is not published.
 
-    def __init__(self, *, blueprints: BlueprintSource, clock: Clock, registry: BlueprintRegistry | None = None) -> None:
+    ``registry`` gives the registry when a reference first needs it, so that validating
+    or planning files never opens the database.
+    """
+
+    def __init__(
+        self, *, blueprints: BlueprintSource, clock: Clock, registry: Callable[[], BlueprintRegistry] | None = None
+    ) -> None:
         self._blueprints = blueprints
         self._clock = clock
         self._registry = registry
+
+    def _load(self, ref: str) -> LoadedBlueprint:
+        if self._registry is None or parse_blueprint_ref(ref) is None:
+            return self._blueprints.load(ref)
+        return self._registry().load(ref)
 
     def validate(
         self, refs: list[str], *, kickoff_on: date | None = None, pay_schedule: str | None = None
@@ -68,7 +80,7 @@ class PlanningService:
     def plan(self, ref: str, *, kickoff_on: date, pay_schedule: str | None = None) -> Plan:
         """A dated plan; the pay schedule is the given spec or the blueprint's default."""
         with collector_paused():
-            loaded = self._registry.load(ref) if self._registry is not None else self._blueprints.load(ref)
+            loaded = self._load(ref)
             return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
 
     def plan_published(
@@ -78,7 +90,7 @@ class PlanningService:
         if self._registry is None:
             raise RuntimeError("planning a published blueprint needs the registry")
         with collector_paused():
-            loaded = self._registry.show(key, version=version).loaded
+            loaded = self._registry().show(key, version=version).loaded
             return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
 
     @staticmethod

@@ -221,7 +221,7 @@ def test_a_launch_by_a_key_not_published_is_refused_with_a_suggestion(world: Wor
 
 def test_a_plan_names_a_published_blueprint_and_stores_nothing(world: World) -> None:
     world.registry.publish(["bp-1.1.yaml"], by="dana")
-    planning = PlanningService(blueprints=world.files, clock=world.clock, registry=world.registry)
+    planning = PlanningService(blueprints=world.files, clock=world.clock, registry=lambda: world.registry)
     plan = planning.plan("test_blueprint", kickoff_on=D("2026-12-07"))
     assert plan.blueprint_version == "1.1.0"
     world.files.texts["draft.yaml"] = text_of(version="2.0.0")
