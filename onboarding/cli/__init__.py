@@ -11,6 +11,6 @@ from __future__ import annotations
 from onboarding.cli.edge import main
 
 # Imported for what they do: each registers its commands on `main`.
-from onboarding.cli import db, keys, outbox, plans, projects, reports, running, sweeps, web  # noqa: F401  # isort: skip
+from onboarding.cli import blueprints, db, keys, outbox, plans, projects, reports, running, sweeps, web  # noqa: F401  # isort: skip
 
 __all__ = ["main"]
