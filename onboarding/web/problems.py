@@ -25,6 +25,8 @@ from onboarding.adapters.store.sql import store_failure
 from onboarding.errors import (
     CODES,
     ApiKeyRefused,
+    BlueprintNotFound,
+    BlueprintVersionExists,
     ChangeConflict,
     LaunchConflict,
     MessageNotFound,
@@ -49,7 +51,9 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (NotPermitted, 403),
     (ProjectNotFound, 404),
     (MessageNotFound, 404),
+    (BlueprintNotFound, 404),
     (LaunchConflict, 409),
+    (BlueprintVersionExists, 409),
     (ChangeConflict, 409),
     (TransitionRefused, 409),
     (ApiKeyRefused, 409),

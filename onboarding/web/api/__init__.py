@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import health
+from onboarding.web.api import blueprints, health, plans
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [blueprints.router, plans.router]
 
 api = APIRouter(prefix="/api/v1")
 for _router in ROUTERS:
