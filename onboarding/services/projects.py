@@ -121,9 +121,11 @@ class ProjectService:
         external_id: str | None = None,
         actor: str = "cli",
         contract_signed_on: date | None = None,
+        published_only: bool = False,
     ) -> Launched:
         """Plan and store a project from a blueprint (``ref``: a published ``KEY`` or ``KEY@VERSION``, or a file,
-        published with the launch); the same external id never makes a second one."""
+        published with the launch; ``published_only``: never a file); the same external id never makes a second
+        one."""
         request = LaunchRequest(
             ref,
             customer=customer,
@@ -134,9 +136,11 @@ class ProjectService:
             external_id=external_id,
             contract_signed_on=contract_signed_on,
         )
-        return self.launch_many([request], actor=actor)[0]
+        return self.launch_many([request], actor=actor, published_only=published_only)[0]
 
-    def launch_many(self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500) -> list[Launched]:
+    def launch_many(
+        self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500, published_only: bool = False
+    ) -> list[Launched]:
         """Launch many projects: each blueprint read once, each plan made once per kickoff and pay schedule,
         rows written in transactions of ``chunk`` projects. Every request is checked before anything is stored.
 
@@ -146,7 +150,8 @@ class ProjectService:
 
         Blueprint files named by the requests are published with the launch (before its projects are
         stored, once every request is checked); a file whose version was published with other text
-        refuses the launch (``blueprint-version-exists``)."""
+        refuses the launch (``blueprint-version-exists``). With ``published_only`` (a request from outside,
+        over HTTP), a blueprint is a published one or none: no file is read (``blueprint-not-found``)."""
         existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
         launched_with: dict[str, LaunchInputs] = {}
         conflicts: list[Problem] = []
@@ -159,9 +164,7 @@ class ProjectService:
         with collector_paused():
             for index, r in enumerate(requests):
                 if r.blueprint not in loaded:
-                    loaded[r.blueprint] = (
-                        self._registry.find(r.blueprint) if self._registry else self._blueprints.load(r.blueprint)
-                    )
+                    loaded[r.blueprint] = self._blueprint_named(r.blueprint, published_only=published_only)
                 bp_loaded = loaded[r.blueprint]
                 bp = bp_loaded.blueprint
                 if r.external_id is not None and r.external_id in existing:
@@ -234,6 +237,13 @@ class ProjectService:
         for start in range(0, len(pending), chunk):
             self._store.create_many(pending[start : start + chunk])
         return results
+
+    def _blueprint_named(self, ref: str, *, published_only: bool) -> LoadedBlueprint:
+        if self._registry is None:
+            if published_only:
+                raise RuntimeError("launching published blueprints only needs the registry")
+            return self._blueprints.load(ref)
+        return self._registry.show(ref).loaded if published_only else self._registry.find(ref)
 
     def _launched_with(self, project: ProjectRecord) -> LaunchInputs:
         """What a stored project was launched with (its contract day from its launch event)."""

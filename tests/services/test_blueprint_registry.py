@@ -195,6 +195,13 @@ def test_a_launch_from_a_file_publishes_it(world: World) -> None:
     assert again.blueprint_text == project.blueprint_text
 
 
+def test_a_launch_from_outside_names_published_blueprints_only(world: World) -> None:
+    with pytest.raises(BlueprintNotFound):
+        launch(world, "bp.yaml", published_only=True)  # a file is never read
+    world.registry.publish(["bp.yaml"], by="dana")
+    assert launch(world, "test_blueprint", published_only=True).project.blueprint_version == "1.0.0"
+
+
 def test_a_launch_refused_publishes_nothing(world: World) -> None:
     with pytest.raises(PlanInputInvalid):
         launch(world, "bp.yaml", bindings={"csm": PEOPLE["csm"]})
