@@ -31,7 +31,7 @@ from onboarding.core.blueprint_versions import (
     not_found_problem,
     parse_blueprint_ref,
 )
-from onboarding.errors import BlueprintInvalid, BlueprintNotFound, BlueprintVersionExists
+from onboarding.errors import BlueprintInvalid, BlueprintNotFound, BlueprintVersionExists, ChangeConflict, Problem
 from onboarding.services.ports import BlueprintCatalog, BlueprintSource, Clock, ConcurrentChange, LoadedBlueprint
 
 _RETRIES = 5
@@ -118,7 +118,17 @@ class BlueprintRegistry:
             new = {c.content_id for c in decision.new}
             stored = {(v.key, v.version): v for key in {c.key for c in candidates} for v in self._catalog.versions(key)}
             return [Published(stored[c.key, c.version], created=c.content_id in new) for c in candidates]
-        raise RuntimeError("blueprint versions kept being published under this publication; try again")
+        raise ChangeConflict(
+            "publish",
+            (
+                Problem(
+                    "concurrent-change",
+                    f"{', '.join(c.ref for c in candidates)}: other publications of these versions kept landing "
+                    "while this one was made; nothing of it was stored",
+                    hint="publish again",
+                ),
+            ),
+        )
 
     def _decide(self, candidates: Sequence[Candidate]) -> PublicationDecision:
         """What publishing these would do; raises ``blueprint-version-exists`` for any whose version holds

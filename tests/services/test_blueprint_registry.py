@@ -20,10 +20,16 @@ from onboarding.adapters.store.memory import InMemoryBlueprintCatalog, InMemoryP
 from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
 from onboarding.core.blueprint_diff import ChangeKind, Part
 from onboarding.core.messages import Person
-from onboarding.errors import BlueprintInvalid, BlueprintNotFound, BlueprintVersionExists, PlanInputInvalid
+from onboarding.errors import (
+    BlueprintInvalid,
+    BlueprintNotFound,
+    BlueprintVersionExists,
+    ChangeConflict,
+    PlanInputInvalid,
+)
 from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.planning import PlanningService
-from onboarding.services.ports import BlueprintCatalog, ProjectStore
+from onboarding.services.ports import BlueprintCatalog, ConcurrentChange, ProjectStore
 from tests.conftest import blueprint_data
 from tests.stores import _fresh_postgres
 
@@ -262,3 +268,18 @@ def test_a_publication_racing_another_for_the_same_version_is_refused(world: Wor
         world.registry.publish(["edited.yaml"], by="dana")
     catalog.published_ids = real_ids  # type: ignore[method-assign]
     assert world.registry.show("test_blueprint").text == text_of()
+
+
+def test_a_publication_that_keeps_meeting_others_gives_up_storing_nothing() -> None:
+    class Contested(InMemoryBlueprintCatalog):
+        def publish(self, entries: Any, *, at: Any, by: str) -> None:
+            raise ConcurrentChange("always")
+
+    catalog = Contested()
+    registry = BlueprintRegistry(
+        catalog=catalog, blueprints=InMemoryBlueprints({"bp.yaml": text_of()}), clock=FixedClock(D("2026-12-04"))
+    )
+    with pytest.raises(ChangeConflict) as refused:
+        registry.publish(["bp.yaml"], by="dana")
+    assert refused.value.codes == ["concurrent-change"]
+    assert catalog.versions() == []
