@@ -26,19 +26,22 @@ depends_on: str | Sequence[str] | None = None
 PUBLISHED = "published_at IS NOT NULL"
 
 
+# Plain ALTER TABLE ... ADD / DROP COLUMN on both databases: no table is copied (projects refer to this one, so
+# a copy would break their foreign keys on SQLite).
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("blueprints", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("published_by", sa.String(length=200), nullable=True))
+    op.add_column("blueprints", sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("blueprints", sa.Column("published_by", sa.String(length=200), nullable=True))
     connection = op.get_bind()
     rows = connection.execute(sa.text("SELECT id, key, version, created_at FROM blueprints ORDER BY created_at, id"))
     first: dict[tuple[str, str], tuple[str, object]] = {}
     for blueprint_id, key, version, created_at in rows:
         first.setdefault((key, version), (blueprint_id, created_at))
-    for blueprint_id, created_at in first.values():
+    if first:
         connection.execute(
             sa.text("UPDATE blueprints SET published_at = :at, published_by = 'launch' WHERE id = :id"),
-            {"at": created_at, "id": blueprint_id},
+            [{"at": created_at, "id": blueprint_id} for blueprint_id, created_at in first.values()],
         )
     op.create_index(
         "uq_blueprints_published",
@@ -52,6 +55,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_blueprints_published", table_name="blueprints")
-    with op.batch_alter_table("blueprints", schema=None) as batch_op:
-        batch_op.drop_column("published_by")
-        batch_op.drop_column("published_at")
+    op.execute("ALTER TABLE blueprints DROP COLUMN published_by")
+    op.execute("ALTER TABLE blueprints DROP COLUMN published_at")
