@@ -21,6 +21,7 @@ from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import secret_key
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
+from onboarding.adapters.store.blueprints import SqlBlueprintCatalog
 from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
@@ -37,6 +38,7 @@ from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.store.team import SqlTeamStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
+from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
@@ -79,18 +81,33 @@ def require_database(settings: Settings) -> None:
         raise missing
 
 
+def blueprint_registry(settings: Settings, *, clock: Clock, engine: Engine) -> BlueprintRegistry:
+    """The blueprint registry of the configured database; blueprint files read with the configured limit."""
+    return BlueprintRegistry(
+        catalog=SqlBlueprintCatalog(engine),
+        blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
+        clock=clock,
+    )
+
+
 def project_service(
-    settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    registry: BlueprintRegistry | None = None,
 ) -> ProjectService:
-    """Projects in the configured database."""
+    """Projects in the configured database, launched from its published blueprints or from files it publishes."""
     settings = settings or Settings()
     engine = engine or database(settings)
+    clock = clock or SystemClock()
     return ProjectService(
         store=SqlProjectStore(engine),
         blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
-        clock=clock or SystemClock(),
+        clock=clock,
         sender=Person(settings.sender_name, settings.sender_email),
         team=SqlTeamStore(engine),
+        registry=registry or blueprint_registry(settings, clock=clock, engine=engine),
     )
 
 
@@ -247,11 +264,20 @@ class Application:
 
     @cached_property
     def planning(self) -> PlanningService:
-        return planning_service(self.settings)
+        """Plans of files, and of published blueprints (the database opened only for those)."""
+        return PlanningService(
+            blueprints=FileBlueprints(max_bytes=self.settings.max_blueprint_bytes),
+            clock=self.clock,
+            registry=lambda: self.blueprints,
+        )
+
+    @cached_property
+    def blueprints(self) -> BlueprintRegistry:
+        return blueprint_registry(self.settings, clock=self.clock, engine=self.engine)
 
     @cached_property
     def projects(self) -> ProjectService:
-        return project_service(self.settings, clock=self.clock, engine=self.engine)
+        return project_service(self.settings, clock=self.clock, engine=self.engine, registry=self.blueprints)
 
     @cached_property
     def launches(self) -> LaunchService:

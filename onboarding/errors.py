@@ -13,8 +13,10 @@
     ├── AddressInvalid (ValueError)       an email address or name the engine cannot send to
     ├── LaunchConflict (ValueError)       an external id or idempotency key used before with a different request
     ├── QueryInvalid (ValueError)         a list asked for with a cursor or filter that cannot be read
+    ├── BlueprintVersionExists (ValueError) a published version asked to hold other content
     ├── ProjectNotFound (LookupError)     no project with that id or external id
     ├── MessageNotFound (LookupError)     no outbox message with that id
+    ├── BlueprintNotFound (LookupError)   no published blueprint with that key (or version)
     ├── ApiKeyRefused (ValueError)        an API key that cannot be made or revoked as asked
     ├── NotAuthenticated (PermissionError) a request without a valid API key
     ├── NotPermitted (PermissionError)    a valid key whose scope does not allow the request
@@ -160,6 +162,12 @@ API_CODES: dict[str, str] = {
     "internal-error": "the server failed on a request (its log says why)",
 }
 
+# Stable problem codes of the blueprint registry (documented in README.md, "The blueprint registry").
+REGISTRY_CODES: dict[str, str] = {
+    "blueprint-version-exists": "a blueprint version published before with different content",
+    "blueprint-not-found": "no published blueprint with that key, or no such version of it",
+}
+
 # Stable problem codes of the settings and of the storage underneath (documented in README.md).
 SETUP_CODES: dict[str, str] = {
     "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
@@ -199,6 +207,7 @@ CODES: dict[str, str] = {
     **DEMO_CODES,
     **OUTBOX_CODES,
     **API_CODES,
+    **REGISTRY_CODES,
     **SETUP_CODES,
     **HOOK_CODES,
 }
@@ -318,6 +327,14 @@ class LaunchConflict(ProblemsError, ValueError):
 
 class QueryInvalid(ProblemsError, ValueError):
     """A list asked for with a cursor or a filter that cannot be read."""
+
+
+class BlueprintVersionExists(ProblemsError, ValueError):
+    """A blueprint's key and version were published before with different content: a version is never rewritten."""
+
+
+class BlueprintNotFound(ProblemsError, LookupError):
+    """No published blueprint has that key, or the key has no such version."""
 
 
 class ProjectNotFound(ProblemsError, LookupError):

@@ -40,6 +40,7 @@ SAAS = str(ROOT / "blueprints" / "saas-onboarding.yaml")
 PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
 FIXTURES = ROOT / "tests" / "fixtures" / "blueprints"
 HOOK_FIXTURES = ROOT / "tests" / "fixtures" / "hooks"
+EDITED_SAAS = str(ROOT / "tests" / "fixtures" / "registry" / "saas-onboarding-same-version-edited.yaml")
 SECRET = "a-secret-key-long-enough-for-the-settings-0123456789"  # noqa: S105 - a test key
 KICKOFF = "2026-11-30"
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:9/onboarding"  # discard: nothing listens there
@@ -193,6 +194,46 @@ CASES: list[Case] = [
         "relaunch CRM-1 with another csm",
         (*relaunch(), *BINDS[:2], "--bind", "csm=Pat Lee <pat@vendor.example>", *BINDS[4:]),
         "external-id-conflict",
+    ),
+    # -- the blueprint registry (the seeded launches published saas_onboarding 1.0.0)
+    Case(
+        "publish a blueprint beside one with a cycle",
+        ("blueprint", "publish", SAAS, "{fixtures}/cycle.yaml"),
+        "dependency-cycle",
+        postgresql=True,
+    ),
+    Case(
+        "publish other text under a published version",
+        ("blueprint", "publish", EDITED_SAAS),
+        "blueprint-version-exists",
+        postgresql=True,
+    ),
+    Case("show a blueprint not published", ("blueprint", "show", "saas_onbording"), "blueprint-not-found"),
+    Case(
+        "diff a version not published",
+        ("blueprint", "diff", "saas_onboarding", "1.0.0", "9.0.0"),
+        "blueprint-not-found",
+    ),
+    Case(
+        "launch a key not published",
+        ("launch", "saas_onbording", "--customer", "X", "--kickoff", KICKOFF, *BINDS),
+        "blueprint-not-found",
+        postgresql=True,
+    ),
+    Case(
+        "launch a file whose version holds other text",
+        ("launch", EDITED_SAAS, "--customer", "X", "--kickoff", KICKOFF, *BINDS),
+        "blueprint-version-exists",
+    ),
+    Case(
+        "plan a version not published", ("plan", "saas_onboarding@2.0.0", "--kickoff", KICKOFF), "blueprint-not-found"
+    ),
+    Case("list blueprints from another folder", ("blueprint", "list"), "database-not-found", elsewhere=True),
+    Case(
+        "launch by key from another folder",
+        ("launch", "saas_onboarding", "--customer", "X", "--kickoff", KICKOFF, *BINDS),
+        "database-not-found",
+        elsewhere=True,
     ),
     # -- task verbs, hold and resume
     Case(

@@ -12,6 +12,7 @@ from onboarding.cli.edge import main
 
 # Imported for what they do: each registers its commands on `main`.
 from onboarding.cli import (  # noqa: F401  # isort: skip
+    blueprints,
     db,
     hooks,
     keys,

@@ -1,4 +1,5 @@
-"""The commands that read blueprints and never open the database: validate, plan, schema."""
+"""The commands that read blueprints: validate, plan, schema. They never open the database, but to plan a
+published blueprint named by key."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from onboarding.cli.blueprints import registry_needed
 from onboarding.cli.edge import IsoDate, application, console, fail, main
 from onboarding.core.blueprint import CalendarName, blueprint_json_schema
 from onboarding.core.plan_view import plan_document
@@ -49,7 +51,7 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="KEY[@VERSION]|FILE")
 @click.option("--kickoff", type=IsoDate(), required=True, help="Kickoff date, YYYY-MM-DD.")
 @click.option(
     "--pay-schedule",
@@ -74,9 +76,11 @@ def plan(
 ) -> None:
     """Plan a project: dated tasks, critical path, slack and the go-live with its reasons.
 
+    The blueprint is a published one, by KEY (its latest version) or KEY@VERSION, or a FILE (not published).
     The customer's own calendar (country, subdivision, closed days) dates its tasks as a launch would.
     """
     try:
+        registry_needed(file)
         result = application().planning.plan(
             file,
             kickoff_on=kickoff,

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
 from onboarding.bootstrap import unsubscribe_secret
+from onboarding.cli.blueprints import registry_needed
 from onboarding.cli.edge import IsoDate, application, console, fail, main
 from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
@@ -65,7 +66,7 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
 
 
 @main.command()
-@click.argument("blueprint", type=click.Path(dir_okay=False))
+@click.argument("blueprint", metavar="KEY[@VERSION]|FILE")
 @click.option("--customer", required=True, help="The customer's name.")
 @click.option("--kickoff", type=IsoDate(), required=True, help="Kickoff date, YYYY-MM-DD.")
 @click.option("--pay-schedule", "pay_schedule", metavar="SPEC", help="Default: the blueprint's.")
@@ -133,8 +134,11 @@ def launch(
     """Launch a project from a blueprint: plan it, store it, queue the kickoff emails.
 
     Roles not bound with --bind take the team's default for the segment (`onboarding team`).
+    The blueprint is a published one, by KEY (its latest version) or KEY@VERSION, or a FILE, published with the
+    launch (refused if its version was published with other text).
     """
     try:
+        registry_needed(blueprint)
         bindings = _bindings(binds)
         result = application().projects.launch(
             blueprint,

@@ -48,6 +48,10 @@ def canonical_request(request: LaunchRequest) -> dict[str, object]:
         "segment": request.segment,
         "external_id": request.external_id,
         "contract_signed_on": request.contract_signed_on.isoformat() if request.contract_signed_on else None,
+        "customer_country": request.customer_country,
+        "customer_subdivision": request.customer_subdivision,
+        "customer_closed_days": sorted(str(d) for d in request.customer_closed_days),
+        "customer_time_zone": request.customer_time_zone,
         "bindings": {
             role: {"name": p.name, "email": p.email, "time_zone": p.timezone}
             for role, p in sorted(request.bindings.items())
@@ -71,10 +75,12 @@ class LaunchService:
         self._wait_seconds = wait_seconds
         self._sleep = sleep
 
-    def launch(self, request: LaunchRequest, *, actor: str, idempotency_key: str | None = None) -> LaunchResult:
+    def launch(
+        self, request: LaunchRequest, *, actor: str, idempotency_key: str | None = None, published_only: bool = False
+    ) -> LaunchResult:
         """Launch once: a retry with the same external id or the same key answers the first launch."""
         if idempotency_key is None:
-            return self._launch(request, actor=actor)
+            return self._launch(request, actor=actor, published_only=published_only)
         _check_key(idempotency_key)
         asked = canonical_request(request)
         asked_print = fingerprint(asked)
@@ -107,14 +113,14 @@ class LaunchService:
                 ),
             )
         try:
-            result = self._launch(request, actor=actor)
+            result = self._launch(request, actor=actor, published_only=published_only)
         except BaseException:
             self._keys.release(actor, idempotency_key)
             raise
         self._keys.complete(actor, idempotency_key, project_id=result.project.id, created=result.created)
         return result
 
-    def _launch(self, request: LaunchRequest, *, actor: str) -> LaunchResult:
+    def _launch(self, request: LaunchRequest, *, actor: str, published_only: bool) -> LaunchResult:
         launched = self._projects.launch(
             request.blueprint,
             customer=request.customer,
@@ -125,6 +131,11 @@ class LaunchService:
             external_id=request.external_id,
             actor=actor,
             contract_signed_on=request.contract_signed_on,
+            customer_country=request.customer_country,
+            customer_subdivision=request.customer_subdivision,
+            customer_closed_days=request.customer_closed_days,
+            customer_time_zone=request.customer_time_zone,
+            published_only=published_only,
         )
         plan = launched.plan or self._projects.launch_plan(launched.project)
         return LaunchResult(launched.project, plan, created=launched.created)

@@ -7,15 +7,17 @@ Not here: how blueprints are read (a ``BlueprintSource``), how plans are shown
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from onboarding.core.blueprint_versions import parse_blueprint_ref
 from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar
 from onboarding.core.payroll import PaySchedule, parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
 from onboarding.errors import BlueprintInvalid, PlanInputInvalid, ProblemsError
+from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint
 
 
@@ -33,9 +35,24 @@ class Validation:
 
 
 class PlanningService:
-    def __init__(self, *, blueprints: BlueprintSource, clock: Clock) -> None:
+    """Validate blueprint files; plan a blueprint a reference names (with a ``registry``: a published ``KEY`` or
+    ``KEY@VERSION`` as well as a file). A plan stores nothing: a file planned is not published.
+
+    ``registry`` gives the registry when a reference first needs it, so that validating
+    or planning files never opens the database.
+    """
+
+    def __init__(
+        self, *, blueprints: BlueprintSource, clock: Clock, registry: Callable[[], BlueprintRegistry] | None = None
+    ) -> None:
         self._blueprints = blueprints
         self._clock = clock
+        self._registry = registry
+
+    def _load(self, ref: str) -> LoadedBlueprint:
+        if self._registry is None or parse_blueprint_ref(ref) is None:
+            return self._blueprints.load(ref)
+        return self._registry().load(ref)
 
     def validate(
         self, refs: list[str], *, kickoff_on: date | None = None, pay_schedule: str | None = None
@@ -74,7 +91,7 @@ class PlanningService:
         """A dated plan; the pay schedule is the given spec or the blueprint's default; the customer's own calendar
         as a launch would take it (``core/customer_calendar``)."""
         with collector_paused():
-            loaded = self._blueprints.load(ref)
+            loaded = self._load(ref)
             own, problems = customer_calendar(
                 blueprint=loaded.blueprint,
                 country=customer_country,
@@ -89,6 +106,16 @@ class PlanningService:
                 pay_schedule=pay_schedule or loaded.blueprint.pay_schedule,
                 customer=own,
             )
+
+    def plan_published(
+        self, key: str, *, version: str | None = None, kickoff_on: date, pay_schedule: str | None = None
+    ) -> Plan:
+        """A dated plan of a published blueprint (its latest version, or ``version``); never reads a file."""
+        if self._registry is None:
+            raise RuntimeError("planning a published blueprint needs the registry")
+        with collector_paused():
+            loaded = self._registry().show(key, version=version).loaded
+            return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
 
     @staticmethod
     def _plan(

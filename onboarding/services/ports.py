@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from onboarding.core.blueprint import Blueprint
+from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event, ProjectState
@@ -43,6 +44,28 @@ class BlueprintSource(Protocol):
 
     def parse(self, text: str, *, source: str) -> LoadedBlueprint:
         """A checked blueprint from text kept earlier (a project's snapshot)."""
+        ...
+
+
+class BlueprintCatalog(Protocol):
+    """The registry's published blueprint versions, kept with their texts (``services/blueprints.py``)."""
+
+    def versions(self, key: str | None = None) -> list[PublishedVersion]:
+        """The published versions of one key, or of every key; in no particular order."""
+        ...
+
+    def text(self, key: str, version: str) -> tuple[PublishedVersion, str] | None:
+        """A published version with its text; None when that key has no such published version."""
+        ...
+
+    def published_ids(self, keys: Iterable[str]) -> dict[tuple[str, str], str]:
+        """The content id published under each (key, version) of these keys."""
+        ...
+
+    def publish(self, entries: Sequence[tuple[Candidate, str]], *, at: datetime, by: str) -> None:
+        """Publish these texts (each a candidate and its text) in one transaction: a text stored already (a
+        project's snapshot) is marked published, any other stored. When another publication took one of their
+        key and version meanwhile, raises ConcurrentChange and publishes none."""
         ...
 
 

@@ -69,6 +69,7 @@ from onboarding.errors import (
     Problem,
     QueryInvalid,
 )
+from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -90,7 +91,11 @@ ENDED = frozenset({ProjectState.completed, ProjectState.cancelled})  # no re-for
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """One project to launch: a blueprint, a customer, a kickoff, the people bound to its roles."""
+    """One project to launch: a blueprint, a customer, a kickoff, the people bound to its roles.
+
+    ``blueprint`` names a published blueprint (``KEY``, its latest version, or
+    ``KEY@VERSION``) or a blueprint file, which the launch publishes.
+    """
 
     blueprint: str
     customer: str
@@ -121,6 +126,9 @@ class ProjectPage:
 
 
 class ProjectService:
+    """Launch and run projects. With a ``registry``, a launch names a published blueprint or a file it publishes;
+    without one (tests of the rest), blueprints are files read by ``blueprints``."""
+
     def __init__(
         self,
         *,
@@ -129,9 +137,11 @@ class ProjectService:
         clock: Clock,
         sender: Person,
         team: TeamStore | None = None,
+        registry: BlueprintRegistry | None = None,
     ) -> None:
         self._store = store
         self._blueprints = blueprints
+        self._registry = registry
         self._clock = clock
         self._sender = sender
         self._team = team  # the team's default people for vendor roles (none: every role bound at launch)
@@ -155,8 +165,11 @@ class ProjectService:
         customer_subdivision: str | None = None,
         customer_closed_days: Sequence[date | str] = (),
         customer_time_zone: str | None = None,
+        published_only: bool = False,
     ) -> Launched:
-        """Plan and store a project from a blueprint; the same external id never makes a second one.
+        """Plan and store a project from a blueprint (``ref``: a published ``KEY`` or ``KEY@VERSION``, or a file,
+        published with the launch; ``published_only``: never a file); the same external id never makes a second
+        one.
 
         Two launches of one external id at once make one project: the second finds the first's and
         answers it (or refuses, when it asked for something else).
@@ -177,7 +190,7 @@ class ProjectService:
         )
         for _attempt in range(_RETRIES):
             try:
-                return self.launch_many([request], actor=actor)[0]
+                return self.launch_many([request], actor=actor, published_only=published_only)[0]
             except ConcurrentChange:
                 continue  # its external id was launched meanwhile: read again, it answers or conflicts
         raise _kept_changing(external_id or customer)
@@ -191,9 +204,12 @@ class ProjectService:
             kickoff_on=project.kickoff_on,
             graph=loaded.graph,
             pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
+            customer_calendar=project.customer_calendar,
         )
 
-    def launch_many(self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500) -> list[Launched]:
+    def launch_many(
+        self, requests: Sequence[LaunchRequest], *, actor: str = "cli", chunk: int = 500, published_only: bool = False
+    ) -> list[Launched]:
         """Launch many projects: each blueprint read once, each plan made once per kickoff and pay schedule,
         rows written in transactions of ``chunk`` projects. Every request is checked before anything is stored.
 
@@ -204,7 +220,12 @@ class ProjectService:
         launching again answers those).
 
         Roles a request does not bind take the team's default for its segment (``core/team``); a request may
-        give the customer's own calendar and time zone (``core/customer_calendar``)."""
+        give the customer's own calendar and time zone (``core/customer_calendar``).
+
+        Blueprint files named by the requests are published with the launch (before its projects are
+        stored, once every request is checked); a file whose version was published with other text
+        refuses the launch (``blueprint-version-exists``). With ``published_only`` (a request from outside,
+        over HTTP), a blueprint is a published one or none: no file is read (``blueprint-not-found``)."""
         existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
         launched_with: dict[str, LaunchInputs] = {}
         conflicts: list[Problem] = []
@@ -218,7 +239,7 @@ class ProjectService:
         with collector_paused():
             for index, r in enumerate(requests):
                 if r.blueprint not in loaded:
-                    loaded[r.blueprint] = self._blueprints.load(r.blueprint)
+                    loaded[r.blueprint] = self._blueprint_named(r.blueprint, published_only=published_only)
                 bp_loaded = loaded[r.blueprint]
                 bp = bp_loaded.blueprint
                 inputs = _launch_people_and_calendar(r, bp, defaults)
@@ -298,9 +319,19 @@ class ProjectService:
             raise PlanInputInvalid("launch", tuple(problems + conflicts))
         if conflicts:
             raise LaunchConflict("launch", tuple(conflicts))
+        if self._registry is not None and pending:
+            used = {p.blueprint_text: p for p, _events, _messages in pending}
+            self._registry.publish_loaded([b for b in loaded.values() if b.text in used], by=actor)
         for start in range(0, len(pending), chunk):
             self._store.create_many(pending[start : start + chunk])
         return results
+
+    def _blueprint_named(self, ref: str, *, published_only: bool) -> LoadedBlueprint:
+        if self._registry is None:
+            if published_only:
+                raise RuntimeError("launching published blueprints only needs the registry")
+            return self._blueprints.load(ref)
+        return self._registry.show(ref).loaded if published_only else self._registry.find(ref)
 
     def _launched_with(self, project: ProjectRecord) -> LaunchInputs:
         """What a stored project was launched with (its contract day from its launch event)."""

@@ -25,6 +25,8 @@ from onboarding.adapters.store.sql import store_failure
 from onboarding.errors import (
     CODES,
     ApiKeyRefused,
+    BlueprintNotFound,
+    BlueprintVersionExists,
     ChangeConflict,
     DeliveryInProgress,
     HookSourceExists,
@@ -59,7 +61,9 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (PayloadUnreadable, 400),
     (DeliveryInProgress, 409),
     (HookSourceExists, 409),
+    (BlueprintNotFound, 404),
     (LaunchConflict, 409),
+    (BlueprintVersionExists, 409),
     (ChangeConflict, 409),
     (TransitionRefused, 409),
     (ApiKeyRefused, 409),

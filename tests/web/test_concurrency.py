@@ -135,6 +135,7 @@ def _prepare(env: dict[str, str]) -> str:
         return done.stdout.strip()
 
     run("db", "upgrade")
+    run("blueprint", "publish", str(ROOT / "blueprints" / "payroll-implementation.yaml"))
     return run("api-key", "create", "load", "--scope", "write")
 
 

@@ -19,10 +19,16 @@ from tests.web.conftest import Keys
 PROBLEM = "application/problem+json"
 
 
+@pytest.fixture(autouse=True)
+def published(application: Application) -> None:
+    """The payroll example, published: the API launches published blueprints only."""
+    application.blueprints.publish([PAYROLL], by="test")
+
+
 def body(**more: Any) -> dict[str, Any]:
     """A launch of the payroll example for Acme, every role bound."""
     return {
-        "blueprint": PAYROLL,
+        "blueprint": "payroll_implementation",
         "customer": "Acme Manufacturing",
         "kickoff_on": "2026-12-07",
         "pay_schedule": "biweekly:2026-01-02",
@@ -185,7 +191,8 @@ def test_concurrent_launches_of_one_external_id_make_one_project(
         ({"kickoff_on": "07/12/2026"}, 422, "invalid-request"),
         ({"surprise": 1}, 422, "invalid-request"),
         ({"customer": ""}, 422, "invalid-request"),
-        ({"blueprint": "/nowhere/blueprint.yaml"}, 422, "file-not-found"),
+        ({"blueprint": "/nowhere/blueprint.yaml"}, 404, "blueprint-not-found"),
+        ({"blueprint": PAYROLL}, 404, "blueprint-not-found"),  # a file on the server is never read
     ],
 )  # fmt: skip
 def test_a_launch_that_cannot_be_made_is_a_coded_problem_and_stores_nothing(

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
+from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
@@ -163,6 +164,35 @@ class InMemoryProjectStore:
         for message in messages:
             self.outbox.setdefault(message.idempotency_key, message)
             self.queued_at.setdefault(message.idempotency_key, now)
+
+
+class InMemoryBlueprintCatalog:
+    """The registry's twin: published versions with their texts, by key and version."""
+
+    def __init__(self) -> None:
+        self.published: dict[tuple[str, str], tuple[PublishedVersion, str]] = {}
+
+    def versions(self, key: str | None = None) -> list[PublishedVersion]:
+        return [v for v, _text in self.published.values() if key is None or v.key == key]
+
+    def text(self, key: str, version: str) -> tuple[PublishedVersion, str] | None:
+        return self.published.get((key, version))
+
+    def published_ids(self, keys: Iterable[str]) -> dict[tuple[str, str], str]:
+        wanted = set(keys)
+        return {pair: v.content_id for pair, (v, _text) in self.published.items() if pair[0] in wanted}
+
+    def publish(self, entries: Sequence[tuple[Candidate, str]], *, at: datetime, by: str) -> None:
+        taken = [
+            c.ref
+            for c, _text in entries
+            if (c.key, c.version) in self.published and self.published[c.key, c.version][0].content_id != c.content_id
+        ]
+        if taken:
+            raise ConcurrentChange(", ".join(taken))
+        for c, text in entries:
+            version = PublishedVersion(c.key, c.version, c.title, c.content_id, c.source, at, by)
+            self.published.setdefault((c.key, c.version), (version, text))
 
 
 class InMemoryOutbox:

@@ -44,8 +44,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+PUBLISHED = "published_at IS NOT NULL"
+_PUBLISHED = text(PUBLISHED)  # (the table's own ``text`` column hides the function in its class body)
+
+
 class BlueprintRow(Base):
-    """A blueprint text projects were launched from, kept once (its id is the SHA-256 of the text)."""
+    """A blueprint text, kept once (its id is the SHA-256 of the text): what projects were launched from, and
+    the registry's published versions.
+
+    A row with ``published_at`` is a published version; at most one row is published
+    per key and version. A row without is a snapshot only: a project was launched
+    from a text whose version was published with another text before the registry
+    refused such launches.
+    """
 
     __tablename__ = "blueprints"
 
@@ -56,6 +67,20 @@ class BlueprintRow(Base):
     source: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        # One text per published key and version; the registry lists and finds versions by key from here.
+        Index(
+            "uq_blueprints_published",
+            "key",
+            "version",
+            unique=True,
+            sqlite_where=_PUBLISHED,
+            postgresql_where=_PUBLISHED,
+        ),
+    )
 
 
 class ProjectRow(Base):

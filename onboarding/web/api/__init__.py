@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import health, project_changes, projects
+from onboarding.web.api import blueprints, health, plans, project_changes, projects
 
-ROUTERS: list[APIRouter] = [projects.router, project_changes.router]
+ROUTERS: list[APIRouter] = [projects.router, project_changes.router, blueprints.router, plans.router]
 
 api = APIRouter(prefix="/api/v1")
 for _router in ROUTERS:

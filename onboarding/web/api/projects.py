@@ -52,15 +52,24 @@ class PersonIn(_Strict):
 
 
 class LaunchIn(_Strict):
-    blueprint: str = Field(description="A published blueprint's key (or a blueprint file on the server).")
+    blueprint: str = Field(description="A published blueprint's key (publish with `onboarding blueprint publish`).")
     blueprint_version: str | None = Field(None, description="Default: the latest published version.")
     customer: str = Field(min_length=1, max_length=200)
     kickoff_on: date
     pay_schedule: str | None = Field(None, description="e.g. biweekly:2026-01-02; default: the blueprint's.")
-    bindings: dict[str, PersonIn] = Field(description="Every role of the blueprint, bound to a person.")
+    bindings: dict[str, PersonIn] = Field(
+        default_factory=dict,
+        description="The blueprint's roles, each bound to a person; a vendor role left out takes the team's default.",
+    )
     segment: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, min_length=1, max_length=128, description="Your CRM's id.")
     contract_signed_on: date | None = None
+    customer_country: str | None = Field(
+        None, max_length=8, description="The customer's own calendar: ISO 3166-1 country (default: the blueprint's)."
+    )
+    customer_subdivision: str | None = Field(None, max_length=32, description="Its state or region, e.g. QC.")
+    customer_closed_days: list[date] = Field(default_factory=list, description="Days the customer is closed.")
+    customer_time_zone: str | None = Field(None, max_length=64, description="IANA name, e.g. America/Toronto.")
 
 
 class TaskChangeIn(_Strict):
@@ -155,6 +164,9 @@ class ProjectOut(BaseModel):
     milestones: list[MilestoneOut]
     tasks: list[TaskOut]
     overdue: list[str]
+    customer_calendar: dict[str, Any] | None = Field(
+        None, description="The customer's own calendar and time zone given at launch (null: the blueprint's)."
+    )
 
 
 class ProjectStatusOut(ProjectOut):
@@ -227,8 +239,13 @@ def launch(
         segment=body.segment,
         external_id=body.external_id,
         contract_signed_on=body.contract_signed_on,
+        customer_country=body.customer_country,
+        customer_subdivision=body.customer_subdivision,
+        customer_closed_days=tuple(body.customer_closed_days),
+        customer_time_zone=body.customer_time_zone,
     )
-    result = app.launches.launch(request, actor=key.name, idempotency_key=idempotency_key)
+    # A request from outside names a published blueprint: never a file on the server.
+    result = app.launches.launch(request, actor=key.name, idempotency_key=idempotency_key, published_only=True)
     response.status_code = 201 if result.created else 200
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
