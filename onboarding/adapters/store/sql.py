@@ -3,7 +3,10 @@
 Every change is one transaction: the project row (with an optimistic version
 check), its task rows, the events it appends and the emails it queues in the
 outbox (``INSERT ... ON CONFLICT DO NOTHING`` on the message's idempotency key, so
-a retried change never queues the same email twice).
+a retried change never queues the same email twice), with one webhook message per
+(endpoint subscribed, outbound event of the change) (``core/webhook_events.py``):
+the endpoints are read in the change's own transaction, so an endpoint added later
+gets nothing from before.
 """
 
 from __future__ import annotations
@@ -38,10 +41,20 @@ from onboarding.adapters.store.reports import (
     replace_ttfv,
 )
 from onboarding.adapters.store.rows import utc_instant
-from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
+from onboarding.adapters.store.tables import (
+    Base,
+    BindingRow,
+    BlueprintRow,
+    EventRow,
+    OutboxRow,
+    ProjectRow,
+    TaskRow,
+    WebhookEndpointRow,
+)
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
+from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
 
@@ -58,6 +71,7 @@ _CHUNK = 1000  # ids per IN list: well under every driver's limit on bound param
 tasks = Base.metadata.tables[TaskRow.__tablename__]
 events = Base.metadata.tables[EventRow.__tablename__]
 outbox = Base.metadata.tables[OutboxRow.__tablename__]
+webhook_endpoints = Base.metadata.tables[WebhookEndpointRow.__tablename__]
 
 
 def make_engine(url: str) -> Engine:
@@ -537,6 +551,11 @@ class SqlProjectStore:
             connection.execute(insert(tasks), task_rows)
             if event_rows:
                 connection.execute(insert(events), event_rows)
+            endpoints = listening_endpoints(connection)
+            if endpoints:
+                for project, new_events, _messages in items:
+                    changes = webhook_messages(project, outbound_events(None, project, new_events), endpoints)
+                    outbox_rows += [outbox_values(m, project.created_at) for m in changes]
             if outbox_rows:
                 connection.execute(
                     insert_new(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), outbox_rows
@@ -585,8 +604,13 @@ class SqlProjectStore:
                         by_fields.setdefault(fields, []).append((c.before.id, task))
             for fields, changed in by_fields.items():
                 _update_tasks(connection, changed, fields=fields)
+            endpoints = listening_endpoints(connection)
             for c in changes:
-                self._append(connection, c.before.id, c.new_events, c.messages, now=c.after.updated_at)
+                messages = c.messages
+                if endpoints:
+                    hooks = webhook_messages(c.after, outbound_events(c.before, c.after, c.new_events), endpoints)
+                    messages = [*messages, *hooks]
+                self._append(connection, c.before.id, c.new_events, messages, now=c.after.updated_at)
                 self._refresh_ttfv(connection, c.after, c.new_events)
 
     def _refresh_ttfv(self, connection: Connection, project: ProjectRecord, new_events: Sequence[Event]) -> None:
@@ -639,6 +663,23 @@ class SqlProjectStore:
         if messages:
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
             connection.execute(statement, [outbox_values(m, now) for m in messages])
+
+
+def listening_endpoints(connection: Connection) -> list[WebhookEndpoint]:
+    """The webhook endpoints not removed, read in the caller's transaction (a handful of rows)."""
+    rows = connection.execute(select(webhook_endpoints).where(webhook_endpoints.c.disabled.is_(False)))
+    return [endpoint_of(r._mapping) for r in rows]
+
+
+def endpoint_of(row: Any) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=int(row["id"]),
+        url=row["url"],
+        events=tuple(row["events"]),
+        secret=row["secret"],
+        created_at=utc_instant(row["created_at"]),
+        disabled=bool(row["disabled"]),
+    )
 
 
 def lock_in_order(query: Select[Any]) -> Select[Any]:
@@ -761,6 +802,8 @@ def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
         "key_email": message.key_email,
         "key_on": message.key_on,
         "key_reason": message.key_reason,
+        "endpoint_id": message.webhook.endpoint_id if message.webhook is not None else None,
+        "body": message.webhook.body if message.webhook is not None else None,
         "created_at": now,
         "status": "pending",
         "attempts": 0,
