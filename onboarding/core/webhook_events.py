@@ -40,11 +40,11 @@ import difflib
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from onboarding.core.lifecycle import FINISHED, Event, TaskState
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WebhookDelivery
@@ -254,12 +254,20 @@ def _instant(at: datetime) -> str:
 # -- subscriptions ----------------------------------------------------------------------------------------------
 
 
+# scheme://[credentials@]host[:port][/path][?query]: the parts checked here (the core reads no URL library)
+_URL = re.compile(
+    r"(?i:https?)://(?:(?P<credentials>[^/?#@]*)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^/?#@:\s\[\]]*)(?::\d{1,5})?"
+    r"(?:[/?#]\S*)?"
+)
+
+
 def subscription_problems(url: str, events: Sequence[str], *, secret: str | None) -> list[Problem]:
     """Every problem of a subscription at once: a URL that is not http(s) with a host, event types this engine
     does not send (with the closest it does), no type at all, a secret that is not ``whsec_`` and base64."""
     problems: list[Problem] = []
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or len(url) > URL_LENGTH:
+    parts = _URL.fullmatch(url)
+    host = parts.group("host") if parts is not None else ""
+    if parts is None or not host or len(url) > URL_LENGTH:
         problems.append(
             Problem(
                 "invalid-webhook-url",
@@ -268,11 +276,11 @@ def subscription_problems(url: str, events: Sequence[str], *, secret: str | None
                 "give the endpoint's full address, such as https://example.com/hooks/onboarding",
             )
         )
-    elif parts.username or parts.password:
+    elif parts.group("credentials"):
         problems.append(
             Problem(
                 "invalid-webhook-url",
-                f"{parts.hostname}: a URL with a user name or password",
+                f"{host}: a URL with a user name or password",
                 ("url",),
                 "the body is signed with the endpoint's secret: leave credentials out of the URL",
             )
