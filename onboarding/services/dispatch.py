@@ -35,8 +35,10 @@ endpoint with the Standard Webhooks headers, signed at the moment it is sent (th
 ``webhook-id`` from its key, the same on every retry; the timestamp the real time of
 the try, so that a receiver's tolerance holds even when the clock is simulated).
 A 2xx answer is sent; a network failure, a time-out, a 5xx or 408/409/425/429 is
-retried with backoff; any other answer fails it. One endpoint that is down does not
-hold back email or other endpoints. A message whose endpoint was removed is
+retried with backoff; any other answer fails it. An endpoint that failed so is not
+tried again in the same run: its other messages are put back untried, due with the
+one that failed, so that one endpoint that is down or slow costs a run one time-out
+and holds back neither email nor other endpoints. A message whose endpoint was removed is
 suppressed. Endpoints are read only for a batch that holds webhook messages.
 
 Not here: what to send (sweep, projects, core/webhook_events), rendering and transports (adapters/email),
@@ -136,11 +138,13 @@ class Dispatcher:
         self._endpoints = endpoints
         self._webhook_timeout = webhook_timeout_seconds
         self._signing_time = signing_time  # real time, in seconds since the epoch: receivers check it against theirs
+        self._endpoints_down: dict[int, tuple[datetime, str]] = {}  # in a run: endpoint -> (tried again at, why)
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
         """Deliver what is due now, batch by batch, as one delivery run: until nothing is due, the limit, the
         deadline, or the server is found unavailable."""
         run = self._outbox.begin_run()
+        self._endpoints_down = {}
         try:
             report = DispatchReport(released=self._outbox.release_gone(run=run))
             report += self._deliver(run, max_messages)
@@ -248,6 +252,11 @@ class Dispatcher:
             reason = f"webhook endpoint {hook.endpoint_id} was removed"
             self._outbox.suppressed(queued.id, at=now, reason=reason)
             return DispatchReport(suppressed=1)
+        down = self._endpoints_down.get(endpoint.id)
+        if down is not None:  # it failed earlier in this run: the rest of its messages wait with the one that failed
+            at, why = down
+            self._outbox.defer([queued.id], at=at, error=f"not tried: webhook endpoint {endpoint.id} failed ({why})")
+            return DispatchReport(deferred=1)
         timeout = self._webhook_timeout if ends is None else min(self._webhook_timeout, ends - self._timer())
         try:
             body = hook.body.encode("utf-8")
@@ -258,6 +267,8 @@ class Dispatcher:
             self._webhooks.post(endpoint.url, body=body, headers=headers, timeout_seconds=timeout)
         except TemporaryDeliveryError as exc:
             cut = ends is not None and self._timer() >= ends
+            at = now if cut else now + backoff(queued.attempts, cap=self._backoff_cap)
+            self._endpoints_down[endpoint.id] = (at, exc.detail)  # one slow or failing endpoint costs a run one try
             return self._temporary(queued, exc, now=now, cut=cut)
         except PermanentDeliveryError as exc:
             self._outbox.failed(queued.id, error=exc.detail)

@@ -185,6 +185,30 @@ def test_a_server_that_does_not_answer_in_time_is_tried_again_later(world: Setup
     assert world.dispatcher().deliver_due().sent == 1
 
 
+def test_an_endpoint_that_hangs_costs_a_run_one_time_out_and_its_other_messages_wait_untried(
+    world: Setup, server: tuple[str, Script]
+) -> None:
+    url, script = server
+    script.delay_seconds = 1.5
+    world.endpoints.add(url=url, events=["project.launched"], secret=SECRET, created_at=world.clock.now())
+    svc = service(world.store, world.clock)
+    for n in range(3):
+        launch(svc, external_id=f"CRM-{n}")
+
+    started = time.monotonic()
+    report = world.dispatcher(webhook_timeout_seconds=0.5).deliver_due()
+
+    assert time.monotonic() - started < 1.4  # one time-out, not three
+    assert (report.retried, report.deferred) == (1, 2) and len(script.received) == 1
+    tried, *waiting = world.hooks()
+    assert tried.attempts == 1 and all(e.attempts == 0 and e.state == "pending" for e in waiting)
+    assert all("not tried: webhook endpoint" in (e.last_error or "") for e in waiting)
+    assert {e.next_attempt_at for e in world.hooks()} == {world.clock.now() + timedelta(minutes=1)}
+    script.delay_seconds = 0.0
+    world.later(minutes=1)
+    assert world.dispatcher().deliver_due().sent == 3
+
+
 @pytest.mark.parametrize(("status", "state"), [(404, "failed"), (410, "failed"), (429, "pending"), (409, "pending")])
 def test_client_errors_fail_for_good_except_those_that_mean_later(
     world: Setup, server: tuple[str, Script], status: int, state: str
