@@ -5,7 +5,7 @@ row of kind ``webhook`` names its endpoint and keeps the exact JSON body it sign
 and sends. Existing rows are emails: both new columns are empty on them.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | Sequence[str] | None = "0016"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
