@@ -36,6 +36,8 @@ from onboarding.adapters.store.sql import (
 )
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.store.team import SqlTeamStore
+from onboarding.adapters.store.webhooks import SqlWebhookEndpoints
+from onboarding.adapters.webhook_delivery import HttpWebhookPoster
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.blueprints import BlueprintRegistry
@@ -52,6 +54,7 @@ from onboarding.services.reports import ReportService
 from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.services.team import TeamService
+from onboarding.services.webhooks import WebhookService
 from onboarding.settings import Settings
 
 
@@ -149,6 +152,9 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
         retry_horizon=timedelta(hours=settings.delivery_retry_horizon_hours),
         backoff_cap=timedelta(minutes=settings.delivery_backoff_cap_minutes),
         deadline_seconds=settings.delivery_deadline_seconds,
+        webhooks=HttpWebhookPoster(),
+        endpoints=SqlWebhookEndpoints(engine),
+        webhook_timeout_seconds=settings.webhook_timeout_seconds,
     )
 
 
@@ -322,6 +328,10 @@ class Application:
             clock=self.clock,
             pause=time.sleep,
         )
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(endpoints=SqlWebhookEndpoints(self.engine), clock=self.clock)
 
     def sweep(self, *, clock: Clock | None = None, deliver: bool = True) -> SweepService:
         return sweep_service(self.settings, clock=clock or self.clock, deliver=deliver, engine=self.engine)

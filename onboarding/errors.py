@@ -28,6 +28,8 @@
     ├── PayloadUnreadable (ValueError)    a hook delivery whose body is not JSON
     ├── PayloadUnmapped (ValueError)      a hook delivery whose payload does not give a launch (all problems)
     ├── DeliveryInProgress (RuntimeError) the same hook delivery is being launched by another request
+    ├── WebhookInvalid (ValueError)       a webhook subscription with a bad URL, event type or secret
+    ├── WebhookNotFound (LookupError)     no webhook endpoint with that id
     └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -168,6 +170,15 @@ REGISTRY_CODES: dict[str, str] = {
     "blueprint-not-found": "no published blueprint with that key, or no such version of it",
 }
 
+# Stable problem codes of `onboarding webhook` (documented in README.md, "Outbound events").
+WEBHOOK_CODES: dict[str, str] = {
+    "invalid-webhook-url": "a webhook URL that is not http:// or https:// with a host (or carries credentials)",
+    "unknown-webhook-event": "an event type the engine does not send",
+    "no-webhook-events": "a webhook subscribed to no event type",
+    "invalid-webhook-secret": "a webhook secret that is not whsec_ and the base64 of 24 to 64 bytes",
+    "webhook-not-found": "no webhook endpoint with that id",
+}
+
 # Stable problem codes of the settings and of the storage underneath (documented in README.md).
 SETUP_CODES: dict[str, str] = {
     "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
@@ -208,6 +219,7 @@ CODES: dict[str, str] = {
     **OUTBOX_CODES,
     **API_CODES,
     **REGISTRY_CODES,
+    **WEBHOOK_CODES,
     **SETUP_CODES,
     **HOOK_CODES,
 }
@@ -359,6 +371,14 @@ class NotPermitted(ProblemsError, PermissionError):
 
 class ChangeConflict(ProblemsError, RuntimeError):
     """A change read a project that another change has replaced since: nothing of it was stored; try again."""
+
+
+class WebhookInvalid(ProblemsError, ValueError):
+    """A webhook subscription that cannot be made: its URL, event types or secret (every problem at once)."""
+
+
+class WebhookNotFound(ProblemsError, LookupError):
+    """No webhook endpoint has that id."""
 
 
 class StoreUnavailable(ProblemsError, RuntimeError):

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     delivery_backoff_cap_minutes: float = Field(
         default=60.0, gt=0, description="Longest wait between two tries of a message (1, 2, 4 ... minutes, capped)."
     )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        lt=600,
+        description="Longest wait for a webhook endpoint to answer one POST (less when the delivery deadline is "
+        "nearer).",
+    )
     delivery_deadline_seconds: float = Field(
         default=300.0,
         gt=0,

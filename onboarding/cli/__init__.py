@@ -25,6 +25,7 @@ from onboarding.cli import (  # noqa: F401  # isort: skip
     sweeps,
     team,
     web,
+    webhooks,
 )
 
 __all__ = ["main"]

@@ -38,6 +38,19 @@ class MessageKind(StrEnum):
     window_jump = "window_jump"
     automated = "automated"
     manager_report = "manager_report"
+    webhook = "webhook"  # an outbound event POSTed to a subscribed endpoint (core/webhook_events.py), not an email
+
+
+EMAIL_KINDS: tuple[MessageKind, ...] = tuple(k for k in MessageKind if k is not MessageKind.webhook)  # templated
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """What an outbox message of kind ``webhook`` carries: the endpoint it is for and the exact JSON body signed
+    (kept as text, so that every retry sends and signs the same bytes)."""
+
+    endpoint_id: int
+    body: str
 
 
 # The emails about a project's work: none is queued or delivered once the project is cancelled.
@@ -48,7 +61,8 @@ ABOUT_THE_WORK = frozenset(
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One email to queue: who, what template with which context, and its stable key."""
+    """One email to queue: who, what template with which context, and its stable key (or, of kind ``webhook``, an
+    outbound event to POST: ``webhook`` says where and what)."""
 
     idempotency_key: str
     kind: MessageKind
@@ -64,6 +78,7 @@ class OutgoingMessage:
     key_email: str | None = None  # the recipient the key is per (status emails, nudge digests)
     key_on: date | None = None  # the day it is for (a status email's as_of, a digest's local day)
     key_reason: str | None = None  # a status email's reason: weekly or milestone_complete
+    webhook: WebhookDelivery | None = None  # set on webhook messages only: ``to`` is then the endpoint's URL
 
     @property
     def template(self) -> str:

@@ -29,7 +29,20 @@ but did not send, then claims as itself, and at the end gives back anything it
 still holds. A live concurrent run keeps its claims. The lease frees only claims
 whose run cannot be told dead.
 
-Not here: what to send (sweep, projects), rendering and transports (adapters/email).
+Outbound events (messages of kind ``webhook``) share the outbox, its claims, runs,
+backoff and horizon, but are never rendered as email: each is POSTed to its
+endpoint with the Standard Webhooks headers, signed at the moment it is sent (the
+``webhook-id`` from its key, the same on every retry; the timestamp the real time of
+the try, so that a receiver's tolerance holds even when the clock is simulated).
+A 2xx answer is sent; a network failure, a time-out, a 5xx or 408/409/425/429 is
+retried with backoff; any other answer fails it. An endpoint that failed so is not
+tried again in the same run: its other messages are put back untried, due with the
+one that failed, so that one endpoint that is down or slow costs a run one time-out
+and holds back neither email nor other endpoints. A message whose endpoint was removed is
+suppressed. Endpoints are read only for a batch that holds webhook messages.
+
+Not here: what to send (sweep, projects, core/webhook_events), rendering and transports (adapters/email),
+the HTTP client (adapters/webhook_delivery).
 """
 
 from __future__ import annotations
@@ -39,7 +52,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from onboarding.core.messages import OutgoingMessage
+from onboarding.core.messages import OutgoingMessage, WebhookDelivery
+from onboarding.core.webhook_events import WebhookEndpoint, signed_headers, webhook_id
 from onboarding.services.ports import (
     Clock,
     Outbox,
@@ -49,12 +63,15 @@ from onboarding.services.ports import (
     TemporaryDeliveryError,
     Transport,
     Waiting,
+    WebhookEndpoints,
+    WebhookPoster,
 )
 
 LEASE = timedelta(minutes=10)
 RETRY_HORIZON = timedelta(days=3)
 BACKOFF_CAP = timedelta(hours=1)
 DEADLINE_SECONDS = 300.0
+WEBHOOK_TIMEOUT_SECONDS = 10.0  # the longest one POST may take to be answered
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,10 @@ class Dispatcher:
         backoff_cap: timedelta = BACKOFF_CAP,
         deadline_seconds: float | None = DEADLINE_SECONDS,
         timer: Callable[[], float] = time.monotonic,
+        webhooks: WebhookPoster | None = None,
+        endpoints: WebhookEndpoints | None = None,
+        webhook_timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS,
+        signing_time: Callable[[], float] = time.time,
     ) -> None:
         self._outbox = outbox
         self._renderer = renderer
@@ -113,11 +134,17 @@ class Dispatcher:
         self._backoff_cap = backoff_cap
         self._deadline_seconds = deadline_seconds
         self._timer = timer  # real elapsed time (the clock may be simulated)
+        self._webhooks = webhooks
+        self._endpoints = endpoints
+        self._webhook_timeout = webhook_timeout_seconds
+        self._signing_time = signing_time  # real time, in seconds since the epoch: receivers check it against theirs
+        self._endpoints_down: dict[int, tuple[datetime, str]] = {}  # in a run: endpoint -> (tried again at, why)
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
         """Deliver what is due now, batch by batch, as one delivery run: until nothing is due, the limit, the
         deadline, or the server is found unavailable."""
         run = self._outbox.begin_run()
+        self._endpoints_down = {}
         try:
             report = DispatchReport(released=self._outbox.release_gone(run=run))
             report += self._deliver(run, max_messages)
@@ -126,6 +153,8 @@ class Dispatcher:
         finally:
             self._outbox.end_run(run)
             self._transport.close()  # one connection a run: the next sweep opens a fresh one
+            if self._webhooks is not None:
+                self._webhooks.close()
         return replace(report, waiting=self.waiting())
 
     def waiting(self, project_id: str | None = None) -> Waiting:
@@ -157,6 +186,8 @@ class Dispatcher:
             if q.message.customer_facing and q.message.project_id is not None
             for p in (*q.message.to, *q.message.cc)
         )
+        hooks = {q.message.webhook.endpoint_id for q in claimed if q.message.webhook is not None}
+        endpoints = self._endpoints.by_ids(hooks) if hooks and self._endpoints is not None else {}
         for index, queued in enumerate(claimed):
             left = None if ends is None else ends - self._timer()
             if left is not None and left <= 0:
@@ -168,7 +199,10 @@ class Dispatcher:
                 self._outbox.suppressed(queued.id, at=self._clock.now(), reason="every recipient unsubscribed")
                 report += DispatchReport(suppressed=1)
                 continue
-            outcome = self._deliver_one(queued, message, ends=ends)
+            if message.webhook is not None:
+                outcome = self._post_one(queued, message.webhook, endpoints.get(message.webhook.endpoint_id), ends=ends)
+            else:
+                outcome = self._deliver_one(queued, message, ends=ends)
             report += outcome
             rest = claimed[index + 1 :]
             if outcome.out_of_time:  # the deadline came while it was on its way: the rest waits, due now
@@ -202,6 +236,45 @@ class Dispatcher:
             return DispatchReport(failed=1)
         except Exception as exc:
             self._outbox.failed(queued.id, error=f"the transport failed on it: {type(exc).__name__}: {exc}")
+            return DispatchReport(failed=1)
+        self._outbox.sent(queued.id, at=now)
+        return DispatchReport(sent=1)
+
+    def _post_one(
+        self, queued: QueuedMessage, hook: WebhookDelivery, endpoint: WebhookEndpoint | None, *, ends: float | None
+    ) -> DispatchReport:
+        """POST one outbound event, signed now, within what is left before ``ends``; recorded against it alone."""
+        now = self._clock.now()
+        if self._webhooks is None or self._endpoints is None:
+            self._outbox.failed(queued.id, error="webhook delivery is not set up in this process")
+            return DispatchReport(failed=1)
+        if endpoint is None or endpoint.disabled:
+            reason = f"webhook endpoint {hook.endpoint_id} was removed"
+            self._outbox.suppressed(queued.id, at=now, reason=reason)
+            return DispatchReport(suppressed=1)
+        down = self._endpoints_down.get(endpoint.id)
+        if down is not None:  # it failed earlier in this run: the rest of its messages wait with the one that failed
+            at, why = down
+            self._outbox.defer([queued.id], at=at, error=f"not tried: webhook endpoint {endpoint.id} failed ({why})")
+            return DispatchReport(deferred=1)
+        timeout = self._webhook_timeout if ends is None else min(self._webhook_timeout, ends - self._timer())
+        try:
+            body = hook.body.encode("utf-8")
+            key = queued.message.idempotency_key
+            headers = signed_headers(
+                endpoint.secret, message_id=webhook_id(key), timestamp=int(self._signing_time()), body=body
+            )
+            self._webhooks.post(endpoint.url, body=body, headers=headers, timeout_seconds=timeout)
+        except TemporaryDeliveryError as exc:
+            cut = ends is not None and self._timer() >= ends
+            at = now if cut else now + backoff(queued.attempts, cap=self._backoff_cap)
+            self._endpoints_down[endpoint.id] = (at, exc.detail)  # one slow or failing endpoint costs a run one try
+            return self._temporary(queued, exc, now=now, cut=cut)
+        except PermanentDeliveryError as exc:
+            self._outbox.failed(queued.id, error=exc.detail)
+            return DispatchReport(failed=1)
+        except Exception as exc:
+            self._outbox.failed(queued.id, error=f"the webhook could not be sent: {type(exc).__name__}: {exc}")
             return DispatchReport(failed=1)
         self._outbox.sent(queued.id, at=now)
         return DispatchReport(sent=1)

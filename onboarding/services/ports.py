@@ -22,6 +22,7 @@ from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
+from onboarding.core.webhook_events import WebhookEndpoint
 from onboarding.errors import Problem
 
 
@@ -428,6 +429,37 @@ class Transport(Protocol):
 class Webhooks(Protocol):
     def post(self, url: str, payload: Mapping[str, object], *, idempotency_key: str, timeout_seconds: float) -> None:
         """POST JSON with an Idempotency-Key header; raises TemporaryDeliveryError or PermanentDeliveryError."""
+        ...
+
+
+class WebhookPoster(Protocol):
+    """POSTs outbound events (signed by the caller) to subscribed endpoints."""
+
+    def post(self, url: str, *, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> None:
+        """POST a JSON body with these headers; a 2xx answer is delivered. Raises TemporaryDeliveryError (a network
+        failure, a time-out, 5xx, 408, 409, 425, 429) or PermanentDeliveryError (any other answer)."""
+        ...
+
+    def close(self) -> None:
+        """End what a run of deliveries opened (kept-alive connections)."""
+        ...
+
+
+class WebhookEndpoints(Protocol):
+    """The endpoints subscribed to outbound events (``onboarding webhook``)."""
+
+    def add(self, *, url: str, events: Sequence[str], secret: str, created_at: datetime) -> WebhookEndpoint: ...
+
+    def endpoints(self, *, include_disabled: bool = False) -> list[WebhookEndpoint]:
+        """Oldest first; removed ones only when asked."""
+        ...
+
+    def disable(self, endpoint_id: int) -> WebhookEndpoint | None:
+        """Remove an endpoint from delivery (kept, disabled); None when there is no such endpoint."""
+        ...
+
+    def by_ids(self, ids: Iterable[int]) -> dict[int, WebhookEndpoint]:
+        """These endpoints, removed ones too (the outbox's messages name them)."""
         ...
 
 

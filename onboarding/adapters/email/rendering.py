@@ -52,7 +52,7 @@ import markupsafe
 
 from onboarding.adapters.email.unsubscribe import unsubscribe_token
 from onboarding.core.addresses import canonical_address, mailbox, mailbox_list
-from onboarding.core.messages import MessageKind, OutgoingMessage, Person, message_id
+from onboarding.core.messages import EMAIL_KINDS, MessageKind, OutgoingMessage, Person, message_id
 
 CRLF: Final = "\r\n"
 MAX_LINE: Final = 78  # RFC 5322's recommended limit for header lines
@@ -255,7 +255,7 @@ class MessageRenderer:
         environment = _environment()
         self._templates: dict[MessageKind, tuple[jinja2.Template, jinja2.Template]] = {
             kind: (environment.get_template(f"{kind.value}.txt.j2"), environment.get_template(f"{kind.value}.html.j2"))
-            for kind in MessageKind
+            for kind in EMAIL_KINDS
         }
 
     def unsubscribe_token(self, message: OutgoingMessage) -> str:

@@ -26,6 +26,7 @@ from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
+from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     RESENDABLE,
@@ -56,6 +57,7 @@ class InMemoryProjectStore:
         # by idempotency key: why a message not delivered yet never will be (its project was cancelled);
         # InMemoryOutbox turns those still pending into suppressed ones
         self.suppressed: dict[str, str] = {}
+        self.webhook_endpoints: dict[int, WebhookEndpoint] = {}  # by id (InMemoryWebhookEndpoints)
 
     def load(self, ref: str) -> ProjectRecord:
         for project in self.projects.values():
@@ -122,7 +124,8 @@ class InMemoryProjectStore:
         if project.id in self.projects or (project.external_id and self.find_external(project.external_id)):
             raise ConcurrentChange(f"project {project.id} exists")
         self.projects[project.id] = project
-        self._append(project.id, new_events, messages, now=project.created_at)
+        hooks = self._webhook_messages(None, project, new_events)
+        self._append(project.id, new_events, [*messages, *hooks], now=project.created_at)
 
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
         stale = [
@@ -138,7 +141,16 @@ class InMemoryProjectStore:
                 for key, message in self.outbox.items():
                     if message.project_id == c.before.id and message.kind in ABOUT_THE_WORK:
                         self.suppressed.setdefault(key, c.suppress_pending)
-            self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
+            hooks = self._webhook_messages(c.before, c.after, c.new_events)
+            self._append(c.before.id, c.new_events, [*c.messages, *hooks], now=c.after.updated_at)
+
+    def _webhook_messages(
+        self, before: ProjectRecord | None, after: ProjectRecord, new_events: Sequence[Event]
+    ) -> list[OutgoingMessage]:
+        endpoints = [e for e in self.webhook_endpoints.values() if not e.disabled]
+        if not endpoints:
+            return []
+        return webhook_messages(after, outbound_events(before, after, new_events), endpoints)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
         def cancelled(m: OutgoingMessage) -> bool:
@@ -193,6 +205,31 @@ class InMemoryBlueprintCatalog:
         for c, text in entries:
             version = PublishedVersion(c.key, c.version, c.title, c.content_id, c.source, at, by)
             self.published.setdefault((c.key, c.version), (version, text))
+
+
+class InMemoryWebhookEndpoints:
+    """The webhook endpoints' twin, kept in an InMemoryProjectStore (whose changes queue their messages)."""
+
+    def __init__(self, store: InMemoryProjectStore) -> None:
+        self.store = store
+
+    def add(self, *, url: str, events: Sequence[str], secret: str, created_at: datetime) -> WebhookEndpoint:
+        endpoint = WebhookEndpoint(len(self.store.webhook_endpoints) + 1, url, tuple(events), secret, created_at)
+        self.store.webhook_endpoints[endpoint.id] = endpoint
+        return endpoint
+
+    def endpoints(self, *, include_disabled: bool = False) -> list[WebhookEndpoint]:
+        return [e for e in self.store.webhook_endpoints.values() if include_disabled or not e.disabled]
+
+    def disable(self, endpoint_id: int) -> WebhookEndpoint | None:
+        endpoint = self.store.webhook_endpoints.get(endpoint_id)
+        if endpoint is None:
+            return None
+        self.store.webhook_endpoints[endpoint_id] = replace(endpoint, disabled=True)
+        return self.store.webhook_endpoints[endpoint_id]
+
+    def by_ids(self, ids: Iterable[int]) -> dict[int, WebhookEndpoint]:
+        return {i: self.store.webhook_endpoints[i] for i in ids if i in self.store.webhook_endpoints}
 
 
 class InMemoryOutbox:

@@ -32,7 +32,7 @@ from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
 from onboarding.adapters.store.sql import events, outbox, writing
 from onboarding.adapters.store.tables import Base, DeliveryRunRow
-from onboarding.core.messages import MessageKind, OutgoingMessage, Person
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WebhookDelivery
 from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage, Waiting
 from onboarding.services.projects import UNSUBSCRIBED
 
@@ -386,6 +386,7 @@ def _queued(row: Any) -> QueuedMessage:
         key_email=row["key_email"],
         key_on=row["key_on"],
         key_reason=row["key_reason"],
+        webhook=WebhookDelivery(int(row["endpoint_id"]), row["body"]) if row["endpoint_id"] is not None else None,
     )
     queued_at = utc_instant(row["created_at"]) if row["created_at"] is not None else None
     return QueuedMessage(id=row["id"], message=message, attempts=row["attempts"] + 1, queued_at=queued_at)

@@ -3,7 +3,10 @@
 Every change is one transaction: the project row (with an optimistic version
 check), its task rows, the events it appends and the emails it queues in the
 outbox (``INSERT ... ON CONFLICT DO NOTHING`` on the message's idempotency key, so
-a retried change never queues the same email twice).
+a retried change never queues the same email twice), with one webhook message per
+(endpoint subscribed, outbound event of the change) (``core/webhook_events.py``):
+the endpoints are read in the change's own transaction, so an endpoint added later
+gets nothing from before.
 """
 
 from __future__ import annotations
@@ -61,11 +64,21 @@ from onboarding.adapters.store.reports import (
     replace_ttfv,
 )
 from onboarding.adapters.store.rows import customer_calendar_of, utc_instant
-from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
+from onboarding.adapters.store.tables import (
+    Base,
+    BindingRow,
+    BlueprintRow,
+    EventRow,
+    OutboxRow,
+    ProjectRow,
+    TaskRow,
+    WebhookEndpointRow,
+)
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
+from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange, ProjectQuery, ProjectSummary
 
@@ -82,6 +95,7 @@ _CHUNK = 1000  # ids per IN list: well under every driver's limit on bound param
 tasks = Base.metadata.tables[TaskRow.__tablename__]
 events = Base.metadata.tables[EventRow.__tablename__]
 outbox = Base.metadata.tables[OutboxRow.__tablename__]
+webhook_endpoints = Base.metadata.tables[WebhookEndpointRow.__tablename__]
 
 
 def make_engine(url: str) -> Engine:
@@ -575,12 +589,15 @@ class SqlProjectStore:
             event_rows += [_event_values(project.id, e) for e in new_events]
             outbox_rows += [outbox_values(m, project.created_at) for m in messages]
         try:
-            self._create_rows(snapshots, project_rows, binding_rows, task_rows, event_rows, outbox_rows, ttfv_rows)
+            self._create_rows(
+                items, snapshots, project_rows, binding_rows, task_rows, event_rows, outbox_rows, ttfv_rows
+            )
         except IntegrityError as exc:  # another launch stored the same external id (or id) meanwhile
             raise ConcurrentChange(_driver_message(exc)) from exc
 
     def _create_rows(
         self,
+        items: Sequence[tuple[ProjectRecord, Sequence[Event], Sequence[OutgoingMessage]]],
         snapshots: dict[str, dict[str, Any]],
         project_rows: list[dict[str, Any]],
         binding_rows: list[dict[str, Any]],
@@ -600,6 +617,11 @@ class SqlProjectStore:
             connection.execute(insert(tasks), task_rows)
             if event_rows:
                 connection.execute(insert(events), event_rows)
+            endpoints = listening_endpoints(connection)
+            if endpoints:
+                for project, new_events, _messages in items:
+                    changes = webhook_messages(project, outbound_events(None, project, new_events), endpoints)
+                    outbox_rows += [outbox_values(m, project.created_at) for m in changes]
             if outbox_rows:
                 connection.execute(
                     insert_new(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), outbox_rows
@@ -648,6 +670,7 @@ class SqlProjectStore:
                         by_fields.setdefault(fields, []).append((c.before.id, task))
             for fields, changed in by_fields.items():
                 _update_tasks(connection, changed, fields=fields)
+            endpoints = listening_endpoints(connection)
             for c in changes:
                 _update_bindings(connection, c)
                 if c.suppress_pending is not None:
@@ -660,7 +683,11 @@ class SqlProjectStore:
                         )
                         .values(status="suppressed", last_error=c.suppress_pending, claimed_by=None, claimed_at=None)
                     )
-                self._append(connection, c.before.id, c.new_events, c.messages, now=c.after.updated_at)
+                messages = c.messages
+                if endpoints:
+                    hooks = webhook_messages(c.after, outbound_events(c.before, c.after, c.new_events), endpoints)
+                    messages = [*messages, *hooks]
+                self._append(connection, c.before.id, c.new_events, messages, now=c.after.updated_at)
                 self._refresh_ttfv(connection, c.after, c.new_events)
 
     def _refresh_ttfv(self, connection: Connection, project: ProjectRecord, new_events: Sequence[Event]) -> None:
@@ -762,6 +789,23 @@ def _matching(query: ProjectQuery) -> list[ColumnElement[bool]]:
             )
         )
     return where
+
+
+def listening_endpoints(connection: Connection) -> list[WebhookEndpoint]:
+    """The webhook endpoints not removed, read in the caller's transaction (a handful of rows)."""
+    rows = connection.execute(select(webhook_endpoints).where(webhook_endpoints.c.disabled.is_(False)))
+    return [endpoint_of(r._mapping) for r in rows]
+
+
+def endpoint_of(row: Any) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=int(row["id"]),
+        url=row["url"],
+        events=tuple(row["events"]),
+        secret=row["secret"],
+        created_at=utc_instant(row["created_at"]),
+        disabled=bool(row["disabled"]),
+    )
 
 
 def lock_in_order(query: Select[Any]) -> Select[Any]:
@@ -929,6 +973,8 @@ def outbox_values(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
         "key_email": message.key_email,
         "key_on": message.key_on,
         "key_reason": message.key_reason,
+        "endpoint_id": message.webhook.endpoint_id if message.webhook is not None else None,
+        "body": message.webhook.body if message.webhook is not None else None,
         "created_at": now,
         "status": "pending",
         "attempts": 0,

@@ -303,7 +303,9 @@ class NudgeRow(Base):
 
 
 class OutboxRow(Base):
-    """An email to deliver, written in the same transaction as the change that caused it."""
+    """An email to deliver, or an outbound event to POST (kind ``webhook``: ``recipients`` holds its endpoint's URL,
+    ``endpoint_id`` and ``body`` what is signed and sent), written in the same transaction as the change that caused
+    it."""
 
     __tablename__ = "outbox"
 
@@ -333,12 +335,29 @@ class OutboxRow(Base):
     key_email: Mapped[str | None] = mapped_column(String(320))
     key_on: Mapped[date | None] = mapped_column(Date)
     key_reason: Mapped[str | None] = mapped_column(String(32))
+    # Of a webhook message (0019): the endpoint it goes to and the exact JSON body, signed anew at each try.
+    endpoint_id: Mapped[int | None] = mapped_column(BigInteger)
+    body: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         # the weekly status emails already queued, per project and recipient, from the index alone
         Index("ix_outbox_status_sent", "project_id", "kind", "key_reason", "key_email", "key_on"),
     )
+
+
+class WebhookEndpointRow(Base):
+    """An endpoint subscribed to outbound events (``onboarding webhook add``); removed, it is kept disabled, so that
+    the outbox's messages for it still name it, and gets nothing more."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)  # event types (core/webhook_events.EVENT_TYPES)
+    secret: Mapped[str] = mapped_column(String(200))  # whsec_...: kept as given, it signs every POST
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SweepDayRow(Base):
