@@ -17,7 +17,7 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
-from onboarding.adapters.email.unsubscribe import secret_key
+from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secret_key
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
@@ -41,6 +41,7 @@ from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
 from onboarding.services.sweep import SweepService
+from onboarding.services.unsubscribe import UnsubscribeService
 from onboarding.settings import Settings
 
 
@@ -249,6 +250,12 @@ class Application:
     @cached_property
     def outbox(self) -> OutboxService:
         return outbox_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def unsubscribe(self) -> UnsubscribeService:
+        return UnsubscribeService(
+            tokens=SignedUnsubscribeTokens(unsubscribe_secret(self.settings)), projects=self.projects
+        )
 
     @cached_property
     def keys(self) -> ApiKeyService:

@@ -24,7 +24,11 @@ class Settings(BaseSettings):
     sender_name: str = "Onboarding"
     sender_email: str = "onboarding@localhost"
     mail_domain: str = Field(default="onboarding.localhost", description="Right-hand side of Message-IDs.")
-    unsubscribe_url: str = Field(default="http://localhost/unsubscribe", description="Base of unsubscribe links.")
+    unsubscribe_url: str = Field(
+        default="http://localhost:8080/unsubscribe",
+        description="Base of unsubscribe links: the /unsubscribe page of `onboarding web` as customers reach it "
+        "(https in production: mail providers honour one-click unsubscribe only over https).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=32,
