@@ -16,13 +16,13 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from onboarding.bootstrap import planning_service
 from onboarding.core.plan_view import plan_document
+from onboarding_flows.application import application
 
 
 @task
 def plan_task(path: str, kickoff_on: date, pay_schedule: str | None) -> dict[str, Any]:
-    plan = planning_service().plan(path, kickoff_on=kickoff_on, pay_schedule=pay_schedule)
+    plan = application().planning.plan(path, kickoff_on=kickoff_on, pay_schedule=pay_schedule)
     return plan_document(plan)
 
 

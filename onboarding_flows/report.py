@@ -28,11 +28,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from onboarding.adapters.clock import FixedClock, SystemClock
-from onboarding.bootstrap import manager_report_service
 from onboarding.core.messages import FigureView
 from onboarding.core.report_view import headline_markdown
 from onboarding.services.manager_report import ManagerReports, ManagerReportService
 from onboarding.services.ports import Clock
+from onboarding_flows.application import application
 
 SIMULATED = FixedClock(date(2026, 1, 1))  # moved to each run's --as-of day
 ARTIFACT_KEY = "onboarding-report"
@@ -42,7 +42,7 @@ ARTIFACT_KEY = "onboarding-report"
 def _built(*, simulated: bool) -> ManagerReportService:
     """One service per process, on the real or the simulated clock."""
     clock: Clock = SIMULATED if simulated else SystemClock()
-    return manager_report_service(clock=clock)
+    return application().manager_report(clock=clock)
 
 
 def _service(as_of: date | None) -> ManagerReportService:

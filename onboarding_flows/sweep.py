@@ -31,11 +31,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from onboarding.adapters.clock import FixedClock, SystemClock
-from onboarding.bootstrap import sweep_service
 from onboarding.core.sweep_days import sweep_instant
 from onboarding.errors import OnboardingError
 from onboarding.services.ports import Clock
 from onboarding.services.sweep import SweepReport, SweepService, batches
+from onboarding_flows.application import application
 
 EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL, as `onboarding sweep` (flows do not import the CLI)
 
@@ -44,10 +44,10 @@ SIMULATED = FixedClock(date(2026, 1, 1))  # moved to each run's --as-of day
 
 @cache
 def _built(*, simulated: bool, deliver: bool = True) -> SweepService:
-    """One service per process (the database is migrated once), on the real or the simulated clock; without
+    """One service per process (over the process's one Application), on the real or the simulated clock; without
     ``deliver``, one that only decides (no dispatcher: no mail folder or key file made)."""
     clock: Clock = SIMULATED if simulated else SystemClock()
-    return sweep_service(clock=clock, deliver=deliver)
+    return application().sweep(clock=clock, deliver=deliver)
 
 
 def _service(as_of: date | None, at: str | None, *, deliver: bool = True) -> SweepService:

@@ -91,7 +91,6 @@ def _free_port() -> int:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_web_server_answers_with_the_keys_of_its_database(tmp_path: Path, workers: int) -> None:
     assert onboarding(tmp_path, "db", "upgrade").returncode == 0
-    secret = onboarding(tmp_path, "api-key", "create", "reader", "--scope", "read").stdout.strip()
     port = _free_port()
     env = {**os.environ, "ONBOARDING_DATA_DIR": str(tmp_path / "data")}
     server = subprocess.Popen(

@@ -103,14 +103,18 @@ def test_the_demo_marks_its_database_a_simulation_that_sweeps_days_not_yet_come(
         monkeypatch.setenv(f"PREFECT_SERVER_SERVICES_{name}", "200")
     monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     onboarding_flows.sweep._built.cache_clear()
+    onboarding_flows.sweep.application.cache_clear()
     onboarding_flows.report._built.cache_clear()
+    onboarding_flows.report.application.cache_clear()
     folder = tmp_path / "demo-data"
     days = (datetime.now(UTC).date() - demo.START).days + 10  # ten days past today
     try:
         assert demo.main(["--data", str(folder), "--projects", "1", "--days", str(days)]) == 0
     finally:
         onboarding_flows.sweep._built.cache_clear()
+        onboarding_flows.sweep.application.cache_clear()
         onboarding_flows.report._built.cache_clear()
+        onboarding_flows.report.application.cache_clear()
     assert "sweeps through Prefect" in capsys.readouterr().out
     engine = database(Settings(data_dir=folder, database_url=None))
     try:

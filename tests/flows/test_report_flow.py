@@ -41,6 +41,7 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONBOARDING_MANAGERS", MANAGERS)
     report_module._built.cache_clear()
+    report_module.application.cache_clear()
 
     state = report_module.report(as_of=portfolio.as_of, return_state=True)
     summary = state.result()
@@ -85,6 +86,7 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     later = report_module.report(as_of=date.fromordinal(portfolio.as_of.toordinal() + 7))  # next week: sent again
     assert later["queued"] == 2
     report_module._built.cache_clear()
+    report_module.application.cache_clear()
 
 
 def test_serve_schedules_the_report_weekly_without_overlap() -> None:

@@ -37,6 +37,7 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
     SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # it sweeps December 2026, whatever today is
     engine.dispose()
     sweep_module._built.cache_clear()
+    sweep_module.application.cache_clear()
     project_service().launch(
         PAYROLL,
         customer="Acme Manufacturing",
@@ -77,6 +78,7 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
     again = sweep_module.sweep(as_of=date(2026, 12, 4))
     assert again["delivered"]["sent"] == 0
     sweep_module._built.cache_clear()
+    sweep_module.application.cache_clear()
 
 
 def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothing(
@@ -92,6 +94,7 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
     sweep_module = importlib.import_module("onboarding_flows.sweep")
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     sweep_module._built.cache_clear()
+    sweep_module.application.cache_clear()
     today = datetime.now(UTC).date()
     project_service().launch(
         PAYROLL,
@@ -115,3 +118,4 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
     finally:
         engine.dispose()
         sweep_module._built.cache_clear()
+        sweep_module.application.cache_clear()

@@ -34,6 +34,7 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
     monkeypatch.setenv("ONBOARDING_SMTP_PORT", str(free_port()))
     monkeypatch.setenv("ONBOARDING_SMTP_STARTTLS", "false")
     sweep_module._built.cache_clear()
+    sweep_module.application.cache_clear()
     try:
         simulation = database(Settings())
         SqlSweepStore(simulation).mark_simulation(at=datetime.now(UTC))  # it sweeps 4 December 2026, whatever today is
@@ -59,3 +60,4 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
         engine.dispose()
     finally:
         sweep_module._built.cache_clear()
+        sweep_module.application.cache_clear()
