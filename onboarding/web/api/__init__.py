@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import health
+from onboarding.web.api import health, outbox, reports
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    reports.router,
+    outbox.router,
+]
 
 api = APIRouter(prefix="/api/v1")
 for _router in ROUTERS:
