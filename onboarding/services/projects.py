@@ -151,7 +151,7 @@ class ProjectService:
                                 "external-id-conflict",
                                 f"external id {r.external_id!r} is project {before.id}, launched with other inputs",
                                 (index,) if len(requests) > 1 else (),
-                                "launch it with the same inputs to see it, or use another --external-id; "
+                                "launch it with the same inputs to see it, or use another external id; "
                                 "a launched project is never changed by a relaunch",
                                 detail=tuple(differences),
                             )
@@ -711,7 +711,7 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Pro
             "missing-binding",
             f"nobody is bound to the role {role!r} ({r.title})",
             ("bind", role),
-            f'add --bind {role}="Name <email>"',
+            f"bind a person (name and email) to {role}",
         )
         for role, r in bp.roles.items()
         if role not in bindings
