@@ -74,7 +74,6 @@ _CLI_FIX = {
     "date-before-resume": "--on gives the day it happened",
     "date-before-hold": "--on gives the day it happened",
     "missing-binding": 'bind each role with --bind ROLE="Name <email>"',
-    "missing-pay-schedule": "give it with --pay-schedule, e.g. --pay-schedule biweekly:2026-01-02",
     "external-id-conflict": "--external-id names the project in your CRM",
     "invalid-period": "give --since on or before --until",
     "conflicting-as-of": "give --as-of once, before or after the subcommand",
