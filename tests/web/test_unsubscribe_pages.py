@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from onboarding.adapters.email.unsubscribe import unsubscribe_token
 from onboarding.bootstrap import Application, unsubscribe_secret
 from onboarding.core.lifecycle import Action
 from onboarding.errors import UnsubscribeRefused
+from onboarding.settings import Settings
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.web.conftest import TODAY
 
@@ -202,7 +204,31 @@ def test_the_service_refuses_what_the_command_line_refuses(application: Applicat
 
 
 def test_the_default_link_is_where_onboarding_web_serves_the_page(tmp_path: Path) -> None:
-    from onboarding.settings import Settings
-
     url = urlsplit(Settings(data_dir=tmp_path).unsubscribe_url)
     assert (url.port, url.path) == (8080, "/unsubscribe")
+    assert Settings(unsubscribe_url="https://onboarding.example.com/unsubscribe").unsubscribe_url.startswith("https:")
+
+
+@pytest.mark.parametrize(
+    "url", ["onboarding.example.com/unsubscribe", "ftp://x.example/u", "https:///u", "http://x/#f"]
+)
+def test_an_unsubscribe_url_customers_cannot_open_is_a_setting_problem(url: str) -> None:
+    with pytest.raises(ValidationError, match="not an http"):
+        Settings(unsubscribe_url=url)
+
+
+def test_the_pages_are_plain_accessible_html(application: Application, client: TestClient) -> None:
+    project_id = _launch(application)
+    token = unsubscribe_token(unsubscribe_secret(application.settings), email=LEE, project_id=project_id)
+    for response in (
+        client.get("/unsubscribe", params={"token": token}),
+        client.get("/unsubscribe", params={"token": "forged.token"}),
+        client.post("/unsubscribe", params={"token": token}),
+    ):
+        page = response.text
+        assert page.startswith("<!doctype html>") and '<html lang="en">' in page
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+        assert page.count("<h1>") == 1 and "<title>" in page
+        assert "<script" not in page and "http://" not in page and "https://" not in page  # nothing fetched
+        nonce = re.search(r"style-src 'nonce-([\w-]+)'", response.headers["content-security-policy"])
+        assert nonce is not None and f'<style nonce="{nonce.group(1)}">' in page
