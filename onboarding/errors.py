@@ -22,8 +22,10 @@
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
 location (a path into the document; the YAML adapter adds file, line and column) and
-a hint that says what to do. Only the edge (the CLI) turns these into text and an
-exit status. Infrastructure failures (disk, database, network) are not dressed up
+a hint that says what to change in words every edge can use: no command, option or
+field name (the CLI adds its options per code, the HTTP API its own wording). Only
+the edges turn these into text and an exit status (the CLI) or a problem document
+and an HTTP status (the web app). Infrastructure failures (disk, database, network) are not dressed up
 as user errors: the store says them as ``StoreUnavailable`` (which server or file,
 what the driver said, what to check), a family of its own. What does not belong
 here: formatting for a terminal, I/O.
