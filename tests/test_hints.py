@@ -16,7 +16,10 @@ from onboarding.web.problems import API_FIX
 
 ROOT = Path(__file__).parents[1]
 BELOW_THE_EDGES = ("onboarding/core", "onboarding/services", "onboarding/adapters", "onboarding/errors.py")
-CLI_WORDS = re.compile(r"(?<![\w-])--[a-z]|\bonboarding (?:[a-z-]+ )*[a-z-]+`|`onboarding |\bonboarding [a-z]+ [A-Z]+\b")
+# an option (--on), a command in backticks (`onboarding list`) or with its argument (onboarding resume PROJECT)
+CLI_WORDS = re.compile(
+    r"(?<![\w-])--[a-z]|\bonboarding (?:[a-z-]+ )*[a-z-]+`|`onboarding |\bonboarding [a-z]+ [A-Z]+\b"
+)
 
 
 def _sources() -> list[Path]:
