@@ -97,6 +97,40 @@ def test_retry_puts_a_failed_message_back_once(
     assert missing.status_code == 404 and missing.json()["code"] == "message-not-found"
 
 
+def test_retry_every_failed_message_that_matches(
+    application: Application, client: TestClient, keys: Keys, failed: tuple[int, str]
+) -> None:
+    message_id, project = failed
+    assert client.post("/api/v1/outbox/retry", headers=keys.write).status_code == 403
+    other = client.post("/api/v1/outbox/retry", json={"project": "CRM-1"}, headers=keys.admin)
+    assert other.status_code == 200 and other.json() == {"requeued": []}  # CRM-1's emails all went out
+    assert client.post("/api/v1/outbox/retry", json={"states": ["held"]}, headers=keys.admin).json() == {"requeued": []}
+    every = client.post("/api/v1/outbox/retry", headers=keys.admin)
+    assert every.status_code == 200 and every.json() == {"requeued": [message_id]}
+    assert application.outbox.show(message_id).state == "pending"
+    assert client.post("/api/v1/outbox/retry", json={"project": project}, headers=keys.admin).json() == {
+        "requeued": []
+    }  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"states": ["sent"]}, "body.states[0]"),
+        ({"states": []}, "body.states"),
+        ({"older_than": "soon"}, "body.older_than"),
+        ({"ids": [1]}, "body.ids"),
+    ],
+)
+def test_a_bad_retry_filter_is_a_problem_and_resends_nothing(
+    application: Application, client: TestClient, keys: Keys, failed: tuple[int, str], body: dict[str, object], loc: str
+) -> None:
+    response = client.post("/api/v1/outbox/retry", json=body, headers=keys.admin)
+    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
+    assert response.json()["problems"][0]["loc"] == loc
+    assert application.outbox.show(failed[0]).state == "failed"
+
+
 def test_listing_needs_a_read_key(client: TestClient, keys: Keys) -> None:
     assert client.get("/api/v1/outbox").status_code == 401
     assert client.get("/api/v1/outbox/1").status_code == 401

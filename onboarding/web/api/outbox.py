@@ -6,21 +6,22 @@ oldest first, with the total that match beyond the limit; ``GET /api/v1/outbox/{
 gives one message. Both need a read key: what went where and whether it arrived is
 what a monitoring integration watches (the bodies are never shown). ``POST
 /api/v1/outbox/{id}/retry`` puts a failed or held message back in line for the next
-sweep and needs an admin key; it is idempotent (a message in any other state is left
-as it is and said so, and a message that reached some of its recipients goes to the
-others only).
+sweep and needs an admin key (``POST /api/v1/outbox/retry`` does it for every failed
+or held message that matches a filter, as ``outbox retry`` without ids). Both are
+idempotent: a message in any other state is left as it is and said so, and a message
+that reached some of its recipients goes to the others only.
 
 Not here: what may be resent and how (``OutboxService``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from onboarding.services.outbox import parse_age
 from onboarding.services.ports import OUTBOX_STATES, OutboxEntry
@@ -67,6 +68,18 @@ class OutboxMessage(BaseModel):
         )
 
 
+def _age(text: str | None, *, loc: tuple[str, ...]) -> timedelta | None:
+    if text is None:
+        return None
+    age = parse_age(text)
+    if age is None:
+        message = (
+            f"{text!r} is not an age: write a whole number of minutes, hours or days (30m, 6h, 3d), up to a century"
+        )
+        raise RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
+    return age
+
+
 class OutboxPage(BaseModel):
     total: int = Field(description="How many messages match, beyond the limit too.")
     messages: list[OutboxMessage]
@@ -88,21 +101,34 @@ def list_messages(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> OutboxPage:
-    age = parse_age(older_than) if older_than is not None else None
-    if older_than is not None and age is None:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "older_than"),
-                    "msg": f"{older_than!r} is not an age: write a whole number of minutes, hours or days (30m, 6h, "
-                    "3d), up to a century",
-                    "type": "value_error",
-                }
-            ]
-        )
+    age = _age(older_than, loc=("query", "older_than"))
     states = tuple(dict.fromkeys(state or ()))
     listing = app.outbox.list(states=states, project=project, older_than=age, limit=limit)
     return OutboxPage(total=listing.total, messages=[OutboxMessage.of(e) for e in listing.entries])
+
+
+class RetryFilter(BaseModel):
+    """Which failed and held messages to resend (``onboarding outbox retry`` without ids)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    states: list[Literal["failed", "held"]] = Field(default=["failed", "held"], min_length=1)
+    project: str | None = Field(default=None, description="A project's id or external id.")
+    older_than: str | None = Field(default=None, description="Queued longer ago than this: 30m, 6h, 3d.")
+
+
+class RetriedMany(BaseModel):
+    requeued: list[int] = Field(description="The messages put back in line, for the next sweep.")
+
+
+@router.post("/retry", response_model=RetriedMany, summary="Resend every failed or held message that matches")
+def retry_matching(app: App, _key: Admin, body: RetryFilter | None = None) -> RetriedMany:
+    """After a mail server outage, say: every failed or held message (of a project, older than an age) goes back
+    in line for the next sweep. Safe to repeat: a second call finds nothing more to put back."""
+    body = body or RetryFilter()
+    age = _age(body.older_than, loc=("body", "older_than"))
+    resent = app.outbox.retry(states=tuple(dict.fromkeys(body.states)), project=body.project, older_than=age)
+    return RetriedMany(requeued=list(resent.requeued))
 
 
 @router.get("/{message_id}", response_model=OutboxMessage, summary="One message")
