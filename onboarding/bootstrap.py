@@ -8,6 +8,7 @@ and shared. Opening never upgrades an existing database's schema: that is
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from functools import cached_property
 
@@ -18,7 +19,9 @@ from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secret_key
+from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
+from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.reports import SqlReportStore
@@ -30,9 +33,11 @@ from onboarding.adapters.store.sql import (
     schema_revisions,
 )
 from onboarding.adapters.store.sweep import SqlSweepStore
+from onboarding.adapters.store.team import SqlTeamStore
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.dispatch import Dispatcher, waiting
+from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
@@ -41,6 +46,7 @@ from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
 from onboarding.services.sweep import SweepService
+from onboarding.services.team import TeamService
 from onboarding.services.unsubscribe import UnsubscribeService
 from onboarding.settings import Settings
 
@@ -76,11 +82,13 @@ def project_service(
 ) -> ProjectService:
     """Projects in the configured database."""
     settings = settings or Settings()
+    engine = engine or database(settings)
     return ProjectService(
-        store=SqlProjectStore(engine or database(settings)),
+        store=SqlProjectStore(engine),
         blueprints=FileBlueprints(max_bytes=settings.max_blueprint_bytes),
         clock=clock or SystemClock(),
         sender=Person(settings.sender_name, settings.sender_email),
+        team=SqlTeamStore(engine),
     )
 
 
@@ -258,8 +266,30 @@ class Application:
         )
 
     @cached_property
+    def team(self) -> TeamService:
+        """The team's default people for vendor roles, by segment."""
+        return TeamService(
+            store=SqlTeamStore(self.engine),
+            snapshots=SqlReportStore(self.engine),
+            blueprints=FileBlueprints(max_bytes=self.settings.max_blueprint_bytes),
+            clock=self.clock,
+        )
+
+    @cached_property
     def keys(self) -> ApiKeyService:
         return ApiKeyService(store=SqlApiKeyStore(self.engine), clock=self.clock)
+
+    @cached_property
+    def hooks(self) -> HookService:
+        """Inbound hooks: sources, and deliveries that launch through ``projects`` (waiting, with ``time.sleep``,
+        for the same delivery launched by another request)."""
+        return HookService(
+            store=SqlHookStore(self.engine),
+            projects=self.projects,
+            mappings=YamlMappings(),
+            clock=self.clock,
+            pause=time.sleep,
+        )
 
     def sweep(self, *, clock: Clock | None = None, deliver: bool = True) -> SweepService:
         return sweep_service(self.settings, clock=clock or self.clock, deliver=deliver, engine=self.engine)

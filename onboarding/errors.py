@@ -18,6 +18,13 @@
     ├── NotAuthenticated (PermissionError) a request without a valid API key
     ├── NotPermitted (PermissionError)    a valid key whose scope does not allow the request
     ├── ChangeConflict (RuntimeError)     a change made on a state another change has since replaced
+    ├── HookMappingInvalid (ValueError)   a hook source's mapping or settings have problems (all listed at once)
+    ├── HookSourceExists (ValueError)     a hook source added again without replacing it
+    ├── HookSourceNotFound (LookupError)  no hook source by that name
+    ├── SignatureRefused (PermissionError) a hook delivery whose signature or timestamp does not verify
+    ├── PayloadUnreadable (ValueError)    a hook delivery whose body is not JSON
+    ├── PayloadUnmapped (ValueError)      a hook delivery whose payload does not give a launch (all problems)
+    ├── DeliveryInProgress (RuntimeError) the same hook delivery is being launched by another request
     └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -98,6 +105,20 @@ RUN_CODES: dict[str, str] = {
     "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",
     "unsubscribe-every-project": "a valid token for every project of an address; opt-outs are recorded per project",
     "external-id-conflict": "an external id launched before with a different blueprint, customer or inputs",
+    "unknown-customer-country": "a customer country the holiday calendars do not know (ISO 3166-1 alpha-2)",
+    "unknown-customer-subdivision": "a customer subdivision that is not one of its country's in the holiday calendars",
+    "invalid-customer-closed-day": "a customer closed day that is not a date (YYYY-MM-DD)",
+    "customer-role-default": "a team default for a role that is filled by the customer, not the vendor",
+    "team-default-not-found": "no team default for that role and segment",
+    "project-cancelled": "the project is cancelled: nothing changes it any more",
+    "project-completed": "the project is completed (live): it cannot be cancelled",
+    "reason-required": "a change that needs a reason (cancel, recommit) was given none",
+    "text-too-long": "a reason, note or comment longer than the engine keeps",
+    "nothing-to-recommit": "the projected go-live is within the committed one: there is no later date to accept",
+    "binding-unchanged": "a rebind to the person already bound to the role",
+    "empty-note": "a note with no text",
+    "unknown-event-kind": "a history filter on an event kind the engine does not record",
+    "invalid-history-filter": "a history filter that cannot be met (since after until, a limit below 1, a bad cursor)",
 }
 
 # Stable problem codes of the manager reports (documented in README.md).
@@ -151,6 +172,23 @@ SETUP_CODES: dict[str, str] = {
     "file-access-failed": "a file or folder the engine needs cannot be read or written",
 }
 
+# Stable problem codes of inbound hooks (documented in README.md, "CRM launches").
+HOOK_CODES: dict[str, str] = {
+    "invalid-path": "a payload path in a hook mapping that cannot be read (properties.dealname, [0].objectId)",
+    "hook-source-exists": "a hook source of that name exists already",
+    "hook-source-not-found": "no hook source of that name",
+    "signature-missing": "a hook delivery without its signature or timestamp header",
+    "signature-invalid": "a hook delivery whose signature does not match its body and the source's secret",
+    "timestamp-invalid": "a hook delivery whose timestamp header is not a number",
+    "timestamp-stale": "a hook delivery signed more than 5 minutes before or after now (a replay, or a clock adrift)",
+    "payload-not-json": "a hook delivery whose body is not UTF-8 JSON",
+    "payload-too-large": "a hook delivery whose body is larger than the server reads",
+    "payload-missing-value": "a payload path or header of the mapping that the delivery does not have",
+    "payload-wrong-type": "a payload value that is an object or list where the mapping wants text, a number or a date",
+    "payload-invalid-date": "a payload value the mapping reads as a date that is not one",
+    "delivery-in-progress": "the same delivery is being launched by another request at this moment",
+}
+
 CODES: dict[str, str] = {
     **BLUEPRINT_CODES,
     **RUN_CODES,
@@ -160,6 +198,7 @@ CODES: dict[str, str] = {
     **OUTBOX_CODES,
     **API_CODES,
     **SETUP_CODES,
+    **HOOK_CODES,
 }
 
 
@@ -305,3 +344,34 @@ class StoreUnavailable(ProblemsError, RuntimeError):
     Its problem names the file or server, what the driver or the system said, and
     what to check; nothing was changed.
     """
+
+
+class HookMappingInvalid(ProblemsError, ValueError):
+    """A hook source's mapping (YAML) or settings (name, secret, public URL) have problems, all listed, located."""
+
+
+class HookSourceExists(ProblemsError, ValueError):
+    """A hook source of that name exists; it is replaced only when asked to."""
+
+
+class HookSourceNotFound(ProblemsError, LookupError):
+    """No hook source has that name."""
+
+
+class SignatureRefused(ProblemsError, PermissionError):
+    """A hook delivery that does not prove it comes from the source: no signature, a wrong one, a stale timestamp.
+
+    Nothing of the delivery was read beyond its headers and bytes; nothing was stored.
+    """
+
+
+class PayloadUnreadable(ProblemsError, ValueError):
+    """A signed hook delivery whose body is not JSON."""
+
+
+class PayloadUnmapped(ProblemsError, ValueError):
+    """A signed hook delivery whose payload does not give a launch: every problem, located by its payload path."""
+
+
+class DeliveryInProgress(ProblemsError, RuntimeError):
+    """The same delivery is being launched by another request right now: retry it in a moment."""

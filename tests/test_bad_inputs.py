@@ -39,6 +39,7 @@ ROOT = Path(__file__).parents[1]
 SAAS = str(ROOT / "blueprints" / "saas-onboarding.yaml")
 PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
 FIXTURES = ROOT / "tests" / "fixtures" / "blueprints"
+HOOK_FIXTURES = ROOT / "tests" / "fixtures" / "hooks"
 SECRET = "a-secret-key-long-enough-for-the-settings-0123456789"  # noqa: S105 - a test key
 KICKOFF = "2026-11-30"
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:9/onboarding"  # discard: nothing listens there
@@ -372,6 +373,35 @@ CASES: list[Case] = [
         elsewhere=True,
     ),
     Case("sweep run from another folder", ("sweep", "--no-deliver"), "database-not-found", elsewhere=True),
+    # -- hook sources (CRM launches)
+    Case(
+        "hook add a mapping with a typo",
+        ("hook", "add", "crm", "--secret", "s" * 20, "--mapping", str(HOOK_FIXTURES / "typo-mapping.yaml")),
+        "unknown-field",
+        postgresql=True,
+    ),
+    Case(
+        "hook add a missing mapping file",
+        ("hook", "add", "crm", "--secret", "s" * 20, "--mapping", "no/such/mapping.yaml"),
+        "file-not-found",
+    ),
+    Case(
+        "hook add with a short secret",
+        ("hook", "add", "crm", "--secret", "short", "--mapping", str(ROOT / "docs" / "hooks" / "hubspot-deal.yaml")),
+        "out-of-range",
+    ),
+    Case(
+        "hook add with an unknown scheme",
+        ("hook", "add", "crm", "--scheme", "zapier", "--secret", "s" * 20, "--mapping", "m.yaml"),
+        None,
+    ),
+    Case("hook remove an unknown source", ("hook", "remove", "pipedrive"), "hook-source-not-found", postgresql=True),
+    Case(
+        "hook test an unknown source",
+        ("hook", "test", "pipedrive", str(HOOK_FIXTURES / "deal.json")),
+        "hook-source-not-found",
+    ),
+    Case("hook list run from another folder", ("hook", "list"), "database-not-found", elsewhere=True),
 ]
 
 

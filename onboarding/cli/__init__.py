@@ -11,6 +11,19 @@ from __future__ import annotations
 from onboarding.cli.edge import main
 
 # Imported for what they do: each registers its commands on `main`.
-from onboarding.cli import db, keys, outbox, plans, projects, reports, running, sweeps, web  # noqa: F401  # isort: skip
+from onboarding.cli import (  # noqa: F401  # isort: skip
+    db,
+    hooks,
+    keys,
+    outbox,
+    plans,
+    project_changes,
+    projects,
+    reports,
+    running,
+    sweeps,
+    team,
+    web,
+)
 
 __all__ = ["main"]

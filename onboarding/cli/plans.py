@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.edge import IsoDate, application, console, fail, main
-from onboarding.core.blueprint import blueprint_json_schema
+from onboarding.core.blueprint import CalendarName, blueprint_json_schema
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
 from onboarding.errors import OnboardingError
@@ -57,18 +57,43 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
     metavar="SPEC",
     help="e.g. biweekly:2026-01-02, weekly:2026-01-02, semimonthly:15,last, monthly:last[:following].",
 )
+@click.option("--customer-country", "customer_country", metavar="CC", help="The customer's country, as at launch.")
+@click.option("--customer-subdivision", "customer_subdivision", metavar="CODE", help="Its state or region.")
+@click.option(
+    "--customer-closed-day", "customer_closed_days", multiple=True, metavar="YYYY-MM-DD", help="Repeat for each."
+)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def plan(file: str, kickoff: date, pay_schedule: str | None, output_format: str) -> None:
-    """Plan a project: dated tasks, critical path, slack and the go-live with its reasons."""
+def plan(
+    file: str,
+    kickoff: date,
+    pay_schedule: str | None,
+    customer_country: str | None,
+    customer_subdivision: str | None,
+    customer_closed_days: tuple[str, ...],
+    output_format: str,
+) -> None:
+    """Plan a project: dated tasks, critical path, slack and the go-live with its reasons.
+
+    The customer's own calendar (country, subdivision, closed days) dates its tasks as a launch would.
+    """
     try:
-        result = application().planning.plan(file, kickoff_on=kickoff, pay_schedule=pay_schedule)
+        result = application().planning.plan(
+            file,
+            kickoff_on=kickoff,
+            pay_schedule=pay_schedule,
+            customer_country=customer_country,
+            customer_subdivision=customer_subdivision,
+            customer_closed_days=customer_closed_days,
+        )
     except OnboardingError as exc:
         fail(exc)
         return
     if output_format == "json":
         click.echo(json.dumps(plan_document(result), indent=2))
     else:
-        _print_plan(result, console())
+        _print_plan(
+            result, console(), own_customer=bool(customer_country or customer_subdivision or customer_closed_days)
+        )
 
 
 @main.command()
@@ -77,10 +102,14 @@ def schema() -> None:
     click.echo(json.dumps(blueprint_json_schema(), indent=2))
 
 
-def _print_plan(plan: Plan, out: Console) -> None:
+def _print_plan(plan: Plan, out: Console, *, own_customer: bool = False) -> None:
     title = f"{plan.blueprint_key} {plan.blueprint_version} - kickoff {plan.kickoff_on.isoformat()}"
     if plan.pay_schedule:
         title += f" - pay schedule {plan.pay_schedule.spec()}"
+    if own_customer:
+        key = plan.calendars[CalendarName.customer]
+        title += f" - customer calendar {key.country}" + (f"-{key.subdivision}" if key.subdivision else "")
+        title += f" + {len(key.closed_days)} closed days" if key.closed_days else ""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     # Numbers and dates keep their width; names shrink (with an ellipsis) on narrow terminals.
     wide = out.width >= 140

@@ -74,8 +74,7 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
     "binds",
     multiple=True,
     metavar='ROLE="Name <email>[;tz=Zone]"',
-    required=True,
-    help="Bind a role to a person; repeat for every role.",
+    help="Bind a role to a person; repeat for every role the team's defaults do not cover (`onboarding team`).",
 )
 @click.option("--segment", help="e.g. smb, mid-market, enterprise.")
 @click.option(
@@ -89,6 +88,32 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
     type=IsoDate(),
     help="The day the contract was signed (TTFV starts here when the blueprint says so).",
 )
+@click.option(
+    "--customer-country",
+    "customer_country",
+    metavar="CC",
+    help="The customer's country (ISO 3166-1 alpha-2): its public holidays date the customer's tasks "
+    "(default: the blueprint's customer calendar).",
+)
+@click.option(
+    "--customer-subdivision",
+    "customer_subdivision",
+    metavar="CODE",
+    help="The customer's state or region in that country (or in the blueprint's customer country), e.g. QC.",
+)
+@click.option(
+    "--customer-closed-day",
+    "customer_closed_days",
+    multiple=True,
+    metavar="YYYY-MM-DD",
+    help="A day the customer is closed besides its public holidays; repeat for each.",
+)
+@click.option(
+    "--customer-tz",
+    "customer_time_zone",
+    metavar="ZONE",
+    help="The customer's time zone (IANA), for its days in reports and its people bound without ;tz=.",
+)
 @click.option("--by", "actor", default="cli", show_default=True)
 def launch(
     blueprint: str,
@@ -99,9 +124,16 @@ def launch(
     segment: str | None,
     external_id: str | None,
     contract_signed: date | None,
+    customer_country: str | None,
+    customer_subdivision: str | None,
+    customer_closed_days: tuple[str, ...],
+    customer_time_zone: str | None,
     actor: str,
 ) -> None:
-    """Launch a project from a blueprint: plan it, store it, queue the kickoff emails."""
+    """Launch a project from a blueprint: plan it, store it, queue the kickoff emails.
+
+    Roles not bound with --bind take the team's default for the segment (`onboarding team`).
+    """
     try:
         bindings = _bindings(binds)
         result = application().projects.launch(
@@ -114,6 +146,10 @@ def launch(
             external_id=external_id,
             actor=actor,
             contract_signed_on=contract_signed,
+            customer_country=customer_country,
+            customer_subdivision=customer_subdivision,
+            customer_closed_days=customer_closed_days,
+            customer_time_zone=customer_time_zone,
         )
     except OnboardingError as exc:
         fail(exc)
@@ -125,6 +161,12 @@ def launch(
         f"{verb} {p.id} for {p.customer}: {p.blueprint_key} {p.blueprint_version}, "
         f"kickoff {p.kickoff_on.isoformat()}{go}, finish {p.finish_on.isoformat()}"
     )
+    if p.customer_calendar is not None:
+        click.echo(f"  customer calendar: {p.customer_calendar.describe()} (the project's own)")
+    defaulted = sorted(role for role in p.bindings if role not in bindings)
+    if result.created and defaulted:
+        people = ", ".join(f"{role}={p.bindings[role].name} <{p.bindings[role].email}>" for role in defaulted)
+        click.echo(f"  from team defaults: {people}")
 
 
 def _task_command(action: Action) -> click.Command:
@@ -254,6 +296,12 @@ def status(project: str, output_format: str) -> None:
     if isinstance(go, dict):
         style = "green" if go["in_committed_window"] else "bold red"
         out.print(Text(f"go-live projected {go['projected_on']}, committed {go['committed_on']}", style=style))
+    own = record.customer_calendar
+    out.print(
+        Text(
+            f"customer calendar: {own.describe()} (the project's own)" if own else "customer calendar: the blueprint's"
+        )
+    )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("milestone / task", "owner", "state", "start", "due", ""):
         table.add_column(name, no_wrap=True, overflow="ellipsis")

@@ -140,11 +140,14 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
     rate = f"{o.rate:.0%}" if o.rate is not None else "-"
     out.print(
         Text(
-            f"Portfolio as of {result.as_of.isoformat()}: {result.projects} projects, {result.active} open",
+            f"Portfolio as of {result.as_of.isoformat()}: {result.projects} projects, {result.active} open"
+            + (f", {result.cancelled} cancelled (counted apart)" if result.cancelled else ""),
             style="bold",
         )
     )
     out.print(f"on-time launches: {rate} ({o.on_time} of {o.on_time + o.late} went live inside the committed window)")
+    if o.recommitted:
+        out.print(f"  {o.recommitted} of them went live after a recommit (measured against the launch commitment)")
     risk = Table(title="At risk", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     for name in (
         "project",

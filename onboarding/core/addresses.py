@@ -219,7 +219,7 @@ def person_problems(people: Mapping[str, Person]) -> list[Problem]:
         found = address_problem(person.email)
         if found is not None:
             problems.append(Problem("invalid-address", found[0], loc, found[1]))
-        if not _known_zone(person.timezone):
+        if not known_zone(person.timezone):
             problems.append(
                 Problem(
                     "invalid-time-zone",
@@ -241,25 +241,26 @@ def reply_to_text(people: Iterable[tuple[str, str]], *, limit: int = MAX_REPLY_T
     """A Reply-To list of (name, address) pairs in at most ``limit`` characters (what the outbox keeps).
 
     Each mailbox goes with its name when that fits, else as its bare address (at most
-    254 characters); a mailbox that does not fit at all is left out (the email's text
-    still names it). None when the list is empty.
+    254 characters). The list stops at the first mailbox that does not fit at all, so
+    that it is always the first contacts in their order, never a later one without an
+    earlier (the email's text still names them all). None when the list is empty.
     """
     out: list[str] = []
     used = 0
     for name, address in people:
         separator = 2 if out else 0
-        for text in (mailbox_text(name, address), address):
-            if used + separator + len(text) <= limit:
-                out.append(text)
-                used += separator + len(text)
-                break
+        text = next((t for t in (mailbox_text(name, address), address) if used + separator + len(t) <= limit), None)
+        if text is None:
+            break
+        out.append(text)
+        used += separator + len(text)
     return ", ".join(out) or None
 
 
 # -- pieces --------------------------------------------------------------------------
 
 
-def _known_zone(name: str) -> bool:
+def known_zone(name: str) -> bool:
     if control_character(name) is not None or not name or len(name) > MAX_ZONE:
         return False
     try:
@@ -272,8 +273,13 @@ def _known_zone(name: str) -> bool:
 def _ascii_domain(domain: str) -> str | None:
     """The domain in ASCII (A-labels), or None when it is not a host name."""
     if not domain.isascii():
+        # Mapped as a whole (UTS 46: case, full-width dots), then only the labels that are not ASCII are
+        # encoded by IDNA 2008: an ASCII label is taken as it is, as in a domain that is all ASCII.
         try:
-            domain = idna.encode(domain, uts46=True).decode("ascii")
+            mapped = idna.uts46_remap(domain, std3_rules=True, transitional=False)
+            domain = ".".join(
+                label if label.isascii() else idna.alabel(label).decode("ascii") for label in mapped.split(".")
+            )
         except (idna.IDNAError, UnicodeError, ValueError):
             return None
     if len(domain) > MAX_ADDRESS - 2:

@@ -1,7 +1,9 @@
 """Task and project lifecycle: states, the declared transition table, and the events they make.
 
 Every change of a task's or project's state goes through ``transition``/``hold``/
-``resume``, which check the table, check dependencies (a task cannot start before
+``resume``/``cancel``, which check the tables (``TRANSITIONS`` for tasks,
+``PROJECT_TRANSITIONS`` for projects: cancelled is terminal, and no task of a
+cancelled project changes), check dependencies (a task cannot start before
 its finish-to-start predecessors are done, nor complete before the tasks it
 follows are done or started, unless forced, and a forced change is recorded as
 such), check the day the change happened (``date_problems``), and return the new
@@ -19,7 +21,8 @@ a skip, before the task's own start. Those three may be overridden on purpose
 (``force_date``), and the event records which were; a day more than a year before
 kickoff is refused even then. A hold's day is not before kickoff nor before the
 day the previous hold ended; a resume's is not before its hold's; neither is after
-today, and none of these is overridden.
+today, and none of these is overridden. A cancel needs a reason and is not dated
+after today.
 
 Not here: dates of the plan (``planning``), storage, who gets told (``nudges``,
 ``status``).
@@ -44,12 +47,32 @@ class TaskState(StrEnum):
     done = "done"
     skipped = "skipped"
     blocked = "blocked"
+    cancelled = "cancelled"  # open work closed by its project's cancellation; no action leads from it
 
 
 class ProjectState(StrEnum):
     active = "active"
     on_hold = "on_hold"
     completed = "completed"
+    cancelled = "cancelled"  # terminal: stopped for good, with a reason; nothing changes it afterwards
+
+
+class ProjectAction(StrEnum):
+    hold = "hold"
+    resume = "resume"
+    cancel = "cancel"
+
+
+P = ProjectState
+# FROM state, action -> TO state, for the project as a whole. A completed project changes only by a reopened
+# task (``project_state_after``); a cancelled one never changes again.
+PROJECT_TRANSITIONS: Mapping[tuple[ProjectState, ProjectAction], ProjectState] = {
+    (P.active, ProjectAction.hold): P.on_hold,
+    (P.on_hold, ProjectAction.resume): P.active,
+    (P.active, ProjectAction.cancel): P.cancelled,
+    (P.on_hold, ProjectAction.cancel): P.cancelled,
+}
+CANCELLED = "cancelled"  # the event of a cancellation (``cancel``)
 
 
 class Action(StrEnum):
@@ -132,6 +155,8 @@ def transition(
     ``force`` records the change although predecessors are not done; ``force_date``
     records it on a day the date rules refuse (never a day after today).
     """
+    if project_state is ProjectState.cancelled:
+        raise _refused("project-cancelled", "the project is cancelled", "a cancelled project no longer changes")
     if task_key not in graph.by_key:
         raise _refused("unknown-task", f"no task {task_key!r} in this project", "the project's status lists its tasks")
     if project_state is ProjectState.on_hold and action is not Action.block:
@@ -307,8 +332,7 @@ def hold(
     keeps ``on`` only when it was given; without it, reports take the day of ``at``
     in the customer's time zone (``metrics.held_periods``).
     """
-    if state is not ProjectState.active:
-        raise _refused("invalid-transition", f"cannot hold a project that is {state.value}", "only active projects")
+    _project_target(state, ProjectAction.hold)
     day = on or today
     problems = _day_problems(day, today=today)
     if not problems and day < kickoff_on:
@@ -347,8 +371,7 @@ def resume(
     actor: str,
 ) -> tuple[ProjectState, Event]:
     """Resume a held project from ``on`` (default: today); ``held_on`` is the day its hold began."""
-    if state is not ProjectState.on_hold:
-        raise _refused("invalid-transition", f"cannot resume a project that is {state.value}", "only held projects")
+    _project_target(state, ProjectAction.resume)
     day = on or today
     problems = _day_problems(day, today=today)
     if not problems and held_on is not None and day < held_on:
@@ -363,6 +386,89 @@ def resume(
     if problems:
         raise TransitionRefused("project", tuple(problems))
     return ProjectState.active, Event("project_resumed", at, actor, None, {"on": on.isoformat()} if on else {})
+
+
+MAX_REASON_CHARS = 2000
+
+
+def cancel(
+    state: ProjectState,
+    *,
+    on: date | None = None,
+    today: date,
+    kickoff_on: date,
+    at: datetime,
+    actor: str,
+    reason: str,
+) -> tuple[ProjectState, Event]:
+    """Cancel an active or held project from ``on`` (default: today), for a reason that is required.
+
+    Cancelled is terminal: no task, hold, resume or commitment changes afterwards, the
+    sweep leaves the project alone and the reports count it apart. The event keeps the
+    state it left and ``on`` only when given (reports then take the day of ``at`` in
+    the customer's time zone, as for holds).
+    """
+    target = _project_target(state, ProjectAction.cancel)
+    problems = reason_problems(reason)
+    day = on or today
+    problems += _day_problems(day, today=today)
+    if not problems and day < kickoff_on - EARLIEST_BEFORE_KICKOFF:
+        problems.append(
+            Problem(
+                "date-too-early",
+                f"{day.isoformat()} is more than a year before the project's kickoff ({kickoff_on.isoformat()})",
+                ("on",),
+                f"give {kickoff_on.isoformat()} or a later day",
+            )
+        )
+    if problems:
+        raise TransitionRefused("project", tuple(problems))
+    data: dict[str, Any] = {"from": state.value, "reason": reason.strip()}
+    if on is not None:
+        data["on"] = on.isoformat()
+    return target, Event(CANCELLED, at, actor, None, data)
+
+
+def reason_problems(reason: str | None, *, loc: Loc = ("reason",)) -> list[Problem]:
+    """Why a change's reason cannot be recorded: missing, blank or longer than ``MAX_REASON_CHARS``."""
+    text = (reason or "").strip()
+    if not text:
+        return [Problem("reason-required", "a reason is required for this change", loc, "say why, in a sentence")]
+    if len(text) > MAX_REASON_CHARS:
+        return [
+            Problem(
+                "text-too-long",
+                f"the reason is {len(text)} characters long; at most {MAX_REASON_CHARS} are kept",
+                loc,
+                "shorten it",
+            )
+        ]
+    return []
+
+
+def _project_target(state: ProjectState, action: ProjectAction) -> ProjectState:
+    """The state ``action`` takes the project to, by the table; raises TransitionRefused with why not."""
+    target = PROJECT_TRANSITIONS.get((state, action))
+    if target is not None:
+        return target
+    if state is ProjectState.cancelled:
+        raise _refused(
+            "project-cancelled", f"cannot {action.value} a cancelled project", "it no longer changes", source="project"
+        )
+    if state is ProjectState.completed and action is ProjectAction.cancel:
+        raise _refused(
+            "project-completed",
+            "cannot cancel a project that is completed (live)",
+            "a project that went live is not cancelled; reopen a task first if it is not really done",
+            source="project",
+        )
+    allowed = sorted(a.value for (s, a) in PROJECT_TRANSITIONS if s is state)
+    raise _refused(
+        "invalid-transition",
+        f"cannot {action.value} a project that is {state.value}",
+        f"from {state.value} it can: {', '.join(allowed) or 'nothing'}",
+        source="project",
+    )
 
 
 def _day_problems(day: date, *, today: date) -> list[Problem]:
@@ -386,5 +492,5 @@ def project_state_after(progress: Mapping[str, TaskProgress], graph: TaskGraph, 
     return ProjectState.active if current is ProjectState.completed else current
 
 
-def _refused(code: str, message: str, hint: str) -> TransitionRefused:
-    return TransitionRefused("task", (Problem(code, message, (), hint),))
+def _refused(code: str, message: str, hint: str, *, source: str = "task") -> TransitionRefused:
+    return TransitionRefused(source, (Problem(code, message, (), hint),))

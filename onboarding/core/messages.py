@@ -40,6 +40,12 @@ class MessageKind(StrEnum):
     manager_report = "manager_report"
 
 
+# The emails about a project's work: none is queued or delivered once the project is cancelled.
+ABOUT_THE_WORK = frozenset(
+    {MessageKind.kickoff, MessageKind.nudge_digest, MessageKind.status, MessageKind.window_jump, MessageKind.automated}
+)
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     """One email to queue: who, what template with which context, and its stable key."""

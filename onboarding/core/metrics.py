@@ -24,7 +24,8 @@ Definitions (also in blueprints/README.md, section ``ttfv``):
   in reports as of V to R - 1, and no longer from R; a reopen recorded later does
   not change a report as of an earlier day, unless it is backdated to that day or
   before. The same days as the value day: each change counts from its ``on`` day.
-- **Customer time zone**: the time zone of the person bound to the role that owns
+- **Customer time zone**: the zone the launch gave for the customer, when it gave
+  one (``core/customer_calendar``); otherwise the time zone of the person bound to the role that owns
   the value task when that role is on the customer side, otherwise of the first
   customer-side task owner (by task position) who is bound; UTC if there is none.
   Instants (launch, holds) become days in that zone.
@@ -41,6 +42,10 @@ Definitions (also in blueprints/README.md, section ``ttfv``):
 - **Cohort month**: the month of the start day, ``YYYY-MM``.
 - **Censoring**: a project not at value is censored at the report's ``as_of`` day,
   or at the skip day of its value task.
+- **Cancelled**: a project cancelled before reaching value is stopped at the cancel
+  day (the ``on`` day given with it, else the day of its instant in the customer's
+  time zone), as a skipped value task is: counted in ``stopped``, never in flight.
+  One cancelled after its value was reached keeps its value.
 
 Quantiles (median, p75, p90) are over projects that reached value, with linear
 interpolation between order statistics (numpy's default, PostgreSQL's
@@ -122,7 +127,7 @@ class TtfvGroup:
     projects: int  # started projects in the group (unstarted ones are counted apart)
     reached: int
     in_flight: int  # not at value, still open: censored at the report's as_of day
-    stopped: int  # value task skipped: never reaches value, censored at the skip day
+    stopped: int  # value task skipped or project cancelled first: never reaches value, censored at that day
     calendar_days: Quantiles
     business_days: Quantiles
     net_days: Quantiles  # calendar days net of on-hold time
@@ -147,13 +152,19 @@ class TtfvReport:
 
 @dataclass(frozen=True, slots=True)
 class OnTimeLaunches:
-    """Go-lives inside the window committed at launch, among projects that went live."""
+    """Go-lives inside the window committed at launch, among projects that went live.
+
+    Measured against the date committed at launch, never a later recommitment: a
+    recommit accepts a later date for the customer's emails and alerts, it does not
+    make a late launch on time. ``recommitted`` counts the projects that went live
+    after at least one recommit (late or not)."""
 
     went_live: int
     on_time: int
     late: int
     rate: float | None  # on_time / went_live
     without_window: int = 0  # went live with no committed date: not counted in the rate
+    recommitted: int = 0
 
 
 class RiskReason(StrEnum):
@@ -212,7 +223,7 @@ class WaitBeforeStart:
 @dataclass(frozen=True, slots=True)
 class PortfolioReport:
     as_of: date
-    projects: int  # projects in the report (active, on hold and completed)
+    projects: int  # projects in the report (active, on hold and completed; cancelled ones are counted apart)
     active: int
     on_time: OnTimeLaunches
     at_risk: tuple[ProjectAtRisk, ...]  # most days past window first
@@ -221,6 +232,8 @@ class PortfolioReport:
     slip_by_side: tuple[SlipBySide, ...]  # customer, vendor
     wait_before_start: tuple[WaitBeforeStart, ...]  # customer, vendor, all
     notes: tuple[str, ...] = field(default=())
+    cancelled: int = 0  # projects cancelled: in no other figure of the report
+    recommitted: int = 0  # open or completed projects whose go-live commitment was moved at least once
 
 
 # -- one project's TTFV facts, folded from its events ----------------------------------------------------------------
@@ -261,8 +274,11 @@ class OwnedTask(Protocol):
     def first_value(self) -> bool: ...
 
 
-def customer_timezone(tasks: Iterable[OwnedTask], timezones: Mapping[str, str]) -> str:
-    """The customer's time zone (see the module docstring) from the tasks and the zones of people by role."""
+def customer_timezone(tasks: Iterable[OwnedTask], timezones: Mapping[str, str], *, declared: str | None = None) -> str:
+    """The customer's time zone (see the module docstring) from the tasks and the zones of people by role;
+    ``declared``, the zone a launch gave for the customer (``core/customer_calendar``), comes first."""
+    if declared is not None:
+        return declared
     ordered = sorted(tasks, key=lambda t: (not t.first_value, t.position))
     for task in ordered:
         if task.side == "customer" and task.owner_role in timezones:
@@ -291,8 +307,11 @@ def ttfv_facts(
     start_on: date | None = kickoff_on if start_event is StartEvent.kickoff else None
     changes: list[tuple[str, date]] = []  # the value task's completions, skips and reopens, in log order
     history = list(events)
+    cancelled_on: date | None = None
     for event in history:
-        if event.kind == "project_launched":
+        if event.kind == "cancelled":
+            cancelled_on = _event_day(event, timezone)
+        elif event.kind == "project_launched":
             if start_event is StartEvent.project_created:
                 start_on = local_day(event.at, timezone)
             elif start_event is StartEvent.contract_signed and event.data.get("contract_signed_on"):
@@ -305,6 +324,8 @@ def ttfv_facts(
     last = changes[-1] if changes else None
     value_on = last[1] if last is not None and last[0] == "task_completed" else None
     stopped_on = last[1] if last is not None and last[0] == "task_skipped" else None
+    if value_on is None and cancelled_on is not None:
+        stopped_on = min(stopped_on, cancelled_on) if stopped_on is not None else cancelled_on
     held_days = _held_days(holds, start_on, value_on) if start_on is not None and value_on is not None else 0
     undone: tuple[UndoneClosure, ...] = ()
     if start_on is not None:
@@ -758,6 +779,13 @@ class PortfolioProject:
     projected_go_live_on: date | None
     tasks: tuple[PortfolioTask, ...]
     held_since: date | None = None  # the day its current hold began
+    # The go-live committed at launch when a recommit moved ``committed_go_live_on`` (None: never recommitted).
+    first_committed_go_live_on: date | None = None
+    recommits: int = 0
+
+    @property
+    def launch_commitment(self) -> date | None:
+        return self.first_committed_go_live_on if self.recommits else self.committed_go_live_on
 
 
 _OPEN = frozenset({"pending", "in_progress", "blocked"})
@@ -806,8 +834,14 @@ def wait_before_start_days(
 
 
 def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: int = 10) -> PortfolioReport:
-    """On-time launches, projects at risk, bottlenecks, slip by side and waits before start."""
-    went_live = on_time = late = without_window = 0
+    """On-time launches, projects at risk, bottlenecks, slip by side and waits before start.
+
+    Cancelled projects are counted apart (``cancelled``) and left out of every other
+    figure: their open tasks never finish, so they would slip for ever.
+    """
+    cancelled = sum(1 for p in projects if p.state == "cancelled")
+    projects = [p for p in projects if p.state != "cancelled"]
+    went_live = on_time = late = without_window = went_live_recommitted = 0
     at_risk: list[ProjectAtRisk] = []
     task_slips: dict[tuple[str, str], list[int]] = {}
     milestone_slips: dict[tuple[str, str], list[int]] = {}
@@ -819,9 +853,11 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
         launch = next((t for t in project.tasks if t.launch), None)
         if launch is not None and launch.state == "done" and launch.done_on is not None:
             went_live += 1
-            if project.committed_go_live_on is None:
+            went_live_recommitted += project.recommits > 0
+            commitment = project.launch_commitment
+            if commitment is None:
                 without_window += 1
-            elif launch.done_on <= project.committed_go_live_on:
+            elif launch.done_on <= commitment:
                 on_time += 1
             else:
                 late += 1
@@ -858,7 +894,10 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
             late=late,
             rate=on_time / (on_time + late) if on_time + late else None,
             without_window=without_window,
+            recommitted=went_live_recommitted,
         ),
+        cancelled=cancelled,
+        recommitted=sum(1 for p in projects if p.recommits > 0),
         at_risk=tuple(
             sorted(
                 at_risk, key=lambda r: (-r.days_past_window, -r.overdue_customer_tasks, -r.days_blocked, r.project_id)
@@ -981,11 +1020,14 @@ def portfolio_rows(report: PortfolioReport) -> list[tuple[str, str, str, object]
     rows: list[tuple[str, str, str, object]] = [
         ("portfolio", "all", "projects", report.projects),
         ("portfolio", "all", "open", report.active),
+        ("portfolio", "all", "cancelled", report.cancelled),
+        ("portfolio", "all", "recommitted", report.recommitted),
         ("on_time", "all", "went_live", o.went_live),
         ("on_time", "all", "on_time", o.on_time),
         ("on_time", "all", "late", o.late),
         ("on_time", "all", "rate", o.rate),
         ("on_time", "all", "without_window", o.without_window),
+        ("on_time", "all", "recommitted", o.recommitted),
     ]
     for r in report.at_risk:
         item = r.external_id or r.project_id

@@ -30,6 +30,7 @@ from datetime import date
 
 from onboarding.core.blueprint import Blueprint, CalendarName, DependencyType, calendar_keys
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
+from onboarding.core.customer_calendar import CustomerCalendar, with_customer
 from onboarding.core.graph import CompiledTask, TaskGraph, compile_blueprint
 from onboarding.core.launch import LaunchDecision, LaunchInputs, Prerequisite, solve_launch
 from onboarding.core.lifecycle import FINISHED, TaskProgress
@@ -232,8 +233,12 @@ class _Scheduler:
         return late_start, late_due
 
 
-def scheduling_calendars(blueprint: Blueprint) -> dict[CalendarName, BusinessCalendar]:
-    return {name: business_calendar(key, name=name.value) for name, key in calendar_keys(blueprint.calendars).items()}
+def scheduling_calendars(
+    blueprint: Blueprint, *, customer: CustomerCalendar | None = None
+) -> dict[CalendarName, BusinessCalendar]:
+    """The blueprint's calendars by name, the project's own customer calendar in place of its customer one."""
+    calendars = with_customer(blueprint.calendars, customer)
+    return {name: business_calendar(key, name=name.value) for name, key in calendar_keys(calendars).items()}
 
 
 def plan_project(
@@ -245,6 +250,7 @@ def plan_project(
     progress: Mapping[str, TaskProgress] | None = None,
     today: date | None = None,
     committed_go_live_on: date | None = None,
+    customer_calendar: CustomerCalendar | None = None,
 ) -> Plan:
     """A dated plan of a checked blueprint from its kickoff (pure; raises NoSafeLaunch, PlanInputInvalid).
 
@@ -252,6 +258,8 @@ def plan_project(
     their actual dates, started ones their start, and nothing else starts before
     today. ``committed_go_live_on`` keeps the go-live no earlier than the date
     committed at launch (it moves later only when it can no longer be met).
+    ``customer_calendar`` is the project's own (``core/customer_calendar``): customer-side
+    tasks, and the go-live rules on the customer's calendar, run on it.
     """
     if not MIN_KICKOFF_YEAR <= kickoff_on.year <= MAX_KICKOFF_YEAR:
         raise PlanInputInvalid(
@@ -266,7 +274,7 @@ def plan_project(
             ),
         )
     graph = graph or compile_blueprint(blueprint)
-    calendars = scheduling_calendars(blueprint)
+    calendars = scheduling_calendars(blueprint, customer=customer_calendar)
     window = blueprint.launch_window
     if window is not None and pay_schedule is None:
         raise PlanInputInvalid(
@@ -377,7 +385,7 @@ def plan_project(
         blueprint_version=blueprint.version,
         kickoff_on=kickoff_on,
         finish_on=finish_on,
-        calendars=calendar_keys(blueprint.calendars),
+        calendars=calendar_keys(with_customer(blueprint.calendars, customer_calendar)),
         pay_schedule=pay_schedule,
         graph=graph,
         tasks=tuple(planned),

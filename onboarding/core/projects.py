@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import FINISHED, OPEN, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import (
     ContactView,
@@ -109,6 +110,17 @@ class ProjectRecord:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # The customer's own calendar and time zone given at launch (None: the blueprint's customer calendar).
+    customer_calendar: CustomerCalendar | None = None
+    # The go-live committed at launch (``committed_go_live_on`` is the latest commitment, moved by a recommit):
+    # the portfolio's on-time rate measures against this one. None before the first recommit means the same.
+    first_committed_go_live_on: date | None = None
+    recommits: int = 0
+
+    @property
+    def launch_commitment(self) -> date | None:
+        """The go-live committed at launch, whatever recommits came after."""
+        return self.first_committed_go_live_on if self.recommits else self.committed_go_live_on
 
     def task(self, key: str) -> TaskRecord:
         return next(t for t in self.tasks if t.key == key)
@@ -139,6 +151,7 @@ class LaunchInputs:
     segment: str | None
     bindings: Mapping[str, Person]
     contract_signed_on: date | None
+    customer_calendar: CustomerCalendar | None = None
 
 
 def launch_differences(launched: LaunchInputs, asked: LaunchInputs) -> list[str]:
@@ -152,6 +165,8 @@ def launch_differences(launched: LaunchInputs, asked: LaunchInputs) -> list[str]
     def shown(value: object) -> str:
         if value is None:
             return "none"
+        if isinstance(value, CustomerCalendar):
+            return value.describe()
         if isinstance(value, Person):
             return f"{value.name} <{value.email}>" + (f";tz={value.timezone}" if value.timezone != "UTC" else "")
         return repr(value) if isinstance(value, str) else str(value)
@@ -167,6 +182,7 @@ def launch_differences(launched: LaunchInputs, asked: LaunchInputs) -> list[str]
         ("pay schedule", launched.pay_schedule, asked.pay_schedule),
         ("segment", launched.segment, asked.segment),
         ("contract signed", launched.contract_signed_on, asked.contract_signed_on),
+        ("customer calendar", launched.customer_calendar, asked.customer_calendar),
     ]
     pairs += [
         (f"role {role}", launched.bindings.get(role), asked.bindings.get(role))
@@ -373,6 +389,8 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
         milestones.setdefault(t.milestone_key, []).append(t)
 
     def milestone_state(ts: list[TaskRecord]) -> str:
+        if any(t.state is TaskState.cancelled for t in ts):
+            return "cancelled"
         if all(t.state in (TaskState.done, TaskState.skipped) for t in ts):
             return "done"
         if any(t.state is not TaskState.pending for t in ts):
@@ -393,6 +411,8 @@ def status_document(project: ProjectRecord, *, today: date) -> dict[str, object]
         },
         "state": project.state.value,
         "as_of": today.isoformat(),
+        # the customer's own calendar given at launch; null: the blueprint's customer calendar
+        "customer_calendar": project.customer_calendar.document() if project.customer_calendar else None,
         "kickoff_on": project.kickoff_on.isoformat(),
         "finish_on": project.finish_on.isoformat(),
         "go_live": None

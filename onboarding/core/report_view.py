@@ -151,12 +151,13 @@ def headline(total: TtfvGroup, portfolio: PortfolioReport) -> list[FigureView]:
         {
             "label": "Projects",
             "value": str(portfolio.projects),
-            "note": f"{portfolio.active} active",
+            "note": f"{portfolio.active} active"
+            + (f", {portfolio.cancelled} cancelled" if portfolio.cancelled else ""),
         },
         {
             "label": "Reached first value",
             "value": f"{total.reached} of {total.projects}",
-            "note": f"{total.in_flight} in flight, {total.stopped} with the value task skipped",
+            "note": f"{total.in_flight} in flight, {total.stopped} stopped (value task skipped or project cancelled)",
         },
         {
             "label": "Median time to first value",

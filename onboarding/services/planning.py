@@ -7,14 +7,15 @@ Not here: how blueprints are read (a ``BlueprintSource``), how plans are shown
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar
 from onboarding.core.payroll import PaySchedule, parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
-from onboarding.errors import BlueprintInvalid, ProblemsError
+from onboarding.errors import BlueprintInvalid, PlanInputInvalid, ProblemsError
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint
 
 
@@ -60,17 +61,48 @@ class PlanningService:
                 results.append(Validation(ref, loaded, None))
         return results
 
-    def plan(self, ref: str, *, kickoff_on: date, pay_schedule: str | None = None) -> Plan:
-        """A dated plan; the pay schedule is the given spec or the blueprint's default."""
+    def plan(
+        self,
+        ref: str,
+        *,
+        kickoff_on: date,
+        pay_schedule: str | None = None,
+        customer_country: str | None = None,
+        customer_subdivision: str | None = None,
+        customer_closed_days: Sequence[date | str] = (),
+    ) -> Plan:
+        """A dated plan; the pay schedule is the given spec or the blueprint's default; the customer's own calendar
+        as a launch would take it (``core/customer_calendar``)."""
         with collector_paused():
             loaded = self._blueprints.load(ref)
-            return self._plan(loaded, kickoff_on=kickoff_on, pay_schedule=pay_schedule or loaded.blueprint.pay_schedule)
+            own, problems = customer_calendar(
+                blueprint=loaded.blueprint,
+                country=customer_country,
+                subdivision=customer_subdivision,
+                closed_days=customer_closed_days,
+            )
+            if problems:
+                raise PlanInputInvalid("plan", tuple(problems))
+            return self._plan(
+                loaded,
+                kickoff_on=kickoff_on,
+                pay_schedule=pay_schedule or loaded.blueprint.pay_schedule,
+                customer=own,
+            )
 
     @staticmethod
-    def _plan(loaded: LoadedBlueprint, *, kickoff_on: date, pay_schedule: str | None) -> Plan:
+    def _plan(
+        loaded: LoadedBlueprint, *, kickoff_on: date, pay_schedule: str | None, customer: CustomerCalendar | None = None
+    ) -> Plan:
         schedule: PaySchedule | None = parse_pay_schedule(pay_schedule) if pay_schedule else None
         try:
-            return plan_project(loaded.blueprint, kickoff_on=kickoff_on, pay_schedule=schedule, graph=loaded.graph)
+            return plan_project(
+                loaded.blueprint,
+                kickoff_on=kickoff_on,
+                pay_schedule=schedule,
+                graph=loaded.graph,
+                customer_calendar=customer,
+            )
         except ProblemsError as exc:
             # Problems of the blueprint's own fields (its launch window) get their file position.
             exc.problems = tuple(loaded.locate(p) if p.loc and p.loc[0] != "kickoff_on" else p for p in exc.problems)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from onboarding.core.blueprint import Blueprint
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import OutgoingMessage, Person
@@ -19,6 +20,7 @@ from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservation
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
+from onboarding.core.team import TeamDefault
 from onboarding.errors import Problem
 
 
@@ -73,12 +75,15 @@ class ConcurrentChange(RuntimeError):
 
 class ProjectChange(NamedTuple):
     """One project's change, to write with others: the project as read and as changed, the events it appends
-    and the emails it queues."""
+    and the emails it queues. ``suppress_pending``: a reason to suppress the project's emails about its work
+    (``messages.ABOUT_THE_WORK``) still waiting in the outbox (a cancellation), before this change's own are
+    queued."""
 
     before: ProjectRecord
     after: ProjectRecord
     new_events: Sequence[Event]
     messages: Sequence[OutgoingMessage]
+    suppress_pending: str | None = None
 
 
 class ProjectStore(Protocol):
@@ -120,7 +125,7 @@ class ProjectStore(Protocol):
 
     def save_many(self, changes: Sequence[ProjectChange]) -> None:
         """Write projects' changes in one transaction: each project row with its next version, the task fields
-        that changed, the events and emails; when any of them changed since it was read, raises
+        and bindings that changed, the events and emails; when any of them changed since it was read, raises
         ConcurrentChange and writes none."""
         ...
 
@@ -430,6 +435,11 @@ class SweepStore(Protocol):
         """The time zones of the people bound to projects (each once)."""
         ...
 
+    def own_customer_calendars(self) -> dict[str, tuple[str, CustomerCalendar]]:
+        """Active projects dated on their customer's own calendar (``core/customer_calendar``; its time zone
+        left out): the blueprint snapshot id and that calendar, by project id."""
+        ...
+
     def nudge_candidates(self, *, today: date, may_be_due: NudgeFilter) -> NudgeCandidates:
         """The overdue tasks that may be due a nudge, with their projects' people (one pass over an index)."""
         ...
@@ -494,4 +504,28 @@ class ReportStore(Protocol):
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
     ) -> list[PortfolioProject]:
         """Every project with its tasks' current state; ``predecessors`` by snapshot id, then task key."""
+        ...
+
+
+class TeamStore(Protocol):
+    """The team's default people for vendor roles, by segment (``core/team``)."""
+
+    def team_defaults(self) -> list[TeamDefault]:
+        """Every default, by role then segment."""
+        ...
+
+    def set_team_default(self, default: TeamDefault) -> None:
+        """Keep ``default`` for its role and segment, in place of the one there was."""
+        ...
+
+    def unset_team_default(self, role: str, segment: str) -> bool:
+        """Remove the default for this role and segment; False when there was none."""
+        ...
+
+
+class SnapshotTexts(Protocol):
+    """The blueprint texts projects were launched from (what a team default is checked against)."""
+
+    def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Text and source of blueprint snapshots by id (all when ``ids`` is None)."""
         ...

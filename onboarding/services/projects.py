@@ -1,4 +1,5 @@
-"""Running onboardings: launch a project, record work on its tasks, hold and resume it.
+"""Running onboardings: launch a project, record work on its tasks, hold, resume or cancel it, recommit its
+go-live, rebind its roles, keep notes, and read its history.
 
 Each use case reads the project, asks the core what changes (lifecycle, a
 re-forecast of the plan, who must be told), and writes the new state, its events
@@ -17,12 +18,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from onboarding.core.addresses import canonical_person, person_problems
-from onboarding.core.blueprint import Blueprint, CalendarName
+from onboarding.core.blueprint import Blueprint, CalendarName, Side
+from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
 from onboarding.core.lifecycle import (
     FINISHED,
     Action,
     Event,
     ProjectState,
+    cancel,
     hold,
     project_state_after,
     resume,
@@ -32,6 +35,15 @@ from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
+from onboarding.core.project_changes import (
+    HistoryPage,
+    HistoryQuery,
+    close_open_tasks,
+    note,
+    rebind,
+    recommit,
+    select_history,
+)
 from onboarding.core.projects import (
     LaunchInputs,
     ProjectRecord,
@@ -45,6 +57,7 @@ from onboarding.core.projects import (
     with_plan,
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
+from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.window_jump import window_jump_alert
 from onboarding.errors import ChangeConflict, LaunchConflict, OnboardingError, PlanInputInvalid, Problem
 from onboarding.services.planning import collector_paused
@@ -56,10 +69,12 @@ from onboarding.services.ports import (
     LoadedBlueprint,
     ProjectChange,
     ProjectStore,
+    TeamStore,
 )
 
 UNSUBSCRIBED = "unsubscribed"  # the event of a customer's opt-out from its emails
 _RETRIES = 5
+ENDED = frozenset({ProjectState.completed, ProjectState.cancelled})  # no re-forecast: nothing is left to plan
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,11 @@ class LaunchRequest:
     segment: str | None = None
     external_id: str | None = None
     contract_signed_on: date | None = None  # a TTFV start event (blueprint ttfv.start_event: contract_signed)
+    # The customer's own calendar and time zone (core/customer_calendar); none given: the blueprint's.
+    customer_country: str | None = None  # ISO 3166-1 alpha-2
+    customer_subdivision: str | None = None
+    customer_closed_days: Sequence[date | str] = ()  # dates, or ISO texts (checked with the rest)
+    customer_time_zone: str | None = None  # IANA
 
 
 @dataclass(frozen=True)
@@ -83,11 +103,20 @@ class Launched:
 
 
 class ProjectService:
-    def __init__(self, *, store: ProjectStore, blueprints: BlueprintSource, clock: Clock, sender: Person) -> None:
+    def __init__(
+        self,
+        *,
+        store: ProjectStore,
+        blueprints: BlueprintSource,
+        clock: Clock,
+        sender: Person,
+        team: TeamStore | None = None,
+    ) -> None:
         self._store = store
         self._blueprints = blueprints
         self._clock = clock
         self._sender = sender
+        self._team = team  # the team's default people for vendor roles (none: every role bound at launch)
         self._parsed: dict[tuple[str, int], LoadedBlueprint] = {}
 
     # -- launch ----------------------------------------------------------------
@@ -104,6 +133,10 @@ class ProjectService:
         external_id: str | None = None,
         actor: str = "cli",
         contract_signed_on: date | None = None,
+        customer_country: str | None = None,
+        customer_subdivision: str | None = None,
+        customer_closed_days: Sequence[date | str] = (),
+        customer_time_zone: str | None = None,
     ) -> Launched:
         """Plan and store a project from a blueprint; the same external id never makes a second one."""
         request = LaunchRequest(
@@ -115,6 +148,10 @@ class ProjectService:
             segment=segment,
             external_id=external_id,
             contract_signed_on=contract_signed_on,
+            customer_country=customer_country,
+            customer_subdivision=customer_subdivision,
+            customer_closed_days=customer_closed_days,
+            customer_time_zone=customer_time_zone,
         )
         return self.launch_many([request], actor=actor)[0]
 
@@ -124,12 +161,16 @@ class ProjectService:
 
         An external id seen before (or twice in the batch) launches nothing new: asked with the same
         inputs, it answers the project it has; with another blueprint, customer or other inputs, it is
-        refused (``LaunchConflict``, ``external-id-conflict``, each difference named)."""
+        refused (``LaunchConflict``, ``external-id-conflict``, each difference named).
+
+        Roles a request does not bind take the team's default for its segment (``core/team``); a request may
+        give the customer's own calendar and time zone (``core/customer_calendar``)."""
         existing = self._store.find_externals([r.external_id for r in requests if r.external_id])
         launched_with: dict[str, LaunchInputs] = {}
         conflicts: list[Problem] = []
         loaded: dict[str, LoadedBlueprint] = {}
-        plans: dict[tuple[str, date, str | None], tuple[Plan, tuple[TaskRecord, ...]]] = {}
+        plans: dict[tuple[str, date, str | None, CustomerCalendar | None], tuple[Plan, tuple[TaskRecord, ...]]] = {}
+        defaults = self._team.team_defaults() if self._team is not None else []
         results: list[Launched] = []
         pending: list[tuple[ProjectRecord, list[Event], list[OutgoingMessage]]] = []
         problems: list[Problem] = []
@@ -140,11 +181,12 @@ class ProjectService:
                     loaded[r.blueprint] = self._blueprints.load(r.blueprint)
                 bp_loaded = loaded[r.blueprint]
                 bp = bp_loaded.blueprint
-                if r.external_id is not None and r.external_id in existing:
+                inputs = _launch_people_and_calendar(r, bp, defaults)
+                if r.external_id is not None and r.external_id in existing and not inputs.problems:
                     before = existing[r.external_id]
                     if r.external_id not in launched_with:
                         launched_with[r.external_id] = self._launched_with(before)
-                    differences = launch_differences(launched_with[r.external_id], _launch_inputs(r, bp))
+                    differences = launch_differences(launched_with[r.external_id], _launch_inputs(r, bp, inputs))
                     if differences:
                         conflicts.append(
                             Problem(
@@ -159,22 +201,33 @@ class ProjectService:
                     else:
                         results.append(Launched(before, created=False))
                     continue
-                found = _binding_problems(bp, r.bindings)
+                said = {p.loc for p in inputs.problems if p.code == "customer-role-default"}
+                found = [*inputs.problems] + [
+                    p
+                    for p in _binding_problems(bp, inputs.people)
+                    if p.loc not in said  # a customer role with a team default: said once, as that
+                ]
                 if found:
                     problems += [replace(p, loc=(index, *p.loc)) if len(requests) > 1 else p for p in found]
                     continue
                 spec = r.pay_schedule or bp.pay_schedule
-                key = (r.blueprint, r.kickoff_on, spec)
+                own = inputs.calendar
+                key = (r.blueprint, r.kickoff_on, spec, own if own is not None and own.changes_calendar else None)
                 if key not in plans:
                     plan = plan_project(
                         bp,
                         kickoff_on=r.kickoff_on,
                         graph=bp_loaded.graph,
                         pay_schedule=parse_pay_schedule(spec) if spec else None,
+                        customer_calendar=own,
                     )
                     plans[key] = (plan, task_records(plan, bp))
                 plan, tasks = plans[key]
-                project = self._new_project(r, bp_loaded, plan, tasks, spec=spec, now=now)
+                project = replace(
+                    self._new_project(r, bp_loaded, plan, tasks, spec=spec, now=now),
+                    bindings={role: canonical_person(person) for role, person in inputs.people.items()},
+                    customer_calendar=own,
+                )
                 launched = Event(
                     "project_launched",
                     now,
@@ -192,6 +245,7 @@ class ProjectService:
                         "external_id": r.external_id,
                         "pay_schedule": spec,
                         "contract_signed_on": r.contract_signed_on.isoformat() if r.contract_signed_on else None,
+                        **_launch_event_inputs(inputs),
                     },
                 )
                 messages = kickoff_messages(project, bp, vendor_contact=self._vendor_contact(project, bp))
@@ -199,7 +253,7 @@ class ProjectService:
                 results.append(Launched(project, created=True))
                 if r.external_id is not None:
                     existing[r.external_id] = project
-                    launched_with[r.external_id] = _launch_inputs(r, bp)
+                    launched_with[r.external_id] = _launch_inputs(r, bp, inputs)
         if problems:
             raise PlanInputInvalid("launch", tuple(problems + conflicts))
         if conflicts:
@@ -221,6 +275,7 @@ class ProjectService:
             segment=project.segment,
             bindings=dict(project.bindings),
             contract_signed_on=date.fromisoformat(str(signed)) if signed else None,
+            customer_calendar=project.customer_calendar,
         )
 
     @staticmethod
@@ -356,9 +411,110 @@ class ProjectService:
 
         return self._update(ref, change)
 
+    # -- the verbs of a live project ---------------------------------------------------
+
+    def cancel(
+        self,
+        ref: str,
+        *,
+        reason: str,
+        on: date | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Cancel an active or held project for good (``lifecycle.cancel``): its open tasks are closed
+        (``project_changes.close_open_tasks``), its emails still waiting in the outbox are suppressed in the
+        same transaction, and the sweep leaves it alone from then on."""
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            state, event = cancel(
+                project.state,
+                on=on,
+                today=self._clock.today(),
+                kickoff_on=project.kickoff_on,
+                at=self._clock.now(),
+                actor=by,
+                reason=reason,
+            )
+            closed, event = close_open_tasks(replace(project, state=state, updated_at=self._clock.now()), event)
+            return closed, [event]
+
+        return self._update(
+            ref,
+            change,
+            reforecast=False,
+            suppress_pending=f"project cancelled: {reason.strip()}"[:500],
+            expected_version=expected_version,
+        )
+
+    def recommit(
+        self,
+        ref: str,
+        *,
+        reason: str,
+        on: date | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Accept the projected go-live as the commitment (``project_changes.recommit``)."""
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            today = self._clock.today()
+            changed, event = recommit(project, reason=reason, at=self._clock.now(), actor=by, on=on, today=today)
+            return changed, [event]
+
+        return self._update(ref, change, reforecast=False, expected_version=expected_version)
+
+    def rebind(
+        self,
+        ref: str,
+        role: str,
+        person: Person,
+        *,
+        note: str | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Bind another person to a role of the project; the emails decided from now on go to them."""
+
+        def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            roles = list(bp.blueprint.roles)
+            changed, event = rebind(project, role, person, roles=roles, note=note, at=self._clock.now(), actor=by)
+            return changed, [event]
+
+        return self._update(ref, change, reforecast=False, expected_version=expected_version)
+
+    def note(
+        self,
+        ref: str,
+        text: str,
+        *,
+        task: str | None = None,
+        by: str = "cli",
+        expected_version: int | None = None,
+    ) -> Event:
+        """Record a comment on the project or one of its tasks in its history; returns the event."""
+        recorded: list[Event] = []
+
+        def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            event = note(project, text, task=task, at=self._clock.now(), actor=by)
+            recorded[:] = [event]
+            return project, [event]
+
+        self._update(ref, change, reforecast=False, expected_version=expected_version)
+        return recorded[0]
+
+    def history(self, ref: str, query: HistoryQuery | None = None) -> HistoryPage:
+        """The project's event log, filtered and paged (``project_changes.select_history``)."""
+        return select_history(self._store.events(self._store.load(ref).id), query or HistoryQuery())
+
     def _holds(self, project: ProjectRecord) -> list[tuple[date, date | None]]:
         """The project's holds as the reports count them (days in the customer's time zone)."""
-        timezone = customer_timezone(project.tasks, {role: p.timezone for role, p in project.bindings.items()})
+        timezone = customer_timezone(
+            project.tasks,
+            {role: p.timezone for role, p in project.bindings.items()},
+            declared=project.customer_calendar.time_zone if project.customer_calendar else None,
+        )
         return held_periods(self._store.events(project.id), timezone=timezone)
 
     def unsubscribe(self, ref: str, *, email: str) -> bool:
@@ -390,7 +546,7 @@ class ProjectService:
         re-forecast.
         """
         for _attempt in range(_RETRIES):
-            found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
+            found = [p for p in self._store.load_many(project_ids) if p.state not in ENDED]
             errors: dict[str, OnboardingError] = {}
             changes = self._reforecasts(found, errors)
             try:
@@ -419,7 +575,7 @@ class ProjectService:
         """What ``reforecast_many`` would write, written nowhere: the projects read, and the change of each
         whose plan moves (as re-planned, with its events and window-jump alerts). A project that cannot be
         re-planned is put in ``failed``."""
-        found = [p for p in self._store.load_many(project_ids) if p.state is not ProjectState.completed]
+        found = [p for p in self._store.load_many(project_ids) if p.state not in ENDED]
         return found, self._reforecasts(found, failed)
 
     def _reforecasts(self, found: Sequence[ProjectRecord], errors: dict[str, OnboardingError]) -> list[ProjectChange]:
@@ -481,13 +637,23 @@ class ProjectService:
         *,
         reforecast: bool = True,
         messages: Sequence[OutgoingMessage] = (),
+        suppress_pending: str | None = None,
+        expected_version: int | None = None,
     ) -> ProjectRecord:
+        """Apply ``change`` to the project as stored and write it with its events and emails, in one transaction.
+
+        A change that races another is read again and applied on the new state, a few times at most; with
+        ``expected_version`` (what the caller saw), a project changed since is refused (``ChangeConflict``)
+        rather than changed on a state the caller never saw. Either way nothing is overwritten.
+        """
         for _attempt in range(_RETRIES):
             project = self._store.load(ref)
+            if expected_version is not None and project.version != expected_version:
+                raise _conflict(project, expected_version)
             loaded = self.blueprint_of(project)
             changed, new_events = change(project, loaded)
             queued: list[OutgoingMessage] = list(messages)
-            if reforecast and changed.state is not ProjectState.completed:
+            if reforecast and changed.state not in ENDED:
                 changed, plan_events, alerts = self._reforecast(project, changed, loaded)
                 new_events += plan_events
                 queued += alerts
@@ -497,8 +663,10 @@ class ProjectService:
             try:
                 # only the task fields that changed are written: a nudge the sweep recorded meanwhile bumped its
                 # task's counters without a new project version, and rewriting whole rows would undo that
-                self._store.save_many([ProjectChange(project, changed, new_events, queued)])
+                self._store.save_many([ProjectChange(project, changed, new_events, queued, suppress_pending)])
             except ConcurrentChange:
+                if expected_version is not None:
+                    raise _conflict(project, expected_version) from None
                 continue
             return replace(changed, version=project.version + 1)
         raise ChangeConflict(
@@ -525,6 +693,7 @@ class ProjectService:
             progress=project.progress,
             today=today,
             committed_go_live_on=project.committed_go_live_on,
+            customer_calendar=project.customer_calendar,
         )
         # What was expected of each task given when its predecessors really finished:
         # the same re-forecast without "nothing starts before today".
@@ -535,6 +704,7 @@ class ProjectService:
             pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
             progress=project.progress,
             committed_go_live_on=project.committed_go_live_on,
+            customer_calendar=project.customer_calendar,
         )
         now = self._clock.now()
         replanned = with_plan(project, plan, bp, at=now, targets=targets)
@@ -650,7 +820,7 @@ class ProjectService:
             )
             for t in project.tasks
         ]
-        calendars = scheduling_calendars(bp)
+        calendars = scheduling_calendars(bp, customer=project.customer_calendar)
         return list(
             due_status_messages(
                 policy=bp.status_emails,
@@ -669,6 +839,20 @@ class ProjectService:
         )
 
 
+def _conflict(project: ProjectRecord, expected_version: int) -> ChangeConflict:
+    return ChangeConflict(
+        "project",
+        (
+            Problem(
+                "concurrent-change",
+                f"project {project.id} changed after version {expected_version} was read; nothing was written",
+                ("version",),
+                "read the project again and decide the change on what it is now",
+            ),
+        ),
+    )
+
+
 def _completed_milestones(before: ProjectRecord, after: ProjectRecord, loaded: LoadedBlueprint) -> list[str]:
     """Milestones whose last open task this change finished."""
     finished = {t.key for t in after.tasks if t.state in FINISHED}
@@ -680,7 +864,39 @@ def _completed_milestones(before: ProjectRecord, after: ProjectRecord, loaded: L
     ]
 
 
-def _launch_inputs(r: LaunchRequest, bp: Blueprint) -> LaunchInputs:
+@dataclass(frozen=True)
+class _PeopleAndCalendar:
+    """A request's people (bound, then team defaults, customer people in the customer's zone), where each came
+    from, its customer calendar, and what is wrong with them."""
+
+    people: Mapping[str, Person]
+    sources: Mapping[str, str]
+    calendar: CustomerCalendar | None
+    problems: tuple[Problem, ...]
+
+
+def _launch_people_and_calendar(r: LaunchRequest, bp: Blueprint, defaults: Sequence[TeamDefault]) -> _PeopleAndCalendar:
+    own, calendar_problems = customer_calendar(
+        blueprint=bp,
+        country=r.customer_country,
+        subdivision=r.customer_subdivision,
+        closed_days=r.customer_closed_days,
+        time_zone=r.customer_time_zone,
+    )
+    resolved = resolve_bindings(bp, r.bindings, segment=r.segment, defaults=defaults)
+    people = with_customer_zone(resolved.people, bp, own)
+    return _PeopleAndCalendar(people, resolved.sources, own, (*calendar_problems, *resolved.problems))
+
+
+def _launch_event_inputs(inputs: _PeopleAndCalendar) -> dict[str, object]:
+    """What the launch event says of where the people came from and of the customer's own calendar."""
+    return {
+        "binding_sources": dict(sorted(inputs.sources.items())),
+        "customer_calendar": inputs.calendar.document() if inputs.calendar is not None else None,
+    }
+
+
+def _launch_inputs(r: LaunchRequest, bp: Blueprint, inputs: _PeopleAndCalendar) -> LaunchInputs:
     return LaunchInputs(
         blueprint_key=bp.key,
         blueprint_version=bp.version,
@@ -688,8 +904,9 @@ def _launch_inputs(r: LaunchRequest, bp: Blueprint) -> LaunchInputs:
         kickoff_on=r.kickoff_on,
         pay_schedule=_normal_spec(r.pay_schedule or bp.pay_schedule),
         segment=r.segment,
-        bindings={role: canonical_person(person) for role, person in r.bindings.items()},  # as stored
+        bindings={role: canonical_person(person) for role, person in inputs.people.items()},  # as stored
         contract_signed_on=r.contract_signed_on,
+        customer_calendar=inputs.calendar,
     )
 
 
@@ -711,7 +928,8 @@ def _binding_problems(bp: Blueprint, bindings: Mapping[str, Person]) -> list[Pro
             "missing-binding",
             f"nobody is bound to the role {role!r} ({r.title})",
             ("bind", role),
-            f"bind a person (name and email) to {role}",
+            f"bind a person (name and email) to {role}"
+            + (", or set a team default for the role (for this segment or any)" if r.side is Side.vendor else ""),
         )
         for role, r in bp.roles.items()
         if role not in bindings

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
 from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Action, transition
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
 from onboarding.core.nudges import (
@@ -136,6 +137,7 @@ class SweepService:
         self._ladders_of: dict[str, Mapping[str, tuple[str, ...]]] = {}
         self._sides_of: dict[str, tuple[Mapping[str, BusinessCalendar], Mapping[str, str]]] = {}
         self._contacts_of: dict[str, tuple[str | None, str | None, Mapping[str, str]]] = {}
+        self._own_sides_of: dict[tuple[str, CustomerCalendar], Mapping[str, BusinessCalendar]] = {}
 
     # -- the whole pass ----------------------------------------------------------
 
@@ -375,7 +377,8 @@ class SweepService:
         texts = self._store.blueprint_texts(self._store.active_blueprints())
         if not texts:
             return NudgeDecision(NudgePlan(nudges=(), digests=(), deferred=()), overdue_tasks=0)
-        found = self._store.nudge_candidates(today=today, may_be_due=self._nudge_filter(now, texts))
+        own = self._store.own_customer_calendars()  # projects whose customer-side days are their own
+        found = self._store.nudge_candidates(today=today, may_be_due=self._nudge_filter(now, texts, own))
         people = found.people
         already_sent = sent_digests(self._store.digests_since(now - timedelta(days=2)))
         # The overdue tasks by nudge policy (blueprints that share a policy are decided together), the
@@ -409,6 +412,8 @@ class SweepService:
                 contact_title,
                 descriptions,
             ) = per_version[version]
+            if project_id in own:
+                calendar_of_side = self._own_sides(version, texts, own[project_id][1])
             bound = people.get(project_id, no_one)
             owner = bound.get(owner_role)
             if owner is None:
@@ -446,8 +451,14 @@ class SweepService:
         plan = decide_nudges_per_policy(groups, now=now, already_sent=already_sent, vendor_contact=self._sender)
         return NudgeDecision(plan, overdue_tasks=found.overdue)
 
-    def _nudge_filter(self, now: datetime, texts: Mapping[str, tuple[str, str]]) -> NudgeFilter:
-        """The loosest thresholds of every active blueprint's policy and calendars, at the owners' local dates.
+    def _nudge_filter(
+        self,
+        now: datetime,
+        texts: Mapping[str, tuple[str, str]],
+        own: Mapping[str, tuple[str, CustomerCalendar]] | None = None,
+    ) -> NudgeFilter:
+        """The loosest thresholds of every active blueprint's policy and calendars (and of the projects' own
+        customer calendars, ``own``), at the owners' local dates.
 
         A zone's local date is the UTC date, the day before or the day after; thresholds only grow with the
         date, so the UTC date's cover every owner except those in zones already on the next day, which get the
@@ -456,11 +467,21 @@ class SweepService:
         utc_on = now.astimezone(UTC).date()
         next_day = utc_on + timedelta(days=1)
 
+        distinct = {(version, calendar) for version, calendar in (own or {}).values() if version in texts}
+
         def loosest(local_on: date) -> tuple[date, date]:
             limits = [
                 nudge_thresholds(self._blueprint(version, texts).nudges, calendar, local_on)
                 for version in texts
                 for calendar in self._calendars(version, texts).values()
+            ]
+            limits += [
+                nudge_thresholds(
+                    self._blueprint(version, texts).nudges,
+                    self._own_sides(version, texts, calendar)["customer"],
+                    local_on,
+                )
+                for version, calendar in sorted(distinct, key=lambda pair: (pair[0], pair[1].describe()))
             ]
             return max(t.due_before for t in limits), max(t.nudged_before for t in limits)
 
@@ -553,6 +574,16 @@ class SweepService:
                 {role: spec.side.value for role, spec in roles.items()},
             )
         return self._sides_of[version]
+
+    def _own_sides(
+        self, version: str, texts: Mapping[str, tuple[str, str]], customer: CustomerCalendar
+    ) -> Mapping[str, BusinessCalendar]:
+        """``_sides``' calendar of each side for a project dated on its customer's own calendar."""
+        key = (version, customer)
+        if key not in self._own_sides_of:
+            calendars = scheduling_calendars(self._blueprint(version, texts), customer=customer)
+            self._own_sides_of[key] = {name.value: calendar for name, calendar in calendars.items()}
+        return self._own_sides_of[key]
 
     def _calendars(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[CalendarName, BusinessCalendar]:
         """The blueprint's office calendars, built once per service (a calendar caches its business days)."""

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from onboarding import __version__
 from onboarding.bootstrap import Application
-from onboarding.web import problems, unsubscribe
+from onboarding.web import hooks, problems, unsubscribe
 from onboarding.web.api import api, health
 
 DESCRIPTION = """\
@@ -51,7 +51,8 @@ def create_app(application: Application | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api)
-    app.include_router(unsubscribe.router)
+    app.include_router(hooks.router)  # /hooks: signed by the sender, no API key
+    app.include_router(unsubscribe.router)  # /unsubscribe: the signed token is the permission, no API key
     return app
 
 

@@ -26,14 +26,19 @@ from onboarding.errors import (
     CODES,
     ApiKeyRefused,
     ChangeConflict,
+    DeliveryInProgress,
+    HookSourceExists,
+    HookSourceNotFound,
     LaunchConflict,
     MessageNotFound,
     NotAuthenticated,
     NotPermitted,
     OnboardingError,
+    PayloadUnreadable,
     Problem,
     ProblemsError,
     ProjectNotFound,
+    SignatureRefused,
     StoreUnavailable,
     TransitionRefused,
     render_loc,
@@ -49,6 +54,11 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (NotPermitted, 403),
     (ProjectNotFound, 404),
     (MessageNotFound, 404),
+    (HookSourceNotFound, 404),
+    (SignatureRefused, 401),
+    (PayloadUnreadable, 400),
+    (DeliveryInProgress, 409),
+    (HookSourceExists, 409),
     (LaunchConflict, 409),
     (ChangeConflict, 409),
     (TransitionRefused, 409),
@@ -56,7 +66,7 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (StoreUnavailable, 503),
 ]
 # A code whose status differs from its class's.
-STATUS_OF_CODE: dict[str, int] = {"api-key-not-found": 404}
+STATUS_OF_CODE: dict[str, int] = {"api-key-not-found": 404, "payload-too-large": 413}
 
 
 def status_of(error: OnboardingError) -> int:
@@ -117,7 +127,11 @@ def _problems_of(error: OnboardingError) -> tuple[Problem, ...]:
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OnboardingError)  # noqa: S101 - registered for this class only
     status = status_of(exc)
-    headers = {"WWW-Authenticate": 'Bearer realm="onboarding"'} if status == 401 else None
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="onboarding"'}
+        if status == 401 and not isinstance(exc, SignatureRefused)
+        else None
+    )
     return problem_response(status, _problems_of(exc), request=request, headers=headers)
 
 

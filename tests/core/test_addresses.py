@@ -180,3 +180,15 @@ def test_a_long_name_gives_way_to_the_bare_address() -> None:
     assert reply_to_text([("Dana", "dana@vendor.example"), ("Sam", "sam@vendor.example")], limit=30) == (
         "Dana <dana@vendor.example>"
     )
+
+
+def test_a_reply_to_list_stops_at_the_first_contact_that_does_not_fit() -> None:
+    """Never a later contact without an earlier one: the list is always the first contacts, in order."""
+    people = [("Dana", "dana@vendor.example"), ("", "b" * 40 + "@vendor.example"), ("", "c@v.example")]
+    assert reply_to_text(people, limit=40) == "Dana <dana@vendor.example>"
+
+
+def test_an_ascii_label_reads_the_same_beside_a_non_ascii_one() -> None:
+    """'00--0' is a host name label on its own; next to 'bücher' it stays one (only 'bücher' is IDNA-encoded)."""
+    assert canonical_address("0@00--0.example") == "0@00--0.example"
+    assert canonical_address("0@bücher.00--0") == "0@xn--bcher-kva.00--0"

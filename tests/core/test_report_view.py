@@ -46,7 +46,7 @@ def test_headline_figures_from_the_reports() -> None:
     figures = {f["label"]: (f["value"], f["note"]) for f in report_view.headline(samples.TOTAL, samples.PORTFOLIO)}
     assert figures == {
         "Projects": ("18", "8 active"),
-        "Reached first value": ("10 of 18", "7 in flight, 1 with the value task skipped"),
+        "Reached first value": ("10 of 18", "7 in flight, 1 stopped (value task skipped or project cancelled)"),
         "Median time to first value": ("47 days", "business days 33.6, net of on-hold 47"),
         "p90 time to first value": ("75 days", "p75 60 days"),
         "At first value within 90 days": ("56%", "Kaplan-Meier estimate, projects in flight included"),

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
-from onboarding.core.messages import MessageKind, OutgoingMessage, Person
+from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
     NONE_LABEL,
     Dimension,
@@ -23,6 +24,7 @@ from onboarding.core.metrics import (
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.core.sweep_days import SweepHistory
+from onboarding.core.team import TeamDefault
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
     RESENDABLE,
@@ -48,6 +50,9 @@ class InMemoryProjectStore:
         self.event_log: dict[str, list[Event]] = {}
         self.outbox: dict[str, OutgoingMessage] = {}  # by idempotency key, in queueing order
         self.queued_at: dict[str, datetime] = {}  # by idempotency key: when it was queued
+        # by idempotency key: why a message not delivered yet never will be (its project was cancelled);
+        # InMemoryOutbox turns those still pending into suppressed ones
+        self.suppressed: dict[str, str] = {}
 
     def load(self, ref: str) -> ProjectRecord:
         for project in self.projects.values():
@@ -119,10 +124,18 @@ class InMemoryProjectStore:
             raise ConcurrentChange(", ".join(stale) or "a project changed twice in one batch")
         for c in changes:
             self.projects[c.before.id] = replace(c.after, version=c.before.version + 1)
+            if c.suppress_pending is not None:
+                for key, message in self.outbox.items():
+                    if message.project_id == c.before.id and message.kind in ABOUT_THE_WORK:
+                        self.suppressed.setdefault(key, c.suppress_pending)
             self._append(c.before.id, c.new_events, c.messages, now=c.after.updated_at)
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
-        new = [m for m in messages if m.idempotency_key not in self.outbox]
+        def cancelled(m: OutgoingMessage) -> bool:
+            project = self.projects.get(m.project_id) if m.project_id is not None else None
+            return project is not None and project.state is ProjectState.cancelled and m.kind in ABOUT_THE_WORK
+
+        new = [m for m in messages if m.idempotency_key not in self.outbox and not cancelled(m)]
         for message in new:
             self.outbox[message.idempotency_key] = message
             self.queued_at[message.idempotency_key] = now
@@ -218,7 +231,10 @@ class InMemoryOutbox:
                 "last_error": None,
                 "sent_at": None,
             }
-        return self.state[key]
+        row = self.state[key]
+        if row["status"] == "pending" and key in self.store.suppressed:
+            row.update(status="suppressed", last_error=self.store.suppressed[key])
+        return row
 
     def claim(self, *, now: datetime, worker: str, limit: int, lease: timedelta) -> list[QueuedMessage]:
         claimed: list[QueuedMessage] = []
@@ -287,6 +303,7 @@ class InMemoryOutbox:
     def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
         keys = [k for k in self.store.outbox if self._matches(k, query) and self._row(k)["status"] in RESENDABLE]
         for key in keys:
+            self.store.suppressed.pop(key, None)  # put back in line by hand: delivered even if its project ended
             self._row(key).update(status="pending", next_attempt_at=at)
         return sorted(self._row(key)["id"] for key in keys)
 
@@ -401,6 +418,8 @@ class InMemoryReportStore:
                     projected_go_live_on=p.projected_go_live_on,
                     tasks=tasks,
                     held_since=facts[p.id]["held_since"],
+                    first_committed_go_live_on=p.first_committed_go_live_on,
+                    recommits=p.recommits,
                 )
             )
         return out
@@ -434,6 +453,8 @@ class InMemorySweepStore:
         due: list[MessageLine] = []
         for key, message in self.store.outbox.items():
             row = self.outbox.state.get(key) if self.outbox is not None else None
+            if key in self.store.suppressed and (row is None or row["status"] == "pending"):
+                continue  # its project was cancelled: suppressed, never delivered
             if row is not None:
                 stale = row["status"] == "sending" and row["claimed_at"] < now - lease
                 if not (row["next_attempt_at"] is None or row["next_attempt_at"] <= now) or not (
@@ -482,6 +503,13 @@ class InMemorySweepStore:
 
     def active_blueprints(self) -> list[str]:
         return sorted({blueprint_id(p) for p in self._active()})
+
+    def own_customer_calendars(self) -> dict[str, tuple[str, CustomerCalendar]]:
+        return {
+            p.id: (blueprint_id(p), replace(p.customer_calendar, time_zone=None))
+            for p in self._active()
+            if p.customer_calendar is not None and p.customer_calendar.changes_calendar
+        }
 
     def time_zones(self) -> list[str]:
         return sorted({p.timezone for project in self.store.projects.values() for p in project.bindings.values()})
@@ -622,3 +650,19 @@ def _by_id(project: ProjectRecord) -> str:
 
 def _by_position(task: TaskRecord) -> int:
     return task.position
+
+
+class InMemoryTeamStore:
+    """The in-memory twin of ``SqlTeamStore``."""
+
+    def __init__(self) -> None:
+        self._defaults: dict[tuple[str, str], TeamDefault] = {}
+
+    def team_defaults(self) -> list[TeamDefault]:
+        return [self._defaults[k] for k in sorted(self._defaults)]
+
+    def set_team_default(self, default: TeamDefault) -> None:
+        self._defaults[default.role, default.segment] = default
+
+    def unset_team_default(self, role: str, segment: str) -> bool:
+        return self._defaults.pop((role, segment), None) is not None

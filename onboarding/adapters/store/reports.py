@@ -31,13 +31,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, case, delete, func, insert, literal_column, or_, select
+from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
-from onboarding.adapters.store.rows import day_reader, driver_rows, utc_instant
+from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows, utc_instant
 from onboarding.adapters.store.tables import Base
-from onboarding.core.blueprint import TTFV, CalendarName
+from onboarding.core.blueprint import TTFV, Blueprint, CalendarName
 from onboarding.core.calendars import BusinessCalendar
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import Person
 from onboarding.core.metrics import (
@@ -81,12 +82,15 @@ class SnapshotTtfv:
 
 
 class TtfvDefinitions:
-    """Each snapshot's TTFV definition and customer calendar, read once per snapshot."""
+    """Each snapshot's TTFV definition and customer calendar, read once per snapshot (and once per project
+    customer calendar given at launch, which takes the place of the snapshot's)."""
 
     def __init__(self) -> None:
         self._known: dict[str, SnapshotTtfv] = {}
+        self._blueprints: dict[str, Blueprint] = {}
+        self._own: dict[tuple[str, CustomerCalendar], SnapshotTtfv] = {}
 
-    def of(self, blueprint_id: str, text: str) -> SnapshotTtfv:
+    def of(self, blueprint_id: str, text: str, *, customer: CustomerCalendar | None = None) -> SnapshotTtfv:
         if blueprint_id not in self._known:
             try:
                 blueprint = parse_blueprint_text(text, source=f"snapshot {blueprint_id[:12]}").blueprint
@@ -97,7 +101,14 @@ class TtfvDefinitions:
             else:
                 calendar = scheduling_calendars(blueprint)[CalendarName.customer]
                 self._known[blueprint_id] = SnapshotTtfv(blueprint.ttfv or TTFV(), calendar)
-        return self._known[blueprint_id]
+                self._blueprints[blueprint_id] = blueprint
+        known = self._known[blueprint_id]
+        if customer is None or not customer.changes_calendar or blueprint_id not in self._blueprints:
+            return known
+        if (blueprint_id, customer) not in self._own:
+            calendars = scheduling_calendars(self._blueprints[blueprint_id], customer=customer)
+            self._own[blueprint_id, customer] = SnapshotTtfv(known.definition, calendars[CalendarName.customer])
+        return self._own[blueprint_id, customer]
 
 
 EPOCH = date(1970, 1, 1)
@@ -136,9 +147,10 @@ def ttfv_values(
     people: Mapping[str, Person],
     history: Iterable[Event],
     snapshot: SnapshotTtfv,
+    time_zone: str | None = None,
 ) -> dict[str, Any]:
-    """The read-model row of one project."""
-    timezone = customer_timezone(owners, {role: p.timezone for role, p in people.items()})
+    """The read-model row of one project; ``time_zone``: the customer's, when the launch gave it."""
+    timezone = customer_timezone(owners, {role: p.timezone for role, p in people.items()}, declared=time_zone)
     definition = snapshot.definition
     facts = ttfv_facts(
         history,
@@ -230,7 +242,8 @@ def project_ttfv_values(
         value_task=next((t.key for t in project.tasks if t.first_value), None),
         people=project.bindings,
         history=history,
-        snapshot=definitions.of(blueprint_id, project.blueprint_text),
+        snapshot=definitions.of(blueprint_id, project.blueprint_text, customer=project.customer_calendar),
+        time_zone=project.customer_calendar.time_zone if project.customer_calendar else None,
     )
 
 
@@ -298,6 +311,7 @@ def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_
         if t.first_value:
             value_tasks[t.project_id] = t.key
     histories: dict[str, list[Event]] = {}
+    own = _customer_calendars(connection)
     event_rows = connection.execute(
         select(events.c.project_id, events.c.kind, events.c.at, events.c.actor, events.c.task_key, events.c.data)
         .where(events.c.kind.in_(TTFV_EVENT_KINDS))
@@ -319,7 +333,8 @@ def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_
             value_task=value_tasks.get(p.id),
             people=people.get(p.id, {}),
             history=histories.get(p.id, []),
-            snapshot=definitions.of(p.blueprint_id, texts[p.blueprint_id]),
+            snapshot=definitions.of(p.blueprint_id, texts[p.blueprint_id], customer=own.get(p.id)),
+            time_zone=own[p.id].time_zone if p.id in own else None,
         )
         for p in connection.execute(
             select(
@@ -345,9 +360,38 @@ def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_
     return len(rows)
 
 
+def _customer_calendars(connection: Connection) -> dict[str, CustomerCalendar]:
+    """The projects launched with their customer's own calendar or time zone (none before migration 0021)."""
+    if "customer_country" not in {c["name"] for c in inspect(connection).get_columns("projects")}:
+        return {}
+    c = projects.c
+    rows = connection.execute(
+        select(c.id, c.customer_country, c.customer_subdivision, c.customer_closed_days, c.customer_time_zone).where(
+            or_(
+                c.customer_country.is_not(None),
+                c.customer_subdivision.is_not(None),
+                c.customer_closed_days.is_not(None),
+                c.customer_time_zone.is_not(None),
+            )
+        )
+    )
+    return {
+        r.id: calendar
+        for r in rows
+        if (
+            calendar := customer_calendar_of(
+                r.customer_country, r.customer_subdivision, r.customer_closed_days, r.customer_time_zone
+            )
+        )
+        is not None
+    }
+
+
 # What the fold reads; other kinds (reforecasts, window jumps, nudges) never change a TTFV fact.
 TTFV_EVENT_KINDS = (
     "project_launched",
+    "cancelled",  # stops the observation (censored at the cancel day)
+    "rebound",  # the owner (csm) and the customer's time zone come from the people bound
     "project_held",
     "project_resumed",
     "task_completed",
@@ -455,6 +499,8 @@ class SqlReportStore:
                     projects.c.kickoff_on,
                     projects.c.committed_go_live_on,
                     projects.c.projected_go_live_on,
+                    projects.c.first_committed_go_live_on,
+                    projects.c.recommits,
                     project_ttfv.c.owner,
                     project_ttfv.c.held_since,
                 )
@@ -525,6 +571,8 @@ class SqlReportStore:
                 projected_go_live_on=p.projected_go_live_on,
                 tasks=tuple(by_project.get(p.id, ())),
                 held_since=p.held_since,
+                first_committed_go_live_on=p.first_committed_go_live_on,
+                recommits=p.recommits,
             )
             for p in project_rows
         ]

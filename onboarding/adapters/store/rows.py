@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select
 
+from onboarding.core.customer_calendar import CustomerCalendar
+
 
 def driver_rows(connection: Connection, query: Select[Any]) -> list[Any]:
     """The query's rows as the driver's own tuples (its values as the driver reads them: see ``day_reader``)."""
@@ -30,3 +32,13 @@ def day_reader(engine: Engine) -> Callable[[Any], date]:
 def utc_instant(value: datetime) -> datetime:
     """An instant read back from the store: SQLite hands instants back without a zone; they are stored in UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def customer_calendar_of(
+    country: str | None, subdivision: str | None, closed_days: str | None, time_zone: str | None
+) -> CustomerCalendar | None:
+    """A project's own customer calendar from its four columns (all null: none, the blueprint's)."""
+    if country is None and subdivision is None and not closed_days and time_zone is None:
+        return None
+    days = tuple(date.fromisoformat(d) for d in closed_days.split(",")) if closed_days else ()
+    return CustomerCalendar(country, subdivision, days, time_zone)

@@ -37,10 +37,11 @@ from onboarding.adapters.store.reports import (
     project_ttfv_values,
     replace_ttfv,
 )
-from onboarding.adapters.store.rows import utc_instant
+from onboarding.adapters.store.rows import customer_calendar_of, utc_instant
 from onboarding.adapters.store.tables import Base, BindingRow, BlueprintRow, EventRow, OutboxRow, ProjectRow, TaskRow
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
-from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.messages import ABOUT_THE_WORK, OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange
@@ -516,6 +517,7 @@ class SqlProjectStore:
                     "created_at": project.created_at,
                     "blueprint_id": blueprint_id,
                     "version": 1,
+                    **_customer_values(project.customer_calendar),
                 }
             )
             binding_rows += [
@@ -585,6 +587,17 @@ class SqlProjectStore:
             for fields, changed in by_fields.items():
                 _update_tasks(connection, changed, fields=fields)
             for c in changes:
+                _update_bindings(connection, c)
+                if c.suppress_pending is not None:
+                    connection.execute(
+                        update(outbox)
+                        .where(
+                            outbox.c.project_id == c.before.id,
+                            outbox.c.status == "pending",
+                            outbox.c.kind.in_(sorted(ABOUT_THE_WORK)),  # not outbound events: those still go
+                        )
+                        .values(status="suppressed", last_error=c.suppress_pending, claimed_by=None, claimed_at=None)
+                    )
                 self._append(connection, c.before.id, c.new_events, c.messages, now=c.after.updated_at)
                 self._refresh_ttfv(connection, c.after, c.new_events)
 
@@ -617,11 +630,27 @@ class SqlProjectStore:
             ]
 
     def queue(self, messages: Sequence[OutgoingMessage], *, now: datetime) -> int:
+        """Queue emails no change goes with (a weekly status): those about a cancelled project's work are left out.
+
+        The projects' rows are read under a share lock (PostgreSQL; SQLite writes one at a time): a cancel
+        committed while the emails were decided is seen here, and one that comes after suppresses them.
+        """
         if not messages:
             return 0
         with self._transaction() as connection:
+            about = sorted({m.project_id for m in messages if m.project_id is not None and m.kind in ABOUT_THE_WORK})
+            cancelled: set[str] = set()
+            for start in range(0, len(about), _CHUNK):
+                query = select(projects.c.id, projects.c.state).where(projects.c.id.in_(about[start : start + _CHUNK]))
+                if connection.dialect.name == "postgresql":
+                    query = query.order_by(projects.c.id).with_for_update(read=True)
+                cancelled.update(r.id for r in connection.execute(query) if r.state == ProjectState.cancelled.value)
+            rows = [
+                outbox_values(m, now) for m in messages if not (m.project_id in cancelled and m.kind in ABOUT_THE_WORK)
+            ]
+            if not rows:
+                return 0
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            rows = [outbox_values(m, now) for m in messages]
             return len(connection.execute(statement.returning(outbox.c.id), rows).all())
 
     def _append(
@@ -672,12 +701,31 @@ def _record_of(
         committed_go_live_on=row["committed_go_live_on"],
         projected_go_live_on=row["projected_go_live_on"],
         finish_on=row["finish_on"],
+        first_committed_go_live_on=row["first_committed_go_live_on"],
+        recommits=row["recommits"],
         bindings=people,
         tasks=tuple(_task(t) for t in task_rows),
         created_at=utc_instant(row["created_at"]),
         updated_at=utc_instant(row["updated_at"]),
         version=row["version"],
+        customer_calendar=_customer_calendar(row),
     )
+
+
+def _customer_calendar(row: Any) -> CustomerCalendar | None:
+    """The project's own customer calendar from its columns (all null: none, the blueprint's)."""
+    return customer_calendar_of(
+        row["customer_country"], row["customer_subdivision"], row["customer_closed_days"], row["customer_time_zone"]
+    )
+
+
+def _customer_values(customer: CustomerCalendar | None) -> dict[str, Any]:
+    return {
+        "customer_country": customer.country if customer else None,
+        "customer_subdivision": customer.subdivision if customer else None,
+        "customer_closed_days": (",".join(d.isoformat() for d in customer.closed_days) or None) if customer else None,
+        "customer_time_zone": customer.time_zone if customer else None,
+    }
 
 
 def _project_values(project: ProjectRecord) -> dict[str, Any]:
@@ -695,6 +743,8 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "finish_on": project.finish_on,
         "updated_at": project.updated_at,
         "replan_after": replan_after(project.tasks),
+        "first_committed_go_live_on": project.first_committed_go_live_on,
+        "recommits": project.recommits,
     }
 
 
@@ -710,6 +760,30 @@ def _update_tasks(connection: Connection, changed: Iterable[tuple[str, TaskRecor
         .values({c: bindparam(f"b_{c}") for c in columns}),
         [{f"b_{k}": row[k] for k in ("project_id", "key", *columns)} for row in rows],
     )
+
+
+def _update_bindings(connection: Connection, change: ProjectChange) -> None:
+    """Write the roles whose person changed (a rebind): the row of each replaced, one statement each."""
+    before, after = change.before.bindings, change.after.bindings
+    for role, person in after.items():
+        if before.get(role) == person:
+            continue
+        if role in before:
+            connection.execute(
+                update(bindings)
+                .where(bindings.c.project_id == change.before.id, bindings.c.role == role)
+                .values(name=person.name, email=person.email, timezone=person.timezone)
+            )
+        else:
+            connection.execute(
+                insert(bindings).values(
+                    project_id=change.before.id,
+                    role=role,
+                    name=person.name,
+                    email=person.email,
+                    timezone=person.timezone,
+                )
+            )
 
 
 def _changed_fields(before: TaskRecord, after: TaskRecord) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, insert, or_, select, text, update
 
-from onboarding.adapters.store.rows import day_reader, driver_rows
+from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows
 from onboarding.adapters.store.sql import (
     _insert,
     bindings,
@@ -34,6 +34,7 @@ from onboarding.adapters.store.sql import (
     writing,
 )
 from onboarding.adapters.store.tables import Base
+from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.sweep_days import SweepHistory
@@ -122,6 +123,26 @@ class SqlSweepStore:
             return list(
                 connection.execute(select(blueprints.c.id).where(active.exists()).order_by(blueprints.c.id)).scalars()
             )
+
+    def own_customer_calendars(self) -> dict[str, tuple[str, CustomerCalendar]]:
+        """Active projects dated on their customer's own calendar: their snapshot id and that calendar, by id."""
+        c = projects.c
+        query = select(c.id, c.blueprint_id, c.customer_country, c.customer_subdivision, c.customer_closed_days).where(
+            c.state == "active",
+            or_(
+                c.customer_country.is_not(None),
+                c.customer_subdivision.is_not(None),
+                c.customer_closed_days.is_not(None),
+            ),
+        )
+        out: dict[str, tuple[str, CustomerCalendar]] = {}
+        seen: dict[CustomerCalendar, CustomerCalendar] = {}  # one value per calendar: many projects share one
+        with self.engine.connect() as connection:
+            for pid, snapshot, country, subdivision, closed in connection.execute(query):
+                calendar = customer_calendar_of(country, subdivision, closed, None)
+                if calendar is not None:
+                    out[pid] = (snapshot, seen.setdefault(calendar, calendar))
+        return out
 
     def time_zones(self) -> list[str]:
         """Each zone once, from the zone index by skipping from one zone to the next (a handful of lookups)."""

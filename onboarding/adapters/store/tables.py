@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -79,6 +80,14 @@ class ProjectRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The last day its plan holds as it is (``core.projects.replan_after``): a sweep re-plans it after that.
     replan_after: Mapped[date | None] = mapped_column(Date)
+    # The customer's own calendar and time zone given at launch (0021); all null: the blueprint's.
+    customer_country: Mapped[str | None] = mapped_column(String(2))
+    customer_subdivision: Mapped[str | None] = mapped_column(String(32))
+    customer_closed_days: Mapped[str | None] = mapped_column(Text)  # ISO dates, sorted, comma-separated
+    customer_time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The go-live committed at launch, once a recommit moved ``committed_go_live_on`` (0018); how many recommits.
+    first_committed_go_live_on: Mapped[date | None] = mapped_column(Date)
+    recommits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         # The nudge decision reads these of many projects at once: each project's from this index alone.
@@ -86,6 +95,20 @@ class ProjectRow(Base):
         # The sweep's question: which active projects' plans move today.
         Index("ix_projects_replan", "state", "replan_after", "id"),
     )
+
+
+class TeamDefaultRow(Base):
+    """The person a vendor role takes by default at launch, per segment (``any``: every segment without its own)."""
+
+    __tablename__ = "team_defaults"
+
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200))
 
 
 class BindingRow(Base):
@@ -346,3 +369,37 @@ class ApiKeyRow(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class HookSourceRow(Base):
+    """A system allowed to launch projects by posting to ``/hooks/launch/{name}``: how it signs, how to read it.
+
+    The secret is kept as given (verifying a signature needs it; it is never shown again).
+    """
+
+    __tablename__ = "hook_sources"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(16))
+    secret: Mapped[str] = mapped_column(Text)
+    mapping: Mapped[str] = mapped_column(Text)  # the mapping's YAML text, as added
+    public_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HookDeliveryRow(Base):
+    """A hook delivery seen: claimed (no project yet) while it launches, then the project it launched.
+
+    One row per (source, delivery id): a delivery retried, even two at once, launches once.
+    """
+
+    __tablename__ = "hook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(128))
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_hook_deliveries_source_delivery_id"),)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import health, outbox, reports
+from onboarding.web.api import health, outbox, project_changes, reports
 
 ROUTERS: list[APIRouter] = [
+    project_changes.router,
     reports.router,
     outbox.router,
 ]

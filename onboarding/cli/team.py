@@ -1,0 +1,101 @@
+"""``onboarding team set | list | unset``: the team's default people for vendor roles, by segment.
+
+A launch binds the roles it is not given to these (``core/team`` says how).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich import box
+from rich.table import Table
+
+from onboarding.cli.edge import application, console, fail, main, needs_database
+from onboarding.core.addresses import parse_mailbox
+from onboarding.core.messages import Person
+from onboarding.core.team import ANY_SEGMENT, TeamDefault
+from onboarding.errors import OnboardingError
+
+needs_database("team")  # `onboarding db upgrade` (or a launch) makes the database
+
+
+def _document(default: TeamDefault) -> dict[str, str]:
+    return {
+        "role": default.role,
+        "segment": default.segment,
+        "name": default.person.name,
+        "email": default.person.email,
+        "timezone": default.person.timezone,
+        "updated_at": default.updated_at.isoformat(),
+        "updated_by": default.updated_by,
+    }
+
+
+def _shown(default: TeamDefault) -> str:
+    p = default.person
+    return f"{default.role} ({default.segment}): {p.name} <{p.email}>" + (
+        f";tz={p.timezone}" if p.timezone != "UTC" else ""
+    )
+
+
+@main.group()
+def team() -> None:
+    """Default people for vendor roles, by segment: a launch binds only the roles these do not cover."""
+
+
+@team.command(name="set")
+@click.argument("role")
+@click.argument("person", metavar='"Name <email>"')
+@click.option("--segment", help=f"The segment it is the default for (default: {ANY_SEGMENT}, every segment).")
+@click.option("--tz", "timezone", default="UTC", show_default=True, help="The person's time zone (IANA).")
+@click.option("--by", "actor", default="cli", show_default=True)
+def set_default(role: str, person: str, segment: str | None, timezone: str, actor: str) -> None:
+    """Make PERSON the default for ROLE (a vendor role) in a segment, in place of the one there was."""
+    try:
+        name, email = parse_mailbox(person, loc=("person",), source="team default")
+        done = application().team.set(role, Person(name or email, email, timezone), segment=segment, by=actor)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    click.echo(f"set {_shown(done.default)}" + (f" (was {_shown(done.replaced)})" if done.replaced else ""))
+    if not done.known_role:
+        click.echo(f"  note: no blueprint launched here has a role {role!r} yet", err=True)
+
+
+@team.command(name="list")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_defaults(output_format: str) -> None:
+    """Every default: role, segment, person and zone, and who set it when."""
+    defaults = application().team.defaults()
+    if output_format == "json":
+        click.echo(json.dumps([_document(d) for d in defaults], indent=2))
+        return
+    if not defaults:
+        click.echo("no team defaults: every role is bound at launch")
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("role", "segment", "person", "time zone", "set"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for d in defaults:
+        table.add_row(
+            d.role,
+            d.segment,
+            f"{d.person.name} <{d.person.email}>",
+            d.person.timezone,
+            f"{d.updated_at:%Y-%m-%d %H:%M} by {d.updated_by}",
+        )
+    console().print(table)
+
+
+@team.command(name="unset")
+@click.argument("role")
+@click.option("--segment", help=f"The segment (default: {ANY_SEGMENT}).")
+def unset_default(role: str, segment: str | None) -> None:
+    """Remove the default for ROLE in a segment: launches then bind it themselves (or take the any default)."""
+    try:
+        removed = application().team.unset(role, segment=segment)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    click.echo(f"unset {_shown(removed)}")
