@@ -18,7 +18,7 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
-from onboarding.adapters.email.unsubscribe import secret_key
+from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secret_key
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.blueprints import SqlBlueprintCatalog
@@ -54,6 +54,7 @@ from onboarding.services.reports import ReportService
 from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.services.team import TeamService
+from onboarding.services.unsubscribe import UnsubscribeService
 from onboarding.services.webhooks import WebhookService
 from onboarding.settings import Settings
 
@@ -302,6 +303,12 @@ class Application:
     @cached_property
     def outbox(self) -> OutboxService:
         return outbox_service(self.settings, clock=self.clock, engine=self.engine)
+
+    @cached_property
+    def unsubscribe(self) -> UnsubscribeService:
+        return UnsubscribeService(
+            tokens=SignedUnsubscribeTokens(unsubscribe_secret(self.settings)), projects=self.projects
+        )
 
     @cached_property
     def team(self) -> TeamService:

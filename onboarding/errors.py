@@ -34,8 +34,10 @@
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
 location (a path into the document; the YAML adapter adds file, line and column) and
-a hint that says what to do. Only the edge (the CLI) turns these into text and an
-exit status. Infrastructure failures (disk, database, network) are not dressed up
+a hint that says what to change in words every edge can use: no command, option or
+field name (the CLI adds its options per code, the HTTP API its own wording). Only
+the edges turn these into text and an exit status (the CLI) or a problem document
+and an HTTP status (the web app). Infrastructure failures (disk, database, network) are not dressed up
 as user errors: the store says them as ``StoreUnavailable`` (which server or file,
 what the driver said, what to check), a family of its own. What does not belong
 here: formatting for a terminal, I/O.
@@ -88,14 +90,15 @@ BLUEPRINT_CODES: dict[str, str] = {
 # Stable problem codes of running projects (documented in README.md).
 RUN_CODES: dict[str, str] = {
     "invalid-transition": "a task or project cannot make that change from its current state",
-    "predecessors-not-done": "a task's predecessors are not done (use --force to record an exception)",
+    "predecessors-not-done": "a task's predecessors are not done (a forced change records an exception)",
     "project-on-hold": "the project is on hold",
     "date-in-future": "a task, hold or resume dated after today",
     "date-too-early": "a task dated more than a year before the project's kickoff",
-    "date-before-kickoff": "a task, hold or resume dated before the project's kickoff (tasks: --force-date records it)",
+    "date-before-kickoff": "a task, hold or resume dated before the project's kickoff "
+    "(a task's forced date records it)",
     "date-before-predecessor": "a start or completion dated before a predecessor was done or started "
-    "(--force-date records it)",
-    "date-before-start": "a completion or skip dated before the task started (--force-date records it)",
+    "(a forced date records it)",
+    "date-before-start": "a completion or skip dated before the task started (a forced date records it)",
     "date-before-resume": "a hold dated before the day the previous hold ended",
     "date-before-hold": "a resume dated before the day its hold began",
     "project-not-found": "no project with that id or external id",
@@ -125,8 +128,8 @@ RUN_CODES: dict[str, str] = {
 
 # Stable problem codes of the manager reports (documented in README.md).
 REPORT_CODES: dict[str, str] = {
-    "invalid-period": "a report's --since day is after its --until day",
-    "conflicting-as-of": "a report given two different --as-of days (before and after its subcommand)",
+    "invalid-period": "a report's period starts after it ends",
+    "conflicting-as-of": "a report asked as of two different days",
 }
 
 # Stable problem codes of the sweep's day and time (documented in README.md, "Running onboardings").
@@ -139,7 +142,7 @@ SWEEP_CODES: dict[str, str] = {
 
 # Stable problem codes of the demo (documented in README.md).
 DEMO_CODES: dict[str, str] = {
-    "demo-folder-not-ours": "the demo's --data folder holds files the demo did not make",
+    "demo-folder-not-ours": "the demo's data folder holds files the demo did not make",
 }
 
 # Stable problem codes of `onboarding outbox` (documented in README.md).
@@ -184,13 +187,13 @@ SETUP_CODES: dict[str, str] = {
     "invalid-setting": "an ONBOARDING_* environment variable that cannot be read",
     "invalid-database-url": "ONBOARDING_DATABASE_URL is not a database URL this engine can use",
     "data-dir-unusable": "the data folder is a file, or cannot be created, read or written",
-    "database-not-found": "no database where the settings point, for a command that does not create one",
+    "database-not-found": "no database where the settings point, for work that does not create one",
     "database-unreadable": "the SQLite file is not a database, or is corrupted or cut short",
     "database-unreachable": "the database server cannot be reached or refuses the connection",
     "database-too-new": "the schema is from a newer version of the engine than this one",
     "database-out-of-date": "the schema is from an older version of the engine: upgrade it first",
-    "database-failed": "the database failed while the command ran",
-    "file-access-failed": "a file or folder the command needs cannot be read or written",
+    "database-failed": "the database failed while the request or command ran",
+    "file-access-failed": "a file or folder the engine needs cannot be read or written",
 }
 
 # Stable problem codes of inbound hooks (documented in README.md, "CRM launches").

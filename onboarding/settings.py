@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +25,11 @@ class Settings(BaseSettings):
     sender_name: str = "Onboarding"
     sender_email: str = "onboarding@localhost"
     mail_domain: str = Field(default="onboarding.localhost", description="Right-hand side of Message-IDs.")
-    unsubscribe_url: str = Field(default="http://localhost/unsubscribe", description="Base of unsubscribe links.")
+    unsubscribe_url: str = Field(
+        default="http://localhost:8080/unsubscribe",
+        description="Base of unsubscribe links: the /unsubscribe page of `onboarding web` as customers reach it "
+        "(https in production: mail providers honour one-click unsubscribe only over https).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=32,
@@ -68,6 +73,17 @@ class Settings(BaseSettings):
     @classmethod
     def _sender_address(cls, value: str) -> str:
         return _address_setting("ONBOARDING_SENDER_EMAIL", value)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsubscribe_url(cls, value: str) -> str:
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname or url.fragment or any(c in value for c in " <>\"'"):
+            raise ValueError(
+                "not an http(s) URL customers can open; write where they reach the unsubscribe page, "
+                "e.g. https://onboarding.example.com/unsubscribe"
+            )
+        return value.strip()
 
     @field_validator("sender_name")
     @classmethod

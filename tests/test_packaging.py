@@ -4,7 +4,7 @@ blueprints shipped inside it (``onboarding.examples``) so that ``onboarding demo
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).parents[1]
 
@@ -31,3 +31,23 @@ def test_installing_adds_no_generic_top_level_module() -> None:
     assert "flows" not in tops
     assert not list(ROOT.glob("flows/*.py"))
     assert not (ROOT / "flows.py").exists()
+
+
+def test_every_template_and_data_file_of_the_package_is_in_the_wheel() -> None:
+    """The web pages' templates (and the emails' and the report's) ship as package data: a file that no
+    package-data pattern matches would be left out of the wheel, and its page would fail only once installed."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    patterns = config["package-data"]["onboarding"]
+    package = ROOT / "onboarding"
+    data = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*")
+        if path.is_file() and path.suffix not in {".py", ".pyc"} and "__pycache__" not in path.parts
+    }
+    assert {name for name in data if name.startswith("web/templates/")} >= {
+        "web/templates/unsubscribe.html",
+        "web/templates/unsubscribed.html",
+        "web/templates/unsubscribe_refused.html",
+    }
+    left_out = sorted(name for name in data if not any(PurePosixPath(name).match(p) for p in patterns))
+    assert left_out == ["adapters/store/migrations/script.py.mako"]  # alembic's, for writing new migrations only

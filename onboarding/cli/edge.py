@@ -18,6 +18,7 @@ from onboarding.adapters.store.sql import store_failure
 from onboarding.bootstrap import Application, require_database
 from onboarding.core.lifecycle import Action
 from onboarding.errors import OnboardingError, Problem, ProblemsError, StoreUnavailable, render_problem
+from onboarding.services.outbox import parse_age
 from onboarding.settings import Settings, settings_problems
 
 EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the sweep ran, its mail waits for a server that can be reached
@@ -35,22 +36,18 @@ class IsoDate(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-07", param, ctx)
 
 
-_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-
-
 class Age(click.ParamType):  # type: ignore[type-arg]
     name = "AGE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
         if isinstance(value, timedelta):
             return value
-        text = str(value).strip().lower()
-        number, unit = text[:-1], text[-1:]
-        if unit not in _AGE_UNITS or not number.isdigit():
+        age = parse_age(str(value))
+        if age is None:
             self.fail(
                 f"{value!r} is not an age; write a whole number of minutes, hours or days: 30m, 6h, 3d", param, ctx
             )
-        return timedelta(**{_AGE_UNITS[unit]: int(number)})
+        return age
 
 
 def console(stream: Any = None) -> Console:
@@ -58,8 +55,32 @@ def console(stream: Any = None) -> Console:
     return Console(file=out, width=None if out.isatty() else 200, highlight=False, soft_wrap=False)
 
 
-# How the command line words the fix of a problem whose hint says it in general terms.
-_CLI_FIX = {"database-out-of-date": "run `onboarding db upgrade`, then the command again"}
+# How the command line words the fix of a problem whose hint says it in general terms (the engine's hints name no
+# command or option: the HTTP API words the same fix its own way).
+_FORCE_DATE = "--force-date records a task's day as given"
+_CLI_FIX = {
+    "database-out-of-date": "run `onboarding db upgrade`, then the command again",
+    "database-not-found": "run it from the folder that holds data/; `onboarding db upgrade` or `onboarding launch` "
+    "creates a new database",
+    "project-not-found": "`onboarding list` shows the projects' ids and external ids",
+    "unknown-task": "`onboarding status PROJECT` lists its tasks",
+    "project-on-hold": "`onboarding resume PROJECT` resumes it",
+    "predecessors-not-done": "--force records the change as an exception",
+    "date-in-future": "--on gives the day it happened",
+    "date-too-early": "--on gives the day it happened",
+    "date-before-kickoff": f"--on gives the day it happened; {_FORCE_DATE}",
+    "date-before-predecessor": f"--on gives the day it happened; {_FORCE_DATE}",
+    "date-before-start": f"--on gives the day it happened; {_FORCE_DATE}",
+    "date-before-resume": "--on gives the day it happened",
+    "date-before-hold": "--on gives the day it happened",
+    "missing-binding": 'bind each role with --bind ROLE="Name <email>"',
+    "external-id-conflict": "--external-id names the project in your CRM",
+    "invalid-period": "give --since on or before --until",
+    "conflicting-as-of": "give --as-of once, before or after the subcommand",
+    "invalid-sweep-time": "e.g. --at 17:00",
+    "sweep-in-future": "leave --as-of and --at out to sweep now",
+    "message-not-found": "`onboarding outbox list` shows the messages",
+}
 
 
 def fail(error: OnboardingError) -> None:

@@ -11,15 +11,13 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from onboarding.adapters.email.unsubscribe import read_unsubscribe_token
-from onboarding.bootstrap import unsubscribe_secret
 from onboarding.cli.blueprints import registry_needed
 from onboarding.cli.edge import IsoDate, application, console, fail, main
 from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
 from onboarding.core.messages import Person
-from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem, UnsubscribeRefused
+from onboarding.errors import AddressInvalid, OnboardingError, PlanInputInvalid, Problem
 
 
 def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
@@ -248,37 +246,13 @@ def resume_command(project: str, on: date | None, actor: str) -> None:
 @click.argument("token")
 def unsubscribe(token: str) -> None:
     """Record the opt-out an unsubscribe link asks for (TOKEN: its token= value) as an event of its project."""
-    app = application()
-    request = read_unsubscribe_token(token, secret=unsubscribe_secret(app.settings))
     try:
-        if request is None:
-            raise UnsubscribeRefused(
-                "unsubscribe",
-                (
-                    Problem(
-                        "invalid-unsubscribe-token",
-                        "this token was not signed with this engine's secret key, or was altered or cut short",
-                        hint="copy the whole token= value of the link; check ONBOARDING_SECRET_KEY or the data folder",
-                    ),
-                ),
-            )
-        if request.project_id is None:
-            raise UnsubscribeRefused(
-                "unsubscribe",
-                (
-                    Problem(
-                        "unsubscribe-every-project",
-                        f"the token is valid and asks to stop every project's emails to {request.email}",
-                        hint="opt-outs are recorded per project: ask which projects, and unsubscribe from those",
-                    ),
-                ),
-            )
-        recorded = app.projects.unsubscribe(request.project_id, email=request.email)
+        done = application().unsubscribe.confirm(token)
     except OnboardingError as exc:
         fail(exc)
         return
-    done = "recorded" if recorded else "was already recorded"
-    click.echo(f"{request.email} unsubscribed from {request.project_id}: {done}")
+    said = "recorded" if done.recorded_now else "was already recorded"
+    click.echo(f"{done.email} unsubscribed from {done.project_id}: {said}")
 
 
 @main.command()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.edge import IsoDate, application, cell, console, fail, main, plain
-from onboarding.core.metrics import TTFV_COLUMNS, Dimension, portfolio_rows, ttfv_row
+from onboarding.core.metrics import Dimension, ttfv_row
+from onboarding.core.report_csv import portfolio_csv, ttfv_csv, ttfv_header, ttfv_table_rows
 from onboarding.errors import OnboardingError
 from onboarding.services.reports import one_report_day
 
@@ -90,13 +89,11 @@ def report_ttfv(
     if output_format == "json":
         click.echo(json.dumps(plain(result), indent=2))
         return
-    header = [*(d.value for d in result.dimensions), *TTFV_COLUMNS]
-    rows = [[*g.key, *ttfv_row(g)] for g in result.groups]
     if output_format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        click.echo(ttfv_csv(result), nl=False)
         return
+    header = ttfv_header(result)
+    rows = ttfv_table_rows(result)
     out = console()
     period = f" starting {since or '...'} to {until or '...'}" if since or until else ""
     out.print(Text(f"Time to first value as of {result.as_of.isoformat()}{period}", style="bold"))
@@ -136,9 +133,7 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
         click.echo(json.dumps(plain(result), indent=2))
         return
     if output_format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["section", "item", "measure", "value"])
-        writer.writerows(portfolio_rows(result))
+        click.echo(portfolio_csv(result), nl=False)
         return
     out = console()
     o = result.on_time

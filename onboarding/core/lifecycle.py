@@ -158,9 +158,9 @@ def transition(
     if project_state is ProjectState.cancelled:
         raise _refused("project-cancelled", "the project is cancelled", "a cancelled project no longer changes")
     if task_key not in graph.by_key:
-        raise _refused("unknown-task", f"no task {task_key!r} in this project", "see `onboarding status PROJECT`")
+        raise _refused("unknown-task", f"no task {task_key!r} in this project", "the project's status lists its tasks")
     if project_state is ProjectState.on_hold and action is not Action.block:
-        raise _refused("project-on-hold", "the project is on hold", "resume it first: onboarding resume PROJECT")
+        raise _refused("project-on-hold", "the project is on hold", "resume the project first")
     current = progress.get(task_key, TaskProgress())
     target = TRANSITIONS.get((current.state, action))
     if target is None:
@@ -178,7 +178,7 @@ def transition(
                 "predecessors-not-done",
                 f"cannot {action.value} {task_key!r}: waiting for " + ", ".join(waiting),
                 (),
-                "finish those first, or repeat with --force (recorded)",
+                "finish those first, or force the change (recorded as an exception)",
             )
         )
     dated = date_problems(graph, progress, task_key, action, on=on, kickoff_on=kickoff_on, today=today)
@@ -254,7 +254,7 @@ def date_problems(
                 "date-in-future",
                 f"{on.isoformat()} is after today ({today.isoformat()}): record work when it has happened",
                 loc,
-                f"give --on {today.isoformat()} or an earlier day",
+                f"date it {today.isoformat()} or earlier",
             )
         ]
     if on < kickoff_on - EARLIEST_BEFORE_KICKOFF:
@@ -263,10 +263,10 @@ def date_problems(
                 "date-too-early",
                 f"{on.isoformat()} is more than a year before the project's kickoff ({kickoff_on.isoformat()})",
                 loc,
-                f"give --on {kickoff_on.isoformat()} or later",
+                f"date it {kickoff_on.isoformat()} or later",
             )
         ]
-    override = "or repeat with --force-date (recorded) if that is really what happened"
+    override = "or force the date (recorded) if that is really what happened"
     problems: list[Problem] = []
     if on < kickoff_on:
         problems.append(
@@ -274,7 +274,7 @@ def date_problems(
                 "date-before-kickoff",
                 f"{on.isoformat()} is before the project's kickoff ({kickoff_on.isoformat()})",
                 loc,
-                f"give --on {kickoff_on.isoformat()} or later, {override}",
+                f"date it {kickoff_on.isoformat()} or later, {override}",
             )
         )
     started_on = progress.get(task_key, TaskProgress()).started_on
@@ -300,7 +300,7 @@ def date_problems(
                         f"cannot {action.value} {task_key!r} on {on.isoformat()}: "
                         f"{edge.predecessor!r} ({edge.type.value}) {what} on {reached.isoformat()}",
                         loc,
-                        f"give --on {reached.isoformat()} or later, {override}",
+                        f"date it {reached.isoformat()} or later, {override}",
                     )
                 )
     if action in (Action.complete, Action.skip) and started_on is not None and on < started_on:
@@ -309,7 +309,7 @@ def date_problems(
                 "date-before-start",
                 f"cannot {action.value} {task_key!r} on {on.isoformat()}: it started on {started_on.isoformat()}",
                 loc,
-                f"give --on {started_on.isoformat()} or later, {override}",
+                f"date it {started_on.isoformat()} or later, {override}",
             )
         )
     return problems
@@ -341,7 +341,7 @@ def hold(
                 "date-before-kickoff",
                 f"{day.isoformat()} is before the project's kickoff ({kickoff_on.isoformat()})",
                 ("on",),
-                f"give --on {kickoff_on.isoformat()} or later",
+                f"date it {kickoff_on.isoformat()} or later",
             )
         )
     if not problems and resumed_on is not None and day < resumed_on:
@@ -350,7 +350,7 @@ def hold(
                 "date-before-resume",
                 f"{day.isoformat()} is before the day the previous hold ended ({resumed_on.isoformat()})",
                 ("on",),
-                f"give --on {resumed_on.isoformat()} or later",
+                f"date it {resumed_on.isoformat()} or later",
             )
         )
     if problems:
@@ -380,7 +380,7 @@ def resume(
                 "date-before-hold",
                 f"{day.isoformat()} is before the day the hold began ({held_on.isoformat()})",
                 ("on",),
-                f"give --on {held_on.isoformat()} or later",
+                f"date it {held_on.isoformat()} or later",
             )
         )
     if problems:
@@ -479,7 +479,7 @@ def _day_problems(day: date, *, today: date) -> list[Problem]:
             "date-in-future",
             f"{day.isoformat()} is after today ({today.isoformat()}): record what has happened",
             ("on",),
-            f"give --on {today.isoformat()} or an earlier day",
+            f"date it {today.isoformat()} or earlier",
         )
     ]
 

@@ -146,7 +146,7 @@ class PaySchedule:
 # -- reading a spec -------------------------------------------------------------
 
 
-def parse_pay_schedule(spec: str, *, source: str = "--pay-schedule") -> PaySchedule:
+def parse_pay_schedule(spec: str, *, source: str = "pay schedule") -> PaySchedule:
     """Read ``weekly:YYYY-MM-DD``, ``biweekly:YYYY-MM-DD``, ``semimonthly:A,B`` or
     ``monthly:D``, each optionally followed by ``:ROLL``.
 

@@ -284,7 +284,7 @@ def plan_project(
                     "missing-pay-schedule",
                     "this blueprint's launch window needs the customer's pay schedule",
                     ("pay_schedule",),
-                    "give --pay-schedule (e.g. biweekly:2026-01-02) or a pay_schedule in the blueprint",
+                    "give the customer's pay schedule (e.g. biweekly:2026-01-02), or a pay_schedule in the blueprint",
                 ),
             ),
         )

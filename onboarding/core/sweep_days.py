@@ -47,7 +47,7 @@ def sweep_time(text: str) -> time:
                 "invalid-sweep-time",
                 f"{text!r} is not a time of day",
                 ("at",),
-                "write HH:MM in 24-hour UTC, from 00:00 to 23:59, e.g. --at 17:00",
+                "write HH:MM in 24-hour UTC, from 00:00 to 23:59, e.g. 17:00",
             ),
         ),
     )
@@ -67,7 +67,7 @@ def sweep_instant(as_of: date | None, at: str | None, *, now: datetime) -> datet
                 "sweep-day-out-of-range",
                 f"{as_of.isoformat()} is outside the years the calendars cover",
                 ("as_of",),
-                "sweep as of today or an earlier day, or leave --as-of out to sweep now",
+                "sweep as of today or an earlier day, or give no day to sweep now",
             )
         )
     of_day: time | None = None
@@ -101,9 +101,9 @@ def check_sweep(at: datetime, *, now: datetime, history: SweepHistory) -> None:
                 f"a sweep as of {at:%Y-%m-%d %H:%M} UTC is later than now ({now:%Y-%m-%d %H:%M} UTC): it would "
                 "send that day's emails now and re-plan from a day that has not come",
                 ("as_of",) if later_day else ("at",),
-                "sweep as of today or an earlier day, or leave --as-of out to sweep now"
+                "sweep as of today or an earlier day, or give no day to sweep now"
                 if later_day
-                else "give --at a time before now, or leave --at out",
+                else "give a time before now, or no time to sweep now",
                 detail=("only a database created as a simulation, such as the demo's, may move its clock forward",),
             )
         )

@@ -313,7 +313,7 @@ class Dispatcher:
         return (
             f"held: still failing {_duration(now - since)} after it was queued ({since:%Y-%m-%d %H:%M} UTC),"
             f" past the retry horizon of {_duration(self._horizon)}; last error: {detail}"
-            " (resend with `onboarding outbox retry`)"
+            " (it waits for a resend by hand)"
         )
 
 

@@ -19,6 +19,23 @@ from datetime import timedelta
 from onboarding.errors import MessageNotFound, Problem
 from onboarding.services.ports import RESENDABLE, Clock, OutboxEntry, OutboxQuery, OutboxRecords, ProjectStore
 
+AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_LONGEST_AGE = timedelta(days=100 * 366)  # older than anything an outbox holds; beyond, dates cannot be counted
+
+
+def parse_age(text: str) -> timedelta | None:
+    """``30m``, ``6h``, ``3d`` (a whole number of minutes, hours or days, up to a century) as a duration; None for
+    anything else."""
+    text = text.strip().lower()
+    number, unit = text[:-1], text[-1:]
+    if unit not in AGE_UNITS or not number.isascii() or not number.isdigit():
+        return None
+    try:
+        age = timedelta(**{AGE_UNITS[unit]: int(number)})
+    except OverflowError:
+        return None
+    return age if age <= _LONGEST_AGE else None
+
 
 @dataclass(frozen=True)
 class OutboxListing:
@@ -99,6 +116,9 @@ def _not_found(ids: Sequence[int]) -> MessageNotFound:
     return MessageNotFound(
         "outbox",
         tuple(
-            Problem("message-not-found", f"no outbox message #{i}", hint="see `onboarding outbox list`") for i in ids
+            Problem(
+                "message-not-found", f"no outbox message #{i}", hint="the outbox's list shows the messages it holds"
+            )
+            for i in ids
         ),
     )

@@ -31,9 +31,9 @@ def one_report_day(*days: date | None) -> date | None:
             (
                 Problem(
                     "conflicting-as-of",
-                    f"--as-of is given twice with different days: {', '.join(d.isoformat() for d in given)}",
+                    f"the report is asked as of two different days: {', '.join(d.isoformat() for d in given)}",
                     ("as_of",),
-                    "give --as-of once, before or after the subcommand",
+                    "ask for one day",
                 ),
             ),
         )
@@ -62,9 +62,9 @@ class ReportService:
                 (
                     Problem(
                         "invalid-period",
-                        f"--since {since.isoformat()} is after --until {until.isoformat()}",
+                        f"the period starts {since.isoformat()}, after it ends ({until.isoformat()})",
                         ("since",),
-                        "give a --since day on or before the --until day",
+                        "give a first day on or before the last day",
                     ),
                 ),
             )

@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(application)`` for a process's ``Application``.
 
 OpenAPI at ``/api/openapi.json``, browsable docs at ``/api/docs``; every error as
-problem+json (``problems``). ``app_from_environment`` is the factory the server's
+problem+json (``problems``); the unsubscribe pages customers reach from their emails at
+``/unsubscribe`` (``unsubscribe``, no key). ``app_from_environment`` is the factory the server's
 workers call (``onboarding web``): settings from the environment, one
 ``Application`` per worker process.
 """
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 
 from onboarding import __version__
 from onboarding.bootstrap import Application
-from onboarding.web import hooks, problems
+from onboarding.web import hooks, problems, unsubscribe
 from onboarding.web.api import api, health
 
 DESCRIPTION = """\
@@ -51,6 +52,7 @@ def create_app(application: Application | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api)
     app.include_router(hooks.router)  # /hooks: signed by the sender, no API key
+    app.include_router(unsubscribe.router)  # /unsubscribe: the signed token is the permission, no API key
     return app
 
 

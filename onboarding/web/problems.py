@@ -87,6 +87,21 @@ def status_of(error: OnboardingError) -> int:
     return next((status for cls, status in STATUS_OF if isinstance(error, cls)), 422)
 
 
+# How the API words the fix of a problem whose hint says it in general terms (the engine's hints name no command,
+# option or field: each edge adds its own words, as the command line does with its options).
+API_FIX: dict[str, str] = {
+    "message-not-found": "GET /api/v1/outbox lists the messages",
+    "invalid-period": "send since on or before until",
+}
+
+
+def _hint(problem: Problem) -> str | None:
+    fix = API_FIX.get(problem.code)
+    if fix and problem.hint:
+        return f"{problem.hint}; {fix}"
+    return fix or problem.hint or None
+
+
 def problem_document(status: int, problems: Sequence[Problem], *, instance: str) -> dict[str, Any]:
     first = problems[0]
     return {
@@ -97,7 +112,7 @@ def problem_document(status: int, problems: Sequence[Problem], *, instance: str)
         "instance": instance,
         "code": first.code,
         "problems": [
-            {"code": p.code, "message": p.message, "loc": render_loc(p.loc) or None, "hint": p.hint or None}
+            {"code": p.code, "message": p.message, "loc": render_loc(p.loc) or None, "hint": _hint(p)}
             | ({"detail": list(p.detail)} if p.detail else {})
             for p in problems
         ],

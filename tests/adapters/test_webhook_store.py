@@ -82,7 +82,9 @@ def test_a_change_that_fails_queues_nothing(store: Store) -> None:
         store.save_many([ProjectChange(stale, done, [], [])])
     assert len(hooks(store)) == after_done
     launched = svc.events(project.id)[:1]  # a launch event: it would queue project.launched
-    with pytest.raises((ConcurrentChange, IntegrityError)):  # the same id twice: the insert fails, the transaction with it
+    with pytest.raises(
+        (ConcurrentChange, IntegrityError)
+    ):  # the same id twice: the insert fails, the transaction with it
         store.create_many([(project, launched, [])])
     assert len(hooks(store)) == after_done
 

@@ -127,7 +127,7 @@ def test_a_day_after_today_is_refused_even_with_an_override() -> None:
             with pytest.raises(TransitionRefused) as info:
                 transition(graph, {}, "a", Action.complete, on=day, at=AT, actor="x", force_date=force_date, **DAYS)
             assert info.value.codes == ["date-in-future"]
-            assert info.value.problems[0].hint == "give --on 2026-12-09 or an earlier day"
+            assert info.value.problems[0].hint == "date it 2026-12-09 or earlier"
     new, _ = transition(graph, {}, "a", Action.complete, on=D("2026-12-09"), at=AT, actor="x", **DAYS)
     assert new.done_on == D("2026-12-09")  # today itself is fine
 

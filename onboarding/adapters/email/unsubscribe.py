@@ -6,14 +6,15 @@ the engine's secret key: only the holder of the key can make a token, so nobody
 can unsubscribe someone else by guessing. ``unsubscribe_token`` makes one,
 ``read_unsubscribe_token`` checks one and says whom it names, and
 ``is_valid_unsubscribe_token`` says whether one is valid for a given recipient and
-project. These three are pure: the key is passed in.
+project. These three are pure: the key is passed in. ``SignedUnsubscribeTokens``
+reads tokens under one key for the unsubscribe service (its ``UnsubscribeTokens``).
 
 ``secret_key`` finds the key: ``ONBOARDING_SECRET_KEY`` when set, else a random key
 created once in the data folder (``secret_key``, mode 0600) and read back on every
 later run, so links in emails already sent stay valid.
 
-Not here: recording the opt-out (``ProjectService.unsubscribe``), putting the link
-into emails (``rendering``).
+Not here: recording the opt-out (``UnsubscribeService``), putting the link into
+emails (``rendering``).
 """
 
 from __future__ import annotations
@@ -88,6 +89,18 @@ def read_unsubscribe_token(token: str, *, secret: bytes) -> UnsubscribeRequest |
     if not separator or not email:
         return None
     return UnsubscribeRequest(email=email, project_id=project_id or None)
+
+
+class SignedUnsubscribeTokens:
+    """The tokens signed with one secret key: ``read`` says whom a token names, ``None`` if that key did not sign it."""
+
+    def __init__(self, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("unsubscribe tokens need a secret key")
+        self._secret = secret
+
+    def read(self, token: str) -> UnsubscribeRequest | None:
+        return read_unsubscribe_token(token, secret=self._secret)
 
 
 def is_valid_unsubscribe_token(token: str, *, secret: bytes, email: str, project_id: str | None) -> bool:

@@ -63,7 +63,17 @@ class InMemoryProjectStore:
         for project in self.projects.values():
             if ref in (project.id, project.external_id):
                 return project
-        raise ProjectNotFound(ref, (Problem("project-not-found", f"no project {ref!r}", (), "see `onboarding list`"),))
+        raise ProjectNotFound(
+            ref,
+            (
+                Problem(
+                    "project-not-found",
+                    f"no project {ref!r}",
+                    (),
+                    "the list of projects shows their ids and external ids",
+                ),
+            ),
+        )
 
     def load_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
         return [self.projects[pid] for pid in dict.fromkeys(project_ids) if pid in self.projects]

@@ -174,9 +174,8 @@ def database_missing(url: str) -> StoreUnavailable | None:
     return _store_problem(
         "database-not-found",
         f"no database at {path.resolve()}",
-        "this command reads an existing database and does not create one: run it from the folder that holds "
-        "data/, or set ONBOARDING_DATA_DIR (or ONBOARDING_DATABASE_URL) to where the database is; "
-        "`onboarding launch` creates a new one",
+        "this reads an existing database and does not create one: set ONBOARDING_DATA_DIR (or "
+        "ONBOARDING_DATABASE_URL) to where the database is, or create one first",
     )
 
 
@@ -423,7 +422,7 @@ class SqlProjectStore:
                             "project-not-found",
                             f"no project {ref!r}",
                             (),
-                            "see `onboarding list` for ids and external ids",
+                            "the list of projects shows their ids and external ids",
                         ),
                     ),
                 )

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import blueprints, health, plans, project_changes, projects
+from onboarding.web.api import blueprints, health, outbox, plans, project_changes, projects, reports
 
-ROUTERS: list[APIRouter] = [projects.router, project_changes.router, blueprints.router, plans.router]
+ROUTERS: list[APIRouter] = [
+    projects.router,
+    project_changes.router,
+    blueprints.router,
+    plans.router,
+    reports.router,
+    outbox.router,
+]
 
 api = APIRouter(prefix="/api/v1")
 for _router in ROUTERS:
