@@ -20,16 +20,9 @@ PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
 HUBSPOT_SECRET = "hubspot-client-secret-0f6c"  # noqa: S105 - a test secret
 GENERIC_SECRET = "generic-secret-7d1e5a9b2c"  # noqa: S105 - a test secret
 
-HUBSPOT_MAPPING = (
-    (ROOT / "docs" / "hooks" / "hubspot-deal.yaml")
-    .read_text(encoding="utf-8")
-    .replace("blueprint: payroll_implementation", f"blueprint: {PAYROLL}")
-)
-SALESFORCE_MAPPING = (
-    (ROOT / "docs" / "hooks" / "salesforce-opportunity.yaml")
-    .read_text(encoding="utf-8")
-    .replace("blueprint: payroll_implementation", f"blueprint: {PAYROLL}")
-)
+# The documented mappings as they are: they name the published payroll example by its key (publish PAYROLL first).
+HUBSPOT_MAPPING = (ROOT / "docs" / "hooks" / "hubspot-deal.yaml").read_text(encoding="utf-8")
+SALESFORCE_MAPPING = (ROOT / "docs" / "hooks" / "salesforce-opportunity.yaml").read_text(encoding="utf-8")
 
 
 def hubspot_deal(deal_id: int = 9876, **properties: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import text
 
 from onboarding.adapters.store.sql import make_engine
-from tests.crm import HUBSPOT_MAPPING, HUBSPOT_SECRET, body_of, hubspot_deal, hubspot_headers
+from tests.crm import HUBSPOT_MAPPING, HUBSPOT_SECRET, PAYROLL, body_of, hubspot_deal, hubspot_headers
 from tests.test_api_key_cli import ROOT, _free_port, onboarding
 
 PUBLIC = "https://onboarding.example.com"
@@ -25,6 +25,7 @@ def test_the_same_delivery_four_times_at_once_launches_one_project(tmp_path: Pat
     mapping = tmp_path / "hubspot.yaml"
     mapping.write_text(HUBSPOT_MAPPING, encoding="utf-8")
     assert onboarding(tmp_path, "db", "upgrade").returncode == 0
+    assert onboarding(tmp_path, "blueprint", "publish", PAYROLL).returncode == 0
     added = onboarding(
         tmp_path, "hook", "add", "hubspot", "--scheme", "hubspot", "--secret", HUBSPOT_SECRET,
         "--mapping", str(mapping), "--public-url", PUBLIC,

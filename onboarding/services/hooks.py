@@ -210,6 +210,7 @@ class HookService:
                 external_id=launch.external_id,
                 actor=f"hook:{name}",
                 contract_signed_on=launch.contract_signed_on,
+                published_only=True,  # a request from outside names a published blueprint, never a file here
             )
         except BaseException:
             self._store.release_delivery(name, delivery_id)

@@ -12,8 +12,9 @@ import pytest
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.hook_mappings import YamlMappings
+from onboarding.adapters.store.blueprints import SqlBlueprintCatalog
 from onboarding.adapters.store.hooks import InMemoryHookStore, SqlHookStore
-from onboarding.adapters.store.memory import InMemoryProjectStore
+from onboarding.adapters.store.memory import InMemoryBlueprintCatalog, InMemoryProjectStore
 from onboarding.core.hook_signatures import Scheme
 from onboarding.core.messages import Person
 from onboarding.errors import (
@@ -28,12 +29,14 @@ from onboarding.errors import (
     ProblemsError,
     SignatureRefused,
 )
+from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.hooks import HookService
 from onboarding.services.projects import ProjectService
 from tests.crm import (
     GENERIC_SECRET,
     HUBSPOT_MAPPING,
     HUBSPOT_SECRET,
+    PAYROLL,
     SALESFORCE_MAPPING,
     body_of,
     generic_headers,
@@ -49,8 +52,16 @@ SEEN = "http://127.0.0.1:8080/hooks/launch/hubspot"  # behind the proxy
 @pytest.fixture
 def projects(store: Any) -> ProjectService:  # the store fixture: memory, SQLite, PostgreSQL
     clock = FixedClock(date(2026, 12, 4), at=NOW)
+    memory = isinstance(store, InMemoryProjectStore)
+    catalog = InMemoryBlueprintCatalog() if memory else SqlBlueprintCatalog(store.engine)
+    registry = BlueprintRegistry(catalog=catalog, blueprints=FileBlueprints(), clock=clock)
+    registry.publish([PAYROLL], by="test")  # hooks launch published blueprints only
     return ProjectService(
-        store=store, blueprints=FileBlueprints(), clock=clock, sender=Person("Onboarding", "onboarding@vendor.example")
+        store=store,
+        blueprints=FileBlueprints(),
+        clock=clock,
+        sender=Person("Onboarding", "onboarding@vendor.example"),
+        registry=registry,
     )
 
 

@@ -14,6 +14,7 @@ from tests.crm import (
     GENERIC_SECRET,
     HUBSPOT_MAPPING,
     HUBSPOT_SECRET,
+    PAYROLL,
     SALESFORCE_MAPPING,
     body_of,
     generic_headers,
@@ -27,6 +28,7 @@ URL = f"{PUBLIC}/hooks/launch/hubspot"  # what HubSpot calls; the test client is
 
 
 def add_sources(application: Application) -> None:
+    application.blueprints.publish([PAYROLL], by="test")  # hooks launch published blueprints only
     application.hooks.add_source(
         "hubspot", secret=HUBSPOT_SECRET, mapping_text=HUBSPOT_MAPPING, scheme=Scheme.hubspot, public_url=PUBLIC
     )
@@ -128,3 +130,24 @@ def test_the_hook_is_in_the_openapi_document_without_an_api_key(client: TestClie
     operation = client.get("/api/openapi.json").json()["paths"]["/hooks/launch/{source}"]["post"]
     assert "security" not in operation and "requestBody" in operation
     assert {"200", "201", "401", "422"} <= set(operation["responses"])
+
+
+def test_a_mapping_that_names_a_file_on_the_server_launches_nothing(
+    application: Application, client: TestClient
+) -> None:
+    """A delivery comes from outside: its blueprint is a published one, never a file read on the server."""
+    application.hooks.add_source(
+        "filehub",
+        secret=HUBSPOT_SECRET,
+        mapping_text=HUBSPOT_MAPPING.replace("blueprint: payroll_implementation", f"blueprint: {PAYROLL}"),
+        scheme=Scheme.hubspot,
+        public_url=PUBLIC,
+    )
+    body = body_of(hubspot_deal())
+    url = f"{PUBLIC}/hooks/launch/filehub"
+    answer = client.post(
+        "/hooks/launch/filehub", content=body, headers=hubspot_headers(url, body, at=application.clock.now())
+    )
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["code"] == "blueprint-not-found"
+    assert project_count(application) == 0
