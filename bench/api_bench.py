@@ -8,7 +8,8 @@ call at a time:
    the calls the HTTP handlers make, in this process, on a fresh database;
 2. HTTP: ``POST /api/v1/projects`` and ``POST /api/v1/projects/{id}/tasks/{task}/complete``
    to a real ``onboarding web`` server (one worker) on another fresh database, through
-   one keep-alive connection (httpx);
+   one keep-alive connection (the standard library's ``http.client``: the lightest
+   client there is, so that the figure is the server's cost, not a client library's);
 3. direct again, on a third fresh database: the direct time is the mean of both runs,
    so that a shared machine's load weighs on both sides alike.
 
@@ -21,6 +22,8 @@ against throw-away PostgreSQL databases.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -33,7 +36,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from scratch import POSTGRES_ADMIN, postgres_database
 
 from onboarding.bootstrap import Application
@@ -125,6 +127,29 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class KeptAlive:
+    """One keep-alive HTTP/1.1 connection that sends JSON with the bench's key and reads JSON back."""
+
+    def __init__(self, host: str, port: int, secret: str) -> None:
+        self._address = (host, port)
+        self._headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        self._connection = http.client.HTTPConnection(host, port, timeout=60)
+
+    def reconnect(self) -> None:
+        self._connection.close()
+        self._connection = http.client.HTTPConnection(*self._address, timeout=60)
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        payload = None if body is None else json.dumps(body).encode()
+        self._connection.request(method, path, body=payload, headers=self._headers)
+        response = self._connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 def over_http(settings: Settings, *, projects: int, kickoff: date) -> tuple[float, float, float]:
     """(wall, client CPU, server CPU) seconds of the same launches and changes through a real server."""
     env = environment(settings)
@@ -146,34 +171,38 @@ def over_http(settings: Settings, *, projects: int, kickoff: date) -> tuple[floa
         stderr=subprocess.DEVNULL,
     )
     try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60) as client:
+        client = KeptAlive("127.0.0.1", port, secret)
+        try:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    client.get("/api/health").raise_for_status()
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise
-                    time.sleep(0.2)
-            client.get("/api/v1/projects").raise_for_status()  # the worker's database and key checked once
+                    if client.call("GET", "/api/health")[0] == 200:
+                        break
+                except OSError:
+                    client.reconnect()
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not answer /api/health within 60 s")
+                time.sleep(0.2)
+            if client.call("GET", "/api/v1/projects")[0] != 200:  # the worker's database and key checked once
+                raise SystemExit("the server refused the bench's key")
             server_cpu = _cpu_seconds(server.pid)
             started, cpu = time.perf_counter(), time.process_time()
             ids = []
             for i in range(projects):
-                made = client.post("/api/v1/projects", json=launch_body(i, kickoff))
-                if made.status_code != 201:
-                    raise SystemExit(f"launch failed: {made.status_code} {made.text[:500]}")
-                ids.append(made.json()["project"]["id"])
+                status, made = client.call("POST", "/api/v1/projects", launch_body(i, kickoff))
+                if status != 201:
+                    raise SystemExit(f"launch failed: {status} {made!r:.500}")
+                ids.append(made["project"]["id"])
             for n, task in enumerate(TASKS):
                 on = (kickoff + timedelta(days=n)).isoformat()
                 for pid in ids:
-                    done = client.post(f"/api/v1/projects/{pid}/tasks/{task}/complete", json={"on": on})
-                    if done.status_code != 200:
-                        raise SystemExit(f"complete failed: {done.status_code} {done.text[:500]}")
+                    status, done = client.call("POST", f"/api/v1/projects/{pid}/tasks/{task}/complete", {"on": on})
+                    if status != 200:
+                        raise SystemExit(f"complete failed: {status} {done!r:.500}")
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             return wall, cpu, _cpu_seconds(server.pid) - server_cpu
+        finally:
+            client.close()
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -5,6 +5,12 @@ itself, so a copy of the database lets nobody in. Scopes are ordered: ``read`` r
 ``write`` also changes projects, ``admin`` also looks after the outbox and keys.
 Changes made with a key are recorded under its name.
 
+A key found valid is remembered for ``RECHECK_SECONDS`` (one second), so that a
+client sending many requests costs the store one look-up a second rather than one
+per request: a key revoked by another process is refused within that second, one
+revoked through this service at once. Unknown, revoked or altered keys are never
+remembered: a new key works on its first request.
+
 Not here: reading the ``Authorization`` header (the web edge), the table (``adapters/store/keys``).
 """
 
@@ -14,6 +20,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +31,7 @@ from onboarding.errors import ApiKeyRefused, NotAuthenticated, NotPermitted, Pro
 from onboarding.services.ports import Clock
 
 KEY_PREFIX = "onb_"
+RECHECK_SECONDS = 1.0  # how long a key found valid is taken as valid without asking the store again
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -70,9 +79,11 @@ def key_hash(secret: str) -> str:
 
 
 class ApiKeyService:
-    def __init__(self, *, store: ApiKeyStore, clock: Clock) -> None:
+    def __init__(self, *, store: ApiKeyStore, clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._clock = clock
+        self._monotonic = monotonic  # the memory's own clock: elapsed seconds, never the business day
+        self._valid: dict[str, tuple[ApiKey, float]] = {}  # key hash -> (key, when the store said it was valid)
 
     def create(self, name: str, *, scope: Scope) -> NewApiKey:
         if not _NAME.fullmatch(name):
@@ -107,6 +118,7 @@ class ApiKeyService:
         return sorted(self._store.all(), key=lambda k: (k.revoked_at is not None, k.name))
 
     def revoke(self, name: str) -> ApiKey:
+        self._valid.clear()
         revoked = self._store.revoke(name, at=self._clock.now())
         if revoked is None:
             names = [k.name for k in self._store.all()]
@@ -123,9 +135,23 @@ class ApiKeyService:
             )
         return revoked
 
+    def remembered(self, secret: str | None, *, needs: Scope) -> ApiKey | None:
+        """The key, checked as ``authenticate`` does, when the store found it valid within ``RECHECK_SECONDS``;
+        ``None`` when only the store can tell (no I/O here: an edge may call it on its event loop)."""
+        if not secret:
+            return None
+        found = self._valid.get(key_hash(secret))
+        if found is None or self._monotonic() - found[1] >= RECHECK_SECONDS:
+            return None
+        return self._permitted(found[0], needs)
+
     def authenticate(self, secret: str | None, *, needs: Scope) -> ApiKey:
         """The key a request carries, when it is known, not revoked, and its scope allows ``needs``."""
-        key = self._store.by_hash(key_hash(secret)) if secret else None
+        if (known := self.remembered(secret, needs=needs)) is not None:
+            return known
+        hashed = key_hash(secret) if secret else ""
+        asked_at = self._monotonic()
+        key = self._store.by_hash(hashed) if secret else None
         if key is None or key.revoked_at is not None or not hmac.compare_digest(key.prefix, (secret or "")[:10]):
             said = (
                 "no key" if not secret else ("a revoked key" if key is not None else "a key this engine does not know")
@@ -141,6 +167,13 @@ class ApiKeyService:
                     ),
                 ),
             )
+        if len(self._valid) >= 1024:  # a bound on the memory: keys in use come back within a second
+            self._valid.clear()
+        self._valid[hashed] = (key, asked_at)
+        return self._permitted(key, needs)
+
+    @staticmethod
+    def _permitted(key: ApiKey, needs: Scope) -> ApiKey:
         if not key.scope.allows(needs):
             raise NotPermitted(
                 "request",

@@ -2,16 +2,18 @@
 
 ``require_scope(Scope.write)`` in a route's dependencies checks the
 ``Authorization: Bearer <key>`` header and gives the key, whose name is the actor
-of every change the request makes.
+of every change the request makes. A key the service remembers as valid is checked
+on the event loop; only a key the store must be asked about goes to the thread pool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from onboarding.bootstrap import Application
 from onboarding.services.keys import ApiKey, Scope
@@ -28,16 +30,18 @@ async def application(request: Request) -> Application:
 App = Annotated[Application, Depends(application)]
 
 
-def require_scope(needs: Scope | str) -> Callable[..., ApiKey]:
+def require_scope(needs: Scope | str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency that admits a request whose key allows ``needs``, and gives that key."""
     scope = Scope(needs)
 
-    def key_of(
+    async def key_of(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> ApiKey:
         app: Application = request.app.state.application
         secret = credentials.credentials if credentials is not None else None
-        return app.keys.authenticate(secret, needs=scope)
+        if (known := app.keys.remembered(secret, needs=scope)) is not None:
+            return known
+        return await run_in_threadpool(app.keys.authenticate, secret, needs=scope)
 
     return key_of
 

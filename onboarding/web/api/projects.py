@@ -34,6 +34,7 @@ from onboarding.core.projects import ProjectRecord, status_document
 from onboarding.services.keys import ApiKey
 from onboarding.services.launches import MAX_KEY_LENGTH
 from onboarding.services.projects import LaunchRequest
+from onboarding.web.api.bodies import ModelResponse
 from onboarding.web.deps import App, Reader, Writer
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -209,6 +210,10 @@ def _project(project: ProjectRecord, app: App) -> ProjectOut:
     return ProjectOut.model_validate(status_document(project, today=app.clock.today()))
 
 
+def _answer(project: ProjectRecord, app: App) -> ModelResponse:
+    return ModelResponse(_project(project, app))
+
+
 @router.post(
     "",
     status_code=201,
@@ -218,7 +223,6 @@ def _project(project: ProjectRecord, app: App) -> ProjectOut:
 )
 def launch(
     body: LaunchIn,
-    response: Response,
     app: App,
     key: Writer,
     idempotency_key: Annotated[
@@ -228,7 +232,7 @@ def launch(
             description="A unique value per launch (a UUID), sent again on every retry of it.",
         ),
     ] = None,
-) -> LaunchOut:
+) -> Response:
     blueprint = f"{body.blueprint}@{body.blueprint_version}" if body.blueprint_version else body.blueprint
     request = LaunchRequest(
         blueprint,
@@ -246,11 +250,14 @@ def launch(
     )
     # A request from outside names a published blueprint: never a file on the server.
     result = app.launches.launch(request, actor=key.name, idempotency_key=idempotency_key, published_only=True)
-    response.status_code = 201 if result.created else 200
+    headers = {"Location": f"/api/v1/projects/{result.project.id}"}
     if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/api/v1/projects/{result.project.id}"
-    return LaunchOut(created=result.created, project=_project(result.project, app), plan=plan_document(result.plan))
+        headers["Idempotent-Replayed"] = "true"
+    return ModelResponse(
+        LaunchOut(created=result.created, project=_project(result.project, app), plan=plan_document(result.plan)),
+        status_code=201 if result.created else 200,
+        headers=headers,
+    )
 
 
 @router.get("", response_model=ProjectPageOut, summary="List projects, a page at a time")
@@ -311,8 +318,8 @@ def list_projects(
     response_model=ProjectStatusOut,
     summary="A project: milestones, tasks, go-live against the committed window, undelivered emails",
 )
-def read_project(project: ProjectRef, app: App, _key: Reader) -> ProjectStatusOut:
-    return ProjectStatusOut.model_validate(app.status.status(project).as_json())
+def read_project(project: ProjectRef, app: App, _key: Reader) -> Response:
+    return ModelResponse(ProjectStatusOut.model_validate(app.status.status(project).as_json()))
 
 
 @router.post("/{project}/tasks/{task}/{action}", response_model=ProjectOut, summary="Start, complete... a task")
@@ -323,7 +330,7 @@ def change_task(
     app: App,
     key: Writer,
     body: Annotated[TaskChangeIn | None, Body()] = None,
-) -> ProjectOut:
+) -> Response:
     asked = body or TaskChangeIn()
     changed = app.projects.change_task(
         project,
@@ -335,16 +342,16 @@ def change_task(
         force=asked.force,
         force_date=asked.force_date,
     )
-    return _project(changed, app)
+    return _answer(changed, app)
 
 
 @router.post("/{project}/hold", response_model=ProjectOut, summary="Put a project on hold")
-def hold(project: ProjectRef, app: App, key: Writer, body: Annotated[HoldIn | None, Body()] = None) -> ProjectOut:
+def hold(project: ProjectRef, app: App, key: Writer, body: Annotated[HoldIn | None, Body()] = None) -> Response:
     asked = body or HoldIn()
-    return _project(app.projects.hold(project, on=asked.on, by=_actor(key, asked.by), reason=asked.reason), app)
+    return _answer(app.projects.hold(project, on=asked.on, by=_actor(key, asked.by), reason=asked.reason), app)
 
 
 @router.post("/{project}/resume", response_model=ProjectOut, summary="Resume a held project and re-forecast it")
-def resume(project: ProjectRef, app: App, key: Writer, body: Annotated[ResumeIn | None, Body()] = None) -> ProjectOut:
+def resume(project: ProjectRef, app: App, key: Writer, body: Annotated[ResumeIn | None, Body()] = None) -> Response:
     asked = body or ResumeIn()
-    return _project(app.projects.resume(project, on=asked.on, by=_actor(key, asked.by)), app)
+    return _answer(app.projects.resume(project, on=asked.on, by=_actor(key, asked.by)), app)
