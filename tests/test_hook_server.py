@@ -1,5 +1,6 @@
 """A real ``onboarding web`` (two worker processes) taking HubSpot's deliveries: the same signed deal sent four
-times at once launches one project; a forged one launches none."""
+times at once launches one project; a forged one launches none; two different versions of one deal sent at once
+launch one of them, and the other is refused as a conflict naming what differs."""
 
 from __future__ import annotations
 
@@ -54,9 +55,9 @@ def test_the_same_delivery_four_times_at_once_launches_one_project(tmp_path: Pat
                 time.sleep(0.2)
         body = body_of(hubspot_deal())
 
-        def deliver(secret: str = HUBSPOT_SECRET) -> httpx.Response:
-            headers = hubspot_headers(f"{PUBLIC}/hooks/launch/hubspot", body, at=datetime.now(UTC), secret=secret)
-            return httpx.post(f"{base}/hooks/launch/hubspot", content=body, headers=headers, timeout=60)
+        def deliver(secret: str = HUBSPOT_SECRET, sent: bytes = body) -> httpx.Response:
+            headers = hubspot_headers(f"{PUBLIC}/hooks/launch/hubspot", sent, at=datetime.now(UTC), secret=secret)
+            return httpx.post(f"{base}/hooks/launch/hubspot", content=sent, headers=headers, timeout=60)
 
         forged = deliver(secret="a guess at the client secret")  # noqa: S106
         assert (forged.status_code, forged.json()["code"]) == (401, "signature-invalid")
@@ -64,11 +65,20 @@ def test_the_same_delivery_four_times_at_once_launches_one_project(tmp_path: Pat
             answers = list(pool.map(lambda _: deliver(), range(4)))
         assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
         assert len({a.json()["project"]["id"] for a in answers}) == 1
+
+        # Deal 5555 sent twice at the same instant, once with each kickoff: one launch, one conflict, never two.
+        versions = [body_of(hubspot_deal(5555, kickoff_date=day)) for day in ("2026-12-07", "2026-12-14")]
+        with ThreadPoolExecutor(2) as pool:
+            racing = list(pool.map(lambda sent: deliver(sent=sent), versions))
+        assert sorted(a.status_code for a in racing) == [201, 409], [a.text for a in racing]
+        refused = next(a.json() for a in racing if a.status_code == 409)
+        assert refused["code"] == "external-id-conflict"
+        assert "kickoff" in refused["detail"] + str(refused["problems"])
     finally:
         server.terminate()
         assert server.wait(timeout=30) is not None
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'onboarding.db'}")
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM projects")).scalar() == 1
-        assert connection.execute(text("SELECT count(*) FROM hook_deliveries")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM projects")).scalar() == 2
+        assert connection.execute(text("SELECT count(*) FROM hook_deliveries")).scalar() == 2
     engine.dispose()

@@ -32,7 +32,7 @@ from onboarding.core.hook_signatures import Scheme, signed_url, source_problems,
 from onboarding.core.projects import ProjectRecord
 from onboarding.errors import DeliveryInProgress, HookMappingInvalid, HookSourceNotFound, Problem
 from onboarding.services.ports import Clock
-from onboarding.services.projects import ProjectService
+from onboarding.services.projects import Launched, ProjectService
 
 
 @dataclass(frozen=True)
@@ -196,27 +196,35 @@ class HookService:
         delivery_id = launch.delivery_id or f"external-id:{launch.external_id}"
         claim = self._claim(name, delivery_id, launch=launch, now=now)
         if claim.project_id is not None:
-            return HookResult(
-                self._projects.get(claim.project_id), created=False, delivery_id=delivery_id, repeated=True
-            )
+            if launch.external_id is None:
+                return HookResult(
+                    self._projects.get(claim.project_id), created=False, delivery_id=delivery_id, repeated=True
+                )
+            # Launched before under this id: the same deal answers its project; a deal changed since (another
+            # kickoff, say) is refused as a conflict naming what differs, as a relaunch through the API is.
+            again = self._launch(name, launch)
+            return HookResult(again.project, created=False, delivery_id=delivery_id, repeated=True)
         try:
-            launched = self._projects.launch(
-                launch.blueprint,
-                customer=launch.customer,
-                kickoff_on=launch.kickoff_on,
-                bindings=launch.bindings,
-                pay_schedule=launch.pay_schedule,
-                segment=launch.segment,
-                external_id=launch.external_id,
-                actor=f"hook:{name}",
-                contract_signed_on=launch.contract_signed_on,
-                published_only=True,  # a request from outside names a published blueprint, never a file here
-            )
+            launched = self._launch(name, launch)
         except BaseException:
             self._store.release_delivery(name, delivery_id)
             raise
         self._store.complete_delivery(name, delivery_id, project_id=launched.project.id)
         return HookResult(launched.project, created=launched.created, delivery_id=delivery_id)
+
+    def _launch(self, name: str, launch: MappedLaunch) -> Launched:
+        return self._projects.launch(
+            launch.blueprint,
+            customer=launch.customer,
+            kickoff_on=launch.kickoff_on,
+            bindings=launch.bindings,
+            pay_schedule=launch.pay_schedule,
+            segment=launch.segment,
+            external_id=launch.external_id,
+            actor=f"hook:{name}",
+            contract_signed_on=launch.contract_signed_on,
+            published_only=True,  # a request from outside names a published blueprint, never a file here
+        )
 
     def _claim(self, name: str, delivery_id: str, *, launch: MappedLaunch, now: datetime) -> DeliveryClaim:
         waited = 0.0

@@ -117,6 +117,20 @@ def test_a_hubspot_delivery_retried_three_times_launches_once_with_the_mapped_pe
     assert launched.kind == "project_launched" and launched.actor == "hook:hubspot"
 
 
+def test_a_deal_sent_again_changed_is_a_conflict_though_its_delivery_id_is_the_same(
+    hooks: HookService, projects: ProjectService
+) -> None:
+    """HubSpot sends no delivery id: a deal's deliveries share its external id, so a changed deal is not a retry."""
+    first = deliver(hooks, hubspot_deal())
+    later = NOW + timedelta(minutes=5)
+    with pytest.raises(LaunchConflict) as caught:
+        deliver(hooks, hubspot_deal(kickoff_date="2026-12-14"), at=later, now=later)
+    assert caught.value.codes == ["external-id-conflict"]
+    assert "kickoff" in str(caught.value.problems)
+    assert deliver(hooks, hubspot_deal(), at=later, now=later).project.id == first.project.id  # unchanged: a retry
+    assert count(projects) == 1
+
+
 def test_forged_stale_and_unmappable_deliveries_launch_nothing(
     hooks: HookService, projects: ProjectService, hook_store: InMemoryHookStore | SqlHookStore
 ) -> None:
