@@ -43,6 +43,7 @@ from onboarding.errors import (
     SignatureRefused,
     StoreUnavailable,
     TransitionRefused,
+    WebhookNotFound,
     render_loc,
 )
 
@@ -57,6 +58,7 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (ProjectNotFound, 404),
     (MessageNotFound, 404),
     (HookSourceNotFound, 404),
+    (WebhookNotFound, 404),
     (SignatureRefused, 401),
     (PayloadUnreadable, 400),
     (DeliveryInProgress, 409),
@@ -70,7 +72,11 @@ STATUS_OF: list[tuple[type[OnboardingError], int]] = [
     (StoreUnavailable, 503),
 ]
 # A code whose status differs from its class's (for that class only).
-STATUS_OF_CODE: dict[str, int] = {"api-key-not-found": 404, "payload-too-large": 413}
+STATUS_OF_CODE: dict[str, int] = {
+    "api-key-not-found": 404,
+    "payload-too-large": 413,
+    "team-default-not-found": 404,
+}
 STATUS_OF_CLASS_CODE: list[tuple[type[OnboardingError], str, int]] = [
     (TransitionRefused, "unknown-task", 404),  # a task of the path that the project does not have
 ]

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from onboarding.web.api import blueprints, health, outbox, plans, project_changes, projects, reports
+from onboarding.web.api import (
+    blueprints,
+    health,
+    hook_sources,
+    outbox,
+    plans,
+    project_changes,
+    projects,
+    reports,
+    team_defaults,
+    webhooks,
+)
 
 ROUTERS: list[APIRouter] = [
     projects.router,
@@ -17,6 +28,9 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     reports.router,
     outbox.router,
+    webhooks.router,
+    hook_sources.router,
+    team_defaults.router,
 ]
 
 api = APIRouter(prefix="/api/v1")

@@ -1,15 +1,18 @@
-"""``GET /api/v1/blueprints`` and ``GET /api/v1/blueprints/{key}``: the published blueprints (read scope)."""
+"""The blueprint registry over HTTP: ``GET /api/v1/blueprints`` and ``GET /api/v1/blueprints/{key}`` (read scope)
+read the published blueprints; ``POST /api/v1/blueprints`` (admin) publishes one given as YAML text, as
+``onboarding blueprint publish`` does a file: 201 for a new version, 200 when the same text was published before,
+409 when its key and version hold other text."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from onboarding.core.blueprint_versions import PublishedVersion
-from onboarding.web.deps import App, Reader
+from onboarding.web.deps import Admin, App, Reader
 
 router = APIRouter(prefix="/blueprints", tags=["blueprints"])
 
@@ -54,6 +57,30 @@ class BlueprintDetail(BlueprintVersion):
     versions: list[str] = Field(description="Every published version of the key, oldest first.")
     blueprint: dict[str, Any] = Field(description="The blueprint as checked, every default filled in.")
     text: str = Field(description="The YAML text exactly as published.")
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=16 * 1024 * 1024, description="The blueprint, as YAML text.")
+    source: str = Field("api", max_length=200, description="Where the text comes from, kept with the version.")
+
+
+class PublishedOut(BlueprintVersion):
+    created: bool = Field(description="False: this version was published before with the same text.")
+
+
+@router.post(
+    "",
+    response_model=PublishedOut,
+    status_code=201,
+    summary="Publish a blueprint given as YAML text",
+    responses={200: {"model": PublishedOut, "description": "The same text was published before"}},
+)
+def publish_blueprint(body: PublishIn, response: Response, app: App, key: Admin) -> PublishedOut:
+    published = app.blueprints.publish_text(body.text, source=body.source, by=key.name)
+    response.status_code = 201 if published.created else 200
+    return PublishedOut(**BlueprintVersion.of(published.version).model_dump(), created=published.created)
 
 
 @router.get("", response_model=BlueprintList, summary="Every published blueprint, its latest and all its versions")
