@@ -591,13 +591,18 @@ class ProjectService:
     def unsubscribe(self, ref: str, *, email: str) -> bool:
         """Record that ``email`` wants no more customer emails about the project; False if it already said so."""
         email = email.strip().lower()
-        if any(e.kind == UNSUBSCRIBED and e.data.get("email") == email for e in self.events(ref)):
-            return False
 
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            # read with the project's version: two confirmations at once write one event, as the second one's write
+            # meets the first's version, reads again and finds it recorded
+            if any(e.kind == UNSUBSCRIBED and e.data.get("email") == email for e in self.events(project.id)):
+                raise _AlreadyRecorded
             return project, [Event(UNSUBSCRIBED, self._clock.now(), email, None, {"email": email})]
 
-        self._update(ref, change, reforecast=False)
+        try:
+            self._update(ref, change, reforecast=False)
+        except _AlreadyRecorded:
+            return False
         return True
 
     def reforecast(self, ref: str) -> ProjectRecord:
@@ -927,6 +932,10 @@ class ProjectService:
                 customer_calendar=calendars[CalendarName.customer],
             )
         )
+
+
+class _AlreadyRecorded(Exception):
+    """The change found what it was to record already recorded: nothing to write."""
 
 
 def _conflict(project: ProjectRecord, expected_version: int) -> ChangeConflict:

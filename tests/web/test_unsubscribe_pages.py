@@ -232,3 +232,25 @@ def test_the_pages_are_plain_accessible_html(application: Application, client: T
         assert "<script" not in page and "http://" not in page and "https://" not in page  # nothing fetched
         nonce = re.search(r"style-src 'nonce-([\w-]+)'", response.headers["content-security-policy"])
         assert nonce is not None and f'<style nonce="{nonce.group(1)}">' in page
+
+
+def test_confirmations_sent_at_once_record_one_opt_out(application: Application) -> None:
+    """A mail client's one-click POST and the person's own click, at the same moment: one event, both answered."""
+    import threading
+
+    project = _launch(application)
+    token = unsubscribe_token(unsubscribe_secret(application.settings), email=LEE, project_id=project)
+    barrier = threading.Barrier(4)
+    answers: list[bool] = []
+
+    def confirm() -> None:
+        barrier.wait()
+        answers.append(application.unsubscribe.confirm(token).recorded_now)
+
+    threads = [threading.Thread(target=confirm) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [False, False, False, True]
+    assert [e.data["email"] for e in application.projects.events(project) if e.kind == "unsubscribed"] == [LEE]
