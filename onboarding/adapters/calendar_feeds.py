@@ -16,7 +16,8 @@ no event. ``person_feed``: one all-day event per given task, on its projected du
 date. A finished task stays in the feed (a subscribed calendar drops an event that
 leaves its feed, and the record of what was done is worth keeping), with
 "Done: " / "Skipped: " before its title; a task closed by its project's
-cancellation is STATUS:CANCELLED.
+cancellation is STATUS:CANCELLED, as are the milestones of a cancelled project and
+its go-live (a calendar shows them struck through or hides them).
 
 Escaping, line folding and the DATE value type are the ``icalendar`` package's.
 
@@ -31,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vDuration, vText, vUri
 
-from onboarding.core.lifecycle import FINISHED, TaskState
+from onboarding.core.lifecycle import FINISHED, ProjectState, TaskState
 from onboarding.core.projects import ProjectRecord, TaskRecord
 
 PRODID = "-//Onboarding engine//Calendar feeds 1.0//EN"
@@ -56,27 +57,29 @@ def project_feed(
             milestones.setdefault(task.milestone_key, []).append(task)
     for key, tasks in milestones.items():
         finished = sum(t.state in FINISHED for t in tasks)
-        calendar.add_component(
-            _all_day(
-                uid=f"{project.id}.{key}.milestone@{domain}",
-                on=max(t.due_on for t in tasks),
-                summary=tasks[0].milestone_title,
-                description=f"Onboarding of {project.customer}: {finished} of {len(tasks)} steps done.",
-                stamp=stamp,
-                sequence=project.version,
-            )
+        event = _all_day(
+            uid=f"{project.id}.{key}.milestone@{domain}",
+            on=max(t.due_on for t in tasks),
+            summary=tasks[0].milestone_title,
+            description=f"Onboarding of {project.customer}: {finished} of {len(tasks)} steps done.",
+            stamp=stamp,
+            sequence=project.version,
         )
+        if all(t.state is TaskState.cancelled for t in tasks):
+            event.add("status", "CANCELLED")
+        calendar.add_component(event)
     if project.projected_go_live_on is not None:
-        calendar.add_component(
-            _all_day(
-                uid=f"{project.id}.go-live@{domain}",
-                on=project.projected_go_live_on,
-                summary=f"{project.customer} go-live",
-                description=_go_live_words(project.projected_go_live_on, project.committed_go_live_on),
-                stamp=stamp,
-                sequence=project.version,
-            )
+        event = _all_day(
+            uid=f"{project.id}.go-live@{domain}",
+            on=project.projected_go_live_on,
+            summary=f"{project.customer} go-live",
+            description=_go_live_words(project.projected_go_live_on, project.committed_go_live_on),
+            stamp=stamp,
+            sequence=project.version,
         )
+        if project.state is ProjectState.cancelled:
+            event.add("status", "CANCELLED")
+        calendar.add_component(event)
     return bytes(calendar.to_ical())
 
 

@@ -177,6 +177,19 @@ def test_the_person_feed_has_each_task_on_its_projected_due_date_and_marks_finis
     assert str(events[f"{other.id}.{cancelled.key}.task@{DOMAIN}"]["STATUS"]) == "CANCELLED"
 
 
+def test_a_cancelled_project_s_events_are_cancelled_not_dropped(svc) -> None:  # type: ignore[no-untyped-def]
+    service, _ = svc
+    project = launched(svc)
+    service.change_task(project.id, "kickoff_call", Action.complete)
+    cancelled = service.cancel(project.id, reason="Deal lost", by="dana")
+    events = by_uid(parsed(project_feed(cancelled, visible=customer_visible, domain=DOMAIN, stamp=STAMP)))
+    status = {uid.removeprefix(f"{project.id}."): str(e.get("STATUS", "")) for uid, e in events.items()}
+    assert status.pop(f"go-live@{DOMAIN}") == "CANCELLED"
+    kickoff = cancelled.task("kickoff_call").milestone_key
+    assert status.pop(f"{kickoff}.milestone@{DOMAIN}") == ""  # it has work done
+    assert status and set(status.values()) == {"CANCELLED"}
+
+
 def test_an_empty_person_feed_is_still_a_calendar() -> None:
     calendar = Calendar.from_ical(person_feed([], calendar_name="Nobody", domain=DOMAIN, stamp=STAMP))
     assert calendar.events == [] and str(calendar["X-WR-CALNAME"]) == "Nobody"
