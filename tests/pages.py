@@ -1,6 +1,6 @@
 """Pages in a real browser: the app served by a real server, looked at by headless Chromium through Playwright.
 
-- ``browser`` (fixture, one per session): Debian's Chromium driven by Playwright's sync API; no browser is
+- ``browser`` (fixture, one per test module): Debian's Chromium driven by Playwright's sync API; no browser is
   ever downloaded. Without Chromium the tests that use it skip, except under CI=true, where they fail.
 - ``viewport`` (fixture, parametrized): ``DESKTOP`` (1280x900) and ``PHONE`` (390x844, scale 1, mobile);
   ``browser_page`` is a fresh page of a fresh context at that size. ``opened(browser, viewport)`` makes one
@@ -91,8 +91,10 @@ def chromium_executable() -> str | None:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not one per session: while Playwright's sync API is started, the main
+    thread has an asyncio loop running, and asyncio.run() in any later test would fail."""
     executable = chromium_executable()
     if executable is None:
         _missing("headless Chromium (apt-get install chromium)")
