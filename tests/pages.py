@@ -223,10 +223,11 @@ def focus_top(page: Page) -> None:
 
 
 def assert_keyboard_reachable(page: Page, selector: str, *, most_tabs: int = 200) -> None:
-    """Tab through the page from its top: every element matching ``selector`` must receive focus."""
+    """Tab through the page from its top: every shown element matching ``selector`` must receive focus (one
+    hidden, as by ``display: none`` or a closed ``<details>``, is not asked for)."""
     count = page.evaluate(
         """([selector, probe]) => {
-            const found = [...document.querySelectorAll(selector)];
+            const found = [...document.querySelectorAll(selector)].filter((e) => e.checkVisibility());
             found.forEach((element, i) => element.setAttribute(probe, String(i)));
             return found.length;
         }""",
@@ -257,7 +258,7 @@ def assert_keyboard_reachable(page: Page, selector: str, *, most_tabs: int = 200
             if reached == wanted:
                 return
         missing = page.evaluate(
-            "([selector, probe, reached]) => [...document.querySelectorAll(selector)]"
+            "([selector, probe, reached]) => [...document.querySelectorAll(`[${probe}]`)]"
             ".filter(e => !reached.includes(Number(e.getAttribute(probe)))).map(e => e.outerHTML.slice(0, 200))",
             [selector, _PROBE, sorted(reached)],
         )

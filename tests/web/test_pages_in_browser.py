@@ -97,7 +97,8 @@ def test_the_keyboard_check_fails_on_a_control_tab_never_reaches(browser: Browse
     with opened(browser, DESKTOP) as page:
         page.set_content(
             '<!doctype html><html lang="en"><body><a href="#a">first</a>'
-            '<div class="action" role="button">not focusable</div><button class="action">ok</button></body></html>'
+            '<div class="action" role="button">not focusable</div><button class="action">ok</button>'
+            '<button class="action" hidden>not shown</button></body></html>'
         )
         assert_keyboard_reachable(page, "a, button.action")
         with pytest.raises(pytest.fail.Exception) as failed:
