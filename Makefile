@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# axe-core for the browser tests' accessibility checks, pinned in tests/package-lock.json
+AXE     = tests/node_modules/.installed
 
 .PHONY: demo test check lint types layers pytest schema bench clean
 
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/onboarding demo
 
-test: $(STAMP) lint types layers pytest
+test: $(STAMP) $(AXE) lint types layers pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -29,8 +31,16 @@ types:
 layers:
 	$(BIN)/lint-imports
 
-pytest:
+pytest: $(AXE)
 	$(BIN)/pytest -q
+
+# Without npm the accessibility checks skip (and fail under CI=true, where npm must be there).
+$(AXE): tests/package.json tests/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests --no-audit --no-fund --loglevel=error && touch $(AXE); \
+	else \
+		echo "npm not found: the browser tests' accessibility checks will skip (fail under CI=true)"; \
+	fi
 
 schema: $(STAMP)
 	$(BIN)/onboarding schema > blueprints/blueprint.schema.json
@@ -45,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/flow_bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/node_modules

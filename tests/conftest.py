@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.stores", "tests.browser"]  # stores (memory, SQLite, PostgreSQL); headless Chromium
+pytest_plugins = ["tests.stores", "tests.browser", "tests.pages"]  # stores; headless Chromium; pages in Playwright
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
