@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="Base of unsubscribe links: the /unsubscribe page of `onboarding web` as customers reach it "
         "(https in production: mail providers honour one-click unsubscribe only over https).",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Where people reach the pages of `onboarding web` (the base of the links in emails: status "
+        "pages, actions, calendar feeds, sign-in); default: the unsubscribe URL without its /unsubscribe.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=32,
@@ -77,13 +82,29 @@ class Settings(BaseSettings):
     @field_validator("unsubscribe_url")
     @classmethod
     def _unsubscribe_url(cls, value: str) -> str:
-        url = urlsplit(value.strip())
-        if url.scheme not in ("http", "https") or not url.hostname or url.fragment or any(c in value for c in " <>\"'"):
-            raise ValueError(
-                "not an http(s) URL customers can open; write where they reach the unsubscribe page, "
-                "e.g. https://onboarding.example.com/unsubscribe"
-            )
-        return value.strip()
+        return _http_url(
+            value, "where they reach the unsubscribe page, e.g. https://onboarding.example.com/unsubscribe"
+        )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = _http_url(value, "where they reach `onboarding web`, e.g. https://onboarding.example.com")
+        if urlsplit(url).query:
+            raise ValueError("has a query; write only the scheme, host and path, e.g. https://onboarding.example.com")
+        return url.rstrip("/")
+
+    @property
+    def effective_public_url(self) -> str:
+        """The base of page links in emails: the ``public_url``, or the unsubscribe URL's without /unsubscribe."""
+        if self.public_url:
+            return self.public_url
+        url = urlsplit(self.unsubscribe_url)
+        path = url.path.rstrip("/")
+        path = path.removesuffix("/unsubscribe")
+        return f"{url.scheme}://{url.netloc}{path}"
 
     @field_validator("sender_name")
     @classmethod
@@ -118,6 +139,13 @@ class Settings(BaseSettings):
     def manager_addresses(self) -> tuple[tuple[str, str], ...]:
         """The managers as (name, email) pairs, in the order given."""
         return manager_addresses(self.managers)
+
+
+def _http_url(value: str, example: str) -> str:
+    url = urlsplit(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname or url.fragment or any(c in value for c in " <>\"'"):
+        raise ValueError(f"not an http(s) URL people can open; write {example}")
+    return value.strip()
 
 
 _SECRET = frozenset({"secret_key", "smtp_password"})

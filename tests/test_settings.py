@@ -86,3 +86,16 @@ def test_a_non_ascii_sender_domain_is_used_in_its_ascii_form(monkeypatch: pytest
     settings = Settings()
     assert settings.sender_email == "onboarding@xn--bcher-kva.example"
     assert settings.manager_addresses == (("Pat", "pat@xn--bcher-kva.example"),)
+
+
+def test_public_url_defaults_to_the_unsubscribe_pages_server() -> None:
+    assert Settings(unsubscribe_url="https://on.example.com/base/unsubscribe").effective_public_url == (
+        "https://on.example.com/base"
+    )
+    assert Settings(public_url="https://pages.example.com/").effective_public_url == "https://pages.example.com"
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com", "example.com", "https://x.example/?a=1", "https://x y"])
+def test_public_url_must_be_a_web_address(url: str) -> None:
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(public_url=url)
