@@ -10,8 +10,9 @@ call at a time:
    to a real ``onboarding web`` server (one worker) on another fresh database, through
    one keep-alive connection (the standard library's ``http.client``: the lightest
    client there is, so that the figure is the server's cost, not a client library's);
-3. direct again, on a third fresh database: the direct time is the mean of both runs,
-   so that a shared machine's load weighs on both sides alike.
+3. ``--rounds`` rounds of both (default 3), in turn first, each on a fresh database; the
+   best time of each path is compared (the least disturbed run of each: a shared
+   machine's load comes and goes), and the medians are printed beside it.
 
 It prints the requests (calls) per second of each, the CPU time beside the wall time
 (this process's, and the server's from /proc), the load average, and last
@@ -26,6 +27,7 @@ import http.client
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -212,29 +214,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--projects", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both paths; the best of each is compared")
     args = parser.parse_args()
     kickoff = date.today() - timedelta(days=7)
     requests = args.projects * (1 + len(TASKS))
     print(f"database: {args.database}; {args.projects} launches and {args.projects * len(TASKS)} task completions")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    directs: list[float] = []
+    https: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        with database(args.database, folder, "direct-1") as settings:
-            first, first_cpu = direct(settings, projects=args.projects, kickoff=kickoff)
-        print(f"direct (1): {first:.2f} s wall, {first_cpu:.2f} s CPU, {requests / first:,.0f} calls/s")
-        with database(args.database, folder, "http") as settings:
-            http, client_cpu, server_cpu = over_http(settings, projects=args.projects, kickoff=kickoff)
-        print(
-            f"HTTP: {http:.2f} s wall, {client_cpu:.2f} s CPU in the client, {server_cpu:.2f} s CPU in the server, "
-            f"{requests / http:,.0f} requests/s"
-        )
-        with database(args.database, folder, "direct-2") as settings:
-            second, second_cpu = direct(settings, projects=args.projects, kickoff=kickoff)
-        print(f"direct (2): {second:.2f} s wall, {second_cpu:.2f} s CPU, {requests / second:,.0f} calls/s")
-    mean = (first + second) / 2
+        for n in range(1, args.rounds + 1):
+            # Each round runs both paths, in turn first, each on its own fresh database.
+            for path in ("direct", "http") if n % 2 else ("http", "direct"):
+                with database(args.database, folder, f"{path}-{n}") as settings:
+                    if path == "direct":
+                        wall, cpu = direct(settings, projects=args.projects, kickoff=kickoff)
+                        directs.append(wall)
+                        print(f"round {n} direct: {wall:.2f} s wall, {cpu:.2f} s CPU, {requests / wall:,.0f} calls/s")
+                    else:
+                        wall, client_cpu, server_cpu = over_http(settings, projects=args.projects, kickoff=kickoff)
+                        https.append(wall)
+                        print(
+                            f"round {n} HTTP: {wall:.2f} s wall, {client_cpu:.2f} s CPU in the client, "
+                            f"{server_cpu:.2f} s CPU in the server, {requests / wall:,.0f} requests/s"
+                        )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"direct: {requests / mean:,.0f} calls/s (mean of both runs); HTTP: {requests / http:,.0f} requests/s")
-    print(f"ratio={http / mean:.2f}")
+    print(
+        f"direct: best {min(directs):.2f} s ({requests / min(directs):,.0f} calls/s), median "
+        f"{statistics.median(directs):.2f} s; HTTP: best {min(https):.2f} s "
+        f"({requests / min(https):,.0f} requests/s), median {statistics.median(https):.2f} s"
+    )
+    print(f"median ratio: {statistics.median(https) / statistics.median(directs):.2f}")
+    print(f"ratio={min(https) / min(directs):.2f}")
 
 
 if __name__ == "__main__":
