@@ -14,6 +14,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from onboarding.adapters import calendar_feeds
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
 from onboarding.adapters.email.rendering import MessageRenderer
@@ -22,6 +23,7 @@ from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secre
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.blueprints import SqlBlueprintCatalog
+from onboarding.adapters.store.customer_links import SqlCustomerLinkKeys
 from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
@@ -41,6 +43,7 @@ from onboarding.adapters.webhook_delivery import HttpWebhookPoster
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.blueprints import BlueprintRegistry
+from onboarding.services.customer_links import CustomerLinkService
 from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
@@ -308,6 +311,20 @@ class Application:
     def unsubscribe(self) -> UnsubscribeService:
         return UnsubscribeService(
             tokens=SignedUnsubscribeTokens(unsubscribe_secret(self.settings)), projects=self.projects
+        )
+
+    @cached_property
+    def customer_links(self) -> CustomerLinkService:
+        """Customers' signed links: status pages, their done, stuck and snooze, calendar feeds."""
+        return CustomerLinkService(
+            keys=SqlCustomerLinkKeys(self.engine),
+            projects=self.projects,
+            feeds=calendar_feeds,
+            secret=unsubscribe_secret(self.settings),
+            public_url=self.settings.effective_public_url,
+            domain=self.settings.mail_domain,
+            clock=self.clock,
+            sender=Person(self.settings.sender_name, self.settings.sender_email),
         )
 
     @cached_property
