@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from onboarding.adapters import calendar_feeds
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
+from onboarding.adapters.email.customer_links import CustomerLinkSigner
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secret_key
@@ -141,12 +142,19 @@ def unsubscribe_secret(settings: Settings) -> bytes:
 
 def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
     sender = Person(settings.sender_name, settings.sender_email)
+    secret = unsubscribe_secret(settings)
     renderer = MessageRenderer(
         sender=sender,
         domain=settings.mail_domain,
         unsubscribe_url=settings.unsubscribe_url,
-        unsubscribe_secret=unsubscribe_secret(settings),
+        unsubscribe_secret=secret,
         product_name=settings.sender_name,
+        customer_links=CustomerLinkSigner(
+            secret=secret,
+            public_url=settings.effective_public_url,
+            keys=SqlCustomerLinkKeys(engine),
+            now=clock.now,
+        ),
     )
     return Dispatcher(
         outbox=SqlOutbox(engine),
