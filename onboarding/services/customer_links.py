@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from onboarding.core.blueprint import CalendarName, Side
@@ -115,6 +115,7 @@ class TaskAsk:
     task: CustomerTask
     snooze_from: date
     snooze_until: date
+    snooze_days: tuple[date, ...]  # the business days from ``snooze_from`` to ``snooze_until``: what may be chosen
 
 
 @dataclass(frozen=True)
@@ -214,8 +215,14 @@ class CustomerLinkService:
         record = _actionable_task(access, task_key)
         status = self._status(access)
         shown = next(t for t in status.needs_from_you if t.key == record.key)
-        first, last = snooze_limits(record, today=self._clock.today(), calendar=self._customer_calendar(access))
-        return TaskAsk(access.project.customer, access.person.name, shown, first, last)
+        calendar = self._customer_calendar(access)
+        first, last = snooze_limits(record, today=self._clock.today(), calendar=calendar)
+        days = tuple(
+            first + timedelta(days=n)
+            for n in range((last - first).days + 1)
+            if calendar.is_business_day(first + timedelta(days=n))
+        )
+        return TaskAsk(access.project.customer, access.person.name, shown, first, last, days)
 
     def project_calendar(self, token: str) -> bytes:
         """The ICS feed of the project's customer-visible milestones and its go-live."""

@@ -345,13 +345,15 @@ def _service(request: Request) -> CustomerLinkService:
 
 
 def _same_origin(request: Request) -> bool:
-    """False when the browser says the form came from another site (``Origin`` or ``Sec-Fetch-Site``)."""
+    """False when the browser says the form came from another site (``Sec-Fetch-Site``, or an ``Origin`` that is
+    not this server). Under ``Referrer-Policy: no-referrer`` a browser sends ``Origin: null``, which says
+    nothing; the form's anti-forgery value is required either way."""
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None
+        return True
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
