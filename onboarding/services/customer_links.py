@@ -51,7 +51,7 @@ from onboarding.core.customer_status import (
     snooze_limits,
     visible_tasks,
 )
-from onboarding.core.lifecycle import FINISHED, Action, TaskState
+from onboarding.core.lifecycle import FINISHED, Action, TaskState, transition
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import plan_project, scheduling_calendars
@@ -256,6 +256,7 @@ class CustomerLinkService:
         actor = _actor(access.person)
         ref = access.project.id
         if record.state is TaskState.blocked:
+            self._check_unblock_then_complete(access, task_key)  # so that a refused completion leaves it blocked
             self._projects.change_task(ref, task_key, Action.unblock, by=actor)
         changed = self._projects.change_task(ref, task_key, Action.complete, by=actor)
         return _done(changed, task_key)
@@ -298,6 +299,25 @@ class CustomerLinkService:
         )
 
     # -- pieces ------------------------------------------------------------------------
+
+    def _check_unblock_then_complete(self, access: CustomerAccess, task_key: str) -> None:
+        """Raise what completing the task after unblocking it would raise, before either is recorded."""
+        project, graph = access.project, access.loaded.graph
+        today, now = self._clock.today(), self._clock.now()
+        progress = dict(project.progress)
+        for action in (Action.unblock, Action.complete):
+            progress[task_key], _event = transition(
+                graph,
+                progress,
+                task_key,
+                action,
+                on=today,
+                at=now,
+                actor=_actor(access.person),
+                kickoff_on=project.kickoff_on,
+                today=today,
+                project_state=project.state,
+            )
 
     def _customer_calendar(self, access: CustomerAccess) -> BusinessCalendar:
         return scheduling_calendars(access.loaded.blueprint, customer=access.project.customer_calendar)[

@@ -41,7 +41,13 @@ from starlette.concurrency import run_in_threadpool
 from onboarding.bootstrap import Application
 from onboarding.core.customer_links import action_path, person_calendar_path, project_calendar_path, status_path
 from onboarding.core.customer_status import CUSTOMER_ACTIONS
-from onboarding.errors import CustomerActionRefused, CustomerLinkRefused, OnboardingError, ProblemsError
+from onboarding.errors import (
+    CustomerActionRefused,
+    CustomerLinkRefused,
+    OnboardingError,
+    ProblemsError,
+    TransitionRefused,
+)
 from onboarding.services.customer_links import CustomerActionDone, CustomerLinkService, TaskAsk
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -128,6 +134,31 @@ _REFUSALS: Final[dict[str, tuple[str, str, str]]] = {
         "The task is already done or closed.",
         "Your status page shows what is left, if anything.",
     ),
+    "predecessors-not-done": (
+        "This task cannot be marked done yet",
+        "It waits for earlier steps of the onboarding that are not finished yet.",
+        "If it really is done, reply to any of our emails: your contact will record it.",
+    ),
+    "date-before-start": (
+        "This task cannot be marked done today",
+        "The plan has it start after steps that are not finished yet.",
+        "If it really is done, reply to any of our emails: your contact will record it.",
+    ),
+    "date-before-predecessor": (
+        "This task cannot be marked done today",
+        "The plan has it start after steps that are not finished yet.",
+        "If it really is done, reply to any of our emails: your contact will record it.",
+    ),
+    "invalid-transition": (
+        "This was already recorded",
+        "The task is already reported stuck, or where it stands does not allow this change.",
+        "Your status page shows where it stands; reply to any of our emails if something is wrong.",
+    ),
+    "project-on-hold": (
+        "Your onboarding is paused",
+        "The onboarding is on hold, so its tasks do not change for now.",
+        "Reply to any of our emails to ask when it resumes.",
+    ),
     "forged-form": (
         "Please confirm again",
         "We could not tell that this came from the confirmation page we sent (it may have expired, or come from "
@@ -171,6 +202,8 @@ def _refusal(request: Request, error: OnboardingError, *, token: str) -> HTMLRes
         message = error.problems[0].message if isinstance(error, ProblemsError) and error.problems else None
         detail = message[0].upper() + message[1:] + "." if message and code == "task-not-open" else None
         return _refused(request, code, status=409 if code == "task-not-open" else 404, detail=detail, back=token)
+    if isinstance(error, TransitionRefused):  # said in the page's own words: the engine's would name task keys
+        return _refused(request, code, status=409, back=token)
     return _refused(request, code, status=400)
 
 

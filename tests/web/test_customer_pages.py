@@ -263,3 +263,44 @@ def test_frame_ancestors_follow_the_setting(tmp_path: Path) -> None:
 def test_frame_ancestors_refuses_what_is_not_an_origin(value: str) -> None:
     with pytest.raises(ValueError, match="frame source"):
         Settings(frame_ancestors=value)
+
+
+def test_a_done_the_plan_cannot_take_yet_gets_a_page_that_names_no_internal_work(
+    application: Application, client: TestClient
+) -> None:
+    pid = launch(application)
+    path = f"{path_of(application, pid, ALEX)}/tasks/sign_off/done"  # waits for internal work, among others
+    response = client.post(path, data={"csrf": csrf_of(client.get(path).text)})
+    assert response.status_code == 409 and "cannot be marked done yet" in response.text
+    assert_strict_headers(response)
+    for hidden in HIDDEN:
+        assert hidden not in response.text
+    assert state(application, pid, "sign_off") is TaskState.pending
+
+
+def test_stuck_twice_and_a_paused_onboarding_get_friendly_pages(application: Application, client: TestClient) -> None:
+    pid = launch(application)
+    path = f"{path_of(application, pid)}/tasks/connect_sso/stuck"
+    csrf = csrf_of(client.get(path).text)
+    assert client.post(path, data={"csrf": csrf, "reason": "no admin"}).status_code == 200
+    again = client.post(path, data={"csrf": csrf, "reason": "still no admin"})
+    assert again.status_code == 409 and "already recorded" in again.text
+    application.projects.hold(pid, by="dana", reason="customer asked for a pause")
+    done = f"{path_of(application, pid)}/tasks/connect_sso/done"
+    paused = client.post(done, data={"csrf": csrf_of(client.get(done).text)})
+    assert paused.status_code == 409 and "paused" in paused.text
+    assert state(application, pid, "connect_sso") is TaskState.blocked
+
+
+def test_done_on_a_stuck_task_the_plan_cannot_take_leaves_it_stuck(
+    application: Application, client: TestClient
+) -> None:
+    pid = launch(application)
+    stuck = f"{path_of(application, pid, ALEX)}/tasks/sign_off/stuck"
+    client.post(stuck, data={"csrf": csrf_of(client.get(stuck).text), "reason": "waiting on legal"})
+    events = len(application.projects.events(pid))
+    done = f"{path_of(application, pid, ALEX)}/tasks/sign_off/done"
+    response = client.post(done, data={"csrf": csrf_of(client.get(done).text)})
+    assert response.status_code == 409
+    assert state(application, pid, "sign_off") is TaskState.blocked
+    assert len(application.projects.events(pid)) == events
