@@ -370,7 +370,7 @@ class CustomerLinkService:
             f"{person.name} ({person.email}) reported from their status page that they are stuck on "
             f'"{task.title}" ({task.milestone_title}), due {task.due_on.isoformat()}.\n\n'
             f"What is in the way, in their words:\n\n{reason}\n\n"
-            "The task is marked blocked; the plan re-forecasts without it until it is unblocked. "
+            "The task is marked blocked until someone unblocks it. "
             "Reply to this email to answer them."
         )
         context: AutomatedContext = {
