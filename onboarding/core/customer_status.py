@@ -51,6 +51,7 @@ class CustomerTask:
     due_on: date
     days_overdue: int  # business days past due (0: not overdue)
     snoozed_until: date | None
+    stuck_reason: str | None = None  # what the last "stuck" said, while the task is blocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ def customer_status(
     hidden_titles += [t.milestone_title for t in project.tasks if not visible_milestones.get(t.milestone_key, True)]
     roles = set(person_roles)
     snoozes = _snoozes(events)
+    stuck = _stuck_reasons(events)
     people = project.bindings
     needs = sorted(
         (t for t in shown if actionable(t)),
@@ -139,6 +141,7 @@ def customer_status(
             due_on=t.due_on,
             days_overdue=_business_days_after(t.due_on, today, calendar),
             snoozed_until=snoozes.get(t.key) if snoozes.get(t.key, today) > today else None,
+            stuck_reason=stuck.get(t.key) if t.state is TaskState.blocked else None,
         )
         for t in needs
     )
@@ -216,6 +219,15 @@ def _snoozes(events: Sequence[Event]) -> dict[str, date]:
     for e in events:
         if e.kind == SNOOZED and e.task_key and isinstance(e.data.get("until"), str):
             found[e.task_key] = date.fromisoformat(e.data["until"])
+    return found
+
+
+def _stuck_reasons(events: Sequence[Event]) -> dict[str, str]:
+    """The reason of each task's last block, by key."""
+    found: dict[str, str] = {}
+    for e in events:
+        if e.kind == "task_blocked" and e.task_key and isinstance(e.data.get("reason"), str):
+            found[e.task_key] = e.data["reason"]
     return found
 
 

@@ -210,7 +210,8 @@ def test_stuck_needs_a_reason_and_tells_the_vendor(application: Application, cli
     assert response.status_code == 200 and "we are on it" in response.text
     assert state(application, pid, "connect_sso") is TaskState.blocked
     page = client.get(path_of(application, pid)).text
-    assert "Reported stuck" in page and "<script>alert('reason')" not in page
+    assert "Reported stuck: &ldquo;&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt; our IdP admin" in page
+    assert "<script>alert('reason')" not in page
     history = application.projects.events(pid)
     assert any(e.kind == "task_blocked" and e.data.get("reason") == reason for e in history)
 
