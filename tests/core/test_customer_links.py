@@ -59,6 +59,17 @@ def test_a_token_for_one_project_or_person_never_opens_another(project_a, projec
         assert (link.project_id, link.email) != (project_b, email_b)
 
 
+@given(ids, ids, emails, emails)
+def test_a_signature_never_opens_another_project_or_person(project_a, project_b, email_a, email_b):
+    mine = customer_link_token(SECRET, KEY, project_id=project_a, email=email_a)
+    theirs = customer_link_token(SECRET, KEY, project_id=project_b, email=email_b)
+    spliced = theirs.split(".")[0] + "." + mine.split(".")[1]  # their names under my signature
+    if (project_a, email_a) == (project_b, email_b):
+        assert spliced == mine
+    else:
+        assert code_of(spliced) == INVALID
+
+
 @given(ids, emails, st.binary(min_size=16, max_size=32))
 def test_another_projects_link_key_refuses_the_token(project, email, other_key):
     token = customer_link_token(SECRET, KEY, project_id=project, email=email)
