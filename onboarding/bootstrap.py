@@ -14,14 +14,17 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from onboarding.adapters import calendar_feeds
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import SystemClock
+from onboarding.adapters.email.customer_links import CustomerLinkSigner
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secret_key
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.blueprints import SqlBlueprintCatalog
+from onboarding.adapters.store.customer_links import SqlCustomerLinkKeys
 from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
@@ -41,6 +44,7 @@ from onboarding.adapters.webhook_delivery import HttpWebhookPoster
 from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.blueprints import BlueprintRegistry
+from onboarding.services.customer_links import CustomerLinkService
 from onboarding.services.dispatch import Dispatcher, waiting
 from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
@@ -138,12 +142,19 @@ def unsubscribe_secret(settings: Settings) -> bytes:
 
 def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
     sender = Person(settings.sender_name, settings.sender_email)
+    secret = unsubscribe_secret(settings)
     renderer = MessageRenderer(
         sender=sender,
         domain=settings.mail_domain,
         unsubscribe_url=settings.unsubscribe_url,
-        unsubscribe_secret=unsubscribe_secret(settings),
+        unsubscribe_secret=secret,
         product_name=settings.sender_name,
+        customer_links=CustomerLinkSigner(
+            secret=secret,
+            public_url=settings.effective_public_url,
+            keys=SqlCustomerLinkKeys(engine),
+            now=clock.now,
+        ),
     )
     return Dispatcher(
         outbox=SqlOutbox(engine),
@@ -308,6 +319,20 @@ class Application:
     def unsubscribe(self) -> UnsubscribeService:
         return UnsubscribeService(
             tokens=SignedUnsubscribeTokens(unsubscribe_secret(self.settings)), projects=self.projects
+        )
+
+    @cached_property
+    def customer_links(self) -> CustomerLinkService:
+        """Customers' signed links: status pages, their done, stuck and snooze, calendar feeds."""
+        return CustomerLinkService(
+            keys=SqlCustomerLinkKeys(self.engine),
+            projects=self.projects,
+            feeds=calendar_feeds,
+            secret=unsubscribe_secret(self.settings),
+            public_url=self.settings.effective_public_url,
+            domain=self.settings.mail_domain,
+            clock=self.clock,
+            sender=Person(self.settings.sender_name, self.settings.sender_email),
         )
 
     @cached_property

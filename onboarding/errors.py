@@ -10,6 +10,8 @@
     ├── SweepRefused (ValueError)         a sweep's day or time it may not run as of
     ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
+    ├── CustomerLinkRefused (PermissionError) a customer link that is altered, revoked or expired
+    ├── CustomerActionRefused (ValueError) a customer's done, stuck or snooze that cannot be recorded as asked
     ├── AddressInvalid (ValueError)       an email address or name the engine cannot send to
     ├── LaunchConflict (ValueError)       an external id or idempotency key used before with a different request
     ├── QueryInvalid (ValueError)         a list asked for with a cursor or filter that cannot be read
@@ -213,8 +215,20 @@ HOOK_CODES: dict[str, str] = {
     "delivery-in-progress": "the same delivery is being launched by another request at this moment",
 }
 
+# Stable problem codes of customer links (documented in docs/web/customer-links.md).
+CUSTOMER_LINK_CODES: dict[str, str] = {
+    "customer-link-invalid": "a customer link this engine did not sign, or one altered or cut short",
+    "customer-link-revoked": "a customer link made before its project's links were renewed",
+    "customer-link-expired": "a customer link of a project that ended (cancelled, or completed a while ago)",
+    "customer-not-on-project": "a customer link of someone no longer bound to a customer role of the project",
+    "task-not-yours": "a task the link's person cannot see or act on (internal, or another side's)",
+    "task-not-open": "a task already done, skipped or closed: nothing more to do",
+    "snooze-date-invalid": "a snooze date that is not a date, or outside the days allowed",
+}
+
 CODES: dict[str, str] = {
     **BLUEPRINT_CODES,
+    **CUSTOMER_LINK_CODES,
     **RUN_CODES,
     **REPORT_CODES,
     **SWEEP_CODES,
@@ -330,6 +344,14 @@ class DemoFolderRefused(ProblemsError, ValueError):
 
 class UnsubscribeRefused(ProblemsError, ValueError):
     """An unsubscribe token that is not valid here, or that names no single project."""
+
+
+class CustomerLinkRefused(ProblemsError, PermissionError):
+    """A customer link that is not valid here: altered or forged, revoked by a key rotation, or expired."""
+
+
+class CustomerActionRefused(ProblemsError, ValueError):
+    """A customer's done, stuck or snooze that cannot be recorded as asked (the task, the reason or the date)."""
 
 
 class AddressInvalid(ProblemsError, ValueError):

@@ -38,8 +38,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=32,
-        description="Signs unsubscribe links; default: a random key made once in the data folder (file secret_key). "
+        description="Signs unsubscribe and customer links; default: a random key made once in the data folder (file secret_key). "
         "Set it when several machines send emails.",
+    )
+    frame_ancestors: str = Field(
+        default="'none'",
+        description="Who may show the customer status pages in a frame (CSP frame-ancestors): 'none', 'self', or "
+        "space-separated https origins of the vendor's customer portal, e.g. https://portal.example.com",
     )
     maildir: Path | None = Field(default=None, description="Maildir folder (default: the data folder's maildir/).")
     smtp_host: str | None = Field(default=None, description="Deliver by SMTP instead of to the Maildir.")
@@ -95,6 +100,29 @@ class Settings(BaseSettings):
         if urlsplit(url).query:
             raise ValueError("has a query; write only the scheme, host and path, e.g. https://onboarding.example.com")
         return url.rstrip("/")
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: str) -> str:
+        sources = value.split()
+        if not sources:
+            return "'none'"
+        if sources == ["'none'"]:
+            return value.strip()
+        for source in sources:
+            if source == "'self'":
+                continue
+            url = urlsplit(source)
+            if source == "'none'" or url.scheme not in ("https", "http") or not url.netloc or url.path not in ("", "/"):
+                raise ValueError(
+                    f"{source!r} is not a frame source: give 'none', 'self' or origins such as "
+                    "https://portal.example.com (scheme and host only), separated by spaces"
+                )
+            if any(c in source for c in ";,'\"") or url.query or url.fragment:
+                raise ValueError(
+                    f"{source!r} is not a frame source: scheme and host only, e.g. https://portal.example.com"
+                )
+        return " ".join(s.rstrip("/") for s in sources)
 
     @property
     def effective_public_url(self) -> str:

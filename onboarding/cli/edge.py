@@ -63,6 +63,8 @@ _CLI_FIX = {
     "database-not-found": "run it from the folder that holds data/; `onboarding db upgrade` or `onboarding launch` "
     "creates a new database",
     "project-not-found": "`onboarding list` shows the projects' ids and external ids",
+    "customer-not-on-project": "`onboarding status PROJECT` shows who is bound to its roles; `onboarding rebind` "
+    "binds a customer role to someone else",
     "unknown-task": "`onboarding status PROJECT` lists its tasks",
     "project-on-hold": "`onboarding resume PROJECT` resumes it",
     "predecessors-not-done": "--force records the change as an exception",

@@ -1,4 +1,5 @@
-"""Running projects: launch, the task commands, hold, resume, unsubscribe, status, list."""
+"""Running projects: launch, the task commands, hold, resume, unsubscribe, status, list, and customer links
+(`project link`, `project rotate-links`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.blueprints import registry_needed
-from onboarding.cli.edge import IsoDate, application, console, fail, main
+from onboarding.cli.edge import IsoDate, application, console, fail, main, needs_database
 from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
@@ -390,3 +391,39 @@ def list_command(
             style="red" if late else None,
         )
     console().print(table)
+
+
+@main.group(name="project")
+def project_group() -> None:
+    """A project's customer links: a customer person's status-page link, and renewing them all."""
+
+
+needs_database("project")
+
+
+@project_group.command(name="link")
+@click.argument("project")
+@click.argument("email")
+def link_command(project: str, email: str) -> None:
+    """Print the status-page link of the customer person EMAIL on PROJECT (its id or external id).
+
+    The link opens their status page with no account, and lets them mark their tasks done, stuck or snoozed;
+    it works until the project ends or its links are renewed (`onboarding project rotate-links`).
+    """
+    try:
+        click.echo(application().customer_links.link_for(project, email))
+    except OnboardingError as exc:
+        fail(exc)
+
+
+@project_group.command(name="rotate-links")
+@click.argument("project")
+def rotate_links_command(project: str) -> None:
+    """Renew PROJECT's link key: every customer link of it sent so far stops working; emails from now on carry
+    new ones, and `onboarding project link` prints them."""
+    try:
+        generation = application().customer_links.rotate(project)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    click.echo(f"every customer link of {project} sent before now is revoked (link key {generation})")

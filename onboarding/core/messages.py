@@ -125,6 +125,7 @@ class TaskView(TypedDict):
     overdue: NotRequired[bool]
     days_overdue: NotRequired[int]
     description: NotRequired[str]  # what is to be done, from the blueprint (on tasks the reader is asked for)
+    key: NotRequired[str]  # the task's key, on the customer's own open tasks: their emails link to done/stuck/snooze
 
 
 class GoLiveView(TypedDict):
@@ -156,6 +157,7 @@ class NudgeItemView(TypedDict):
     escalated: bool
     description: NotRequired[str]  # what is to be done, from the blueprint
     contact: NotRequired[ContactView]  # who answers for the task's project (replies reach them)
+    task_key: NotRequired[str]  # on a customer-side task: the email links to its done/stuck/snooze pages
 
 
 class NudgeDigestContext(TypedDict):

@@ -511,6 +511,8 @@ class Digest:
             )
             if task.task_description:
                 items[-1]["description"] = task.task_description
+            if task.customer_side:
+                items[-1]["task_key"] = task.task_key
         contacts = self.contacts()
         return {
             "recipient_name": self.recipient.name,

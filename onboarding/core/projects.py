@@ -362,6 +362,8 @@ def kickoff_messages(project: ProjectRecord, blueprint: Blueprint, *, vendor_con
             }
             if t.key in descriptions:
                 view["description"] = descriptions[t.key]
+            if customer:
+                view["key"] = t.key
             own.append(view)
         go_live: GoLiveView | None = None
         if project.projected_go_live_on is not None:

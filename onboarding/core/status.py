@@ -194,6 +194,8 @@ def status_context(
             view["days_overdue"] = late
         if asked and task.description:
             view["description"] = task.description
+        if asked:
+            view["key"] = task.key
         return view
 
     project_view: ProjectView = {

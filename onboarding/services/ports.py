@@ -14,6 +14,7 @@ from typing import NamedTuple, Protocol
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
+from onboarding.core.customer_links import LinkKey
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
@@ -661,4 +662,21 @@ class SnapshotTexts(Protocol):
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """Text and source of blueprint snapshots by id (all when ``ids`` is None)."""
+        ...
+
+
+class CustomerLinkKeys(Protocol):
+    """Each project's link key (``core/customer_links``): made on first use, replaced by a rotation."""
+
+    def link_key(self, project_id: str) -> LinkKey | None:
+        """The project's current key; None when no link of it was ever made."""
+        ...
+
+    def ensure_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
+        """The project's current key, made (random, generation 1) when it has none."""
+        ...
+
+    def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
+        """A new random key of the next generation in place of the project's current one (revoking every link
+        made before), or its first."""
         ...

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from onboarding.core.addresses import canonical_person, person_problems
 from onboarding.core.blueprint import Blueprint, CalendarName, Side
 from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
+from onboarding.core.customer_status import SNOOZED, snoozed_last_nudged_on
 from onboarding.core.lifecycle import (
     FINISHED,
     Action,
@@ -441,6 +442,24 @@ class ProjectService:
             return replace(project, tasks=tasks, state=state), [event]
 
         return self._update(ref, change, messages=messages)
+
+    def snooze_task(self, ref: str, task_key: str, *, until: date, by: str) -> ProjectRecord:
+        """Hold an open task's reminders until ``until`` (checked by the caller against ``snooze_limits``): the
+        ``task_snoozed`` event, and the last-nudged date that makes the next reminder due on that day."""
+
+        def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
+            task = project.task(task_key)
+            side = CalendarName.customer if task.side == "customer" else CalendarName.vendor
+            calendar = scheduling_calendars(bp.blueprint, customer=project.customer_calendar)[side]
+            held = snoozed_last_nudged_on(
+                until, repeat_every_business_days=bp.blueprint.nudges.repeat_every_business_days, calendar=calendar
+            )
+            last = task.last_nudged_on if task.last_nudged_on and task.last_nudged_on > held else held
+            tasks = tuple(replace(t, last_nudged_on=last) if t.key == task_key else t for t in project.tasks)
+            event = Event(SNOOZED, self._clock.now(), by, task_key, {"until": until.isoformat()})
+            return replace(project, tasks=tasks), [event]
+
+        return self._update(ref, change, reforecast=False)
 
     def queue(self, messages: Sequence[OutgoingMessage]) -> int:
         """Queue emails that go with no change of a project (the weekly status); returns how many were new."""

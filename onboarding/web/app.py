@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from onboarding import __version__
 from onboarding.bootstrap import Application
-from onboarding.web import hooks, problems, unsubscribe
+from onboarding.web import customer, hooks, problems, unsubscribe
 from onboarding.web.api import api, health
 
 DESCRIPTION = """\
@@ -53,6 +53,7 @@ def create_app(application: Application | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(hooks.router)  # /hooks: signed by the sender, no API key
     app.include_router(unsubscribe.router)  # /unsubscribe: the signed token is the permission, no API key
+    app.include_router(customer.router)  # /c/{token}: customers' status pages, actions, calendars (signed links)
     return app
 
 

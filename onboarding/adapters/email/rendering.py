@@ -50,6 +50,7 @@ import jinja2
 import jinja2.ext
 import markupsafe
 
+from onboarding.adapters.email.customer_links import CustomerLinkSigner, RecipientLinks
 from onboarding.adapters.email.unsubscribe import unsubscribe_token
 from onboarding.core.addresses import canonical_address, mailbox, mailbox_list
 from onboarding.core.messages import EMAIL_KINDS, MessageKind, OutgoingMessage, Person, message_id
@@ -124,6 +125,7 @@ class MailInfo(NamedTuple):
     sender_name: str
     sender_email: str
     unsubscribe_url: str | None  # set on customer emails only
+    links: RecipientLinks | None = None  # the recipient's signed page links: customer emails, with a signer
 
 
 @lru_cache(maxsize=4096)
@@ -226,7 +228,9 @@ class MessageRenderer:
     ``domain`` is the right-hand side of Message-IDs; ``unsubscribe_url`` the base of
     the one-click unsubscribe link of customer emails (``?token=<token>`` is appended,
     the token signed with ``unsubscribe_secret``); ``unsubscribe_mailto`` the address
-    of its mailto: form (the sender's by default).
+    of its mailto: form (the sender's by default). With ``customer_links``, a customer
+    email also links its recipient to their status page, to done, stuck and snooze on
+    each of their open tasks it lists, and to the calendar feeds (``mail.links``).
     """
 
     def __init__(
@@ -238,6 +242,7 @@ class MessageRenderer:
         unsubscribe_secret: bytes,
         product_name: str,
         unsubscribe_mailto: str | None = None,
+        customer_links: CustomerLinkSigner | None = None,
     ) -> None:
         if not unsubscribe_secret:
             raise ValueError("unsubscribe links need a secret key")
@@ -246,6 +251,7 @@ class MessageRenderer:
         self.unsubscribe_url = unsubscribe_url
         self._unsubscribe_secret = unsubscribe_secret
         self.product_name = product_name
+        self.customer_links = customer_links
         # RFC 6068: in a mailto: URL, an address's characters beyond some-delims are percent-encoded
         self.unsubscribe_mailto = quote(_address_spec(unsubscribe_mailto or sender.email), safe="!$'()*+,;:@-._~")
         self._from = _address_list("From", [(sender.name, sender.email)])
@@ -294,6 +300,9 @@ class MessageRenderer:
             self.sender.name,
             self.sender.email,
             self.unsubscribe_link(message) if message.customer_facing and message.to else None,
+            self.customer_links.for_recipient(message.to[0].email)
+            if self.customer_links is not None and message.customer_facing and message.to
+            else None,
         )
         try:
             return text_template.render(message.context, mail=mail), html_template.render(message.context, mail=mail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
+from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
 from onboarding.core.lifecycle import Event, ProjectState, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
@@ -752,3 +754,23 @@ class InMemoryTeamStore:
 
     def unset_team_default(self, role: str, segment: str) -> bool:
         return self._defaults.pop((role, segment), None) is not None
+
+
+class InMemoryCustomerLinkKeys:
+    """The in-memory twin of ``SqlCustomerLinkKeys``."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, LinkKey] = {}
+
+    def link_key(self, project_id: str) -> LinkKey | None:
+        return self._keys.get(project_id)
+
+    def ensure_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
+        if project_id not in self._keys:
+            self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), 1)
+        return self._keys[project_id]
+
+    def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
+        before = self._keys.get(project_id)
+        self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), before.generation + 1 if before else 1)
+        return self._keys[project_id]

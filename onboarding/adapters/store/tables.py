@@ -136,6 +136,18 @@ class TeamDefaultRow(Base):
     updated_by: Mapped[str] = mapped_column(String(200))
 
 
+class CustomerLinkKeyRow(Base):
+    """A project's link key: the random value that, with the engine's secret, signs its customer links
+    (``core/customer_links``). Rotating it (a new value, the next generation) revokes every link made before."""
+
+    __tablename__ = "customer_link_keys"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    link_key: Mapped[str] = mapped_column(String(64))  # URL-safe base64 of the random bytes
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class BindingRow(Base):
     __tablename__ = "bindings"
 

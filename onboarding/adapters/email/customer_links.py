@@ -1,0 +1,74 @@
+"""The signed customer links a customer email carries: its recipient's status page, task actions and feeds.
+
+``CustomerLinkSigner`` signs links with the engine's secret and each project's link
+key (made on first use: ``CustomerLinkKeys``), under the public URL; ``for_recipient``
+gives one email's ``RecipientLinks``, which the templates call (``mail.links``) to
+write **View your onboarding**, **Done**, **Stuck**, **Snooze** and the calendar
+feeds. The key of a project is read once per email (a rotation is honoured by the
+next email rendered), the token once per project in it.
+
+Not here: what the links lead to and who may use them (the service and the pages),
+the token rule (``core/customer_links``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from onboarding.core.customer_links import (
+    action_path,
+    customer_link_token,
+    person_calendar_path,
+    project_calendar_path,
+    status_path,
+)
+from onboarding.services.ports import CustomerLinkKeys
+
+
+class CustomerLinkSigner:
+    def __init__(self, *, secret: bytes, public_url: str, keys: CustomerLinkKeys, now: Callable[[], datetime]) -> None:
+        if not secret:
+            raise ValueError("customer links need a secret key")
+        self._secret = secret
+        self._base = public_url.rstrip("/")
+        self._keys = keys
+        self._now = now
+
+    def for_recipient(self, email: str) -> RecipientLinks:
+        return RecipientLinks(self, email)
+
+    def token(self, project_id: str, email: str) -> str:
+        key = self._keys.ensure_link_key(project_id, now=self._now())
+        return customer_link_token(self._secret, key, project_id=project_id, email=email)
+
+    def url(self, path: str) -> str:
+        return self._base + path
+
+
+class RecipientLinks:
+    """One email's links, for its one recipient (the engine addresses each customer email to one person)."""
+
+    def __init__(self, signer: CustomerLinkSigner, email: str) -> None:
+        self._signer = signer
+        self._email = email
+        self._tokens: dict[str, str] = {}
+
+    def _token(self, project_id: str) -> str:
+        if project_id not in self._tokens:
+            self._tokens[project_id] = self._signer.token(project_id, self._email)
+        return self._tokens[project_id]
+
+    def view(self, project_id: str) -> str:
+        """The status page: **View your onboarding**."""
+        return self._signer.url(status_path(self._token(project_id)))
+
+    def action(self, project_id: str, task_key: str, action: str) -> str:
+        """The confirmation page of ``done``, ``stuck`` or ``snooze`` on one task."""
+        return self._signer.url(action_path(self._token(project_id), task_key, action))
+
+    def project_calendar(self, project_id: str) -> str:
+        return self._signer.url(project_calendar_path(self._token(project_id)))
+
+    def my_calendar(self, project_id: str) -> str:
+        return self._signer.url(person_calendar_path(self._token(project_id)))
