@@ -19,6 +19,7 @@ from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Digest, Nudge, SentDigest
+from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
@@ -654,6 +655,29 @@ class TeamStore(Protocol):
 
     def unset_team_default(self, role: str, segment: str) -> bool:
         """Remove the default for this role and segment; False when there was none."""
+        ...
+
+
+class PortfolioStore(Protocol):
+    """The portfolio's projects a page at a time, by keyset (``core/portfolio_page``)."""
+
+    def portfolio_rows(
+        self,
+        filters: PortfolioFilter,
+        *,
+        today: date,
+        sort: PortfolioSort,
+        descending: bool,
+        after: Place | None,
+        limit: int,
+    ) -> list[PortfolioRow]:
+        """Up to ``limit`` matching projects in the sort order (no value last), those after ``after`` only."""
+        ...
+
+    def portfolio_count(self, filters: PortfolioFilter, *, today: date) -> int: ...
+
+    def portfolio_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The blueprints (key, title) and the segments the portfolio's projects have."""
         ...
 
 
