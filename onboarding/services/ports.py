@@ -706,6 +706,10 @@ class TeamMemberStore(Protocol):
 
     def sign_in_link(self, token_digest: str) -> SignInLink | None: ...
 
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        """How many sign-in links were made for ``email`` after ``since``."""
+        ...
+
     def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
         """Mark the link used and start ``session``, in one transaction, if no one used it before; else False."""
         ...
