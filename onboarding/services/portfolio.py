@@ -22,13 +22,21 @@ from onboarding.core.portfolio_page import (
 from onboarding.services.ports import Clock, PortfolioStore
 
 CSV_CHUNK = 2000  # projects read at a time for the CSV export
+COUNTED = 10_000  # a page counts the projects that match up to this many ("10,000 or more")
 
 
 @dataclass(frozen=True, slots=True)
 class PortfolioPage:
     rows: list[PortfolioRow]
-    total: int  # how many projects match the filters
+    # How many projects match the filters, up to ``COUNTED``; None with the at-risk filter, whose count would
+    # read every project's tasks (the portfolio report counts them).
+    total: int | None
     next_cursor: str | None
+
+    @property
+    def total_is_at_least(self) -> bool:
+        """Whether ``total`` is where counting stopped: as many or more match."""
+        return self.total is not None and self.total >= COUNTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ class PortfolioService:
         more = len(found) > limit
         return PortfolioPage(
             rows=shown,
-            total=self._store.portfolio_count(filters, today=today),
+            total=None if filters.at_risk else self._store.portfolio_count(filters, today=today, most=COUNTED),
             next_cursor=cursor_after(shown[-1], sort) if more else None,
         )
 

@@ -674,7 +674,9 @@ class PortfolioStore(Protocol):
         """Up to ``limit`` matching projects in the sort order (no value last), those after ``after`` only."""
         ...
 
-    def portfolio_count(self, filters: PortfolioFilter, *, today: date) -> int: ...
+    def portfolio_count(self, filters: PortfolioFilter, *, today: date, most: int) -> int:
+        """How many projects match, counted up to ``most``."""
+        ...
 
     def portfolio_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
         """The blueprints (key, title) and the segments the portfolio's projects have."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from onboarding.adapters.store.sql import _matching as project_filters
@@ -49,13 +49,20 @@ def _conditions(filters: PortfolioFilter, *, today: date) -> list[ColumnElement[
     )
     if filters.owner:
         owner = filters.owner.strip()
-        where.append(
-            exists().where(
-                bindings.c.project_id == projects.c.id,
-                bindings.c.role == OWNER_ROLE,
-                or_(bindings.c.email == owner, bindings.c.email == owner.lower(), bindings.c.name == owner),
+        if "@" in owner:  # an address: the owner's projects from the bindings by email (ix_bindings_email)
+            where.append(
+                projects.c.id.in_(
+                    select(bindings.c.project_id).where(
+                        bindings.c.email.in_(sorted({owner, owner.lower()})), bindings.c.role == OWNER_ROLE
+                    )
+                )
             )
-        )
+        else:
+            where.append(
+                exists().where(
+                    bindings.c.project_id == projects.c.id, bindings.c.role == OWNER_ROLE, bindings.c.name == owner
+                )
+            )
     if filters.window_jumped:
         where.append(projects.c.projected_go_live_on > projects.c.committed_go_live_on)
     return where
@@ -99,11 +106,9 @@ class SqlPortfolioStore:
         with self.engine.connect() as connection:
             if after is None or after[0] is not None:
                 query = self._select().where(*where, column.is_not(None))
-                if after is not None:
-                    value, pid = after
-                    beyond = column < value if descending else column > value
-                    next_id = projects.c.id < pid if descending else projects.c.id > pid
-                    query = query.where(or_(beyond, and_(column == value, next_id)))
+                if after is not None:  # a row value: one range of the (column, id) index
+                    place, last = tuple_(column, projects.c.id), tuple_(literal(after[0]), literal(after[1]))
+                    query = query.where(place < last if descending else place > last)
                 order = (column.desc(), projects.c.id.desc()) if descending else (column, projects.c.id)
                 found += connection.execute(query.order_by(*order).limit(limit)).all()
             if len(found) < limit:
@@ -129,8 +134,10 @@ class SqlPortfolioStore:
             for r in found
         ]
 
-    def portfolio_count(self, filters: PortfolioFilter, *, today: date) -> int:
-        query = select(func.count()).select_from(projects).where(*_conditions(filters, today=today))
+    def portfolio_count(self, filters: PortfolioFilter, *, today: date, most: int) -> int:
+        """How many projects match, counted up to ``most`` (a count stops there: ``most`` means at least)."""
+        matching = select(projects.c.id).where(*_conditions(filters, today=today)).limit(most).subquery()
+        query = select(func.count()).select_from(matching)
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
