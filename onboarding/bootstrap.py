@@ -29,6 +29,7 @@ from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.adapters.store.portfolio import SqlPortfolioStore
 from onboarding.adapters.store.reports import SqlReportStore
 from onboarding.adapters.store.sql import (
     SqlProjectStore,
@@ -39,6 +40,7 @@ from onboarding.adapters.store.sql import (
 )
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.store.team import SqlTeamStore
+from onboarding.adapters.store.team_members import SqlTeamMemberStore
 from onboarding.adapters.store.webhooks import SqlWebhookEndpoints
 from onboarding.adapters.webhook_delivery import HttpWebhookPoster
 from onboarding.adapters.webhooks import HttpWebhooks
@@ -52,12 +54,14 @@ from onboarding.services.launches import LaunchService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
+from onboarding.services.portfolio import PortfolioService
 from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
 from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.services.team import TeamService
+from onboarding.services.team_members import TeamMemberService
 from onboarding.services.unsubscribe import UnsubscribeService
 from onboarding.services.webhooks import WebhookService
 from onboarding.settings import Settings
@@ -346,6 +350,24 @@ class Application:
         )
 
     @cached_property
+    def team_members(self) -> TeamMemberService:
+        """The people who sign in to the team's pages, their sign-in links and sessions."""
+        sweeps = SqlSweepStore(self.engine)
+        return TeamMemberService(
+            store=SqlTeamMemberStore(self.engine),
+            clock=self.clock,
+            public_url=self.settings.effective_public_url,
+            session_lifetime=timedelta(hours=self.settings.team_session_hours),
+            is_demo=lambda: sweeps.sweep_history().simulation,
+            projects=self.projects,
+        )
+
+    @cached_property
+    def portfolio(self) -> PortfolioService:
+        """The portfolio page's projects: filtered, sorted, by cursor, and as CSV."""
+        return PortfolioService(store=SqlPortfolioStore(self.engine), clock=self.clock)
+
+    @cached_property
     def keys(self) -> ApiKeyService:
         return ApiKeyService(store=SqlApiKeyStore(self.engine), clock=self.clock)
 
@@ -370,6 +392,10 @@ class Application:
 
     def manager_report(self, *, clock: Clock | None = None) -> ManagerReportService:
         return manager_report_service(self.settings, clock=clock or self.clock, engine=self.engine)
+
+    def deliver_outbox(self) -> None:
+        """Deliver what the outbox holds due now (a sign-in email must not wait for the next sweep)."""
+        dispatcher(self.settings, engine=self.engine, clock=self.clock).deliver_due()
 
     def delivery_waiting(self, project_id: str | None = None) -> Waiting:
         return delivery_waiting(engine=self.engine, project_id=project_id)

@@ -1,4 +1,4 @@
-"""``onboarding web``: serve the HTTP API (and its docs at /api/docs) with uvicorn."""
+"""``onboarding web``: serve the HTTP API (and its docs at /api/docs) and the pages with uvicorn."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from onboarding.cli.edge import application, main
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes (one app each)."
 )
 def web(host: str, port: int, workers: int) -> None:
-    """Serve the HTTP API (JSON under /api/v1, OpenAPI at /api/openapi.json, docs at /api/docs) and the unsubscribe
-    page customers reach from their emails (/unsubscribe: point ONBOARDING_UNSUBSCRIBE_URL at it)."""
+    """Serve the HTTP API (JSON under /api/v1, OpenAPI at /api/openapi.json, docs at /api/docs), the unsubscribe
+    page customers reach from their emails (/unsubscribe: point ONBOARDING_UNSUBSCRIBE_URL at it) and the team's
+    pages (/team: My tasks, the portfolio; members sign in by an emailed link)."""
     app = application()
     app.engine  # noqa: B018 - the database is made, or refused (out of date, unreachable), before the server starts
     app.close()

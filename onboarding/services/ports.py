@@ -20,9 +20,11 @@ from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
 from onboarding.core.nudges import Digest, Nudge, SentDigest
+from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
+from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamSession
 from onboarding.core.webhook_events import WebhookEndpoint
 from onboarding.errors import Problem
 
@@ -654,6 +656,78 @@ class TeamStore(Protocol):
 
     def unset_team_default(self, role: str, segment: str) -> bool:
         """Remove the default for this role and segment; False when there was none."""
+        ...
+
+
+class PortfolioStore(Protocol):
+    """The portfolio's projects a page at a time, by keyset (``core/portfolio_page``)."""
+
+    def portfolio_rows(
+        self,
+        filters: PortfolioFilter,
+        *,
+        today: date,
+        sort: PortfolioSort,
+        descending: bool,
+        after: Place | None,
+        limit: int,
+    ) -> list[PortfolioRow]:
+        """Up to ``limit`` matching projects in the sort order (no value last), those after ``after`` only."""
+        ...
+
+    def portfolio_count(self, filters: PortfolioFilter, *, today: date, most: int) -> int:
+        """How many projects match, counted up to ``most``."""
+        ...
+
+    def portfolio_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The blueprints (key, title) and the segments the portfolio's projects have."""
+        ...
+
+
+class TeamMemberStore(Protocol):
+    """Team members, their sign-in links and their sessions (``core/team_members``); secrets only as digests."""
+
+    def members(self, *, include_removed: bool = False) -> list[TeamMember]:
+        """The members, by name then email (removed ones too, when asked)."""
+        ...
+
+    def member(self, email: str) -> TeamMember | None:
+        """The member with this canonical address, removed or not."""
+        ...
+
+    def save_member(self, member: TeamMember) -> None:
+        """Keep ``member`` in place of the one with its address (adding or re-adding it)."""
+        ...
+
+    def remove_member(self, email: str, *, at: datetime) -> bool:
+        """Mark the member removed and end its sessions, in one transaction; False when no active member has it."""
+        ...
+
+    def add_sign_in_link(self, link: SignInLink, message: OutgoingMessage) -> None:
+        """Keep a new sign-in link and queue the email that carries it, in one transaction."""
+        ...
+
+    def sign_in_link(self, token_digest: str) -> SignInLink | None: ...
+
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        """How many sign-in links were made for ``email`` after ``since``."""
+        ...
+
+    def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
+        """Mark the link used and start ``session``, in one transaction, if no one used it before; else False."""
+        ...
+
+    def start_session(self, session: TeamSession) -> None:
+        """Start a session without a link (the demo's sign-in)."""
+        ...
+
+    def session(self, secret_digest: str) -> TeamSession | None: ...
+
+    def end_session(self, secret_digest: str, *, at: datetime) -> None: ...
+
+    def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
+        """The open tasks of the roles bound to ``email`` in active projects, the ``limit`` expected soonest
+        first, and how many there are in all."""
         ...
 
 

@@ -108,6 +108,8 @@ STYLES: Final[dict[str, str]] = {
     "info_box": _BOX + "background-color:#f3f4f6;border-left:4px solid #6b7280;",
     "footer_link": "color:#6b7280;text-decoration:underline;",
     "link": "color:#1d4ed8;text-decoration:underline;",
+    # a paragraph holding a long URL alone (a sign-in link): it breaks anywhere rather than widen a phone's screen
+    "url_p": f"margin:0 0 12px 0;{_FONT}font-size:15px;line-height:22px;color:#111827;word-break:break-all;",
     "preheader": "display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;"
     "mso-hide:all;",
 }

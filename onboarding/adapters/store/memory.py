@@ -1,4 +1,5 @@
-"""The in-memory twins of the SQL stores (projects, outbox, sweep), for service tests: same contracts, no database."""
+"""The in-memory twins of the SQL stores (projects, outbox, sweep, team members), for service tests: same
+contracts, no database."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, 
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
-from onboarding.core.lifecycle import Event, ProjectState, TaskState
+from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
     NONE_LABEL,
@@ -28,6 +29,7 @@ from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
+from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamSession
 from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
@@ -774,3 +776,82 @@ class InMemoryCustomerLinkKeys:
         before = self._keys.get(project_id)
         self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), before.generation + 1 if before else 1)
         return self._keys[project_id]
+class InMemoryTeamMemberStore:
+    """The in-memory twin of ``SqlTeamMemberStore``; its emails go to ``projects``' outbox, its tasks are theirs."""
+
+    def __init__(self, projects: InMemoryProjectStore) -> None:
+        self._projects = projects
+        self._members: dict[str, TeamMember] = {}
+        self.links: dict[str, SignInLink] = {}
+        self.sessions: dict[str, TeamSession] = {}
+
+    def members(self, *, include_removed: bool = False) -> list[TeamMember]:
+        found = [m for m in self._members.values() if include_removed or m.active]
+        return sorted(found, key=lambda m: (m.name, m.email))
+
+    def member(self, email: str) -> TeamMember | None:
+        return self._members.get(email)
+
+    def save_member(self, member: TeamMember) -> None:
+        self._members[member.email] = member
+
+    def remove_member(self, email: str, *, at: datetime) -> bool:
+        member = self._members.get(email)
+        if member is None or not member.active:
+            return False
+        self._members[email] = replace(member, removed_at=at)
+        for key, session in self.sessions.items():
+            if session.email == email and session.ended_at is None:
+                self.sessions[key] = replace(session, ended_at=at)
+        return True
+
+    def add_sign_in_link(self, link: SignInLink, message: OutgoingMessage) -> None:
+        self.links[link.token_digest] = link
+        self._projects.queue([message], now=link.created_at)
+
+    def sign_in_link(self, token_digest: str) -> SignInLink | None:
+        return self.links.get(token_digest)
+
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        return sum(1 for link in self.links.values() if link.email == email and link.created_at > since)
+
+    def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
+        link = self.links.get(token_digest)
+        if link is None or link.used_at is not None:
+            return False
+        self.links[token_digest] = replace(link, used_at=session.created_at)
+        self.sessions[session.secret_digest] = session
+        return True
+
+    def start_session(self, session: TeamSession) -> None:
+        self.sessions[session.secret_digest] = session
+
+    def session(self, secret_digest: str) -> TeamSession | None:
+        return self.sessions.get(secret_digest)
+
+    def end_session(self, secret_digest: str, *, at: datetime) -> None:
+        session = self.sessions.get(secret_digest)
+        if session is not None and session.ended_at is None:
+            self.sessions[secret_digest] = replace(session, ended_at=at)
+
+    def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
+        found = [
+            MemberTask(
+                project_id=p.id,
+                customer=p.customer,
+                blueprint_title=p.blueprint_title,
+                task_key=t.key,
+                title=t.title,
+                milestone_title=t.milestone_title,
+                role=t.owner_role,
+                state=t.state.value,
+                due_on=t.due_on,
+                target_due_on=t.target_due_on,
+            )
+            for p in sorted(self._projects.projects.values(), key=lambda p: p.id)
+            if p.state is ProjectState.active
+            for t in p.tasks
+            if t.state in OPEN and t.owner_role in p.bindings and p.bindings[t.owner_role].email == email
+        ]
+        found.sort(key=lambda m: (m.target_due_on, m.due_on, m.project_id))
+        return found[:limit], len(found)

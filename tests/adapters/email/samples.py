@@ -15,6 +15,7 @@ from onboarding.core.messages import (
     Person,
     ProjectView,
     StatusContext,
+    TeamSignInContext,
     WindowJumpContext,
 )
 
@@ -297,6 +298,23 @@ def manager_report_message() -> OutgoingMessage:
     )
 
 
+def team_sign_in_message() -> OutgoingMessage:
+    context: TeamSignInContext = {
+        "recipient_name": DANA.name,
+        "link": "https://onboarding.vendor.example/team/sign-in/Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXg",
+        "expires_minutes": 15,
+    }
+    return OutgoingMessage(
+        idempotency_key="team-sign-in:" + "d" * 64,
+        kind=MessageKind.team_sign_in,
+        to=(DANA,),
+        subject="Your sign-in link",
+        context=context,
+        customer_facing=False,
+        key_email=DANA.email,
+    )
+
+
 ALL = {
     MessageKind.kickoff: kickoff_message,
     MessageKind.status: status_message,
@@ -304,4 +322,5 @@ ALL = {
     MessageKind.window_jump: window_jump_message,
     MessageKind.automated: automated_message,
     MessageKind.manager_report: manager_report_message,
+    MessageKind.team_sign_in: team_sign_in_message,
 }

@@ -235,6 +235,8 @@ def key_facts(message: OutgoingMessage) -> list[str]:
             *(f"{p['customer']}" for p in c["at_risk"]),
             *("; ".join(p["reasons"]) for p in c["at_risk"]),
         ]
+    if message.kind is MessageKind.team_sign_in:
+        return [c["recipient_name"], "Sign in to the team's pages", c["link"], f"within {c['expires_minutes']} minutes"]
     assert message.kind is MessageKind.automated
     return [
         c["subject"],
@@ -309,6 +311,8 @@ def test_every_email_reads_well_in_a_browser(chromium: Chromium, tmp_path: Path,
     assert_links_absolute(page)
     if kind is MessageKind.status:  # escaped task text stays text
         assert "Approve the <script>alert(1)</script> & Sons import" in page.document.visible_text
+    if kind is MessageKind.team_sign_in:  # the sign-in link is a link
+        assert message.context["link"] in page.document.links
     if kind is MessageKind.automated:  # a URL in the blueprint's text is a link, without the full stop after it
         assert "https://sandbox.example/globex?a=1&b=2" in page.document.links
     if message.customer_facing:

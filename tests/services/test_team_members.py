@@ -1,0 +1,148 @@
+"""Team members and their sign-in, on the in-memory twins: the exact rules of links, sessions and My tasks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.store.memory import InMemoryProjectStore, InMemoryTeamMemberStore
+from onboarding.core.lifecycle import Action
+from onboarding.core.messages import MessageKind
+from onboarding.core.team_members import SIGN_IN_LINK_LIFETIME, digest
+from onboarding.errors import AddressInvalid, NotPermitted, PlanInputInvalid, SignInRefused, TeamMemberNotFound
+from onboarding.services.team_members import TeamMemberService
+from tests.services.test_projects import PAYROLL, PEOPLE, service
+
+TODAY = date(2026, 12, 7)
+
+
+class Fixture:
+    def __init__(self, *, demo: bool = False) -> None:
+        self.clock = FixedClock(TODAY, at=datetime(2026, 12, 7, 9, tzinfo=UTC))
+        self.projects_store = InMemoryProjectStore()
+        self.store = InMemoryTeamMemberStore(self.projects_store)
+        self.projects = service(self.projects_store, self.clock)
+        self.members = TeamMemberService(
+            store=self.store,
+            clock=self.clock,
+            public_url="https://onboarding.example.com/",
+            session_lifetime=timedelta(hours=12),
+            is_demo=lambda: demo,
+            projects=self.projects,
+        )
+
+    def later(self, by: timedelta) -> None:
+        self.clock.set(self.clock.today(), at=self.clock.now() + by)
+
+
+@pytest.fixture
+def team() -> Fixture:
+    made = Fixture()
+    made.members.add("Dana Ruiz", "Dana@Vendor.example", role="member")
+    return made
+
+
+def test_a_link_is_emailed_to_members_only_and_kept_as_a_digest(team: Fixture) -> None:
+    token = team.members.request_sign_in(" DANA@vendor.example ")
+    assert token is not None
+    assert team.members.request_sign_in("eve@vendor.example") is None
+    sent = [m for m in team.projects_store.outbox.values() if m.kind is MessageKind.team_sign_in]
+    assert [p.email for m in sent for p in m.to] == ["dana@vendor.example"]
+    assert sent[0].context["link"] == f"https://onboarding.example.com/team/sign-in/{token}"
+    assert sent[0].customer_facing is False
+    assert list(team.store.links) == [digest(token)]  # the token itself is kept nowhere
+    with pytest.raises(AddressInvalid):
+        team.members.request_sign_in("not an address")
+
+
+def test_a_link_signs_in_once_within_its_lifetime(team: Fixture) -> None:
+    token = team.members.request_sign_in("dana@vendor.example")
+    assert token is not None
+    assert team.members.check_link(token).name == "Dana Ruiz"
+    assert team.members.check_link(token).name == "Dana Ruiz"  # checking changes nothing
+    started = team.members.sign_in(token)
+    assert team.members.signed_in(started.secret) == started.member
+    assert started.expires_at == team.clock.now() + timedelta(hours=12)
+    with pytest.raises(SignInRefused) as used:
+        team.members.sign_in(token)
+    assert used.value.codes == ["sign-in-link-used"]
+    late = team.members.request_sign_in("dana@vendor.example")
+    assert late is not None
+    team.later(SIGN_IN_LINK_LIFETIME)
+    with pytest.raises(SignInRefused) as expired:
+        team.members.check_link(late)
+    assert expired.value.codes == ["sign-in-link-expired"]
+    with pytest.raises(SignInRefused) as unknown:
+        team.members.sign_in(late[:-1])
+    assert unknown.value.codes == ["sign-in-link-unknown"]
+
+
+def test_sessions_end_at_sign_out_expiry_and_removal(team: Fixture) -> None:
+    def session() -> str:
+        token = team.members.request_sign_in("dana@vendor.example")
+        assert token is not None
+        return team.members.sign_in(token).secret
+
+    first, second = session(), session()
+    team.members.sign_out(first)
+    assert team.members.signed_in(first) is None and team.members.signed_in(second) is not None
+    team.later(timedelta(hours=12))
+    assert team.members.signed_in(second) is None
+    third = session()
+    link = team.members.request_sign_in("dana@vendor.example")
+    assert link is not None
+    assert team.members.remove("DANA@vendor.example").email == "dana@vendor.example"
+    assert team.members.signed_in(third) is None
+    with pytest.raises(SignInRefused) as gone:
+        team.members.sign_in(link)  # a link sent before the removal
+    assert gone.value.codes == ["not-a-team-member"]
+    with pytest.raises(TeamMemberNotFound):
+        team.members.remove("dana@vendor.example")
+
+
+def test_roles_are_the_three_and_adding_again_changes_or_restores(team: Fixture) -> None:
+    with pytest.raises(PlanInputInvalid) as bad:
+        team.members.add("Ivo Petrov", "ivo@vendor.example", role="owner")
+    assert bad.value.codes == ["invalid-team-role"]
+    changed = team.members.add("Dana R.", "dana@vendor.example", role="manager")
+    assert changed.before is not None and changed.member.role.manages and changed.member.name == "Dana R."
+    team.members.remove("dana@vendor.example")
+    again = team.members.add("Dana Ruiz", "dana@vendor.example", role="member")
+    assert again.before is not None and not again.before.active and again.member.active
+
+
+def test_demo_sign_in_only_on_a_demo_database(team: Fixture) -> None:
+    with pytest.raises(SignInRefused) as refused:
+        team.members.demo_sign_in("dana@vendor.example")
+    assert refused.value.codes == ["not-a-demo-database"]
+    demo = Fixture(demo=True)
+    demo.members.add("Dana Ruiz", "dana@vendor.example", role="manager")
+    assert demo.members.signed_in(demo.members.demo_sign_in("dana@vendor.example").secret) is not None
+    with pytest.raises(SignInRefused):
+        demo.members.demo_sign_in("eve@vendor.example")
+
+
+def test_my_tasks_acts_as_the_member_on_their_own_tasks_only(team: Fixture) -> None:
+    project = team.projects.launch(
+        PAYROLL,
+        customer="Acme",
+        kickoff_on=TODAY - timedelta(days=21),
+        bindings=PEOPLE,
+        pay_schedule="biweekly:2026-01-02",
+    ).project
+    dana = team.members.members()[0]
+    tasks = team.members.my_tasks(dana)
+    assert [t.task_key for t in tasks.overdue] == ["kickoff_call"]
+    assert team.members.change_task(dana, project.id, "kickoff_call", Action.complete) is None  # no longer open
+    assert team.projects.get(project.id).task("kickoff_call").state.value == "done"
+    completed = [e for e in team.projects.events(project.id) if e.task_key == "kickoff_call"]
+    assert completed[-1].actor == "Dana Ruiz"  # (the engine's own re-forecast follows it)
+    with pytest.raises(NotPermitted):
+        team.members.change_task(dana, project.id, "import_employee_data", Action.complete)
+    with pytest.raises(PlanInputInvalid) as no_reason:
+        team.members.change_task(dana, project.id, "transition_to_support", Action.block, reason="  ")
+    assert no_reason.value.codes == ["reason-required"]
+    blocked = team.members.change_task(dana, project.id, "transition_to_support", Action.block, reason="waiting")
+    assert blocked is not None and blocked.state == "blocked"
