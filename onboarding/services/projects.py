@@ -37,6 +37,7 @@ from onboarding.core.lifecycle import (
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
+from onboarding.core.plan_view import ProjectPlan, project_plan
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.project_changes import (
     HistoryPage,
@@ -766,6 +767,22 @@ class ProjectService:
     def get_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
         """The projects with these ids, read together (ids not found left out)."""
         return self._store.load_many(project_ids)
+
+    def plan_view(self, ref: str) -> ProjectPlan:
+        """The project as its page shows it, as of today (``plan_view.project_plan``): the stored plan, and why
+        its go-live falls where it does (from a re-forecast made now and kept nowhere)."""
+        project = self._store.load(ref)
+        today = self._clock.today()
+        plan: Plan | None = None
+        if project.state not in ENDED:
+            loaded = self.blueprint_of(project)
+            try:
+                _replanned, plan = reforecast_project(
+                    project, loaded.blueprint, graph=loaded.graph, today=today, at=self._clock.now()
+                )
+            except OnboardingError:
+                plan = None  # no safe launch as of today, say: the page shows the stored dates without a reason
+        return project_plan(project, today=today, plan=plan)
 
     def failed_messages(self, ref: str) -> list[FailedMessage]:
         return self._store.failed_messages(self._store.load(ref).id)
