@@ -36,6 +36,7 @@ from onboarding.adapters.store.sql import (
 )
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.store.team import SqlTeamStore
+from onboarding.adapters.store.team_members import SqlTeamMemberStore
 from onboarding.adapters.store.webhooks import SqlWebhookEndpoints
 from onboarding.adapters.webhook_delivery import HttpWebhookPoster
 from onboarding.adapters.webhooks import HttpWebhooks
@@ -54,6 +55,7 @@ from onboarding.services.reports import ReportService
 from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.services.team import TeamService
+from onboarding.services.team_members import TeamMemberService
 from onboarding.services.unsubscribe import UnsubscribeService
 from onboarding.services.webhooks import WebhookService
 from onboarding.settings import Settings
@@ -321,6 +323,18 @@ class Application:
         )
 
     @cached_property
+    def team_members(self) -> TeamMemberService:
+        """The people who sign in to the team's pages, their sign-in links and sessions."""
+        sweeps = SqlSweepStore(self.engine)
+        return TeamMemberService(
+            store=SqlTeamMemberStore(self.engine),
+            clock=self.clock,
+            public_url=self.settings.effective_public_url,
+            session_lifetime=timedelta(hours=self.settings.team_session_hours),
+            is_demo=lambda: sweeps.sweep_history().simulation,
+        )
+
+    @cached_property
     def keys(self) -> ApiKeyService:
         return ApiKeyService(store=SqlApiKeyStore(self.engine), clock=self.clock)
 
@@ -345,6 +359,10 @@ class Application:
 
     def manager_report(self, *, clock: Clock | None = None) -> ManagerReportService:
         return manager_report_service(self.settings, clock=clock or self.clock, engine=self.engine)
+
+    def deliver_outbox(self) -> None:
+        """Deliver what the outbox holds due now (a sign-in email must not wait for the next sweep)."""
+        dispatcher(self.settings, engine=self.engine, clock=self.clock).deliver_due()
 
     def delivery_waiting(self, project_id: str | None = None) -> Waiting:
         return delivery_waiting(engine=self.engine, project_id=project_id)

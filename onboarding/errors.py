@@ -30,6 +30,8 @@
     ├── DeliveryInProgress (RuntimeError) the same hook delivery is being launched by another request
     ├── WebhookInvalid (ValueError)       a webhook subscription with a bad URL, event type or secret
     ├── WebhookNotFound (LookupError)     no webhook endpoint with that id
+    ├── TeamMemberNotFound (LookupError)  no team member with that address
+    ├── SignInRefused (PermissionError)   a team sign-in link (or demo sign-in) that cannot sign anyone in
     └── StoreUnavailable (RuntimeError)   infrastructure: the database or data folder cannot be used
 
 Each problem carries a stable ``code`` (tests assert on codes, never on wording), a
@@ -214,12 +216,24 @@ HOOK_CODES: dict[str, str] = {
     "delivery-in-progress": "the same delivery is being launched by another request at this moment",
 }
 
+# Stable problem codes of team members and their sign-in (documented in README.md, "The team's pages").
+TEAM_CODES: dict[str, str] = {
+    "invalid-team-role": "a team member's role that is not member, manager or admin",
+    "team-member-not-found": "no team member with that address",
+    "sign-in-link-unknown": "a sign-in link this server did not make, or one altered or cut short",
+    "sign-in-link-used": "a sign-in link used before: each works once",
+    "sign-in-link-expired": "a sign-in link older than its 15 minutes",
+    "not-a-team-member": "a sign-in for an address that is not (or no longer) on the team",
+    "not-a-demo-database": "a demo sign-in asked of a database the demo did not make",
+}
+
 CODES: dict[str, str] = {
     **BLUEPRINT_CODES,
     **RUN_CODES,
     **REPORT_CODES,
     **SWEEP_CODES,
     **DEMO_CODES,
+    **TEAM_CODES,
     **OUTBOX_CODES,
     **API_CODES,
     **REGISTRY_CODES,
@@ -383,6 +397,14 @@ class WebhookInvalid(ProblemsError, ValueError):
 
 class WebhookNotFound(ProblemsError, LookupError):
     """No webhook endpoint has that id."""
+
+
+class TeamMemberNotFound(ProblemsError, LookupError):
+    """No team member (or no active one) with that address."""
+
+
+class SignInRefused(ProblemsError, PermissionError):
+    """A sign-in link that is unknown, used or expired, or a sign-in that no member can be given."""
 
 
 class StoreUnavailable(ProblemsError, RuntimeError):

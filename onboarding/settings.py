@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         description="Where people reach the pages of `onboarding web` (the base of the links in emails: status "
         "pages, actions, calendar feeds, sign-in); default: the unsubscribe URL without its /unsubscribe.",
     )
+    team_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description="How long a team member stays signed in to the team's pages after using a sign-in link.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=32,

@@ -48,6 +48,9 @@ def test_every_template_and_data_file_of_the_package_is_in_the_wheel() -> None:
         "web/templates/unsubscribe.html",
         "web/templates/unsubscribed.html",
         "web/templates/unsubscribe_refused.html",
+        "web/templates/team/_layout.html",
+        "web/templates/team/sign_in.html",
     }
+    assert {"web/static/htmx.min.js", "web/static/team.css"} <= data
     left_out = sorted(name for name in data if not any(PurePosixPath(name).match(p) for p in patterns))
     assert left_out == ["adapters/store/migrations/script.py.mako"]  # alembic's, for writing new migrations only

@@ -122,3 +122,43 @@ def test_bad_customer_calendar_inputs_are_all_said_at_once_and_nothing_is_stored
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
     listed = run("list")
     assert "Acme" not in listed.output  # type: ignore[attr-defined]
+
+
+def test_team_members_are_added_listed_changed_and_removed(data: Path) -> None:
+    assert run("db", "upgrade").exit_code == 0  # type: ignore[attr-defined]
+    added = run("team", "add", "Dana Ruiz <Dana@Vendor.example>", "--role", "manager")
+    assert added.exit_code == 0, added.output  # type: ignore[attr-defined]
+    assert "added Dana Ruiz <dana@vendor.example> as manager" in added.output  # type: ignore[attr-defined]
+    assert run("team", "add", "Ivo Petrov <ivo@vendor.example>").exit_code == 0  # type: ignore[attr-defined]
+    changed = run("team", "add", "Dana Ruiz <Dana@vendor.example>", "--role", "admin")
+    assert "manager -> admin" in changed.output  # type: ignore[attr-defined]
+    rows = json.loads(run("team", "members", "--format", "json").output)  # type: ignore[attr-defined]
+    assert [(r["name"], r["email"], r["role"]) for r in rows] == [
+        ("Dana Ruiz", "dana@vendor.example", "admin"),
+        ("Ivo Petrov", "ivo@vendor.example", "member"),
+    ]
+    table = run("team", "members")
+    assert "Dana Ruiz" in table.output and "admin" in table.output  # type: ignore[attr-defined]
+    removed = run("team", "remove", "ivo@vendor.example")
+    assert removed.exit_code == 0 and "removed Ivo Petrov" in removed.output  # type: ignore[attr-defined]
+    rows = json.loads(run("team", "members", "--format", "json").output)  # type: ignore[attr-defined]
+    assert [r["email"] for r in rows] == ["dana@vendor.example"]
+    everyone = json.loads(run("team", "members", "--all", "--format", "json").output)  # type: ignore[attr-defined]
+    assert [r["removed_at"] is not None for r in everyone] == [False, True]
+    again = run("team", "add", "Ivo Petrov <ivo@vendor.example>")
+    assert "(again)" in again.output  # type: ignore[attr-defined]
+    # the defaults of vendor roles are still there beside the members
+    assert run("team", "set", "csm", "Dana Ruiz <Dana@vendor.example>").exit_code == 0  # type: ignore[attr-defined]
+    defaults = json.loads(run("team", "list", "--format", "json").output)  # type: ignore[attr-defined]
+    assert [(d["role"], d["name"]) for d in defaults] == [("csm", "Dana Ruiz")]
+
+
+def test_bad_team_members_are_refused_with_their_codes(data: Path) -> None:
+    assert run("db", "upgrade").exit_code == 0  # type: ignore[attr-defined]
+    bad_role = run("team", "add", "Dana Ruiz <dana@vendor.example>", "--role", "owner")
+    assert bad_role.exit_code != 0 and "owner" in bad_role.output  # type: ignore[attr-defined]
+    bad_address = run("team", "add", "Dana Ruiz <dana@>")
+    assert bad_address.exit_code != 0 and "Traceback" not in bad_address.output  # type: ignore[attr-defined]
+    missing = run("team", "remove", "nobody@vendor.example")
+    assert missing.exit_code != 0 and "team-member-not-found" in missing.output  # type: ignore[attr-defined]
+    assert json.loads(run("team", "members", "--format", "json").output) == []  # type: ignore[attr-defined]

@@ -1,6 +1,8 @@
-"""``onboarding team set | list | unset``: the team's default people for vendor roles, by segment.
+"""``onboarding team set | list | unset``: the team's default people for vendor roles, by segment; and
+``onboarding team add | members | remove``: the members who sign in to the team's pages.
 
-A launch binds the roles it is not given to these (``core/team`` says how).
+A launch binds the roles it is not given to these (``core/team`` says how). A member
+signs in with a link emailed to the address given here (``services/team_members``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from onboarding.cli.edge import application, console, fail, main, needs_database
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.messages import Person
 from onboarding.core.team import ANY_SEGMENT, TeamDefault
+from onboarding.core.team_members import TeamMember, TeamRole
 from onboarding.errors import OnboardingError
 
 needs_database("team")  # `onboarding db upgrade` (or a launch) makes the database
@@ -41,7 +44,7 @@ def _shown(default: TeamDefault) -> str:
 
 @main.group()
 def team() -> None:
-    """Default people for vendor roles, by segment: a launch binds only the roles these do not cover."""
+    """Team members who sign in to the team's pages; default people for vendor roles, by segment."""
 
 
 @team.command(name="set")
@@ -99,3 +102,72 @@ def unset_default(role: str, segment: str | None) -> None:
         fail(exc)
         return
     click.echo(f"unset {_shown(removed)}")
+
+
+def _member_document(member: TeamMember) -> dict[str, str | None]:
+    return {
+        "name": member.name,
+        "email": member.email,
+        "role": member.role.value,
+        "added_at": member.added_at.isoformat(),
+        "added_by": member.added_by,
+        "removed_at": member.removed_at.isoformat() if member.removed_at else None,
+    }
+
+
+@team.command(name="add")
+@click.argument("person", metavar='"Name <email>"')
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in TeamRole]),
+    default=TeamRole.member.value,
+    show_default=True,
+    help="member: My tasks, the portfolio, project pages; manager: also the reports; admin: everything.",
+)
+@click.option("--by", "actor", default="cli", show_default=True)
+def add_member(person: str, role: str, actor: str) -> None:
+    """Make PERSON a team member, who signs in to the team's pages by a link emailed to that address."""
+    try:
+        name, email = parse_mailbox(person, loc=("person",), source="team member")
+        done = application().team_members.add(name, email, role=role, by=actor)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    m, before = done.member, done.before
+    if before is not None and before.active:
+        click.echo(f"changed {m.name} <{m.email}>: {before.role.value} -> {m.role.value}")
+    else:
+        click.echo(f"added {m.name} <{m.email}> as {m.role.value}" + (" (again)" if before is not None else ""))
+
+
+@team.command(name="members")
+@click.option("--all", "include_removed", is_flag=True, help="Removed members too.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_members(*, include_removed: bool, output_format: str) -> None:
+    """The team members: name, address, role, and when they were added (and removed)."""
+    members = application().team_members.members(include_removed=include_removed)
+    if output_format == "json":
+        click.echo(json.dumps([_member_document(m) for m in members], indent=2))
+        return
+    if not members:
+        click.echo('no team members: add one with onboarding team add "Name <email>" --role member')
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("name", "email", "role", "added", *(["removed"] if include_removed else [])):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for m in members:
+        removed = [f"{m.removed_at:%Y-%m-%d %H:%M}" if m.removed_at else ""] if include_removed else []
+        table.add_row(m.name, m.email, m.role.value, f"{m.added_at:%Y-%m-%d %H:%M} by {m.added_by}", *removed)
+    console().print(table)
+
+
+@team.command(name="remove")
+@click.argument("email")
+def remove_member(email: str) -> None:
+    """Remove the member with EMAIL: signed out at once, and no sign-in link works for it any more."""
+    try:
+        removed = application().team_members.remove(email)
+    except OnboardingError as exc:
+        fail(exc)
+        return
+    click.echo(f"removed {removed.name} <{removed.email}> ({removed.role.value}); their sessions are ended")

@@ -38,6 +38,7 @@ class MessageKind(StrEnum):
     window_jump = "window_jump"
     automated = "automated"
     manager_report = "manager_report"
+    team_sign_in = "team_sign_in"  # a team member's sign-in link (core/team_members)
     webhook = "webhook"  # an outbound event POSTed to a subscribed endpoint (core/webhook_events.py), not an email
 
 
@@ -239,3 +240,9 @@ class ManagerReportContext(TypedDict):
     at_risk: list[AtRiskView]  # the projects most at risk, most days past their window first
     at_risk_total: int
     attachments: NotRequired[list[AttachmentView]]  # the full report, to open in a browser
+
+
+class TeamSignInContext(TypedDict):
+    recipient_name: str
+    link: str  # the sign-in page of the link's token: GET confirms, POST signs in
+    expires_minutes: int

@@ -22,6 +22,7 @@ from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
+from onboarding.core.team_members import SignInLink, TeamMember, TeamSession
 from onboarding.core.webhook_events import WebhookEndpoint
 from onboarding.errors import Problem
 
@@ -667,6 +668,44 @@ class TeamStore(Protocol):
     def unset_team_default(self, role: str, segment: str) -> bool:
         """Remove the default for this role and segment; False when there was none."""
         ...
+
+
+class TeamMemberStore(Protocol):
+    """Team members, their sign-in links and their sessions (``core/team_members``); secrets only as digests."""
+
+    def members(self, *, include_removed: bool = False) -> list[TeamMember]:
+        """The members, by name then email (removed ones too, when asked)."""
+        ...
+
+    def member(self, email: str) -> TeamMember | None:
+        """The member with this canonical address, removed or not."""
+        ...
+
+    def save_member(self, member: TeamMember) -> None:
+        """Keep ``member`` in place of the one with its address (adding or re-adding it)."""
+        ...
+
+    def remove_member(self, email: str, *, at: datetime) -> bool:
+        """Mark the member removed and end its sessions, in one transaction; False when no active member has it."""
+        ...
+
+    def add_sign_in_link(self, link: SignInLink, message: OutgoingMessage) -> None:
+        """Keep a new sign-in link and queue the email that carries it, in one transaction."""
+        ...
+
+    def sign_in_link(self, token_digest: str) -> SignInLink | None: ...
+
+    def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
+        """Mark the link used and start ``session``, in one transaction, if no one used it before; else False."""
+        ...
+
+    def start_session(self, session: TeamSession) -> None:
+        """Start a session without a link (the demo's sign-in)."""
+        ...
+
+    def session(self, secret_digest: str) -> TeamSession | None: ...
+
+    def end_session(self, secret_digest: str, *, at: datetime) -> None: ...
 
 
 class SnapshotTexts(Protocol):

@@ -2,8 +2,9 @@
 
 OpenAPI at ``/api/openapi.json``, browsable docs at ``/api/docs``; every error as
 problem+json (``problems``); the unsubscribe pages customers reach from their emails at
-``/unsubscribe`` (``unsubscribe``, no key). ``app_from_environment`` is the factory the server's
-workers call (``onboarding web``): settings from the environment, one
+``/unsubscribe`` (``unsubscribe``, no key); the team's pages under ``/team`` (``team``, signed in
+by an emailed link) with their scripts and stylesheet under ``/static``. ``app_from_environment`` is the
+factory the server's workers call (``onboarding web``): settings from the environment, one
 ``Application`` per worker process.
 """
 
@@ -11,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from onboarding import __version__
 from onboarding.bootstrap import Application
 from onboarding.web import hooks, problems, unsubscribe
 from onboarding.web.api import api, health
+from onboarding.web.team import my_tasks, portfolio, session, sign_in
+
+STATIC = Path(__file__).parent / "static"
 
 DESCRIPTION = """\
 The onboarding engine over HTTP: launch projects from published blueprints, move their
@@ -53,6 +59,12 @@ def create_app(application: Application | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(hooks.router)  # /hooks: signed by the sender, no API key
     app.include_router(unsubscribe.router)  # /unsubscribe: the signed token is the permission, no API key
+    # /team: the team's pages, signed in by an emailed link (a session cookie, no API key)
+    session.install(app)
+    app.include_router(sign_in.router)
+    app.include_router(my_tasks.router)
+    app.include_router(portfolio.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # htmx and the pages' stylesheet
     return app
 
 

@@ -136,6 +136,43 @@ class TeamDefaultRow(Base):
     updated_by: Mapped[str] = mapped_column(String(200))
 
 
+class TeamMemberRow(Base):
+    """Someone who signs in to the team's pages (``core/team_members``); removed, kept with when (0024)."""
+
+    __tablename__ = "team_members"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # canonical
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # member, manager or admin
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_by: Mapped[str] = mapped_column(String(200))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TeamSignInLinkRow(Base):
+    """A sign-in link emailed to a member: only the SHA-256 of its token is kept; used once, then kept used."""
+
+    __tablename__ = "team_sign_in_links"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TeamSessionRow(Base):
+    """A member's signed-in session: only the SHA-256 of the cookie's secret is kept."""
+
+    __tablename__ = "team_sessions"
+
+    secret_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class BindingRow(Base):
     __tablename__ = "bindings"
 
@@ -150,6 +187,8 @@ class BindingRow(Base):
         Index("ix_bindings_timezone", "timezone"),
         # The nudge decision reads the people of many projects at once: each project's from this index alone.
         Index("ix_bindings_people", "project_id", "role", "name", "email", "timezone"),
+        # My tasks asks which roles of which projects a person holds (0024).
+        Index("ix_bindings_email", "email", "project_id", "role"),
     )
 
 

@@ -1,0 +1,155 @@
+"""Team members, their sign-in links and sessions in the SQL store (``team_members``, ``team_sign_in_links``,
+``team_sessions``): only digests of tokens and session secrets are kept.
+
+Not here: the rules (lifetimes, roles: ``core/team_members``), deciding who may sign in (``services/team_members``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from onboarding.adapters.store.rows import utc_instant
+from onboarding.adapters.store.sql import outbox_values, writing
+from onboarding.adapters.store.tables import Base, TeamMemberRow, TeamSessionRow, TeamSignInLinkRow
+from onboarding.core.messages import OutgoingMessage
+from onboarding.core.team_members import SignInLink, TeamMember, TeamRole, TeamSession
+
+members = Base.metadata.tables[TeamMemberRow.__tablename__]
+links = Base.metadata.tables[TeamSignInLinkRow.__tablename__]
+sessions = Base.metadata.tables[TeamSessionRow.__tablename__]
+outbox = Base.metadata.tables["outbox"]
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    return utc_instant(value) if value is not None else None
+
+
+def _member(row: Any) -> TeamMember:
+    return TeamMember(
+        name=row.name,
+        email=row.email,
+        role=TeamRole(row.role),
+        added_at=utc_instant(row.added_at),
+        added_by=row.added_by,
+        removed_at=_instant(row.removed_at),
+    )
+
+
+def _session_values(session: TeamSession) -> dict[str, Any]:
+    return {
+        "secret_digest": session.secret_digest,
+        "email": session.email,
+        "created_at": session.created_at,
+        "expires_at": session.expires_at,
+        "ended_at": session.ended_at,
+    }
+
+
+class SqlTeamMemberStore:
+    """The real ``TeamMemberStore``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def members(self, *, include_removed: bool = False) -> list[TeamMember]:
+        query = select(members).order_by(members.c.name, members.c.email)
+        if not include_removed:
+            query = query.where(members.c.removed_at.is_(None))
+        with self.engine.connect() as connection:
+            return [_member(r) for r in connection.execute(query)]
+
+    def member(self, email: str) -> TeamMember | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(members).where(members.c.email == email)).first()
+        return _member(row) if row is not None else None
+
+    def save_member(self, member: TeamMember) -> None:
+        values = {
+            "name": member.name,
+            "role": member.role.value,
+            "added_at": member.added_at,
+            "added_by": member.added_by,
+            "removed_at": member.removed_at,
+        }
+        with writing(self.engine) as connection:
+            changed = connection.execute(update(members).where(members.c.email == member.email).values(values))
+            if changed.rowcount == 0:
+                connection.execute(insert(members).values(email=member.email, **values))
+
+    def remove_member(self, email: str, *, at: datetime) -> bool:
+        with writing(self.engine) as connection:
+            removed = connection.execute(
+                update(members).where(members.c.email == email, members.c.removed_at.is_(None)).values(removed_at=at)
+            )
+            if removed.rowcount == 0:
+                return False
+            connection.execute(
+                update(sessions).where(sessions.c.email == email, sessions.c.ended_at.is_(None)).values(ended_at=at)
+            )
+            return True
+
+    def add_sign_in_link(self, link: SignInLink, message: OutgoingMessage) -> None:
+        with writing(self.engine) as connection:
+            connection.execute(
+                insert(links).values(
+                    token_digest=link.token_digest,
+                    email=link.email,
+                    created_at=link.created_at,
+                    expires_at=link.expires_at,
+                    used_at=link.used_at,
+                )
+            )
+            connection.execute(insert(outbox).values(outbox_values(message, link.created_at)))
+
+    def sign_in_link(self, token_digest: str) -> SignInLink | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(links).where(links.c.token_digest == token_digest)).first()
+        if row is None:
+            return None
+        return SignInLink(
+            token_digest=row.token_digest,
+            email=row.email,
+            created_at=utc_instant(row.created_at),
+            expires_at=utc_instant(row.expires_at),
+            used_at=_instant(row.used_at),
+        )
+
+    def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
+        with writing(self.engine) as connection:
+            used = connection.execute(
+                update(links)
+                .where(links.c.token_digest == token_digest, links.c.used_at.is_(None))
+                .values(used_at=session.created_at)
+            )
+            if used.rowcount != 1:
+                return False
+            connection.execute(insert(sessions).values(_session_values(session)))
+            return True
+
+    def start_session(self, session: TeamSession) -> None:
+        with writing(self.engine) as connection:
+            connection.execute(insert(sessions).values(_session_values(session)))
+
+    def session(self, secret_digest: str) -> TeamSession | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(sessions).where(sessions.c.secret_digest == secret_digest)).first()
+        if row is None:
+            return None
+        return TeamSession(
+            secret_digest=row.secret_digest,
+            email=row.email,
+            created_at=utc_instant(row.created_at),
+            expires_at=utc_instant(row.expires_at),
+            ended_at=_instant(row.ended_at),
+        )
+
+    def end_session(self, secret_digest: str, *, at: datetime) -> None:
+        with writing(self.engine) as connection:
+            connection.execute(
+                update(sessions)
+                .where(sessions.c.secret_digest == secret_digest, sessions.c.ended_at.is_(None))
+                .values(ended_at=at)
+            )

@@ -1,0 +1,96 @@
+"""Team members: the people who sign in to the team's pages, their roles, and the rules of their sign-in.
+
+A member is known by a canonical email address (``core/addresses``) in lower case
+(the roles a member holds are those bound to that address), has a name and
+one role: ``member`` (My tasks, the portfolio, the project pages), ``manager`` (also
+the reports) or ``admin`` (also everything a manager may). A removed member is kept,
+with when it was removed, and can sign in no more; adding the address again makes a
+member of it again.
+
+Signing in is by a link emailed to the member: it holds a random token, of which
+only a digest is kept; it is good for ``SIGN_IN_LINK_LIFETIME`` and for one use.
+Using it starts a session: another random secret, kept as a digest, carried by a
+cookie, good until it ends (sign-out, removal) or expires. A form's CSRF token is
+derived from the session's secret (``csrf_token``): whoever cannot read the cookie
+cannot make it.
+
+Not here: storing them (adapters/store), the emails (adapters/email), the cookie and
+the pages (web/team).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+SIGN_IN_LINK_LIFETIME = timedelta(minutes=15)
+
+
+class TeamRole(StrEnum):
+    member = "member"
+    manager = "manager"
+    admin = "admin"
+
+    @property
+    def manages(self) -> bool:
+        """Whether the role sees the managers' pages (reports): manager and admin."""
+        return self in (TeamRole.manager, TeamRole.admin)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMember:
+    name: str
+    email: str  # canonical (core/addresses), in lower case
+    role: TeamRole
+    added_at: datetime
+    added_by: str
+    removed_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class SignInLink:
+    """A sign-in link as kept: the digest of its token, whose it is, until when, and when it was used."""
+
+    token_digest: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSession:
+    """A signed-in session as kept: the digest of its secret, whose it is, until when."""
+
+    secret_digest: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.ended_at is None and now < self.expires_at
+
+
+def digest(secret: str) -> str:
+    """What is kept of a token or a session secret: its SHA-256, in hex (the secret itself never is)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def csrf_token(secret: str) -> str:
+    """The CSRF token of a session (or of a visitor's pre-sign-in cookie), derived from its secret."""
+    return hmac.new(secret.encode("utf-8"), b"onboarding team csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret: str, given: str) -> bool:
+    return hmac.compare_digest(csrf_token(secret), given)

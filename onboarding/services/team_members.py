@@ -1,0 +1,230 @@
+"""Team members and their sign-in: add, list and remove members; email a sign-in link; start and end sessions.
+
+``request_sign_in`` queues the email with a new link only for an active member, and
+says nothing either way that a page could show: the sign-in page answers every
+address alike. ``check_link`` reads a link and changes nothing (mail scanners open
+every link); ``sign_in`` uses it, once, and starts a session; ``signed_in`` gives the
+member behind a session's secret while both are live. ``demo_sign_in`` starts a
+session without a link, and only on a database the demo made (a simulation).
+
+Not here: the rules of roles, lifetimes and digests (``core/team_members``), SQL
+(adapters/store), cookies and pages (web/team), the default people of vendor roles
+(``services/team``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from onboarding.core.addresses import canonical_address, mailbox
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person, TeamSignInContext
+from onboarding.core.team_members import (
+    SIGN_IN_LINK_LIFETIME,
+    SignInLink,
+    TeamMember,
+    TeamRole,
+    TeamSession,
+    digest,
+)
+from onboarding.errors import PlanInputInvalid, Problem, SignInRefused, TeamMemberNotFound
+from onboarding.services.ports import Clock, TeamMemberStore
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAdded:
+    member: TeamMember
+    before: TeamMember | None  # the member as it was (its role, or removed), when the address was known
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    """A session just started: its secret (for the cookie; kept nowhere else) and whose it is, until when."""
+
+    secret: str
+    member: TeamMember
+    expires_at: datetime
+
+
+def _refused(code: str, message: str, hint: str) -> SignInRefused:
+    return SignInRefused("sign-in", (Problem(code, message, ("token",), hint),))
+
+
+class TeamMemberService:
+    def __init__(
+        self,
+        *,
+        store: TeamMemberStore,
+        clock: Clock,
+        public_url: str,
+        session_lifetime: timedelta,
+        is_demo: Callable[[], bool],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._public_url = public_url.rstrip("/")
+        self._session_lifetime = session_lifetime
+        self._is_demo = is_demo
+
+    # -- members ---------------------------------------------------------------------------
+
+    def members(self, *, include_removed: bool = False) -> list[TeamMember]:
+        return self._store.members(include_removed=include_removed)
+
+    def add(self, name: str, email: str, *, role: str, by: str = "cli") -> MemberAdded:
+        """Make a member of ``email`` with ``role`` (again, if it was removed; its name and role changed, if not)."""
+        if role not in TeamRole.__members__:
+            raise PlanInputInvalid(
+                "team member",
+                (
+                    Problem(
+                        "invalid-team-role",
+                        f"{role!r} is not a team role",
+                        ("role",),
+                        "give member, manager (also sees the reports) or admin",
+                    ),
+                ),
+            )
+        name, email = mailbox(name, email, loc=("person",), source="team member")
+        email = email.lower()  # one member per mailbox, however its address is capitalised
+        before = self._store.member(email)
+        member = TeamMember(
+            name=name or email,
+            email=email,
+            role=TeamRole(role),
+            added_at=before.added_at if before is not None and before.active else self._clock.now(),
+            added_by=before.added_by if before is not None and before.active else by,
+        )
+        self._store.save_member(member)
+        return MemberAdded(member, before)
+
+    def remove(self, email: str) -> TeamMember:
+        """Remove the member: its sessions end and it can sign in no more; returns it as it was."""
+        address = _address(email, source="team member")
+        before = self._store.member(address)
+        if before is None or not before.active or not self._store.remove_member(address, at=self._clock.now()):
+            raise TeamMemberNotFound(
+                "team member",
+                (
+                    Problem(
+                        "team-member-not-found",
+                        f"no one on the team has the address {address}",
+                        ("email",),
+                        "see the list of team members for their addresses",
+                    ),
+                ),
+            )
+        return before
+
+    # -- signing in --------------------------------------------------------------------------
+
+    def request_sign_in(self, email: str) -> str | None:
+        """Queue an email with a new sign-in link to ``email`` if it is an active member's; the link's token, or
+        None when no email was queued. Raises ``AddressInvalid`` for what is not an address at all."""
+        address = _address(email, source="sign-in")
+        member = self._store.member(address)
+        if member is None or not member.active:
+            return None
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        link = SignInLink(digest(token), member.email, now, now + SIGN_IN_LINK_LIFETIME)
+        context: TeamSignInContext = {
+            "recipient_name": member.name,
+            "link": f"{self._public_url}/team/sign-in/{token}",
+            "expires_minutes": int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60),
+        }
+        message = OutgoingMessage(
+            idempotency_key=f"team-sign-in:{link.token_digest}",
+            kind=MessageKind.team_sign_in,
+            to=(Person(member.name, member.email),),
+            subject="Your sign-in link",
+            context=dict(context),
+            customer_facing=False,
+            key_email=member.email,
+        )
+        self._store.add_sign_in_link(link, message)
+        return token
+
+    def check_link(self, token: str) -> TeamMember:
+        """The member a sign-in link is for, if it can still be used; changes nothing. Raises ``SignInRefused``."""
+        link = self._store.sign_in_link(digest(token))
+        return self._usable(link)
+
+    def sign_in(self, token: str) -> StartedSession:
+        """Use a sign-in link (once) and start a session for its member. Raises ``SignInRefused``."""
+        token_digest = digest(token)
+        member = self._usable(self._store.sign_in_link(token_digest))
+        started, session = self._new_session(member)
+        if not self._store.use_sign_in_link(token_digest, session):
+            raise _used()
+        return started
+
+    def demo_sign_in(self, email: str) -> StartedSession:
+        """Start a session for a member without a link: only on the demo's database (``not-a-demo-database``)."""
+        self.require_demo()
+        member = self._store.member(_address(email, source="sign-in"))
+        if member is None or not member.active:
+            raise _not_a_member()
+        started, session = self._new_session(member)
+        self._store.start_session(session)
+        return started
+
+    def require_demo(self) -> None:
+        if not self._is_demo():
+            raise _refused(
+                "not-a-demo-database",
+                "this database was not made by the demo: signing in needs a link emailed to a team member",
+                "ask for a sign-in link with your address on the team",
+            )
+
+    def signed_in(self, secret: str) -> TeamMember | None:
+        """The active member whose live session has this secret, else None."""
+        session = self._store.session(digest(secret))
+        if session is None or not session.live(self._clock.now()):
+            return None
+        member = self._store.member(session.email)
+        return member if member is not None and member.active else None
+
+    def sign_out(self, secret: str) -> None:
+        self._store.end_session(digest(secret), at=self._clock.now())
+
+    def _new_session(self, member: TeamMember) -> tuple[StartedSession, TeamSession]:
+        secret = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        expires_at = now + self._session_lifetime
+        return StartedSession(secret, member, expires_at), TeamSession(digest(secret), member.email, now, expires_at)
+
+    def _usable(self, link: SignInLink | None) -> TeamMember:
+        if link is None:
+            raise _refused(
+                "sign-in-link-unknown",
+                "this sign-in link was not made here, or it was altered or cut short",
+                "open the link straight from the email, or ask for a new one",
+            )
+        if link.used_at is not None:
+            raise _used()
+        if not link.usable(self._clock.now()):
+            raise _refused(
+                "sign-in-link-expired",
+                "this sign-in link is more than 15 minutes old",
+                "ask for a new sign-in link",
+            )
+        member = self._store.member(link.email)
+        if member is None or not member.active:
+            raise _not_a_member()
+        return member
+
+
+def _address(email: str, *, source: str) -> str:
+    """How members' addresses are kept and looked up: canonical, in lower case."""
+    return canonical_address(email.strip(), loc=("email",), source=source).lower()
+
+
+def _used() -> SignInRefused:
+    return _refused("sign-in-link-used", "this sign-in link was used before", "ask for a new sign-in link")
+
+
+def _not_a_member() -> SignInRefused:
+    return _refused("not-a-team-member", "this address is not on the team", "ask a team admin to add you to the team")

@@ -1,0 +1,238 @@
+"""The team's pages over HTTP, on SQLite and PostgreSQL: signing in by an emailed link (single use, expiring,
+never telling who is on the team), the session cookie, CSRF on every form, roles, My tasks and the portfolio."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import re
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from onboarding.adapters.clock import FixedClock
+from onboarding.bootstrap import Application
+from onboarding.core.team_members import SIGN_IN_LINK_LIFETIME
+from onboarding.web.team.session import COOKIE
+
+DANA = "dana@vendor.example"
+LINK = re.compile(r"https?://[^\s\"<>]+/team/sign-in/[A-Za-z0-9_-]+")
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(page: str) -> str:
+    found = CSRF.search(page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def delivered(application: Application) -> list[EmailMessage]:
+    application.deliver_outbox()
+    folder = mailbox.Maildir(application.settings.effective_maildir, create=False)
+    return [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in folder]  # type: ignore[misc]
+
+
+def ask_for_link(client: TestClient, address: str) -> str:
+    """POST the sign-in form for ``address`` (as a browser would, with its CSRF token); the page answered."""
+    form = client.get("/team/sign-in")
+    assert form.status_code == 200
+    answer = client.post("/team/sign-in", data={"email": address, "csrf": csrf_of(form.text)})
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def emailed_link(application: Application, address: str) -> str:
+    links = [
+        found.group()
+        for m in delivered(application)
+        if any(a.addr_spec == address for a in m["To"].addresses)
+        for found in [LINK.search(m.get_body(preferencelist=("plain",)).get_content())]  # type: ignore[union-attr]
+        if found
+    ]
+    assert links, f"no sign-in email to {address}"
+    return links[-1]
+
+
+def path_of(link: str) -> str:
+    return link[link.index("/team/") :]
+
+
+def sign_in(client: TestClient, application: Application, address: str = DANA) -> None:
+    ask_for_link(client, address)
+    link = path_of(emailed_link(application, address))
+    confirm = client.get(link)
+    assert confirm.status_code == 200
+    signed = client.post(link, data={"csrf": csrf_of(confirm.text)}, follow_redirects=False)
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/team"
+
+
+@pytest.fixture
+def dana(application: Application) -> Application:
+    application.team_members.add("Dana Ruiz", DANA, role="member")
+    return application
+
+
+def test_sign_in_by_emailed_link_starts_a_session(client: TestClient, dana: Application) -> None:
+    assert client.get("/team", follow_redirects=False).headers["location"] == "/team/sign-in"
+    sign_in(client, dana)
+    page = client.get("/team")
+    assert page.status_code == 200
+    assert "Dana Ruiz" in page.text
+
+
+def test_the_link_confirms_on_get_and_works_once(client: TestClient, dana: Application) -> None:
+    ask_for_link(client, DANA)
+    link = path_of(emailed_link(dana, DANA))
+    for _scanner in range(3):  # mail scanners open it: nothing happens
+        assert client.get(link).status_code == 200
+    confirm = client.get(link)
+    assert "Sign in" in confirm.text
+    assert client.post(link, data={"csrf": csrf_of(confirm.text)}, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    again = client.get(link)
+    assert again.status_code == 400
+    assert "used already" in again.text
+    form = client.get("/team/sign-in")
+    assert client.post(link, data={"csrf": csrf_of(form.text)}, follow_redirects=False).status_code == 400
+    assert COOKIE not in client.cookies
+
+
+def test_an_expired_link_is_refused(client: TestClient, dana: Application) -> None:
+    ask_for_link(client, DANA)
+    link = path_of(emailed_link(dana, DANA))
+    clock = dana.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(clock.today(), at=clock.now() + SIGN_IN_LINK_LIFETIME + timedelta(seconds=1))
+    page = client.get(link)
+    assert page.status_code == 400
+    assert "expired" in page.text
+    assert "Sign in</button>" not in page.text
+
+
+def test_an_altered_link_is_refused(client: TestClient, dana: Application) -> None:
+    ask_for_link(client, DANA)
+    link = path_of(emailed_link(dana, DANA))
+    page = client.get(link[:-2] + ("AA" if not link.endswith("AA") else "BB"))
+    assert page.status_code == 400
+    assert "does not work" in page.text
+
+
+def test_the_answer_is_the_same_for_anyone(client: TestClient, dana: Application) -> None:
+    member = ask_for_link(client, DANA)
+    stranger = ask_for_link(client, "someone@else.example")
+    assert member.replace(DANA, "X") == stranger.replace("someone@else.example", "X")
+    sent = delivered(dana)
+    assert [a.addr_spec for m in sent for a in m["To"].addresses] == [DANA]
+
+
+def test_not_an_address_is_said_without_a_stack_trace(client: TestClient, dana: Application) -> None:
+    form = client.get("/team/sign-in")
+    answer = client.post("/team/sign-in", data={"email": "<script>x", "csrf": csrf_of(form.text)})
+    assert answer.status_code == 400
+    assert "not an email address" in answer.text
+    assert "<script>x" not in answer.text
+
+
+def test_the_session_cookie_is_http_only_lax_and_for_the_whole_site(client: TestClient, dana: Application) -> None:
+    ask_for_link(client, DANA)
+    link = path_of(emailed_link(dana, DANA))
+    confirm = client.get(link)
+    signed = client.post(link, data={"csrf": csrf_of(confirm.text)}, follow_redirects=False)
+    cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}="))
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "path", "max-age"} <= flags
+    assert "samesite=lax" in cookie.lower()
+    assert "path=/;" in cookie.lower() + ";"
+    assert "secure" not in flags  # http://localhost: a Secure cookie would never come back
+    value = cookie.split(";")[0].split("=", 1)[1]
+    assert value not in str(dana.engine.url)
+    with dana.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT secret_digest FROM team_sessions").scalars().all()
+    assert value not in stored and len(stored) == 1  # only its digest is kept
+
+
+def test_the_cookie_is_secure_over_https(tmp_path: Path) -> None:
+    from onboarding.settings import Settings
+    from onboarding.web.app import create_app
+
+    settings = Settings(data_dir=tmp_path, public_url="https://onboarding.example.com", secret_key="k" * 40)
+    application = Application(settings)
+    application.team_members.add("Dana Ruiz", DANA, role="member")
+    token = application.team_members.request_sign_in(DANA)
+    assert token is not None
+    with TestClient(create_app(application), base_url="https://onboarding.example.com") as client:
+        confirm = client.get(f"/team/sign-in/{token}")
+        signed = client.post(f"/team/sign-in/{token}", data={"csrf": csrf_of(confirm.text)}, follow_redirects=False)
+    cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}="))
+    assert "secure" in cookie.lower()
+    application.close()
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: TestClient, dana: Application) -> None:
+    assert client.post("/team/sign-in", data={"email": DANA}).status_code == 403
+    sign_in(client, dana)
+    refused = client.post("/team/sign-out", data={"csrf": "forged"})
+    assert refused.status_code == 403
+    assert "out of date" in refused.text
+    assert client.get("/team").status_code == 200  # still signed in
+
+
+def test_sign_out_ends_the_session(client: TestClient, dana: Application) -> None:
+    sign_in(client, dana)
+    cookie = client.cookies[COOKIE]
+    page = client.get("/team")
+    out = client.post("/team/sign-out", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert out.status_code == 303
+    client.cookies.set(COOKIE, cookie)  # kept by a copy: it opens nothing any more
+    assert client.get("/team", follow_redirects=False).status_code == 303
+
+
+def test_a_removed_member_is_signed_out(client: TestClient, dana: Application) -> None:
+    sign_in(client, dana)
+    assert client.get("/team").status_code == 200
+    dana.team_members.remove(DANA)
+    assert client.get("/team", follow_redirects=False).headers["location"] == "/team/sign-in"
+    assert client.get("/team", headers={"HX-Request": "true"}).headers["HX-Redirect"] == "/team/sign-in"
+
+
+def test_a_removed_member_gets_no_link(client: TestClient, dana: Application) -> None:
+    dana.team_members.remove(DANA)
+    ask_for_link(client, DANA)
+    assert delivered(dana) == []
+
+
+def test_pages_carry_a_strict_policy(client: TestClient, dana: Application) -> None:
+    page = client.get("/team/sign-in")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in policy
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/static/htmx.min.js").status_code == 200
+
+
+def test_demo_sign_in_is_refused_outside_a_demo_database(client: TestClient, dana: Application) -> None:
+    page = client.get("/team/demo-sign-in")
+    assert page.status_code == 403
+    assert "not available" in page.text
+    form = client.get("/team/sign-in")
+    assert client.post("/team/demo-sign-in", data={"email": DANA, "csrf": csrf_of(form.text)}).status_code == 403
+    assert COOKIE not in client.cookies
+
+
+def test_demo_sign_in_on_the_demo_database(client: TestClient, dana: Application) -> None:
+    from datetime import UTC, datetime
+
+    from onboarding.adapters.store.sweep import SqlSweepStore
+
+    SqlSweepStore(dana.engine).mark_simulation(at=datetime.now(UTC))
+    page = client.get("/team/demo-sign-in")
+    assert page.status_code == 200
+    assert "Demo" in page.text and "Dana Ruiz" in page.text
+    signed = client.post("/team/demo-sign-in", data={"email": DANA, "csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert signed.status_code == 303
+    assert client.get("/team").status_code == 200
