@@ -332,6 +332,7 @@ class Application:
             public_url=self.settings.effective_public_url,
             session_lifetime=timedelta(hours=self.settings.team_session_hours),
             is_demo=lambda: sweeps.sweep_history().simulation,
+            projects=self.projects,
         )
 
     @cached_property

@@ -14,6 +14,10 @@ cookie, good until it ends (sign-out, removal) or expires. A form's CSRF token i
 derived from the session's secret (``csrf_token``): whoever cannot read the cookie
 cannot make it.
 
+My tasks (``group_my_tasks``) lists the open tasks of the roles a member is bound to
+in active projects: overdue (open past the date they were expected by), due today,
+and next.
+
 Not here: storing them (adapters/store), the emails (adapters/email), the cookie and
 the pages (web/team).
 """
@@ -22,8 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=15)
@@ -94,3 +99,63 @@ def csrf_token(secret: str) -> str:
 
 def csrf_matches(secret: str, given: str) -> bool:
     return hmac.compare_digest(csrf_token(secret), given)
+
+
+# -- My tasks ----------------------------------------------------------------------------------------
+
+MY_TASKS_SHOWN = 200  # the most My tasks lists at once, most urgent first (with how many more there are)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTask:
+    """An open task of a role a member holds, as My tasks lists it."""
+
+    project_id: str
+    customer: str
+    blueprint_title: str
+    task_key: str
+    title: str
+    milestone_title: str
+    role: str
+    state: str  # pending, in_progress or blocked
+    due_on: date  # projected
+    target_due_on: date  # expected by: overdue past it
+
+    def overdue(self, today: date) -> bool:
+        return self.target_due_on < today
+
+    def due(self, today: date) -> date:
+        """The date My tasks shows: when it was expected, if that has passed; else when it is projected."""
+        return self.target_due_on if self.overdue(today) else self.due_on
+
+
+@dataclass(frozen=True, slots=True)
+class MyTasks:
+    """A member's open tasks in three groups, each most urgent first; ``more``: open tasks not listed."""
+
+    overdue: tuple[MemberTask, ...]
+    today: tuple[MemberTask, ...]
+    next: tuple[MemberTask, ...]
+    more: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.next)
+
+
+def group_my_tasks(tasks: Sequence[MemberTask], *, today: date, total: int) -> MyTasks:
+    """Overdue (expected before today), due today (projected for today or before), next (the rest); each
+    by its date, then customer and title. ``total`` is how many open tasks there are in all."""
+    overdue = [t for t in tasks if t.overdue(today)]
+    due_today = [t for t in tasks if not t.overdue(today) and t.due_on <= today]
+    later = [t for t in tasks if not t.overdue(today) and t.due_on > today]
+
+    def order(t: MemberTask) -> tuple[date, str, str, str]:
+        return (t.due(today), t.customer.casefold(), t.title.casefold(), t.project_id)
+
+    return MyTasks(
+        overdue=tuple(sorted(overdue, key=order)),
+        today=tuple(sorted(due_today, key=order)),
+        next=tuple(sorted(later, key=order)),
+        more=max(total - len(tasks), 0),
+    )

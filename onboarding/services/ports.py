@@ -22,7 +22,7 @@ from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
-from onboarding.core.team_members import SignInLink, TeamMember, TeamSession
+from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamSession
 from onboarding.core.webhook_events import WebhookEndpoint
 from onboarding.errors import Problem
 
@@ -706,6 +706,11 @@ class TeamMemberStore(Protocol):
     def session(self, secret_digest: str) -> TeamSession | None: ...
 
     def end_session(self, secret_digest: str, *, at: datetime) -> None: ...
+
+    def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
+        """The open tasks of the roles bound to ``email`` in active projects, the ``limit`` expected soonest
+        first, and how many there are in all."""
+        ...
 
 
 class SnapshotTexts(Protocol):

@@ -20,17 +20,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from onboarding.core.addresses import canonical_address, mailbox
+from onboarding.core.lifecycle import OPEN, Action
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, TeamSignInContext
 from onboarding.core.team_members import (
+    MY_TASKS_SHOWN,
     SIGN_IN_LINK_LIFETIME,
+    MemberTask,
+    MyTasks,
     SignInLink,
     TeamMember,
     TeamRole,
     TeamSession,
     digest,
+    group_my_tasks,
 )
-from onboarding.errors import PlanInputInvalid, Problem, SignInRefused, TeamMemberNotFound
+from onboarding.errors import NotPermitted, PlanInputInvalid, Problem, SignInRefused, TeamMemberNotFound
 from onboarding.services.ports import Clock, TeamMemberStore
+from onboarding.services.projects import ProjectService
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +67,10 @@ class TeamMemberService:
         public_url: str,
         session_lifetime: timedelta,
         is_demo: Callable[[], bool],
+        projects: ProjectService,
     ) -> None:
         self._store = store
+        self._projects = projects
         self._clock = clock
         self._public_url = public_url.rstrip("/")
         self._session_lifetime = session_lifetime
@@ -117,6 +125,66 @@ class TeamMemberService:
                 ),
             )
         return before
+
+    # -- My tasks ----------------------------------------------------------------------------------
+
+    def my_tasks(self, member: TeamMember) -> MyTasks:
+        """The member's open tasks across active projects: overdue, due today, next."""
+        found, total = self._store.open_tasks_of(member.email, limit=MY_TASKS_SHOWN)
+        return group_my_tasks(found, today=self._clock.today(), total=total)
+
+    def change_task(
+        self, member: TeamMember, project_id: str, task_key: str, action: Action, *, reason: str | None = None
+    ) -> MemberTask | None:
+        """Complete, block... a task of a role the member holds, as the member (the project service's rules, and
+        its re-forecast); the task as My tasks lists it now, or None once it is no longer open. Blocking needs a
+        reason (``reason-required``).
+
+        Raises ``NotPermitted`` for a task of a role the member is not bound to, ``ProjectNotFound``, and what
+        the project service raises for a change its rules refuse."""
+        if action is Action.block and not (reason and reason.strip()):
+            raise PlanInputInvalid(
+                "task",
+                (
+                    Problem(
+                        "reason-required",
+                        "a task is blocked with a reason",
+                        ("reason",),
+                        "say what it waits for, so that whoever can unblock it knows",
+                    ),
+                ),
+            )
+        project = self._projects.get(project_id)
+        task = next((t for t in project.tasks if t.key == task_key), None)
+        holder = project.bindings.get(task.owner_role) if task is not None else None
+        if task is None or holder is None or holder.email.lower() != member.email:
+            raise NotPermitted(
+                "task",
+                (
+                    Problem(
+                        "not-permitted",
+                        "this task is not one of a role you hold in this project",
+                        ("task",),
+                        "act on the tasks My tasks lists for you, or ask the project's owner",
+                    ),
+                ),
+            )
+        changed = self._projects.change_task(project.id, task_key, action, by=member.name, reason=reason)
+        after = changed.task(task_key)
+        if after.state not in OPEN:
+            return None
+        return MemberTask(
+            project_id=changed.id,
+            customer=changed.customer,
+            blueprint_title=changed.blueprint_title,
+            task_key=after.key,
+            title=after.title,
+            milestone_title=after.milestone_title,
+            role=after.owner_role,
+            state=after.state.value,
+            due_on=after.due_on,
+            target_due_on=after.target_due_on,
+        )
 
     # -- signing in --------------------------------------------------------------------------
 

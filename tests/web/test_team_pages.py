@@ -12,12 +12,17 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.bootstrap import Application
 from onboarding.core.team_members import SIGN_IN_LINK_LIFETIME
+from onboarding.web.team import Admin, Manager
 from onboarding.web.team.session import COOKIE
+from tests.services.test_projects import PAYROLL, PEOPLE
+from tests.web.conftest import TODAY
 
 DANA = "dana@vendor.example"
 LINK = re.compile(r"https?://[^\s\"<>]+/team/sign-in/[A-Za-z0-9_-]+")
@@ -236,3 +241,159 @@ def test_demo_sign_in_on_the_demo_database(client: TestClient, dana: Application
     signed = client.post("/team/demo-sign-in", data={"email": DANA, "csrf": csrf_of(page.text)}, follow_redirects=False)
     assert signed.status_code == 303
     assert client.get("/team").status_code == 200
+
+
+# -- roles --------------------------------------------------------------------------------------------
+
+
+def test_roles_decide_what_is_shown_and_allowed(client: TestClient, application: Application) -> None:
+    pages = APIRouter()
+
+    @pages.get("/team/test-managers", response_class=PlainTextResponse)
+    def for_managers(member: Manager) -> str:
+        return f"manager {member.name}"
+
+    @pages.get("/team/test-admins", response_class=PlainTextResponse)
+    def for_admins(member: Admin) -> str:
+        return f"admin {member.name}"
+
+    client.app.include_router(pages)  # type: ignore[attr-defined]
+    application.team_members.add("Ivo Petrov", "ivo@vendor.example", role="member")
+    application.team_members.add("Pat Lee", "pat@vendor.example", role="manager")
+    application.team_members.add("Ada Root", "ada@vendor.example", role="admin")
+    assert client.get("/team/test-managers", follow_redirects=False).status_code == 303
+    sign_in(client, application, "ivo@vendor.example")
+    assert "/team/reports" not in client.get("/team").text
+    refused = client.get("/team/test-managers")
+    assert refused.status_code == 403 and "not for your role" in refused.text
+    client.cookies.clear()
+    sign_in(client, application, "pat@vendor.example")
+    assert 'href="/team/reports"' in client.get("/team").text
+    assert client.get("/team/test-managers").text == "manager Pat Lee"
+    assert client.get("/team/test-admins").status_code == 403
+    client.cookies.clear()
+    sign_in(client, application, "ada@vendor.example")
+    assert client.get("/team/test-managers").status_code == 200
+    assert client.get("/team/test-admins").text == "admin Ada Root"
+
+
+# -- My tasks -----------------------------------------------------------------------------------------
+
+IVO = "ivo@vendor.example"
+
+
+def launch(application: Application, *, customer: str = "Acme", blueprint: str = PAYROLL, people=None) -> str:  # type: ignore[no-untyped-def]
+    return application.projects.launch(
+        blueprint,
+        customer=customer,
+        kickoff_on=TODAY - timedelta(days=21),
+        bindings=people or PEOPLE,
+        pay_schedule="biweekly:2026-01-02",
+        actor="test",
+    ).project.id
+
+
+def sections(page: str) -> dict[str, str]:
+    """The text of each group of My tasks, by its heading's id."""
+    found = dict(re.findall(r'<section aria-labelledby="([a-z-]+)">(.*?)</section>', page, flags=re.S))
+    assert set(found) == {"overdue", "due-today", "next"}, page
+    return found
+
+
+def test_my_tasks_groups_the_open_tasks_of_the_roles_held(client: TestClient, application: Application) -> None:
+    acme = launch(application)
+    other_people = {**PEOPLE, "impl_engineer": PEOPLE["csm"]}
+    globex = launch(application, customer="Globex", people=other_people)
+    application.team_members.add("Ivo Petrov", IVO, role="member")
+    sign_in(client, application, IVO)
+    page = client.get("/team").text
+    groups = sections(page)
+    assert "Import and map employee data" in groups["overdue"]  # expected by Thu 3 Dec
+    assert "Thu 3 Dec 2026" in groups["overdue"]
+    assert "direct_deposit_prenotes" in groups["due-today"]  # expected today
+    assert "hypercare" in groups["next"]
+    assert f'href="/team/projects/{acme}"' in page
+    assert globex not in page  # Ivo holds no role there
+    assert "kickoff_call" not in page  # the CSM's
+    assert "export_employee_data" not in page  # the customer's
+
+
+def test_complete_from_my_tasks_with_htmx_answers_the_row(client: TestClient, application: Application) -> None:
+    project = launch(application)
+    application.team_members.add("Dana Ruiz", DANA, role="member")
+    sign_in(client, application, DANA)
+    page = client.get("/team").text
+    row = client.post(
+        f"/team/tasks/{project}/kickoff_call/complete",
+        data={"csrf": csrf_of(page)},
+        headers={"HX-Request": "true"},
+    )
+    assert row.status_code == 200
+    assert row.text.lstrip().startswith(f'<tr id="task-{project}-kickoff_call">')
+    assert "Done: Kickoff call (Acme)" in row.text
+    done = application.projects.get(project).task("kickoff_call")
+    assert done.state.value == "done"
+    events = [e for e in application.projects.events(project) if e.task_key == "kickoff_call"]
+    assert events[-1].actor == "Dana Ruiz"
+    assert "kickoff_call" not in client.get("/team").text
+
+
+def test_block_without_htmx_redirects_back_and_unblock(client: TestClient, application: Application) -> None:
+    project = launch(application)
+    application.team_members.add("Dana Ruiz", DANA, role="member")
+    sign_in(client, application, DANA)
+    page = client.get("/team").text
+    blocked = client.post(
+        f"/team/tasks/{project}/kickoff_call/block",
+        data={"csrf": csrf_of(page), "reason": "customer <b>away</b>"},
+        follow_redirects=False,
+    )
+    assert blocked.status_code == 303 and blocked.headers["location"] == "/team"
+    assert application.projects.get(project).task("kickoff_call").state.value == "blocked"
+    event = [e for e in application.projects.events(project) if e.task_key == "kickoff_call"][-1]
+    assert event.data.get("reason") == "customer <b>away</b>" and event.actor == "Dana Ruiz"
+    page = client.get("/team").text
+    assert 'class="tag blocked"' in page and "/kickoff_call/unblock" in page
+    row = client.post(
+        f"/team/tasks/{project}/kickoff_call/unblock", data={"csrf": csrf_of(page)}, headers={"HX-Request": "1"}
+    )
+    assert "/kickoff_call/complete" in row.text
+    assert application.projects.get(project).task("kickoff_call").state.value == "pending"
+
+
+def test_refused_changes_say_why_and_change_nothing(client: TestClient, application: Application) -> None:
+    project = launch(application)
+    application.team_members.add("Dana Ruiz", DANA, role="member")
+    sign_in(client, application, DANA)
+    page = client.get("/team").text
+    before = len(application.projects.events(project))
+    no_reason = client.post(
+        f"/team/tasks/{project}/kickoff_call/block", data={"csrf": csrf_of(page)}, headers={"HX-Request": "1"}
+    )
+    assert no_reason.status_code == 200 and 'role="alert"' in no_reason.text
+    not_hers = client.post(f"/team/tasks/{project}/import_employee_data/complete", data={"csrf": csrf_of(page)})
+    assert not_hers.status_code == 403, not_hers.text
+    no_token = client.post(f"/team/tasks/{project}/kickoff_call/complete", data={"reason": "x"})
+    assert no_token.status_code == 403
+    unknown = client.post(f"/team/tasks/{project}/kickoff_call/explode", data={"csrf": csrf_of(page)})
+    assert unknown.status_code == 404
+    assert len(application.projects.events(project)) == before
+    assert application.projects.get(project).task("kickoff_call").state.value == "pending"
+
+
+def test_user_text_is_escaped(client: TestClient, application: Application, tmp_path: Path) -> None:
+    text = (
+        Path(PAYROLL)
+        .read_text(encoding="utf-8")
+        .replace("title: Payroll system implementation", "title: Payroll <script>alert(1)</script>", 1)
+    )
+    blueprint = tmp_path / "payroll.yaml"
+    blueprint.write_text(text, encoding="utf-8")
+    launch(application, customer="<script>alert(2)</script> Corp", blueprint=str(blueprint))
+    application.team_members.add("<b>Dana</b> Ruiz", DANA, role="member")
+    sign_in(client, application, DANA)
+    page = client.get("/team").text
+    assert "<script>alert" not in page and "<b>Dana" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(2)&lt;/script&gt; Corp" in page
+    assert "&lt;b&gt;Dana&lt;/b&gt; Ruiz" in page

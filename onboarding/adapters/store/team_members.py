@@ -9,18 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 
 from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.sql import outbox_values, writing
 from onboarding.adapters.store.tables import Base, TeamMemberRow, TeamSessionRow, TeamSignInLinkRow
+from onboarding.core.lifecycle import OPEN, ProjectState
 from onboarding.core.messages import OutgoingMessage
-from onboarding.core.team_members import SignInLink, TeamMember, TeamRole, TeamSession
+from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamRole, TeamSession
 
 members = Base.metadata.tables[TeamMemberRow.__tablename__]
 links = Base.metadata.tables[TeamSignInLinkRow.__tablename__]
 sessions = Base.metadata.tables[TeamSessionRow.__tablename__]
 outbox = Base.metadata.tables["outbox"]
+bindings = Base.metadata.tables["bindings"]
+tasks = Base.metadata.tables["tasks"]
+projects = Base.metadata.tables["projects"]
+_OPEN = sorted(s.value for s in OPEN)
 
 
 def _instant(value: datetime | None) -> datetime | None:
@@ -153,3 +158,54 @@ class SqlTeamMemberStore:
                 .where(sessions.c.secret_digest == secret_digest, sessions.c.ended_at.is_(None))
                 .values(ended_at=at)
             )
+
+    def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
+        """The open tasks of the roles bound to ``email`` in active projects, the ``limit`` expected soonest, and
+        how many there are in all. From the person's bindings (``ix_bindings_email``) to each project's tasks:
+        the projects the person has no role in are never read."""
+        joined = bindings.join(
+            tasks, and_(tasks.c.project_id == bindings.c.project_id, tasks.c.owner_role == bindings.c.role)
+        ).join(projects, projects.c.id == bindings.c.project_id)
+        where = (
+            bindings.c.email == email,
+            tasks.c.state.in_(_OPEN),
+            projects.c.state == ProjectState.active.value,
+        )
+        query = (
+            select(
+                projects.c.id,
+                projects.c.customer,
+                projects.c.blueprint_title,
+                tasks.c.key,
+                tasks.c.title,
+                tasks.c.milestone_title,
+                tasks.c.owner_role,
+                tasks.c.state,
+                tasks.c.due_on,
+                tasks.c.target_due_on,
+            )
+            .select_from(joined)
+            .where(*where)
+            .order_by(tasks.c.target_due_on, tasks.c.due_on, projects.c.id, tasks.c.position)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+            total = len(rows)
+            if total == limit:
+                total = int(connection.execute(select(func.count()).select_from(joined).where(*where)).scalar_one())
+        return [
+            MemberTask(
+                project_id=r[0],
+                customer=r[1],
+                blueprint_title=r[2],
+                task_key=r[3],
+                title=r[4],
+                milestone_title=r[5],
+                role=r[6],
+                state=r[7],
+                due_on=r[8],
+                target_due_on=r[9],
+            )
+            for r in rows
+        ], total

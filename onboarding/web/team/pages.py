@@ -16,6 +16,7 @@ Not here: who is signed in and the CSRF check (``session``), the pages' handlers
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -34,15 +35,22 @@ HEADERS = {
 }
 
 
+def day(value: date | None) -> str:
+    """A day as the pages write it: ``Mon 7 Dec 2026`` (``-`` for none)."""
+    return f"{value:%a} {value.day} {value:%b %Y}" if value is not None else "-"
+
+
 @cache
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("onboarding.web", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["day"] = day
+    return environment
 
 
 def content_security_policy(nonce: str) -> str:
