@@ -72,7 +72,7 @@ def timeline_svg(plan: ProjectPlan, *, title_id: str = "timeline-title") -> str:
         cx = x(milestone.due_on) + scale / 2
         label = f"{milestone.title}: milestone due {milestone.due_on.isoformat()} ({milestone.state.replace('_', ' ')})"
         out.append(
-            f'<g class="milestone"><title>{escape(label)}</title>'
+            f'<g class="milestone-mark"><title>{escape(label)}</title>'
             f'<text x="4" y="{mid + 4}" font-weight="bold" fill="{COLOURS["text"]}">'
             f"{escape(_cut(milestone.title, 34))}</text>"
             f'<path d="M {cx} {mid - 7} L {cx + 7} {mid} L {cx} {mid + 7} L {cx - 7} {mid} Z" '
@@ -100,7 +100,7 @@ def timeline_svg(plan: ProjectPlan, *, title_id: str = "timeline-title") -> str:
                 else ""
             )
             out.append(
-                f'<g class="bar{" critical" if task.critical else ""}" data-task={quoteattr(task.key)}>'
+                f'<g class="task-bar{" critical-path" if task.critical else ""}" data-task={quoteattr(task.key)}>'
                 f"<title>{escape(', '.join(words))}</title>"
                 f'<text x="16" y="{mid + 4}" fill="{COLOURS["text"]}">{escape(_cut(task.title, 36))}</text>'
                 f'<rect x="{left}" y="{mid - BAR / 2}" width="{round(width, 1)}" height="{BAR}" rx="2" '
@@ -165,7 +165,7 @@ def _months(first: date, last: date, *, x: Callable[[date], float], height: int)
 def _today(today: date, *, x: Callable[[date], float], scale: float, height: int) -> str:
     left = round(x(today) + scale / 2, 1)
     return (
-        f'<g class="today"><title>today, {today.isoformat()}</title>'
+        f'<g class="today-line"><title>today, {today.isoformat()}</title>'
         f'<line x1="{left}" y1="{TOP - 8}" x2="{left}" y2="{height}" stroke="{COLOURS["today"]}" '
         f'stroke-width="2" stroke-dasharray="4 3"/>'
         f'<text x="{left + 3}" y="{TOP - 2}" fill="{COLOURS["today"]}">today</text></g>'

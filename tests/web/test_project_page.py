@@ -74,7 +74,7 @@ def test_the_page_shows_the_plan_the_timeline_the_go_live_and_the_history(
     assert page.status_code == 200
     assert "default-src 'none'" in page.headers["content-security-policy"]
     text = page.text
-    assert "Acme Manufacturing" in text and "<svg" in text and 'class="bar' in text
+    assert "Acme Manufacturing" in text and "<svg" in text and 'class="task-bar' in text
     assert "Kickoff call" in text and "Dana Ruiz" in text and "critical" in text
     assert "Why this date" in text and "2027-04-09" in text  # committed window and projected go-live
     assert "project launched" in text  # the history

@@ -45,14 +45,14 @@ def test_the_timeline_is_well_formed_svg_with_a_bar_per_task_and_a_diamond_per_m
     plan = plan_of()
     root = parsed(timeline_svg(plan))
     assert root.tag == f"{SVG}svg" and root.get("role") == "img"
-    bars = groups(root, "bar")
+    bars = groups(root, "task-bar")
     assert [b.get("data-task") for b in bars] == [t.key for t in plan.tasks]
     assert all(b.find(f"{SVG}rect") is not None for b in bars)
-    assert len(groups(root, "milestone")) == len(plan.milestones)
-    assert all(m.find(f"{SVG}path") is not None for m in groups(root, "milestone"))
-    critical = {b.get("data-task") for b in groups(root, "critical")}
+    assert len(groups(root, "milestone-mark")) == len(plan.milestones)
+    assert all(m.find(f"{SVG}path") is not None for m in groups(root, "milestone-mark"))
+    critical = {b.get("data-task") for b in groups(root, "critical-path")}
     assert critical == {t.key for t in plan.tasks if t.critical} and critical
-    assert len(groups(root, "today")) == 1
+    assert len(groups(root, "today-line")) == 1
     assert [r.get("class") for r in root.iter(f"{SVG}rect") if r.get("class") in ("committed-window", "go-live")] == [
         "committed-window",
         "go-live",
@@ -62,7 +62,7 @@ def test_the_timeline_is_well_formed_svg_with_a_bar_per_task_and_a_diamond_per_m
 def test_a_bar_runs_from_the_projected_start_to_the_projected_due_date() -> None:
     plan = plan_of()
     root = parsed(timeline_svg(plan))
-    rects = {b.get("data-task"): b.find(f"{SVG}rect") for b in groups(root, "bar")}
+    rects = {b.get("data-task"): b.find(f"{SVG}rect") for b in groups(root, "task-bar")}
     longer = max(plan.tasks, key=lambda t: (t.due_on - t.start_on).days)
     one_day = next(t for t in plan.tasks if t.start_on == t.due_on)
     width = {k: float(r.get("width", "0")) for k, r in rects.items() if r is not None}
