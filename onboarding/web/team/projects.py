@@ -139,8 +139,8 @@ def allowed_actions(state: ProjectState) -> dict[str, list[str]]:
 
 
 def _actor(member: TeamMember) -> str:
-    """Who the history says made the change: the signed-in member's address."""
-    return member.email
+    """Who the history says made the change: the signed-in member's name (as My tasks records it)."""
+    return member.name
 
 
 # -- the page ------------------------------------------------------------------------------------------------------
