@@ -26,6 +26,7 @@ from onboarding.adapters.store.hooks import SqlHookStore
 from onboarding.adapters.store.idempotency import SqlIdempotencyStore
 from onboarding.adapters.store.keys import SqlApiKeyStore
 from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.adapters.store.portfolio import SqlPortfolioStore
 from onboarding.adapters.store.reports import SqlReportStore
 from onboarding.adapters.store.sql import (
     SqlProjectStore,
@@ -49,6 +50,7 @@ from onboarding.services.launches import LaunchService
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.outbox import OutboxService
 from onboarding.services.planning import PlanningService
+from onboarding.services.portfolio import PortfolioService
 from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
@@ -334,6 +336,11 @@ class Application:
             is_demo=lambda: sweeps.sweep_history().simulation,
             projects=self.projects,
         )
+
+    @cached_property
+    def portfolio(self) -> PortfolioService:
+        """The portfolio page's projects: filtered, sorted, by cursor, and as CSV."""
+        return PortfolioService(store=SqlPortfolioStore(self.engine), clock=self.clock)
 
     @cached_property
     def keys(self) -> ApiKeyService:

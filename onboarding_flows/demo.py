@@ -8,7 +8,10 @@ the people do their work (some customers are slow, one goes quiet for weeks), an
 on working days the real sweep flow runs through Prefect: re-forecasts, automated
 tasks, nudges, status emails, delivery to the Maildir. It ends with a summary and
 the managers' report: the report flow writes it into the data folder (open it in
-a browser) and emails it to the demo's two managers.
+a browser) and emails it to the demo's two managers. Last, it says how to browse
+what it made: the command that serves the pages, and the demo's sign-in to the
+team's pages (no email; it works only on the demo's database) as one of its team
+members (``DEMO_TEAM``), whose roles in its projects fill their My tasks.
 
     python -m onboarding_flows.demo [--data demo-data] [--projects 30] [--days 120]
 
@@ -35,6 +38,10 @@ from collections import Counter
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported at run time only once the environment is set (Prefect reads it at import)
+    from onboarding.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The example blueprints: the source tree's, else the copy an installed package ships (onboarding/examples).
@@ -90,6 +97,12 @@ VENDOR_STAFF = {
     "trainer": [("Ana Lima", "America/New_York")],
 }
 MANAGERS = "Sam Okafor <sam@vendor.example>, Pat Lee <pat@vendor.example>"  # who gets the weekly report
+# Who signs in to the team's pages of the demo: people bound to its vendor roles (a CSM, an engineer).
+DEMO_TEAM = [
+    ("Dana Ruiz", "dana@vendor.example", "manager"),
+    ("Ivo Petrov", "ivo@vendor.example", "member"),
+    ("Sam Okafor", "sam@vendor.example", "admin"),
+]
 CUSTOMER_ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"]
 FIRST_NAMES = ["Lee", "Alex", "Kim", "Jordan", "Casey", "Morgan", "Riley", "Avery", "Quinn", "Drew", "Sky", "Jesse"]
 LAST_NAMES = ["Park", "Brown", "Diaz", "Nguyen", "Patel", "Smith", "Garcia", "Khan", "Moreau", "Rossi", "Weber"]
@@ -229,12 +242,41 @@ def main(argv: list[str] | None = None) -> int:
         written = report(as_of=START + timedelta(days=max(args.days - 1, 0)), out=str(data / "report.html"))
         reported = time.perf_counter() - reported
     _summary(projects, engine, data, sweeps=sweeps, seconds=time.perf_counter() - started)
+    demo_team(settings)
     engine.dispose()  # the database is whole in its file: nothing left in a write-ahead log
     print(
         f"Managers' report: {written['path']} (open it in a browser; emailed to {written['queued']} "
         f"managers, in the Maildir; {reported:.1f} s)"
     )
+    print()
+    print(how_to_browse(data, settings.effective_public_url))
     return 0
+
+
+def demo_team(settings: Settings) -> None:
+    """Make the demo's team members (``DEMO_TEAM``), who sign in to its pages without email."""
+    from onboarding.bootstrap import Application
+
+    application = Application(settings, create=False)
+    try:
+        for name, email, role in DEMO_TEAM:
+            application.team_members.add(name, email, role=role, by="demo")
+    finally:
+        application.close()
+
+
+def how_to_browse(data: Path, public_url: str) -> str:
+    """What to run and open to see the demo's portfolio in a browser."""
+    name, _email, role = DEMO_TEAM[0]
+    return "\n".join(
+        [
+            "Browse what the demo made:",
+            f"  ONBOARDING_DATA_DIR={data} onboarding web",
+            f"  then open {public_url}/team/demo-sign-in and sign in as {name} ({role}; no email: this sign-in",
+            "  is the demo's, and works only on its database). My tasks lists their open tasks, Portfolio every "
+            "project.",
+        ]
+    )
 
 
 class _People:

@@ -32,6 +32,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=15)
+# At most this many links are emailed to one address within one link's lifetime: asking again and again (or a
+# stranger asking in someone's name) fills no inbox; the links already sent still work.
+SIGN_IN_LINKS_AT_ONCE = 5
 
 
 class TeamRole(StrEnum):

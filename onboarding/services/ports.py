@@ -19,6 +19,7 @@ from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations, TtfvRows
 from onboarding.core.nudges import Digest, Nudge, SentDigest
+from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
@@ -670,6 +671,29 @@ class TeamStore(Protocol):
         ...
 
 
+class PortfolioStore(Protocol):
+    """The portfolio's projects a page at a time, by keyset (``core/portfolio_page``)."""
+
+    def portfolio_rows(
+        self,
+        filters: PortfolioFilter,
+        *,
+        today: date,
+        sort: PortfolioSort,
+        descending: bool,
+        after: Place | None,
+        limit: int,
+    ) -> list[PortfolioRow]:
+        """Up to ``limit`` matching projects in the sort order (no value last), those after ``after`` only."""
+        ...
+
+    def portfolio_count(self, filters: PortfolioFilter, *, today: date) -> int: ...
+
+    def portfolio_choices(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The blueprints (key, title) and the segments the portfolio's projects have."""
+        ...
+
+
 class TeamMemberStore(Protocol):
     """Team members, their sign-in links and their sessions (``core/team_members``); secrets only as digests."""
 
@@ -694,6 +718,10 @@ class TeamMemberStore(Protocol):
         ...
 
     def sign_in_link(self, token_digest: str) -> SignInLink | None: ...
+
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        """How many sign-in links were made for ``email`` after ``since``."""
+        ...
 
     def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
         """Mark the link used and start ``session``, in one transaction, if no one used it before; else False."""

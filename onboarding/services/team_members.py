@@ -1,4 +1,5 @@
-"""Team members and their sign-in: add, list and remove members; email a sign-in link; start and end sessions.
+"""Team members and their sign-in: add, list and remove members; email a sign-in link; start and end sessions;
+a member's My tasks, and their changes to those tasks.
 
 ``request_sign_in`` queues the email with a new link only for an active member, and
 says nothing either way that a page could show: the sign-in page answers every
@@ -25,6 +26,7 @@ from onboarding.core.messages import MessageKind, OutgoingMessage, Person, TeamS
 from onboarding.core.team_members import (
     MY_TASKS_SHOWN,
     SIGN_IN_LINK_LIFETIME,
+    SIGN_IN_LINKS_AT_ONCE,
     MemberTask,
     MyTasks,
     SignInLink,
@@ -189,14 +191,17 @@ class TeamMemberService:
     # -- signing in --------------------------------------------------------------------------
 
     def request_sign_in(self, email: str) -> str | None:
-        """Queue an email with a new sign-in link to ``email`` if it is an active member's; the link's token, or
-        None when no email was queued. Raises ``AddressInvalid`` for what is not an address at all."""
+        """Queue an email with a new sign-in link to ``email`` if it is an active member's (and fewer than
+        ``SIGN_IN_LINKS_AT_ONCE`` were made for it within a link's lifetime); the link's token, or None when no
+        email was queued. Raises ``AddressInvalid`` for what is not an address at all."""
         address = _address(email, source="sign-in")
         member = self._store.member(address)
         if member is None or not member.active:
             return None
-        token = secrets.token_urlsafe(32)
         now = self._clock.now()
+        if self._store.sign_in_links_since(member.email, now - SIGN_IN_LINK_LIFETIME) >= SIGN_IN_LINKS_AT_ONCE:
+            return None  # enough links on their way: no more email now
+        token = secrets.token_urlsafe(32)
         link = SignInLink(digest(token), member.email, now, now + SIGN_IN_LINK_LIFETIME)
         context: TeamSignInContext = {
             "recipient_name": member.name,

@@ -7,7 +7,7 @@ import email
 import email.policy
 import mailbox
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -73,7 +73,7 @@ def sign_in(client: TestClient, application: Application, address: str = DANA) -
     assert confirm.status_code == 200
     signed = client.post(link, data={"csrf": csrf_of(confirm.text)}, follow_redirects=False)
     assert signed.status_code == 303
-    assert signed.headers["location"] == "/team"
+    assert signed.headers["location"].startswith("/team")  # My tasks, or the page asked for before
 
 
 @pytest.fixture
@@ -88,6 +88,7 @@ def test_sign_in_by_emailed_link_starts_a_session(client: TestClient, dana: Appl
     page = client.get("/team")
     assert page.status_code == 200
     assert "Dana Ruiz" in page.text
+    assert page.url.path == "/team"
 
 
 def test_the_link_confirms_on_get_and_works_once(client: TestClient, dana: Application) -> None:
@@ -397,3 +398,168 @@ def test_user_text_is_escaped(client: TestClient, application: Application, tmp_
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt; Corp" in page
     assert "&lt;b&gt;Dana&lt;/b&gt; Ruiz" in page
+
+
+# -- the portfolio ------------------------------------------------------------------------------------
+
+CUSTOMERS = ["Acme", "Globex", "=HYPERLINK(1)", "Initech", "Umbrella", "Hooli"]
+
+
+def set_go_live(application: Application, project_id: str, day: date | None) -> None:
+    """Write a projected go-live straight into the store (a state no public change makes at once)."""
+    from sqlalchemy import update
+
+    from onboarding.adapters.store.tables import ProjectRow
+
+    table = ProjectRow.__table__
+    with application.engine.begin() as connection:
+        connection.execute(update(table).where(table.c.id == project_id).values(projected_go_live_on=day))
+
+
+@pytest.fixture
+def portfolio(application: Application) -> dict[str, str]:
+    """Six projects: two in the enterprise segment, one held, one whose window jumped; Dana owns the first three."""
+    made = {}
+    for i, customer in enumerate(CUSTOMERS):
+        people = dict(PEOPLE)
+        if i >= 3:
+            people["csm"] = PEOPLE["impl_engineer"]
+        made[customer] = application.projects.launch(
+            PAYROLL,
+            customer=customer,
+            kickoff_on=TODAY - timedelta(days=7 * (len(CUSTOMERS) - 1 - i)),
+            bindings=people,
+            pay_schedule="biweekly:2026-01-02",
+            segment="enterprise" if i in (1, 4) else "smb",
+            actor="test",
+        ).project.id
+    application.projects.hold(made["Initech"], by="test", reason="budget")
+    umbrella = application.projects.get(made["Umbrella"])  # its window jumped
+    assert umbrella.committed_go_live_on is not None
+    set_go_live(application, made["Umbrella"], umbrella.committed_go_live_on + timedelta(days=30))
+    application.team_members.add("Pat Lee", "pat@vendor.example", role="manager")
+    return made
+
+
+def customers_listed(page: str) -> list[str]:
+    return re.findall(r'<td data-label="Customer"><a href="/team/projects/[^"]+">([^<]+)</a>', page)
+
+
+def test_portfolio_filters(client: TestClient, application: Application, portfolio: dict[str, str]) -> None:
+    sign_in(client, application, "pat@vendor.example")
+    every = client.get("/team/portfolio").text
+    assert customers_listed(every) == ["Acme", "Globex", "=HYPERLINK(1)", "Initech", "Umbrella", "Hooli"]
+    assert "6 projects" in every
+    assert customers_listed(client.get("/team/portfolio?segment=enterprise").text) == ["Globex", "Umbrella"]
+    assert customers_listed(client.get("/team/portfolio?state=on_hold").text) == ["Initech"]
+    assert customers_listed(client.get("/team/portfolio?owner=Dana+Ruiz").text) == ["Acme", "Globex", "=HYPERLINK(1)"]
+    assert customers_listed(client.get("/team/portfolio?owner=IVO@vendor.example").text) == [
+        "Initech",
+        "Umbrella",
+        "Hooli",
+    ]
+    assert customers_listed(client.get("/team/portfolio?window_jumped=1").text) == ["Umbrella"]
+    at_risk = customers_listed(client.get("/team/portfolio?at_risk=1").text)
+    assert "Initech" in at_risk and "Umbrella" in at_risk and "Hooli" not in at_risk
+    assert customers_listed(client.get("/team/portfolio?blueprint=payroll_implementation&customer=glob").text) == [
+        "Globex"
+    ]
+    assert customers_listed(client.get("/team/portfolio?blueprint=nothing").text) == []
+    bad = client.get("/team/portfolio?state=exploded&sort=sideways")
+    assert bad.status_code == 400 and "no project state" in bad.text and len(customers_listed(bad.text)) == 6
+
+
+def test_portfolio_sorts_and_pages(
+    client: TestClient, application: Application, portfolio: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, application, "pat@vendor.example")
+    by_name = client.get("/team/portfolio?sort=customer&order=asc").text
+    assert customers_listed(by_name) == sorted(CUSTOMERS)
+    assert 'aria-sort="ascending"' in by_name
+    assert customers_listed(client.get("/team/portfolio?sort=customer&order=desc").text) == sorted(CUSTOMERS)[::-1]
+    monkeypatch.setattr("onboarding.web.team.portfolio.PAGE_SIZE", 4)
+    first = client.get("/team/portfolio?sort=kickoff").text
+    assert customers_listed(first) == CUSTOMERS[:4]
+    following = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert following is not None
+    second = client.get("/team/portfolio" + following.group(1).replace("&amp;", "&")).text
+    assert customers_listed(second) == CUSTOMERS[4:]
+    assert 'rel="next"' not in second and "First page" in second
+    altered = client.get("/team/portfolio?sort=kickoff&cursor=bm90LWEtY3Vyc29y")
+    assert altered.status_code == 400 and customers_listed(altered.text) == CUSTOMERS[:4]
+
+
+def test_pages_follow_every_order_through_projects_without_a_value(
+    application: Application, portfolio: dict[str, str]
+) -> None:
+    from onboarding.core.portfolio_page import PortfolioFilter, PortfolioSort
+
+    for customer in ("Globex", "Hooli"):
+        set_go_live(application, portfolio[customer], None)
+    for sort in PortfolioSort:
+        for descending in (False, True):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                page = application.portfolio.page(
+                    PortfolioFilter(), sort=sort, descending=descending, cursor=cursor, limit=2
+                )
+                assert page.total == 6
+                seen += [r.id for r in page.rows]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            rows = application.portfolio.page(PortfolioFilter(), sort=sort, descending=descending, limit=10).rows
+            assert seen == [r.id for r in rows] and len(set(seen)) == 6, (sort, descending)
+            values = [r.sort_value(sort) for r in rows]
+            known = [v for v in values if v is not None]
+            assert known == sorted(known, reverse=descending)  # type: ignore[type-var]
+            assert values[len(known) :] == [None] * (len(values) - len(known))  # none last, both ways
+
+
+def test_portfolio_csv_is_every_match_streamed(
+    client: TestClient, application: Application, portfolio: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("onboarding.services.portfolio.CSV_CHUNK", 2)
+    sign_in(client, application, "pat@vendor.example")
+    export = client.get("/team/portfolio.csv?segment=smb&sort=customer")
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    assert "attachment" in export.headers["content-disposition"]
+    lines = export.text.splitlines()
+    assert lines[0].startswith("id,external_id,customer,segment,blueprint,state,owner")
+    assert [line.split(",")[2] for line in lines[1:]] == ["'=HYPERLINK(1)", "Acme", "Hooli", "Initech"]
+    assert client.get("/team/portfolio.csv?state=bogus").status_code == 400
+    client.cookies.clear()
+    assert client.get("/team/portfolio.csv", follow_redirects=False).status_code == 303
+
+
+def test_asking_again_and_again_fills_no_inbox(client: TestClient, dana: Application) -> None:
+    from onboarding.core.team_members import SIGN_IN_LINKS_AT_ONCE
+
+    tokens = [dana.team_members.request_sign_in(DANA) for _ in range(SIGN_IN_LINKS_AT_ONCE + 2)]
+    assert all(tokens[:SIGN_IN_LINKS_AT_ONCE]) and tokens[SIGN_IN_LINKS_AT_ONCE:] == [None, None]
+    clock = dana.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(clock.today(), at=clock.now() + SIGN_IN_LINK_LIFETIME)
+    assert dana.team_members.request_sign_in(DANA) is not None  # a lifetime later, links go again
+
+
+def test_signing_in_comes_back_to_the_page_asked_for(client: TestClient, dana: Application) -> None:
+    asked = client.get("/team/portfolio?segment=smb&sort=customer", follow_redirects=False)
+    assert asked.headers["location"] == "/team/sign-in"
+    ask_for_link(client, DANA)
+    link = path_of(emailed_link(dana, DANA))
+    confirm = client.get(link)
+    signed = client.post(link, data={"csrf": csrf_of(confirm.text)}, follow_redirects=False)
+    assert signed.headers["location"] == "/team/portfolio?segment=smb&sort=customer"
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["//evil.example/team", "https://evil.example/team", "/teamwork", "/team/sign-in/x", "/\\evil"]
+)
+def test_signing_in_never_goes_to_another_site(elsewhere: str) -> None:
+    from onboarding.web.team.session import returning_to
+
+    assert returning_to(elsewhere) is None
+    assert returning_to("/team/projects/acme-1?tab=history") == "/team/projects/acme-1?tab=history"

@@ -119,6 +119,11 @@ class ProjectRow(Base):
         Index("ix_projects_nudge", "id", "state", "blueprint_id", "customer", "blueprint_title"),
         # The sweep's question: which active projects' plans move today.
         Index("ix_projects_replan", "state", "replan_after", "id"),
+        # The portfolio page's sort orders, each a keyset from any place (0024).
+        Index("ix_projects_by_customer", "customer", "id"),
+        Index("ix_projects_by_kickoff", "kickoff_on", "id"),
+        Index("ix_projects_by_go_live", "projected_go_live_on", "id"),
+        Index("ix_projects_by_committed", "committed_go_live_on", "id"),
     )
 
 

@@ -122,6 +122,11 @@ class SqlTeamMemberStore:
             used_at=_instant(row.used_at),
         )
 
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        query = select(func.count()).where(links.c.email == email, links.c.created_at > since)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def use_sign_in_link(self, token_digest: str, session: TeamSession) -> bool:
         with writing(self.engine) as connection:
             used = connection.execute(

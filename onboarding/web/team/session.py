@@ -38,6 +38,7 @@ from onboarding.core.team_members import csrf_token as derived_csrf_token
 
 COOKIE = "onboarding_team"
 VISITOR_COOKIE = "onboarding_team_visitor"
+RETURN_COOKIE = "onboarding_team_return"  # the page asked for before signing in, opened after it
 SIGN_IN_PATH = "/team/sign-in"
 _LARGEST_FORM = 64 * 1024
 _FORM = "application/x-www-form-urlencoded"
@@ -164,11 +165,35 @@ CheckedForm = Annotated[Mapping[str, str], Depends(checked_form)]
 # -- answers to the refusals above ----------------------------------------------------------------
 
 
+def returning_to(path: str | None) -> str | None:
+    """``path`` if it is a team page of this site to come back to after signing in (never another site's)."""
+    if not path or len(path) > 2000 or "\\" in path or any(ord(c) < 32 for c in path):
+        return None
+    if path != "/team" and not path.startswith(("/team/", "/team?")):
+        return None
+    if path.startswith(SIGN_IN_PATH) or path.startswith("/team/demo-sign-in"):
+        return None
+    return path
+
+
 def sign_in_redirect(request: Request) -> Response:
-    """To the sign-in page: a 303 for a page; for htmx, an ``HX-Redirect`` (it would swap a page into a row)."""
+    """To the sign-in page: a 303 for a page (remembering it, to come back to); for htmx, an ``HX-Redirect`` (it
+    would swap a page into a row)."""
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": SIGN_IN_PATH, "Cache-Control": "no-store"})
-    return RedirectResponse(SIGN_IN_PATH, status_code=303, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(SIGN_IN_PATH, status_code=303, headers={"Cache-Control": "no-store"})
+    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET" and returning_to(asked) is not None:
+        response.set_cookie(
+            RETURN_COOKIE,
+            asked,
+            max_age=3600,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(request),
+            path="/team",
+        )
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -25,10 +25,12 @@ from onboarding.services.team_members import StartedSession
 from onboarding.web.team.pages import render
 from onboarding.web.team.session import (
     COOKIE,
+    RETURN_COOKIE,
     SIGN_IN_PATH,
     VISITOR_COOKIE,
     CheckedForm,
     SignedIn,
+    returning_to,
     secure_cookies,
 )
 
@@ -80,7 +82,10 @@ def _refused(request: Request, error: ProblemsError, *, status: int = 400) -> HT
 
 
 def _signed_in_response(request: Request, started: StartedSession) -> Response:
-    response = RedirectResponse(HOME, status_code=303, headers={"Cache-Control": "no-store"})
+    """To the page asked for before signing in (a team page of this site), else My tasks; with the cookie."""
+    back = returning_to(request.cookies.get(RETURN_COOKIE)) or HOME
+    response = RedirectResponse(back, status_code=303, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(RETURN_COOKIE, path="/team")
     response.set_cookie(
         COOKIE,
         started.secret,

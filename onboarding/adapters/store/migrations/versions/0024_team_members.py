@@ -5,7 +5,8 @@ Revises: 0022
 
 Three new tables (``team_members``, ``team_sign_in_links``, ``team_sessions``) and an
 index of ``bindings`` by email, project and role: My tasks finds a person's roles
-from it without reading every project's bindings.
+from it without reading every project's bindings. Four indexes of ``projects``, one
+per sort order of the portfolio page (the column, then the id), for keyset pages.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ revision: str = "0024"
 down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# The portfolio page's sort orders: each column with the project id after it, for keyset pages.
+_PORTFOLIO_ORDERS = (
+    ("ix_projects_by_customer", "customer"),
+    ("ix_projects_by_kickoff", "kickoff_on"),
+    ("ix_projects_by_go_live", "projected_go_live_on"),
+    ("ix_projects_by_committed", "committed_go_live_on"),
+)
 
 
 def upgrade() -> None:
@@ -53,9 +63,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_team_sessions_email"), "team_sessions", ["email"])
     op.create_index("ix_bindings_email", "bindings", ["email", "project_id", "role"])
+    for name, column in _PORTFOLIO_ORDERS:
+        op.create_index(name, "projects", [column, "id"])
 
 
 def downgrade() -> None:
+    for name, _column in _PORTFOLIO_ORDERS:
+        op.drop_index(name, table_name="projects")
     op.drop_index("ix_bindings_email", table_name="bindings")
     op.drop_index(op.f("ix_team_sessions_email"), table_name="team_sessions")
     op.drop_table("team_sessions")
