@@ -93,7 +93,7 @@ def _day(fields: Mapping[str, str], name: str = "on") -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise FormInvalid(f"{text!r} is not a day: give it as YYYY-MM-DD, or leave it empty for today") from None
+        raise FormInvalid(f"{text[:40]!r} is not a day: give it as YYYY-MM-DD, or leave it empty for today") from None
 
 
 def _version(fields: Mapping[str, str]) -> int | None:
