@@ -134,6 +134,7 @@ RUN_CODES: dict[str, str] = {
 REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's period starts after it ends",
     "conflicting-as-of": "a report asked as of two different days",
+    "invalid-group": "a drill-down into a report group given another number of values than the report has groupings",
 }
 
 # Stable problem codes of the sweep's day and time (documented in README.md, "Running onboardings").

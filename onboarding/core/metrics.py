@@ -613,6 +613,19 @@ def observe(
     Business days come from ``calendars`` (indexed by ``rows.calendar``) when given,
     else from ``rows.business_days`` (computed when the read model was written).
     """
+    return _observe(rows, as_of=as_of, dimensions=dimensions, since=since, until=until, calendars=calendars)[0]
+
+
+def _observe(
+    rows: TtfvRows,
+    *,
+    as_of: date,
+    dimensions: Sequence[Dimension],
+    since: date | None,
+    until: date | None,
+    calendars: Sequence[BusinessCalendar] = (),
+) -> tuple[TtfvObservations, npt.NDArray[np.intp]]:
+    """``observe``, and the index in ``rows`` of each observation."""
     today = np.datetime64(as_of, "D")
     started = ~np.isnat(rows.start)
     keep = (np.isnat(rows.valid_from) | (rows.valid_from <= today)) & (
@@ -622,7 +635,8 @@ def observe(
         keep &= started & (rows.start >= np.datetime64(since, "D"))
     if until is not None:
         keep &= started & (rows.start <= np.datetime64(until, "D"))
-    r = _take(rows, np.flatnonzero(keep))
+    kept = np.flatnonzero(keep)
+    r = _take(rows, kept)
     started = ~np.isnat(r.start)
     reached = started & ~np.isnat(r.value) & (r.value <= today)
     stopped = started & ~reached & ~np.isnat(r.stopped) & (r.stopped <= today)
@@ -636,7 +650,7 @@ def observe(
             business[chosen] = business_days_between(calendar, r.start[chosen], r.value[chosen])
     else:
         business = np.where(reached, r.business_days, -1)
-    return TtfvObservations(
+    observed = TtfvObservations(
         keys={d: _dimension_column(r, d) for d in dimensions},
         started=started,
         reached=reached,
@@ -647,6 +661,7 @@ def observe(
         target=r.target,
         count=np.ones(len(r), dtype=np.int64),
     )
+    return observed, kept
 
 
 def ttfv_report(
@@ -850,17 +865,13 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
     side_days: dict[str, int] = {"customer": 0, "vendor": 0}
     waits: dict[str, list[int]] = {"customer": [], "vendor": []}
     for project in projects:
-        launch = next((t for t in project.tasks if t.launch), None)
-        if launch is not None and launch.state == "done" and launch.done_on is not None:
+        outcome = launch_outcome(project)
+        if outcome is not None:
             went_live += 1
             went_live_recommitted += project.recommits > 0
-            commitment = project.launch_commitment
-            if commitment is None:
-                without_window += 1
-            elif launch.done_on <= commitment:
-                on_time += 1
-            else:
-                late += 1
+            without_window += outcome is LaunchOutcome.without_window
+            on_time += outcome is LaunchOutcome.on_time
+            late += outcome is LaunchOutcome.late
         worst_in_milestone: dict[str, int] = {}
         by_key = {t.key: t for t in project.tasks}
         for task in project.tasks:
@@ -972,6 +983,135 @@ def _bottlenecks(
     ]
     found.sort(key=lambda b: (-b.slip_days, -b.projects, b.blueprint_key, b.key))
     return tuple(found[:top])
+
+
+class LaunchOutcome(StrEnum):
+    """How a project that went live did against the go-live committed at launch."""
+
+    on_time = "on_time"
+    late = "late"
+    without_window = "without_window"  # no date was committed: not counted in the on-time rate
+
+
+def launch_outcome(project: PortfolioProject) -> LaunchOutcome | None:
+    """None while the project has not gone live (its launch task is not done)."""
+    launch = next((t for t in project.tasks if t.launch), None)
+    if launch is None or launch.state != "done" or launch.done_on is None:
+        return None
+    commitment = project.launch_commitment
+    if commitment is None:
+        return LaunchOutcome.without_window
+    return LaunchOutcome.on_time if launch.done_on <= commitment else LaunchOutcome.late
+
+
+# -- the projects behind a figure ------------------------------------------------------------------------------------
+
+
+class PortfolioFigure(StrEnum):
+    """A figure of the portfolio report that counts projects (or their tasks), to list the projects behind it."""
+
+    projects = "projects"
+    open = "open"
+    cancelled = "cancelled"
+    recommitted = "recommitted"
+    went_live = "went-live"
+    on_time = "on-time"
+    late = "late"
+    without_window = "without-window"
+    went_live_recommitted = "went-live-recommitted"
+    at_risk = "at-risk"
+    bottleneck_task = "bottleneck-task"  # item: "blueprint/task"
+    bottleneck_milestone = "bottleneck-milestone"  # item: "blueprint/milestone"
+    slip = "slip"  # item: "customer" | "vendor": projects with a task that slipped on that side
+
+
+def portfolio_members(
+    projects: Sequence[PortfolioProject], figure: PortfolioFigure, *, as_of: date, item: str | None = None
+) -> tuple[str, ...]:
+    """The ids of the projects a figure of ``portfolio_report(projects, as_of=as_of)`` counts, by id.
+
+    For a bottleneck, the projects where that task (or a task of that milestone) slipped: as many as its
+    ``projects``. For slip by side, the projects with a task that slipped on that side (the figure counts
+    their tasks). Every other figure counts projects: the list is as long as the figure.
+    """
+    if figure is PortfolioFigure.cancelled:
+        return tuple(sorted(p.project_id for p in projects if p.state == "cancelled"))
+    counted = [p for p in projects if p.state != "cancelled"]
+    outcomes = {
+        PortfolioFigure.on_time: {LaunchOutcome.on_time},
+        PortfolioFigure.late: {LaunchOutcome.late},
+        PortfolioFigure.without_window: {LaunchOutcome.without_window},
+        PortfolioFigure.went_live: set(LaunchOutcome),
+        PortfolioFigure.went_live_recommitted: set(LaunchOutcome),
+    }
+
+    def slipped(project: PortfolioProject) -> bool:
+        blueprint, _, key = (item or "").partition("/")
+        if project.blueprint_key != blueprint:
+            return False
+        if figure is PortfolioFigure.bottleneck_task:
+            return any(t.key == key and task_slip_days(t, as_of=as_of) > 0 for t in project.tasks)
+        return any(t.milestone_key == key and task_slip_days(t, as_of=as_of) > 0 for t in project.tasks)
+
+    def counts(project: PortfolioProject) -> bool:
+        if figure is PortfolioFigure.projects:
+            return True
+        if figure is PortfolioFigure.open:
+            return project.state in ("active", "on_hold")
+        if figure is PortfolioFigure.recommitted:
+            return project.recommits > 0
+        if figure in outcomes:
+            went = launch_outcome(project) in outcomes[figure]
+            return went and (figure is not PortfolioFigure.went_live_recommitted or project.recommits > 0)
+        if figure is PortfolioFigure.at_risk:
+            return _risk(project, as_of=as_of) is not None
+        if figure in (PortfolioFigure.bottleneck_task, PortfolioFigure.bottleneck_milestone):
+            return slipped(project)
+        side = item or ""
+        return any(
+            ("customer" if t.side == "customer" else "vendor") == side and task_slip_days(t, as_of=as_of) > 0
+            for t in project.tasks
+        )
+
+    return tuple(sorted(p.project_id for p in counted if counts(p)))
+
+
+class TtfvFigure(StrEnum):
+    """A count of a TTFV group, to list the projects behind it."""
+
+    projects = "projects"  # started
+    reached = "reached"
+    in_flight = "in-flight"
+    stopped = "stopped"
+    unstarted = "unstarted"
+
+
+def ttfv_members(
+    rows: TtfvRows,
+    project_ids: Sequence[str],
+    figure: TtfvFigure,
+    *,
+    key: Sequence[str],
+    as_of: date,
+    dimensions: Sequence[Dimension],
+    since: date | None = None,
+    until: date | None = None,
+) -> tuple[str, ...]:
+    """The ids of the projects a count of the group ``key`` of ``ttfv_report(rows, ...)`` counts (``project_ids``:
+    the project of each row). An empty ``key`` is the report's total."""
+    o, kept = _observe(rows, as_of=as_of, dimensions=dimensions, since=since, until=until)
+    member = np.ones(len(o), dtype=np.bool_)
+    if key:
+        for dimension, value in zip(dimensions, key, strict=True):
+            member &= o.keys[dimension] == value
+    chosen = {
+        TtfvFigure.projects: o.started,
+        TtfvFigure.reached: o.reached,
+        TtfvFigure.in_flight: o.started & ~o.reached & ~o.stopped,
+        TtfvFigure.stopped: o.stopped,
+        TtfvFigure.unstarted: ~o.started,
+    }[figure]
+    return tuple(sorted(project_ids[int(kept[i])] for i in np.flatnonzero(member & chosen)))
 
 
 # -- flat rows for tables and CSV ------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.customer_calendar import CustomerCalendar
+from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import FINISHED, OPEN, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import (
     ContactView,
@@ -32,7 +33,8 @@ from onboarding.core.messages import (
     ProjectView,
     TaskView,
 )
-from onboarding.core.planning import Plan
+from onboarding.core.payroll import parse_pay_schedule
+from onboarding.core.planning import Plan, plan_project
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +285,33 @@ def with_plan(
     if launch is not None and launch.done_on is not None:
         go_live = launch.done_on
     return replace(project, tasks=tasks, projected_go_live_on=go_live, finish_on=plan.finish_on, updated_at=at)
+
+
+def reforecast_project(
+    project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, today: date, at: datetime
+) -> tuple[ProjectRecord, Plan]:
+    """The project re-planned from ``today`` as it stands (its progress, commitment and calendars), and the plan.
+
+    Two plans: the re-forecast (nothing not yet started starts before today), whose dates the tasks take,
+    and the same without "not before today", whose dates are what each task was expected by given when its
+    predecessors really finished (its target, ``task_records``).
+    """
+    pay_schedule = parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None
+
+    def planned(day: date | None) -> Plan:
+        return plan_project(
+            blueprint,
+            kickoff_on=project.kickoff_on,
+            graph=graph,
+            pay_schedule=pay_schedule,
+            progress=project.progress,
+            today=day,
+            committed_go_live_on=project.committed_go_live_on,
+            customer_calendar=project.customer_calendar,
+        )
+
+    plan = planned(today)
+    return with_plan(project, plan, blueprint, at=at, targets=planned(None)), plan
 
 
 def project_view(project: ProjectRecord) -> ProjectView:

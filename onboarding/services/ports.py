@@ -18,7 +18,7 @@ from onboarding.core.customer_links import LinkKey
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations
+from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations, TtfvRows
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
@@ -630,6 +630,19 @@ class ReportStore(Protocol):
     ) -> TtfvObservations:
         """Projects whose start day is in [since, until], observed as of a day (``core.metrics.observe``),
         possibly grouped (each entry's ``count`` says how many projects it stands for)."""
+        ...
+
+    def ttfv_rows(
+        self,
+        *,
+        dimensions: Sequence[Dimension],
+        key: Sequence[str],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[TtfvRows, list[str]]:
+        """One row per project (a stretch of days per undone value) of at least the projects of the group
+        ``key`` (a value per dimension; empty: every project) whose start day is in [since, until] or unknown,
+        and the project of each row: what a drill-down into the group's counts reads."""
         ...
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:

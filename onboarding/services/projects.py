@@ -21,6 +21,7 @@ from datetime import date, datetime
 
 from onboarding.core.addresses import canonical_person, person_problems
 from onboarding.core.blueprint import Blueprint, CalendarName, Side
+from onboarding.core.change_preview import DateChanges, date_changes
 from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
 from onboarding.core.customer_status import SNOOZED, snoozed_last_nudged_on
 from onboarding.core.lifecycle import (
@@ -37,6 +38,7 @@ from onboarding.core.lifecycle import (
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
+from onboarding.core.plan_view import ProjectPlan, project_plan
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
 from onboarding.core.project_changes import (
     HistoryPage,
@@ -56,8 +58,8 @@ from onboarding.core.projects import (
     launch_differences,
     new_project_id,
     project_contact,
+    reforecast_project,
     task_records,
-    with_plan,
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
 from onboarding.core.team import TeamDefault, resolve_bindings
@@ -118,6 +120,15 @@ class Launched:
     project: ProjectRecord
     created: bool  # False: a project with this external id existed already
     plan: Plan | None = None  # the plan it was launched with (when made now)
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    """A change not made: the project as read (its ``version`` is what a confirmation expects) and the dates
+    the change would move."""
+
+    project: ProjectRecord
+    dates: DateChanges
 
 
 @dataclass(frozen=True)
@@ -398,13 +409,43 @@ class ProjectService:
         force: bool = False,
         force_date: bool = False,
         messages: Sequence[OutgoingMessage] = (),
+        expected_version: int | None = None,
     ) -> ProjectRecord:
         """Record a task change, re-forecast, and alert on a window jump; ``messages`` go out with the change.
 
         ``on`` (default today) is checked by the lifecycle's date rules; ``force_date``
         records a day they refuse (before kickoff, a predecessor or the task's start).
         """
+        change = self._task_change(task_key, action, on=on, by=by, reason=reason, force=force, force_date=force_date)
+        return self._update(ref, change, messages=messages, expected_version=expected_version)
 
+    def preview_task_change(
+        self,
+        ref: str,
+        task_key: str,
+        action: Action,
+        *,
+        on: date | None = None,
+        by: str = "cli",
+        reason: str | None = None,
+        force: bool = False,
+        force_date: bool = False,
+    ) -> ChangePreview:
+        """What ``change_task`` would do to the project's dates, with nothing written; refused as it would be."""
+        change = self._task_change(task_key, action, on=on, by=by, reason=reason, force=force, force_date=force_date)
+        return self._preview(ref, change)
+
+    def _task_change(
+        self,
+        task_key: str,
+        action: Action,
+        *,
+        on: date | None,
+        by: str,
+        reason: str | None,
+        force: bool,
+        force_date: bool,
+    ) -> Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]]:
         def change(project: ProjectRecord, bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
             today = self._clock.today()
             progress, event = transition(
@@ -441,7 +482,7 @@ class ProjectService:
                 )
             return replace(project, tasks=tasks, state=state), [event]
 
-        return self._update(ref, change, messages=messages)
+        return change
 
     def snooze_task(self, ref: str, task_key: str, *, until: date, by: str) -> ProjectRecord:
         """Hold an open task's reminders until ``until`` (checked by the caller against ``snooze_limits``): the
@@ -465,9 +506,30 @@ class ProjectService:
         """Queue emails that go with no change of a project (the weekly status); returns how many were new."""
         return self._store.queue(messages, now=self._clock.now())
 
-    def hold(self, ref: str, *, on: date | None = None, by: str = "cli", reason: str | None = None) -> ProjectRecord:
-        """Put a project on hold from ``on`` (default today), checked against kickoff, today and its last hold."""
+    def hold(
+        self,
+        ref: str,
+        *,
+        on: date | None = None,
+        by: str = "cli",
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> ProjectRecord:
+        """Put a project on hold from ``on`` (default today), checked against kickoff, today and its last hold.
 
+        Its plan is not re-forecast while it is held: no date moves until it is resumed."""
+        change = self._hold_change(on=on, by=by, reason=reason)
+        return self._update(ref, change, reforecast=False, expected_version=expected_version)
+
+    def preview_hold(
+        self, ref: str, *, on: date | None = None, by: str = "cli", reason: str | None = None
+    ) -> ChangePreview:
+        """What ``hold`` would do to the project's dates (nothing moves while it is held), with nothing written."""
+        return self._preview(ref, self._hold_change(on=on, by=by, reason=reason), reforecast=False)
+
+    def _hold_change(
+        self, *, on: date | None, by: str, reason: str | None
+    ) -> Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]]:
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
             holds = self._holds(project)
             state, event = hold(
@@ -482,11 +544,21 @@ class ProjectService:
             )
             return replace(project, state=state), [event]
 
-        return self._update(ref, change, reforecast=False)
+        return change
 
-    def resume(self, ref: str, *, on: date | None = None, by: str = "cli") -> ProjectRecord:
+    def resume(
+        self, ref: str, *, on: date | None = None, by: str = "cli", expected_version: int | None = None
+    ) -> ProjectRecord:
         """Resume a held project from ``on`` (default today), not before its hold began, and re-forecast it."""
+        return self._update(ref, self._resume_change(on=on, by=by), expected_version=expected_version)
 
+    def preview_resume(self, ref: str, *, on: date | None = None, by: str = "cli") -> ChangePreview:
+        """What ``resume`` would do to the project's dates, with nothing written."""
+        return self._preview(ref, self._resume_change(on=on, by=by))
+
+    def _resume_change(
+        self, *, on: date | None, by: str
+    ) -> Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]]:
         def change(project: ProjectRecord, _bp: LoadedBlueprint) -> tuple[ProjectRecord, list[Event]]:
             holds = self._holds(project)
             state, event = resume(
@@ -499,7 +571,24 @@ class ProjectService:
             )
             return replace(project, state=state), [event]
 
-        return self._update(ref, change)
+        return change
+
+    def _preview(
+        self,
+        ref: str,
+        change: Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]],
+        *,
+        reforecast: bool = True,
+    ) -> ChangePreview:
+        """``change`` made on the project as stored and re-forecast as ``_update`` would, and nothing written."""
+        project = self._store.load(ref)
+        loaded = self.blueprint_of(project)
+        changed, _events = change(project, loaded)
+        if reforecast and changed.state not in ENDED:
+            changed, _plan = reforecast_project(
+                changed, loaded.blueprint, graph=loaded.graph, today=self._clock.today(), at=self._clock.now()
+            )
+        return ChangePreview(project, date_changes(project, changed))
 
     # -- the verbs of a live project ---------------------------------------------------
 
@@ -698,6 +787,22 @@ class ProjectService:
         """The projects with these ids, read together (ids not found left out)."""
         return self._store.load_many(project_ids)
 
+    def plan_view(self, ref: str) -> ProjectPlan:
+        """The project as its page shows it, as of today (``plan_view.project_plan``): the stored plan, and why
+        its go-live falls where it does (from a re-forecast made now and kept nowhere)."""
+        project = self._store.load(ref)
+        today = self._clock.today()
+        plan: Plan | None = None
+        if project.state not in ENDED:
+            loaded = self.blueprint_of(project)
+            try:
+                _replanned, plan = reforecast_project(
+                    project, loaded.blueprint, graph=loaded.graph, today=today, at=self._clock.now()
+                )
+            except OnboardingError:
+                plan = None  # no safe launch as of today, say: the page shows the stored dates without a reason
+        return project_plan(project, today=today, plan=plan)
+
     def failed_messages(self, ref: str) -> list[FailedMessage]:
         return self._store.failed_messages(self._store.load(ref).id)
 
@@ -799,29 +904,8 @@ class ProjectService:
     ) -> tuple[ProjectRecord, list[Event], list[OutgoingMessage]]:
         bp = loaded.blueprint
         today = self._clock.today()
-        plan = plan_project(
-            bp,
-            kickoff_on=project.kickoff_on,
-            graph=loaded.graph,
-            pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
-            progress=project.progress,
-            today=today,
-            committed_go_live_on=project.committed_go_live_on,
-            customer_calendar=project.customer_calendar,
-        )
-        # What was expected of each task given when its predecessors really finished:
-        # the same re-forecast without "nothing starts before today".
-        targets = plan_project(
-            bp,
-            kickoff_on=project.kickoff_on,
-            graph=loaded.graph,
-            pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
-            progress=project.progress,
-            committed_go_live_on=project.committed_go_live_on,
-            customer_calendar=project.customer_calendar,
-        )
         now = self._clock.now()
-        replanned = with_plan(project, plan, bp, at=now, targets=targets)
+        replanned, plan = reforecast_project(project, bp, graph=loaded.graph, today=today, at=now)
         moved = {
             t.key: (b.due_on, t.due_on)
             for t, b in zip(replanned.tasks, before.tasks, strict=True)

@@ -3,7 +3,9 @@
 The service reads the store's set-based answers (for TTFV, each project already
 observed as of the report's day; for the portfolio, each snapshot's task graph
 says which tasks wait for which) and asks the core for the figures. Snapshots are
-parsed once per service.
+parsed once per service. Every count a manager reads can be opened: ``ttfv_projects``
+and ``portfolio_projects`` give the ids of the projects behind it (the core's
+``ttfv_members`` and ``portfolio_members``, held equal to the figures by tests).
 
 Not here: the figures (core/metrics.py), SQL (adapters/store/reports.py),
 presentation (cli/, the HTML report).
@@ -14,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport, portfolio_report, ttfv_report
+from onboarding.core.metrics import (
+    Dimension,
+    PortfolioFigure,
+    PortfolioProject,
+    PortfolioReport,
+    TtfvFigure,
+    TtfvReport,
+    portfolio_members,
+    portfolio_report,
+    ttfv_members,
+    ttfv_report,
+)
 from onboarding.errors import Problem, ReportInputInvalid
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
@@ -40,6 +53,21 @@ def one_report_day(*days: date | None) -> date | None:
     return given[0] if given else None
 
 
+def _check_period(since: date | None, until: date | None) -> None:
+    if since is not None and until is not None and since > until:
+        raise ReportInputInvalid(
+            "report",
+            (
+                Problem(
+                    "invalid-period",
+                    f"the period starts {since.isoformat()}, after it ends ({until.isoformat()})",
+                    ("since",),
+                    "give a first day on or before the last day",
+                ),
+            ),
+        )
+
+
 class ReportService:
     def __init__(self, *, store: ReportStore, blueprints: BlueprintSource, clock: Clock) -> None:
         self._store = store
@@ -56,25 +84,59 @@ class ReportService:
         as_of: date | None = None,
     ) -> TtfvReport:
         """TTFV per group of ``by`` for projects whose start day is in [since, until]."""
-        if since is not None and until is not None and since > until:
-            raise ReportInputInvalid(
-                "report",
-                (
-                    Problem(
-                        "invalid-period",
-                        f"the period starts {since.isoformat()}, after it ends ({until.isoformat()})",
-                        ("since",),
-                        "give a first day on or before the last day",
-                    ),
-                ),
-            )
+        _check_period(since, until)
         dimensions = tuple(dict.fromkeys(by))
         day = as_of or self._clock.today()
         observed = self._store.ttfv_observations(as_of=day, dimensions=dimensions, since=since, until=until)
         return ttfv_report(observed, as_of=day, dimensions=dimensions, since=since, until=until)
 
+    def ttfv_projects(
+        self,
+        figure: TtfvFigure,
+        *,
+        by: Sequence[Dimension] = (Dimension.blueprint,),
+        key: Sequence[str] = (),
+        since: date | None = None,
+        until: date | None = None,
+        as_of: date | None = None,
+    ) -> tuple[str, ...]:
+        """The ids of the projects a count of the group ``key`` (a value per ``by``; empty: the total) of
+        ``ttfv(by=by, since=since, until=until, as_of=as_of)`` counts."""
+        dimensions = tuple(dict.fromkeys(by))
+        _check_period(since, until)
+        if key and len(key) != len(dimensions):
+            raise ReportInputInvalid(
+                "report",
+                (
+                    Problem(
+                        "invalid-group",
+                        f"the group {' / '.join(key)!r} has {len(key)} values for {len(dimensions)} groupings",
+                        ("key",),
+                        "give one value for each grouping, in the order of the groupings, or none for all projects",
+                    ),
+                ),
+            )
+        rows, project_ids = self._store.ttfv_rows(dimensions=dimensions, key=tuple(key), since=since, until=until)
+        day = as_of or self._clock.today()
+        return ttfv_members(
+            rows, project_ids, figure, key=key, as_of=day, dimensions=dimensions, since=since, until=until
+        )
+
     def portfolio(self, *, as_of: date | None = None, top: int = 10) -> PortfolioReport:
         """On-time launches, projects at risk, bottlenecks, slip by side and waits before start."""
+        with cycle_collector_paused():  # every task of the portfolio is read and weighed
+            return portfolio_report(self._portfolio_projects(), as_of=as_of or self._clock.today(), top=top)
+
+    def portfolio_projects(
+        self, figure: PortfolioFigure, *, item: str | None = None, as_of: date | None = None
+    ) -> tuple[str, ...]:
+        """The ids of the projects a figure of ``portfolio(as_of=as_of)`` counts (``item``: which bottleneck,
+        ``blueprint/key``, or which side of the slip)."""
+        with cycle_collector_paused():
+            projects = self._portfolio_projects()
+            return portfolio_members(projects, figure, as_of=as_of or self._clock.today(), item=item)
+
+    def _portfolio_projects(self) -> list[PortfolioProject]:
         predecessors: dict[str, dict[str, tuple[str, ...]]] = {}
         for snapshot_id, (text, source) in self._store.snapshots().items():
             graph = self._blueprint(snapshot_id, text, source).graph
@@ -82,9 +144,7 @@ class ReportService:
                 task.key: tuple(dict.fromkeys(edge.predecessor for edge in graph.predecessors[task.key]))
                 for task in graph.tasks
             }
-        with cycle_collector_paused():  # every task of the portfolio is read and weighed
-            projects = self._store.portfolio_projects(predecessors=predecessors)
-            return portfolio_report(projects, as_of=as_of or self._clock.today(), top=top)
+        return self._store.portfolio_projects(predecessors=predecessors)
 
     def _blueprint(self, snapshot_id: str, text: str, source: str) -> LoadedBlueprint:
         if snapshot_id not in self._parsed:

@@ -21,7 +21,7 @@ from onboarding import __version__
 from onboarding.bootstrap import Application
 from onboarding.web import customer, hooks, problems, unsubscribe
 from onboarding.web.api import api, health
-from onboarding.web.team import my_tasks, portfolio, session, sign_in
+from onboarding.web.team import my_tasks, portfolio, projects, reports, session, sign_in
 
 STATIC = Path(__file__).parent / "static"
 
@@ -65,6 +65,8 @@ def create_app(application: Application | None = None) -> FastAPI:
     app.include_router(sign_in.router)
     app.include_router(my_tasks.router)
     app.include_router(portfolio.router)
+    app.include_router(projects.router)
+    app.include_router(reports.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # htmx and the pages' stylesheet
     return app
 

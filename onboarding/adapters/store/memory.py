@@ -10,7 +10,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from onboarding.adapters.store.reports import TtfvDefinitions, blueprint_id_of, project_ttfv_values, read_model_rows
+from onboarding.adapters.store.reports import (
+    TtfvDefinitions,
+    blueprint_id_of,
+    project_ttfv_values,
+    read_model_rows,
+    read_model_stretches,
+)
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
@@ -22,6 +28,7 @@ from onboarding.core.metrics import (
     PortfolioProject,
     PortfolioTask,
     TtfvObservations,
+    TtfvRows,
     local_day,
     observe,
 )
@@ -456,6 +463,17 @@ class InMemoryReportStore:
     ) -> TtfvObservations:
         rows = read_model_rows(self._rows())
         return observe(rows, as_of=as_of, dimensions=dimensions, since=since, until=until)
+
+    def ttfv_rows(
+        self,
+        *,
+        dimensions: Sequence[Dimension],
+        key: Sequence[str],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[TtfvRows, list[str]]:
+        del dimensions, key, since, until  # every project: the core picks the group's (the SQL store narrows first)
+        return read_model_stretches(self._rows())
 
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         wanted = None if ids is None else set(ids)

@@ -477,6 +477,48 @@ class SqlReportStore:
             ]
         return observations(closed_rows, open_rows, dimensions, today=today or 0, undone_rows=undone_rows)
 
+    def ttfv_rows(
+        self,
+        *,
+        dimensions: Sequence[Dimension],
+        key: Sequence[str],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[TtfvRows, list[str]]:
+        """The read-model rows of the projects of one group (``key``: a value per dimension; empty: all) whose
+        start day is in [since, until] or unknown, and the project of each row (a drill-down: one row per
+        project of the group, not grouped)."""
+        t, u = project_ttfv, project_ttfv_undone
+        where = [_dimension(d) == value for d, value in zip(dimensions, key, strict=True)] if key else []
+        if since is not None:
+            where.append(or_(t.c.start_day.is_(None), t.c.start_day >= day_number(since)))
+        if until is not None:
+            where.append(or_(t.c.start_day.is_(None), t.c.start_day <= day_number(until)))
+        columns = [
+            t.c.project_id,
+            t.c.blueprint_key,
+            t.c.blueprint_version,
+            t.c.segment,
+            t.c.owner,
+            t.c.start_on,
+            t.c.value_on,
+            t.c.stopped_on,
+            t.c.held_days,
+            t.c.target_calendar_days,
+            t.c.business_days,
+        ]
+        with self.engine.connect() as connection:
+            values = [dict(r._mapping) for r in connection.execute(select(*columns).where(*where))]
+            undone = [
+                dict(r._mapping)
+                for r in connection.execute(
+                    select(u.c.project_id, u.c.closed_day, u.c.undone_day, u.c.observation)
+                    .select_from(u.join(t, t.c.project_id == u.c.project_id))
+                    .where(*where)
+                )
+            ]
+        return read_model_stretches(values, undone)
+
     def snapshots(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         query = select(blueprints.c.id, blueprints.c.text, blueprints.c.source)
         if ids is not None:
@@ -639,6 +681,13 @@ def read_model_rows(values: Sequence[dict[str, Any]], undone: Sequence[dict[str,
     """Read-model rows (as ``ttfv_values`` makes them) as the core's columns: a project whose value (or skip)
     was undone has a row for each stretch of days (``TtfvRows``). ``undone``: the rows of
     ``project_ttfv_undone`` (default: those each row carries)."""
+    return read_model_stretches(values, undone)[0]
+
+
+def read_model_stretches(
+    values: Sequence[dict[str, Any]], undone: Sequence[dict[str, Any]] | None = None
+) -> tuple[TtfvRows, list[str]]:
+    """``read_model_rows``, and the project of each row."""
     by_project: dict[str, list[dict[str, Any]]] = {}
     for u in undone if undone is not None else [u for v in values for u in v.get(UNDONE, ())]:
         by_project.setdefault(u["project_id"], []).append(u)
@@ -667,7 +716,7 @@ def read_model_rows(values: Sequence[dict[str, Any]], undone: Sequence[dict[str,
             )
             since = until
         stretches.append({**plain, "valid_from": since})
-    return TtfvRows.build(
+    rows = TtfvRows.build(
         blueprint=[v["blueprint_key"] for v in stretches],
         version=[f"{v['blueprint_key']}@{v['blueprint_version']}" for v in stretches],
         segment=[v["segment"] for v in stretches],
@@ -682,6 +731,7 @@ def read_model_rows(values: Sequence[dict[str, Any]], undone: Sequence[dict[str,
         valid_from=[v["valid_from"] for v in stretches],
         valid_until=[v["valid_until"] for v in stretches],
     )
+    return rows, [v["project_id"] for v in stretches]
 
 
 def _day(number: int) -> date:
