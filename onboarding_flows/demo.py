@@ -11,7 +11,8 @@ the managers' report: the report flow writes it into the data folder (open it in
 a browser) and emails it to the demo's two managers. Last, it says how to browse
 what it made: the command that serves the pages, and the demo's sign-in to the
 team's pages (no email; it works only on the demo's database) as one of its team
-members (``DEMO_TEAM``), whose roles in its projects fill their My tasks.
+members (``DEMO_TEAM``), whose roles in its projects fill their My tasks, and the
+status-page link of one of its customers.
 
     python -m onboarding_flows.demo [--data demo-data] [--projects 30] [--days 120]
 
@@ -243,13 +244,14 @@ def main(argv: list[str] | None = None) -> int:
         reported = time.perf_counter() - reported
     _summary(projects, engine, data, sweeps=sweeps, seconds=time.perf_counter() - started)
     demo_team(settings)
+    customer = customer_link(settings, [p.id for p in launched])
     engine.dispose()  # the database is whole in its file: nothing left in a write-ahead log
     print(
         f"Managers' report: {written['path']} (open it in a browser; emailed to {written['queued']} "
         f"managers, in the Maildir; {reported:.1f} s)"
     )
     print()
-    print(how_to_browse(data, settings.effective_public_url))
+    print(how_to_browse(data, settings.effective_public_url, customer=customer))
     return 0
 
 
@@ -265,18 +267,39 @@ def demo_team(settings: Settings) -> None:
         application.close()
 
 
-def how_to_browse(data: Path, public_url: str) -> str:
-    """What to run and open to see the demo's portfolio in a browser."""
+def customer_link(settings: Settings, project_ids: list[str]) -> tuple[str, str, str] | None:
+    """(customer, person, status-page link) of the first active project with a customer's task open, if any."""
+    from onboarding.bootstrap import Application
+    from onboarding.core.lifecycle import OPEN, ProjectState
+
+    application = Application(settings, create=False)
+    try:
+        for project in application.projects.get_many(project_ids):
+            if project.state is not ProjectState.active:
+                continue
+            for task in project.tasks:
+                person = project.bindings.get(task.owner_role)
+                if task.side == "customer" and task.customer_visible and task.state in OPEN and person is not None:
+                    link = application.customer_links.link_for(project.id, person.email)
+                    return project.customer, person.name, link
+    finally:
+        application.close()
+    return None
+
+
+def how_to_browse(data: Path, public_url: str, *, customer: tuple[str, str, str] | None = None) -> str:
+    """What to run and open to see the demo's portfolio in a browser, as the team and as a customer."""
     name, _email, role = DEMO_TEAM[0]
-    return "\n".join(
-        [
-            "Browse what the demo made:",
-            f"  ONBOARDING_DATA_DIR={data} onboarding web",
-            f"  then open {public_url}/team/demo-sign-in and sign in as {name} ({role}; no email: this sign-in",
-            "  is the demo's, and works only on its database). My tasks lists their open tasks, Portfolio every "
-            "project.",
-        ]
-    )
+    lines = [
+        "Browse what the demo made:",
+        f"  ONBOARDING_DATA_DIR={data} onboarding web",
+        f"  then open {public_url}/team/demo-sign-in and sign in as {name} ({role}; no email: this sign-in",
+        "  is the demo's, and works only on its database). My tasks lists their open tasks, Portfolio every project.",
+    ]
+    if customer is not None:
+        company, person, link = customer
+        lines += [f"  As a customer ({person} of {company}), open their status page:", f"  {link}"]
+    return "\n".join(lines)
 
 
 class _People:

@@ -47,9 +47,20 @@ def test_the_demos_team_signs_in_without_email_and_finds_its_tasks(tmp_path: Pat
         signed = client.post("/team/demo-sign-in", data={"email": "dana@vendor.example", "csrf": csrf.group(1)})
         assert signed.status_code == 200 and "My tasks" in signed.text
         assert f"/team/projects/{project.id}" in signed.text and "Kickoff call" in signed.text
+        found = demo.customer_link(settings, [project.id])
+        assert found is not None
+        company, person, link = found
+        assert company == "Acme" and person in {p.name for p in PEOPLE.values()}
+        status = client.get(link.removeprefix(settings.effective_public_url))
+        assert status.status_code == 200 and "Acme" in status.text
 
 
 def test_the_demo_says_how_to_browse_it(tmp_path: Path) -> None:
     said = demo.how_to_browse(tmp_path, "http://localhost:8080")
     assert f"ONBOARDING_DATA_DIR={tmp_path} onboarding web" in said
     assert "http://localhost:8080/team/demo-sign-in" in said and "Dana Ruiz" in said
+
+
+def test_the_demo_gives_a_customers_status_page_link(tmp_path: Path) -> None:
+    said = demo.how_to_browse(tmp_path, "http://localhost:8080", customer=("Acme", "Lee Park", "http://x/c/abc"))
+    assert "Lee Park of Acme" in said and "http://x/c/abc" in said
