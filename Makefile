@@ -53,6 +53,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/reforecast_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/flow_bench.py
+	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/web_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/node_modules
