@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=32,
-        description="Signs unsubscribe and customer links; default: a random key made once in the data folder (file secret_key). "
-        "Set it when several machines send emails.",
+        description="Signs unsubscribe and customer links; default: a random key made once in the data folder "
+        "(file secret_key). Set it when several machines send emails.",
     )
     frame_ancestors: str = Field(
         default="'none'",
