@@ -173,9 +173,8 @@ def main() -> None:
                 "portfolio filtered": "/team/portfolio?state=active&at_risk=1&sort=go_live",
             }
             shown = app.team_members.my_tasks(member)
-            print(
-                f"status page of {project_id} for {customer}; My tasks lists {len(shown.overdue) + len(shown.today) + len(shown.next)} tasks"
-            )
+            listed = len(shown.overdue) + len(shown.today) + len(shown.next)
+            print(f"status page of {project_id} for {customer}; My tasks lists {listed} tasks")
             print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             direct_times: dict[str, tuple[float, float]] = {}
             for name, ask in direct.items():
