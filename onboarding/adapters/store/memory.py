@@ -794,6 +794,8 @@ class InMemoryCustomerLinkKeys:
         before = self._keys.get(project_id)
         self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), before.generation + 1 if before else 1)
         return self._keys[project_id]
+
+
 class InMemoryTeamMemberStore:
     """The in-memory twin of ``SqlTeamMemberStore``; its emails go to ``projects``' outbox, its tasks are theirs."""
 
