@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import CalendarName, Side
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.customer_links import (
@@ -392,7 +393,7 @@ class CustomerLinkService:
             context=context,
             customer_facing=False,
             project_id=project.id,
-            reply_to=f"{person.name} <{person.email}>",
+            reply_to=reply_to_text([(person.name, person.email)]),
         )
 
 

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from onboarding.bootstrap import Application
@@ -325,7 +326,10 @@ async def act(request: Request, token: str, task: str, action: str) -> HTMLRespo
         return _refusal(request, error, token=token)
     except OnboardingError as error:
         return _refusal(request, error, token=token)
-    return _done_page(request, token=token, action=action, done=done)
+    page = _done_page(request, token=token, action=action, done=done)
+    if action == "stuck":  # the vendor is told at once, not at the next sweep
+        page.background = BackgroundTask(request.app.state.application.deliver_outbox)
+    return page
 
 
 def _done_page(request: Request, *, token: str, action: str, done: CustomerActionDone) -> HTMLResponse:

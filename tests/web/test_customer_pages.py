@@ -3,6 +3,9 @@ never changes anything while a confirmed POST does (with its anti-forgery value,
 
 from __future__ import annotations
 
+import email
+import email.policy
+import mailbox
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -209,6 +212,15 @@ def test_stuck_needs_a_reason_and_tells_the_vendor(application: Application, cli
     response = client.post(path, data={"csrf": csrf, "reason": reason})
     assert response.status_code == 200 and "we are on it" in response.text
     assert state(application, pid, "connect_sso") is TaskState.blocked
+    # the vendor's contact has the email now (the page's answer delivered it), not at the next sweep
+    folder = mailbox.Maildir(application.settings.effective_maildir, create=False)
+    told = [
+        m
+        for m in (email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in folder)
+        if "our IdP admin is away" in m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    ]
+    assert len(told) == 1 and all(a.domain == "vendor.example" for a in told[0]["To"].addresses)
+    assert [a.addr_spec for a in told[0]["Reply-To"].addresses] == ["lee@acme.example"]  # a name with <> is quoted
     page = client.get(path_of(application, pid)).text
     assert "Reported stuck: &ldquo;&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt; our IdP admin" in page
     assert "<script>alert('reason')" not in page
