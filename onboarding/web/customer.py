@@ -50,32 +50,23 @@ from onboarding.errors import (
     TransitionRefused,
 )
 from onboarding.services.customer_links import CustomerActionDone, CustomerLinkService, TaskAsk
+from onboarding.web.templating import day_words, page_templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 _LARGEST_FORM: Final = 16 * 1024
 _FORM: Final = "application/x-www-form-urlencoded"
-_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_WEEKDAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _day(value: date | None) -> str:
     if value is None:
         return ""
-    return f"{_WEEKDAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return day_words(value)
 
 
 @cache
 def _templates() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("onboarding.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["day"] = _day
-    return environment
+    return page_templates(day=_day)
 
 
 def _page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -35,6 +35,7 @@ from onboarding.bootstrap import Application
 from onboarding.errors import OnboardingError, ProblemsError, ProjectNotFound, UnsubscribeRefused
 from onboarding.services.unsubscribe import Unsubscription
 from onboarding.web.problems import status_of
+from onboarding.web.templating import page_templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -45,13 +46,7 @@ _FORM = "application/x-www-form-urlencoded"
 
 @cache
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("onboarding.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return page_templates()
 
 
 def _page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse
 
 from onboarding.bootstrap import Application
 from onboarding.web.team.session import csrf_field, csrf_token, set_visitor_cookie
+from onboarding.web.templating import day_words, page_templates
 
 HEADERS = {
     "Referrer-Policy": "same-origin",
@@ -37,20 +38,12 @@ HEADERS = {
 
 def day(value: date | None) -> str:
     """A day as the pages write it: ``Mon 7 Dec 2026`` (``-`` for none)."""
-    return f"{value:%a} {value.day} {value:%b %Y}" if value is not None else "-"
+    return day_words(value) if value is not None else "-"
 
 
 @cache
 def _templates() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("onboarding.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["day"] = day
-    return environment
+    return page_templates(day=day)
 
 
 def content_security_policy(nonce: str) -> str:
