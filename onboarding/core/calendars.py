@@ -17,6 +17,7 @@ Not here: which calendar a task uses (planning), pay dates (payroll).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,22 +33,27 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_MARKET_BY_COUNTRY = {"US": "XFED"}
 
 _ONE_DAY = timedelta(days=1)
+_NO_SPAN: tuple[int, int, int, int] = (0, -1, 0, -1)  # a calendar's span before anything was asked of it
 
 
 class BusinessCalendar:
     """The business days of one place, with O(1) business-day arithmetic.
 
-    Business days are indexed over a span of years that grows on demand; the
-    index is a cache, so a calendar behaves as an immutable value.
+    Business days are numbered over a span of years that grows on demand; the
+    numbering is a cache, so a calendar behaves as an immutable value. A business
+    day's number never changes once given (the span grows backwards with numbers
+    below the first ones), and each lookup table is replaced whole, never changed
+    in place: threads sharing a calendar (the web server's) read consistent answers
+    while another grows it, and growing is done by one thread at a time.
     """
 
     __slots__ = (
-        "_days",
-        "_first_year",
+        "_by_number",
         "_floor",
+        "_growing",
         "_holidays",
         "_index",
-        "_last_year",
+        "_span",
         "closed_days",
         "name",
         "weekend",
@@ -65,11 +71,12 @@ class BusinessCalendar:
         self.weekend = frozenset(weekend)
         self.closed_days: Mapping[date, str] = dict(closed_days or {})
         self._holidays = holidays
-        self._first_year = 0
-        self._last_year = -1
-        self._days: list[date] = []
-        self._index: dict[date, int] = {}
-        self._floor: dict[date, int] = {}
+        self._growing = threading.Lock()
+        # (first year, last year, number of the first business day, of the last) of the span
+        self._span: tuple[int, int, int, int] = _NO_SPAN
+        self._index: dict[date, int] = {}  # business day -> its number
+        self._by_number: dict[int, date] = {}  # number -> business day
+        self._floor: dict[date, int] = {}  # any day of the span -> number of the last business day on or before it
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.name!r})"
@@ -93,21 +100,26 @@ class BusinessCalendar:
     # -- moving in business days --------------------------------------------
     #
     # Hot paths: each looks the day up in the span's dictionaries and falls back to
-    # growing the span only when the day or the answer lies outside it.
+    # growing the span only when the day or the answer lies outside it. A number read
+    # from one table stays right in the tables that replace it (numbers never change),
+    # and the tables are published number first, floor last: whoever finds a day in
+    # ``_floor`` finds its business days in ``_index`` and ``_by_number``.
 
     def index(self, day: date) -> int:
-        """Position of a business day in this calendar's sequence of business days."""
+        """Number of a business day in this calendar's sequence of business days."""
         try:
             return self._index[day]
         except KeyError:
             if day in self._floor:
+                if day in self._index:  # published by another thread since the first look
+                    return self._index[day]
                 raise ValueError(f"{day} is not a business day of {self.name}") from None
         self._cover(day)
         return self.index(day)
 
     def prev_on_or_before(self, day: date) -> date:
-        position = self._position(day)  # may grow the span: read the list after it
-        return self._days[position]
+        number = self._position(day)  # may grow the span: read the table after it
+        return self._by_number[number]
 
     def next_on_or_after(self, day: date) -> date:
         if day in self._index or self.is_business_day(day):
@@ -117,12 +129,12 @@ class BusinessCalendar:
     def add(self, day: date, n: int) -> date:
         """The business day n business days from business day ``day`` (n may be negative)."""
         try:
-            position = self._index[day] + n
+            number = self._index[day] + n
         except KeyError:
-            position = self.index(day) + n
-        days = self._days
-        if 0 <= position < len(days):
-            return days[position]
+            number = self.index(day) + n
+        found = self._by_number.get(number)
+        if found is not None:
+            return found
         return self._at(day, n)
 
     def step(self, day: date, n: int) -> date:
@@ -138,28 +150,28 @@ class BusinessCalendar:
         return self._at(day, n)
 
     def _position(self, day: date) -> int:
-        """Index of the last business day on or before ``day``, growing the span as needed."""
+        """Number of the last business day on or before ``day``, growing the span as needed."""
         try:
-            position = self._floor[day]
+            number = self._floor[day]
         except KeyError:
             self._cover(day)
-            position = self._floor[day]
-        while position < 0:  # before the span's first business day
-            self._extend(self._first_year - 2, self._last_year)
-            position = self._floor[day]
-        return position
+            number = self._floor[day]
+        while number not in self._by_number:  # before the span's first business day: grow it back
+            span = self._span
+            self._extend(span[0] - 2, span[1])
+        return number
 
     def _at(self, anchor: date, offset: int) -> date:
         """The business day ``offset`` places from the last business day on or before ``anchor``."""
-        position = self._position(anchor) + offset
-        while not 0 <= position < len(self._days):
+        number = self._position(anchor) + offset
+        while (found := self._by_number.get(number)) is None:
+            span = self._span
             years = abs(offset) // 200 + 2
-            if position < 0:
-                self._extend(self._first_year - years, self._last_year)
+            if number < span[2]:
+                self._extend(span[0] - years, span[1])
             else:
-                self._extend(self._first_year, self._last_year + years)
-            position = self._position(anchor) + offset
-        return self._days[position]
+                self._extend(span[0], span[1] + years)
+        return found
 
     def business_days_between(self, start: date, end: date) -> int:
         """Business days from business day ``start`` to business day ``end`` (end - start)."""
@@ -196,31 +208,40 @@ class BusinessCalendar:
     # -- index maintenance ---------------------------------------------------
 
     def _cover(self, day: date) -> None:
-        if not (self._first_year <= day.year <= self._last_year):
-            self._extend(
-                min(day.year - 1, self._first_year if self._days else day.year - 1), max(day.year + 1, self._last_year)
-            )
+        span = self._span
+        if span is _NO_SPAN:
+            self._extend(day.year - 1, day.year + 1)
+        elif not span[0] <= day.year <= span[1]:
+            self._extend(min(day.year - 1, span[0]), max(day.year + 1, span[1]))
 
     def _extend(self, first_year: int, last_year: int) -> None:
-        if first_year < date.min.year + 1 or last_year > date.max.year - 1:
-            raise ValueError(f"{self.name}: dates outside the years {date.min.year + 1}..{date.max.year - 1}")
-        day = date(first_year, 1, 1)
-        end = date(last_year, 12, 31)
-        days: list[date] = []
-        floor: dict[date, int] = {}
-        closed_by_year = {y: self._holidays(y) for y in range(first_year, last_year + 1)}
-        weekend = self.weekend
-        closed = self.closed_days
-        while day <= end:
-            if day.weekday() not in weekend and day not in closed and day not in closed_by_year[day.year]:
-                days.append(day)
-            floor[day] = len(days) - 1
-            day += _ONE_DAY
-        self._days = days
-        self._index = {d: i for i, d in enumerate(days)}
-        self._floor = floor
-        self._first_year = first_year
-        self._last_year = last_year
+        """Grow the span to at least ``first_year``..``last_year`` (one thread at a time)."""
+        with self._growing:
+            span = self._span
+            if span is not _NO_SPAN:
+                first_year, last_year = min(first_year, span[0]), max(last_year, span[1])
+                if (first_year, last_year) == span[:2]:
+                    return  # grown by another thread meanwhile
+            if first_year < date.min.year + 1 or last_year > date.max.year - 1:
+                raise ValueError(f"{self.name}: dates outside the years {date.min.year + 1}..{date.max.year - 1}")
+            day = date(first_year, 1, 1)
+            end = date(last_year, 12, 31)
+            days: list[date] = []
+            counted: dict[date, int] = {}  # day -> business days up to it, from the new span's start
+            closed_by_year = {y: self._holidays(y) for y in range(first_year, last_year + 1)}
+            weekend = self.weekend
+            closed = self.closed_days
+            while day <= end:
+                if day.weekday() not in weekend and day not in closed and day not in closed_by_year[day.year]:
+                    days.append(day)
+                counted[day] = len(days)
+                day += _ONE_DAY
+            # The first number: so that the business days already numbered keep their numbers.
+            first = 0 if span[2] > span[3] else span[2] - (counted[self._by_number[span[2]]] - 1)
+            self._by_number = {first + i: d for i, d in enumerate(days)}
+            self._index = {d: first + i for i, d in enumerate(days)}
+            self._floor = {d: first + n - 1 for d, n in counted.items()}
+            self._span = (first_year, last_year, first, first + len(days) - 1)
 
 
 # -- building calendars from the holidays package ------------------------------
