@@ -1,8 +1,9 @@
 """Every page the other browser tests do not check for accessibility, in headless Chromium at desktop and phone
-widths: the customer's Done and Stuck confirmations, the pages after an action and the refusals; the team's sign-in
-with a mistake, a link that does not work, the demo sign-in and its refusal, a page not for the member's role, a
-project not found, a report list (and its refusal). On each: no serious accessibility violation (axe-core), a label
-on every field, no sideways scroll of the page, every link and button reached by keyboard.
+widths: the customer's Done and Stuck confirmations, the pages after an action and the refusals (an onboarding on
+hold or ended too); the team's sign-in with a mistake, a form out of date, a link that does not work, the demo
+sign-in and its refusal, a page not for the member's role, a project not found, a report list (and its refusal).
+On each: no serious accessibility violation (axe-core), a label on every field, no sideways scroll of the page,
+every link and button reached by keyboard.
 
 One server and one data set serve every page (a page that acts launches its own project); a second, empty
 application made by the demo serves the demo sign-in. The calendar feeds are not HTML and are not here.
@@ -111,8 +112,8 @@ def submit(page: Page, button: str) -> None:
 # -- the pages: each opens its page in ``page`` and says it is the one ----------------------------------------------
 
 
-def customer_confirm_done(world: World, page: Page) -> None:
-    page.goto(f"{world.base}/c/{world.customer_token()}/tasks/connect_sso/done")
+def customer_confirm_done(world: World, page: Page, token: str | None = None) -> None:
+    page.goto(f"{world.base}/c/{token or world.customer_token()}/tasks/connect_sso/done")
     assert heading(page) == "Mark this task done?"
 
 
@@ -174,6 +175,14 @@ def customer_link_replaced(world: World, page: Page) -> None:
     assert heading(page) == "This link was replaced"
 
 
+def customer_onboarding_on_hold(world: World, page: Page) -> None:
+    token = world.customer_token()
+    world.application.projects.hold(world.application.customer_links.open(token).project.id, by="dana")
+    customer_confirm_done(world, page, token)
+    submit(page, "Yes, it is done")
+    assert heading(page) == "Your onboarding is paused"
+
+
 def customer_onboarding_ended(world: World, page: Page) -> None:
     token = world.customer_token()
     project_id = world.application.customer_links.open(token).project.id
@@ -190,6 +199,14 @@ def team_sign_in_mistyped(world: World, page: Page) -> None:
     submit(page, "Email me a sign-in link")
     assert heading(page) == "Sign in to the team's pages"
     assert "name@example.com" in page.inner_text("main")
+
+
+def team_form_out_of_date(world: World, page: Page) -> None:
+    page.goto(f"{world.base}/team/sign-in")
+    page.get_by_label("Your email address").fill(DANA)
+    page.locator("input[name=csrf]").evaluate("(e) => { e.value = 'stale'; }")
+    submit(page, "Email me a sign-in link")
+    assert heading(page) == "This form is out of date"
 
 
 def team_sign_in_link_unknown(world: World, page: Page) -> None:
@@ -249,8 +266,10 @@ PAGES: dict[str, Callable[[World, Page], None]] = {
         customer_task_not_yours,
         customer_link_altered,
         customer_link_replaced,
+        customer_onboarding_on_hold,
         customer_onboarding_ended,
         team_sign_in_mistyped,
+        team_form_out_of_date,
         team_sign_in_link_unknown,
         team_demo_sign_in,
         team_demo_sign_in_refused,
