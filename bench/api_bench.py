@@ -117,13 +117,13 @@ def direct(settings: Settings, *, projects: int, kickoff: date) -> tuple[float, 
         app.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -165,7 +165,7 @@ def over_http(settings: Settings, *, projects: int, kickoff: date) -> tuple[floa
     onboarding("db", "upgrade")
     onboarding("blueprint", "publish", PAYROLL)
     secret = onboarding("api-key", "create", "bench", "--scope", "write")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603 - this engine's own command
         [sys.executable, "-m", "onboarding.cli", "web", "--port", str(port), "--workers", "1"],
         env=env,
@@ -187,7 +187,7 @@ def over_http(settings: Settings, *, projects: int, kickoff: date) -> tuple[floa
                 time.sleep(0.2)
             if client.call("GET", "/api/v1/projects")[0] != 200:  # the worker's database and key checked once
                 raise SystemExit("the server refused the bench's key")
-            server_cpu = _cpu_seconds(server.pid)
+            server_cpu = cpu_seconds(server.pid)
             started, cpu = time.perf_counter(), time.process_time()
             ids = []
             for i in range(projects):
@@ -202,7 +202,7 @@ def over_http(settings: Settings, *, projects: int, kickoff: date) -> tuple[floa
                     if status != 200:
                         raise SystemExit(f"complete failed: {status} {done!r:.500}")
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-            return wall, cpu, _cpu_seconds(server.pid) - server_cpu
+            return wall, cpu, cpu_seconds(server.pid) - server_cpu
         finally:
             client.close()
     finally:

@@ -27,7 +27,6 @@ import argparse
 import http.client
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from api_bench import cpu_seconds, free_port
 from sqlalchemy import text
 from sweep_bench import cached_sqlite, load
 
@@ -91,17 +91,6 @@ def customer_of(app: Application) -> tuple[str, str]:
             )
         ).one()
     return str(row[0]), str(row[1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Browser:
@@ -183,7 +172,7 @@ def main() -> None:
             app.close()
         env = {**os.environ, "ONBOARDING_DATA_DIR": str(data), "ONBOARDING_SECRET_KEY": SECRET}
         env.pop("ONBOARDING_DATABASE_URL", None)
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(  # noqa: S603 - this engine's own command
             [sys.executable, "-m", "onboarding.cli", "web", "--port", str(port), "--workers", "1"],
             env=env,
@@ -198,9 +187,9 @@ def main() -> None:
                     status, body = browser.get(path)
                     if status != 200:
                         raise SystemExit(f"{name}: {status} {body[:300]!r}")
-                    server_cpu = _cpu_seconds(server.pid)
+                    server_cpu = cpu_seconds(server.pid)
                     wall, cpu = timed(lambda path=path: browser.get(path), args.repeat)
-                    http_times[name] = (wall, cpu, _cpu_seconds(server.pid) - server_cpu)
+                    http_times[name] = (wall, cpu, cpu_seconds(server.pid) - server_cpu)
             finally:
                 browser.close()
         finally:
