@@ -5,7 +5,10 @@ a member's My tasks, and their changes to those tasks.
 says nothing either way that a page could show: the sign-in page answers every
 address alike. ``check_link`` reads a link and changes nothing (mail scanners open
 every link); ``sign_in`` uses it, once, and starts a session; ``signed_in`` gives the
-member behind a session's secret while both are live. ``demo_sign_in`` starts a
+member behind a session's secret while both are live; a session the store found live
+is remembered for ``SESSION_RECHECK_SECONDS`` (``remembered`` reads that memory with no
+I/O), so a sign-out or a removal made by another process takes effect within a second
+(in this one, at once). ``demo_sign_in`` starts a
 session without a link, and only on a database the demo made (a simulation).
 
 Not here: the rules of roles, lifetimes and digests (``core/team_members``), SQL
@@ -16,6 +19,7 @@ Not here: the rules of roles, lifetimes and digests (``core/team_members``), SQL
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +43,8 @@ from onboarding.core.team_members import (
 from onboarding.errors import NotPermitted, PlanInputInvalid, Problem, SignInRefused, TeamMemberNotFound
 from onboarding.services.ports import Clock, TeamMemberStore
 from onboarding.services.projects import ProjectService
+
+SESSION_RECHECK_SECONDS = 1.0  # how long a session found live is taken as live without asking the store again
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class TeamMemberService:
         session_lifetime: timedelta,
         is_demo: Callable[[], bool],
         projects: ProjectService,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._projects = projects
@@ -77,6 +84,9 @@ class TeamMemberService:
         self._public_url = public_url.rstrip("/")
         self._session_lifetime = session_lifetime
         self._is_demo = is_demo
+        self._monotonic = monotonic  # the session memory's own clock: elapsed seconds, never the business day
+        # session digest -> (its member, when it expires, when the store said it was live)
+        self._live: dict[str, tuple[TeamMember, datetime, float]] = {}
 
     # -- members ---------------------------------------------------------------------------
 
@@ -113,6 +123,9 @@ class TeamMemberService:
     def remove(self, email: str) -> TeamMember:
         """Remove the member: its sessions end and it can sign in no more; returns it as it was."""
         address = _address(email, source="team member")
+        for secret_digest, (member, _expires, _asked) in list(self._live.items()):
+            if member.email == address:  # signed out in this process at once; in the others within a second
+                self._live.pop(secret_digest, None)
         before = self._store.member(address)
         if before is None or not before.active or not self._store.remove_member(address, at=self._clock.now()):
             raise TeamMemberNotFound(
@@ -252,15 +265,30 @@ class TeamMemberService:
                 "ask for a sign-in link with your address on the team",
             )
 
+    def remembered(self, secret: str) -> TeamMember | None:
+        """The member of a session the store found live within ``SESSION_RECHECK_SECONDS`` and not expired since;
+        ``None`` when only the store can tell (no I/O here: an edge may call it on its event loop)."""
+        found = self._live.get(digest(secret))
+        if found is None or self._monotonic() - found[2] >= SESSION_RECHECK_SECONDS:
+            return None
+        return found[0] if self._clock.now() < found[1] else None
+
     def signed_in(self, secret: str) -> TeamMember | None:
         """The active member whose live session has this secret, else None."""
-        session = self._store.session(digest(secret))
-        if session is None or not session.live(self._clock.now()):
+        if (known := self.remembered(secret)) is not None:
+            return known
+        secret_digest = digest(secret)
+        asked_at = self._monotonic()
+        session = self._store.session(secret_digest)
+        member = self._store.member(session.email) if session is not None else None
+        if session is None or not session.live(self._clock.now()) or member is None or not member.active:
+            self._live.pop(secret_digest, None)
             return None
-        member = self._store.member(session.email)
-        return member if member is not None and member.active else None
+        self._live[secret_digest] = (member, session.expires_at, asked_at)
+        return member
 
     def sign_out(self, secret: str) -> None:
+        self._live.pop(digest(secret), None)
         self._store.end_session(digest(secret), at=self._clock.now())
 
     def _new_session(self, member: TeamMember) -> tuple[StartedSession, TeamSession]:

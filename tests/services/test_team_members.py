@@ -31,7 +31,9 @@ class Fixture:
             session_lifetime=timedelta(hours=12),
             is_demo=lambda: demo,
             projects=self.projects,
+            monotonic=lambda: self.elapsed,
         )
+        self.elapsed = 0.0  # the session memory's clock (seconds)
 
     def later(self, by: timedelta) -> None:
         self.clock.set(self.clock.today(), at=self.clock.now() + by)
@@ -100,6 +102,31 @@ def test_sessions_end_at_sign_out_expiry_and_removal(team: Fixture) -> None:
     assert gone.value.codes == ["not-a-team-member"]
     with pytest.raises(TeamMemberNotFound):
         team.members.remove("dana@vendor.example")
+
+
+def test_a_live_session_is_remembered_for_a_second_and_this_process_forgets_it_at_once(team: Fixture) -> None:
+    token = team.members.request_sign_in("dana@vendor.example")
+    assert token is not None
+    secret = team.members.sign_in(token).secret
+    assert team.members.remembered(secret) is None  # not asked of the store yet
+    member = team.members.signed_in(secret)
+    assert member is not None and team.members.remembered(secret) == member
+    team.store.end_session(digest(secret), at=team.clock.now())  # ended by another process
+    assert team.members.remembered(secret) == member  # within a second of the store's answer
+    team.elapsed += 1.0
+    assert team.members.remembered(secret) is None and team.members.signed_in(secret) is None
+    again = team.members.sign_in(team.members.request_sign_in("dana@vendor.example") or "")
+    assert team.members.signed_in(again.secret) is not None
+    team.later(timedelta(hours=12))  # expired: never taken from the memory
+    assert team.members.remembered(again.secret) is None
+    team.later(-timedelta(hours=12))
+    third = team.members.sign_in(team.members.request_sign_in("dana@vendor.example") or "").secret
+    fourth = team.members.sign_in(team.members.request_sign_in("dana@vendor.example") or "").secret
+    assert team.members.signed_in(third) is not None and team.members.signed_in(fourth) is not None
+    team.members.sign_out(third)  # in this process: forgotten at once
+    assert team.members.remembered(third) is None and team.members.signed_in(third) is None
+    team.members.remove("dana@vendor.example")
+    assert team.members.remembered(fourth) is None and team.members.signed_in(fourth) is None
 
 
 def test_roles_are_the_three_and_adding_again_changes_or_restores(team: Fixture) -> None:
