@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import Engine
 
 from onboarding.adapters.clock import FixedClock
-from onboarding.bootstrap import Application, database, project_service
-from onboarding.cli import main
+from onboarding.bootstrap import Application
 from onboarding.errors import CustomerLinkRefused
 from onboarding.settings import Settings
-from tests.services.test_projects import PAYROLL, PEOPLE
+from tests.services.test_projects import PEOPLE
+from tests.test_project_changes_cli import project, run
+
+__all__ = ["project"]  # the fixture, used by name
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A project launched in the CLI's own database (a fresh data folder); its id."""
-    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("ONBOARDING_SECRET_KEY", "a-secret-key-long-enough-for-the-settings-0123456789")
+@pytest.fixture(autouse=True)
+def public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages at a public URL, for the CLI tests' launched project (``project``: CRM-7)."""
     monkeypatch.setenv("ONBOARDING_PUBLIC_URL", "https://onboarding.example.com")
-    engine: Engine = database(Settings())
-    svc = project_service(Settings(), clock=FixedClock(date(2026, 11, 30)), engine=engine)
-    launched = svc.launch(
-        PAYROLL,
-        customer="Acme",
-        kickoff_on=date(2026, 11, 30),
-        bindings=PEOPLE,
-        pay_schedule="biweekly:2026-01-02",
-        external_id="CRM-7",
-    )
-    yield launched.project.id
-    engine.dispose()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_link_prints_the_persons_status_page_and_rotate_revokes_it(project: str) -> None:
