@@ -68,16 +68,21 @@ class SqlSweepStore:
     def ready_automated(self, *, today: date) -> list[tuple[str, str]]:
         """Pending automated tasks that may be ready: projected to start within a few days (a weekend and a
         holiday) of today. Whether their predecessors are done, the service checks."""
-        query = (
-            select(tasks.c.project_id, tasks.c.key)
-            .join(projects, projects.c.id == tasks.c.project_id)
-            .where(
-                tasks.c.kind == "automated",
-                tasks.c.state == "pending",
+        # The pending automated tasks first, from their partial index (whose condition the literals match: a
+        # bound value would not use it), then their projects.
+        ready = _tasks_first(
+            select(tasks.c.project_id, tasks.c.key, tasks.c.position).where(
+                tasks.c.kind == bindparam("automated", "automated", literal_execute=True),
+                tasks.c.state == bindparam("pending", "pending", literal_execute=True),
                 tasks.c.start_on <= today + timedelta(days=4),
-                projects.c.state == "active",
-            )
-            .order_by(tasks.c.project_id, tasks.c.position)
+            ),
+            "ready",
+        )
+        query = (
+            select(ready.c.project_id, ready.c.key)
+            .join_from(ready, projects, projects.c.id == ready.c.project_id)
+            .where(projects.c.state == "active")
+            .order_by(ready.c.project_id, ready.c.position)
         )
         with self.engine.connect() as connection:
             return [(r[0], r[1]) for r in connection.execute(query)]

@@ -38,6 +38,7 @@ NAMING = {
 # BIGINT autoincrement on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 OPEN_STATES = "state IN ('pending', 'in_progress', 'blocked')"
+READY_AUTOMATED = "kind = 'automated' AND state = 'pending'"
 
 
 class Base(DeclarativeBase):
@@ -266,6 +267,19 @@ class TaskRow(Base):
             "state",  # named by the condition: SQLite covers a query only with every column it reads
             sqlite_where=text(OPEN_STATES),
             postgresql_where=text(OPEN_STATES),
+        ),
+        # The sweep's automated tasks that may be ready: pending ones by their projected start, from the index
+        # alone (a portfolio of human work leaves it empty, and the sweep reads nothing).
+        Index(
+            "ix_tasks_ready_automated",
+            "start_on",
+            "project_id",
+            "position",
+            "key",
+            "kind",
+            "state",
+            sqlite_where=text(READY_AUTOMATED),
+            postgresql_where=text(READY_AUTOMATED),
         ),
     )
 
