@@ -150,3 +150,21 @@ def test_two_different_as_of_days_are_refused(data: Path) -> None:
         assert both.returncode == 1
         assert "[conflicting-as-of]" in both.stderr and "Traceback" not in both.stderr
         assert both.stdout == ""
+
+
+def test_the_at_risk_table_lists_the_most_at_risk_and_says_how_many_there_are(tmp_path: Path) -> None:
+    from onboarding.core.report_view import AT_RISK_SHOWN
+
+    svc = project_service(Settings(data_dir=tmp_path), clock=FixedClock(date(2026, 1, 2)))
+    people = {role: Person(role.title(), f"{role}@example.com", "America/New_York") for role in ROLES}
+    for n in range(AT_RISK_SHOWN + 3):  # nothing done: every one has overdue customer work by June
+        svc.launch(SAAS, customer=f"Late {n:02d}", kickoff_on=date(2026, 1, 5), bindings=people)
+    table = onboarding(tmp_path, "report", "portfolio", "--as-of", "2026-06-01")
+    assert table.returncode == 0, table.stderr
+    listed = [line for line in table.stdout.splitlines() if " Late " in f" {line}"]
+    assert len(listed) == AT_RISK_SHOWN, table.stdout
+    said = " ".join(table.stdout.split())  # the terminal's width may wrap the sentence
+    assert f"The {AT_RISK_SHOWN} most at risk of {AT_RISK_SHOWN + 3}" in said and "--format csv" in said
+    rows = list(csv.reader(io.StringIO(onboarding(tmp_path, "report", "portfolio", "--format", "csv").stdout)))
+    at_risk = {row[1] for row in rows if row[0] == "at_risk"}
+    assert len(at_risk) == AT_RISK_SHOWN + 3  # the export lists them all

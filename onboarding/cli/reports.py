@@ -15,6 +15,7 @@ from rich.text import Text
 from onboarding.cli.edge import IsoDate, application, cell, console, fail, main, plain
 from onboarding.core.metrics import Dimension, ttfv_row
 from onboarding.core.report_csv import portfolio_csv, ttfv_csv, ttfv_header, ttfv_table_rows
+from onboarding.core.report_view import AT_RISK_SHOWN
 from onboarding.errors import OnboardingError
 from onboarding.services.reports import one_report_day
 
@@ -161,7 +162,7 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
         "days blocked",
     ):
         risk.add_column(name, no_wrap=True)
-    for r in result.at_risk:
+    for r in result.at_risk[:AT_RISK_SHOWN]:
         risk.add_row(
             r.external_id or r.project_id,
             r.customer,
@@ -174,6 +175,11 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
             str(r.days_blocked),
         )
     out.print(risk)
+    if len(result.at_risk) > AT_RISK_SHOWN:
+        out.print(
+            f"The {AT_RISK_SHOWN} most at risk of {len(result.at_risk):,}, most days past their window first; "
+            "--format csv lists them all."
+        )
     for title, found in (
         ("Bottleneck tasks", result.bottleneck_tasks),
         ("Bottleneck milestones", result.bottleneck_milestones),

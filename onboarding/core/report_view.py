@@ -38,6 +38,9 @@ from onboarding.core.messages import (
 from onboarding.core.metrics import PortfolioReport, ProjectAtRisk, RiskReason, TtfvGroup
 
 AT_RISK_IN_EMAIL: Final = 10
+# The most a page or a terminal lists of the projects at risk, most at risk first, with how many there are in all:
+# at a quarter of a million projects there may be tens of thousands. The CSV and JSON exports list every one.
+AT_RISK_SHOWN: Final = 25
 
 MISSING: Final = "n/a"
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -93,3 +93,22 @@ def test_the_whole_report_is_a_file_to_save(client: TestClient, portfolio: Appli
     assert answer.status_code == 200
     assert answer.headers["content-disposition"] == 'attachment; filename="onboarding-report-2026-12-07.html"'
     assert "<svg" in answer.text and "<script>alert" not in answer.text
+
+
+def test_a_long_list_at_risk_shows_the_most_at_risk_and_opens_them_all(
+    client: TestClient, portfolio: Application
+) -> None:
+    from onboarding.core.report_view import AT_RISK_SHOWN
+
+    for n in range(AT_RISK_SHOWN):  # with those already at risk, more than the page lists
+        portfolio.projects.reforecast(launch(portfolio, customer=f"Late {n:02d}", kickoff="2026-11-02"))
+    total = len(portfolio.reports.portfolio().at_risk)
+    assert total > AT_RISK_SHOWN
+    sign_in(client, portfolio, MAX)
+    page = client.get("/team/reports").text
+    table = page.split('<table id="at-risk">', 1)[1].split("</table>", 1)[0]
+    assert len(PROJECT_ROW.findall(table)) == AT_RISK_SHOWN
+    said = re.search(r"The (\d+) most at risk of <a href=\"([^\"]+)\">(\d+) projects at risk</a>", page)
+    assert said is not None and (int(said[1]), int(said[3])) == (AT_RISK_SHOWN, total)
+    listed = client.get(html.unescape(said[2])).text
+    assert len(PROJECT_ROW.findall(listed)) == total

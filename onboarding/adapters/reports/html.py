@@ -91,6 +91,7 @@ def render_report(reports: ManagerReports, *, generated_at: datetime, title: str
         headline=reports.headline,
         ttfv_tables=[_table_name(r) for r in (ttfv, reports.by_cohort_month, *reports.more)],
         portfolio=portfolio,
+        at_risk_shown=report_view.AT_RISK_SHOWN,
         # matplotlib's SVG: every text in it was escaped when it was written
         charts={name: replace(c, svg=Markup(c.svg)) for name, c in page_charts.items()},  # noqa: S704
     )

@@ -138,6 +138,7 @@ def reports(request: Request, member: Manager) -> HTMLResponse:
         number=report_view.number,
         percent=report_view.percent,
         reasons=report_view.risk_reasons,
+        at_risk_shown=report_view.AT_RISK_SHOWN,
         file_link="/team/reports/file?" + urlencode({"as_of": as_of.isoformat()}),
     )
 

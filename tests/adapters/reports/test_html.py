@@ -230,3 +230,21 @@ def test_the_cohort_trend_draws_kaplan_meier_medians_and_the_share_still_in_flig
     drawn = html.unescape(chart.svg)
     for text in ("1/6 in flight", "2/7 in flight", "4/5 in flight", "> 47", "median (Kaplan-Meier)"):
         assert text in drawn
+
+
+def test_a_long_list_at_risk_shows_the_most_at_risk_and_how_many_there_are() -> None:
+    first = samples.PORTFOLIO.at_risk[0]
+    many = tuple(
+        replace(first, project_id=f"p{n:05d}", customer=f"Customer {n:05d}", days_past_window=40_000 - n)
+        for n in range(30_000)
+    )
+    page = render_report(
+        ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, replace(samples.PORTFOLIO, at_risk=many)),
+        generated_at=GENERATED,
+    )
+    shown = report_view.AT_RISK_SHOWN
+    table = page.split('id="at-risk"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == shown + 1  # the header row and the most at risk
+    assert "Customer 00000" in table and f"Customer {shown - 1:05d}" in table and f"Customer {shown:05d}" not in page
+    assert f"The {shown} most at risk of 30,000" in page
+    assert "onboarding report portfolio --format csv" in page
