@@ -330,7 +330,11 @@ class NudgePolicy(Model):
 
 
 class WeeklyDigest(Model):
-    weekday: Weekday = Weekday.mon
+    weekday: Weekday | Literal["spread"] = Field(
+        default=Weekday.mon,
+        description="The day of the week it goes out, or 'spread': each project on a weekday of its own, Monday "
+        "to Friday, the same every week (a portfolio's digests spread over the week, not all on one day).",
+    )
     at: ClockTime = "09:00"
 
 

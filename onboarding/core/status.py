@@ -4,7 +4,7 @@
 ``StatusContext`` the status template renders; ``status_message`` wraps it in the
 ``OutgoingMessage`` to queue; ``due_status_messages`` decides, for a blueprint's
 ``StatusEmailPolicy``, which of them are due now (on milestone completion, and the
-weekly digest at its weekday and time in the recipient's zone).
+weekly digest at its weekday and time in the recipient's zone; a spread digest on the project's own weekday).
 
 The rule above all others: what is marked ``customer_visible: false`` never reaches a
 customer email. A hidden task, a hidden milestone and every task of a hidden
@@ -19,6 +19,7 @@ Not here: which people fill the recipient roles (the service), templates and MIM
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -273,18 +274,33 @@ def status_message(
 # -- when status emails are due ------------------------------------------------------
 
 
-def weekly_slot_on(digest: WeeklyDigest, *, now: datetime, timezone: str) -> date:
-    """The local date of the latest weekly slot (its weekday at its time, in ``timezone``) at or before ``now``."""
+def spread_weekday(project_id: str) -> int:
+    """The weekday a project's spread digest goes out on, Monday 0 to Friday 4: from a hash of its id, so the
+    same every week and about a fifth of a portfolio's projects each day."""
+    return int.from_bytes(hashlib.sha256(project_id.encode("utf-8")).digest()[:8], "big") % 5
+
+
+def weekly_slot_on(digest: WeeklyDigest, *, now: datetime, timezone: str, project_id: str | None = None) -> date:
+    """The local date of the latest weekly slot (its weekday at its time, in ``timezone``) at or before ``now``;
+    a spread digest's weekday is the project's own (``spread_weekday``)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
+    if digest.weekday == "spread":
+        if project_id is None:
+            raise ValueError("a spread weekly digest's day is the project's: give the project id")
+        weekday = spread_weekday(project_id)
+    else:
+        weekday = digest.weekday.number
     local = now.astimezone(time_zone(timezone))
-    days_back = (local.weekday() - digest.weekday.number) % 7
+    days_back = (local.weekday() - weekday) % 7
     if days_back == 0 and local.time().replace(tzinfo=None) < clock_time(digest.at):
         days_back = 7
     return local.date() - timedelta(days=days_back)
 
 
-def should_send_weekly(policy: StatusEmailPolicy, *, now: datetime, recipient: Person, since: date) -> bool:
+def should_send_weekly(
+    policy: StatusEmailPolicy, *, now: datetime, recipient: Person, since: date, project_id: str | None = None
+) -> bool:
     """Whether a weekly slot has passed, in the recipient's zone, after ``since``.
 
     ``since`` is the ``as_of`` of the last weekly email sent to them, or the
@@ -293,7 +309,7 @@ def should_send_weekly(policy: StatusEmailPolicy, *, now: datetime, recipient: P
     """
     if policy.weekly_digest is None:
         return False
-    return weekly_slot_on(policy.weekly_digest, now=now, timezone=recipient.timezone) > since
+    return weekly_slot_on(policy.weekly_digest, now=now, timezone=recipient.timezone, project_id=project_id) > since
 
 
 def due_status_messages(
@@ -353,7 +369,7 @@ def due_status_messages(
             messages.extend(message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
         weekly = policy.weekly_digest
         if weekly is not None:
-            slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone)
+            slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project.project_id)
             if slot_on > weekly_sent_on.get(person.email, started_on):
                 messages.append(message(person, role, as_of=slot_on, completed_milestone=None))
     return tuple(messages)

@@ -21,6 +21,7 @@ from onboarding.core.status import (
     TaskStatus,
     due_status_messages,
     should_send_weekly,
+    spread_weekday,
     status_context,
     status_message,
     weekly_slot_on,
@@ -560,3 +561,30 @@ def test_property_a_hidden_completed_milestone_is_never_announced(
     assert "INTERNAL" not in dump
     announced = [m for m in messages if m.context["reason"] == "milestone_complete"]
     assert len(announced) == sum(m.customer_visible for m in milestones)
+
+
+def test_a_spread_digest_goes_out_on_a_weekday_of_the_projects_own() -> None:
+    spread = WeeklyDigest(weekday="spread", at="09:00")
+    days = [spread_weekday(f"p{n:07d}") for n in range(10_000)]
+    assert set(days) == {0, 1, 2, 3, 4}  # Monday to Friday, never a weekend
+    for day in range(5):  # about a fifth of the projects each
+        assert 1_700 < days.count(day) < 2_300
+    assert spread_weekday("acme-a1b2c3") == spread_weekday("acme-a1b2c3")  # the same every week
+    thursday_noon = datetime(2026, 12, 10, 18, 0, tzinfo=UTC)  # noon in Chicago
+    for project_id in ("p0000000", "p0000001", "p0000002", "p0000003", "p0000004", "acme-a1b2c3"):
+        slot = weekly_slot_on(spread, now=thursday_noon, timezone="America/Chicago", project_id=project_id)
+        assert slot.weekday() == spread_weekday(project_id)
+        assert D("2026-12-04") <= slot <= D("2026-12-10")  # the latest of its slots up to that Thursday
+    monday = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    assert weekly_slot_on(WeeklyDigest(weekday=Weekday.mon), now=monday, timezone="UTC", project_id="p0000003") == D(
+        "2026-12-07"
+    )  # a named weekday is every project's
+    with pytest.raises(ValueError, match="project"):
+        weekly_slot_on(spread, now=monday, timezone="UTC")
+
+
+def test_a_blueprint_names_a_weekday_or_spreads_its_digests() -> None:
+    assert WeeklyDigest.model_validate({"weekday": "spread"}).weekday == "spread"
+    assert WeeklyDigest.model_validate({"weekday": "fri"}).weekday is Weekday.fri
+    with pytest.raises(ValueError):
+        WeeklyDigest.model_validate({"weekday": "someday"})

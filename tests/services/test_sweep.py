@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mailbox
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +33,7 @@ from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import Person
 from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.planning import scheduling_calendars
+from onboarding.core.status import spread_weekday
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import SweepRefused
 from onboarding.services.dispatch import Dispatcher
@@ -199,14 +201,22 @@ def test_a_ready_automated_task_runs_its_action_and_completes(stores: Stores, tm
     assert world.sweep.run().automated == 0
 
 
-def test_weekly_status_goes_to_customer_recipients_on_their_monday(stores: Stores, tmp_path: Path) -> None:
+def test_weekly_status_goes_to_customer_recipients_on_their_projects_weekday(stores: Stores, tmp_path: Path) -> None:
     world = World(stores, tmp_path)
-    world.launch()
+    pid = world.launch()
+    world.clock.set(D("2026-12-11"), at=datetime(2026, 12, 12, 3, 0, tzinfo=UTC))  # Friday night in Chicago
     world.sweep.run()
-    world.clock.set(D("2026-12-14"), at=datetime(2026, 12, 14, 16, 0, tzinfo=UTC))  # Monday 10:00 Chicago
+    weekday = spread_weekday(pid)  # the example spreads its digests: Monday to Friday, the project's own
+    day = D("2026-12-14") + timedelta(days=weekday)
+    world.clock.set(day, at=datetime(day.year, day.month, day.day, 14, 30, tzinfo=UTC))  # 08:30 in Chicago
+    assert world.sweep.run().status_emails == 0  # its day, before its time
+    if weekday:
+        world.clock.set(day - timedelta(days=1), at=datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))
+        assert world.sweep.run().status_emails == 0  # the day before, at night
+    world.clock.set(day, at=datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC))  # 09:00 in Chicago
     report = world.sweep.run()
     assert report.status_emails == 2
-    weekly = [m for m in world.mail() if "weekly" in m["X-Onboarding-Key"]]
+    weekly = [m for m in world.mail() if "weekly" in m["X-Onboarding-Key"] and day.isoformat() in m["X-Onboarding-Key"]]
     assert sorted(str(m["To"]) for m in weekly) == ["Alex Brown <alex@acme.example>", "Lee Park <lee@acme.example>"]
     assert world.sweep.run().status_emails == 0
 
@@ -469,9 +479,8 @@ def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_
     world = World((projects_store, InMemoryOutbox(projects_store), InMemorySweepStore(projects_store)), tmp_path)
     quiet = tmp_path / "payroll-quiet.yaml"
     text = Path(PAYROLL).read_text(encoding="utf-8")
-    quiet.write_text(
-        text.replace('weekly_digest: {weekday: mon, at: "09:00"}', "weekly_digest: null"), encoding="utf-8"
-    )
+    quiet.write_text(re.sub(r"weekly_digest: \{[^}]*\}", "weekly_digest: null", text), encoding="utf-8")
+    assert "weekly_digest: null" in quiet.read_text(encoding="utf-8")
     weekly = world.launch()
     silent = world.projects.launch(
         str(quiet), customer="Birch", kickoff_on=D("2026-12-07"), bindings=PEOPLE, pay_schedule="biweekly:2026-01-02"
@@ -484,7 +493,7 @@ def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_
         return load_many(ids)
 
     projects_store.load_many = spy  # type: ignore[method-assign]
-    world.clock.set(D("2026-12-14"), at=datetime(2026, 12, 14, 16, 0, tzinfo=UTC))  # Monday 10:00 Chicago
+    world.clock.set(D("2026-12-18"), at=datetime(2026, 12, 18, 16, 0, tzinfo=UTC))  # Friday: every weekday's slot
     assert world.sweep.weekly_status([weekly, silent]) == 2  # the weekly blueprint's two recipients
     assert read == [weekly]
 

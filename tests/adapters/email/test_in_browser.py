@@ -17,7 +17,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,6 +32,7 @@ from onboarding.adapters.email.rendering import MessageRenderer, day
 from onboarding.adapters.store.memory import InMemoryProjectStore
 from onboarding.core.lifecycle import Action, TaskState
 from onboarding.core.messages import EMAIL_KINDS, MessageKind, OutgoingMessage, Person
+from onboarding.core.status import spread_weekday
 from onboarding.services.projects import ProjectService
 from tests.adapters.email import samples
 from tests.adapters.email.png import read_png
@@ -332,7 +333,9 @@ def test_a_status_email_built_by_the_engine_hides_internal_tasks(chromium: Chrom
         store=InMemoryProjectStore(), blueprints=FileBlueprints(), clock=clock, sender=samples.DANA
     )
     project = service.launch(str(blueprint), customer="Initech", kickoff_on=date(2026, 12, 7), bindings=people).project
-    clock.set(date(2026, 12, 14), at=datetime(2026, 12, 14, 15, 0, tzinfo=UTC))  # a Monday, 10:00 in New York
+    # the project's own weekday of the week of Monday 14 December (its digest is spread), 10:00 in New York
+    day = date(2026, 12, 14) + timedelta(days=spread_weekday(project.id))
+    clock.set(day, at=datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC))
     for task in ("kickoff_call", "provision_tenant"):
         service.change_task(project.id, task, Action.complete, by="test")
     project = service.get(project.id)
