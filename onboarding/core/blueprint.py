@@ -336,6 +336,12 @@ class WeeklyDigest(Model):
         "to Friday, the same every week (a portfolio's digests spread over the week, not all on one day).",
     )
     at: ClockTime = "09:00"
+    only_with_news: bool = Field(
+        default=True,
+        description="Send a week's update only when there is news for its reader since their last one: a "
+        "customer-visible task completed, something asked of them (under way or starting within a week), or the "
+        "projected go-live moved (when the emails show it). False: every week.",
+    )
 
 
 class StatusEmailPolicy(Model):

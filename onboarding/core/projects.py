@@ -118,6 +118,8 @@ class ProjectRecord:
     # the portfolio's on-time rate measures against this one. None before the first recommit means the same.
     first_committed_go_live_on: date | None = None
     recommits: int = 0
+    # The last day a re-forecast moved the projected go-live (None: never since launch): news for the weekly update.
+    go_live_moved_on: date | None = None
 
     @property
     def launch_commitment(self) -> date | None:
@@ -275,16 +277,33 @@ def task_records(
 
 
 def with_plan(
-    project: ProjectRecord, plan: Plan, blueprint: Blueprint, *, at: datetime, targets: Plan | None = None
+    project: ProjectRecord,
+    plan: Plan,
+    blueprint: Blueprint,
+    *,
+    at: datetime,
+    targets: Plan | None = None,
+    today: date | None = None,
 ) -> ProjectRecord:
-    """The project with a re-forecast applied to its tasks and projected dates (and targets, when given)."""
+    """The project with a re-forecast applied to its tasks and projected dates (and targets, when given); a moved
+    go-live is dated ``today`` (default: ``at``'s day)."""
     previous = {t.key: t for t in project.tasks}
     tasks = task_records(plan, blueprint, progress=project.progress, previous=previous, targets=targets)
     go_live = plan.go_live.chosen_on if plan.go_live else None
     launch = next((t for t in tasks if t.launch), None)
     if launch is not None and launch.done_on is not None:
         go_live = launch.done_on
-    return replace(project, tasks=tasks, projected_go_live_on=go_live, finish_on=plan.finish_on, updated_at=at)
+    moved_on = project.go_live_moved_on
+    if project.projected_go_live_on is not None and go_live != project.projected_go_live_on:
+        moved_on = today or at.date()
+    return replace(
+        project,
+        tasks=tasks,
+        projected_go_live_on=go_live,
+        finish_on=plan.finish_on,
+        updated_at=at,
+        go_live_moved_on=moved_on,
+    )
 
 
 def reforecast_project(
@@ -311,7 +330,7 @@ def reforecast_project(
         )
 
     plan = planned(today)
-    return with_plan(project, plan, blueprint, at=at, targets=planned(None)), plan
+    return with_plan(project, plan, blueprint, at=at, targets=planned(None), today=today), plan
 
 
 def project_view(project: ProjectRecord) -> ProjectView:

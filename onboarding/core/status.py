@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import StatusEmailPolicy, WeeklyDigest, clock_time
@@ -59,6 +59,7 @@ class ProjectStatus:
     projected_go_live_on: date | None = None
     committed_go_live_on: date | None = None
     go_live_reason: str | None = None  # the launch-window solver's explanation of the projected date
+    go_live_moved_on: date | None = None  # the last day a re-forecast moved the projected go-live
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -312,7 +313,21 @@ def should_send_weekly(
     return weekly_slot_on(policy.weekly_digest, now=now, timezone=recipient.timezone, project_id=project_id) > since
 
 
-def due_status_messages(
+@dataclass(frozen=True, slots=True)
+class StatusDue:
+    """The status emails due now, and the weekly updates left unsent for want of news: (recipient's address,
+    the slot's day), which count as that week's update (the next one looks for news since then)."""
+
+    messages: tuple[OutgoingMessage, ...]
+    quiet: tuple[tuple[str, date], ...] = ()
+
+
+def due_status_messages(**given: Any) -> tuple[OutgoingMessage, ...]:
+    """The status emails due now (``status_due``'s messages)."""
+    return status_due(**given).messages
+
+
+def status_due(
     *,
     policy: StatusEmailPolicy,
     project: ProjectStatus,
@@ -326,14 +341,16 @@ def due_status_messages(
     vendor_contact: Person,
     vendor_role: str | None = None,
     customer_calendar: BusinessCalendar | None = None,
-) -> tuple[OutgoingMessage, ...]:
+) -> StatusDue:
     """The status emails due at ``now`` for one project under ``policy``.
 
     ``recipients`` maps role keys to the people bound to them; the policy's roles
     that are bound receive the emails (one per person). ``completed_milestones``
     are the keys of milestones completed since the last sweep: a hidden or unknown
     one announces nothing. ``weekly_sent_on`` maps an email to the ``as_of`` of the
-    last weekly email sent to it (``started_on`` when there is none).
+    last weekly email sent to it, or left unsent for want of news (``started_on`` when
+    there is none). A digest ``only_with_news`` goes out when ``weekly_news`` finds
+    news since then; else the week is quiet for that reader.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
@@ -357,8 +374,13 @@ def due_status_messages(
         )
         return status_message(context, recipient=person, completed_milestone=completed_milestone)
 
+    shown_milestones = {m.key for m in milestones if m.customer_visible}
+    visible_done = [
+        t.done_on for t in tasks if t.done_on is not None and t.customer_visible and t.milestone_key in shown_milestones
+    ]
     seen: set[str] = set()
     messages: list[OutgoingMessage] = []
+    quiet: list[tuple[str, date]] = []
     for role in policy.recipients:
         person = recipients.get(role)
         if person is None or person.email in seen:
@@ -370,9 +392,35 @@ def due_status_messages(
         weekly = policy.weekly_digest
         if weekly is not None:
             slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project.project_id)
-            if slot_on > weekly_sent_on.get(person.email, started_on):
-                messages.append(message(person, role, as_of=slot_on, completed_milestone=None))
-    return tuple(messages)
+            since = weekly_sent_on.get(person.email, started_on)
+            if slot_on > since:
+                update = message(person, role, as_of=slot_on, completed_milestone=None)
+                if not weekly.only_with_news or weekly_news(
+                    update.context, project=project, visible_done=visible_done, since=since, policy=policy
+                ):
+                    messages.append(update)
+                else:
+                    quiet.append((person.email, slot_on))
+    return StatusDue(tuple(messages), tuple(quiet))
+
+
+def weekly_news(
+    context: Mapping[str, Any],
+    *,
+    project: ProjectStatus,
+    visible_done: Sequence[date],
+    since: date,
+    policy: StatusEmailPolicy,
+) -> bool:
+    """Whether a weekly update has news for its reader since ``since`` (their last update): a customer-visible
+    task done after it (``visible_done``: their done days), something asked of them in it (its "what we need
+    from you"), or the projected go-live moved after it, when the emails show the go-live."""
+    if any(day > since for day in visible_done):
+        return True
+    if context.get("needs_from_you"):
+        return True
+    moved = project.go_live_moved_on
+    return policy.include_projected_go_live and moved is not None and moved > since
 
 
 # -- pieces --------------------------------------------------------------------------

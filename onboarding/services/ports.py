@@ -612,8 +612,12 @@ class SweepStore(Protocol):
         ...
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
-        """Per project, per recipient email, the as_of of the last weekly status email queued (from the
-        outbox's key columns, never from the keys)."""
+        """Per project, per recipient email, the as_of of the last weekly update: queued (from the outbox's
+        key columns, never from the keys) or left unsent for want of news, whichever is later."""
+        ...
+
+    def record_weekly_quiet(self, quiet: Iterable[tuple[str, str, date]]) -> None:
+        """Record weekly updates left unsent for want of news: (project id, reader's address, slot day)."""
         ...
 
 

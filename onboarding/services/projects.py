@@ -61,7 +61,7 @@ from onboarding.core.projects import (
     reforecast_project,
     task_records,
 )
-from onboarding.core.status import MilestoneStatus, ProjectStatus, TaskStatus, due_status_messages
+from onboarding.core.status import MilestoneStatus, ProjectStatus, StatusDue, TaskStatus, status_due
 from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.window_jump import window_jump_alert
 from onboarding.errors import (
@@ -972,10 +972,21 @@ class ProjectService:
         weekly_sent_on: Mapping[str, date] | None = None,
     ) -> list[OutgoingMessage]:
         """Customer status emails due now by the blueprint's policy: milestones just completed, the weekly one."""
+        return list(self.status_due(project, loaded, completed=completed, weekly_sent_on=weekly_sent_on).messages)
+
+    def status_due(
+        self,
+        project: ProjectRecord,
+        loaded: LoadedBlueprint,
+        *,
+        completed: Sequence[str] = (),
+        weekly_sent_on: Mapping[str, date] | None = None,
+    ) -> StatusDue:
+        """The status emails due now, and the weekly updates left unsent for want of news (``core/status``)."""
         bp = loaded.blueprint
         people = project.bindings
         if not any(role in people for role in bp.status_emails.recipients):
-            return []  # nobody to write to: no view to build
+            return StatusDue(())  # nobody to write to: no view to build
         status_project = ProjectStatus(
             project_id=project.id,
             customer=project.customer,
@@ -983,6 +994,7 @@ class ProjectService:
             external_id=project.external_id,
             projected_go_live_on=project.projected_go_live_on,
             committed_go_live_on=project.committed_go_live_on,
+            go_live_moved_on=project.go_live_moved_on,
         )
         visible = {m.key: m.customer_visible for m in bp.milestones}
         by_milestone: dict[str, list[TaskRecord]] = {}
@@ -1019,21 +1031,19 @@ class ProjectService:
             for t in project.tasks
         ]
         calendars = scheduling_calendars(bp, customer=project.customer_calendar)
-        return list(
-            due_status_messages(
-                policy=bp.status_emails,
-                project=status_project,
-                milestones=milestones,
-                tasks=task_views,
-                recipients=people,
-                now=self._clock.now(),
-                completed_milestones=completed,
-                weekly_sent_on=weekly_sent_on or {},
-                started_on=project.kickoff_on,
-                vendor_contact=self._vendor_contact(project, bp),
-                vendor_role=contact_of(bp, project.bindings, fallback=self._sender).get("role"),
-                customer_calendar=calendars[CalendarName.customer],
-            )
+        return status_due(
+            policy=bp.status_emails,
+            project=status_project,
+            milestones=milestones,
+            tasks=task_views,
+            recipients=people,
+            now=self._clock.now(),
+            completed_milestones=completed,
+            weekly_sent_on=weekly_sent_on or {},
+            started_on=project.kickoff_on,
+            vendor_contact=self._vendor_contact(project, bp),
+            vendor_role=contact_of(bp, project.bindings, fallback=self._sender).get("role"),
+            customer_calendar=calendars[CalendarName.customer],
         )
 
 

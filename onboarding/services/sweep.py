@@ -248,7 +248,7 @@ class SweepService:
             queued += change.messages
         preview.not_replanned = [_why(pid, error) for pid, error in failed.items()]
         for batch in batches(self.active_projects()):
-            queued += self._weekly_status_messages(batch)
+            queued += self._weekly_status_messages(batch)[0]  # a preview records no quiet week
         preview.queued = [MessageLine(m.kind.value, tuple(p.email for p in (*m.to, *m.cc)), m.subject) for m in queued]
         if deliver:
             preview.delivered = [*self._store.outbox_due(now=now, lease=LEASE), *preview.queued]
@@ -503,12 +503,18 @@ class SweepService:
 
     def weekly_status(self, project_ids: Sequence[str]) -> int:
         """Queue the weekly status emails due now for these projects: the projects that may be due read
-        together, their emails queued in one transaction. Returns how many were queued."""
-        messages = self._weekly_status_messages(project_ids)
-        return self._projects.queue(messages) if messages else 0
+        together, their emails queued in one transaction, and the weeks without news for a reader recorded
+        as quiet. Returns how many were queued."""
+        messages, quiet = self._weekly_status_messages(project_ids)
+        queued = self._projects.queue(messages) if messages else 0
+        self._store.record_weekly_quiet(quiet)  # after the emails: a crash between them re-weighs, never loses
+        return queued
 
-    def _weekly_status_messages(self, project_ids: Sequence[str]) -> list[OutgoingMessage]:
-        """The weekly status emails due now for these projects (queued by ``weekly_status``)."""
+    def _weekly_status_messages(
+        self, project_ids: Sequence[str]
+    ) -> tuple[list[OutgoingMessage], list[tuple[str, str, date]]]:
+        """The weekly status emails due now for these projects (queued by ``weekly_status``), and the weekly
+        updates left unsent for want of news: (project id, reader's address, slot day)."""
         sent = self._store.weekly_status_sent(project_ids)
         recent = self._clock.today() - timedelta(days=6)
         # everyone had this week's email: no slot can be due yet
@@ -523,10 +529,13 @@ class SweepService:
         }
         maybe = [p for p in maybe if snapshots.get(p) in weekly]
         messages: list[OutgoingMessage] = []
+        quiet: list[tuple[str, str, date]] = []
         for project in self._projects.get_many(maybe):
             loaded = self._projects.blueprint_of(project)
-            messages += self._projects.status_messages(project, loaded, weekly_sent_on=sent.get(project.id, {}))
-        return messages
+            due = self._projects.status_due(project, loaded, weekly_sent_on=sent.get(project.id, {}))
+            messages += due.messages
+            quiet += [(project.id, email, slot_on) for email, slot_on in due.quiet]
+        return messages, quiet
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
         if version not in self._parsed:

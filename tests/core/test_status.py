@@ -23,6 +23,7 @@ from onboarding.core.status import (
     should_send_weekly,
     spread_weekday,
     status_context,
+    status_due,
     status_message,
     weekly_slot_on,
 )
@@ -417,7 +418,9 @@ def test_due_status_messages_follow_the_policy_switches_and_send_one_per_person(
         "vendor_contact": DANA,
     }
     assert due_status_messages(policy=policy, recipients={"customer_payroll_admin": LEE}, **common) == ()
-    both_roles = StatusEmailPolicy(recipients=("customer_payroll_admin", "customer_hr"))
+    both_roles = StatusEmailPolicy(
+        recipients=("customer_payroll_admin", "customer_hr"), weekly_digest=WeeklyDigest(only_with_news=False)
+    )
     messages = due_status_messages(
         policy=both_roles, recipients={"customer_payroll_admin": LEE, "customer_hr": LEE}, **common
     )
@@ -588,3 +591,42 @@ def test_a_blueprint_names_a_weekday_or_spreads_its_digests() -> None:
     assert WeeklyDigest.model_validate({"weekday": "fri"}).weekday is Weekday.fri
     with pytest.raises(ValueError):
         WeeklyDigest.model_validate({"weekday": "someday"})
+
+
+def test_a_weekly_update_goes_only_with_news_and_a_quiet_week_is_said_so() -> None:
+    base: dict[str, Any] = {
+        "policy": StatusEmailPolicy(recipients=("customer_payroll_admin",)),
+        "project": PROJECT,
+        "milestones": MILESTONES,
+        "recipients": {"customer_payroll_admin": LEE},
+        "now": datetime(2026, 12, 7, 15, 0, tzinfo=UTC),  # Monday 09:00 in Chicago: the slot of 7 December
+        "weekly_sent_on": {LEE.email: D("2026-11-30")},
+        "started_on": D("2026-11-02"),
+        "vendor_contact": DANA,
+    }
+    weekly = ("status:p1:lee@acme.example:weekly:2026-12-07",)
+    quiet = ((LEE.email, D("2026-12-07")),)
+
+    def due(tasks: list[TaskStatus], **more: Any) -> tuple[tuple[str, ...], tuple[tuple[str, date], ...]]:
+        found = status_due(tasks=tasks, **{**base, **more})
+        return tuple(m.idempotency_key for m in found.messages), found.quiet
+
+    under_way = vendor_task("configure", state="in_progress", start_on="2026-11-30", due_on="2026-12-20")
+    later = task("sign_off", start_on="2027-01-04", due_on="2027-01-06")  # asked of the customer, but not yet
+    assert due([under_way, later]) == ((), quiet)  # nothing done, asked or moved since the last update
+    assert due([vendor_task("configure", state="done", done_on="2026-12-02")]) == (weekly, ())  # done since
+    assert due([vendor_task("configure", state="done", done_on="2026-11-27")]) == ((), quiet)  # done before it
+    hidden = vendor_task("qa", milestone="vendor_qa", customer_visible=False, state="done", done_on="2026-12-02")
+    assert due([hidden]) == ((), quiet)  # internal work is never news to a customer
+    assert due([task("approve", start_on="2026-12-10", due_on="2026-12-11")]) == (weekly, ())  # asked this week
+    assert due([task("approve", state="blocked")]) == (weekly, ())
+    moved = replace(PROJECT, go_live_moved_on=D("2026-12-03"))
+    assert due([], project=moved) == (weekly, ())  # the go-live moved since the last update
+    assert due([], project=replace(PROJECT, go_live_moved_on=D("2026-11-20"))) == ((), quiet)
+    unseen = StatusEmailPolicy(recipients=("customer_payroll_admin",), include_projected_go_live=False)
+    assert due([], project=moved, policy=unseen) == ((), quiet)  # a go-live the emails do not show
+    always = StatusEmailPolicy(recipients=("customer_payroll_admin",), weekly_digest=WeeklyDigest(only_with_news=False))
+    assert due([], policy=always) == (weekly, ())
+    assert due([], weekly_sent_on={LEE.email: D("2026-12-07")}) == ((), ())  # this week's is handled already
+    first = due([later], weekly_sent_on={})  # the first update, since the kickoff: nothing to say either
+    assert first == ((), quiet)

@@ -582,3 +582,79 @@ def test_a_preview_decides_as_the_sweep_does_and_records_nothing(stores: Stores,
     assert report.delivered.sent == len(preview.delivered) == len(world.mail())
     unfolded = sorted(" ".join(str(m["Subject"]).split()) for m in world.mail())
     assert unfolded == sorted(line.subject for line in preview.delivered)
+
+
+QUIET_WEEKS = """
+key: quiet_weeks
+version: 1.0.0
+title: Quiet weeks
+roles:
+  csm: {title: Customer success manager, side: vendor}
+  engineer: {title: Engineer, side: vendor}
+  customer_admin: {title: Administrator, side: customer}
+calendars:
+  vendor: {country: US}
+  customer: {country: US}
+milestones:
+  - key: build
+    title: Build
+    tasks:
+      - {key: build_it, title: Build the workspace, owner: engineer, duration_business_days: 20}
+  - key: accept
+    title: Acceptance
+    tasks:
+      - key: approve
+        title: Approve the workspace
+        owner: customer_admin
+        duration_business_days: 2
+        depends_on: [build_it]
+        first_value: true
+ttfv: {start_event: kickoff, target_calendar_days: 40}
+status_emails:
+  recipients: [customer_admin]
+  on_milestone_complete: false
+  weekly_digest: {weekday: mon, at: "09:00"}
+"""
+
+
+def test_a_weekly_update_waits_for_news_and_a_quiet_week_is_weighed_once(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    blueprint = tmp_path / "quiet-weeks.yaml"
+    blueprint.write_text(QUIET_WEEKS, encoding="utf-8")
+    kim = Person("Kim Diaz", "kim@acme.example", "America/Chicago")
+    people = {"csm": PEOPLE["csm"], "engineer": PEOPLE["csm"], "customer_admin": kim}
+    world.clock.set(D("2026-12-07"), at=datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
+    pid = world.projects.launch(str(blueprint), customer="Birch", kickoff_on=D("2026-12-07"), bindings=people)
+    pid = pid.project.id
+    world.sweep.run()
+    monday = datetime(2026, 12, 14, 15, 0, tzinfo=UTC)  # 09:00 in Chicago: the first weekly slot after kickoff
+    world.clock.set(D("2026-12-14"), at=monday)
+    # the build runs for four weeks, nothing is asked of the customer yet, the go-live has not moved: quiet
+    assert world.sweep.run().status_emails == 0
+    assert world.store.weekly_status_sent([pid]) == {pid: {kim.email: D("2026-12-14")}}
+    assert world.sweep.weekly_status([pid]) == 0  # the quiet week counts as this week's update
+    assert world.mail_to(kim.email, "weekly") == []
+    world.clock.set(D("2026-12-15"), at=monday + timedelta(days=1))
+    world.projects.change_task(pid, "build_it", Action.complete)  # done early: news, which ends the quiet week
+    world.sweep.run()
+    assert [m["X-Onboarding-Key"] for m in world.mail_to(kim.email, "weekly")] == [
+        f"status:{pid}:kim@acme.example:weekly:2026-12-14"
+    ]
+    world.clock.set(D("2026-12-21"), at=monday + timedelta(days=7))
+    assert world.sweep.run().status_emails == 1  # the approval is asked of her now
+    assert len(world.mail_to(kim.email, "weekly")) == 2
+
+
+def test_a_project_remembers_the_day_its_go_live_last_moved(stores: Stores, tmp_path: Path) -> None:
+    world = World(stores, tmp_path)
+    pid = world.launch()
+    launched = world.projects.get(pid)
+    assert launched.go_live_moved_on is None  # a launch plans the go-live; it does not move it
+    world.clock.set(D("2027-03-15"), at=datetime(2027, 3, 15, 15, 0, tzinfo=UTC))  # nothing done for three months
+    world.sweep.run()
+    late = world.projects.get(pid)
+    assert late.projected_go_live_on != launched.projected_go_live_on
+    assert late.go_live_moved_on == D("2027-03-15")
+    world.clock.set(D("2027-03-16"), at=datetime(2027, 3, 16, 15, 0, tzinfo=UTC))
+    world.projects.note(pid, "still waiting", by="test")  # a change that moves no date
+    assert world.projects.get(pid).go_live_moved_on == D("2027-03-15")

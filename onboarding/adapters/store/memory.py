@@ -556,6 +556,7 @@ class InMemorySweepStore:
         self.nudges: dict[str, RecordedNudge] = {}  # by key, in recording order
         self.swept: dict[date, int] = {}  # sweeps per day swept
         self.simulation = False
+        self.weekly_quiet: dict[tuple[str, str], date] = {}  # (project id, reader) -> latest quiet slot
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         due: list[MessageLine] = []
@@ -724,7 +725,17 @@ class InMemorySweepStore:
                 known = out.setdefault(project_id, {})
                 if email not in known or known[email] < as_of:
                     known[email] = as_of
+        for (project_id, email), slot_on in self.weekly_quiet.items():
+            if project_id in wanted:
+                known = out.setdefault(project_id, {})
+                if email not in known or known[email] < slot_on:
+                    known[email] = slot_on
         return out
+
+    def record_weekly_quiet(self, quiet: Iterable[tuple[str, str, date]]) -> None:
+        for project_id, email, slot_on in quiet:
+            key = (project_id, email)
+            self.weekly_quiet[key] = max(slot_on, self.weekly_quiet.get(key, slot_on))
 
 
 def blueprint_id(project: ProjectRecord) -> str:

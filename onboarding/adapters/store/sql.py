@@ -841,6 +841,7 @@ def _record_of(
         finish_on=row["finish_on"],
         first_committed_go_live_on=row["first_committed_go_live_on"],
         recommits=row["recommits"],
+        go_live_moved_on=row["go_live_moved_on"],
         bindings=people,
         tasks=tuple(_task(t) for t in task_rows),
         created_at=utc_instant(row["created_at"]),
@@ -883,6 +884,7 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "replan_after": replan_after(project.tasks),
         "first_committed_go_live_on": project.first_committed_go_live_on,
         "recommits": project.recommits,
+        "go_live_moved_on": project.go_live_moved_on,
     }
 
 

@@ -43,6 +43,7 @@ from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidat
 nudges = Base.metadata.tables["nudges"]
 sweep_days = Base.metadata.tables["sweep_days"]
 database_marks = Base.metadata.tables["database_marks"]
+weekly_quiet = Base.metadata.tables["weekly_quiet"]
 SIMULATION = "simulation"  # the mark of a database created as a simulation (the demo's)
 OPEN = ("pending", "in_progress", "blocked")
 # Open tasks, written out as in the partial indexes' condition: with bound parameters instead of
@@ -364,23 +365,49 @@ class SqlSweepStore:
         return len(fresh)
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
-        """Per project and recipient, the latest weekly status email queued, from the outbox's key columns."""
+        """Per project and recipient, the latest weekly update: queued (the outbox's key columns) or left unsent
+        for want of news (``weekly_quiet``), whichever is later."""
         ids = sorted(set(project_ids))
         out: dict[str, dict[str, date]] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
-                rows = connection.execute(
+                chunk = ids[start : start + 5000]
+                queued = connection.execute(
                     select(outbox.c.project_id, outbox.c.key_email, func.max(outbox.c.key_on))
                     .where(
-                        outbox.c.project_id.in_(ids[start : start + 5000]),
+                        outbox.c.project_id.in_(chunk),
                         outbox.c.kind == "status",
                         outbox.c.key_reason == "weekly",
                     )
                     .group_by(outbox.c.project_id, outbox.c.key_email)
                 )
-                for project_id, email, as_of in rows:
-                    out.setdefault(project_id, {})[email] = as_of
+                quiet = connection.execute(
+                    select(weekly_quiet.c.project_id, weekly_quiet.c.email, weekly_quiet.c.slot_on).where(
+                        weekly_quiet.c.project_id.in_(chunk)
+                    )
+                )
+                for project_id, email, as_of in (*queued, *quiet):
+                    known = out.setdefault(project_id, {})
+                    if email not in known or known[email] < as_of:
+                        known[email] = as_of
         return out
+
+    def record_weekly_quiet(self, quiet: Iterable[tuple[str, str, date]]) -> None:
+        """Record weekly updates left unsent for want of news: (project id, reader's address, slot day); a later
+        slot replaces an earlier one, never the reverse."""
+        rows = [{"project_id": p, "email": e, "slot_on": d} for p, e, d in quiet]
+        if not rows:
+            return
+        with writing(self.engine) as connection:
+            statement = _insert(connection)(weekly_quiet)
+            statement = statement.on_conflict_do_update(
+                index_elements=["project_id", "email"],
+                set_={"slot_on": func.max(weekly_quiet.c.slot_on, statement.excluded.slot_on)}
+                if connection.dialect.name == "sqlite"
+                else {"slot_on": func.greatest(weekly_quiet.c.slot_on, statement.excluded.slot_on)},
+            )
+            for start in range(0, len(rows), RECORD_CHUNK):
+                connection.execute(statement, rows[start : start + RECORD_CHUNK])
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""

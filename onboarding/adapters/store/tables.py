@@ -114,6 +114,8 @@ class ProjectRow(Base):
     # The go-live committed at launch, once a recommit moved ``committed_go_live_on`` (0018); how many recommits.
     first_committed_go_live_on: Mapped[date | None] = mapped_column(Date)
     recommits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last day a re-forecast moved the projected go-live: news for the weekly status update (0026).
+    go_live_moved_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         # The nudge decision reads these of many projects at once: each project's from this index alone.
@@ -533,3 +535,14 @@ class IdempotencyKeyRow(Base):
     project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # the launch made the project
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WeeklyQuietRow(Base):
+    """A weekly status update left unsent for want of news: it counts as that week's update for its reader, so
+    the next sweeps do not weigh it again, and the next week looks for news since its slot (0026)."""
+
+    __tablename__ = "weekly_quiet"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    slot_on: Mapped[date] = mapped_column(Date)  # the latest quiet week's slot
