@@ -351,6 +351,10 @@ class InMemoryOutbox:
     def sent(self, message_id: int, *, at: datetime) -> None:
         self._by_id(message_id).update(status="sent", sent_at=at)
 
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        for message_id in message_ids:
+            self.sent(message_id, at=at)
+
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
         self._narrow(message_id, only)
