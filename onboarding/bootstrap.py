@@ -135,7 +135,7 @@ def transport(settings: Settings) -> Transport:
             timeout_seconds=settings.smtp_timeout_seconds,
             local_hostname=None,
         )
-    return MaildirTransport(settings.effective_maildir)
+    return MaildirTransport(settings.effective_maildir, batched=True)
 
 
 def unsubscribe_secret(settings: Settings) -> bytes:
