@@ -22,7 +22,8 @@ key: a message whose sender died after handing it over is delivered again, and t
 transport recognises it by its key (Maildir) or its Message-ID (the receiving mail
 system).
 
-Messages go out batch by batch (``batch`` claimed at a time). A transport that
+Messages go out batch by batch (``batch`` claimed at a time); the renderer reads
+what a batch's emails need from the store (their projects' link keys) at once. A transport that
 settles later (a Maildir) stages each message of the batch, then settles them all at
 once (one flush to disk for the batch), and only then are they recorded sent, in one
 transaction: a crash in between delivers the batch again, which the transport
@@ -55,6 +56,7 @@ the HTTP client (adapters/webhook_delivery).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -161,6 +163,7 @@ class Dispatcher:
                 report = replace(report, unavailable="")
         finally:
             self._outbox.end_run(run)
+            self._renderer.prepare(())  # what was read ahead for the last batch is not kept between runs
             self._transport.close()  # one connection a run: the next sweep opens a fresh one
             if self._webhooks is not None:
                 self._webhooks.close()
@@ -190,6 +193,8 @@ class Dispatcher:
     def _deliver_batch(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
         """Hand each claimed message over, then settle what the transport staged and record it sent at once."""
         self._staged = []
+        with contextlib.suppress(Exception):  # reading ahead failed: each render reads its own, as it would have
+            self._renderer.prepare([q.message for q in claimed if q.message.webhook is None])
         report = self._hand_over(claimed, ends=ends)
         return report + self._settle()
 

@@ -419,6 +419,11 @@ class Renderer(Protocol):
         """The complete RFC 5322 message."""
         ...
 
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Read at once what rendering these messages will read from the store (their projects' link keys), for
+        their renders to use until the next ``prepare``; ``prepare(())`` forgets it."""
+        ...
+
 
 class Transport(Protocol):
     """Hands rendered messages over, one ``deliver`` each.
@@ -784,6 +789,10 @@ class CustomerLinkKeys(Protocol):
 
     def ensure_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
         """The project's current key, made (random, generation 1) when it has none."""
+        ...
+
+    def ensure_link_keys(self, project_ids: Iterable[str], *, now: datetime) -> dict[str, LinkKey]:
+        """``ensure_link_key`` of each project, read (and made) together."""
         ...
 
     def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:

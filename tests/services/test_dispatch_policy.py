@@ -236,3 +236,30 @@ def test_a_settled_batch_whose_sent_was_not_recorded_is_delivered_again_by_the_n
     assert report.sent == 5 and states(outbox) == {"sent": 5}
     # delivered again: the Maildir found each by its key and wrote none twice
     assert {entry.name: entry.stat().st_ino for entry in (maildir / "new").iterdir()} == delivered
+
+
+class ReadingAhead:
+    """The test renderer, noting what each batch had read ahead; failing to, when told."""
+
+    def __init__(self, *, failing: bool) -> None:
+        self.failing = failing
+        self.prepared: list[int] = []
+
+    def render(self, message: OutgoingMessage, *, now: datetime) -> bytes:
+        return RENDERER.render(message, now=now)
+
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        self.prepared.append(len(messages))
+        if self.failing and messages:
+            raise RuntimeError("the database went away")
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["read-ahead", "read-ahead-failed"])
+def test_each_batch_is_read_ahead_together_and_a_read_ahead_that_fails_changes_nothing(failing: bool) -> None:
+    _, outbox = queue(25)
+    renderer = ReadingAhead(failing=failing)
+    clock = FixedClock(START.date(), at=START)
+    transport = RecordingTransport(settles_later=True)
+    report = Dispatcher(outbox=outbox, renderer=renderer, transport=transport, clock=clock, batch=10).deliver_due()
+    assert report.sent == 25 and report.failed == 0  # each message rendered by itself when it could not be
+    assert renderer.prepared == [10, 10, 5, 0]  # then forgotten when the run ends

@@ -312,6 +312,14 @@ class MessageRenderer:
             error.add_note(f"rendering the {message.kind.value} message {message.idempotency_key!r}")
             raise
 
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Read the link keys of these messages' projects at once (customer emails, with a signer), for their
+        renders to use until the next ``prepare``."""
+        if self.customer_links is not None:
+            self.customer_links.prepare(
+                m.project_id for m in messages if m.customer_facing and m.to and m.project_id is not None
+            )
+
     def render(self, message: OutgoingMessage, *, now: datetime) -> bytes:
         """The complete email (CRLF line endings) for ``message``, dated ``now`` (an aware datetime)."""
         if now.tzinfo is None or now.utcoffset() is None:

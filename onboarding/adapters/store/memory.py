@@ -794,6 +794,9 @@ class InMemoryCustomerLinkKeys:
             self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), 1)
         return self._keys[project_id]
 
+    def ensure_link_keys(self, project_ids: Iterable[str], *, now: datetime) -> dict[str, LinkKey]:
+        return {p: self.ensure_link_key(p, now=now) for p in project_ids}
+
     def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
         before = self._keys.get(project_id)
         self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), before.generation + 1 if before else 1)
