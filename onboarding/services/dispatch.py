@@ -23,13 +23,14 @@ transport recognises it by its key (Maildir) or its Message-ID (the receiving ma
 system).
 
 Messages go out batch by batch (``batch`` claimed at a time); the renderer reads
-what a batch's emails need from the store (their projects' link keys) at once. A transport that
-settles later (a Maildir) stages each message of the batch, then settles them all at
-once (one flush to disk for the batch), and only then are they recorded sent, in one
-transaction: a crash in between delivers the batch again, which the transport
-absorbs by key. When it cannot settle, each staged message failed for now (retried,
-or held past the horizon). Over SMTP each message the server accepted is recorded
-sent at once, so that a crash sends at most that one again.
+what a batch's emails need from the store (their projects' link keys) at once. A
+transport that settles later (a Maildir) stages each message of the batch, then
+settles them all at once (one flush to disk for the batch), and only then are they
+recorded sent, in one transaction: a crash in between delivers the batch again,
+which the transport absorbs by key. When it cannot settle, each staged message
+failed for now (retried, or held past the horizon). Over SMTP each message the
+server accepted is recorded sent at once, so that a crash sends at most that one
+again.
 
 Each ``deliver_due`` is one delivery run: it registers itself with the outbox,
 first releases the claims of runs known to be gone (a sweep killed mid-delivery),
