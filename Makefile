@@ -48,6 +48,7 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/email_bench.py
+	$(BIN)/python bench/delivery_bench.py
 	$(BIN)/python bench/launch_bench.py
 	$(BIN)/python bench/sweep_bench.py
 	$(BIN)/python bench/reforecast_bench.py

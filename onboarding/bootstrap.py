@@ -135,7 +135,7 @@ def transport(settings: Settings) -> Transport:
             timeout_seconds=settings.smtp_timeout_seconds,
             local_hostname=None,
         )
-    return MaildirTransport(settings.effective_maildir)
+    return MaildirTransport(settings.effective_maildir, batched=True)
 
 
 def unsubscribe_secret(settings: Settings) -> bytes:
@@ -144,11 +144,11 @@ def unsubscribe_secret(settings: Settings) -> bytes:
     return secret_key(configured, data_dir=settings.data_dir)
 
 
-def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
-    sender = Person(settings.sender_name, settings.sender_email)
+def renderer(settings: Settings, *, engine: Engine, clock: Clock) -> MessageRenderer:
+    """The emails' renderer: the sender, unsubscribe links and customers' signed links of the settings."""
     secret = unsubscribe_secret(settings)
-    renderer = MessageRenderer(
-        sender=sender,
+    return MessageRenderer(
+        sender=Person(settings.sender_name, settings.sender_email),
         domain=settings.mail_domain,
         unsubscribe_url=settings.unsubscribe_url,
         unsubscribe_secret=secret,
@@ -160,9 +160,12 @@ def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatche
             now=clock.now,
         ),
     )
+
+
+def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
     return Dispatcher(
         outbox=SqlOutbox(engine),
-        renderer=renderer,
+        renderer=renderer(settings, engine=engine, clock=clock),
         transport=transport(settings),
         clock=clock,
         retry_horizon=timedelta(hours=settings.delivery_retry_horizon_hours),

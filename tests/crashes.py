@@ -380,17 +380,29 @@ class Aim:
     Deciding: a random delay over the phase's measured span, from when the process
     is seen to have its database open (past its imports). Recording: a random delay over its measured length
     after its first write is seen. Delivering: once a random number of the sweep's
-    messages (from none to all but one) is recorded sent, after its delivery run is
-    seen. The machine's load varies, so the phase a kill hit is read from the
-    database afterwards, not assumed.
+    messages (from none to all but one) is handed over, after its delivery run is
+    seen: recorded sent or, for a Maildir, written in it (a batch is written whole,
+    then recorded sent at once). The machine's load varies, so the phase a kill hit
+    is read from the database afterwards, not assumed.
     """
 
-    def __init__(self, phase: str, phases: Phases, engine: Engine, url: str, before: State, rng: random.Random) -> None:
+    def __init__(
+        self,
+        phase: str,
+        phases: Phases,
+        engine: Engine,
+        url: str,
+        before: State,
+        rng: random.Random,
+        *,
+        maildir: Path | None = None,
+    ) -> None:
         self.phase = phase
         self.phases = phases
         self.engine = engine
         self.url = url
         self.before = before
+        self.maildir = maildir
         self.extra = rng.uniform(0, max(phases.length(phase), 0.01))
         self.sent = rng.randrange(max(len(phases.expected), 1))  # delivery: how many are sent at the kill
         self.began: float | None = None
@@ -411,7 +423,15 @@ class Aim:
             self.began = elapsed
             return self.phase != "delivery" and self.extra == 0
         sent = now.statuses.get("sent", 0) - self.before.statuses.get("sent", 0)
-        return self.began is not None and sent >= self.sent
+        return self.began is not None and max(sent, written(self.maildir)) >= self.sent
+
+
+def written(maildir: Path | None) -> int:
+    """How many message files a Maildir holds, delivered (new/) or being written (tmp/) (a trial's starts empty)."""
+    if maildir is None:
+        return 0
+    folders = [maildir / "tmp", maildir / "new"]
+    return sum(len(os.listdir(folder)) for folder in folders if folder.exists())
 
 
 def calibrate(db: Database, folder: Path, smtp: tuple[Recorder, int] | None) -> Phases:
@@ -478,7 +498,7 @@ def trial(
     engine = watching(target.url)
     try:
         before = state(engine)
-        aim = Aim(aimed, phases, engine, target.url, before, rng)
+        aim = Aim(aimed, phases, engine, target.url, before, rng, maildir=None if smtp else target.maildir)
         if recorder is not None:
             recorder.taken()
         delay, killed = sweep(target, kill=aim)

@@ -22,6 +22,16 @@ key: a message whose sender died after handing it over is delivered again, and t
 transport recognises it by its key (Maildir) or its Message-ID (the receiving mail
 system).
 
+Messages go out batch by batch (``batch`` claimed at a time); the renderer reads
+what a batch's emails need from the store (their projects' link keys) at once. A
+transport that settles later (a Maildir) stages each message of the batch, then
+settles them all at once (one flush to disk for the batch), and only then are they
+recorded sent, in one transaction: a crash in between delivers the batch again,
+which the transport absorbs by key. When it cannot settle, each staged message
+failed for now (retried, or held past the horizon). Over SMTP each message the
+server accepted is recorded sent at once, so that a crash sends at most that one
+again.
+
 Each ``deliver_due`` is one delivery run: it registers itself with the outbox,
 first releases the claims of runs known to be gone (a sweep killed mid-delivery),
 so that a rerun, even at the same instant, delivers everything the dead run claimed
@@ -47,6 +57,7 @@ the HTTP client (adapters/webhook_delivery).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -139,6 +150,7 @@ class Dispatcher:
         self._webhook_timeout = webhook_timeout_seconds
         self._signing_time = signing_time  # real time, in seconds since the epoch: receivers check it against theirs
         self._endpoints_down: dict[int, tuple[datetime, str]] = {}  # in a run: endpoint -> (tried again at, why)
+        self._staged: list[QueuedMessage] = []  # in a batch: handed to a transport that settles later
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
         """Deliver what is due now, batch by batch, as one delivery run: until nothing is due, the limit, the
@@ -152,6 +164,7 @@ class Dispatcher:
                 report = replace(report, unavailable="")
         finally:
             self._outbox.end_run(run)
+            self._renderer.prepare(())  # what was read ahead for the last batch is not kept between runs
             self._transport.close()  # one connection a run: the next sweep opens a fresh one
             if self._webhooks is not None:
                 self._webhooks.close()
@@ -179,6 +192,14 @@ class Dispatcher:
         return report
 
     def _deliver_batch(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
+        """Hand each claimed message over, then settle what the transport staged and record it sent at once."""
+        self._staged = []
+        with contextlib.suppress(Exception):  # reading ahead failed: each render reads its own, as it would have
+            self._renderer.prepare([q.message for q in claimed if q.message.webhook is None])
+        report = self._hand_over(claimed, ends=ends)
+        return report + self._settle()
+
+    def _hand_over(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
         report = DispatchReport()
         opted_out = self._outbox.opted_out(
             (q.message.project_id, p.email)
@@ -237,8 +258,28 @@ class Dispatcher:
         except Exception as exc:
             self._outbox.failed(queued.id, error=f"the transport failed on it: {type(exc).__name__}: {exc}")
             return DispatchReport(failed=1)
+        if self._transport.settles_later:  # delivered, and recorded sent, once the batch settles
+            self._staged.append(queued)
+            return DispatchReport()
         self._outbox.sent(queued.id, at=now)
         return DispatchReport(sent=1)
+
+    def _settle(self) -> DispatchReport:
+        """Deliver what the transport staged in this batch, then record it all sent in one transaction; when it
+        cannot settle, each staged message failed for now (as a write that failed: retried, or held)."""
+        staged, self._staged = self._staged, []
+        if not staged:
+            return DispatchReport()
+        now = self._clock.now()
+        try:
+            self._transport.settle()
+        except TemporaryDeliveryError as exc:
+            report = DispatchReport()
+            for queued in staged:
+                report += self._temporary(queued, exc, now=now, cut=False)
+            return report
+        self._outbox.sent_many([q.id for q in staged], at=now)
+        return DispatchReport(sent=len(staged))
 
     def _post_one(
         self, queued: QueuedMessage, hook: WebhookDelivery, endpoint: WebhookEndpoint | None, *, ends: float | None

@@ -309,6 +309,10 @@ class Outbox(Protocol):
 
     def sent(self, message_id: int, *, at: datetime) -> None: ...
 
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        """Mark these claimed messages sent, all in one transaction (a batch a transport settled at once)."""
+        ...
+
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         """Try again at ``at``; ``only`` narrows the recipients to those the last try did not reach."""
         ...
@@ -415,13 +419,37 @@ class Renderer(Protocol):
         """The complete RFC 5322 message."""
         ...
 
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Read at once what rendering these messages will read from the store (their projects' link keys), for
+        their renders to use until the next ``prepare``; ``prepare(())`` forgets it."""
+        ...
+
 
 class Transport(Protocol):
+    """Hands rendered messages over, one ``deliver`` each.
+
+    A transport whose ``settles_later`` is true (a Maildir) only stages what
+    ``deliver`` is given: the staged messages count as delivered, all together,
+    once ``settle`` returns, so that many cost one flush to disk. Until then
+    nothing may be recorded sent; a crash before ``settle`` loses the staging, and
+    a crash after it redelivers messages the transport recognises by their keys.
+    Otherwise (SMTP) each ``deliver`` that returns has handed its message over for
+    good, to be recorded sent at once, and ``settle`` has nothing to do.
+    """
+
+    @property
+    def settles_later(self) -> bool: ...
+
     def deliver(
         self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
     ) -> None:
-        """Hand a message over, taking at most about ``timeout_seconds`` (None: the transport's own limit);
-        raises TemporaryDeliveryError or PermanentDeliveryError."""
+        """Hand a message over (or stage it), taking at most about ``timeout_seconds`` (None: the transport's own
+        limit); raises TemporaryDeliveryError or PermanentDeliveryError."""
+        ...
+
+    def settle(self) -> None:
+        """Deliver, durably, every message staged since the last ``settle``; raises TemporaryDeliveryError when
+        that failed, and none of them then counts as delivered (a redelivery recognises any that were)."""
         ...
 
     def close(self) -> None:
@@ -765,6 +793,10 @@ class CustomerLinkKeys(Protocol):
 
     def ensure_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
         """The project's current key, made (random, generation 1) when it has none."""
+        ...
+
+    def ensure_link_keys(self, project_ids: Iterable[str], *, now: datetime) -> dict[str, LinkKey]:
+        """``ensure_link_key`` of each project, read (and made) together."""
         ...
 
     def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:

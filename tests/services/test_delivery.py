@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -131,6 +132,69 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(
         outbox=SqlOutbox(engine), renderer=RENDERER, transport=MaildirTransport(maildir), clock=later
     ).deliver_due()
     assert report.failed == 0
+    keys = Counter(m["X-Onboarding-Key"] for m in mailbox.Maildir(maildir, create=False))
+    assert len(keys) == queued and set(keys.values()) == {1}
+    assert SqlOutbox(engine).counts() == {"sent": queued}
+
+
+BATCHED_CHILD = """
+import sys, time
+from datetime import UTC, datetime
+from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.email.transports import MaildirTransport
+from onboarding.adapters.store.outbox import SqlOutbox
+from onboarding.adapters.store.sql import make_engine
+from onboarding.services.dispatch import Dispatcher
+from tests.services.test_delivery import RENDERER
+
+class SlowToRecord(MaildirTransport):
+    def settle(self):
+        super().settle()
+        time.sleep(1.0)  # the batch is whole in new/ and not recorded sent yet: where a crash hurts
+
+clock = FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC))
+Dispatcher(outbox=SqlOutbox(make_engine(sys.argv[1])), renderer=RENDERER,
+           transport=SlowToRecord(sys.argv[2], batched=True), clock=clock, batch=12).deliver_due()
+"""
+
+
+def test_a_batch_killed_between_its_write_and_its_record_is_delivered_again_without_a_second_copy(
+    engine: Engine, tmp_path: Path
+) -> None:
+    launched(engine, tmp_path, projects=12)  # 84 kickoff emails: 7 batches of 12
+    queued, batch = 12 * 7, 12
+    rng = random.Random(13)  # noqa: S311 (when to kill, not a secret)
+    doomed = rng.randrange(7)  # the batch killed once written, the ones before it recorded sent
+    maildir = tmp_path / "crash-maildir"
+    child = subprocess.Popen(
+        [sys.executable, "-c", BATCHED_CHILD, str(engine.url.render_as_string(hide_password=False)), str(maildir)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while len(os.listdir(maildir / "new") if (maildir / "new").exists() else []) < (doomed + 1) * batch:
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0, 0.5))  # somewhere between the batch's settle and its record
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    left = {"sent": doomed * batch, "sending": batch, "pending": queued - (doomed + 1) * batch}
+    assert SqlOutbox(engine).counts() == {state: n for state, n in left.items() if n}  # written, not recorded
+    written = {entry.name: entry.stat().st_ino for entry in (maildir / "new").iterdir()}
+    assert len(written) == (doomed + 1) * batch and os.listdir(maildir / "tmp") == []
+
+    report = Dispatcher(
+        outbox=SqlOutbox(engine),
+        renderer=RENDERER,
+        transport=MaildirTransport(maildir, batched=True),
+        clock=FixedClock(datetime(2026, 12, 4).date(), at=datetime(2026, 12, 4, 16, 0, tzinfo=UTC)),
+        batch=batch,
+    ).deliver_due()  # at the same instant: the dead run's claims are released at once
+
+    assert (report.released, report.sent, report.failed) == (batch, queued - doomed * batch, 0)
+    after = {entry.name: entry.stat().st_ino for entry in (maildir / "new").iterdir()}
+    assert len(after) == queued
+    assert {name: after[name] for name in written} == written  # the batch delivered again: not one file rewritten
     keys = Counter(m["X-Onboarding-Key"] for m in mailbox.Maildir(maildir, create=False))
     assert len(keys) == queued and set(keys.values()) == {1}
     assert SqlOutbox(engine).counts() == {"sent": queued}

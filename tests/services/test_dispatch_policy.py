@@ -1,15 +1,19 @@
 """The dispatcher's policy on the in-memory twins, time simulated: backoff capped, a horizon counted from when a
 message was queued (not attempts), the rest of a batch put back when the server is unavailable, a deadline of
-real time, and whatever one message does wrong failing it alone."""
+real time, and whatever one message does wrong failing it alone; the same whether the transport delivers each
+message at once (SMTP) or settles a batch later (a Maildir), which is recorded sent only once it settled."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.email.transports import RecordingTransport
+from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore
 from onboarding.core.messages import OutgoingMessage
 from onboarding.services.dispatch import Dispatcher, backoff
@@ -17,6 +21,7 @@ from tests.adapters.email import samples
 from tests.adapters.email.test_transports import RENDERER
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+EITHER_WAY = pytest.mark.parametrize("settles_later", [False, True], ids=["at-once", "settled-later"])
 
 
 def queue(count: int) -> tuple[InMemoryProjectStore, InMemoryOutbox]:
@@ -36,10 +41,11 @@ def test_backoff_doubles_from_a_minute_and_stops_at_its_cap() -> None:
     assert backoff(5, cap=timedelta(minutes=10)) == timedelta(minutes=10)
 
 
-def test_temporary_failures_retry_until_the_horizon_then_hold_never_fail() -> None:
+@EITHER_WAY
+def test_temporary_failures_retry_until_the_horizon_then_hold_never_fail(settles_later: bool) -> None:
     _, outbox = queue(1)
     clock = FixedClock(START.date(), at=START)
-    transport = RecordingTransport()
+    transport = RecordingTransport(settles_later=settles_later)
     dispatcher = Dispatcher(outbox=outbox, renderer=RENDERER, transport=transport, clock=clock)
     tries = 0
     while clock.at < START + timedelta(hours=71, minutes=59):  # every 15 minutes, almost three days
@@ -57,10 +63,11 @@ def test_temporary_failures_retry_until_the_horizon_then_hold_never_fail() -> No
     assert "past the retry horizon of 3 days" in row["last_error"]
 
 
-def test_an_unavailable_server_is_tried_once_and_the_rest_of_the_batch_waits_untried() -> None:
+@EITHER_WAY
+def test_an_unavailable_server_is_tried_once_and_the_rest_of_the_batch_waits_untried(settles_later: bool) -> None:
     _, outbox = queue(30)
     clock = FixedClock(START.date(), at=START)
-    transport = RecordingTransport()
+    transport = RecordingTransport(settles_later=settles_later)
     transport.fail_next(kind="unavailable")
     report = Dispatcher(outbox=outbox, renderer=RENDERER, transport=transport, clock=clock, batch=10).deliver_due()
     assert transport.attempts == 1 and transport.closed == 1
@@ -74,8 +81,8 @@ def test_an_unavailable_server_is_tried_once_and_the_rest_of_the_batch_waits_unt
 class Ticking(RecordingTransport):
     """Each delivery takes a second of the fake timer; records the time each was given."""
 
-    def __init__(self, timer: list[float]) -> None:
-        super().__init__()
+    def __init__(self, timer: list[float], *, settles_later: bool) -> None:
+        super().__init__(settles_later=settles_later)
         self.timer = timer
         self.given: list[float | None] = []
 
@@ -87,11 +94,12 @@ class Ticking(RecordingTransport):
         super().deliver(raw, message_key=message_key, recipients=recipients, timeout_seconds=timeout_seconds)
 
 
-def test_delivery_keeps_to_its_deadline_and_gives_each_message_only_the_time_left() -> None:
+@EITHER_WAY
+def test_delivery_keeps_to_its_deadline_and_gives_each_message_only_the_time_left(settles_later: bool) -> None:
     _, outbox = queue(10)
     clock = FixedClock(START.date(), at=START)
     timer = [100.0]
-    transport = Ticking(timer)
+    transport = Ticking(timer, settles_later=settles_later)
     dispatcher = Dispatcher(
         outbox=outbox,
         renderer=RENDERER,
@@ -116,14 +124,142 @@ class Choking(RecordingTransport):
         super().deliver(raw, message_key=message_key, recipients=recipients)
 
 
-def test_a_message_the_renderer_or_the_transport_chokes_on_fails_alone() -> None:
+@EITHER_WAY
+def test_a_message_the_renderer_or_the_transport_chokes_on_fails_alone(settles_later: bool) -> None:
     store, outbox = queue(6)
     key = next(iter(store.outbox))
     poisoned: OutgoingMessage = store.outbox[key]
     store.outbox[key] = replace(poisoned, to=(poisoned.to[0]._replace(email="josé@acme.example"),))
     clock = FixedClock(START.date(), at=START)
-    report = Dispatcher(outbox=outbox, renderer=RENDERER, transport=Choking(), clock=clock).deliver_due()
-    assert (report.sent, report.failed) == (4, 2)
+    transport = Choking(settles_later=settles_later)
+    transport.fail_next(kind="permanent")  # refused for good by the server
+    transport.fail_next()  # deferred (4xx)
+    report = Dispatcher(outbox=outbox, renderer=RENDERER, transport=transport, clock=clock).deliver_due()
+    assert (report.sent, report.failed, report.retried) == (2, 3, 1)
+    assert states(outbox) == {"sent": 2, "failed": 3, "pending": 1}
     errors = sorted(row["last_error"] for row in outbox.state.values() if row["status"] == "failed")
     assert errors[0].startswith("cannot be rendered: AddressInvalid") and "josé@acme.example" in errors[0]
-    assert errors[1].startswith("the transport failed on it: RuntimeError")
+    assert errors[1] == "permanent failure (test)"
+    assert errors[2].startswith("the transport failed on it: RuntimeError")
+
+
+class Watched(RecordingTransport):
+    """Settles later; notes, as each batch settles, what the outbox holds."""
+
+    def __init__(self, outbox: InMemoryOutbox) -> None:
+        super().__init__(settles_later=True)
+        self.outbox = outbox
+        self.seen: list[dict[str, int]] = []
+
+    def settle(self) -> None:
+        self.seen.append(states(self.outbox))
+        super().settle()
+
+
+class Counted(InMemoryOutbox):
+    """Counts the outbox's writes of sent messages: one for each message, or one for a whole batch."""
+
+    each = 0
+    batches: list[int]
+
+    def sent(self, message_id: int, *, at: datetime) -> None:
+        self.each += 1
+        super().sent(message_id, at=at)
+
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        self.batches.append(len(message_ids))
+        for message_id in message_ids:
+            super().sent(message_id, at=at)
+
+
+def test_a_batch_is_settled_once_then_recorded_sent_in_one_write() -> None:
+    store, _ = queue(25)
+    outbox = Counted(store)
+    outbox.batches = []
+    transport = Watched(outbox)
+    clock = FixedClock(START.date(), at=START)
+    report = Dispatcher(outbox=outbox, renderer=RENDERER, transport=transport, clock=clock, batch=10).deliver_due()
+    assert report.sent == 25 and states(outbox) == {"sent": 25}
+    assert transport.settles == 3 and outbox.batches == [10, 10, 5] and outbox.each == 0
+    # nothing of a batch is recorded sent before the transport settled it
+    assert transport.seen == [
+        {"sending": 10, "pending": 15},
+        {"sent": 10, "sending": 10, "pending": 5},
+        {"sent": 20, "sending": 5},
+    ]
+
+
+def test_a_batch_that_cannot_settle_is_retried_whole_and_delivery_stops() -> None:
+    _, outbox = queue(30)
+    clock = FixedClock(START.date(), at=START)
+    transport = RecordingTransport(settles_later=True)
+    transport.fail_settle()
+    dispatcher = Dispatcher(outbox=outbox, renderer=RENDERER, transport=transport, clock=clock, batch=10)
+    report = dispatcher.deliver_due()
+    assert (report.sent, report.retried, report.deferred) == (0, 10, 0)  # each was tried, none delivered
+    assert report.unavailable == "cannot flush (test)"  # the folder, not the messages: the next batches wait
+    assert transport.keys == [] and states(outbox) == {"pending": 30}
+    tried = [row for row in outbox.state.values() if row["attempts"]]
+    assert len(tried) == 10 and {row["next_attempt_at"] for row in tried} == {START + timedelta(minutes=1)}
+    clock.set(clock.day, at=clock.at + timedelta(minutes=1))
+    assert dispatcher.deliver_due().sent == 30
+    assert sorted(transport.keys) == sorted(set(transport.keys)) and len(transport.keys) == 30
+
+
+class Failing(InMemoryOutbox):
+    """An outbox whose write of a batch sent fails while ``broken``."""
+
+    broken = True
+
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        if self.broken:
+            raise RuntimeError("the database went away")
+        super().sent_many(message_ids, at=at)
+
+
+def test_a_settled_batch_whose_sent_was_not_recorded_is_delivered_again_by_the_next_run(tmp_path: Path) -> None:
+    store, _ = queue(5)
+    outbox = Failing(store)
+    clock = FixedClock(START.date(), at=START)
+    maildir = tmp_path / "maildir"
+    with pytest.raises(RuntimeError):
+        Dispatcher(
+            outbox=outbox, renderer=RENDERER, transport=MaildirTransport(maildir, batched=True), clock=clock
+        ).deliver_due()
+    assert states(outbox) == {"pending": 5}  # the run gave its claims back
+    delivered = {entry.name: entry.stat().st_ino for entry in (maildir / "new").iterdir()}
+    assert len(delivered) == 5
+    outbox.broken = False
+    report = Dispatcher(
+        outbox=outbox, renderer=RENDERER, transport=MaildirTransport(maildir, batched=True), clock=clock
+    ).deliver_due()
+    assert report.sent == 5 and states(outbox) == {"sent": 5}
+    # delivered again: the Maildir found each by its key and wrote none twice
+    assert {entry.name: entry.stat().st_ino for entry in (maildir / "new").iterdir()} == delivered
+
+
+class ReadingAhead:
+    """The test renderer, noting what each batch had read ahead; failing to, when told."""
+
+    def __init__(self, *, failing: bool) -> None:
+        self.failing = failing
+        self.prepared: list[int] = []
+
+    def render(self, message: OutgoingMessage, *, now: datetime) -> bytes:
+        return RENDERER.render(message, now=now)
+
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        self.prepared.append(len(messages))
+        if self.failing and messages:
+            raise RuntimeError("the database went away")
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["read-ahead", "read-ahead-failed"])
+def test_each_batch_is_read_ahead_together_and_a_read_ahead_that_fails_changes_nothing(failing: bool) -> None:
+    _, outbox = queue(25)
+    renderer = ReadingAhead(failing=failing)
+    clock = FixedClock(START.date(), at=START)
+    transport = RecordingTransport(settles_later=True)
+    report = Dispatcher(outbox=outbox, renderer=renderer, transport=transport, clock=clock, batch=10).deliver_due()
+    assert report.sent == 25 and report.failed == 0  # each message rendered by itself when it could not be
+    assert renderer.prepared == [10, 10, 5, 0]  # then forgotten when the run ends

@@ -92,7 +92,7 @@ class World:
         dispatcher = Dispatcher(
             outbox=outbox,
             renderer=renderer,
-            transport=MaildirTransport(self.maildir, fsync=False),
+            transport=MaildirTransport(self.maildir, fsync=False, batched=True),  # as bootstrap builds it
             clock=self.clock,
         )
         self.sweep = SweepService(

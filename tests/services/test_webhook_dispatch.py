@@ -3,7 +3,7 @@ are read only for batches that hold webhook messages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from onboarding.adapters.clock import FixedClock
@@ -41,6 +41,9 @@ class EmailsOnly:
         assert message.kind is not MessageKind.webhook, "a webhook message was rendered as an email"
         self.kinds.append(message.kind)
         return RENDERER.render(message, now=now)  # type: ignore[arg-type]
+
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        assert all(m.kind is not MessageKind.webhook for m in messages), "a webhook message was prepared"
 
 
 def test_emails_alone_never_read_endpoints_and_webhooks_are_signed_with_the_real_time() -> None:

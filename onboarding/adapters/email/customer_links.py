@@ -5,7 +5,8 @@ key (made on first use: ``CustomerLinkKeys``), under the public URL; ``for_recip
 gives one email's ``RecipientLinks``, which the templates call (``mail.links``) to
 write **View your onboarding**, **Done**, **Stuck**, **Snooze** and the calendar
 feeds. The key of a project is read once per email (a rotation is honoured by the
-next email rendered), the token once per project in it.
+next email rendered), or once for a batch of emails read together (``prepare``: by
+the next batch), the token once per project in an email.
 
 Not here: what the links lead to and who may use them (the service and the pages),
 the token rule (``core/customer_links``).
@@ -13,10 +14,11 @@ the token rule (``core/customer_links``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from onboarding.core.customer_links import (
+    LinkKey,
     action_path,
     customer_link_token,
     person_calendar_path,
@@ -34,12 +36,18 @@ class CustomerLinkSigner:
         self._base = public_url.rstrip("/")
         self._keys = keys
         self._now = now
+        self._prepared: dict[str, LinkKey] = {}  # keys read together for a batch of emails
 
     def for_recipient(self, email: str) -> RecipientLinks:
         return RecipientLinks(self, email)
 
+    def prepare(self, project_ids: Iterable[str]) -> None:
+        """Read these projects' keys at once, for the next emails' links (until the next ``prepare``)."""
+        wanted = set(project_ids)
+        self._prepared = self._keys.ensure_link_keys(wanted, now=self._now()) if wanted else {}
+
     def token(self, project_id: str, email: str) -> str:
-        key = self._keys.ensure_link_key(project_id, now=self._now())
+        key = self._prepared.get(project_id) or self._keys.ensure_link_key(project_id, now=self._now())
         return customer_link_token(self._secret, key, project_id=project_id, email=email)
 
     def url(self, path: str) -> str:

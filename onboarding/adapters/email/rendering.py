@@ -295,13 +295,17 @@ class MessageRenderer:
 
     def render_parts(self, message: OutgoingMessage) -> tuple[str, str]:
         """The plain-text and HTML bodies of a message (its context must fit its template)."""
+        token = self.unsubscribe_token(message) if message.customer_facing and message.to else None
+        return self._render_parts(message, unsubscribe_token=token)
+
+    def _render_parts(self, message: OutgoingMessage, *, unsubscribe_token: str | None) -> tuple[str, str]:
         text_template, html_template = self._templates[message.kind]
         mail = MailInfo(
             self.product_name,
             message.subject,
             self.sender.name,
             self.sender.email,
-            self.unsubscribe_link(message) if message.customer_facing and message.to else None,
+            f"{self.unsubscribe_url}{self._separator}token={unsubscribe_token}" if unsubscribe_token else None,
             self.customer_links.for_recipient(message.to[0].email)
             if self.customer_links is not None and message.customer_facing and message.to
             else None,
@@ -312,13 +316,22 @@ class MessageRenderer:
             error.add_note(f"rendering the {message.kind.value} message {message.idempotency_key!r}")
             raise
 
+    def prepare(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Read the link keys of these messages' projects at once (customer emails, with a signer), for their
+        renders to use until the next ``prepare``."""
+        if self.customer_links is not None:
+            self.customer_links.prepare(
+                m.project_id for m in messages if m.customer_facing and m.to and m.project_id is not None
+            )
+
     def render(self, message: OutgoingMessage, *, now: datetime) -> bytes:
         """The complete email (CRLF line endings) for ``message``, dated ``now`` (an aware datetime)."""
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError(f"the Date of a message needs an aware datetime, got {now!r}")
         if not message.to:
             raise ValueError(f"message {message.idempotency_key!r} has no recipients")
-        text, html = self.render_parts(message)
+        token = self.unsubscribe_token(message) if message.customer_facing else None  # signed once, used twice
+        text, html = self._render_parts(message, unsubscribe_token=token)
         key = message.idempotency_key
         digest = key_digest(key)
         boundary = f"=_{digest[:32]}"
@@ -337,8 +350,7 @@ class MessageRenderer:
             "Auto-Submitted: auto-generated",
             _unstructured("X-Onboarding-Key", key),
         ]
-        if message.customer_facing:
-            token = self.unsubscribe_token(message)
+        if token is not None:
             mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}"  # URL-safe: no quoting
             link = f"{self.unsubscribe_url}{self._separator}token={token}"
             headers.append(_folded_list("List-Unsubscribe", [f"<{link}>", f"<{mailto}>"]))

@@ -1,8 +1,9 @@
 """Transports: delivering rendered emails to a Maildir folder, an SMTP server, or memory.
 
-Every transport has ``deliver(raw, *, message_key, recipients, timeout_seconds=None)``
-and ``close()`` (the end of a run of deliveries), and says how a delivery failed
-with one of two exceptions:
+Every transport has ``deliver(raw, *, message_key, recipients, timeout_seconds=None)``,
+``settle()`` (what was staged is delivered: a Maildir's batch; nothing to do for the
+others, whose ``settles_later`` is false) and ``close()`` (the end of a run of
+deliveries), and says how a delivery failed with one of two exceptions:
 
     services.ports.DeliveryError (Exception)      ``.detail``; ``.code``: the SMTP reply, if any
     └── DeliveryError                             + ``.reason`` (stable), ``.refused``, ``.accepted``
@@ -27,7 +28,9 @@ infrastructure errors, not ``OnboardingError``s: they say nothing the user did w
 - ``MaildirTransport`` writes each message once: its file name comes from the key,
   it is written in ``tmp/``, flushed to disk and hard-linked into ``new/`` (atomic;
   it cannot overwrite), so a crash leaves either no message or the whole message,
-  and a redelivery after a crash finds the first copy and does nothing.
+  and a redelivery after a crash finds the first copy and does nothing. Batched, it
+  settles later (the ports' ``Transport``): ``deliver`` writes in ``tmp/``, and
+  ``settle`` flushes a whole batch's files at once, links them and flushes ``new/``.
 - ``SmtpTransport`` uses smtplib, one connection reused across the deliveries of a
   run until ``close()`` (not thread-safe: one transport per worker); each delivery
   takes at most its ``timeout_seconds`` (or the transport's), connecting included.
@@ -40,6 +43,7 @@ Not here: rendering (``rendering``), retry policy and the outbox (services, stor
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import email
 import email.policy
 import mailbox
@@ -47,8 +51,9 @@ import os
 import re
 import smtplib
 import ssl
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -123,15 +128,27 @@ class MaildirTransport:
     delivering the same key again, after a crash or a retry, leaves the one message
     there. Messages a mail client has since moved to ``cur/`` are recognised too.
     Files are stored with LF line ends, the local convention of Maildir readers.
-    ``fsync=False`` skips the flushes to disk (faster, for throwaway folders). The
-    recipients are not used: a Maildir is one mailbox that holds every message.
+    The recipients are not used: a Maildir is one mailbox that holds every message.
+
+    Each ``deliver`` writes its message durably (two flushes to disk a message).
+    ``batched=True`` (``settles_later``; what the dispatcher is given) makes
+    ``deliver`` only write the file in ``tmp/``, and ``settle`` deliver everything
+    written since the last one: one flush of the files to disk (``syncfs`` on
+    Linux, else each file flushed as it is written), each file hard-linked into
+    ``new/``, one flush of ``new/``. A crash before the settle leaves no message in
+    ``new/`` (only stray files in ``tmp/``); one after it leaves whole messages,
+    which a redelivery finds and does not write again. ``syncfs`` flushes whatever
+    else is waiting to be written on that file system too; measured here, a batch of
+    200 took 8 to 11 ms with it against 43 to 53 ms flushing each file.
+    ``fsync=False`` skips the flushes to disk (faster, for throwaway folders).
     """
 
     SUFFIX = ".onboarding"
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True, batched: bool = False) -> None:
         self.path = Path(path)
         self.fsync = fsync
+        self.settles_later = batched
         mailbox.Maildir(self.path, create=True)  # creates the folder with cur/, new/, tmp/ when it is missing
         self._new = self.path / "new"
         self._cur = self.path / "cur"
@@ -139,36 +156,85 @@ class MaildirTransport:
         for folder in (self._new, self._cur, self._tmp):  # an existing, empty folder becomes a Maildir too
             folder.mkdir(mode=0o700, exist_ok=True)
         self._known: set[str] | None = None  # unique names already in new/ or cur/, read on first delivery
+        self._staged: dict[str, Path] = {}  # name in new/ -> its file written in tmp/, until the next settle
+        self._watch: int | None = None  # tmp/ opened before the first staged write: syncfs reports errors since
 
     def close(self) -> None:
-        """Nothing stays open between deliveries."""
+        """Discard what was staged and never settled (none of it was delivered)."""
+        staged, self._staged = self._staged, {}
+        for temporary in staged.values():
+            temporary.unlink(missing_ok=True)
+        self._unwatch()
 
     def deliver(
         self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
     ) -> None:
         name = key_digest(message_key) + self.SUFFIX
         try:
-            if self._delivered(name):
+            if name in self._staged or self._delivered(name):
                 return
-            temporary = self._tmp / f"{name}.{os.getpid()}.{os.urandom(6).hex()}"
-            try:
-                with open(temporary, "xb") as file:
-                    file.write(_LINE_END.sub(b"\n", raw))
-                    if self.fsync:
-                        file.flush()
-                        os.fsync(file.fileno())
+            flushed_at_settle = self.settles_later and self.fsync and _SYNCFS is not None
+            if flushed_at_settle and self._watch is None:
+                self._watch = os.open(self._tmp, os.O_RDONLY)
+            temporary = self._write(raw, name, flush=self.fsync and not flushed_at_settle)
+            if self.settles_later:
+                self._staged[name] = temporary
+                return
+            self._link({name: temporary})
+        except OSError as error:
+            raise self._failure(error) from error
+
+    def settle(self) -> None:
+        staged, self._staged = self._staged, {}
+        try:
+            if staged and self._watch is not None and _SYNCFS is not None:
+                _SYNCFS(self._watch)  # every file written since tmp/ was opened, in one flush
+            self._link(staged)
+        except OSError as error:
+            for temporary in staged.values():
+                temporary.unlink(missing_ok=True)
+            raise self._failure(error) from error
+        finally:
+            self._unwatch()
+
+    def _write(self, raw: bytes, name: str, *, flush: bool) -> Path:
+        temporary = self._tmp / f"{name}.{os.getpid()}.{os.urandom(6).hex()}"
+        try:
+            with open(temporary, "xb") as file:
+                file.write(raw.replace(b"\r\n", b"\n"))  # as _LINE_END.sub(b"\n", raw), without the regex
+                if flush:
+                    file.flush()
+                    os.fsync(file.fileno())
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return temporary
+
+    def _link(self, written: Mapping[str, Path]) -> None:
+        """Link files written (and flushed) in tmp/ into new/, then flush new/ once."""
+        if not written:
+            return
+        try:
+            for name, temporary in written.items():
                 with contextlib.suppress(FileExistsError):  # delivered meanwhile by another process
                     os.link(temporary, self._new / name)  # atomic, and never replaces a delivered copy
-            finally:
+        finally:
+            for temporary in written.values():
                 temporary.unlink(missing_ok=True)
-            if self.fsync:
-                _fsync_directory(self._new)
-        except OSError as error:
-            raise TemporaryDeliveryError(
-                f"cannot write to the Maildir {self.path}: {error}", reason="maildir-write-failed"
-            ) from error
+        if self.fsync:
+            _fsync_directory(self._new)
         if self._known is not None:
-            self._known.add(name)
+            self._known.update(written)
+
+    def _unwatch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            os.close(watch)
+
+    def _failure(self, error: OSError) -> TemporaryDeliveryError:
+        return TemporaryDeliveryError(
+            f"cannot write to the Maildir {self.path}: {error}", reason="maildir-write-failed"
+        )
 
     def _delivered(self, name: str) -> bool:
         if self._known is None:
@@ -185,6 +251,29 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _filesystem_sync() -> Callable[[int], None] | None:
+    """Linux's ``syncfs``: one call flushes every file of the file system an open descriptor is on, and (Linux 5.8
+    on) reports a write that failed since that descriptor was opened; None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+
+    def syncfs(descriptor: int) -> None:
+        if function(descriptor) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, f"syncfs: {os.strerror(number)}")
+
+    return syncfs
+
+
+_SYNCFS = _filesystem_sync()
 
 
 # -- SMTP ---------------------------------------------------------------------
@@ -235,6 +324,11 @@ class SmtpTransport:
     def __del__(self) -> None:  # a safety net for transports nobody closed: no socket left to the finaliser
         if getattr(self, "_connection", None) is not None:
             self._drop()
+
+    settles_later = False  # a message the server accepted is delivered: it is recorded sent at once
+
+    def settle(self) -> None:
+        """Nothing is staged: each delivery that returned was accepted by the server."""
 
     def close(self) -> None:
         """Say QUIT and close the connection, if one is open (errors on the way out are ignored)."""
@@ -409,13 +503,22 @@ class DeliveredMessage:
 
 
 class RecordingTransport:
-    """The in-memory twin: keeps every delivery (repeats included) and fails on request."""
+    """The in-memory twin: keeps every delivery (repeats included) and fails on request.
 
-    def __init__(self) -> None:
+    ``settles_later=True`` makes it stage deliveries as a Maildir does: they join
+    ``delivered`` at ``settle`` (which ``fail_settle`` makes fail, dropping them),
+    and ``close`` drops what was never settled.
+    """
+
+    def __init__(self, *, settles_later: bool = False) -> None:
+        self.settles_later = settles_later
         self.delivered: list[DeliveredMessage] = []
+        self.staged: list[DeliveredMessage] = []  # handed over, waiting for ``settle``
         self.attempts = 0
+        self.settles = 0  # how many settles delivered something
         self.closed = 0  # how many runs of deliveries ended
         self._failures: list[DeliveryError] = []
+        self._settle_failures: list[DeliveryError] = []
 
     def fail_next(
         self, count: int = 1, *, kind: Literal["temporary", "permanent", "unavailable"] = "temporary"
@@ -432,8 +535,13 @@ class RecordingTransport:
                     PermanentDeliveryError("permanent failure (test)", code=550, reason="injected-permanent")
                 )
 
+    def fail_settle(self) -> None:
+        """Make the next settle fail as a folder that cannot be written (what was staged is not delivered)."""
+        self._settle_failures.append(TemporaryDeliveryError("cannot flush (test)", reason="maildir-write-failed"))
+
     def close(self) -> None:
         self.closed += 1
+        self.staged = []
 
     def deliver(
         self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
@@ -442,7 +550,16 @@ class RecordingTransport:
         if self._failures:
             raise self._failures.pop(0)
         message = email.message_from_bytes(raw, policy=email.policy.default)
-        self.delivered.append(DeliveredMessage(key=message_key, recipients=tuple(recipients), message=message, raw=raw))
+        delivery = DeliveredMessage(key=message_key, recipients=tuple(recipients), message=message, raw=raw)
+        (self.staged if self.settles_later else self.delivered).append(delivery)
+
+    def settle(self) -> None:
+        staged, self.staged = self.staged, []
+        if self._settle_failures:
+            raise self._settle_failures.pop(0)
+        if staged:
+            self.delivered.extend(staged)
+            self.settles += 1
 
     @property
     def keys(self) -> list[str]:

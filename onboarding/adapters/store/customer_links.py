@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, select, update
@@ -22,6 +23,7 @@ from onboarding.adapters.store.tables import Base, CustomerLinkKeyRow
 from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
 
 link_keys = Base.metadata.tables[CustomerLinkKeyRow.__tablename__]
+_CHUNK = 1000  # projects per IN list
 
 
 def _new_value() -> str:
@@ -60,6 +62,32 @@ class SqlCustomerLinkKeys:
                 select(link_keys.c.link_key, link_keys.c.generation).where(link_keys.c.project_id == project_id)
             ).one()
         return _key(row.link_key, row.generation)
+
+    def ensure_link_keys(self, project_ids: Iterable[str], *, now: datetime) -> dict[str, LinkKey]:
+        wanted = sorted(set(project_ids))
+        found = self._read(wanted)
+        missing = [p for p in wanted if p not in found]
+        if missing:
+            with writing(self.engine) as connection:
+                insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+                connection.execute(
+                    insert(link_keys).on_conflict_do_nothing(index_elements=["project_id"]),
+                    [{"project_id": p, "link_key": _new_value(), "generation": 1, "created_at": now} for p in missing],
+                )
+            found |= self._read(missing)
+        return found
+
+    def _read(self, project_ids: Sequence[str]) -> dict[str, LinkKey]:
+        found: dict[str, LinkKey] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(project_ids), _CHUNK):
+                rows = connection.execute(
+                    select(link_keys.c.project_id, link_keys.c.link_key, link_keys.c.generation).where(
+                        link_keys.c.project_id.in_(project_ids[start : start + _CHUNK])
+                    )
+                )
+                found.update((r.project_id, _key(r.link_key, r.generation)) for r in rows)
+        return found
 
     def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
         value = _new_value()

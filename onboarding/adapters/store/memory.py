@@ -351,6 +351,10 @@ class InMemoryOutbox:
     def sent(self, message_id: int, *, at: datetime) -> None:
         self._by_id(message_id).update(status="sent", sent_at=at)
 
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        for message_id in message_ids:
+            self.sent(message_id, at=at)
+
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
         self._narrow(message_id, only)
@@ -800,6 +804,9 @@ class InMemoryCustomerLinkKeys:
         if project_id not in self._keys:
             self._keys[project_id] = LinkKey(secrets.token_bytes(LINK_KEY_BYTES), 1)
         return self._keys[project_id]
+
+    def ensure_link_keys(self, project_ids: Iterable[str], *, now: datetime) -> dict[str, LinkKey]:
+        return {p: self.ensure_link_key(p, now=now) for p in project_ids}
 
     def rotate_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
         before = self._keys.get(project_id)

@@ -1,5 +1,5 @@
-"""The outbox in SQL: delivery runs claim due messages, then record each one sent, retried, failed or held; list
-messages and put failed and held ones back in line (``onboarding outbox``).
+"""The outbox in SQL: delivery runs claim due messages, then record each one (or a batch at once) sent, retried,
+failed or held; list messages and put failed and held ones back in line (``onboarding outbox``).
 
 Two dispatchers never take the same row: PostgreSQL claims with ``FOR UPDATE SKIP
 LOCKED``; SQLite takes its write lock first (``BEGIN IMMEDIATE``), so claims
@@ -213,6 +213,16 @@ class SqlOutbox:
 
     def sent(self, message_id: int, *, at: datetime) -> None:
         self._set(message_id, status="sent", sent_at=at, last_error=None, claimed_by=None)
+
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        if not message_ids:
+            return
+        with writing(self.engine) as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(message_ids)))
+                .values(status="sent", sent_at=at, last_error=None, claimed_by=None)
+            )
 
     def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
         values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "last_error": error, "claimed_by": None}

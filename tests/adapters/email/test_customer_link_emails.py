@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from onboarding.adapters.email.customer_links import CustomerLinkSigner
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.store.memory import InMemoryCustomerLinkKeys
-from onboarding.core.customer_links import read_customer_link
+from onboarding.core.customer_links import LinkKey, read_customer_link
 from onboarding.core.lifecycle import ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
 from tests.adapters.email import samples
@@ -125,3 +126,38 @@ def test_vendor_emails_and_renderers_without_a_signer_carry_no_customer_links(ke
     ):
         text, html = parts(raw)
         assert not links(text) and not links(html)
+
+
+class CountedKeys(InMemoryCustomerLinkKeys):
+    """Counts the reads: one at a time, or together."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.one = self.together = 0
+
+    def ensure_link_key(self, project_id: str, *, now: datetime) -> LinkKey:
+        self.one += 1
+        return super().ensure_link_key(project_id, now=now)
+
+    def ensure_link_keys(self, project_ids: Iterable[str], *, now: datetime) -> dict[str, LinkKey]:
+        self.together += 1
+        return {p: InMemoryCustomerLinkKeys.ensure_link_key(self, p, now=now) for p in project_ids}
+
+
+def test_a_batch_prepared_together_reads_its_keys_once_and_renders_the_same_bytes() -> None:
+    base = samples.status_message()
+    batch = [replace(base, idempotency_key=f"{base.idempotency_key}:{n}", project_id=f"p-{n % 3}") for n in range(6)]
+    batch = [replace(m, context={**m.context, "project": {**m.context["project"], "id": m.project_id}}) for m in batch]
+    keys = CountedKeys()
+    one_by_one = renderer(keys)
+    expected = [one_by_one.render(message, now=NOW) for message in batch]
+    assert (keys.one, keys.together) == (6, 0)  # each email reads its project's key
+
+    together = renderer(keys)
+    together.prepare(batch)
+    assert [together.render(message, now=NOW) for message in batch] == expected
+    assert (keys.one, keys.together) == (6, 1)  # the batch read its three projects' keys at once
+    keys.rotate_link_key("p-0", now=NOW)
+    together.prepare(())  # forgotten: the next email reads its key again, and honours the rotation
+    rotated = together.render(batch[0], now=NOW)
+    assert keys.one == 7 and rotated != expected[0]

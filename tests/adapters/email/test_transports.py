@@ -11,6 +11,7 @@ import email
 import email.policy
 import gc
 import mailbox
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -399,6 +400,85 @@ def test_maildir_write_failures_are_temporary(tmp_path: Path) -> None:
     assert raised.value.reason == "maildir-write-failed"
 
 
+def inodes(folder: Path) -> dict[str, int]:
+    return {entry.name: entry.stat().st_ino for entry in folder.iterdir()}
+
+
+def test_a_batched_maildir_delivers_nothing_until_it_settles_then_the_whole_batch(tmp_path: Path) -> None:
+    transport = MaildirTransport(tmp_path, batched=True)
+    assert transport.settles_later
+    messages = [rendered(kind) for kind in ("status", "kickoff", "nudge_digest")]
+    for raw, key, recipients in [*messages, messages[0]]:  # a key twice in one batch is written once
+        transport.deliver(raw, message_key=key, recipients=recipients)
+    assert list((tmp_path / "new").iterdir()) == []  # staged: a crash now leaves nothing in new/
+    assert len(list((tmp_path / "tmp").iterdir())) == 3
+    transport.settle()
+    delivered = inodes(tmp_path / "new")
+    assert len(delivered) == 3 and list((tmp_path / "tmp").iterdir()) == []
+    transport.settle()  # nothing staged: nothing to do
+    # the batch delivered again after a restart (a crash before it was recorded sent): nothing is written twice
+    again = MaildirTransport(tmp_path, batched=True)
+    for raw, key, recipients in messages:
+        again.deliver(raw, message_key=key, recipients=recipients)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    again.settle()
+    assert inodes(tmp_path / "new") == delivered
+
+
+def test_a_batched_maildir_flushes_a_batch_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from onboarding.adapters.email import transports
+
+    flushes: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: flushes.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(transports, "_SYNCFS", lambda fd: flushes.append("syncfs"))
+    transport = MaildirTransport(tmp_path, batched=True)
+    for number in range(5):
+        raw, key, recipients = rendered()
+        transport.deliver(raw, message_key=f"{key}:{number}", recipients=recipients)
+    assert flushes == []
+    transport.settle()
+    assert flushes == ["syncfs", "fsync"]  # the files, then new/
+    assert len(list((tmp_path / "new").iterdir())) == 5
+    # without syncfs (not Linux), each file is flushed as it is written, new/ once a batch
+    monkeypatch.setattr(transports, "_SYNCFS", None)
+    flushes.clear()
+    for number in range(5, 8):
+        raw, key, recipients = rendered()
+        transport.deliver(raw, message_key=f"{key}:{number}", recipients=recipients)
+    transport.settle()
+    assert flushes == ["fsync"] * 4
+
+
+def test_a_batched_maildir_closed_before_it_settles_delivers_nothing(tmp_path: Path) -> None:
+    transport = MaildirTransport(tmp_path, batched=True)
+    raw, key, recipients = rendered()
+    transport.deliver(raw, message_key=key, recipients=recipients)
+    transport.close()  # the run ended without settling (an error in the dispatcher)
+    transport.settle()
+    assert list((tmp_path / "new").iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
+    transport.deliver(raw, message_key=key, recipients=recipients)  # the next run delivers it
+    transport.settle()
+    assert len(mailbox.Maildir(tmp_path)) == 1
+
+
+def test_a_batched_maildir_that_cannot_settle_fails_temporarily_and_delivers_the_batch_later(tmp_path: Path) -> None:
+    transport = MaildirTransport(tmp_path / "box", batched=True)
+    messages = [rendered(kind) for kind in ("status", "kickoff")]
+    for raw, key, recipients in messages:
+        transport.deliver(raw, message_key=key, recipients=recipients)
+    (tmp_path / "box" / "new").rmdir()  # someone removed part of the folder
+    with pytest.raises(TemporaryDeliveryError) as raised:
+        transport.settle()
+    assert raised.value.reason == "maildir-write-failed" and raised.value.unavailable
+    assert list((tmp_path / "box" / "tmp").iterdir()) == []
+    (tmp_path / "box" / "new").mkdir()
+    for raw, key, recipients in messages:  # retried: none of them counted as delivered
+        transport.deliver(raw, message_key=key, recipients=recipients)
+    transport.settle()
+    assert len(mailbox.Maildir(tmp_path / "box")) == 2
+
+
 # -- in memory ------------------------------------------------------------------------
 
 
@@ -426,13 +506,33 @@ def test_recording_transport_fails_on_request() -> None:
     assert transport.attempts == 4 and transport.keys == [key]
 
 
+def test_recording_transport_can_settle_later_as_a_batched_maildir_does() -> None:
+    transport = RecordingTransport(settles_later=True)
+    raw, key, recipients = rendered()
+    transport.deliver(raw, message_key=key, recipients=recipients)
+    assert transport.keys == [] and len(transport.staged) == 1
+    transport.settle()
+    assert transport.keys == [key] and transport.settles == 1
+    transport.deliver(raw, message_key=key, recipients=recipients)
+    transport.fail_settle()
+    with pytest.raises(TemporaryDeliveryError):
+        transport.settle()
+    assert transport.keys == [key] and transport.staged == []  # the failed batch was not delivered
+    transport.deliver(raw, message_key=key, recipients=recipients)
+    transport.close()
+    assert transport.staged == [] and transport.keys == [key]
+
+
 def test_every_transport_fits_the_protocol(tmp_path: Path) -> None:
     transports: list[ports.Transport] = [
         RecordingTransport(),
+        RecordingTransport(settles_later=True),
         MaildirTransport(tmp_path),
+        MaildirTransport(tmp_path, batched=True),
         SmtpTransport(HOST, 25, starttls=False, username=None, password=None, timeout_seconds=1, local_hostname=None),
     ]
-    assert all(callable(t.deliver) for t in transports)
+    assert all(callable(t.deliver) and callable(t.settle) for t in transports)
+    assert [t.settles_later for t in transports] == [False, True, False, True, False]
 
 
 def test_delivery_errors_are_the_services_errors_and_not_user_errors() -> None:
