@@ -384,6 +384,7 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
         if not sqlite:  # as autovacuum would have by now: statistics, and the visibility map index-only scans need
             raw.driver_connection.autocommit = True
             cursor.execute("VACUUM ANALYZE")
+            raw.driver_connection.autocommit = False  # back in the pool, it begins transactions as the others do
     finally:
         raw.close()
     return overdue
