@@ -20,9 +20,10 @@ Monday. Then, in one run, each phase on a clean heap:
    (``bootstrap.sweep_service(..., deliver=False).run()``: automated tasks,
    nudges decided and recorded, re-forecast, status emails queued; the weekly
    status emails are due, their 09:00 slot having passed in Chicago);
-3. the team's Monday (timed, in no ratio): the tasks before the automated tasks that
-   the weekday sweep looks at are completed through ``ProjectService.change_task``,
-   as people do between two sweeps, so that the weekday has automated tasks to run;
+3. the team's Monday (timed, in no ratio): each open task due by Monday that leads to
+   an automated task is completed through ``ProjectService.change_task``, as its
+   owner would between two sweeps, so that the weekday has the automated tasks of a
+   day to run;
 4. weekday sweep, the Tuesday after, the same way: the steady state of a daily
    sweep, the weekly emails sent the day before;
 5. delivery to a Maildir of everything both sweeps queued
@@ -58,7 +59,7 @@ from typing import TypeVar
 
 import sweep_bench  # the portfolio loader beside this file
 from scratch import scratch_engine
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import make_engine, migrate, outbox, projects, tasks
@@ -168,15 +169,31 @@ def sweep(engine: Engine, settings: Settings, day: date) -> SweepReport:
     return sweep_service(settings, clock=clock, deliver=False, engine=engine).run()
 
 
-def team_day(engine: Engine, settings: Settings, day: date, *, before: date) -> tuple[int, int]:
-    """On ``day``, complete the task before each automated task that a sweep on ``before`` may find ready, as
-    the people who own them would; returns (completed, refused: not ready or already done)."""
-    candidates = SqlSweepStore(engine).ready_automated(today=before)
+def team_day(engine: Engine, settings: Settings, day: date) -> tuple[int, int]:
+    """The team's work of ``day`` that leads to automated tasks: each open task due by then whose successor is a
+    pending automated task is completed on ``day``, as its owner would; returns (completed, refused: its own
+    predecessors still open)."""
+    lead = tasks.alias("lead")
+    query = (
+        select(lead.c.project_id, lead.c.key)
+        .join_from(tasks, lead, and_(lead.c.project_id == tasks.c.project_id, lead.c.position == tasks.c.position - 1))
+        .join(projects, projects.c.id == tasks.c.project_id)
+        .where(
+            tasks.c.kind == "automated",
+            tasks.c.state == "pending",
+            lead.c.state.in_(("pending", "in_progress")),
+            lead.c.due_on <= day,
+            projects.c.state == "active",
+        )
+        .order_by(lead.c.project_id, lead.c.key)
+    )
+    with engine.connect() as connection:
+        due = [(r[0], r[1]) for r in connection.execute(query)]
     service = project_service(settings, clock=FixedClock(day, at=datetime.combine(day, AT)), engine=engine)
     completed = refused = 0
-    for project_id, task_key in candidates:
+    for project_id, task_key in due:
         try:
-            service.change_task(project_id, f"t{int(task_key[1:]) - 1}", Action.complete, by="bench")
+            service.change_task(project_id, task_key, Action.complete, by="bench")
         except OnboardingError:
             refused += 1
         else:
@@ -240,11 +257,11 @@ def main() -> None:
         del monday
 
         queued = now_queued
-        (completed, refused), team_time = timed(lambda: team_day(engine, settings, MONDAY, before=WEEKDAY))
+        (completed, refused), team_time = timed(lambda: team_day(engine, settings, MONDAY))
         now_queued = queued_by_kind(engine)
         print(
-            f"the team's Monday (in no ratio): {team_time}; {completed:,} tasks completed before the automated tasks "
-            f"they lead to ({refused:,} not completable: their own predecessors open); "
+            f"the team's Monday (in no ratio): {team_time}; {completed:,} tasks due by then completed, each leading "
+            f"to an automated task ({refused:,} refused: their own predecessors open); "
             f"{describe_queued(queued, now_queued)}"
         )
 
