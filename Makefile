@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/delivery_bench.py
 	$(BIN)/python bench/launch_bench.py
 	$(BIN)/python bench/sweep_bench.py
+	$(BIN)/python bench/whole_sweep_bench.py --deliver-at-most 20000
 	$(BIN)/python bench/reforecast_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/flow_bench.py

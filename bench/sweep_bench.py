@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -59,9 +60,35 @@ TODAY = date(2027, 3, 15)
 NOW = datetime(2027, 3, 15, 17, 0, tzinfo=UTC)
 ROLES = {"csm": "vendor", "engineer": "vendor", "admin": "customer", "sponsor": "customer"}
 LOADER_VERSION = 2  # bump when the generated portfolio changes: a cached file of another version is rebuilt
+AUTOMATED_EVERY, AUTOMATED_AT = 20, 4  # with email policies, tasks t4, t24, ... are automated (engineer-owned)
 
 
-def blueprint_text(tasks: int) -> str:
+@dataclass(frozen=True)
+class Mix:
+    """A portfolio with the example blueprints' emails and a realistic mix of project states.
+
+    The blueprint gets the examples' email policies: a weekly status email on Mondays
+    at 09:00 to two customer roles (admin, sponsor) and one when a milestone is
+    completed, and every ``AUTOMATED_EVERY``-th task is automated, emailing the admin
+    and the engineer when it is ready (as the payroll example's prenotes). An
+    automated task past its target date was run, unless the task before it is still
+    open. About ``on_hold`` of the projects are on hold; of those whose every task is
+    past its target date, ``live`` went live (every task done, the project completed).
+    The states come from their own random stream: the tasks' dates and states are
+    those of the plain portfolio of the same seed. The database is marked a
+    simulation, so that it can be swept as of ``TODAY`` and the days after.
+    """
+
+    on_hold: float = 0.05
+    live: float = 0.5
+    cache_name: str = "whole-sweep-portfolio-v1"  # the cached file's name: change it when the mix changes
+
+
+def is_automated(position: int) -> bool:
+    return position % AUTOMATED_EVERY == AUTOMATED_AT
+
+
+def blueprint_text(tasks: int, *, emails: bool = False) -> str:
     lines = [
         "key: bench_forty",
         "version: 1.0.0",
@@ -80,8 +107,26 @@ def blueprint_text(tasks: int) -> str:
             n = m * 10 + i
             owner = ["engineer", "admin", "csm", "admin"][n % 4]
             dep = f", depends_on: [t{n - 1}]" if n else ""
-            lines.append(f"      - {{key: t{n}, title: Task {n}, owner: {owner}, duration_business_days: 2{dep}}}")
+            if emails and is_automated(n):
+                action = (
+                    ", kind: automated, action: {type: email, to: [admin, engineer],"
+                    ' subject: "Task {task} done for {customer}",'
+                    ' body: "Hello {recipient_name}, the engine did {task} for {customer} (project {project_id})."}'
+                )
+            else:
+                action = ""
+            lines.append(
+                f"      - {{key: t{n}, title: Task {n}, owner: {owner}, duration_business_days: 2{dep}{action}}}"
+            )
     lines += ["nudges: {ladder: [owner, escalation, csm]}"]
+    if emails:  # as the example blueprints' status emails
+        lines += [
+            "status_emails:",
+            "  recipients: [admin, sponsor]",
+            "  on_milestone_complete: true",
+            '  weekly_digest: {weekday: mon, at: "09:00"}',
+            "  include_projected_go_live: true",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -106,10 +151,12 @@ def nudge_history(
 
 
 def portfolio_rows(
-    *, projects: int, tasks: int, seed: int = 3, chunk: int = 5000
+    *, projects: int, tasks: int, seed: int = 3, chunk: int = 5000, mix: Mix | None = None
 ) -> Iterator[tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]], int]]:
-    """The portfolio in chunks of projects: (project rows, binding rows, task rows, overdue tasks in them)."""
+    """The portfolio in chunks of projects: (project rows, binding rows, task rows, overdue tasks of active
+    projects in them)."""
     rnd = random.Random(seed)
+    states = random.Random(seed + 1)  # the mix's own stream: the tasks are drawn as without it
     blueprint_id = "b" * 64
     created = datetime(2026, 1, 1, tzinfo=UTC)
     calendar = business_calendar(CalendarKey("US"), name="US")
@@ -129,15 +176,29 @@ def portfolio_rows(
                     (pid, role, f"{role.title()} {p % 97}", f"{role}{p % 97}@c{p % 5000}.example", "America/Chicago")
                 )
             open_chance = 0.025 * tasks / max(1, (TODAY - kickoff).days // 3)
+            project_state = "active"
+            if mix is not None:
+                if states.random() < mix.on_hold:
+                    project_state = "on_hold"
+                elif kickoff + timedelta(days=4 + (tasks - 1) * 3) < TODAY and states.random() < mix.live:
+                    project_state = "completed"
             replan: date | None = None
+            previous = "done"
             for n in range(tasks):
                 due = kickoff + timedelta(days=4 + n * 3)
                 past = due < TODAY
                 # about 2.5% of all tasks are open past their target date
                 state = "pending" if not past else ("in_progress" if rnd.random() < open_chance else "done")
+                automated = mix is not None and is_automated(n)
+                if automated and past:  # the engine ran it once the task before it was done
+                    state = "done" if previous == "done" else "pending"
+                if project_state == "completed":
+                    state = "done"
+                previous = state
                 nudges_sent, last_nudged_on = 0, None
                 if past and state != "done":
-                    overdue += 1
+                    if project_state == "active":  # the sweep counts the overdue tasks of active projects
+                        overdue += 1
                     if due not in history:
                         history[due] = nudge_history(calendar, policy, due_on=due, today=TODAY)
                     nudges_sent, last_nudged_on = history[due]
@@ -153,7 +214,7 @@ def portfolio_rows(
                         owner,
                         ROLES[owner],
                         ROLES[owner],
-                        "human",
+                        "automated" if automated else "human",
                         2,
                         True,
                         False,
@@ -187,7 +248,7 @@ def portfolio_rows(
                     blueprint_id,
                     kickoff,
                     None,
-                    "active",
+                    project_state,
                     None,
                     None,
                     kickoff + timedelta(days=112),
@@ -253,11 +314,14 @@ TASK_COLUMNS = [
 SWEEP_INDEXES = ("ix_tasks_open_target", "ix_tasks_open_nudge", "ix_bindings_timezone")
 
 
-def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3) -> int:
-    """Bulk-load the portfolio (executemany on SQLite, COPY on PostgreSQL); returns how many tasks are overdue."""
+def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix | None = None) -> int:
+    """Bulk-load the portfolio (executemany on SQLite, COPY on PostgreSQL), with the emails and project states of
+    ``mix`` when given; returns how many tasks of active projects are overdue."""
     created = datetime(2026, 1, 1, tzinfo=UTC)
     overdue = 0
     sqlite = engine.dialect.name == "sqlite"
+    if mix is not None:  # it is swept as of TODAY, in 2027: only a simulation may be swept ahead of the real date
+        SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
     with engine.connect() as connection:  # the definitions of the indexes dropped for the load
         if sqlite:
             found = connection.exec_driver_sql(
@@ -293,9 +357,19 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3) -> int:
         many(
             "blueprints",
             ["id", "key", "version", "title", "source", "text", "created_at"],
-            [("b" * 64, "bench_forty", "1.0.0", "Forty-task onboarding", "bench", blueprint_text(tasks), created)],
+            [
+                (
+                    "b" * 64,
+                    "bench_forty",
+                    "1.0.0",
+                    "Forty-task onboarding",
+                    "bench",
+                    blueprint_text(tasks, emails=mix is not None),
+                    created,
+                )
+            ],
         )
-        for prows, brows, trows, chunk_overdue in portfolio_rows(projects=projects, tasks=tasks, seed=seed):
+        for prows, brows, trows, chunk_overdue in portfolio_rows(projects=projects, tasks=tasks, seed=seed, mix=mix):
             many("projects", PROJECT_COLUMNS, prows)
             many("bindings", BINDING_COLUMNS, brows)
             many("tasks", TASK_COLUMNS, trows)
@@ -310,15 +384,22 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3) -> int:
         if not sqlite:  # as autovacuum would have by now: statistics, and the visibility map index-only scans need
             raw.driver_connection.autocommit = True
             cursor.execute("VACUUM ANALYZE")
+            raw.driver_connection.autocommit = False  # back in the pool, it begins transactions as the others do
     finally:
         raw.close()
     return overdue
 
 
-def cached_sqlite(cache: Path, *, projects: int, tasks: int) -> tuple[Engine, int | None]:
-    """The cached portfolio file of this size, built first when missing; the overdue count when just loaded."""
+def cached_sqlite(cache: Path, *, projects: int, tasks: int, mix: Mix | None = None) -> tuple[Engine, int | None]:
+    """The cached portfolio file of this size (and mix), built first when missing; the overdue count when just
+    loaded."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"sweep-portfolio-{projects}x{tasks}-v{LOADER_VERSION}.db"
+    name = (
+        f"sweep-portfolio-{projects}x{tasks}-v{LOADER_VERSION}"
+        if mix is None
+        else f"{mix.cache_name}-{projects}x{tasks}"
+    )
+    path = cache / f"{name}.db"
     if path.exists():
         engine = make_engine(f"sqlite:///{path}")
         with engine.connect() as connection:
@@ -334,7 +415,7 @@ def cached_sqlite(cache: Path, *, projects: int, tasks: int) -> tuple[Engine, in
         stale.unlink()
     engine = make_engine(f"sqlite:///{building}")
     migrate(engine)
-    overdue = load(engine, projects=projects, tasks=tasks)
+    overdue = load(engine, projects=projects, tasks=tasks, mix=mix)
     engine.dispose()  # the last connection to close checkpoints the WAL into the file
     shutil.move(building, path)
     return make_engine(f"sqlite:///{path}"), overdue

@@ -1,0 +1,310 @@
+"""Benchmark: a whole sweep of the portfolio, on a weekday and on a Monday, against one read of every task row.
+
+Goals (issue 13): a weekday sweep costs at most one read of the data (ratio <= 1.0),
+a Monday sweep at most two (<= 2.0), on SQLite and on PostgreSQL, at 250,000
+projects.
+
+Loads ``sweep_bench``'s portfolio (default 250,000 projects x 40 tasks, each
+overdue task with the nudge history daily sweeps would have left) with its
+``Mix``: the example blueprints' email policies (a weekly status email on Mondays
+to two customer roles, one per completed milestone, automated tasks that email a
+customer and a vendor role), about 5% of the projects on hold and a fifth live
+(completed). The portfolio is as it stands before the sweep of ``TODAY``, a
+Monday. The Monday is swept first: a sweep never runs as of a day before one already
+swept, and the Tuesday after it is a weekday as daily sweeps leave it (the weekly
+emails sent, the nudges of Monday recorded). Then, in one run, each phase on a clean
+heap:
+
+1. floor: every column of every task row, one ``SELECT`` through the driver's own
+   cursor (sqlite3, or a psycopg server-side cursor), fetched 10,000 rows at a time;
+   no SQLAlchemy, no objects made of the rows;
+2. Monday sweep, as of ``TODAY`` at 17:00 UTC, without delivery: what
+   ``onboarding sweep --as-of 2027-03-15 --at 17:00 --no-deliver`` runs
+   (``bootstrap.sweep_service(..., deliver=False).run()``: automated tasks,
+   nudges decided and recorded, re-forecast, status emails queued; the weekly
+   status emails are due, their 09:00 slot having passed in Chicago);
+3. the team's Monday (timed, in no ratio): each open task due by Monday that leads to
+   an automated task is completed through ``ProjectService.change_task``, as its
+   owner would between two sweeps, so that the weekday has the automated tasks of a
+   day to run;
+4. weekday sweep, the Tuesday after, the same way: the steady state of a daily
+   sweep, the weekly emails sent the day before;
+5. delivery to a Maildir of everything both sweeps queued
+   (``bootstrap.dispatcher(...).deliver_due()`` until nothing is due; with
+   ``--deliver-at-most N``, N of them: at 250,000 projects all take about 40
+   minutes on SQLite at today's rate, over an hour on PostgreSQL).
+
+Each phase prints its wall and CPU time (``time.process_time`` of this process: on
+PostgreSQL the server's work shows only in the wall time), the load average at its
+end, and what it did: projects re-forecast, automated tasks run, nudges recorded,
+emails queued (by kind, counted in the outbox around the phase), messages delivered.
+Last: ``monday_ratio=<Monday sweep / floor>``, then ``ratio=<weekday sweep / floor>``,
+both in wall time (what users feel), with the CPU ratio beside each.
+
+``--database postgresql`` loads a throw-away PostgreSQL database (COPY).
+``--cache DIR`` keeps the loaded SQLite file in DIR and sweeps a copy of it, so that
+the next run of the same size starts from the same portfolio without loading it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import sweep_bench  # the portfolio loader beside this file
+from scratch import scratch_engine
+from sqlalchemy import Engine, and_, func, select
+
+from onboarding.adapters.clock import FixedClock
+from onboarding.adapters.store.sql import make_engine, migrate, outbox, projects, tasks
+from onboarding.adapters.store.sweep import SqlSweepStore
+from onboarding.bootstrap import dispatcher, project_service, sweep_service
+from onboarding.core.lifecycle import Action
+from onboarding.errors import OnboardingError
+from onboarding.services.dispatch import DispatchReport
+from onboarding.services.sweep import SweepReport
+from onboarding.settings import Settings
+
+MONDAY = sweep_bench.TODAY  # the portfolio stands as before this day's sweep
+WEEKDAY = MONDAY + timedelta(days=1)  # the Tuesday after: a business day, no holiday
+AT = sweep_bench.NOW.timetz()  # 17:00 UTC: noon in Chicago, past the 09:00 slots of nudges and weekly emails
+FLOOR_CHUNK = 10_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+    load: float  # the one-minute load average when the phase ended
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s wall, {self.cpu:.2f} s CPU (load {self.load:.2f})"
+
+
+def timed(work: Callable[[], T]) -> tuple[T, Timing]:
+    """Run ``work`` on a clean heap: what earlier phases left is collected first, so that no phase pays the
+    cycle collector for another's objects."""
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    timing = Timing(time.perf_counter() - wall, time.process_time() - cpu, os.getloadavg()[0])
+    return result, timing
+
+
+def floor(engine: Engine) -> int:
+    """Every column of every task row through the driver's cursor, fetched in chunks; the number of rows."""
+    columns = ", ".join(c.name for c in tasks.c)
+    raw = engine.raw_connection()
+    try:
+        # on PostgreSQL a server-side cursor: the client holds one chunk at a time, as with sqlite3
+        sqlite = engine.dialect.name == "sqlite"
+        cursor = raw.cursor() if sqlite else raw.driver_connection.cursor(name="floor")  # type: ignore[union-attr]
+        cursor.execute(f"SELECT {columns} FROM tasks")  # noqa: S608 - the table's own column names
+        rows = 0
+        while chunk := cursor.fetchmany(FLOOR_CHUNK):
+            rows += len(chunk)
+        cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    return rows
+
+
+def queued_by_kind(engine: Engine) -> Counter[str]:
+    with engine.connect() as connection:
+        return Counter(
+            {
+                kind: int(n)
+                for kind, n in connection.execute(select(outbox.c.kind, func.count()).group_by(outbox.c.kind))
+            }
+        )
+
+
+def describe_queued(before: Counter[str], after: Counter[str]) -> str:
+    added = after - before
+    kinds = ", ".join(f"{kind} {n:,}" for kind, n in sorted(added.items()))
+    return f"{sum(added.values()):,} emails queued ({kinds or 'none'})"
+
+
+def describe_sweep(report: SweepReport) -> str:
+    return (
+        f"re-forecast {report.reforecast:,} projects, ran {report.automated:,} automated tasks, "
+        f"{report.overdue_tasks:,} overdue tasks -> {report.nudges:,} nudges recorded in {report.digests:,} digests "
+        f"({report.deferred:,} deferred), {report.status_emails:,} status emails"
+        + (f", {len(report.not_replanned):,} projects not re-planned" if report.not_replanned else "")
+    )
+
+
+def portfolio_summary(engine: Engine) -> str:
+    with engine.connect() as connection:
+        query = select(projects.c.state, func.count()).group_by(projects.c.state)
+        states = {str(state): int(n) for state, n in connection.execute(query)}
+    store = SqlSweepStore(engine)
+    late = len(store.projects_to_replan(today=MONDAY))
+    ready = len(store.ready_automated(today=MONDAY))
+    by_state = ", ".join(f"{n:,} {state}" for state, n in sorted(states.items()))
+    return f"projects: {by_state}; {late:,} active with late work; {ready:,} automated tasks that may be ready"
+
+
+def settings_for(engine: Engine, folder: Path) -> Settings:
+    """The sweep's settings: its data folder (the Maildir, the key that signs links) in ``folder``, never SMTP."""
+    return Settings(
+        data_dir=folder,
+        database_url=engine.url.render_as_string(hide_password=False),
+        smtp_host=None,
+        delivery_deadline_seconds=599,
+    )
+
+
+def sweep(engine: Engine, settings: Settings, day: date) -> SweepReport:
+    """``onboarding sweep --as-of DAY --at 17:00 --no-deliver``: the service built as the CLI builds it, run."""
+    clock = FixedClock(day, at=datetime.combine(day, AT))
+    return sweep_service(settings, clock=clock, deliver=False, engine=engine).run()
+
+
+def team_day(engine: Engine, settings: Settings, day: date) -> tuple[int, int]:
+    """The team's work of ``day`` that leads to automated tasks: each open task due by then whose successor is a
+    pending automated task is completed on ``day``, as its owner would; returns (completed, refused: its own
+    predecessors still open)."""
+    lead = tasks.alias("lead")
+    query = (
+        select(lead.c.project_id, lead.c.key)
+        .join_from(tasks, lead, and_(lead.c.project_id == tasks.c.project_id, lead.c.position == tasks.c.position - 1))
+        .join(projects, projects.c.id == tasks.c.project_id)
+        .where(
+            tasks.c.kind == "automated",
+            tasks.c.state == "pending",
+            lead.c.state.in_(("pending", "in_progress")),
+            lead.c.due_on <= day,
+            projects.c.state == "active",
+        )
+        .order_by(lead.c.project_id, lead.c.key)
+    )
+    with engine.connect() as connection:
+        due = [(r[0], r[1]) for r in connection.execute(query)]
+    service = project_service(settings, clock=FixedClock(day, at=datetime.combine(day, AT)), engine=engine)
+    completed = refused = 0
+    for project_id, task_key in due:
+        try:
+            service.change_task(project_id, task_key, Action.complete, by="bench")
+        except OnboardingError:
+            refused += 1
+        else:
+            completed += 1
+    return completed, refused
+
+
+def deliver(engine: Engine, settings: Settings, day: date, *, at_most: int | None) -> DispatchReport:
+    """What is due in the outbox (at most ``at_most`` messages) delivered to the Maildir, one delivery run after
+    another while a run stops at its deadline."""
+    clock = FixedClock(day, at=datetime.combine(day, AT))
+    delivery = dispatcher(settings, engine=engine, clock=clock)
+    total = DispatchReport()
+    while True:
+        left = None if at_most is None else at_most - total.sent - total.failed - total.held - total.suppressed
+        report = delivery.deliver_due(max_messages=left)
+        total += report
+        if not report.out_of_time or report.unavailable or left == 0:
+            return total
+
+
+def pending(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).where(outbox.c.status == "pending")).scalar_one())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=250_000)
+    parser.add_argument("--tasks", type=int, default=40)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--cache", type=Path, help="keep the SQLite portfolio in this folder and sweep a copy of it")
+    parser.add_argument(
+        "--deliver-at-most",
+        type=int,
+        metavar="N",
+        help="deliver only N of the messages queued (the rate at scale, without the better part of an hour)",
+    )
+    args = parser.parse_args()
+    assert MONDAY.weekday() == 0 and WEEKDAY.weekday() == 1
+    mix = sweep_bench.Mix()
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="whole-sweep-")))
+        started = time.perf_counter()
+        if args.database == "sqlite" and args.cache:
+            cached, overdue = sweep_bench.cached_sqlite(args.cache, projects=args.projects, tasks=args.tasks, mix=mix)
+            source = Path(str(cached.url.database))
+            cached.dispose()
+            copy = tmp / "portfolio.db"
+            shutil.copyfile(source, copy)  # the sweeps write: the cached file stays as loaded
+            engine = make_engine(f"sqlite:///{copy}")
+            stack.callback(engine.dispose)
+            how = "loaded" if overdue is not None else f"copied from {source}"
+        else:
+            engine = stack.enter_context(scratch_engine(args.database, tmp))
+            migrate(engine)
+            overdue = sweep_bench.load(engine, projects=args.projects, tasks=args.tasks, mix=mix)
+            how = "loaded"
+        print(
+            f"{how}: {args.projects:,} projects x {args.tasks} tasks = {args.projects * args.tasks:,} task rows "
+            f"in {time.perf_counter() - started:.0f} s on {args.database}"
+        )
+        print(portfolio_summary(engine))
+        settings = settings_for(engine, tmp / "data")
+
+        rows, floor_time = timed(lambda: floor(engine))
+        print(f"floor (every task row through the driver, {FLOOR_CHUNK:,} a fetch): {floor_time}; {rows:,} rows")
+
+        queued = queued_by_kind(engine)
+        monday, monday_time = timed(lambda: sweep(engine, settings, MONDAY))
+        now_queued = queued_by_kind(engine)
+        print(f"Monday sweep {MONDAY} (no delivery): {monday_time}; {describe_sweep(monday)}")
+        print(f"  {describe_queued(queued, now_queued)}")
+        del monday
+
+        queued = now_queued
+        (completed, refused), team_time = timed(lambda: team_day(engine, settings, MONDAY))
+        now_queued = queued_by_kind(engine)
+        print(
+            f"the team's Monday (in no ratio): {team_time}; {completed:,} tasks due by then completed, each leading "
+            f"to an automated task ({refused:,} refused: their own predecessors open); "
+            f"{describe_queued(queued, now_queued)}"
+        )
+
+        queued = now_queued
+        weekday, weekday_time = timed(lambda: sweep(engine, settings, WEEKDAY))
+        now_queued = queued_by_kind(engine)
+        print(f"weekday sweep {WEEKDAY} (no delivery): {weekday_time}; {describe_sweep(weekday)}")
+        print(f"  {describe_queued(queued, now_queued)}")
+        del weekday
+
+        waiting = pending(engine)
+        delivered, delivery_time = timed(lambda: deliver(engine, settings, WEEKDAY, at_most=args.deliver_at_most))
+        print(
+            f"delivery to a Maildir: {delivery_time}; {delivered.sent:,} of {waiting:,} messages delivered "
+            f"({delivered.sent / delivery_time.wall:,.0f} a second), {delivered.failed:,} failed, "
+            f"{delivered.held:,} held, {delivered.suppressed:,} suppressed"
+            + (f"; mail folder unavailable: {delivered.unavailable}" if delivered.unavailable else "")
+        )
+
+        def ratio(phase: Timing) -> str:
+            return f"{phase.wall / floor_time.wall:.2f} (CPU {phase.cpu / floor_time.cpu:.2f})"
+
+        print(f"monday_ratio={ratio(monday_time)}")
+        print(f"ratio={ratio(weekday_time)}")
+
+
+if __name__ == "__main__":
+    main()
