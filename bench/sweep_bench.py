@@ -38,6 +38,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from scratch import scratch_engine
 from sqlalchemy import Engine, text
@@ -51,6 +52,7 @@ from onboarding.core.blueprint import NudgePolicy
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
 from onboarding.core.messages import Person
 from onboarding.core.nudges import nudge_thresholds
+from onboarding.core.status import spread_weekday
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import NudgeFilter
 from onboarding.services.projects import ProjectService
@@ -67,8 +69,9 @@ AUTOMATED_EVERY, AUTOMATED_AT = 20, 4  # with email policies, tasks t4, t24, ...
 class Mix:
     """A portfolio with the example blueprints' emails and a realistic mix of project states.
 
-    The blueprint gets the examples' email policies: a weekly status email on Mondays
-    at 09:00 to two customer roles (admin, sponsor) and one when a milestone is
+    The blueprint gets the examples' email policies: a weekly status email at 09:00 on
+    a weekday of each project's own (``weekday: spread``), when there is news for its
+    reader, to two customer roles (admin, sponsor), and one when a milestone is
     completed, and every ``AUTOMATED_EVERY``-th task is automated, emailing the admin
     and the engineer when it is ready (as the payroll example's prenotes). An
     automated task past its target date was run, unless the task before it is still
@@ -81,7 +84,7 @@ class Mix:
 
     on_hold: float = 0.05
     live: float = 0.5
-    cache_name: str = "whole-sweep-portfolio-v1"  # the cached file's name: change it when the mix changes
+    cache_name: str = "whole-sweep-portfolio-v2"  # the cached file's name: change it when the mix changes
 
 
 def is_automated(position: int) -> bool:
@@ -124,10 +127,28 @@ def blueprint_text(tasks: int, *, emails: bool = False) -> str:
             "status_emails:",
             "  recipients: [admin, sponsor]",
             "  on_milestone_complete: true",
-            '  weekly_digest: {weekday: mon, at: "09:00"}',
+            '  weekly_digest: {weekday: spread, at: "09:00"}',
             "  include_projected_go_live: true",
         ]
     return "\n".join(lines) + "\n"
+
+
+def weekly_history(raw: Any) -> list[tuple[object, ...]]:
+    """Each open project's latest weekly update to its two readers before ``TODAY``, as daily sweeps leave it: its
+    spread weekday's slot of the week before (a Monday project's: a week ago), when it was after the kickoff.
+    Recorded as a week without news (``weekly_quiet``): the sweep reads it as that week's update."""
+    cursor = raw.cursor()
+    cursor.execute(
+        "SELECT p.id, p.kickoff_on, b.email FROM projects p JOIN bindings b ON b.project_id = p.id "
+        "WHERE p.state <> 'completed' AND b.role IN ('admin', 'sponsor')"
+    )
+    rows: list[tuple[object, ...]] = []
+    for pid, kickoff, email in cursor.fetchall():
+        weekday = spread_weekday(pid)
+        slot = TODAY - timedelta(days=7 - weekday if weekday else 7)
+        if slot > (date.fromisoformat(kickoff) if isinstance(kickoff, str) else kickoff):
+            rows.append((pid, email, slot))
+    return rows
 
 
 def nudge_history(
@@ -377,6 +398,8 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
             overdue += chunk_overdue
         for definition in index_definitions:
             cursor.execute(definition)
+        if mix is not None:
+            many("weekly_quiet", ["project_id", "email", "slot_on"], weekly_history(raw))
         if sqlite:
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA synchronous=NORMAL")
