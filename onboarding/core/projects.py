@@ -282,11 +282,11 @@ def with_plan(
     blueprint: Blueprint,
     *,
     at: datetime,
+    today: date,
     targets: Plan | None = None,
-    today: date | None = None,
 ) -> ProjectRecord:
     """The project with a re-forecast applied to its tasks and projected dates (and targets, when given); a moved
-    go-live is dated ``today`` (default: ``at``'s day)."""
+    go-live is dated ``today``."""
     previous = {t.key: t for t in project.tasks}
     tasks = task_records(plan, blueprint, progress=project.progress, previous=previous, targets=targets)
     go_live = plan.go_live.chosen_on if plan.go_live else None
@@ -295,7 +295,7 @@ def with_plan(
         go_live = launch.done_on
     moved_on = project.go_live_moved_on
     if project.projected_go_live_on is not None and go_live != project.projected_go_live_on:
-        moved_on = today or at.date()
+        moved_on = today
     return replace(
         project,
         tasks=tasks,

@@ -2,7 +2,7 @@
 
 ``status_context`` turns a project's milestone and task states into the
 ``StatusContext`` the status template renders; ``status_message`` wraps it in the
-``OutgoingMessage`` to queue; ``due_status_messages`` decides, for a blueprint's
+``OutgoingMessage`` to queue; ``status_due`` decides, for a blueprint's
 ``StatusEmailPolicy``, which of them are due now (on milestone completion, and the
 weekly digest at its weekday and time in the recipient's zone; a spread digest on the project's own weekday).
 
@@ -320,11 +320,6 @@ class StatusDue:
 
     messages: tuple[OutgoingMessage, ...]
     quiet: tuple[tuple[str, date], ...] = ()
-
-
-def due_status_messages(**given: Any) -> tuple[OutgoingMessage, ...]:
-    """The status emails due now (``status_due``'s messages)."""
-    return status_due(**given).messages
 
 
 def status_due(

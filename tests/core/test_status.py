@@ -19,7 +19,6 @@ from onboarding.core.status import (
     ProjectStatus,
     TaskState,
     TaskStatus,
-    due_status_messages,
     should_send_weekly,
     spread_weekday,
     status_context,
@@ -380,9 +379,9 @@ def test_should_send_weekly_once_per_slot_and_late_rather_than_never() -> None:
         should_send_weekly(policy, now=datetime(2026, 12, 7, 15), recipient=LEE, since=D("2026-11-30"))
 
 
-def test_due_status_messages_announce_visible_milestones_and_the_weekly_digest() -> None:
+def test_status_due_announce_visible_milestones_and_the_weekly_digest() -> None:
     policy = StatusEmailPolicy(recipients=("customer_payroll_admin", "customer_hr", "customer_it"))
-    messages = due_status_messages(
+    messages = status_due(
         policy=policy,
         project=PROJECT,
         milestones=MILESTONES,
@@ -393,7 +392,7 @@ def test_due_status_messages_announce_visible_milestones_and_the_weekly_digest()
         weekly_sent_on={LEE.email: D("2026-11-30"), ROSA.email: D("2026-12-07")},
         started_on=D("2026-11-02"),
         vendor_contact=DANA,
-    )
+    ).messages
     assert [m.idempotency_key for m in messages] == [
         "status:p1:lee@acme.example:milestone_complete:data_migration",
         "status:p1:lee@acme.example:weekly:2026-12-07",
@@ -403,7 +402,7 @@ def test_due_status_messages_announce_visible_milestones_and_the_weekly_digest()
     assert "Vendor QA sweep" not in json.dumps([m.context for m in messages])
 
 
-def test_due_status_messages_follow_the_policy_switches_and_send_one_per_person() -> None:
+def test_status_due_follow_the_policy_switches_and_send_one_per_person() -> None:
     policy = StatusEmailPolicy(
         recipients=("customer_payroll_admin", "customer_hr"), on_milestone_complete=False, weekly_digest=None
     )
@@ -417,13 +416,13 @@ def test_due_status_messages_follow_the_policy_switches_and_send_one_per_person(
         "started_on": D("2026-11-02"),
         "vendor_contact": DANA,
     }
-    assert due_status_messages(policy=policy, recipients={"customer_payroll_admin": LEE}, **common) == ()
+    assert status_due(policy=policy, recipients={"customer_payroll_admin": LEE}, **common).messages == ()
     both_roles = StatusEmailPolicy(
         recipients=("customer_payroll_admin", "customer_hr"), weekly_digest=WeeklyDigest(only_with_news=False)
     )
-    messages = due_status_messages(
+    messages = status_due(
         policy=both_roles, recipients={"customer_payroll_admin": LEE, "customer_hr": LEE}, **common
-    )
+    ).messages
     assert [m.idempotency_key for m in messages] == [
         "status:p1:lee@acme.example:milestone_complete:data_migration",
         "status:p1:lee@acme.example:weekly:2026-12-07",
@@ -548,7 +547,7 @@ def test_property_a_hidden_completed_milestone_is_never_announced(
 ) -> None:
     milestones, tasks, project = project_data
     policy = StatusEmailPolicy(recipients=("customer_payroll_admin",))
-    messages = due_status_messages(
+    messages = status_due(
         policy=policy,
         project=project,
         milestones=milestones,
@@ -559,7 +558,7 @@ def test_property_a_hidden_completed_milestone_is_never_announced(
         weekly_sent_on={},
         started_on=D("2026-11-02"),
         vendor_contact=DANA,
-    )
+    ).messages
     dump = json.dumps([m.context for m in messages], ensure_ascii=False) + "".join(m.subject for m in messages)
     assert "INTERNAL" not in dump
     announced = [m for m in messages if m.context["reason"] == "milestone_complete"]

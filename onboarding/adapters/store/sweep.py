@@ -400,11 +400,10 @@ class SqlSweepStore:
             return
         with writing(self.engine) as connection:
             statement = _insert(connection)(weekly_quiet)
+            later = func.max if connection.dialect.name == "sqlite" else func.greatest  # of two values
             statement = statement.on_conflict_do_update(
                 index_elements=["project_id", "email"],
-                set_={"slot_on": func.max(weekly_quiet.c.slot_on, statement.excluded.slot_on)}
-                if connection.dialect.name == "sqlite"
-                else {"slot_on": func.greatest(weekly_quiet.c.slot_on, statement.excluded.slot_on)},
+                set_={"slot_on": later(weekly_quiet.c.slot_on, statement.excluded.slot_on)},
             )
             for start in range(0, len(rows), RECORD_CHUNK):
                 connection.execute(statement, rows[start : start + RECORD_CHUNK])
