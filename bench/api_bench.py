@@ -10,7 +10,7 @@ call at a time:
    to a real ``onboarding web`` server (one worker) on another fresh database, through
    one keep-alive connection (the standard library's ``http.client``: the lightest
    client there is, so that the figure is the server's cost, not a client library's);
-3. ``--rounds`` rounds of both (default 3), in turn first, each on a fresh database; the
+3. ``--rounds`` rounds of both (default 5), in turn first, each on a fresh database; the
    best time of each path is compared (the least disturbed run of each: a shared
    machine's load comes and goes), and the medians are printed beside it.
 
@@ -231,7 +231,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--warmup", type=int, default=10, help="projects launched and worked before the clock starts")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of both paths; the best of each is compared")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of both paths; the best of each is compared")
     args = parser.parse_args()
     kickoff = date.today() - timedelta(days=7)
     requests = args.projects * (1 + len(TASKS))

@@ -70,7 +70,9 @@ from onboarding.errors import (
     OnboardingError,
     PlanInputInvalid,
     Problem,
+    ProjectNotFound,
     QueryInvalid,
+    TransitionRefused,
 )
 from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.planning import collector_paused
@@ -120,6 +122,16 @@ class Launched:
     project: ProjectRecord
     created: bool  # False: a project with this external id existed already
     plan: Plan | None = None  # the plan it was launched with (when made now)
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """One task change of ``ProjectService.change_tasks``: the project (by id), the task, and the emails that go
+    out with the change."""
+
+    project_id: str
+    task_key: str
+    messages: Sequence[OutgoingMessage] = ()
 
 
 @dataclass(frozen=True)
@@ -418,6 +430,52 @@ class ProjectService:
         """
         change = self._task_change(task_key, action, on=on, by=by, reason=reason, force=force, force_date=force_date)
         return self._update(ref, change, messages=messages, expected_version=expected_version)
+
+    def change_tasks(self, changes: Sequence[TaskChange], action: Action, *, by: str) -> list[TaskChange]:
+        """``change_task`` (as of today) for each of ``changes``, with its emails, for many projects at once: each
+        project is read once, its changes are applied in order as ``change_task`` would apply them one after the
+        other (each re-forecast, alerted on and emailed about the same way), and every project is written in
+        one transaction. A change the lifecycle refuses (``TransitionRefused``) is left out, as ``change_task``
+        would refuse it; so is a project not found. Returns the changes made.
+
+        When another change reached one of the projects between the read and the write, nothing is written and
+        the batch is read and applied again; after a few such tries, each change is made on its own.
+        """
+        asked: dict[str, list[TaskChange]] = {}
+        for c in changes:
+            asked.setdefault(c.project_id, []).append(c)
+        for _attempt in range(_RETRIES):
+            made: list[TaskChange] = []
+            writes: list[ProjectChange] = []
+            for project in self._store.load_many(list(asked)):
+                loaded = self.blueprint_of(project)
+                current, events, queued = project, list[Event](), list[OutgoingMessage]()
+                for c in asked[project.id]:
+                    step = self._task_change(
+                        c.task_key, action, on=None, by=by, reason=None, force=False, force_date=False
+                    )
+                    try:
+                        current, step_events, step_queued = self._applied(current, step, loaded, messages=c.messages)
+                    except TransitionRefused:
+                        continue
+                    events += step_events
+                    queued += step_queued
+                    made.append(c)
+                if current is not project:
+                    writes.append(ProjectChange(project, current, events, queued))
+            try:
+                self._store.save_many(writes)
+            except ConcurrentChange:
+                continue
+            return made
+        made = []
+        for c in changes:
+            try:
+                self.change_task(c.project_id, c.task_key, action, by=by, messages=c.messages)
+            except (TransitionRefused, ProjectNotFound):
+                continue
+            made.append(c)
+        return made
 
     def preview_task_change(
         self,
@@ -878,16 +936,9 @@ class ProjectService:
             project = self._store.load(ref)
             if expected_version is not None and project.version != expected_version:
                 raise _conflict(project, expected_version)
-            loaded = self.blueprint_of(project)
-            changed, new_events = change(project, loaded)
-            queued: list[OutgoingMessage] = list(messages)
-            if reforecast and changed.state not in ENDED:
-                changed, plan_events, alerts = self._reforecast(project, changed, loaded)
-                new_events += plan_events
-                queued += alerts
-            completed = _completed_milestones(project, changed, loaded)
-            if completed:
-                queued += self.status_messages(changed, loaded, completed=completed)
+            changed, new_events, queued = self._applied(
+                project, change, self.blueprint_of(project), reforecast=reforecast, messages=messages
+            )
             try:
                 # only the task fields that changed are written: a nudge the sweep recorded meanwhile bumped its
                 # task's counters without a new project version, and rewriting whole rows would undo that
@@ -898,6 +949,29 @@ class ProjectService:
                 continue
             return replace(changed, version=project.version + 1)
         raise _kept_changing(ref)
+
+    def _applied(
+        self,
+        project: ProjectRecord,
+        change: Callable[[ProjectRecord, LoadedBlueprint], tuple[ProjectRecord, list[Event]]],
+        loaded: LoadedBlueprint,
+        *,
+        reforecast: bool = True,
+        messages: Sequence[OutgoingMessage] = (),
+    ) -> tuple[ProjectRecord, list[Event], list[OutgoingMessage]]:
+        """``change`` applied to ``project`` in memory, then its re-forecast (window-jump alert included) and the
+        status emails of the milestones it completed: the project after, its new events and the emails to queue
+        with it (``messages`` first)."""
+        changed, new_events = change(project, loaded)
+        queued: list[OutgoingMessage] = list(messages)
+        if reforecast and changed.state not in ENDED:
+            changed, plan_events, alerts = self._reforecast(project, changed, loaded)
+            new_events += plan_events
+            queued += alerts
+        completed = _completed_milestones(project, changed, loaded)
+        if completed:
+            queued += self.status_messages(changed, loaded, completed=completed)
+        return changed, new_events, queued
 
     def _reforecast(
         self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint

@@ -55,7 +55,7 @@ from onboarding.services.ports import (
     TemporaryDeliveryError,
     Webhooks,
 )
-from onboarding.services.projects import ProjectService
+from onboarding.services.projects import ProjectService, TaskChange
 
 BATCH = 500  # projects per batch: a flow runs one task per batch
 
@@ -285,37 +285,41 @@ class SweepService:
         return self._projects.reforecast_many(project_ids, failed=failed)
 
     def automate(self, ready: Sequence[tuple[str, str]]) -> int:
-        """Run the action of each ready automated task, then complete it (an email is queued with the change)."""
+        """Run the action of each ready automated task, then complete it (an email is queued with the change), a
+        batch at a time: the batch's projects are read together and written in one transaction
+        (``ProjectService.change_tasks``)."""
         done = 0
-        for project_id, task_key in ready:
-            project = self._projects.get(project_id)
-            found = self._automation(project, task_key)
-            if found is None:
-                continue
-            action, messages = found
-            if not isinstance(action, EmailAction):
-                payload = {
-                    **action.payload,
-                    "event": "task_ready",
-                    "project_id": project.id,
-                    "external_id": project.external_id,
-                    "customer": project.customer,
-                    "task": task_key,
-                }
-                try:
-                    self._webhooks.post(
-                        action.url,
-                        payload,
-                        idempotency_key=f"webhook:{project.id}:{task_key}",
-                        timeout_seconds=action.timeout_seconds,
-                    )
-                except (TemporaryDeliveryError, PermanentDeliveryError):
-                    continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
-            try:
-                self._projects.change_task(project_id, task_key, Action.complete, by="engine", messages=messages)
-            except TransitionRefused:
-                continue  # its predecessors are not done yet
-            done += 1
+        for start in range(0, len(ready), BATCH):
+            batch = ready[start : start + BATCH]
+            projects = {p.id: p for p in self._projects.get_many(sorted({pid for pid, _ in batch}))}
+            changes: list[TaskChange] = []
+            for project_id, task_key in batch:
+                project = projects.get(project_id)
+                found = self._automation(project, task_key) if project is not None else None
+                if project is None or found is None:
+                    continue
+                action, messages = found
+                if not isinstance(action, EmailAction):
+                    payload = {
+                        **action.payload,
+                        "event": "task_ready",
+                        "project_id": project.id,
+                        "external_id": project.external_id,
+                        "customer": project.customer,
+                        "task": task_key,
+                    }
+                    try:
+                        self._webhooks.post(
+                            action.url,
+                            payload,
+                            idempotency_key=f"webhook:{project.id}:{task_key}",
+                            timeout_seconds=action.timeout_seconds,
+                        )
+                    except (TemporaryDeliveryError, PermanentDeliveryError):
+                        continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
+                changes.append(TaskChange(project_id, task_key, messages))
+            # one whose predecessors are not done yet is refused and left pending
+            done += len(self._projects.change_tasks(changes, Action.complete, by="engine"))
         return done
 
     def _automation(

@@ -30,14 +30,15 @@ from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
-from onboarding.core.messages import Person
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person
 from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.status import spread_weekday
 from onboarding.core.sweep_days import SweepHistory
-from onboarding.errors import SweepRefused
+from onboarding.errors import SweepRefused, TransitionRefused
 from onboarding.services.dispatch import Dispatcher
-from onboarding.services.projects import ProjectService
+from onboarding.services.ports import OutboxQuery
+from onboarding.services.projects import ProjectService, TaskChange
 from onboarding.services.sweep import SweepService, _ladder, batches
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import _fresh_postgres
@@ -106,6 +107,7 @@ class World:
             sender=SENDER,
         )
         self.store = sweep_store
+        self.outbox = outbox
 
     def launch(self) -> str:
         people = {**PEOPLE, "impl_engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York")}
@@ -199,6 +201,65 @@ def test_a_ready_automated_task_runs_its_action_and_completes(stores: Stores, tm
     (note,) = world.mail_to("lee@acme.example", "automated")
     assert note["Subject"] == "Direct-deposit prenotes sent for Acme Manufacturing"
     assert world.sweep.run().automated == 0
+
+
+def test_a_batch_of_task_changes_leaves_what_the_same_changes_one_at_a_time_leave(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """``change_tasks`` (the sweep's automated tasks, a batch at a time) against ``change_task`` per change, on two
+    projects launched alike: the same tasks, dates, states, events and emails, a refused change left out."""
+    world = World(stores, tmp_path)
+    one_at_a_time, batched = world.launch(), world.launch()
+    world.clock.set(D("2027-01-19"))  # weeks late: each change re-forecasts and moves the go-live
+    asked = ["kickoff_call", "company_setup_questionnaire", "sign_off_scope", "go_no_go", "notify_old_provider"]
+
+    def note(pid: str, key: str) -> OutgoingMessage:
+        return OutgoingMessage(
+            idempotency_key=f"test:{pid}:{key}",
+            kind=MessageKind.automated,
+            to=(PEOPLE["customer_payroll_admin"],),
+            subject=f"{key} done",
+            context={},
+            customer_facing=True,
+            project_id=pid,
+        )
+
+    made_alone = []
+    for key in asked:
+        try:
+            world.projects.change_task(
+                one_at_a_time, key, Action.complete, by="engine", messages=[note(one_at_a_time, key)]
+            )
+        except TransitionRefused:
+            continue
+        made_alone.append(key)
+    made = world.projects.change_tasks(
+        [TaskChange(batched, key, (note(batched, key),)) for key in asked], Action.complete, by="engine"
+    )
+    assert [c.task_key for c in made] == made_alone
+    assert "go_no_go" not in made_alone and "sign_off_scope" in made_alone  # refused, and allowed by one before it
+
+    def seen(pid: str) -> tuple[object, ...]:
+        project = world.projects.get(pid)
+        events = [(e.kind, e.actor, e.task_key, e.data) for e in world.projects.events(pid)]
+        entries, _ = world.outbox.entries(OutboxQuery(project_id=pid))
+        # a weekly update's slot is the project's own weekday (``spread``): the two projects' differ
+        mail = sorted(
+            (e.kind, e.subject, e.recipients, re.sub(r":weekly:.*", "", e.key.replace(pid, "P"))) for e in entries
+        )
+        return (
+            project.tasks,
+            project.state,
+            project.projected_go_live_on,
+            project.finish_on,
+            project.go_live_moved_on,
+            repr(events).replace(pid, "P"),
+            mail,
+        )
+
+    for got, expected in zip(seen(batched), seen(one_at_a_time), strict=True):
+        assert got == expected
+    assert world.projects.get(batched).version == 2  # one write for its changes
 
 
 def test_weekly_status_goes_to_customer_recipients_on_their_projects_weekday(stores: Stores, tmp_path: Path) -> None:
