@@ -15,10 +15,11 @@ import fcntl
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy import (
     URL,
     ColumnElement,
     Connection,
+    Date,
     Engine,
     Select,
     and_,
@@ -889,17 +891,19 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
 
 
 def _update_tasks(connection: Connection, changed: Iterable[tuple[str, TaskRecord]], *, fields: Sequence[str]) -> None:
-    """Set ``fields`` of the rows of these (project id, task) pairs: one statement."""
-    rows = [_task_values(pid, t) for pid, t in changed]
+    """Set ``fields`` of the rows of these (project id, task) pairs: one statement, its rows handed to the driver
+    as they are (a daily re-forecast writes tens of thousands: SQLAlchemy's per-row bind processing would cost
+    more than the database's work). Dates go to SQLite as ISO text, as SQLAlchemy's ``Date`` stores them."""
+    columns = [c for c in fields if c not in ("project_id", "key")]
+    getters = [_DRIVER_VALUE[connection.dialect.name][c] for c in columns]
+    rows = [(*(get(t) for get in getters), pid, t.key) for pid, t in changed]
     if not rows:
         return
-    columns = [c for c in fields if c not in ("project_id", "key")]
-    connection.execute(
-        update(tasks)
-        .where(tasks.c.project_id == bindparam("b_project_id"), tasks.c.key == bindparam("b_key"))
-        .values({c: bindparam(f"b_{c}") for c in columns}),
-        [{f"b_{k}": row[k] for k in ("project_id", "key", *columns)} for row in rows],
-    )
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    quote = connection.dialect.identifier_preparer.quote
+    assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+    statement = f"UPDATE tasks SET {assignments} WHERE project_id = {mark} AND {quote('key')} = {mark}"  # noqa: S608
+    connection.exec_driver_sql(statement, rows)
 
 
 def _update_bindings(connection: Connection, change: ProjectChange) -> None:
@@ -944,6 +948,22 @@ def _event_values(project_id: str, e: Event) -> dict[str, Any]:
 _TASK_FIELDS = tuple(TaskRecord.__dataclass_fields__)
 _TASK_COLUMNS = [tasks.c[name] for name in _TASK_FIELDS]  # a task row read in the record's field order
 _STATE = _TASK_FIELDS.index("state")
+
+
+def _driver_getters(*, dates_as_text: bool) -> dict[str, Callable[[TaskRecord], Any]]:
+    """Each task field as the driver takes it: the state's value, dates as ISO text on SQLite."""
+
+    def field(name: str) -> Callable[[TaskRecord], Any]:
+        if name == "state":
+            return lambda t: t.state.value
+        if dates_as_text and isinstance(tasks.c[name].type, Date):
+            return lambda t: None if (d := getattr(t, name)) is None else d.isoformat()
+        return attrgetter(name)
+
+    return {name: field(name) for name in _TASK_FIELDS}
+
+
+_DRIVER_VALUE = {"sqlite": _driver_getters(dates_as_text=True), "postgresql": _driver_getters(dates_as_text=False)}
 
 
 def _task_values(project_id: str, t: TaskRecord) -> dict[str, Any]:
