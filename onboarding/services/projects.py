@@ -449,7 +449,9 @@ class ProjectService:
             writes: list[ProjectChange] = []
             for project in self._store.load_many(list(asked)):
                 loaded = self.blueprint_of(project)
-                current, events, queued = project, list[Event](), list[OutgoingMessage]()
+                current = project
+                events: list[Event] = []
+                queued: list[OutgoingMessage] = []
                 for c in asked[project.id]:
                     step = self._task_change(
                         c.task_key, action, on=None, by=by, reason=None, force=False, force_date=False
