@@ -39,10 +39,12 @@ def sign_in(page: Page, application: Application, base: str, address: str) -> No
 
 def sent_link(application: Application, address: str) -> str:
     """The link of the sign-in email, once the server's own delivery (a background task after its answer) put it
-    in the Maildir; read from the files, so that the test never delivers at the same time as the server."""
+    in the Maildir; read from the delivered files, so that the test never delivers at the same time as the server."""
     folder = Path(application.settings.effective_maildir)
     for _attempt in range(100):
-        for message in sorted(folder.glob("*/*"), key=lambda f: f.stat().st_mtime, reverse=True):
+        # delivered messages only: tmp/ holds a batch being staged, whose files go once linked into new/
+        delivered = [*folder.glob("new/*"), *folder.glob("cur/*")]
+        for message in sorted(delivered, key=lambda f: f.stat().st_mtime, reverse=True):
             parsed = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
             if address in str(parsed["To"]):
                 found = LINK.search(parsed.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
