@@ -143,6 +143,7 @@ SWEEP_CODES: dict[str, str] = {
     "sweep-day-out-of-range": "a sweep's day outside the years the calendars cover",
     "sweep-in-future": "a sweep as of a later day or time than now, on a database that is not a simulation",
     "sweep-before-last-swept": "a sweep as of a day before the latest day already swept",
+    "invalid-shard": "a share of a sweep outside its count: shards from 1, a shard from 0 to shards - 1",
 }
 
 # Stable problem codes of the demo (documented in README.md).

@@ -9,9 +9,15 @@ the newer run). Needs a Prefect server (the temporary one has no scheduler):
     prefect server start                      # one machine; another terminal:
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m onboarding_flows.serve
 
-Across machines, point PREFECT_API_URL at a Prefect server backed by PostgreSQL,
-create a process work pool, deploy the flows to it, and run ``prefect worker
-start --pool NAME`` on each machine (see README.md).
+Across machines (README.md, "A sweep shared by several machines"): a Prefect server
+backed by PostgreSQL, a process work pool, ``prefect worker start --pool NAME`` on
+each machine, the engine's data on PostgreSQL, and
+
+    python -m onboarding_flows.serve --shards 32 --pool NAME
+
+which deploys the ``sweep-shard`` flow to the pool (by its module path: each
+worker runs it from the package installed on its machine) and schedules the sweep
+with ``shards=32``: each sweep shares its projects out as 32 shard runs.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 
+from onboarding.core.shards import Shard
+from onboarding.errors import SweepRefused
 from onboarding_flows.report import report
-from onboarding_flows.sweep import sweep
+from onboarding_flows.sweep import deploy_shards, sweep
 
 
 def _one_at_a_time() -> ConcurrencyLimitConfig:
@@ -32,15 +40,17 @@ def _one_at_a_time() -> ConcurrencyLimitConfig:
 
 
 def deployments(
-    *, sweep_cron: str | None = None, sweep_every: timedelta | None = None, report_cron: str
+    *, sweep_cron: str | None = None, sweep_every: timedelta | None = None, report_cron: str, shards: int = 1
 ) -> list[RunnerDeployment]:
-    """The sweep (on a cron, or every ``sweep_every``) and the weekly report, neither overlapping itself."""
+    """The sweep (on a cron, or every ``sweep_every``; shared out as ``shards`` shard runs) and the weekly
+    report, neither overlapping itself."""
     if (sweep_cron is None) == (sweep_every is None):
         raise ValueError("give the sweep either a cron or an interval")
     sweep_deployment = sweep.to_deployment(
         name="sweep",
         cron=sweep_cron,
         interval=sweep_every,
+        parameters={"shards": shards} if shards > 1 else None,
         concurrency_limit=_one_at_a_time(),
         description="Re-forecast, automated tasks, nudges, status emails, delivery.",
     )
@@ -61,12 +71,27 @@ def main() -> None:
         "--interval", type=float, metavar="SECONDS", help="Sweep every SECONDS instead of on a cron (e.g. in tests)."
     )
     parser.add_argument("--report-cron", default="0 7 * * 1", help="When the managers' report goes out (cron, UTC).")
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="Share each sweep out as this many shard runs to the workers of --pool (default 1: no sharing).",
+    )
+    parser.add_argument("--pool", help="The process work pool whose workers run the shard runs (with --shards).")
     args = parser.parse_args()
     if args.interval is not None and args.interval <= 0:
         parser.error("--interval must be a positive number of seconds")
+    try:
+        Shard(0, args.shards)
+    except SweepRefused as refused:
+        parser.error(f"--shards: {refused.problems[0].message} ({refused.problems[0].hint})")
+    if args.shards > 1 and not args.pool:
+        parser.error("--shards needs --pool: the process work pool whose workers run the shards")
     every = timedelta(seconds=args.interval) if args.interval is not None else None
     cron = None if every else args.cron or "*/15 * * * *"
-    serve(*deployments(sweep_cron=cron, sweep_every=every, report_cron=args.report_cron))
+    if args.pool:
+        deploy_shards(args.pool)
+    serve(*deployments(sweep_cron=cron, sweep_every=every, report_cron=args.report_cron, shards=args.shards))
 
 
 if __name__ == "__main__":

@@ -215,3 +215,31 @@ def test_a_dry_run_is_refused_as_the_sweep_would_be(configured: Engine, tmp_path
     refused(sweep("--as-of", (TODAY + timedelta(days=19)).isoformat(), "--dry-run"), "sweep-in-future")
     refused(sweep("--at", "noon", "--dry-run"), "invalid-sweep-time")
     assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--shards", "4"], "--shards needs --pool"),
+        (["--shards", "0", "--pool", "sweeps"], "Invalid value for '--shards'"),
+        (["--cron", "* * * * *", "--interval", "5"], "not both"),
+    ],
+)
+def test_serve_refuses_a_share_of_sweeps_it_cannot_hand_out(
+    args: list[str], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before ``serve`` turns into Prefect's runner: nothing registered, nothing started."""
+    monkeypatch.setattr("os.execv", lambda *a: pytest.fail(f"serve started with {a}"))
+    result = CliRunner().invoke(main, ["serve", *args])
+    assert result.exit_code == 2 and says in result.output, result.output
+
+
+def test_serve_hands_its_shards_and_pool_to_the_flows(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr("os.execv", lambda _python, argv: started.append(argv))
+    result = CliRunner().invoke(main, ["serve", "--shards", "32", "--pool", "sweeps"])
+    assert result.exit_code == 0, result.output
+    assert started[0][1:] == [
+        "-m", "onboarding_flows.serve", "--cron", "*/15 * * * *", "--shards", "32", "--pool", "sweeps",
+        "--report-cron", "0 7 * * 1",
+    ]  # fmt: skip

@@ -8,6 +8,7 @@ import sys
 import click
 
 from onboarding.cli.edge import main
+from onboarding.core.shards import MAX_SHARDS
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -34,11 +35,22 @@ def demo(data: str, projects: int, days: int) -> None:
     help="Sweep every SECONDS instead of on a cron (for trials and tests).",
 )
 @click.option("--report-cron", default="0 7 * * 1", show_default=True, help="When the managers' report goes (UTC).")
-def serve(cron: str | None, interval: float | None, report_cron: str) -> None:
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1, max=MAX_SHARDS),
+    default=1,
+    show_default=True,
+    help="Share each sweep out as this many shard runs, run by the workers of --pool (several machines).",
+)
+@click.option("--pool", help="The Prefect process work pool whose workers run the shard runs (with --shards).")
+def serve(cron: str | None, interval: float | None, report_cron: str, shards: int, pool: str | None) -> None:
     """Serve the sweep and the weekly report on their schedules against a Prefect server (see README)."""
     if cron is not None and interval is not None:
         raise click.UsageError("give the sweep --cron or --interval, not both")
+    if shards > 1 and not pool:
+        raise click.UsageError("--shards needs --pool: the process work pool whose workers run the shards")
     when = ["--interval", str(interval)] if interval is not None else ["--cron", cron or "*/15 * * * *"]
+    when += ["--shards", str(shards), *(["--pool", pool] if pool else [])]
     # This process turns into the one serving the flows (exec, not a child process): a stop signal (systemd,
     # docker stop, kill) reaches Prefect's runner, which shuts down; a child would go on serving, orphaned.
     import os  # here, not at the top: the other commands never replace their process

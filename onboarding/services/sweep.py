@@ -41,6 +41,7 @@ from onboarding.core.nudges import (
 )
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord, project_contact, project_view
+from onboarding.core.shards import Shard
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import LEASE, Dispatcher, DispatchReport
@@ -256,15 +257,19 @@ class SweepService:
 
     # -- what needs attention (for a flow that hands the work out in batches) -------
 
-    def projects_to_reforecast(self) -> list[str]:
-        """Active projects whose plan moves today (work late to start or past its projected due date)."""
-        return self._store.projects_to_replan(today=self._clock.today())
+    def projects_to_reforecast(self, shard: Shard | None = None) -> list[str]:
+        """Active projects whose plan moves today (work late to start or past its projected due date), of
+        ``shard`` when the sweep is shared out (``core.shards``)."""
+        moving = self._store.projects_to_replan(today=self._clock.today())
+        return moving if shard is None else shard.of(moving)
 
     def ready_automated(self) -> list[tuple[str, str]]:
         return self._store.ready_automated(today=self._clock.today())
 
-    def active_projects(self) -> list[str]:
-        return self._store.active_projects()
+    def active_projects(self, shard: Shard | None = None) -> list[str]:
+        """The active projects, of ``shard`` when the sweep is shared out: the per-project steps' work."""
+        active = self._store.active_projects()
+        return active if shard is None else shard.of(active)
 
     def deliver(self) -> DispatchReport:
         return self._dispatcher.deliver_due() if self._dispatcher is not None else DispatchReport()

@@ -28,21 +28,16 @@ import email.policy
 import mailbox
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).parents[2]
-BIN = Path(sys.executable).parent  # `prefect` and `onboarding` as installed beside this Python
-SERVER_START_SECONDS = 90
+from tests.flows.processes import BIN, ROOT, environment, free_port, group_gone, started, tail, wait_until_healthy
+
 SCHEDULED_SWEEP_SECONDS = 120
 # How often the server looks for new deployments to schedule (default 5 s), and how often the runner
 # looks for runs that are due (default 10 s): the same code, less waiting.
@@ -60,82 +55,6 @@ PEOPLE = {
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _environment(tmp_path: Path, **more: str) -> dict[str, str]:
-    """This checkout's code, a throw-away Prefect home and data folder, offline and quiet; nothing inherited
-    from the caller's PREFECT_* or ONBOARDING_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ONBOARDING_"))}
-    env.update(
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        ONBOARDING_DATA_DIR=str(tmp_path / "data"),
-    )
-    env.update(more)
-    return env
-
-
-@contextmanager
-def _started(command: list[str], *, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` in its own process group, output to ``log``; stop the whole group on the way out."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            yield process
-        finally:
-            _stop_group(process)
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to every process of the group, SIGKILL to any left after a grace period."""
-    for sig, grace_seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        if _group_gone(process, within_seconds=grace_seconds):
-            return
-
-
-def _group_gone(process: subprocess.Popen[bytes], *, within_seconds: float) -> bool:
-    """Whether every process of the group has ended (not only its leader: a child may go on serving)."""
-    deadline = time.monotonic() + within_seconds
-    while time.monotonic() < deadline:
-        process.poll()  # reap the leader, or it stays in the group as a zombie
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def _tail(log: Path, lines: int = 25) -> str:
-    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else "(no output)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _wait_until_healthy(api: httpx.Client, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"prefect server exited with {server.returncode}:\n{_tail(log)}")
-        try:
-            if api.get("/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"prefect server not healthy after {SERVER_START_SECONDS} s:\n{_tail(log)}")
 
 
 def _kickoff_keys(maildir: Path) -> list[str]:
@@ -163,7 +82,7 @@ def _sweep_runs(api: httpx.Client) -> list[dict[str, Any]]:
 def test_a_served_schedule_runs_the_sweep_and_delivers(tmp_path: Path) -> None:
     started_at = time.monotonic()
     first_day = _today()
-    port = _free_port()
+    port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     server_log, serve_log = tmp_path / "prefect-server.log", tmp_path / "onboarding-serve.log"
     maildir = tmp_path / "data" / "maildir"
@@ -171,7 +90,7 @@ def test_a_served_schedule_runs_the_sweep_and_delivers(tmp_path: Path) -> None:
     server_command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
     with (
         httpx.Client(base_url=api_url, timeout=10) as api,
-        _started(server_command, env=_environment(tmp_path, **QUICKER_SERVER), log=server_log) as server,
+        started(server_command, env=environment(tmp_path, **QUICKER_SERVER), log=server_log) as server,
     ):
         # while the server starts: a project whose kickoff emails wait in the outbox for a sweep to deliver them
         bindings = [arg for role, person in PEOPLE.items() for arg in ("--bind", f"{role}={person}")]
@@ -179,7 +98,7 @@ def test_a_served_schedule_runs_the_sweep_and_delivers(tmp_path: Path) -> None:
         kickoff = ["--customer", "Acme Manufacturing", "--kickoff", first_day.isoformat()]
         launched = subprocess.run(
             [str(BIN / "onboarding"), "launch", blueprint, *kickoff, *bindings],
-            env=_environment(tmp_path),
+            env=environment(tmp_path),
             capture_output=True,
             text=True,
             timeout=120,
@@ -188,16 +107,16 @@ def test_a_served_schedule_runs_the_sweep_and_delivers(tmp_path: Path) -> None:
         assert launched.returncode == 0, launched.stdout + launched.stderr
         project_id = launched.stdout.split()[1]  # "launched acme-manufacturing-1a2b3c for ..."
         assert _kickoff_keys(maildir) == []  # nothing delivered yet
-        _wait_until_healthy(api, server, server_log)
+        wait_until_healthy(api, server, server_log)
         healthy_at = time.monotonic()
         serve_command = [str(BIN / "onboarding"), "serve", "--interval", "5"]
-        serve_env = _environment(tmp_path, PREFECT_API_URL=api_url, **QUICKER_RUNNER)
-        with _started(serve_command, env=serve_env, log=serve_log) as serving:
+        serve_env = environment(tmp_path, PREFECT_API_URL=api_url, **QUICKER_RUNNER)
+        with started(serve_command, env=serve_env, log=serve_log) as serving:
             runs: list[dict[str, Any]] = []
             done: list[dict[str, Any]] = []
             deadline = time.monotonic() + SCHEDULED_SWEEP_SECONDS
             while time.monotonic() < deadline:
-                assert serving.poll() is None, f"onboarding serve exited:\n{_tail(serve_log)}"
+                assert serving.poll() is None, f"onboarding serve exited:\n{tail(serve_log)}"
                 runs = _sweep_runs(api)
                 done = [r for r in runs if r["state_type"] == "COMPLETED"]
                 if done and len(_kickoff_keys(maildir)) == len(PEOPLE):
@@ -211,12 +130,12 @@ def test_a_served_schedule_runs_the_sweep_and_delivers(tmp_path: Path) -> None:
                     f"no scheduled sweep completed and delivered within {SCHEDULED_SWEEP_SECONDS} s "
                     f"(kickoff emails in the Maildir: {len(_kickoff_keys(maildir))} of {len(PEOPLE)}).\n"
                     f"sweep runs: {states}\n"
-                    f"--- prefect server log (tail) ---\n{_tail(server_log)}\n"
-                    f"--- onboarding serve log (tail) ---\n{_tail(serve_log)}"
+                    f"--- prefect server log (tail) ---\n{tail(server_log)}\n"
+                    f"--- onboarding serve log (tail) ---\n{tail(serve_log)}"
                 )
             # a stop signal to its process alone (systemd, docker stop, kill PID) ends all of serve
             os.kill(serving.pid, signal.SIGTERM)
-            assert _group_gone(serving, within_seconds=30), f"serve still running after SIGTERM:\n{_tail(serve_log)}"
+            assert group_gone(serving, within_seconds=30), f"serve still running after SIGTERM:\n{tail(serve_log)}"
     swept_at = time.monotonic()
 
     run = done[0]

@@ -33,6 +33,7 @@ from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
 from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.planning import scheduling_calendars
+from onboarding.core.shards import Shard
 from onboarding.core.status import spread_weekday
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import SweepRefused, TransitionRefused
@@ -720,3 +721,27 @@ def test_a_project_remembers_the_day_its_go_live_last_moved(stores: Stores, tmp_
     world.clock.set(D("2027-03-16"), at=datetime(2027, 3, 16, 15, 0, tzinfo=UTC))
     world.projects.note(pid, "still waiting", by="test")  # a change that moves no date
     assert world.projects.get(pid).go_live_moved_on == D("2027-03-15")
+
+
+def test_the_shards_of_a_sweep_share_its_projects_and_together_do_what_it_does(stores: Stores, tmp_path: Path) -> None:
+    """N shard runs attend each active project once (``core.shards``); attending them shard by shard, after the
+    portfolio-wide steps, re-forecasts and queues what the sweep's one pass would."""
+    world = World(stores, tmp_path)
+    pids = [world.launch() for _ in range(7)]
+    world.clock.set(D("2027-01-19"))  # weeks late: every plan moves
+    world.sweep.begin()
+    active, moving = world.sweep.active_projects(), world.sweep.projects_to_reforecast()
+    assert sorted(active) == sorted(pids) and sorted(moving) == sorted(pids)
+    parts = [Shard(index, 3) for index in range(3)]
+    assert sorted(p for part in parts for p in world.sweep.active_projects(part)) == sorted(active)
+    assert sorted(p for part in parts for p in world.sweep.projects_to_reforecast(part)) == sorted(moving)
+    world.sweep.automate(world.sweep.ready_automated())
+    world.sweep.record_nudges(world.sweep.decide_nudges())
+    attended = [
+        world.sweep.attend(world.sweep.active_projects(part), replan=world.sweep.projects_to_reforecast(part))
+        for part in parts
+    ]
+    assert sum(reforecast for reforecast, _, _ in attended) == len(pids)
+    assert world.sweep.projects_to_reforecast() == []  # nothing left for another shard or a second pass
+    again = world.sweep.run()  # the whole sweep after its shards: nothing left to do
+    assert (again.reforecast, again.status_emails, again.nudges, again.automated) == (0, 0, 0, 0)
