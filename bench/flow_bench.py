@@ -14,7 +14,14 @@ database, or SQLite with ``--prefect-database sqlite``), then measures in one ru
   and once after the flow (the mean is the baseline: on a shared machine the load
   drifts during a long run);
 - fixed start: a trivial flow run against the same server (the median of three);
-- flow: ``onboarding_flows/sweep.py``'s ``sweep`` flow against that server.
+- flow: ``onboarding_flows/sweep.py``'s ``sweep`` flow against that server;
+- shared: the same flow with ``shards=--shards`` (default 4), its shard runs
+  handed to a process work pool with one, then two, ``prefect worker start
+  --limit 1`` (each worker a machine of one core), as README.md's several-machine
+  set-up does. It prints each run's time, the throughput of two workers against
+  one, and the duplicates: projects attended by more than one shard run plus
+  messages counted sent more than once (must be 0), and checks both runs did the
+  direct sweep's work.
 
 Each sweep starts from a fresh copy of the loaded database. It checks that both
 sweeps did the same work, counts the flow run's task runs through the Prefect
@@ -46,6 +53,7 @@ from typing import Any
 import httpx
 import sweep_bench  # the portfolio loader beside this file
 from scratch import postgres_database
+from sqlalchemy import text
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import make_engine, migrate
@@ -54,6 +62,7 @@ from onboarding.bootstrap import sweep_service
 from onboarding.settings import Settings
 
 BATCH_PROJECTS = 500
+POOL = "bench-sweeps"
 AT = "17:00"  # sweep_bench.NOW's time of day: the flow's simulated clock and the direct one agree
 # The services that record task runs from their events stay on; scheduling and the UI are not needed.
 SERVER_FLAGS = ("--no-scheduler", "--no-late-runs", "--no-ui", "--analytics-off")
@@ -139,6 +148,57 @@ def sweep_counts(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def workers(count: int, env: dict[str, str], api: str, home: Path) -> Iterator[None]:
+    """``count`` process workers of POOL, one flow run at a time each, online before the block; stopped after."""
+    prefect = Path(sys.executable).with_name("prefect")
+    started = []
+    try:
+        for n in range(count):
+            log = (home / f"worker-{count}-{n}.log").open("wb")
+            started.append(
+                subprocess.Popen(  # noqa: S603 - Prefect's own command from this environment
+                    [str(prefect), "worker", "start", "--pool", POOL, "--limit", "1", "--name", f"bench-{count}-{n}"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+            log.close()
+        deadline = time.monotonic() + 120
+        while True:
+            online = httpx.post(f"{api}/work_pools/{POOL}/workers/filter", json={}, timeout=10).json()
+            if sum(1 for w in online if w["name"].startswith(f"bench-{count}-") and w["status"] == "ONLINE") == count:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{count} worker(s) not online within 120 s; see {home}/worker-*.log")
+            time.sleep(0.5)
+        yield
+    finally:
+        for worker in started:
+            with suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)
+        for worker in started:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+def sent_and_active(database: Path) -> tuple[int, int]:
+    """Messages marked sent, and active projects, in that database."""
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            sent = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'sent'")).scalar_one()
+        return int(sent), len(SqlSweepStore(engine).active_projects())
+    finally:
+        engine.dispose()
+
+
 def count_task_runs(flow_run_id: Any, *, settle_seconds: float = 3, timeout_seconds: float = 60) -> int:
     """The flow run's task runs, once the server has recorded them all (it does so from events, a little later)."""
     from prefect import get_client
@@ -172,6 +232,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=20_000)
     parser.add_argument("--tasks", type=int, default=40)
     parser.add_argument("--prefect-database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--shards", type=int, default=4, help="shard runs of the shared sweep (default 4)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the server, drop the databases
 
@@ -242,11 +303,53 @@ def main() -> None:
                 raise SystemExit(f"the flow did other work than the direct sweep: {flow_counts} != {direct_counts}")
             task_runs = count_task_runs(state.state_details.flow_run_id)
 
+            # the shared sweep: shard runs handed to one, then two, workers of a process work pool
+            created = subprocess.run(  # noqa: S603 - Prefect's own command from this environment
+                [str(Path(sys.executable).with_name("prefect")), "work-pool", "create", POOL, "--type", "process"],
+                capture_output=True,
+                check=False,
+            )
+            if created.returncode:
+                raise SystemExit(f"could not create the work pool: {created.stdout!r} {created.stderr!r}")
+            sweep_flow.deploy_shards(POOL)
+            shared: dict[int, float] = {}
+            duplicates = 0
+            for count in (1, 2):
+                settings = fresh_copy(base, root / f"shared-{count}")
+                os.environ["ONBOARDING_DATA_DIR"] = str(settings.data_dir)
+                os.environ["ONBOARDING_DATABASE_URL"] = str(settings.database_url)
+                sweep_flow._built.cache_clear()  # this process's parent run: the fresh copy
+                sweep_flow.application.cache_clear()
+                sent_before, active = sent_and_active(settings.data_dir / "onboarding.db")
+                env = {**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "1"}
+                with workers(count, env, api, home):
+                    started, cpu = time.perf_counter(), time.process_time()
+                    summary = sweep_flow.sweep(as_of=sweep_bench.TODAY, at=AT, shards=args.shards)
+                    shared[count], cpu = time.perf_counter() - started, time.process_time() - cpu
+                counts = sweep_counts(summary)
+                if counts != direct_counts:
+                    raise SystemExit(
+                        f"{count} worker(s) did other work than the direct sweep: {counts} != {direct_counts}"
+                    )
+                attended = sum(shard["projects"] for shard in summary["shards"])
+                sent_after, _ = sent_and_active(settings.data_dir / "onboarding.db")
+                twice = (attended - active) + (summary["delivered"]["sent"] - (sent_after - sent_before))
+                duplicates += twice
+                print(
+                    f"shared sweep, {args.shards} shards on {count} worker(s): {shared[count]:.2f} s, {cpu:.2f} s CPU "
+                    f"in this process; projects by shard {[shard['projects'] for shard in summary['shards']]}, "
+                    f"duplicates {twice}"
+                )
         direct_after, counts_after = direct_sweep("after the flow")
         assert counts_after == direct_counts
         direct = (direct_before + direct_after) / 2
         per_batch = task_runs / max(1, -(-args.projects // BATCH_PROJECTS))
         print(f"task runs: {task_runs} for {args.projects:,} projects = {per_batch:.2f} per {BATCH_PROJECTS} projects")
+        print(
+            f"workers: throughput of 2 against 1 = {shared[1] / shared[2]:.2f} "
+            f"({args.projects / shared[1]:,.0f} and {args.projects / shared[2]:,.0f} projects/s), "
+            f"duplicates={duplicates}"
+        )
         print(f"flow minus fixed start: {flowed - fixed:.2f} s against direct {direct:.2f} s, the mean of both")
         print(f"ratio={(flowed - fixed) / direct:.2f}")
 
