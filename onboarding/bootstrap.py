@@ -47,7 +47,7 @@ from onboarding.adapters.webhooks import HttpWebhooks
 from onboarding.core.messages import Person
 from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.customer_links import CustomerLinkService
-from onboarding.services.dispatch import Dispatcher, waiting
+from onboarding.services.dispatch import Delivery, Dispatcher, ParallelDispatch, waiting
 from onboarding.services.hooks import HookService
 from onboarding.services.keys import ApiKeyService
 from onboarding.services.launches import LaunchService
@@ -162,12 +162,30 @@ def renderer(settings: Settings, *, engine: Engine, clock: Clock) -> MessageRend
     )
 
 
-def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
+# Messages a delivery run claims at a time. A Maildir batch shares one flush to disk and one transaction; over
+# SMTP each message is recorded sent as the server takes it, and smaller batches share a few hundred messages
+# out over every connection.
+MAILDIR_BATCH = 200
+SMTP_BATCH = 50
+
+
+def dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Delivery:
+    """The outbox's delivery: over SMTP, ``smtp_connections`` dispatchers at once (``ParallelDispatch``), each
+    with its own connection and renderer; to the Maildir, one."""
+    if settings.smtp_host and settings.smtp_connections > 1:
+        return ParallelDispatch(
+            [_dispatcher(settings, engine=engine, clock=clock) for _ in range(settings.smtp_connections)]
+        )
+    return _dispatcher(settings, engine=engine, clock=clock)
+
+
+def _dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatcher:
     return Dispatcher(
         outbox=SqlOutbox(engine),
         renderer=renderer(settings, engine=engine, clock=clock),
         transport=transport(settings),
         clock=clock,
+        batch=SMTP_BATCH if settings.smtp_host else MAILDIR_BATCH,
         retry_horizon=timedelta(hours=settings.delivery_retry_horizon_hours),
         backoff_cap=timedelta(minutes=settings.delivery_backoff_cap_minutes),
         deadline_seconds=settings.delivery_deadline_seconds,

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Longest wait for the SMTP server on one message, connecting included."
     )
+    smtp_connections: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="SMTP connections a delivery uses at once, each taking its own batches (the server's replies "
+        "are waited for side by side); 1 sends one message after another.",
+    )
     delivery_retry_horizon_hours: float = Field(
         default=72.0,
         gt=0,

@@ -51,6 +51,9 @@ one that failed, so that one endpoint that is down or slow costs a run one time-
 and holds back neither email nor other endpoints. A message whose endpoint was removed is
 suppressed. Endpoints are read only for a batch that holds webhook messages.
 
+Over SMTP, delivery uses a few connections at once (``ParallelDispatch``): as many
+dispatchers, each its own run and connection, claiming batches side by side.
+
 Not here: what to send (sweep, projects, core/webhook_events), rendering and transports (adapters/email),
 the HTTP client (adapters/webhook_delivery).
 """
@@ -60,8 +63,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from onboarding.core.messages import OutgoingMessage, WebhookDelivery
 from onboarding.core.webhook_events import WebhookEndpoint, signed_headers, webhook_id
@@ -111,6 +116,52 @@ class DispatchReport:
             self.released + other.released,
             other.waiting,
         )
+
+
+class Delivery(Protocol):
+    """What delivers the outbox: one ``Dispatcher``, or several at once (``ParallelDispatch``)."""
+
+    def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport: ...
+
+    def waiting(self, project_id: str | None = None) -> Waiting: ...
+
+
+class ParallelDispatch:
+    """Delivery over several connections at once: each dispatcher runs its own delivery run with its own renderer
+    and transport (its own SMTP connection), claiming batches from the one outbox until nothing is due, each in a
+    thread. The outbox's claims keep every message to one of them; their reports are added up.
+
+    For a transport that waits on the network (SMTP): one connection spends most of a message waiting for the
+    server's replies, and the waits of a few connections overlap. Rendering and the Maildir use the CPU, which
+    threads do not share out: one dispatcher does as well there.
+    """
+
+    def __init__(self, dispatchers: Sequence[Dispatcher]) -> None:
+        if not dispatchers:
+            raise ValueError("parallel delivery needs at least one dispatcher")
+        self._dispatchers = tuple(dispatchers)
+
+    def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
+        count = len(self._dispatchers)
+        if count == 1:
+            return self._dispatchers[0].deliver_due(max_messages=max_messages)
+        shares: list[int | None] = (
+            [None] * count
+            if max_messages is None
+            else [max_messages // count + (n < max_messages % count) for n in range(count)]
+        )
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="delivery") as pool:
+            running = [
+                pool.submit(d.deliver_due, max_messages=share)
+                for d, share in zip(self._dispatchers, shares, strict=True)
+                if share != 0
+            ]
+        # every run has ended (leaving the pool waits for them all) before the first error, if any, is raised
+        total = sum((run.result() for run in running), DispatchReport())
+        return replace(total, waiting=self.waiting())
+
+    def waiting(self, project_id: str | None = None) -> Waiting:
+        return self._dispatchers[0].waiting(project_id)
 
 
 def backoff(attempts: int, *, cap: timedelta = BACKOFF_CAP) -> timedelta:

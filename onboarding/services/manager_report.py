@@ -23,7 +23,7 @@ from typing import Protocol
 from onboarding.core import report_view
 from onboarding.core.messages import FigureView, Person
 from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport
-from onboarding.services.dispatch import Dispatcher, DispatchReport
+from onboarding.services.dispatch import Delivery, DispatchReport
 from onboarding.services.ports import Clock, ProjectStore
 
 MORE_GROUPINGS: tuple[Dimension, ...] = (Dimension.segment, Dimension.owner)
@@ -78,7 +78,7 @@ class ManagerReportService:
         clock: Clock,
         managers: Sequence[Person],
         folder: Path,
-        dispatcher: Dispatcher | None = None,
+        dispatcher: Delivery | None = None,
     ) -> None:
         self._figures = figures
         self._pages = pages

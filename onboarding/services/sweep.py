@@ -44,7 +44,7 @@ from onboarding.core.projects import ProjectRecord, project_contact, project_vie
 from onboarding.core.shards import Shard
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
-from onboarding.services.dispatch import LEASE, Dispatcher, DispatchReport
+from onboarding.services.dispatch import LEASE, Delivery, DispatchReport
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -120,7 +120,7 @@ class SweepService:
         blueprints: BlueprintSource,
         clock: Clock,
         wall_clock: Clock | None = None,
-        dispatcher: Dispatcher | None,
+        dispatcher: Delivery | None,
         webhooks: Webhooks,
         sender: Person,
     ) -> None:

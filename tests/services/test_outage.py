@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.transports import SmtpTransport
 from onboarding.adapters.store.outbox import SqlOutbox
-from onboarding.services.dispatch import Dispatcher
+from onboarding.services.dispatch import Dispatcher, ParallelDispatch
 from tests.adapters.email.test_transports import HOST, Handler, free_port
 from tests.services.test_delivery import RENDERER, launched
 
@@ -176,3 +176,61 @@ def test_delivery_stops_at_its_deadline_and_the_rest_waits_for_the_next_sweep(en
         assert later.sent + first.sent == queued and not later.out_of_time
     assert len(handler.received) == queued
     assert SqlOutbox(engine).counts() == {"sent": queued}
+
+
+@dataclass
+class MeetingHandler(Handler):
+    """Holds each message until another connection is delivering one too (or ``patience`` runs out), and notes
+    which connection delivered what: delivery that uses its connections one after another never meets."""
+
+    patience_seconds: float = 5.0
+    delivering: int = 0
+    met: bool = False
+    peers: Counter[str] = field(default_factory=Counter)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.delivering += 1
+        self.peers[f"{session.peer[0]}:{session.peer[1]}"] += 1
+        try:
+            deadline = time.monotonic() + self.patience_seconds
+            while self.delivering < 2 and not self.met and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            self.met = self.met or self.delivering >= 2
+            return await super().handle_DATA(server, session, envelope)
+        finally:
+            self.delivering -= 1
+
+
+def test_delivery_over_several_connections_sends_each_message_once(engine: Engine, tmp_path: Path) -> None:
+    """``ParallelDispatch``: four dispatchers, each its own run and SMTP connection, claiming batches of three
+    side by side: messages are in flight on two connections at once, and each goes once, recorded sent."""
+    launched(engine, tmp_path, projects=3)
+    queued = 3 * KICKOFFS
+    clock = FixedClock(QUEUED.date(), at=QUEUED)
+    port = free_port()
+    handler = MeetingHandler()
+    with smtp_server(port, handler):
+        delivery = ParallelDispatch([dispatcher(engine, smtp(port), clock, batch=3) for _ in range(4)])
+        report = delivery.deliver_due()
+        again = delivery.deliver_due()
+    assert (report.sent, report.retried, report.failed, report.deferred) == (queued, 0, 0, 0)
+    assert report.waiting.pending == report.waiting.claimed == 0
+    assert again.sent == 0
+    assert handler.met, "no two connections ever delivered at the same time"
+    assert len(handler.peers) >= 2 and sum(handler.peers.values()) == queued
+    keys = Counter(r.content.split(b"X-Onboarding-Key: ")[1].split(b"\r\n")[0] for r in handler.received)
+    assert len(keys) == queued and set(keys.values()) == {1}
+    assert SqlOutbox(engine).counts() == {"sent": queued}
+
+
+def test_parallel_delivery_shares_a_limit_and_reports_an_unavailable_server_once_put_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    launched(engine, tmp_path, projects=2)
+    clock = FixedClock(QUEUED.date(), at=QUEUED)
+    with busy_server() as seen:
+        delivery = ParallelDispatch([dispatcher(engine, smtp(seen[0]), clock, batch=2) for _ in range(3)])
+        report = delivery.deliver_due(max_messages=5)
+    assert report.sent == 0 and "421" in report.unavailable
+    assert report.retried + report.deferred <= 5 and seen[1] <= 3  # each connection tried once, then stopped
+    assert SqlOutbox(engine).counts() == {"pending": 2 * KICKOFFS}  # put back, nothing lost
