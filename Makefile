@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/email_bench.py
 	$(BIN)/python bench/delivery_bench.py
+	$(BIN)/python bench/smtp_bench.py
 	$(BIN)/python bench/launch_bench.py
 	$(BIN)/python bench/sweep_bench.py
 	$(BIN)/python bench/whole_sweep_bench.py --deliver-at-most 20000
