@@ -35,7 +35,7 @@ import json
 import sys
 import time
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Any, cast
 from uuid import UUID
@@ -167,8 +167,7 @@ def sweep(
     run fails (``ShardsFailed``) if a shard run fails or has not ended within ``wait_minutes``.
     """
     Shard(0, shards)  # a count out of range is refused before anything is done
-    instant = None  # resolved once: every task run, and every shard run, acts as of the same instant
-    if as_of is not None or at is not None or shards > 1:
+    if as_of is not None or at is not None:  # resolved once: every task run and shard run acts as of that instant
         instant = sweep_instant(as_of, at, now=SystemClock().now())
         as_of, at = instant.date(), f"{instant:%H:%M}"
     _service(as_of, at, deliver=False).check()  # refused before a mail folder or key file is made
@@ -181,10 +180,10 @@ def sweep(
     report.overdue_tasks, report.nudges = nudged["overdue_tasks"], nudged["nudges"]
     report.digests, report.deferred = nudged["digests"], nudged["deferred"]
     shard_reports: list[dict[str, Any]] = []
-    if shards == 1 or instant is None:
+    if shards == 1:
         _attend(svc, report, as_of, at, shard=Shard.whole(), besides=2)  # with the portfolio-wide steps and delivery
     else:
-        shard_reports = _run_shards(shard_deployment, pool, shards, instant, wait_seconds=wait_minutes * 60)
+        shard_reports = _run_shards(shard_deployment, pool, shards, as_of, at, wait_seconds=wait_minutes * 60)
         for shard_report in shard_reports:
             for name in REPORT_COUNTS:
                 setattr(report, name, getattr(report, name) + shard_report[name])
@@ -205,13 +204,13 @@ def sweep(
 
 
 def shard_run_name() -> str:
-    """``sweep-2026-12-04-shard-3-of-16``."""
+    """``sweep-2026-12-04-shard-3-of-16``: the day, as ``sweep_run_name`` names it, and the share."""
     parameters = flow_run.parameters
-    return f"sweep-{parameters['as_of']}-shard-{parameters['shard']}-of-{parameters['shards']}"
+    return f"{sweep_run_name()}-shard-{parameters['shard']}-of-{parameters['shards']}"
 
 
 @flow(name="sweep-shard", flow_run_name=shard_run_name)
-def sweep_shard(shard: int, shards: int, as_of: date, at: str) -> dict[str, Any]:
+def sweep_shard(shard: int, shards: int, as_of: date | None = None, at: str | None = None) -> dict[str, Any]:
     """One shard of a sweep that ``sweep`` shares out: re-forecast and queue the weekly status emails of the
     active projects of shard ``shard`` of ``shards`` (``core.shards``), a task run per batch, then deliver
     what is due. Its report is the run's table artifact ``sweep-shard-report``, which ``sweep`` adds up."""
@@ -230,7 +229,9 @@ def sweep_shard(shard: int, shards: int, as_of: date, at: str) -> dict[str, Any]
         "not_replanned": report.not_replanned,
         **{name: delivered[name] for name in (*DELIVERY_COUNTS, "unavailable", "out_of_time")},
     }
-    create_table_artifact([row], key="sweep-shard-report", description=f"Shard {shard} of {shards}, {as_of}")
+    create_table_artifact(
+        [row], key="sweep-shard-report", description=f"Shard {shard} of {shards}, swept as of {svc.as_of()}"
+    )
     return row
 
 
@@ -255,17 +256,17 @@ def _shard_pool(deployment: str) -> str:
 
 
 def _run_shards(
-    deployment: str, pool: str, shards: int, instant: datetime, *, wait_seconds: float
+    deployment: str, pool: str, shards: int, as_of: date | None, at: str | None, *, wait_seconds: float
 ) -> list[dict[str, Any]]:
-    """Create one run of ``deployment`` per shard, each as of ``instant``, wait for them all, and read back their
-    reports."""
+    """Create one run of ``deployment`` per shard, each as of the sweep's day and time (neither: each acts as of
+    now, as the task runs of a sweep on one machine do), wait for them all, and read back their reports."""
     parent = flow_run.id
     ids = [
         cast(
             FlowRun,  # run_deployment called from sync code returns the run, not a coroutine
             run_deployment(
                 deployment,
-                parameters={"shard": shard, "shards": shards, "as_of": f"{instant:%Y-%m-%d}", "at": f"{instant:%H:%M}"},
+                parameters={"shard": shard, "shards": shards, "as_of": as_of, "at": at},
                 timeout=0,
                 idempotency_key=f"{parent}:shard:{shard}:{shards}" if parent else None,
             ),

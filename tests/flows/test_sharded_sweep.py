@@ -96,6 +96,10 @@ def test_two_workers_share_a_sweep_and_sweep_no_project_twice(tmp_path: Path) ->
             while len(api.post("/work_pools/sweeps/workers/filter", json={}).json()) < 2:
                 assert time.monotonic() < deadline, tail(tmp_path / "worker-one.log")
                 time.sleep(0.5)
+            # one more, just before the sweep: its kickoff emails, queued this minute, go with this sweep
+            result = _run([*launch, "--customer", "Customer last", "--kickoff", kickoff], environment(tmp_path))
+            assert result.returncode == 0, result.stdout + result.stderr
+            launched.append(result.stdout.split()[1])
             started_at = time.monotonic()
             first = _summary(_run(sweep, env))
             swept_in = time.monotonic() - started_at
@@ -106,12 +110,12 @@ def test_two_workers_share_a_sweep_and_sweep_no_project_twice(tmp_path: Path) ->
     expected = Counter(shard_of(pid, SHARDS) for pid in launched)
     assert [s["shard"] for s in shards] == list(range(SHARDS))
     assert [s["projects"] for s in shards] == [expected[index] for index in range(SHARDS)], logs
-    assert sum(s["reforecast"] for s in shards) == first["reforecast"] == PROJECTS  # each plan moved once
+    assert sum(s["reforecast"] for s in shards) == first["reforecast"] == PROJECTS + 1  # each plan moved once
     keys = _keys(maildir)
     assert len(keys) == len(set(keys)) == first["delivered"]["sent"]  # every email once
-    assert sum(1 for k in keys if k.startswith("kickoff:")) == PROJECTS * len(ROLES)
+    assert sum(1 for k in keys if k.startswith("kickoff:")) == (PROJECTS + 1) * len(ROLES)
     assert first["delivered"]["waiting"]["pending"] == 0
     assert (again["reforecast"], again["status_emails"], again["delivered"]["sent"]) == (0, 0, 0)
-    assert sum(s["projects"] for s in again["shards"]) == PROJECTS
+    assert sum(s["projects"] for s in again["shards"]) == PROJECTS + 1
     assert len(_keys(maildir)) == len(keys)
-    print(f"\nsharded sweep of {PROJECTS} projects over two workers: {swept_in:.1f} s")
+    print(f"\nsharded sweep of {PROJECTS + 1} projects over two workers: {swept_in:.1f} s")
