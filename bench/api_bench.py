@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from scratch import POSTGRES_ADMIN, postgres_database
+from scratch import postgres_database, postgres_url
 
 from onboarding.bootstrap import Application
 from onboarding.core.lifecycle import Action
@@ -69,7 +69,7 @@ def database(kind: str, folder: Path, name: str) -> Iterator[Settings]:
         yield Settings(data_dir=data, database_url=None, secret_key="b" * 40)
         return
     with postgres_database("onboarding_api_bench") as db:
-        yield Settings(data_dir=data, database_url=POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + db, secret_key="b" * 40)
+        yield Settings(data_dir=data, database_url=postgres_url(db), secret_key="b" * 40)
 
 
 def environment(settings: Settings) -> dict[str, str]:

@@ -23,7 +23,9 @@ database, or SQLite with ``--prefect-database sqlite``), then measures in one ru
   messages counted sent more than once (must be 0), and checks both runs did the
   direct sweep's work.
 
-Each sweep starts from a fresh copy of the loaded database. It checks that both
+Each sweep starts from a fresh copy of the loaded database (SQLite; ``--database
+postgresql`` loads a throw-away PostgreSQL database, the set-up several machines
+share, and copies it for each sweep). It checks that both
 sweeps did the same work, counts the flow run's task runs through the Prefect
 client, prints the figures, the task runs per 500 projects, and last
 ``ratio=<(flow - fixed start) / direct>`` (goal: <= 1.2). The server is stopped on exit.
@@ -44,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +54,7 @@ from typing import Any
 
 import httpx
 import sweep_bench  # the portfolio loader beside this file
-from scratch import postgres_database
+from scratch import postgres_database, postgres_url
 from sqlalchemy import text
 
 from onboarding.adapters.clock import FixedClock
@@ -132,12 +134,27 @@ def prefect_server(home: Path, *, database_url: str | None) -> Iterator[str]:
         log.close()
 
 
-def fresh_copy(base: Path, folder: Path) -> Settings:
-    """Settings for a sweep over a fresh copy of the loaded portfolio, with its own Maildir."""
-    folder.mkdir()
-    database = folder / "onboarding.db"
-    shutil.copyfile(base, database)
-    return Settings(data_dir=folder, database_url=f"sqlite:///{database}")
+class Portfolio:
+    """The loaded portfolio, in a SQLite file or a PostgreSQL database, and fresh copies of it for each sweep
+    (on PostgreSQL made from it as a template, and dropped with ``stack``)."""
+
+    def __init__(self, kind: str, root: Path, stack: ExitStack) -> None:
+        self.kind, self.root, self.stack = kind, root, stack
+        if kind == "sqlite":
+            self.url = f"sqlite:///{root / 'portfolio.db'}"
+        else:
+            self.name = stack.enter_context(postgres_database("flow_bench"))
+            self.url = postgres_url(self.name)
+
+    def fresh_copy(self, folder: Path) -> Settings:
+        """Settings for a sweep over a fresh copy of the loaded portfolio, with its own Maildir."""
+        folder.mkdir()
+        if self.kind == "sqlite":
+            database = folder / "onboarding.db"
+            shutil.copyfile(self.root / "portfolio.db", database)
+            return Settings(data_dir=folder, database_url=f"sqlite:///{database}")
+        copy = self.stack.enter_context(postgres_database("flow_bench_copy", template=self.name))
+        return Settings(data_dir=folder, database_url=postgres_url(copy))
 
 
 def sweep_counts(report: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +205,9 @@ def workers(count: int, env: dict[str, str], api: str, home: Path) -> Iterator[N
                 worker.wait()
 
 
-def sent_and_active(database: Path) -> tuple[int, int]:
+def sent_and_active(url: str) -> tuple[int, int]:
     """Messages marked sent, and active projects, in that database."""
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(url)
     try:
         with engine.connect() as connection:
             sent = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'sent'")).scalar_one()
@@ -232,21 +249,22 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=20_000)
     parser.add_argument("--tasks", type=int, default=40)
     parser.add_argument("--prefect-database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite", help="the engine's data")
     parser.add_argument("--shards", type=int, default=4, help="shard runs of the shared sweep (default 4)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the server, drop the databases
 
-    with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp, ExitStack() as stack:
         root = Path(tmp)
-        base = root / "portfolio.db"
-        engine = make_engine(f"sqlite:///{base}")
+        portfolio = Portfolio(args.database, root, stack)
+        engine = make_engine(portfolio.url)
         migrate(engine)
         SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # it sweeps as of sweep_bench.TODAY, 2027
         started = time.perf_counter()
         overdue = sweep_bench.load(engine, projects=args.projects, tasks=args.tasks)
         engine.dispose()
         print(
-            f"loaded {args.projects:,} projects x {args.tasks} tasks ({overdue:,} overdue) "
+            f"loaded {args.projects:,} projects x {args.tasks} tasks ({overdue:,} overdue) on {args.database} "
             f"in {time.perf_counter() - started:.0f} s"
         )
         secret = secrets.token_urlsafe(32)
@@ -255,7 +273,7 @@ def main() -> None:
 
         def direct_sweep(name: str) -> tuple[float, dict[str, Any]]:
             """(a) the sweep called directly through the service, on its own fresh copy."""
-            settings = fresh_copy(base, root / name)
+            settings = portfolio.fresh_copy(root / name)
             started, cpu = time.perf_counter(), time.process_time()
             report = sweep_service(settings, clock=clock).run()
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -288,7 +306,7 @@ def main() -> None:
             print(f"Prefect fixed start (a trivial flow run): {fixed:.2f} s, median of 3")
 
             # (c) the sweep flow, over its own fresh copy
-            flow_settings = fresh_copy(base, root / "flow")
+            flow_settings = portfolio.fresh_copy(root / "flow")
             os.environ["ONBOARDING_DATA_DIR"] = str(flow_settings.data_dir)
             os.environ["ONBOARDING_DATABASE_URL"] = str(flow_settings.database_url)
             import onboarding_flows.sweep as sweep_flow
@@ -315,12 +333,12 @@ def main() -> None:
             shared: dict[int, float] = {}
             duplicates = 0
             for count in (1, 2):
-                settings = fresh_copy(base, root / f"shared-{count}")
+                settings = portfolio.fresh_copy(root / f"shared-{count}")
                 os.environ["ONBOARDING_DATA_DIR"] = str(settings.data_dir)
                 os.environ["ONBOARDING_DATABASE_URL"] = str(settings.database_url)
                 sweep_flow._built.cache_clear()  # this process's parent run: the fresh copy
                 sweep_flow.application.cache_clear()
-                sent_before, active = sent_and_active(settings.data_dir / "onboarding.db")
+                sent_before, active = sent_and_active(str(settings.database_url))
                 env = {**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "1"}
                 with workers(count, env, api, home):
                     started, cpu = time.perf_counter(), time.process_time()
@@ -332,7 +350,7 @@ def main() -> None:
                         f"{count} worker(s) did other work than the direct sweep: {counts} != {direct_counts}"
                     )
                 attended = sum(shard["projects"] for shard in summary["shards"])
-                sent_after, _ = sent_and_active(settings.data_dir / "onboarding.db")
+                sent_after, _ = sent_and_active(str(settings.database_url))
                 twice = (attended - active) + (summary["delivered"]["sent"] - (sent_after - sent_before))
                 duplicates += twice
                 print(

@@ -20,13 +20,15 @@ POSTGRES_ADMIN = os.environ.get("ONBOARDING_TEST_POSTGRES", "postgresql+psycopg:
 
 
 @contextmanager
-def postgres_database(prefix: str = "onboarding_bench") -> Iterator[str]:
-    """A throw-away PostgreSQL database (dropped on exit, connections or not); its name."""
+def postgres_database(prefix: str = "onboarding_bench", *, template: str | None = None) -> Iterator[str]:
+    """A throw-away PostgreSQL database (dropped on exit, connections or not); its name. With ``template``, a copy
+    of that database (which nothing may be connected to meanwhile)."""
     name = f"{prefix}_{secrets.token_hex(3)}"
     admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            copied = f' TEMPLATE "{template}"' if template else ""
+            connection.execute(text(f'CREATE DATABASE "{name}"{copied}'))
         try:
             yield name
         finally:
@@ -34,6 +36,11 @@ def postgres_database(prefix: str = "onboarding_bench") -> Iterator[str]:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+def postgres_url(database: str) -> str:
+    """The URL of a database on the benchmarks' PostgreSQL server."""
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + database
 
 
 @contextmanager
@@ -47,7 +54,7 @@ def scratch_engine(kind: str, folder: Path, *, name: str = "portfolio") -> Itera
             engine.dispose()
         return
     with postgres_database() as database:
-        engine = make_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + database)
+        engine = make_engine(postgres_url(database))
         try:
             yield engine
         finally:
