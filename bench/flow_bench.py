@@ -123,15 +123,22 @@ def prefect_server(home: Path, *, database_url: str | None) -> Iterator[str]:
             time.sleep(0.25)
         yield url
     finally:
+        stop([server], grace_seconds=20)
+        log.close()
+
+
+def stop(processes: list[subprocess.Popen[bytes]], *, grace_seconds: float) -> None:
+    """SIGTERM to each process's group, then SIGKILL to those still running after the grace period."""
+    for process in processes:
         with suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
         try:
-            server.wait(timeout=20)
+            process.wait(timeout=grace_seconds)
         except subprocess.TimeoutExpired:
             with suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 class Portfolio:
@@ -193,16 +200,7 @@ def workers(count: int, env: dict[str, str], api: str, home: Path) -> Iterator[N
             time.sleep(0.5)
         yield
     finally:
-        for worker in started:
-            with suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGTERM)
-        for worker in started:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        stop(started, grace_seconds=30)
 
 
 def sent_and_active(url: str) -> tuple[int, int]:
