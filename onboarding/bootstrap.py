@@ -414,9 +414,13 @@ class Application:
     def manager_report(self, *, clock: Clock | None = None) -> ManagerReportService:
         return manager_report_service(self.settings, clock=clock or self.clock, engine=self.engine)
 
+    def delivery(self, *, clock: Clock | None = None) -> Delivery:
+        """The outbox's delivery, as of ``clock`` (default: the application's)."""
+        return dispatcher(self.settings, engine=self.engine, clock=clock or self.clock)
+
     def deliver_outbox(self) -> None:
         """Deliver what the outbox holds due now (a sign-in email must not wait for the next sweep)."""
-        dispatcher(self.settings, engine=self.engine, clock=self.clock).deliver_due()
+        self.delivery().deliver_due()
 
     def delivery_waiting(self, project_id: str | None = None) -> Waiting:
         return delivery_waiting(engine=self.engine, project_id=project_id)

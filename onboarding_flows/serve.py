@@ -1,10 +1,14 @@
-"""Serve the flows on their schedules: the sweep every 15 minutes, the managers' report every Monday at 07:00 UTC.
+"""Serve the flows on their schedules: the sweep every 15 minutes, delivery every minute, the managers' report every
+Monday at 07:00 UTC.
 
 ``--cron`` sets when the sweep runs; ``--interval SECONDS`` runs it every few
-seconds instead (what the end-to-end test of the schedule uses).
+seconds instead (what the end-to-end test of the schedule uses). ``--deliver-every
+SECONDS`` sets how often the outbox is delivered (``onboarding_flows.deliver``),
+beside the sweep, which then leaves its emails to it; 0 has each sweep deliver at
+its end instead.
 
-Neither deployment ever runs two at once (a concurrency limit of 1 that cancels
-the newer run). Needs a Prefect server (the temporary one has no scheduler):
+No deployment ever runs two at once (a concurrency limit of 1 that cancels the
+newer run). Needs a Prefect server (the temporary one has no scheduler):
 
     prefect server start                      # one machine; another terminal:
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m onboarding_flows.serve
@@ -31,8 +35,11 @@ from prefect.deployments.runner import RunnerDeployment
 
 from onboarding.core.shards import Shard
 from onboarding.errors import SweepRefused
+from onboarding_flows.deliver import deliver
 from onboarding_flows.report import report
 from onboarding_flows.sweep import deploy_shards, sweep
+
+DELIVER_EVERY = timedelta(minutes=1)
 
 
 def _one_at_a_time() -> ConcurrencyLimitConfig:
@@ -40,19 +47,41 @@ def _one_at_a_time() -> ConcurrencyLimitConfig:
 
 
 def deployments(
-    *, sweep_cron: str | None = None, sweep_every: timedelta | None = None, report_cron: str, shards: int = 1
+    *,
+    sweep_cron: str | None = None,
+    sweep_every: timedelta | None = None,
+    report_cron: str,
+    shards: int = 1,
+    deliver_every: timedelta | None = DELIVER_EVERY,
 ) -> list[RunnerDeployment]:
-    """The sweep (on a cron, or every ``sweep_every``; shared out as ``shards`` shard runs) and the weekly
-    report, neither overlapping itself."""
+    """The sweep (on a cron, or every ``sweep_every``; shared out as ``shards`` shard runs), the weekly report
+    and, every ``deliver_every``, delivery (the sweep then leaves its emails to it; None: the sweep delivers
+    them itself), none overlapping itself."""
     if (sweep_cron is None) == (sweep_every is None):
         raise ValueError("give the sweep either a cron or an interval")
+    parameters: dict[str, object] = {"shards": shards} if shards > 1 else {}
+    if deliver_every is not None:
+        parameters["deliver"] = False
     sweep_deployment = sweep.to_deployment(
         name="sweep",
         cron=sweep_cron,
         interval=sweep_every,
-        parameters={"shards": shards} if shards > 1 else None,
+        parameters=parameters or None,
         concurrency_limit=_one_at_a_time(),
-        description="Re-forecast, automated tasks, nudges, status emails, delivery.",
+        description="Re-forecast, automated tasks, nudges, status emails"
+        + (" (delivered by the deliver deployment)." if deliver_every is not None else ", delivery."),
+    )
+    delivery = (
+        []
+        if deliver_every is None
+        else [
+            deliver.to_deployment(
+                name="deliver",
+                interval=deliver_every,
+                concurrency_limit=_one_at_a_time(),
+                description="The outbox delivered beside the sweep: what launches, changes and sweeps queued.",
+            )
+        ]
     )
     report_deployment = report.to_deployment(
         name="weekly-report",
@@ -60,7 +89,7 @@ def deployments(
         concurrency_limit=_one_at_a_time(),
         description="The managers' report: HTML written, emailed to ONBOARDING_MANAGERS, headline as an artifact.",
     )
-    return [sweep_deployment, report_deployment]
+    return [sweep_deployment, report_deployment, *delivery]
 
 
 def main() -> None:
@@ -78,7 +107,16 @@ def main() -> None:
         help="Share each sweep out as this many shard runs to the workers of --pool (default 1: no sharing).",
     )
     parser.add_argument("--pool", help="The process work pool whose workers run the shard runs (with --shards).")
+    parser.add_argument(
+        "--deliver-every",
+        type=float,
+        default=DELIVER_EVERY.total_seconds(),
+        metavar="SECONDS",
+        help="Deliver the outbox this often, beside the sweep (default 60; 0: each sweep delivers at its end).",
+    )
     args = parser.parse_args()
+    if args.deliver_every < 0:
+        parser.error("--deliver-every must be 0 or a positive number of seconds")
     if args.interval is not None and args.interval <= 0:
         parser.error("--interval must be a positive number of seconds")
     try:
@@ -91,7 +129,16 @@ def main() -> None:
     cron = None if every else args.cron or "*/15 * * * *"
     if args.pool:
         deploy_shards(args.pool)
-    serve(*deployments(sweep_cron=cron, sweep_every=every, report_cron=args.report_cron, shards=args.shards))
+    deliver_every = timedelta(seconds=args.deliver_every) if args.deliver_every else None
+    serve(
+        *deployments(
+            sweep_cron=cron,
+            sweep_every=every,
+            report_cron=args.report_cron,
+            shards=args.shards,
+            deliver_every=deliver_every,
+        )
+    )
 
 
 if __name__ == "__main__":

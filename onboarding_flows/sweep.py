@@ -54,6 +54,7 @@ from onboarding.adapters.clock import FixedClock, SystemClock
 from onboarding.core.shards import Shard
 from onboarding.core.sweep_days import sweep_instant
 from onboarding.errors import OnboardingError
+from onboarding.services.dispatch import DispatchReport
 from onboarding.services.ports import Clock
 from onboarding.services.sweep import SweepReport, SweepService, batches
 from onboarding_flows.application import application
@@ -113,8 +114,8 @@ def automate_and_nudge(as_of: date | None, at: str | None) -> dict[str, int]:
     }
 
 
-@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
-def deliver(as_of: date | None, at: str | None) -> dict[str, Any]:
+@task(name="deliver", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 30, 120])
+def deliver_task(as_of: date | None, at: str | None) -> dict[str, Any]:
     """Delivery within its deadline; a mail server that cannot be reached is reported, not raised (its mail waits
     for the next sweep), so these retries are for the database."""
     return asdict(_service(as_of, at).deliver())
@@ -158,13 +159,17 @@ def sweep(
     shards: int = 1,
     shard_deployment: str = SHARD_DEPLOYMENT,
     wait_minutes: float = 120,
+    *,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Run automated tasks, nudge, re-forecast and queue weekly status emails batch by batch, deliver.
 
     ``as_of`` and ``at`` (HH:MM, UTC) as for ``onboarding sweep``: a day refused by the rule fails the run
     with ``SweepRefused`` before anything is changed or sent. With ``shards`` above 1, the re-forecast and
     the status emails go out as that many runs of ``shard_deployment`` (see the module's docstring); the
-    run fails (``ShardsFailed``) if a shard run fails or has not ended within ``wait_minutes``.
+    run fails (``ShardsFailed``) if a shard run fails or has not ended within ``wait_minutes``. Without
+    ``deliver``, the sweep (and each shard) leaves its emails to the delivery flow (``onboarding_flows.deliver``,
+    which ``serve`` runs every minute beside it).
     """
     Shard(0, shards)  # a count out of range is refused before anything is done
     if as_of is not None or at is not None:  # resolved once: every task run and shard run acts as of that instant
@@ -183,12 +188,14 @@ def sweep(
     if shards == 1:
         _attend(svc, report, as_of, at, shard=Shard.whole(), besides=2)  # with the portfolio-wide steps and delivery
     else:
-        shard_reports = _run_shards(shard_deployment, pool, shards, as_of, at, wait_seconds=wait_minutes * 60)
+        shard_reports = _run_shards(
+            shard_deployment, pool, shards, as_of, at, deliver=deliver, wait_seconds=wait_minutes * 60
+        )
         for shard_report in shard_reports:
             for name in REPORT_COUNTS:
                 setattr(report, name, getattr(report, name) + shard_report[name])
             report.not_replanned += shard_report["not_replanned"]
-    delivered = deliver(as_of, at)
+    delivered = deliver_task(as_of, at) if deliver else asdict(DispatchReport())
     for shard_report in shard_reports:  # what the shards delivered, then what was left
         for name in DELIVERY_COUNTS:
             delivered[name] += shard_report[name]
@@ -210,16 +217,19 @@ def shard_run_name() -> str:
 
 
 @flow(name="sweep-shard", flow_run_name=shard_run_name)
-def sweep_shard(shard: int, shards: int, as_of: date | None = None, at: str | None = None) -> dict[str, Any]:
+def sweep_shard(
+    shard: int, shards: int, as_of: date | None = None, at: str | None = None, *, deliver: bool = True
+) -> dict[str, Any]:
     """One shard of a sweep that ``sweep`` shares out: re-forecast and queue the weekly status emails of the
     active projects of shard ``shard`` of ``shards`` (``core.shards``), a task run per batch, then deliver
-    what is due. Its report is the run's table artifact ``sweep-shard-report``, which ``sweep`` adds up."""
+    what is due (unless not ``deliver``). Its report is the run's table artifact ``sweep-shard-report``, which
+    ``sweep`` adds up."""
     part = Shard(shard, shards)
     _service(as_of, at, deliver=False).check()  # refused (a later day swept meanwhile) before anything is done
     svc = _service(as_of, at)
     report = SweepReport(as_of=svc.as_of())
     projects = _attend(svc, report, as_of, at, shard=part, besides=1)  # with delivery
-    delivered = deliver(as_of, at)
+    delivered = deliver_task(as_of, at) if deliver else asdict(DispatchReport())
     _warn_unavailable(delivered)
     row = {
         "shard": shard,
@@ -256,7 +266,14 @@ def _shard_pool(deployment: str) -> str:
 
 
 def _run_shards(
-    deployment: str, pool: str, shards: int, as_of: date | None, at: str | None, *, wait_seconds: float
+    deployment: str,
+    pool: str,
+    shards: int,
+    as_of: date | None,
+    at: str | None,
+    *,
+    deliver: bool,
+    wait_seconds: float,
 ) -> list[dict[str, Any]]:
     """Create one run of ``deployment`` per shard, each as of the sweep's day and time (neither: each acts as of
     now, as the task runs of a sweep on one machine do), wait for them all, and read back their reports."""
@@ -266,7 +283,7 @@ def _run_shards(
             FlowRun,  # run_deployment called from sync code returns the run, not a coroutine
             run_deployment(
                 deployment,
-                parameters={"shard": shard, "shards": shards, "as_of": as_of, "at": at},
+                parameters={"shard": shard, "shards": shards, "as_of": as_of, "at": at, "deliver": deliver},
                 timeout=0,
                 idempotency_key=f"{parent}:shard:{shard}:{shards}" if parent else None,
             ),

@@ -223,6 +223,7 @@ def test_a_dry_run_is_refused_as_the_sweep_would_be(configured: Engine, tmp_path
         (["--shards", "4"], "--shards needs --pool"),
         (["--shards", "0", "--pool", "sweeps"], "Invalid value for '--shards'"),
         (["--cron", "* * * * *", "--interval", "5"], "not both"),
+        (["--deliver-every", "-1"], "Invalid value for '--deliver-every'"),
     ],
 )
 def test_serve_refuses_a_share_of_sweeps_it_cannot_hand_out(
@@ -241,5 +242,5 @@ def test_serve_hands_its_shards_and_pool_to_the_flows(monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     assert started[0][1:] == [
         "-m", "onboarding_flows.serve", "--cron", "*/15 * * * *", "--shards", "32", "--pool", "sweeps",
-        "--report-cron", "0 7 * * 1",
+        "--deliver-every", "60", "--report-cron", "0 7 * * 1",
     ]  # fmt: skip

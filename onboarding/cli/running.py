@@ -43,14 +43,24 @@ def demo(data: str, projects: int, days: int) -> None:
     help="Share each sweep out as this many shard runs, run by the workers of --pool (several machines).",
 )
 @click.option("--pool", help="The Prefect process work pool whose workers run the shard runs (with --shards).")
-def serve(cron: str | None, interval: float | None, report_cron: str, shards: int, pool: str | None) -> None:
+@click.option(
+    "--deliver-every",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Deliver the outbox this often, beside the sweep (0: each sweep delivers at its end).",
+)
+def serve(
+    cron: str | None, interval: float | None, report_cron: str, shards: int, pool: str | None, deliver_every: float
+) -> None:
     """Serve the sweep and the weekly report on their schedules against a Prefect server (see README)."""
     if cron is not None and interval is not None:
         raise click.UsageError("give the sweep --cron or --interval, not both")
     if shards > 1 and not pool:
         raise click.UsageError("--shards needs --pool: the process work pool whose workers run the shards")
     when = ["--interval", str(interval)] if interval is not None else ["--cron", cron or "*/15 * * * *"]
-    when += ["--shards", str(shards), *(["--pool", pool] if pool else [])]
+    when += ["--shards", str(shards), *(["--pool", pool] if pool else []), "--deliver-every", f"{deliver_every:g}"]
     # This process turns into the one serving the flows (exec, not a child process): a stop signal (systemd,
     # docker stop, kill) reaches Prefect's runner, which shuts down; a child would go on serving, orphaned.
     import os  # here, not at the top: the other commands never replace their process

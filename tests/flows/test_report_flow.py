@@ -89,20 +89,25 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     report_module.application.cache_clear()
 
 
-def test_serve_schedules_the_report_weekly_without_overlap() -> None:
+def test_serve_schedules_the_report_weekly_and_delivery_every_minute_without_overlap() -> None:
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 
     serve_module = importlib.import_module("onboarding_flows.serve")
-    sweep, weekly = serve_module.deployments(sweep_cron="*/15 * * * *", report_cron="0 7 * * 1")
-    assert (sweep.name, weekly.name) == ("sweep", "weekly-report")
+    sweep, weekly, delivery = serve_module.deployments(sweep_cron="*/15 * * * *", report_cron="0 7 * * 1")
+    assert (sweep.name, weekly.name, delivery.name) == ("sweep", "weekly-report", "deliver")
     assert [s.schedule.cron for s in weekly.schedules] == ["0 7 * * 1"]  # Mondays, 07:00 UTC
     assert [s.schedule.cron for s in sweep.schedules] == ["*/15 * * * *"]
-    for deployment in (sweep, weekly):
+    assert [s.schedule.interval for s in delivery.schedules] == [timedelta(minutes=1)]
+    assert sweep.parameters == {"deliver": False}  # its emails go with the next delivery, not at its end
+    for deployment in (sweep, weekly, delivery):
         limit = deployment.concurrency_options
         assert deployment.concurrency_limit == 1
         assert limit is not None and limit.collision_strategy is ConcurrencyLimitStrategy.CANCEL_NEW
-    every_five, _ = serve_module.deployments(sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")
+    every_five, _ = serve_module.deployments(
+        sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1", shards=8, deliver_every=None
+    )
     assert [s.schedule.interval for s in every_five.schedules] == [timedelta(seconds=5)]
     assert every_five.concurrency_limit == 1
+    assert every_five.parameters == {"shards": 8}  # and it delivers at its end
     with pytest.raises(ValueError, match="either a cron or an interval"):
         serve_module.deployments(sweep_cron="* * * * *", sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")

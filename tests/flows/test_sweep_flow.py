@@ -119,3 +119,42 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
         engine.dispose()
         sweep_module._built.cache_clear()
         sweep_module.application.cache_clear()
+
+
+def test_a_sweep_that_leaves_its_emails_to_the_delivery_flow_sends_none_and_the_delivery_flow_sends_them(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from onboarding.adapters.store.sweep import SqlSweepStore
+    from onboarding.bootstrap import database, project_service
+    from onboarding.settings import Settings
+
+    sweep_module = importlib.import_module("onboarding_flows.sweep")
+    deliver_module = importlib.import_module("onboarding_flows.deliver")
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    engine = database(Settings())
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
+    engine.dispose()
+    for module in (sweep_module, deliver_module):
+        module.application.cache_clear()
+    sweep_module._built.cache_clear()
+    try:
+        project_service().launch(
+            PAYROLL,
+            customer="Acme Manufacturing",
+            kickoff_on=date(2026, 12, 7),
+            bindings=PEOPLE,
+            pay_schedule="biweekly:2026-01-02",
+        )
+        swept = sweep_module.sweep(as_of=date(2026, 12, 4), deliver=False)
+        assert swept["delivered"]["sent"] == 0
+        assert not (tmp_path / "maildir").exists() or not list(mailbox.Maildir(tmp_path / "maildir", create=False))
+        delivered = deliver_module.deliver()
+        assert delivered["sent"] == len(PEOPLE) and delivered["waiting"]["pending"] == 0
+        assert len(list(mailbox.Maildir(tmp_path / "maildir", create=False))) == len(PEOPLE)
+        assert deliver_module.deliver()["sent"] == 0  # nothing twice
+    finally:
+        for module in (sweep_module, deliver_module):
+            module.application.cache_clear()
+        sweep_module._built.cache_clear()
