@@ -20,12 +20,14 @@ Shared by N workers (``shards=N``, ``--shards N``): the portfolio-wide steps run
 in this flow, then the per-project steps go out as N runs of the ``sweep-shard``
 deployment, each over the projects of its shard (``core.shards``: crc32 of the
 project id mod N, so no project is swept twice), each delivering what is due as it
-ends (delivery claims its mail with ``SKIP LOCKED``: no message goes twice). Workers
+ends unless ``deliver`` is off (delivery claims its mail with ``SKIP LOCKED``: no
+message goes twice). Workers
 of the deployment's process work pool pick the shard runs up, as many at a time as
 they are started with (``prefect worker start --pool NAME --limit K``); this flow
 waits for them all, adds up their reports (each is a table artifact of its run),
 then delivers what is left. ``onboarding_flows.serve --shards N --pool NAME``
-deploys ``sweep-shard`` to the pool and schedules this flow with ``shards=N``.
+deploys ``sweep-shard`` to the pool and schedules this flow with ``shards=N`` (and,
+as delivery is its own flow there, ``deliver`` off).
 """
 
 from __future__ import annotations
