@@ -43,13 +43,19 @@ def deliver_run_name() -> str:
 def deliver() -> dict[str, Any]:
     """Deliver what the outbox holds due now; a mail server that cannot be reached is logged as a warning."""
     delivered = deliver_due()
+    warn_if_unavailable(delivered, waiting_for="the next delivery")
+    return delivered
+
+
+def warn_if_unavailable(delivered: dict[str, Any], *, waiting_for: str) -> None:
+    """A warning in the run's log when delivery found the mail server unavailable, with what waits, and for what."""
     if delivered["unavailable"]:
         get_run_logger().warning(
-            "mail server unavailable: %s; %d message(s) wait for the next delivery",
+            "mail server unavailable: %s; %d message(s) wait for %s",
             delivered["unavailable"],
             delivered["retried"] + delivered["deferred"],
+            waiting_for,
         )
-    return delivered
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
-from prefect import flow, get_client, get_run_logger, task
+from prefect import flow, get_client, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, WorkerFilter, WorkerFilterStatus
@@ -60,6 +60,7 @@ from onboarding.services.dispatch import DispatchReport
 from onboarding.services.ports import Clock
 from onboarding.services.sweep import SweepReport, SweepService, batches
 from onboarding_flows.application import application
+from onboarding_flows.deliver import warn_if_unavailable
 
 EXIT_MAIL_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL, as `onboarding sweep` (flows do not import the CLI)
 
@@ -145,15 +146,6 @@ def _attend(
     return len(ids)
 
 
-def _warn_unavailable(delivered: dict[str, Any]) -> None:
-    if delivered["unavailable"]:
-        get_run_logger().warning(
-            "mail server unavailable: %s; %d message(s) wait for the next sweep",
-            delivered["unavailable"],
-            delivered["retried"] + delivered["deferred"],
-        )
-
-
 @flow(name="sweep", flow_run_name=sweep_run_name)
 def sweep(
     as_of: date | None = None,
@@ -203,7 +195,7 @@ def sweep(
             delivered[name] += shard_report[name]
         delivered["unavailable"] = delivered["unavailable"] or shard_report["unavailable"]
         delivered["out_of_time"] = delivered["out_of_time"] or shard_report["out_of_time"]
-    _warn_unavailable(delivered)
+    warn_if_unavailable(delivered, waiting_for="the next sweep")
     summary = asdict(report)
     summary["delivered"] = delivered
     summary["as_of"] = report.as_of.isoformat()
@@ -232,7 +224,7 @@ def sweep_shard(
     report = SweepReport(as_of=svc.as_of())
     projects = _attend(svc, report, as_of, at, shard=part, besides=1)  # with delivery
     delivered = deliver_task(as_of, at) if deliver else asdict(DispatchReport())
-    _warn_unavailable(delivered)
+    warn_if_unavailable(delivered, waiting_for="the next sweep")
     row = {
         "shard": shard,
         "shards": shards,
