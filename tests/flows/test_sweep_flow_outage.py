@@ -61,3 +61,40 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
     finally:
         sweep_module._built.cache_clear()
         sweep_module.application.cache_clear()
+
+
+def test_the_delivery_flow_with_its_mail_server_down_completes_keeps_the_mail_and_exits_75(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+    import json
+
+    from onboarding.adapters.store.outbox import SqlOutbox
+    from onboarding.bootstrap import database, project_service
+    from onboarding.settings import Settings
+
+    deliver_module = importlib.import_module("onboarding_flows.deliver")
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONBOARDING_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ONBOARDING_SMTP_PORT", str(free_port()))
+    monkeypatch.setenv("ONBOARDING_SMTP_STARTTLS", "false")
+    deliver_module.application.cache_clear()
+    try:
+        project_service().launch(
+            PAYROLL,
+            customer="Acme Manufacturing",
+            kickoff_on=date(2026, 12, 7),
+            bindings=PEOPLE,
+            pay_schedule="biweekly:2026-01-02",
+        )
+        monkeypatch.setattr(sys, "argv", ["onboarding_flows.deliver"])
+        with pytest.raises(SystemExit) as exited:
+            deliver_module.main()
+        assert exited.value.code == deliver_module.EXIT_MAIL_UNAVAILABLE == 75
+        printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert "ConnectionRefusedError" in printed["unavailable"] and printed["sent"] == 0
+        engine = database(Settings())
+        assert SqlOutbox(engine).counts() == {"pending": len(PEOPLE)}  # nothing lost, nothing failed
+        engine.dispose()
+    finally:
+        deliver_module.application.cache_clear()
