@@ -346,13 +346,13 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
     with engine.connect() as connection:  # the definitions of the indexes dropped for the load
         if sqlite:
             found = connection.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN ({})".format(  # noqa: S608 - our names
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN ({})".format(
                     ", ".join(f"'{n}'" for n in SWEEP_INDEXES)
                 )
             )
         else:
             found = connection.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE indexname IN ({})".format(  # noqa: S608 - our names
+                "SELECT indexdef FROM pg_indexes WHERE indexname IN ({})".format(
                     ", ".join(f"'{n}'" for n in SWEEP_INDEXES)
                 )
             )
@@ -369,7 +369,7 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
         def many(table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
             if sqlite:
                 marks = ", ".join(["?"] * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608 - our own table and column names
+                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
             else:
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:

@@ -111,7 +111,7 @@ def floor(engine: Engine) -> int:
         # on PostgreSQL a server-side cursor: the client holds one chunk at a time, as with sqlite3
         sqlite = engine.dialect.name == "sqlite"
         cursor = raw.cursor() if sqlite else raw.driver_connection.cursor(name="floor")  # type: ignore[union-attr]
-        cursor.execute(f"SELECT {columns} FROM tasks")  # noqa: S608 - the table's own column names
+        cursor.execute(f"SELECT {columns} FROM tasks")
         rows = 0
         while chunk := cursor.fetchmany(FLOOR_CHUNK):
             rows += len(chunk)

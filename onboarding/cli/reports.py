@@ -126,7 +126,8 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
     """Portfolio health: on-time launch rate, projects at risk, bottlenecks, slip by side, waits before start."""
     try:
         day = one_report_day(_report_group_as_of(ctx), as_of)
-        result = application().reports.portfolio(as_of=day, top=top)
+        shown = AT_RISK_SHOWN if output_format == "table" else None  # the exports list every project at risk
+        result = application().reports.portfolio(as_of=day, top=top, at_risk_limit=shown)
     except OnboardingError as exc:
         fail(exc)
         return
@@ -162,7 +163,7 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
         "days blocked",
     ):
         risk.add_column(name, no_wrap=True)
-    for r in result.at_risk[:AT_RISK_SHOWN]:
+    for r in result.at_risk:
         risk.add_row(
             r.external_id or r.project_id,
             r.customer,
@@ -175,9 +176,9 @@ def report_portfolio(ctx: click.Context, as_of: date | None, top: int, output_fo
             str(r.days_blocked),
         )
     out.print(risk)
-    if len(result.at_risk) > AT_RISK_SHOWN:
+    if result.at_risk_total > len(result.at_risk):
         out.print(
-            f"The {AT_RISK_SHOWN} most at risk of {len(result.at_risk):,}, most days past their window first; "
+            f"The {len(result.at_risk)} most at risk of {result.at_risk_total:,}, most days past their window first; "
             "--format csv lists them all."
         )
     for title, found in (

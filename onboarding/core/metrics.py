@@ -226,7 +226,8 @@ class PortfolioReport:
     projects: int  # projects in the report (active, on hold and completed; cancelled ones are counted apart)
     active: int
     on_time: OnTimeLaunches
-    at_risk: tuple[ProjectAtRisk, ...]  # most days past window first
+    at_risk: tuple[ProjectAtRisk, ...]  # most days past window first: all, or the first ``at_risk_limit``
+    at_risk_total: int  # every project at risk
     bottleneck_tasks: tuple[Bottleneck, ...]  # most slip first
     bottleneck_milestones: tuple[Bottleneck, ...]
     slip_by_side: tuple[SlipBySide, ...]  # customer, vendor
@@ -848,23 +849,56 @@ def wait_before_start_days(
     return max(0, (task.started_on - ready).days)
 
 
-def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: int = 10) -> PortfolioReport:
-    """On-time launches, projects at risk, bottlenecks, slip by side and waits before start.
+Histogram = Mapping[int, int]  # days -> how many (tasks or projects) slipped or waited that many days
 
-    Cancelled projects are counted apart (``cancelled``) and left out of every other
-    figure: their open tasks never finish, so they would slip for ever.
+
+@dataclass(frozen=True, slots=True)
+class PortfolioTallies:
+    """The portfolio report's counts before they are ranked: folded from every project by ``portfolio_tallies``,
+    or by a store's own aggregation (``SqlReportStore.portfolio_tallies``) that must give the same.
+
+    Slips and waits are histograms of whole days, so that medians and quantiles come out exact without a row per
+    task. Cancelled projects are in ``cancelled`` only.
     """
-    cancelled = sum(1 for p in projects if p.state == "cancelled")
-    projects = [p for p in projects if p.state != "cancelled"]
+
+    projects: int
+    active: int  # active or on hold
+    cancelled: int
+    recommitted: int
+    on_time: OnTimeLaunches
+    at_risk: tuple[ProjectAtRisk, ...]  # every project at risk, in any order
+    task_slips: Mapping[tuple[str, str], Histogram]  # (blueprint, task) -> its slips over projects
+    milestone_slips: Mapping[tuple[str, str], Histogram]  # (blueprint, milestone) -> the worst slip in it, by project
+    side_slips: Mapping[str, tuple[int, int]]  # "customer" | "vendor" -> (tasks slipped, days)
+    waits: Mapping[str, Histogram]  # "customer" | "vendor" -> waits before start
+    titles: Mapping[tuple[str, str, str], str]  # (blueprint, "task" | "milestone", key) -> title, for every slip
+
+
+def _side(side: str) -> str:
+    return "customer" if side == "customer" else "vendor"
+
+
+def portfolio_tallies(projects: Iterable[PortfolioProject], *, as_of: date) -> PortfolioTallies:
+    """The portfolio report's counts, folded from every project and its tasks.
+
+    A title is the one in the project with the greatest id that has that task (or milestone).
+    """
+    cancelled = recommitted = 0
+    counted = active = 0
     went_live = on_time = late = without_window = went_live_recommitted = 0
     at_risk: list[ProjectAtRisk] = []
-    task_slips: dict[tuple[str, str], list[int]] = {}
-    milestone_slips: dict[tuple[str, str], list[int]] = {}
-    titles: dict[tuple[str, str, str], str] = {}
-    side_tasks: dict[str, int] = {"customer": 0, "vendor": 0}
-    side_days: dict[str, int] = {"customer": 0, "vendor": 0}
-    waits: dict[str, list[int]] = {"customer": [], "vendor": []}
+    task_slips: dict[tuple[str, str], dict[int, int]] = {}
+    milestone_slips: dict[tuple[str, str], dict[int, int]] = {}
+    titles: dict[tuple[str, str, str], tuple[str, str]] = {}  # -> (project id, title)
+    side_slips: dict[str, list[int]] = {"customer": [0, 0], "vendor": [0, 0]}
+    waits: dict[str, dict[int, int]] = {"customer": {}, "vendor": {}}
     for project in projects:
+        if project.state == "cancelled":
+            cancelled += 1
+            continue
+        counted += 1
+        active += project.state in ("active", "on_hold")
+        recommitted += project.recommits > 0
         outcome = launch_outcome(project)
         if outcome is not None:
             went_live += 1
@@ -876,29 +910,37 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
         by_key = {t.key: t for t in project.tasks}
         for task in project.tasks:
             slip = task_slip_days(task, as_of=as_of)
-            titles[(project.blueprint_key, "task", task.key)] = task.title
-            titles[(project.blueprint_key, "milestone", task.milestone_key)] = task.milestone_title
+            for kind, key, title in (
+                ("task", task.key, task.title),
+                ("milestone", task.milestone_key, task.milestone_title),
+            ):
+                seen = titles.get((project.blueprint_key, kind, key))
+                if seen is None or seen[0] < project.project_id:
+                    titles[(project.blueprint_key, kind, key)] = (project.project_id, title)
             if slip > 0:
-                task_slips.setdefault((project.blueprint_key, task.key), []).append(slip)
-                side = "customer" if task.side == "customer" else "vendor"
-                side_tasks[side] += 1
-                side_days[side] += slip
+                counts = task_slips.setdefault((project.blueprint_key, task.key), {})
+                counts[slip] = counts.get(slip, 0) + 1
+                side = side_slips[_side(task.side)]
+                side[0] += 1
+                side[1] += slip
             worst_in_milestone[task.milestone_key] = max(worst_in_milestone.get(task.milestone_key, 0), slip)
             wait = wait_before_start_days(task, project, by_key=by_key)
             if wait is not None:
-                waits["customer" if task.side == "customer" else "vendor"].append(wait)
+                counts = waits[_side(task.side)]
+                counts[wait] = counts.get(wait, 0) + 1
         for milestone, slip in worst_in_milestone.items():
             if slip > 0:
-                milestone_slips.setdefault((project.blueprint_key, milestone), []).append(slip)
-        risk = _risk(project, as_of=as_of)
+                counts = milestone_slips.setdefault((project.blueprint_key, milestone), {})
+                counts[slip] = counts.get(slip, 0) + 1
+        risk = project_at_risk(project, as_of=as_of)
         if risk is not None:
             at_risk.append(risk)
-    total_slip = side_days["customer"] + side_days["vendor"]
-    all_waits = np.array(waits["customer"] + waits["vendor"], dtype=np.int64)
-    return PortfolioReport(
-        as_of=as_of,
-        projects=len(projects),
-        active=sum(1 for p in projects if p.state in ("active", "on_hold")),
+    slipped = {(b, "task", k) for b, k in task_slips} | {(b, "milestone", k) for b, k in milestone_slips}
+    return PortfolioTallies(
+        projects=counted,
+        active=active,
+        cancelled=cancelled,
+        recommitted=recommitted,
         on_time=OnTimeLaunches(
             went_live=went_live,
             on_time=on_time,
@@ -907,31 +949,74 @@ def portfolio_report(projects: Sequence[PortfolioProject], *, as_of: date, top: 
             without_window=without_window,
             recommitted=went_live_recommitted,
         ),
-        cancelled=cancelled,
-        recommitted=sum(1 for p in projects if p.recommits > 0),
-        at_risk=tuple(
-            sorted(
-                at_risk, key=lambda r: (-r.days_past_window, -r.overdue_customer_tasks, -r.days_blocked, r.project_id)
-            )
-        ),
-        bottleneck_tasks=_bottlenecks(task_slips, "task", titles, top=top),
-        bottleneck_milestones=_bottlenecks(milestone_slips, "milestone", titles, top=top),
+        at_risk=tuple(at_risk),
+        task_slips=task_slips,
+        milestone_slips=milestone_slips,
+        side_slips={side: (days[0], days[1]) for side, days in side_slips.items()},
+        waits=waits,
+        titles={key: title for key, (_, title) in titles.items() if key in slipped},
+    )
+
+
+def portfolio_report(
+    projects: Sequence[PortfolioProject], *, as_of: date, top: int = 10, at_risk_limit: int | None = None
+) -> PortfolioReport:
+    """On-time launches, projects at risk, bottlenecks, slip by side and waits before start.
+
+    Cancelled projects are counted apart (``cancelled``) and left out of every other
+    figure: their open tasks never finish, so they would slip for ever.
+    """
+    return ranked_portfolio(portfolio_tallies(projects, as_of=as_of), as_of=as_of, top=top, at_risk_limit=at_risk_limit)
+
+
+def ranked_portfolio(
+    tallies: PortfolioTallies, *, as_of: date, top: int = 10, at_risk_limit: int | None = None
+) -> PortfolioReport:
+    """The report from its counts: the ``top`` bottlenecks, the first ``at_risk_limit`` projects at risk (all
+    when None), most days past their window first, and the quantiles of the waits."""
+    side_days = {side: tallies.side_slips.get(side, (0, 0)) for side in ("customer", "vendor")}
+    total_slip = side_days["customer"][1] + side_days["vendor"][1]
+    waits = {side: _expanded(tallies.waits.get(side, {})) for side in ("customer", "vendor")}
+    ranked = sorted(
+        tallies.at_risk,
+        key=lambda r: (-r.days_past_window, -r.overdue_customer_tasks, -r.days_blocked, r.project_id),
+    )
+    return PortfolioReport(
+        as_of=as_of,
+        projects=tallies.projects,
+        active=tallies.active,
+        on_time=tallies.on_time,
+        cancelled=tallies.cancelled,
+        recommitted=tallies.recommitted,
+        at_risk=tuple(ranked if at_risk_limit is None else ranked[:at_risk_limit]),
+        at_risk_total=len(ranked),
+        bottleneck_tasks=_bottlenecks(tallies.task_slips, "task", tallies.titles, top=top),
+        bottleneck_milestones=_bottlenecks(tallies.milestone_slips, "milestone", tallies.titles, top=top),
         slip_by_side=tuple(
-            SlipBySide(side, side_tasks[side], side_days[side], side_days[side] / total_slip if total_slip else None)
-            for side in ("customer", "vendor")
+            SlipBySide(side, tasks, days, days / total_slip if total_slip else None)
+            for side, (tasks, days) in side_days.items()
         ),
         wait_before_start=(
-            *(_waits(side, np.array(waits[side], dtype=np.int64)) for side in ("customer", "vendor")),
-            _waits("all", all_waits),
+            *(_waits(side, waits[side]) for side in ("customer", "vendor")),
+            _waits("all", np.concatenate([waits["customer"], waits["vendor"]])),
         ),
     )
+
+
+def _expanded(histogram: Histogram) -> IntArray:
+    """Every day count of a histogram, as many times as it was counted."""
+    days = np.fromiter(histogram.keys(), dtype=np.int64, count=len(histogram))
+    counts = np.fromiter(histogram.values(), dtype=np.int64, count=len(histogram))
+    return np.repeat(days, counts)
 
 
 def _waits(side: str, days: IntArray) -> WaitBeforeStart:
     return WaitBeforeStart(side, len(days), _quantiles(days), float(days.mean()) if len(days) else None)
 
 
-def _risk(project: PortfolioProject, *, as_of: date) -> ProjectAtRisk | None:
+def project_at_risk(project: PortfolioProject, *, as_of: date) -> ProjectAtRisk | None:
+    """Why an open project is at risk, or None: projected outside its window, customer tasks past their target,
+    blocked or on hold. Reads only the project's open tasks."""
     if project.state not in ("active", "on_hold"):
         return None
     reasons: list[RiskReason] = []
@@ -966,21 +1051,23 @@ def _risk(project: PortfolioProject, *, as_of: date) -> ProjectAtRisk | None:
 
 
 def _bottlenecks(
-    slips: dict[tuple[str, str], list[int]], kind: str, titles: dict[tuple[str, str, str], str], *, top: int
+    slips: Mapping[tuple[str, str], Histogram], kind: str, titles: Mapping[tuple[str, str, str], str], *, top: int
 ) -> tuple[Bottleneck, ...]:
-    found = [
-        Bottleneck(
-            blueprint_key=blueprint,
-            kind=kind,
-            key=key,
-            title=titles[(blueprint, kind, key)],
-            projects=len(days),
-            slip_days=sum(days),
-            median_slip_days=float(np.median(days)),
-            max_slip_days=max(days),
+    found = []
+    for (blueprint, key), histogram in slips.items():
+        days = _expanded(histogram)
+        found.append(
+            Bottleneck(
+                blueprint_key=blueprint,
+                kind=kind,
+                key=key,
+                title=titles[(blueprint, kind, key)],
+                projects=len(days),
+                slip_days=int(days.sum()),
+                median_slip_days=float(np.median(days)),
+                max_slip_days=int(days.max()),
+            )
         )
-        for (blueprint, key), days in slips.items()
-    ]
     found.sort(key=lambda b: (-b.slip_days, -b.projects, b.blueprint_key, b.key))
     return tuple(found[:top])
 
@@ -1064,7 +1151,7 @@ def portfolio_members(
             went = launch_outcome(project) in outcomes[figure]
             return went and (figure is not PortfolioFigure.went_live_recommitted or project.recommits > 0)
         if figure is PortfolioFigure.at_risk:
-            return _risk(project, as_of=as_of) is not None
+            return project_at_risk(project, as_of=as_of) is not None
         if figure in (PortfolioFigure.bottleneck_task, PortfolioFigure.bottleneck_milestone):
             return slipped(project)
         side = item or ""

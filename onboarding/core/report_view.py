@@ -185,7 +185,7 @@ def headline(total: TtfvGroup, portfolio: PortfolioReport) -> list[FigureView]:
         },
         {
             "label": "Projects at risk",
-            "value": str(len(portfolio.at_risk)),
+            "value": str(portfolio.at_risk_total),
             "note": "go-live projected past the window, overdue customer tasks, or blocked",
         },
         {
@@ -243,7 +243,7 @@ def manager_report_messages(
     """One weekly report email per manager, the full HTML report attached, keyed by ISO week and address."""
     week = iso_week(as_of)
     median = next((f["value"] for f in figures if f["label"] == "Median time to first value"), MISSING)
-    subject = f"Onboarding report {week}: median time to first value {median}, {len(portfolio.at_risk)} at risk"
+    subject = f"Onboarding report {week}: median time to first value {median}, {portfolio.at_risk_total} at risk"
     attachment: AttachmentView = {
         "filename": f"onboarding-report-{as_of.isoformat()}.html",
         "content_type": "text/html",
@@ -257,7 +257,7 @@ def manager_report_messages(
             "period": week,
             "headline": list(figures),
             "at_risk": [at_risk_view(p) for p in portfolio.at_risk[:AT_RISK_IN_EMAIL]],
-            "at_risk_total": len(portfolio.at_risk),
+            "at_risk_total": portfolio.at_risk_total,
             "attachments": [attachment],
         }
         messages.append(

@@ -59,7 +59,9 @@ class ReportFigures(Protocol):
         as_of: date | None = None,
     ) -> TtfvReport: ...
 
-    def portfolio(self, *, as_of: date | None = None, top: int = 10) -> PortfolioReport: ...
+    def portfolio(
+        self, *, as_of: date | None = None, top: int = 10, at_risk_limit: int | None = None
+    ) -> PortfolioReport: ...
 
 
 class ReportPages(Protocol):
@@ -98,7 +100,7 @@ class ManagerReportService:
         return ManagerReports(
             by_blueprint=self._figures.ttfv(by=(Dimension.blueprint,), as_of=day),
             by_cohort_month=self._figures.ttfv(by=(Dimension.cohort_month,), as_of=day),
-            portfolio=self._figures.portfolio(as_of=day),
+            portfolio=self._figures.portfolio(as_of=day, at_risk_limit=report_view.AT_RISK_SHOWN),
             more=tuple(self._figures.ttfv(by=(dimension,), as_of=day) for dimension in more),
         )
 

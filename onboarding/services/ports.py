@@ -18,7 +18,7 @@ from onboarding.core.customer_links import LinkKey
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.metrics import Dimension, PortfolioProject, TtfvObservations, TtfvRows
+from onboarding.core.metrics import Dimension, PortfolioProject, PortfolioTallies, TtfvObservations, TtfvRows
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
@@ -685,6 +685,12 @@ class ReportStore(Protocol):
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
     ) -> list[PortfolioProject]:
         """Every project with its tasks' current state; ``predecessors`` by snapshot id, then task key."""
+        ...
+
+    def portfolio_tallies(
+        self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
+    ) -> PortfolioTallies:
+        """The portfolio report's counts as of a day (``core.metrics.portfolio_tallies`` over every project)."""
         ...
 
 

@@ -24,7 +24,7 @@ from onboarding.core.metrics import (
     TtfvFigure,
     TtfvReport,
     portfolio_members,
-    portfolio_report,
+    ranked_portfolio,
     ttfv_members,
     ttfv_report,
 )
@@ -122,10 +122,14 @@ class ReportService:
             rows, project_ids, figure, key=key, as_of=day, dimensions=dimensions, since=since, until=until
         )
 
-    def portfolio(self, *, as_of: date | None = None, top: int = 10) -> PortfolioReport:
-        """On-time launches, projects at risk, bottlenecks, slip by side and waits before start."""
-        with cycle_collector_paused():  # every task of the portfolio is read and weighed
-            return portfolio_report(self._portfolio_projects(), as_of=as_of or self._clock.today(), top=top)
+    def portfolio(
+        self, *, as_of: date | None = None, top: int = 10, at_risk_limit: int | None = None
+    ) -> PortfolioReport:
+        """On-time launches, projects at risk (the first ``at_risk_limit``, all when None, and their total),
+        bottlenecks, slip by side and waits before start: counted by the store, ranked by the core."""
+        day = as_of or self._clock.today()
+        tallies = self._store.portfolio_tallies(as_of=day, predecessors=self.predecessors())
+        return ranked_portfolio(tallies, as_of=day, top=top, at_risk_limit=at_risk_limit)
 
     def portfolio_projects(
         self, figure: PortfolioFigure, *, item: str | None = None, as_of: date | None = None
@@ -137,6 +141,10 @@ class ReportService:
             return portfolio_members(projects, figure, as_of=as_of or self._clock.today(), item=item)
 
     def _portfolio_projects(self) -> list[PortfolioProject]:
+        return self._store.portfolio_projects(predecessors=self.predecessors())
+
+    def predecessors(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Each snapshot's tasks' predecessors (every kind of dependency, each once), by snapshot id."""
         predecessors: dict[str, dict[str, tuple[str, ...]]] = {}
         for snapshot_id, (text, source) in self._store.snapshots().items():
             graph = self._blueprint(snapshot_id, text, source).graph
@@ -144,7 +152,7 @@ class ReportService:
                 task.key: tuple(dict.fromkeys(edge.predecessor for edge in graph.predecessors[task.key]))
                 for task in graph.tasks
             }
-        return self._store.portfolio_projects(predecessors=predecessors)
+        return predecessors
 
     def _blueprint(self, snapshot_id: str, text: str, source: str) -> LoadedBlueprint:
         if snapshot_id not in self._parsed:

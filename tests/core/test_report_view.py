@@ -74,6 +74,7 @@ def test_headline_figures_of_an_empty_portfolio_say_n_a_not_zero() -> None:
         active=0,
         on_time=OnTimeLaunches(0, 0, 0, None),
         at_risk=(),
+        at_risk_total=0,
         slip_by_side=(SlipBySide("customer", 0, 0, None), SlipBySide("vendor", 0, 0, None)),
     )
     values = {f["label"]: f["value"] for f in report_view.headline(empty_total, portfolio)}
@@ -119,7 +120,7 @@ def test_one_email_per_manager_keyed_by_iso_week_and_address() -> None:
 
 
 def test_the_email_lists_at_most_ten_projects_at_risk() -> None:
-    many = replace(samples.PORTFOLIO, at_risk=samples.PORTFOLIO.at_risk * 6)
+    many = replace(samples.PORTFOLIO, at_risk=samples.PORTFOLIO.at_risk * 6, at_risk_total=12)
     (message,) = report_view.manager_report_messages(
         [PAT], as_of=samples.AS_OF, figures=[], portfolio=many, report_html=""
     )

@@ -26,11 +26,13 @@ from onboarding.core.metrics import (
     NONE_LABEL,
     Dimension,
     PortfolioProject,
+    PortfolioTallies,
     PortfolioTask,
     TtfvObservations,
     TtfvRows,
     local_day,
     observe,
+    portfolio_tallies,
 )
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
@@ -486,6 +488,11 @@ class InMemoryReportStore:
             for p in self.store.projects.values()
         }
         return {k: v for k, v in found.items() if wanted is None or k in wanted}
+
+    def portfolio_tallies(
+        self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
+    ) -> PortfolioTallies:
+        return portfolio_tallies(self.portfolio_projects(predecessors=predecessors), as_of=as_of)
 
     def portfolio_projects(
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]

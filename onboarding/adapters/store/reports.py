@@ -34,6 +34,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
+from onboarding.adapters.store.portfolio_tallies import portfolio_tallies as sql_portfolio_tallies
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows, utc_instant
 from onboarding.adapters.store.tables import Base
 from onboarding.core.blueprint import TTFV, Blueprint, CalendarName
@@ -46,6 +47,7 @@ from onboarding.core.metrics import (
     OWNER_ROLE,
     Dimension,
     PortfolioProject,
+    PortfolioTallies,
     PortfolioTask,
     TtfvObservations,
     TtfvRows,
@@ -525,6 +527,11 @@ class SqlReportStore:
             query = query.where(blueprints.c.id.in_(sorted(set(ids))))
         with self.engine.connect() as connection:
             return {r.id: (r.text, r.source) for r in connection.execute(query)}
+
+    def portfolio_tallies(
+        self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
+    ) -> PortfolioTallies:
+        return sql_portfolio_tallies(self.engine, as_of=as_of, predecessors=predecessors)
 
     def portfolio_projects(
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]

@@ -33,7 +33,7 @@ from onboarding.adapters.store.sql import (
     tasks,
     writing,
 )
-from onboarding.adapters.store.tables import Base
+from onboarding.adapters.store.tables import IS_OPEN, Base
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge, SentDigest
@@ -45,10 +45,6 @@ sweep_days = Base.metadata.tables["sweep_days"]
 database_marks = Base.metadata.tables["database_marks"]
 weekly_quiet = Base.metadata.tables["weekly_quiet"]
 SIMULATION = "simulation"  # the mark of a database created as a simulation (the demo's)
-OPEN = ("pending", "in_progress", "blocked")
-# Open tasks, written out as in the partial indexes' condition: with bound parameters instead of
-# literals, SQLite cannot tell that a query implies the condition, and does not use the index.
-IS_OPEN = tasks.c.state.in_(bindparam("open_states", OPEN, expanding=True, literal_execute=True))
 RECORD_CHUNK = 5000  # nudges a transaction records (whole digests): the write lock is let go between them
 
 

@@ -118,7 +118,7 @@ def reports(request: Request, member: Manager) -> HTMLResponse:
         by = _dimensions(query.getlist("by"))
         top = _top(query)
         ttfv = application.reports.ttfv(by=by, since=since, until=until, as_of=as_of)
-        portfolio = application.reports.portfolio(as_of=as_of, top=top)
+        portfolio = application.reports.portfolio(as_of=as_of, top=top, at_risk_limit=report_view.AT_RISK_SHOWN)
     except (OnboardingError, FilterInvalid) as error:
         return render(
             request, "team/reports.html", status=400, problems=_said(error), filters=filters, dimensions=list(Dimension)

@@ -117,6 +117,7 @@ PORTFOLIO = PortfolioReport(
             reasons=(RiskReason.blocked,),
         ),
     ),
+    at_risk_total=2,
     bottleneck_tasks=(
         Bottleneck("payroll-implementation", "task", "census", "Send the employee census", 5, 38, 7.0, 15),
         Bottleneck("payroll-implementation", "task", "bank", "Confirm bank details", 4, 21, 5.5, 9),

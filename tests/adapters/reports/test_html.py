@@ -156,7 +156,9 @@ def test_text_is_escaped_in_tables_and_charts(page: str) -> None:
 
 def test_empty_reports_render_with_what_is_missing_said() -> None:
     no_groups = replace(samples.BY_BLUEPRINT, groups=())
-    portfolio = replace(samples.PORTFOLIO, at_risk=(), bottleneck_tasks=(), bottleneck_milestones=(), slip_by_side=())
+    portfolio = replace(
+        samples.PORTFOLIO, at_risk=(), at_risk_total=0, bottleneck_tasks=(), bottleneck_milestones=(), slip_by_side=()
+    )
     page = render_report(
         ManagerReports(no_groups, replace(samples.BY_MONTH, groups=()), portfolio), generated_at=GENERATED
     )
@@ -239,7 +241,9 @@ def test_a_long_list_at_risk_shows_the_most_at_risk_and_how_many_there_are() -> 
         for n in range(30_000)
     )
     page = render_report(
-        ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, replace(samples.PORTFOLIO, at_risk=many)),
+        ManagerReports(
+            samples.BY_BLUEPRINT, samples.BY_MONTH, replace(samples.PORTFOLIO, at_risk=many, at_risk_total=len(many))
+        ),
         generated_at=GENERATED,
     )
     shown = report_view.AT_RISK_SHOWN
