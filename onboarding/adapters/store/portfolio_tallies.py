@@ -67,6 +67,7 @@ events = Base.metadata.tables["events"]
 project_ttfv = Base.metadata.tables["project_ttfv"]
 
 _COUNTED = projects.c.state != "cancelled"
+WORK_MEM = "256MB"  # PostgreSQL's memory for the report's sorts and hashes, for its transaction only
 _OPEN_PROJECT = projects.c.state.in_(("active", "on_hold"))
 
 # The blueprint graphs' dependencies, for the waits' join: a temporary table of the connection, filled per report.
@@ -92,7 +93,11 @@ def portfolio_tallies(
 ) -> PortfolioTallies:
     """The counts of ``core.metrics.portfolio_tallies`` over every project, aggregated in the database;
     ``predecessors`` by snapshot id, then task key."""
-    with engine.connect() as connection:
+    with engine.begin() as connection:  # one transaction: the counts agree, and the edges' table is dropped
+        if connection.dialect.name == "postgresql":
+            # The waits' join groups a row per started task: with the default 4 MB, the hash aggregate spills
+            # to disk and takes twice as long.
+            connection.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
         states = _states(connection)
         on_time = _launches(connection)
         task_slips, milestone_slips, side_slips = _slips(connection, as_of)
@@ -241,7 +246,6 @@ def _waits(
         return waits
     finally:
         connection.execute(_EDGES.delete())
-        connection.commit()
 
 
 def _at_risk(connection: Connection, as_of: date, day: Any) -> tuple[ProjectAtRisk, ...]:
