@@ -18,7 +18,14 @@ from onboarding.core.customer_links import LinkKey
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.metrics import Dimension, PortfolioProject, PortfolioTallies, TtfvObservations, TtfvRows
+from onboarding.core.metrics import (
+    Dimension,
+    PortfolioProject,
+    PortfolioTallies,
+    ProjectAtRisk,
+    TtfvObservations,
+    TtfvRows,
+)
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
@@ -691,6 +698,10 @@ class ReportStore(Protocol):
         self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
     ) -> PortfolioTallies:
         """The portfolio report's counts as of a day (``core.metrics.portfolio_tallies`` over every project)."""
+        ...
+
+    def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
+        """Every project at risk as of a day, in any order (the ``at_risk`` of ``portfolio_tallies``)."""
         ...
 
 

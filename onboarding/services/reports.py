@@ -136,9 +136,12 @@ class ReportService:
     ) -> tuple[str, ...]:
         """The ids of the projects a figure of ``portfolio(as_of=as_of)`` counts (``item``: which bottleneck,
         ``blueprint/key``, or which side of the slip)."""
+        day = as_of or self._clock.today()
+        if figure is PortfolioFigure.at_risk:  # the one list the pages open most: from the indexes, not every task
+            return tuple(sorted(r.project_id for r in self._store.portfolio_at_risk(as_of=day)))
         with cycle_collector_paused():
             projects = self._portfolio_projects()
-            return portfolio_members(projects, figure, as_of=as_of or self._clock.today(), item=item)
+            return portfolio_members(projects, figure, as_of=day, item=item)
 
     def _portfolio_projects(self) -> list[PortfolioProject]:
         return self._store.portfolio_projects(predecessors=self.predecessors())

@@ -109,7 +109,7 @@ def portfolio_counts(report: PortfolioReport) -> dict[PortfolioFigure, int]:
         PortfolioFigure.late: o.late,
         PortfolioFigure.without_window: o.without_window,
         PortfolioFigure.went_live_recommitted: o.recommitted,
-        PortfolioFigure.at_risk: len(report.at_risk),
+        PortfolioFigure.at_risk: report.at_risk_total,
     }
 
 

@@ -28,6 +28,7 @@ from onboarding.core.metrics import (
     PortfolioProject,
     PortfolioTallies,
     PortfolioTask,
+    ProjectAtRisk,
     TtfvObservations,
     TtfvRows,
     local_day,
@@ -493,6 +494,9 @@ class InMemoryReportStore:
         self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
     ) -> PortfolioTallies:
         return portfolio_tallies(self.portfolio_projects(predecessors=predecessors), as_of=as_of)
+
+    def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
+        return self.portfolio_tallies(as_of=as_of, predecessors={}).at_risk
 
     def portfolio_projects(
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]

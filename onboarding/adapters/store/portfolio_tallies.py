@@ -120,6 +120,12 @@ def portfolio_tallies(
     )
 
 
+def portfolio_at_risk(engine: Engine, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
+    """Every project at risk as of a day, in any order (what a drill-down into the count lists)."""
+    with engine.connect() as connection:
+        return _at_risk(connection, as_of, day_reader(engine))
+
+
 def _states(connection: Connection) -> dict[str, tuple[int, int]]:
     recommitted = func.sum(case((projects.c.recommits > 0, 1), else_=0))
     rows = connection.execute(select(projects.c.state, func.count(), recommitted).group_by(projects.c.state))

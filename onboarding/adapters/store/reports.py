@@ -34,6 +34,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
+from onboarding.adapters.store.portfolio_tallies import portfolio_at_risk as sql_portfolio_at_risk
 from onboarding.adapters.store.portfolio_tallies import portfolio_tallies as sql_portfolio_tallies
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows, utc_instant
 from onboarding.adapters.store.tables import Base
@@ -49,6 +50,7 @@ from onboarding.core.metrics import (
     PortfolioProject,
     PortfolioTallies,
     PortfolioTask,
+    ProjectAtRisk,
     TtfvObservations,
     TtfvRows,
     customer_timezone,
@@ -532,6 +534,9 @@ class SqlReportStore:
         self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
     ) -> PortfolioTallies:
         return sql_portfolio_tallies(self.engine, as_of=as_of, predecessors=predecessors)
+
+    def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
+        return sql_portfolio_at_risk(self.engine, as_of=as_of)
 
     def portfolio_projects(
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
