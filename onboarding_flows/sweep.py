@@ -167,8 +167,11 @@ def sweep(
     """
     Shard(0, shards)  # a count out of range is refused before anything is done
     if as_of is not None or at is not None:  # resolved once: every task run and shard run acts as of that instant
-        instant = sweep_instant(as_of, at, now=SystemClock().now())
-        as_of, at = instant.date(), f"{instant:%H:%M}"
+        now = SystemClock().now()
+        instant = sweep_instant(as_of, at, now=now)
+        # Today's day alone means now: written as HH:MM it would fall back to the start of the minute, and
+        # the emails queued since then would wait for the next sweep.
+        as_of, at = (None, None) if instant == now else (instant.date(), f"{instant:%H:%M}")
     _service(as_of, at, deliver=False).check()  # refused before a mail folder or key file is made
     pool = _shard_pool(shard_deployment) if shards > 1 else ""  # and before anything is done without workers
     svc = _service(as_of, at)

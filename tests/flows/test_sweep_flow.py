@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import mailbox
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.flows.days import KICKOFF, SWEEP_DAY
 from tests.services.test_projects import PAYROLL, PEOPLE
 
 pytestmark = [
@@ -34,18 +35,20 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
 
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     engine = database(Settings())
-    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))  # it sweeps December 2026, whatever today is
+    SqlSweepStore(engine).mark_simulation(
+        at=datetime.now(UTC)
+    )  # a simulation: the sweep's rules for a real database aside
     engine.dispose()
     sweep_module._built.cache_clear()
     sweep_module.application.cache_clear()
     project_service().launch(
         PAYROLL,
         customer="Acme Manufacturing",
-        kickoff_on=date(2026, 12, 7),
+        kickoff_on=KICKOFF,
         bindings=PEOPLE,
         pay_schedule="biweekly:2026-01-02",
     )
-    state = sweep_module.sweep(as_of=date(2026, 12, 4), return_state=True)
+    state = sweep_module.sweep(as_of=SWEEP_DAY, return_state=True)
     summary = state.result()
     assert summary["delivered"]["sent"] == len(PEOPLE)
     assert len(list(mailbox.Maildir(tmp_path / "maildir", create=False))) == len(PEOPLE)
@@ -74,8 +77,8 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
         async with get_client() as client:
             return (await client.read_flow_run(state.state_details.flow_run_id)).name
 
-    assert asyncio.run(run_name()) == "sweep-2026-12-04"  # named after the day it sweeps
-    again = sweep_module.sweep(as_of=date(2026, 12, 4))
+    assert asyncio.run(run_name()) == f"sweep-{SWEEP_DAY}"  # named after the day it sweeps
+    again = sweep_module.sweep(as_of=SWEEP_DAY)
     assert again["delivered"]["sent"] == 0
     sweep_module._built.cache_clear()
     sweep_module.application.cache_clear()
@@ -143,11 +146,11 @@ def test_a_sweep_that_leaves_its_emails_to_the_delivery_flow_sends_none_and_the_
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
-            kickoff_on=date(2026, 12, 7),
+            kickoff_on=KICKOFF,
             bindings=PEOPLE,
             pay_schedule="biweekly:2026-01-02",
         )
-        swept = sweep_module.sweep(as_of=date(2026, 12, 4), deliver=False)
+        swept = sweep_module.sweep(as_of=SWEEP_DAY, deliver=False)
         assert swept["delivered"]["sent"] == 0
         assert not (tmp_path / "maildir").exists() or not list(mailbox.Maildir(tmp_path / "maildir", create=False))
         delivered = deliver_module.deliver()

@@ -4,12 +4,13 @@ the summary says why, and ``python -m onboarding_flows.sweep`` exits 75."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.adapters.email.test_transports import free_port
+from tests.flows.days import KICKOFF, SWEEP_DAY
 from tests.services.test_projects import PAYROLL, PEOPLE
 
 pytestmark = [
@@ -37,21 +38,25 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
     sweep_module.application.cache_clear()
     try:
         simulation = database(Settings())
-        SqlSweepStore(simulation).mark_simulation(at=datetime.now(UTC))  # it sweeps 4 December 2026, whatever today is
+        SqlSweepStore(simulation).mark_simulation(
+            at=datetime.now(UTC)
+        )  # a simulation: the sweep's rules for a real database aside
         simulation.dispose()
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
-            kickoff_on=date(2026, 12, 7),
+            kickoff_on=KICKOFF,
             bindings=PEOPLE,
             pay_schedule="biweekly:2026-01-02",
         )
-        state = sweep_module.sweep(as_of=date(2026, 12, 4), return_state=True)
+        state = sweep_module.sweep(as_of=SWEEP_DAY, return_state=True)
         assert state.is_completed()
         delivered = state.result()["delivered"]
         assert "ConnectionRefusedError" in delivered["unavailable"]
         assert (delivered["retried"], delivered["deferred"], delivered["failed"]) == (1, len(PEOPLE) - 1, 0)
-        monkeypatch.setattr(sys, "argv", ["onboarding_flows.sweep", "--as-of", "2026-12-04", "--at", "18:00"])
+        later = datetime.now(UTC) + timedelta(hours=1)  # past the retry's backoff: the message is due again
+        argv = ["onboarding_flows.sweep", "--as-of", later.date().isoformat(), "--at", f"{later:%H:%M}"]
+        monkeypatch.setattr(sys, "argv", argv)
         with pytest.raises(SystemExit) as exited:
             sweep_module.main()
         assert exited.value.code == sweep_module.EXIT_MAIL_UNAVAILABLE == 75
@@ -83,7 +88,7 @@ def test_the_delivery_flow_with_its_mail_server_down_completes_keeps_the_mail_an
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
-            kickoff_on=date(2026, 12, 7),
+            kickoff_on=KICKOFF,
             bindings=PEOPLE,
             pay_schedule="biweekly:2026-01-02",
         )
