@@ -166,6 +166,14 @@ class OnTimeLaunches:
     without_window: int = 0  # went live with no committed date: not counted in the rate
     recommitted: int = 0
 
+    @classmethod
+    def counted(
+        cls, *, went_live: int, on_time: int, late: int, without_window: int, recommitted: int
+    ) -> OnTimeLaunches:
+        """The launches from their counts, with the rate among those that had a window."""
+        rate = on_time / (on_time + late) if on_time + late else None
+        return cls(went_live, on_time, late, rate, without_window, recommitted)
+
 
 class RiskReason(StrEnum):
     window = "projected-outside-window"  # projected go-live after the committed one
@@ -941,11 +949,10 @@ def portfolio_tallies(projects: Iterable[PortfolioProject], *, as_of: date) -> P
         active=active,
         cancelled=cancelled,
         recommitted=recommitted,
-        on_time=OnTimeLaunches(
+        on_time=OnTimeLaunches.counted(
             went_live=went_live,
             on_time=on_time,
             late=late,
-            rate=on_time / (on_time + late) if on_time + late else None,
             without_window=without_window,
             recommitted=went_live_recommitted,
         ),

@@ -24,7 +24,7 @@ Not here: the ranking, the medians and quantiles (``core.metrics.ranked_portfoli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -154,13 +154,8 @@ def _launches(connection: Connection) -> OnTimeLaunches:
         )
     ).one()
     went_live, on_time, late, without_window, recommitted = (int(v or 0) for v in row)
-    return OnTimeLaunches(
-        went_live=went_live,
-        on_time=on_time,
-        late=late,
-        rate=on_time / (on_time + late) if on_time + late else None,
-        without_window=without_window,
-        recommitted=recommitted,
+    return OnTimeLaunches.counted(
+        went_live=went_live, on_time=on_time, late=late, without_window=without_window, recommitted=recommitted
     )
 
 
@@ -254,10 +249,22 @@ def _waits(
         connection.execute(_EDGES.delete())
 
 
+def blocked_since(connection: Connection) -> dict[tuple[str, str], date]:
+    """The day each blocked task's last block began, by project and task (from its ``task_blocked`` event)."""
+    t, e = tasks, events
+    rows = connection.execute(
+        select(e.c.project_id, e.c.task_key, e.c.data)
+        .join(t, (t.c.project_id == e.c.project_id) & (t.c.key == e.c.task_key))
+        .where(t.c.state == "blocked", e.c.kind == "task_blocked")
+        .order_by(e.c.id)
+    )
+    return {(b.project_id, b.task_key): date.fromisoformat(str(b.data["on"])) for b in rows}
+
+
 def _at_risk(connection: Connection, as_of: date, day: Any) -> tuple[ProjectAtRisk, ...]:
     """The open projects at risk: candidates from the indexes (projected past the commitment, on hold, a task
     blocked, a customer task open past its target), weighed by the core with their open tasks that count."""
-    t, p, e = tasks, projects, events
+    t, p = tasks, projects
     columns = (t.c.project_id, t.c.key, t.c.side, t.c.state, t.c.target_due_on)
     overdue = select(*columns).where(IS_OPEN, t.c.target_due_on < literal(as_of, Date), t.c.side == "customer")
     blocked = select(*columns).where(text(BLOCKED))  # ix_tasks_blocked alone
@@ -266,29 +273,21 @@ def _at_risk(connection: Connection, as_of: date, day: Any) -> tuple[ProjectAtRi
         connection,
         select(weighing).join_from(weighing, p, p.c.id == weighing.c.project_id).where(_OPEN_PROJECT),
     )
-    blocked_since: dict[tuple[str, str], date] = {}
-    block_rows = connection.execute(
-        select(e.c.project_id, e.c.task_key, e.c.data)
-        .join(t, (t.c.project_id == e.c.project_id) & (t.c.key == e.c.task_key))
-        .where(t.c.state == "blocked", e.c.kind == "task_blocked")
-        .order_by(e.c.id)
-    )
-    for b in block_rows:
-        blocked_since[(b.project_id, b.task_key)] = date.fromisoformat(str(b.data["on"]))
+    since = blocked_since(connection)
     weighed: dict[str, list[PortfolioTask]] = {}
     for project_id, key, side, state, target in task_rows:
-        weighed.setdefault(project_id, []).append(
+        weighed.setdefault(project_id, []).append(  # what project_at_risk reads of a task; no titles, no dates
             PortfolioTask(
-                key,
-                "",
-                "",
-                "",
-                side,
-                state,
-                None,
-                None,
-                day(target),
-                blocked_since=blocked_since.get((project_id, key)),
+                key=key,
+                title="",
+                milestone_key="",
+                milestone_title="",
+                side=side,
+                state=state,
+                started_on=None,
+                done_on=None,
+                target_due_on=day(target),
+                blocked_since=since.get((project_id, key)),
             )
         )
     ids = set(weighed)
@@ -301,20 +300,7 @@ def _at_risk(connection: Connection, as_of: date, day: Any) -> tuple[ProjectAtRi
     ids.update(pid for (pid,) in window_or_hold)
     found: list[ProjectAtRisk] = []
     for row in _projects(connection, sorted(ids)):
-        project = PortfolioProject(
-            project_id=row.id,
-            external_id=row.external_id,
-            customer=row.customer,
-            blueprint_key=row.blueprint_key,
-            owner=row.owner or NONE_LABEL,
-            state=row.state,
-            kickoff_on=row.kickoff_on,
-            committed_go_live_on=row.committed_go_live_on,
-            projected_go_live_on=row.projected_go_live_on,
-            tasks=tuple(weighed.get(row.id, ())),
-            held_since=row.held_since,
-        )
-        risk = project_at_risk(project, as_of=as_of)
+        risk = project_at_risk(portfolio_project(row, weighed.get(row.id, ())), as_of=as_of)
         if risk is not None:
             found.append(risk)
     return tuple(found)
@@ -323,26 +309,51 @@ def _at_risk(connection: Connection, as_of: date, day: Any) -> tuple[ProjectAtRi
 _CHUNK = 5000  # ids per IN list
 
 
+# What a PortfolioProject holds of a project's row, with its owner and hold from the read model.
+PROJECT_COLUMNS = (
+    projects.c.id,
+    projects.c.external_id,
+    projects.c.customer,
+    projects.c.blueprint_key,
+    projects.c.blueprint_id,
+    projects.c.state,
+    projects.c.kickoff_on,
+    projects.c.committed_go_live_on,
+    projects.c.projected_go_live_on,
+    projects.c.first_committed_go_live_on,
+    projects.c.recommits,
+    project_ttfv.c.owner,
+    project_ttfv.c.held_since,
+)
+
+
+def portfolio_project(row: Any, tasks: Iterable[PortfolioTask]) -> PortfolioProject:
+    """A project (a row of ``PROJECT_COLUMNS``) with these of its tasks."""
+    return PortfolioProject(
+        project_id=row.id,
+        external_id=row.external_id,
+        customer=row.customer,
+        blueprint_key=row.blueprint_key,
+        owner=row.owner or NONE_LABEL,
+        state=row.state,
+        kickoff_on=row.kickoff_on,
+        committed_go_live_on=row.committed_go_live_on,
+        projected_go_live_on=row.projected_go_live_on,
+        tasks=tuple(tasks),
+        held_since=row.held_since,
+        first_committed_go_live_on=row.first_committed_go_live_on,
+        recommits=row.recommits,
+    )
+
+
 def _projects(connection: Connection, ids: list[str]) -> list[Any]:
-    """The rows of these projects that ``project_at_risk`` reads, with their owner and hold from the read model."""
-    p = projects
+    """These projects' rows (``PROJECT_COLUMNS``)."""
     rows: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
         rows += connection.execute(
-            select(
-                p.c.id,
-                p.c.external_id,
-                p.c.customer,
-                p.c.blueprint_key,
-                p.c.state,
-                p.c.kickoff_on,
-                p.c.committed_go_live_on,
-                p.c.projected_go_live_on,
-                project_ttfv.c.owner,
-                project_ttfv.c.held_since,
-            )
-            .outerjoin(project_ttfv, project_ttfv.c.project_id == p.c.id)
-            .where(p.c.id.in_(ids[start : start + _CHUNK]))
+            select(*PROJECT_COLUMNS)
+            .outerjoin(project_ttfv, project_ttfv.c.project_id == projects.c.id)
+            .where(projects.c.id.in_(ids[start : start + _CHUNK]))
         ).all()
     return rows
 

@@ -34,6 +34,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, literal_column, or_, select
 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
+from onboarding.adapters.store.portfolio_tallies import PROJECT_COLUMNS, blocked_since, portfolio_project
 from onboarding.adapters.store.portfolio_tallies import portfolio_at_risk as sql_portfolio_at_risk
 from onboarding.adapters.store.portfolio_tallies import portfolio_tallies as sql_portfolio_tallies
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows, utc_instant
@@ -543,33 +544,11 @@ class SqlReportStore:
     ) -> list[PortfolioProject]:
         with self.engine.connect() as connection:
             project_rows = connection.execute(
-                select(
-                    projects.c.id,
-                    projects.c.external_id,
-                    projects.c.customer,
-                    projects.c.blueprint_key,
-                    projects.c.blueprint_id,
-                    projects.c.state,
-                    projects.c.kickoff_on,
-                    projects.c.committed_go_live_on,
-                    projects.c.projected_go_live_on,
-                    projects.c.first_committed_go_live_on,
-                    projects.c.recommits,
-                    project_ttfv.c.owner,
-                    project_ttfv.c.held_since,
-                )
+                select(*PROJECT_COLUMNS)
                 .outerjoin(project_ttfv, project_ttfv.c.project_id == projects.c.id)
                 .order_by(projects.c.id)
             ).all()
-            blocked_since: dict[tuple[str, str], date] = {}
-            block_rows = connection.execute(
-                select(events.c.project_id, events.c.task_key, events.c.data)
-                .join(tasks, (tasks.c.project_id == events.c.project_id) & (tasks.c.key == events.c.task_key))
-                .where(tasks.c.state == "blocked", events.c.kind == "task_blocked")
-                .order_by(events.c.id)
-            )
-            for b in block_rows:
-                blocked_since[(b.project_id, b.task_key)] = date.fromisoformat(str(b.data["on"]))
+            since = blocked_since(connection)
             by_project: dict[str, list[PortfolioTask]] = {}
             task_rows = driver_rows(  # every task of the portfolio: the driver's tuples, not result objects
                 connection,
@@ -609,27 +588,10 @@ class SqlReportStore:
                         day(target),
                         bool(row[10]),
                         graph.get(key, ()),
-                        blocked_since.get((pid, key)),
+                        since.get((pid, key)),
                     )
                 )
-        return [
-            PortfolioProject(
-                project_id=p.id,
-                external_id=p.external_id,
-                customer=p.customer,
-                blueprint_key=p.blueprint_key,
-                owner=p.owner or NONE_LABEL,
-                state=p.state,
-                kickoff_on=p.kickoff_on,
-                committed_go_live_on=p.committed_go_live_on,
-                projected_go_live_on=p.projected_go_live_on,
-                tasks=tuple(by_project.get(p.id, ())),
-                held_since=p.held_since,
-                first_committed_go_live_on=p.first_committed_go_live_on,
-                recommits=p.recommits,
-            )
-            for p in project_rows
-        ]
+        return [portfolio_project(p, by_project.get(p.id, ())) for p in project_rows]
 
 
 def _dimension(dimension: Dimension) -> Any:
