@@ -93,7 +93,7 @@ def portfolio_tallies(
 ) -> PortfolioTallies:
     """The counts of ``core.metrics.portfolio_tallies`` over every project, aggregated in the database;
     ``predecessors`` by snapshot id, then task key."""
-    with engine.begin() as connection:  # one transaction: the counts agree, and the edges' table is dropped
+    with engine.begin() as connection:  # one transaction: the counts agree; the edges are emptied at its end
         if connection.dialect.name == "postgresql":
             # The waits' join groups a row per started task: with the default 4 MB, the hash aggregate spills
             # to disk and takes twice as long.
