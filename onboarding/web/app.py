@@ -67,7 +67,7 @@ def create_app(application: Application | None = None) -> FastAPI:
     app.include_router(portfolio.router)
     app.include_router(projects.router)
     app.include_router(reports.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # htmx and the pages' stylesheet
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # htmx, team.js and the pages' stylesheet
     return app
 
 

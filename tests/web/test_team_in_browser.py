@@ -95,3 +95,54 @@ def test_a_consultant_signs_in_and_completes_a_task_in_place(
     assert_matches_golden(page, f"team-portfolio-{viewport.name}")
     check_accessibility(page)
     assert_keyboard_reachable(page, CONTROLS)
+
+
+def _signed_in_at_my_tasks(page: Page, application: Application, live_url: str) -> None:
+    """Sign in as Dana through the sign-in page and the emailed link; My tasks open."""
+    page.goto(f"{live_url}/team/sign-in")
+    page.get_by_label("Your email address").fill(DANA)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Email me a sign-in link").click()
+    page.goto(re.sub(r"^https?://[^/]+", live_url, _sign_in_link(application, DANA)))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "My tasks"
+
+
+@sqlite_only
+def test_a_refused_change_in_place_shows_why_and_changes_nothing(
+    application: Application, live_url: str, browser_page: Page
+) -> None:
+    """htmx swaps only a 2xx by default: a refusal (a stale form, 403) would leave the button doing nothing. It
+    shows the refusal's page instead; a server error or a lost connection is said in the row."""
+    page = browser_page
+    project = launch(application)
+    application.team_members.add("Dana Ruiz", DANA, role="manager")
+    _signed_in_at_my_tasks(page, application, live_url)
+    row = page.locator(f"#task-{project}-kickoff_call")
+
+    page.route("**/team/tasks/**", lambda route: route.abort("connectionrefused"))
+    row.get_by_role("button", name="Complete").click()
+    row.get_by_role("alert").wait_for()
+    assert "did not reach the server" in row.get_by_role("alert").inner_text()
+    page.unroute("**/team/tasks/**")
+
+    page.route("**/team/tasks/**", lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    row.get_by_role("button", name="Complete").click()
+    page.get_by_text("The server could not make the change").wait_for()
+    assert row.get_by_role("alert").count() == 1  # said once, in place of what was said before
+    page.unroute("**/team/tasks/**")
+    check_accessibility(page)
+
+    page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'stale')")
+    row.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", level=1, name="This form is out of date").wait_for()
+    assert page.get_by_role("navigation", name="Team pages").is_visible()  # the whole page, not a row
+    assert page.title().startswith("This form is out of date")
+    assert application.projects.get(project).task("kickoff_call").state.value != "done"
+    check_accessibility(page)
+
+    page.reload()  # as the page advises: a fresh form works
+    page.locator(f"#task-{project}-kickoff_call").get_by_role("button", name="Complete").click()
+    page.locator(f"#task-{project}-kickoff_call .done").wait_for()
+    assert application.projects.get(project).task("kickoff_call").state.value == "done"
