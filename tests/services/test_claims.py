@@ -308,3 +308,55 @@ def test_a_live_run_keeps_its_claims_whatever_day_another_run_acts_as_of(engine:
         assert len(mine) == 7 and theirs == []
     finally:
         box.end_run(catching_up)
+
+
+def test_on_postgresql_a_run_whose_session_is_lost_takes_its_lock_again_and_beats_on(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's session can be lost while it delivers (the server restarted, a proxy dropped it): its lock goes
+    with it and the run looks gone, so another run would take its claims. Its heartbeat takes the lock again on a
+    new session at its next beat, and beats on through a statement that fails."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks and the heartbeat thread are PostgreSQL's")
+    import onboarding.adapters.store.outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "HEARTBEAT", timedelta(seconds=0.1))
+    launched(engine, tmp_path, projects=1)
+    box = SqlOutbox(engine)
+    run = box.begin_run()
+    try:
+        assert len(box.claim(now=NOW, worker=run, limit=5, lease=LEASE)) == 5
+        key = int(run.removeprefix("run:"))
+        with engine.begin() as connection:
+            (killed,) = connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND classid = CAST(:a AS oid) AND objid = CAST(:b AS oid) AND granted"
+                ),
+                {"a": LOCKS, "b": key},
+            ).scalars()
+        assert killed
+
+        def beaten_since(instant: datetime) -> bool:
+            with engine.connect() as connection:
+                beat = connection.execute(select(runs.c.heartbeat_at).where(runs.c.id == key)).scalar_one()
+                return beat > instant and box._run_states(connection).get(run) is Liveness.alive
+
+        deadline = time.monotonic() + 10
+        since = datetime.now(UTC)
+        while time.monotonic() < deadline and not beaten_since(since):
+            time.sleep(0.05)
+        assert beaten_since(since)  # its lock held again, its heart beating
+        assert deliver(engine) == (0, 2)  # so its claims are its own still
+    finally:
+        box.end_run(run)
+    assert box.counts() == {"pending": 5, "sent": 2}
+    with engine.connect() as connection:  # the new session went with the run: its lock is free
+        held = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = CAST(:a AS oid) AND objid = CAST(:b AS oid)"
+            ),
+            {"a": LOCKS, "b": key},
+        ).scalar()
+    assert held == 0

@@ -10,7 +10,8 @@ claims as ``run:<id>``. A run killed mid-delivery leaves its claims ``sending``;
 the next run releases them at once when it can tell the claimant is gone: on
 either database, a process of this machine that no longer lives (pid and process
 start); on PostgreSQL also a run whose session advisory lock is free (the lock is
-held on the run's own connection for its lifetime, so it goes with the process)
+held on the run's own connection for its lifetime, so it goes with the process;
+a run whose session was lost takes it again on a new one at its next heartbeat)
 or whose heartbeat stopped. A run still alive (another process, another thread)
 keeps its claims. A claim older than the lease is taken again whoever holds it:
 the last resort for claims nobody can tell dead (another machine on SQLite).
@@ -101,7 +102,9 @@ class SqlOutbox:
             connection.close()
             raise
         held = _Held(connection)
-        held.thread = threading.Thread(target=_beat, args=(held, run_id), name=f"heartbeat {run_id}", daemon=True)
+        held.thread = threading.Thread(
+            target=_beat, args=(held, run_id, self.engine), name=f"heartbeat {run_id}", daemon=True
+        )
         held.thread.start()
         name = run_name(run_id)
         self._held[name] = held
@@ -341,14 +344,47 @@ def _entry(row: Any) -> OutboxEntry:
     )
 
 
-def _beat(held: _Held, run_id: int) -> None:
-    """Tell, every HEARTBEAT, that the run is alive; stop when told or when its connection fails."""
+def _beat(held: _Held, run_id: int, engine: Engine) -> None:
+    """Tell, every HEARTBEAT, that the run is alive, until told to stop.
+
+    A beat that fails is tried again at the next one. When the run's session was lost
+    with it (the server restarted, a connection dropped), the run's lock went too and
+    the run looks gone: the next beat takes the lock again on a new session, if no one
+    took it meanwhile. A run declared gone meanwhile (its row deleted, its claims
+    released) is not brought back: its heart stops.
+    """
     while not held.stop.wait(HEARTBEAT.total_seconds()):
         try:
+            if held.connection.invalidated or held.connection.closed:
+                lost, held.connection = held.connection, _relocked(engine, run_id)
+                lost.close()
             with held.connection.begin():
-                held.connection.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=func.now()))
-        except Exception:  # the database went away: the run's lock went with its session
+                beaten = held.connection.execute(
+                    update(runs).where(runs.c.id == run_id).values(heartbeat_at=func.now())
+                ).rowcount
+        except Exception:  # noqa: S112 (the database is away, or the statement failed: beat again later)
+            continue
+        if not beaten:
             return
+
+
+def _relocked(engine: Engine, run_id: int) -> Connection:
+    """A new session holding the run's lock (``end_run`` closes it, which frees the lock)."""
+    connection = engine.connect()
+    try:
+        with connection.begin():
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(CAST(:first AS integer), CAST(:second AS integer))"),
+                {"first": LOCKS, "second": _lock_key(run_id)},
+            ).scalar_one()
+    except BaseException:
+        connection.invalidate()
+        connection.close()
+        raise
+    if not taken:
+        connection.close()
+        raise RuntimeError(f"the lock of run {run_id} is held by another session")
+    return connection
 
 
 def _waiting(groups: Sequence[Any], states: dict[str, Liveness], lease: timedelta) -> Waiting:
