@@ -35,6 +35,10 @@ SIGN_IN_LINK_LIFETIME = timedelta(minutes=15)
 # At most this many links are emailed to one address within one link's lifetime: asking again and again (or a
 # stranger asking in someone's name) fills no inbox; the links already sent still work.
 SIGN_IN_LINKS_AT_ONCE = 5
+# Sign-in links and sessions are kept this long after they expired or ended (who signed in when, for a while), then
+# forgotten: each sign-in forgets the older ones, so that they do not pile up. A forgotten link is refused as
+# unknown, a forgotten session as none, as they were refused as ended.
+KEPT_AFTER_END = timedelta(days=30)
 
 
 class TeamRole(StrEnum):

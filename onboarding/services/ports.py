@@ -787,6 +787,11 @@ class TeamMemberStore(Protocol):
 
     def end_session(self, secret_digest: str, *, at: datetime) -> None: ...
 
+    def forget_ended(self, before: datetime) -> int:
+        """Forget the sign-in links that expired before ``before`` and the sessions that expired or ended before
+        it, in one transaction; how many rows were forgotten."""
+        ...
+
     def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
         """The open tasks of the roles bound to ``email`` in active projects, the ``limit`` expected soonest
         first, and how many there are in all."""

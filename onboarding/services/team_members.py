@@ -28,6 +28,7 @@ from onboarding.core.addresses import canonical_address, mailbox
 from onboarding.core.lifecycle import OPEN, Action
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, TeamSignInContext
 from onboarding.core.team_members import (
+    KEPT_AFTER_END,
     MY_TASKS_SHOWN,
     SIGN_IN_LINK_LIFETIME,
     SIGN_IN_LINKS_AT_ONCE,
@@ -245,6 +246,7 @@ class TeamMemberService:
         started, session = self._new_session(member)
         if not self._store.use_sign_in_link(token_digest, session):
             raise _used()
+        self._store.forget_ended(session.created_at - KEPT_AFTER_END)
         return started
 
     def demo_sign_in(self, email: str) -> StartedSession:
@@ -255,6 +257,7 @@ class TeamMemberService:
             raise _not_a_member()
         started, session = self._new_session(member)
         self._store.start_session(session)
+        self._store.forget_ended(session.created_at - KEPT_AFTER_END)
         return started
 
     def require_demo(self) -> None:

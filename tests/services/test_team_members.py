@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryProjectStore, InMemoryTeamMemberStore
+from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.team_members import SqlTeamMemberStore
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import MessageKind
-from onboarding.core.team_members import SIGN_IN_LINK_LIFETIME, digest
+from onboarding.core.team_members import KEPT_AFTER_END, SIGN_IN_LINK_LIFETIME, digest
 from onboarding.errors import AddressInvalid, NotPermitted, PlanInputInvalid, SignInRefused, TeamMemberNotFound
 from onboarding.services.team_members import TeamMemberService
 from tests.services.test_projects import PAYROLL, PEOPLE, service
+from tests.stores import _fresh_postgres
 
 TODAY = date(2026, 12, 7)
 
 
 class Fixture:
-    def __init__(self, *, demo: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        demo: bool = False,
+        store: SqlTeamMemberStore | None = None,
+        projects_store: InMemoryProjectStore | SqlProjectStore | None = None,
+    ) -> None:
         self.clock = FixedClock(TODAY, at=datetime(2026, 12, 7, 9, tzinfo=UTC))
-        self.projects_store = InMemoryProjectStore()
-        self.store = InMemoryTeamMemberStore(self.projects_store)
+        self.projects_store = projects_store or InMemoryProjectStore()
+        self.store: InMemoryTeamMemberStore | SqlTeamMemberStore = store or InMemoryTeamMemberStore(
+            self.projects_store  # type: ignore[arg-type]
+        )
         self.projects = service(self.projects_store, self.clock)
         self.members = TeamMemberService(
             store=self.store,
@@ -173,3 +187,63 @@ def test_my_tasks_acts_as_the_member_on_their_own_tasks_only(team: Fixture) -> N
     assert no_reason.value.codes == ["reason-required"]
     blocked = team.members.change_task(dana, project.id, "transition_to_support", Action.block, reason="waiting")
     assert blocked is not None and blocked.state == "blocked"
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def any_team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fixture]:
+    """``team`` over the in-memory twin, a SQLite file or a fresh PostgreSQL schema."""
+    if request.param == "memory":
+        made = Fixture()
+        made.members.add("Dana Ruiz", "Dana@Vendor.example", role="member")
+        yield made
+        return
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
+        migrate(engine)
+    else:
+        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    made = Fixture(store=SqlTeamMemberStore(engine), projects_store=SqlProjectStore(engine))
+    made.members.add("Dana Ruiz", "Dana@Vendor.example", role="member")
+    yield made
+    engine.dispose()
+
+
+def _kept(team: Fixture) -> tuple[int, int]:
+    """How many sign-in links and sessions the store keeps."""
+    if isinstance(team.store, InMemoryTeamMemberStore):
+        return len(team.store.links), len(team.store.sessions)
+    with team.store.engine.connect() as connection:
+        return (
+            connection.execute(text("SELECT count(*) FROM team_sign_in_links")).scalar_one(),
+            connection.execute(text("SELECT count(*) FROM team_sessions")).scalar_one(),
+        )
+
+
+def test_links_and_sessions_are_forgotten_a_while_after_they_ended(any_team: Fixture) -> None:
+    """Links and sessions would pile up with every sign-in: each new sign-in forgets those expired or ended more
+    than ``KEPT_AFTER_END`` ago, and nothing younger (a forgotten one is refused as unknown, as it was as ended)."""
+    team = any_team
+
+    def signed_in() -> tuple[str, str]:
+        token = team.members.request_sign_in("dana@vendor.example")
+        assert token is not None
+        return token, team.members.sign_in(token).secret
+
+    old_token, old_session = signed_in()
+    ended_token, ended_session = signed_in()
+    team.members.sign_out(ended_session)
+    unused = team.members.request_sign_in("dana@vendor.example")
+    assert unused is not None
+    assert _kept(team) == (3, 2)
+    team.later(KEPT_AFTER_END)  # the session of 12 hours, and the links of 15 minutes, ended less long ago
+    signed_in()
+    assert _kept(team) == (4, 3)
+    team.later(timedelta(hours=13))
+    _token, live_session = signed_in()  # now all three of the first links, and the first two sessions, are old
+    assert _kept(team) == (2, 2)
+    assert team.members.signed_in(live_session) is not None
+    for token in (old_token, ended_token, unused):
+        with pytest.raises(SignInRefused) as forgotten:
+            team.members.check_link(token)
+        assert forgotten.value.codes == ["sign-in-link-unknown"]
+    assert team.members.signed_in(old_session) is None and team.members.signed_in(ended_session) is None

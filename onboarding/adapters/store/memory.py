@@ -883,6 +883,15 @@ class InMemoryTeamMemberStore:
         if session is not None and session.ended_at is None:
             self.sessions[secret_digest] = replace(session, ended_at=at)
 
+    def forget_ended(self, before: datetime) -> int:
+        links = [k for k, link in self.links.items() if link.expires_at < before]
+        sessions = [k for k, s in self.sessions.items() if min(s.expires_at, s.ended_at or s.expires_at) < before]
+        for key in links:
+            del self.links[key]
+        for key in sessions:
+            del self.sessions[key]
+        return len(links) + len(sessions)
+
     def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
         found = [
             MemberTask(

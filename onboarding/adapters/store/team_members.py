@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 
 from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.sql import outbox_values, writing
@@ -163,6 +163,14 @@ class SqlTeamMemberStore:
                 .where(sessions.c.secret_digest == secret_digest, sessions.c.ended_at.is_(None))
                 .values(ended_at=at)
             )
+
+    def forget_ended(self, before: datetime) -> int:
+        with writing(self.engine) as connection:
+            links_gone = connection.execute(delete(links).where(links.c.expires_at < before)).rowcount
+            sessions_gone = connection.execute(
+                delete(sessions).where(or_(sessions.c.expires_at < before, sessions.c.ended_at < before))
+            ).rowcount
+        return int(links_gone) + int(sessions_gone)
 
     def open_tasks_of(self, email: str, *, limit: int) -> tuple[list[MemberTask], int]:
         """The open tasks of the roles bound to ``email`` in active projects, the ``limit`` expected soonest, and
