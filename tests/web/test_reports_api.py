@@ -117,6 +117,25 @@ def test_portfolio_as_json_is_the_cli_document(application: Application, client:
     assert response.json()["projects"] == 3
 
 
+def test_portfolio_lists_the_first_projects_at_risk_when_asked_with_their_total(
+    application: Application, client: TestClient, keys: Keys, portfolio: list[str]
+) -> None:
+    for project in portfolio[1:]:  # a blocked task puts a project at risk
+        application.projects.change_task(project, "kickoff_call", Action.block, on=TODAY, by="test", reason="x")
+    everything = client.get("/api/v1/reports/portfolio", params={"as_of": AS_OF}, headers=keys.read).json()
+    assert (len(everything["at_risk"]), everything["at_risk_total"]) == (2, 2)
+    first = client.get("/api/v1/reports/portfolio", params={"as_of": AS_OF, "at_risk_limit": 1}, headers=keys.read)
+    assert first.status_code == 200
+    assert first.json() == json.loads(json.dumps(plain(application.reports.portfolio(as_of=TODAY, at_risk_limit=1))))
+    assert first.json()["at_risk"] == everything["at_risk"][:1] and first.json()["at_risk_total"] == 2
+    csv = client.get("/api/v1/reports/portfolio", params={"as_of": AS_OF, "at_risk_limit": 1, "format": "csv"},
+                     headers=keys.read)  # fmt: skip
+    assert sum(line.startswith("at_risk,") for line in csv.text.splitlines()) > 2  # the file lists them all
+    assert csv.text == client.get(
+        "/api/v1/reports/portfolio", params={"as_of": AS_OF, "format": "csv"}, headers=keys.read
+    ).text
+
+
 def test_reports_need_a_read_key(client: TestClient, keys: Keys) -> None:
     for path in ("/api/v1/reports/ttfv", "/api/v1/reports/portfolio"):
         refused = client.get(path)
@@ -135,6 +154,7 @@ def test_reports_need_a_read_key(client: TestClient, keys: Keys) -> None:
         ("ttfv", {"format": "xml"}, "invalid-request", "query.format"),
         ("portfolio", {"top": "0"}, "invalid-request", "query.top"),
         ("portfolio", {"top": "many"}, "invalid-request", "query.top"),
+        ("portfolio", {"at_risk_limit": "-1"}, "invalid-request", "query.at_risk_limit"),
     ],
 )
 def test_bad_report_options_are_problems(

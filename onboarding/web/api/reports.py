@@ -97,11 +97,19 @@ def portfolio(
     _key: Reader,
     as_of: Annotated[date | None, Query(description="Report as of this day (default: today).")] = None,
     top: Annotated[int, Query(ge=1, le=1000, description="Bottlenecks to show.")] = 10,
+    at_risk_limit: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description="List only the first N projects at risk, most days past their window first "
+            "(at_risk_total counts them all); default: all of them. The CSV always lists them all.",
+        ),
+    ] = None,
     output_format: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> Response:
     """On-time launch rate, projects at risk, bottlenecks, slip by side, waits before start."""
-    report = app.reports.portfolio(as_of=as_of, top=top)
     if _wants_csv(output_format, accept):
+        report = app.reports.portfolio(as_of=as_of, top=top)
         return _csv(portfolio_csv(report), name=f"portfolio-{report.as_of.isoformat()}")
-    return _json(report)
+    return _json(app.reports.portfolio(as_of=as_of, top=top, at_risk_limit=at_risk_limit))
