@@ -20,6 +20,7 @@ from onboarding.core.lifecycle import Event, ProjectState
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import (
     Dimension,
+    PortfolioFigure,
     PortfolioProject,
     PortfolioTallies,
     ProjectAtRisk,
@@ -702,6 +703,11 @@ class ReportStore(Protocol):
 
     def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
         """Every project at risk as of a day, in any order (the ``at_risk`` of ``portfolio_tallies``)."""
+        ...
+
+    def portfolio_members(self, figure: PortfolioFigure, *, as_of: date, item: str | None) -> tuple[str, ...]:
+        """The ids of the projects a figure of the portfolio report counts as of a day, sorted
+        (``core.metrics.portfolio_members`` over every project)."""
         ...
 
 

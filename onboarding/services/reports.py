@@ -5,7 +5,8 @@ observed as of the report's day; for the portfolio, each snapshot's task graph
 says which tasks wait for which) and asks the core for the figures. Snapshots are
 parsed once per service. Every count a manager reads can be opened: ``ttfv_projects``
 and ``portfolio_projects`` give the ids of the projects behind it (the core's
-``ttfv_members`` and ``portfolio_members``, held equal to the figures by tests).
+``ttfv_members`` and ``portfolio_members``, held equal to the figures by tests; the
+store lists a portfolio figure's projects without reading every task).
 
 Not here: the figures (core/metrics.py), SQL (adapters/store/reports.py),
 presentation (cli/, the HTML report).
@@ -19,17 +20,14 @@ from datetime import date
 from onboarding.core.metrics import (
     Dimension,
     PortfolioFigure,
-    PortfolioProject,
     PortfolioReport,
     TtfvFigure,
     TtfvReport,
-    portfolio_members,
     ranked_portfolio,
     ttfv_members,
     ttfv_report,
 )
 from onboarding.errors import Problem, ReportInputInvalid
-from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
 
 
@@ -136,15 +134,7 @@ class ReportService:
     ) -> tuple[str, ...]:
         """The ids of the projects a figure of ``portfolio(as_of=as_of)`` counts (``item``: which bottleneck,
         ``blueprint/key``, or which side of the slip)."""
-        day = as_of or self._clock.today()
-        if figure is PortfolioFigure.at_risk:  # the one list the pages open most: from the indexes, not every task
-            return tuple(sorted(r.project_id for r in self._store.portfolio_at_risk(as_of=day)))
-        with cycle_collector_paused():
-            projects = self._portfolio_projects()
-            return portfolio_members(projects, figure, as_of=day, item=item)
-
-    def _portfolio_projects(self) -> list[PortfolioProject]:
-        return self._store.portfolio_projects(predecessors=self.predecessors())
+        return self._store.portfolio_members(figure, as_of=as_of or self._clock.today(), item=item)
 
     def predecessors(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """Each snapshot's tasks' predecessors (every kind of dependency, each once), by snapshot id."""

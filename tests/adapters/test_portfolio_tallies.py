@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from onboarding.adapters.blueprint_files import InMemoryBlueprints
 from onboarding.adapters.clock import FixedClock
@@ -23,7 +23,14 @@ from onboarding.adapters.store.reports import SqlReportStore
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.adapters.store.tables import Base
 from onboarding.core.lifecycle import Action
-from onboarding.core.metrics import RiskReason, portfolio_tallies, ranked_portfolio
+from onboarding.core.metrics import (
+    PortfolioFigure,
+    PortfolioTallies,
+    RiskReason,
+    portfolio_members,
+    portfolio_tallies,
+    ranked_portfolio,
+)
 from onboarding.errors import OnboardingError
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
@@ -31,6 +38,7 @@ from tests.conftest import blueprint_data
 from tests.services.test_reports import SENDER, people
 
 projects = Base.metadata.tables["projects"]
+tasks = Base.metadata.tables["tasks"]
 KICKOFF = date(2026, 1, 5)
 MILESTONES: list[dict[str, Any]] = [
     {
@@ -144,7 +152,36 @@ def run_portfolio(engine: Engine, seed: int) -> tuple[ProjectService, FixedClock
                     recommits=rnd.choice((0, 0, 1, 2)),
                 )
             )
+        # launches on their committed day and one day past it: the on-time rule's boundary
+        went_live = connection.execute(
+            select(tasks.c.project_id, tasks.c.done_on).where(tasks.c.key == "go_live", tasks.c.state == "done")
+        ).all()
+        for (pid, done_on), late in zip(rnd.sample(went_live, min(2, len(went_live))), (0, 1), strict=False):
+            launched_on = done_on if isinstance(done_on, date) else date.fromisoformat(done_on)
+            connection.execute(
+                update(projects)
+                .where(projects.c.id == pid)
+                .values(committed_go_live_on=launched_on - timedelta(days=late), recommits=0)
+            )
     return service, clock
+
+
+def drill_downs(tallies: PortfolioTallies) -> list[tuple[PortfolioFigure, str | None]]:
+    """Every figure a report page links to, with each item it names (every bottleneck task and milestone, both
+    sides), and items that name nothing (another blueprint's task, a side that is none, no item)."""
+    found: list[tuple[PortfolioFigure, str | None]] = [
+        (f, None)
+        for f in PortfolioFigure
+        if f not in (PortfolioFigure.bottleneck_task, PortfolioFigure.bottleneck_milestone, PortfolioFigure.slip)
+    ]
+    found += [(PortfolioFigure.bottleneck_task, f"{b}/{k}") for b, k in sorted(tallies.task_slips)]
+    found += [(PortfolioFigure.bottleneck_milestone, f"{b}/{k}") for b, k in sorted(tallies.milestone_slips)]
+    found += [(PortfolioFigure.slip, side) for side in ("customer", "vendor", "nobody", None)]
+    found += [
+        (PortfolioFigure.bottleneck_task, "no-such-blueprint/kickoff_call"),
+        (PortfolioFigure.bottleneck_milestone, None),
+    ]
+    return found
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -175,6 +212,10 @@ def test_the_database_counts_the_portfolio_as_the_core_does(engine: Engine, seed
         assert ranked_portfolio(got, as_of=as_of, at_risk_limit=3) == ranked_portfolio(
             expected, as_of=as_of, at_risk_limit=3
         )
+        for figure, item in drill_downs(expected):  # the projects behind each figure, as the core lists them
+            assert store.portfolio_members(figure, as_of=as_of, item=item) == portfolio_members(
+                every, figure, as_of=as_of, item=item
+            ), (figure, item)
 
     # the runs exercise every figure: launches, every reason to be at risk, slips and waits on both sides
     middle = store.portfolio_tallies(as_of=KICKOFF + timedelta(days=40), predecessors=predecessors)

@@ -131,9 +131,10 @@ def test_portfolio_lists_the_first_projects_at_risk_when_asked_with_their_total(
     csv = client.get("/api/v1/reports/portfolio", params={"as_of": AS_OF, "at_risk_limit": 1, "format": "csv"},
                      headers=keys.read)  # fmt: skip
     assert sum(line.startswith("at_risk,") for line in csv.text.splitlines()) > 2  # the file lists them all
-    assert csv.text == client.get(
-        "/api/v1/reports/portfolio", params={"as_of": AS_OF, "format": "csv"}, headers=keys.read
-    ).text
+    assert (
+        csv.text
+        == client.get("/api/v1/reports/portfolio", params={"as_of": AS_OF, "format": "csv"}, headers=keys.read).text
+    )
 
 
 def test_reports_need_a_read_key(client: TestClient, keys: Keys) -> None:

@@ -25,6 +25,7 @@ from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessag
 from onboarding.core.metrics import (
     NONE_LABEL,
     Dimension,
+    PortfolioFigure,
     PortfolioProject,
     PortfolioTallies,
     PortfolioTask,
@@ -33,6 +34,7 @@ from onboarding.core.metrics import (
     TtfvRows,
     local_day,
     observe,
+    portfolio_members,
     portfolio_tallies,
 )
 from onboarding.core.nudges import Digest, Nudge, SentDigest
@@ -497,6 +499,9 @@ class InMemoryReportStore:
 
     def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
         return self.portfolio_tallies(as_of=as_of, predecessors={}).at_risk
+
+    def portfolio_members(self, figure: PortfolioFigure, *, as_of: date, item: str | None) -> tuple[str, ...]:
+        return portfolio_members(self.portfolio_projects(predecessors={}), figure, as_of=as_of, item=item)
 
     def portfolio_projects(
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]

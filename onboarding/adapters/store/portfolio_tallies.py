@@ -16,15 +16,19 @@ back, whatever the portfolio's size:
   the indexes), with their overdue customer tasks and blocked tasks, weighed by
   ``core.metrics.project_at_risk`` itself.
 
+The projects behind a figure (a drill-down, ``portfolio_members``) come from the same
+queries: the projects' rows, the launch tasks' index, the slipped tasks.
+
 Each rule is the core's (``portfolio_tallies`` folds the same counts from every
-project); a test holds the two equal over random portfolios.
+project, ``portfolio_members`` lists them); a test holds the two equal over random
+portfolios.
 
 Not here: the ranking, the medians and quantiles (``core.metrics.ranked_portfolio``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -36,7 +40,9 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    Select,
     String,
+    Subquery,
     Table,
     and_,
     case,
@@ -45,6 +51,7 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     union,
     union_all,
 )
@@ -54,6 +61,7 @@ from onboarding.adapters.store.tables import BLOCKED, DONE_LATE, IS_OPEN, LAUNCH
 from onboarding.core.metrics import (
     NONE_LABEL,
     OnTimeLaunches,
+    PortfolioFigure,
     PortfolioProject,
     PortfolioTallies,
     PortfolioTask,
@@ -132,17 +140,23 @@ def _states(connection: Connection) -> dict[str, tuple[int, int]]:
     return {state: (int(n), int(r or 0)) for state, n, r in rows}
 
 
-def _launches(connection: Connection) -> OnTimeLaunches:
-    """The launch task of each counted project that went live, against the go-live committed at launch."""
+def _went_live() -> Subquery:
+    """Each counted project that went live: its launch task's finish, its recommits and the go-live committed at
+    launch (``launch_outcome``)."""
     p, t = projects, tasks
     launched = select(t.c.project_id, t.c.done_on).where(text(LAUNCHED)).subquery()  # ix_tasks_launched alone
     commitment = case((p.c.recommits > 0, p.c.first_committed_go_live_on), else_=p.c.committed_go_live_on)
-    went = (
-        select(launched.c.done_on, p.c.recommits, commitment.label("commitment"))
+    return (
+        select(launched.c.project_id, launched.c.done_on, p.c.recommits, commitment.label("commitment"))
         .join_from(launched, p, p.c.id == launched.c.project_id)
         .where(_COUNTED)
         .subquery()
     )
+
+
+def _launches(connection: Connection) -> OnTimeLaunches:
+    """The launch task of each counted project that went live, against the go-live committed at launch."""
+    went = _went_live()
     c = went.c.commitment
     row = connection.execute(
         select(
@@ -164,18 +178,7 @@ def _slips(
 ) -> tuple[dict[tuple[str, str], dict[int, int]], dict[tuple[str, str], dict[int, int]], dict[str, tuple[int, int]]]:
     """Histograms of slips by blueprint and task, of the worst slip per project by blueprint and milestone, and
     the tasks and days slipped by side (task_slip_days: late finishes, and open tasks past their target)."""
-    t, p = tasks, projects
-    day = literal(as_of, Date)
-    columns = (t.c.project_id, t.c.key, t.c.milestone_key, t.c.side)
-    finished_late = select(*columns, days_between(connection, t.c.done_on, t.c.target_due_on).label("slip")).where(
-        text(DONE_LATE)  # ix_tasks_done_late alone
-    )
-    open_late = select(*columns, days_between(connection, day, t.c.target_due_on).label("slip")).where(
-        IS_OPEN, t.c.target_due_on < day
-    )
-    late = union_all(finished_late, open_late).subquery()
-    slipped = select(late, p.c.blueprint_key).join_from(late, p, p.c.id == late.c.project_id).where(_COUNTED).subquery()
-    s = slipped.c
+    s = _slipped(connection, as_of).c
     task_slips: dict[tuple[str, str], dict[int, int]] = {}
     side_slips = {"customer": (0, 0), "vendor": (0, 0)}
     by_task = select(s.blueprint_key, s.key, s.side, s.slip, func.count()).group_by(
@@ -199,6 +202,65 @@ def _slips(
     for blueprint, milestone, slip, n in connection.execute(by_milestone):
         milestone_slips.setdefault((blueprint, milestone), {})[int(slip)] = int(n)
     return task_slips, milestone_slips, side_slips
+
+
+def _slipped(connection: Connection, as_of: date) -> Subquery:
+    """Every task of a counted project that slipped as of a day (``task_slip_days`` > 0), with its slip in days
+    and its project's blueprint: late finishes from their partial index, open tasks past their target."""
+    t, p = tasks, projects
+    day = literal(as_of, Date)
+    columns = (t.c.project_id, t.c.key, t.c.milestone_key, t.c.side)
+    finished_late = select(*columns, days_between(connection, t.c.done_on, t.c.target_due_on).label("slip")).where(
+        text(DONE_LATE)  # ix_tasks_done_late alone
+    )
+    open_late = select(*columns, days_between(connection, day, t.c.target_due_on).label("slip")).where(
+        IS_OPEN, t.c.target_due_on < day
+    )
+    late = union_all(finished_late, open_late).subquery()
+    return select(late, p.c.blueprint_key).join_from(late, p, p.c.id == late.c.project_id).where(_COUNTED).subquery()
+
+
+def portfolio_members(engine: Engine, figure: PortfolioFigure, *, as_of: date, item: str | None) -> tuple[str, ...]:
+    """The ids of the projects a figure of the report counts, sorted (``core.metrics.portfolio_members``): from
+    the projects' rows, the launch tasks' index or the slipped tasks, never every task."""
+    p = projects
+    query: Select[Any]
+    if figure is PortfolioFigure.at_risk:
+        return tuple(sorted(r.project_id for r in portfolio_at_risk(engine, as_of=as_of)))
+    with engine.connect() as connection:
+        if figure in _BY_PROJECT_ROW:
+            query = select(p.c.id).where(_BY_PROJECT_ROW[figure])
+        elif figure in _BY_LAUNCH:
+            went = _went_live()
+            query = select(went.c.project_id).where(_BY_LAUNCH[figure](went.c))
+        else:
+            late = _slipped(connection, as_of).c
+            if figure is PortfolioFigure.slip:
+                side = {"customer": late.side == "customer", "vendor": late.side != "customer"}.get(item or "")
+                if side is None:
+                    return ()
+                query = select(late.project_id).where(side)
+            else:
+                blueprint, _, key = (item or "").partition("/")
+                column = late.key if figure is PortfolioFigure.bottleneck_task else late.milestone_key
+                query = select(late.project_id).where(late.blueprint_key == blueprint, column == key)
+            query = query.distinct()
+        return tuple(sorted(pid for (pid,) in connection.execute(query)))
+
+
+_BY_PROJECT_ROW: dict[PortfolioFigure, ColumnElement[bool]] = {
+    PortfolioFigure.projects: _COUNTED,
+    PortfolioFigure.open: _OPEN_PROJECT,
+    PortfolioFigure.cancelled: projects.c.state == "cancelled",
+    PortfolioFigure.recommitted: and_(_COUNTED, projects.c.recommits > 0),
+}
+_BY_LAUNCH: dict[PortfolioFigure, Callable[[Any], ColumnElement[bool]]] = {
+    PortfolioFigure.went_live: lambda _went: true(),
+    PortfolioFigure.on_time: lambda went: and_(went.commitment.is_not(None), went.done_on <= went.commitment),
+    PortfolioFigure.late: lambda went: and_(went.commitment.is_not(None), went.done_on > went.commitment),
+    PortfolioFigure.without_window: lambda went: went.commitment.is_(None),
+    PortfolioFigure.went_live_recommitted: lambda went: went.recommits > 0,
+}
 
 
 def _waits(

@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, 
 from onboarding.adapters.blueprint_files import parse_blueprint_text
 from onboarding.adapters.store.portfolio_tallies import PROJECT_COLUMNS, blocked_since, portfolio_project
 from onboarding.adapters.store.portfolio_tallies import portfolio_at_risk as sql_portfolio_at_risk
+from onboarding.adapters.store.portfolio_tallies import portfolio_members as sql_portfolio_members
 from onboarding.adapters.store.portfolio_tallies import portfolio_tallies as sql_portfolio_tallies
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows, utc_instant
 from onboarding.adapters.store.tables import Base
@@ -48,6 +49,7 @@ from onboarding.core.metrics import (
     NONE_LABEL,
     OWNER_ROLE,
     Dimension,
+    PortfolioFigure,
     PortfolioProject,
     PortfolioTallies,
     PortfolioTask,
@@ -538,6 +540,9 @@ class SqlReportStore:
 
     def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
         return sql_portfolio_at_risk(self.engine, as_of=as_of)
+
+    def portfolio_members(self, figure: PortfolioFigure, *, as_of: date, item: str | None) -> tuple[str, ...]:
+        return sql_portfolio_members(self.engine, figure, as_of=as_of, item=item)
 
     def portfolio_projects(
         self, *, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
