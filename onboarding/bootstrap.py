@@ -214,13 +214,19 @@ def sweep_service(
     clock = clock or SystemClock()
     engine = engine or database(settings, create=False)
     blueprints = FileBlueprints(max_bytes=settings.max_blueprint_bytes)
+    store = SqlSweepStore(engine)
+    # Emails leave now and are dated now, whatever day the sweep acts as of (a catch-up sweep's, dated days back,
+    # would sort below the customer's newer mail); only a simulation's days have not come, so it keeps its clock.
+    sending = (
+        clock if not deliver or isinstance(clock, SystemClock) or store.sweep_history().simulation else SystemClock()
+    )
     return SweepService(
-        store=SqlSweepStore(engine),
+        store=store,
         projects=project_service(settings, clock=clock, engine=engine),
         blueprints=blueprints,
         clock=clock,
         wall_clock=SystemClock(),
-        dispatcher=dispatcher(settings, engine=engine, clock=clock) if deliver else None,
+        dispatcher=dispatcher(settings, engine=engine, clock=sending) if deliver else None,
         webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),
     )

@@ -7,8 +7,10 @@ dumps), on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import email.utils
+import mailbox
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -134,12 +136,33 @@ def test_a_catch_up_sweeps_missed_days_in_order_never_before_the_latest(configur
     assert swept_days(configured)[-1] == TODAY
 
 
-def test_a_simulation_database_may_sweep_as_of_later_days(configured: Engine) -> None:
+def _dates(maildir: Path) -> list[datetime]:
+    """The Date header of every message in the Maildir."""
+    return [
+        email.utils.parsedate_to_datetime(m["Date"])
+        for m in mailbox.Maildir(maildir, create=False)  # type: ignore[misc]
+    ]
+
+
+def test_a_catch_up_sweeps_emails_are_dated_when_they_leave(configured: Engine, tmp_path: Path) -> None:
+    """A sweep as of a missed day acts as of that day (its decisions, what it records), but its emails leave now:
+    dated a day or more back, they would sort below the customer's newer mail. A simulation keeps its own clock."""
+    launch(configured, TODAY - timedelta(days=20), "Acme")
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = sweep("--as-of", (TODAY - timedelta(days=3)).isoformat(), "--at", "09:00")
+    assert result.exit_code == 0, result.output
+    dates = _dates(tmp_path / "maildir")
+    assert dates and all(before <= d <= datetime.now(UTC) + timedelta(seconds=1) for d in dates), dates
+
+
+def test_a_simulation_database_may_sweep_as_of_later_days(configured: Engine, tmp_path: Path) -> None:
     SqlSweepStore(configured).mark_simulation(at=datetime.now(UTC))
     launch(configured, TODAY + timedelta(days=30), "Acme")
     result = sweep("--as-of", (TODAY + timedelta(days=40)).isoformat(), "--at", "16:30")
     assert result.exit_code == 0, result.output
     assert swept_days(configured) == [TODAY + timedelta(days=40)]
+    later = datetime.combine(TODAY + timedelta(days=40), time(16, 30), tzinfo=UTC)
+    assert set(_dates(tmp_path / "maildir")) == {later}  # the simulated day's emails, dated on it
     refused(sweep("--as-of", (TODAY + timedelta(days=39)).isoformat()), "sweep-before-last-swept")
 
 
