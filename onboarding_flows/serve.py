@@ -8,7 +8,9 @@ beside the sweep, which then leaves its emails to it; 0 has each sweep deliver a
 its end instead.
 
 No deployment ever runs two at once (a concurrency limit of 1 that cancels the
-newer run). Needs a Prefect server (the temporary one has no scheduler):
+newer run). Before serving, the runs a stopped serve left in flight are marked
+Crashed and their slots set free (``release_orphans``): they would cancel every
+later run. Needs a Prefect server (the temporary one has no scheduler):
 
     prefect server start                      # one machine; another terminal:
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m onboarding_flows.serve
@@ -27,11 +29,22 @@ with ``shards=32``: each sweep shares its projects out as 32 shard runs.
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from datetime import timedelta
 
-from prefect import serve
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect import get_client, serve
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy, StateType
 from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import ObjectNotFound
+from prefect.states import Crashed
 
 from onboarding.core.shards import Shard
 from onboarding.errors import SweepRefused
@@ -92,6 +105,50 @@ def deployments(
     return [sweep_deployment, report_deployment, *delivery]
 
 
+IN_FLIGHT = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
+
+
+def release_orphans(served: Sequence[RunnerDeployment]) -> list[str]:
+    """Mark Crashed the runs of these deployments left in flight by a serve that stopped, and free their slots.
+
+    Only serve runs its deployments' runs, in processes of its own: when it starts,
+    a run of theirs still pending, running or cancelling was left by a serve that was
+    killed (or whose machine went down) while it started or ran it. Such a run holds
+    its deployment's one slot, and every later run would end Cancelled ("Deployment
+    concurrency limit reached"). Once none is in flight, no slot can be held either: a
+    count left above zero (a server restarted while a run held one) is set back to 0.
+    Deployments not registered yet are skipped. Returns what it did, a line each.
+    """
+    done: list[str] = []
+    with get_client(sync_client=True) as client:
+        for deployment in served:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                registered = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            in_flight = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    deployment_id=FlowRunFilterDeploymentId(any_=[registered.id]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(IN_FLIGHT))),
+                )
+            )
+            for run in in_flight:
+                was = run.state.name if run.state else "?"
+                client.set_flow_run_state(
+                    run.id, Crashed(message="the serve process running it stopped before it ended"), force=True
+                )
+                done.append(f"{name}: run {run.name} ({was}) marked Crashed, left in flight by a serve that stopped")
+            limit = registered.global_concurrency_limit
+            if limit is None:
+                continue
+            held = client.read_global_concurrency_limit_by_name(limit.name).active_slots
+            if held:
+                client.update_global_concurrency_limit(limit.name, GlobalConcurrencyLimitUpdate(active_slots=0))
+                done.append(f"{name}: {held} concurrency slot(s) held by no run set free")
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     when = parser.add_mutually_exclusive_group()
@@ -130,15 +187,16 @@ def main() -> None:
     if args.pool:
         deploy_shards(args.pool)
     deliver_every = timedelta(seconds=args.deliver_every) if args.deliver_every else None
-    serve(
-        *deployments(
-            sweep_cron=cron,
-            sweep_every=every,
-            report_cron=args.report_cron,
-            shards=args.shards,
-            deliver_every=deliver_every,
-        )
+    served = deployments(
+        sweep_cron=cron,
+        sweep_every=every,
+        report_cron=args.report_cron,
+        shards=args.shards,
+        deliver_every=deliver_every,
     )
+    for line in release_orphans(served):
+        print(f"onboarding serve: {line}", file=sys.stderr)
+    serve(*served)
 
 
 if __name__ == "__main__":
