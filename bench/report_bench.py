@@ -21,6 +21,10 @@ Then, in the same run:
   state, launches against the commitment, slip histograms by task and milestone,
   waits before start through the blueprint graphs' edges, the projects at risk with
   their total); every figure must agree; ``portfolio_ratio``.
+- For information (in no ratio): the lists behind the figures a manager opens (the
+  top bottleneck task and milestone, the customers' slips, the late launches, the
+  projects at risk), each against the whole read of every task that answered them
+  before; both must list the same projects.
 - The managers' HTML report (``onboarding report --html``: the TTFV report by
   blueprint, by cohort month, segment and owner, the portfolio report, charts, the
   page) against that plain SQL plus the direct medians of each TTFV grouping;
@@ -56,7 +60,7 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.reports.html import HtmlReportPages, render_report
 from onboarding.adapters.store.reports import SqlReportStore, rebuild_ttfv
 from onboarding.adapters.store.sql import SqlProjectStore, migrate
-from onboarding.core.metrics import Dimension, PortfolioReport
+from onboarding.core.metrics import Dimension, PortfolioFigure, PortfolioReport, portfolio_members
 from onboarding.core.report_view import AT_RISK_SHOWN
 from onboarding.services.manager_report import MORE_GROUPINGS, ManagerReportService
 from onboarding.services.reports import ReportService
@@ -517,6 +521,7 @@ def main() -> None:
         )
         ttfv_ratio = min(report_times) / min(direct_times)
         print(f"ttfv_ratio={ttfv_ratio:.2f} (goal: <= 1.5)")
+        drill_downs(engine, service, repeat=args.repeat)
         portfolio_ratio, html_ratio = portfolio_against_plain_sql(engine, service, repeat=args.repeat)
         print(f"portfolio_ratio={portfolio_ratio:.2f} html_ratio={html_ratio:.2f} (goal: <= 2.0 each)")
         print(f"ratio={max(portfolio_ratio, html_ratio):.2f}")
@@ -532,6 +537,34 @@ def timed(work: Callable[[], Any], *, repeat: int) -> tuple[Any, float, float]:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return result, min(walls), min(cpus)
+
+
+def drill_downs(engine: Engine, service: ReportService, *, repeat: int) -> None:
+    """The lists behind the figures a manager opens from the report (the top bottleneck task and milestone, the
+    customers' slips, the late launches, the projects at risk), each timed, against the whole read of every task
+    that answered them before (not in any ratio); both must list the same projects."""
+    report = service.portfolio(as_of=TODAY, top=1, at_risk_limit=0)
+    task, milestone = report.bottleneck_tasks[0], report.bottleneck_milestones[0]
+    opened = [
+        (PortfolioFigure.bottleneck_task, f"{task.blueprint_key}/{task.key}"),
+        (PortfolioFigure.bottleneck_milestone, f"{milestone.blueprint_key}/{milestone.key}"),
+        (PortfolioFigure.slip, "customer"),
+        (PortfolioFigure.late, None),
+        (PortfolioFigure.at_risk, None),
+    ]
+    every, whole_wall, whole_cpu = timed(
+        lambda: SqlReportStore(engine).portfolio_projects(predecessors=service.predecessors()), repeat=1
+    )
+    for figure, item in opened:
+        ids, wall, cpu = timed(
+            lambda f=figure, i=item: service.portfolio_projects(f, item=i, as_of=TODAY), repeat=repeat
+        )
+        assert ids == portfolio_members(every, figure, as_of=TODAY, item=item), (figure, item)
+        print(
+            f"drill-down {figure.value}{f' {item}' if item else ''}: {len(ids):,} projects in "
+            f"wall {wall:.2f} s, cpu {cpu:.2f} s"
+        )
+    print(f"the whole read that answered them before: wall {whole_wall:.2f} s, cpu {whole_cpu:.2f} s, each")
 
 
 def portfolio_against_plain_sql(engine: Engine, service: ReportService, *, repeat: int) -> tuple[float, float]:
