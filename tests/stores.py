@@ -62,11 +62,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InMemoryPr
     if request.param == "memory":
         yield InMemoryProjectStore()
         return
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
-        migrate(engine)
-    else:
-        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    engine = migrated(request.param, request, tmp_path)
     yield SqlProjectStore(engine)
     engine.dispose()
 
@@ -74,10 +70,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InMemoryPr
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated database: a SQLite file, or a fresh schema in the session's PostgreSQL database."""
-    if request.param == "sqlite":
-        db = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
-        migrate(db)
-    else:
-        db = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    db = migrated(request.param, request, tmp_path)
     yield db
     db.dispose()
+
+
+def migrated(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """A migrated database of ``kind``: a SQLite file in ``tmp_path``, or a fresh schema in the session's
+    PostgreSQL database (``postgresql``)."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
+        migrate(engine)
+        return engine
+    return _fresh_postgres(request.getfixturevalue("postgres_url"))

@@ -25,7 +25,7 @@ from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
 from onboarding.adapters.store.outbox import SqlOutbox
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate, outbox, projects, tasks
+from onboarding.adapters.store.sql import SqlProjectStore, outbox, projects, tasks
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
@@ -42,7 +42,7 @@ from onboarding.services.ports import OutboxQuery
 from onboarding.services.projects import ProjectService, TaskChange
 from onboarding.services.sweep import SweepService, _ladder, batches
 from tests.services.test_projects import PAYROLL, PEOPLE
-from tests.stores import _fresh_postgres
+from tests.stores import migrated
 
 SENDER = Person("Onboarding", "onboarding@vendor.example")
 D = date.fromisoformat
@@ -64,11 +64,7 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
         outbox = InMemoryOutbox(projects)
         yield projects, outbox, InMemorySweepStore(projects, outbox=outbox)
         return
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
-        migrate(engine)
-    else:
-        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    engine = migrated(request.param, request, tmp_path)
     yield SqlProjectStore(engine), SqlOutbox(engine), SqlSweepStore(engine)
     engine.dispose()
 
@@ -494,11 +490,7 @@ def test_batches_leave_room_for_the_other_steps_within_one_per_500(
 def test_nudges_are_recorded_in_transactions_of_whole_digests(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
-        migrate(engine)
-    else:
-        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    engine = migrated(kind, request, tmp_path)
     stores = (SqlProjectStore(engine), SqlOutbox(engine), SqlSweepStore(engine))
     world = World(stores, tmp_path)
     world.clock.set(D("2026-12-22"), at=datetime(2026, 12, 22, 17, 0, tzinfo=UTC))

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryProjectStore, InMemoryTeamMemberStore
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.adapters.store.team_members import SqlTeamMemberStore
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import MessageKind
@@ -19,7 +19,7 @@ from onboarding.core.team_members import KEPT_AFTER_END, SIGN_IN_LINK_LIFETIME, 
 from onboarding.errors import AddressInvalid, NotPermitted, PlanInputInvalid, SignInRefused, TeamMemberNotFound
 from onboarding.services.team_members import TeamMemberService
 from tests.services.test_projects import PAYROLL, PEOPLE, service
-from tests.stores import _fresh_postgres
+from tests.stores import migrated
 
 TODAY = date(2026, 12, 7)
 
@@ -197,11 +197,7 @@ def any_team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fixture
         made.members.add("Dana Ruiz", "Dana@Vendor.example", role="member")
         yield made
         return
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'onboarding.db'}")
-        migrate(engine)
-    else:
-        engine = _fresh_postgres(request.getfixturevalue("postgres_url"))
+    engine = migrated(request.param, request, tmp_path)
     made = Fixture(store=SqlTeamMemberStore(engine), projects_store=SqlProjectStore(engine))
     made.members.add("Dana Ruiz", "Dana@Vendor.example", role="member")
     yield made
