@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from onboarding.adapters import calendar_feeds
 from onboarding.adapters.blueprint_files import FileBlueprints
-from onboarding.adapters.clock import SystemClock
+from onboarding.adapters.clock import LaterClock, SystemClock
 from onboarding.adapters.email.customer_links import CustomerLinkSigner
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
@@ -215,11 +215,9 @@ def sweep_service(
     engine = engine or database(settings, create=False)
     blueprints = FileBlueprints(max_bytes=settings.max_blueprint_bytes)
     store = SqlSweepStore(engine)
-    # Emails leave now and are dated now, whatever day the sweep acts as of (a catch-up sweep's, dated days back,
-    # would sort below the customer's newer mail); only a simulation's days have not come, so it keeps its clock.
-    sending = (
-        clock if not deliver or isinstance(clock, SystemClock) or store.sweep_history().simulation else SystemClock()
-    )
+    # Emails leave, and are dated, no earlier than now: a catch-up sweep's, dated on the missed day, would sort
+    # below the customer's newer mail. A simulation's clock, ahead of the system's, is kept.
+    sending = clock if isinstance(clock, SystemClock) else LaterClock(clock)
     return SweepService(
         store=store,
         projects=project_service(settings, clock=clock, engine=engine),

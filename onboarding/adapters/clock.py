@@ -1,8 +1,10 @@
-"""Clocks: the system's, and a fixed one for tests and simulations."""
+"""Clocks: the system's, a fixed one for tests and simulations, and the later of two."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+
+from onboarding.services.ports import Clock
 
 
 class SystemClock:
@@ -29,3 +31,18 @@ class FixedClock:
     def set(self, day: date, *, at: datetime | None = None) -> None:
         self.day = day
         self.at = at or datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
+
+
+class LaterClock:
+    """The later of two clocks: what emails are sent and dated by. A sweep acting as of a missed day (behind the
+    system's clock) sends now; a simulation, or a test's day, ahead of it sends on its own clock."""
+
+    def __init__(self, acting: Clock, system: Clock | None = None) -> None:
+        self._acting = acting
+        self._system = system or SystemClock()
+
+    def today(self) -> date:
+        return max(self._acting.today(), self._system.today())
+
+    def now(self) -> datetime:
+        return max(self._acting.now(), self._system.now())
