@@ -34,8 +34,8 @@ class FixedClock:
 
 
 class LaterClock:
-    """The later of two clocks: what emails are sent and dated by. A sweep acting as of a missed day (behind the
-    system's clock) sends now; a simulation, or a test's day, ahead of it sends on its own clock."""
+    """The later of two clocks: what a sweep's emails are sent and dated by. A sweep acting as of a missed day
+    (behind the system's clock) sends now; one acting as of a day ahead of it (a test's) sends on that day."""
 
     def __init__(self, acting: Clock, system: Clock | None = None) -> None:
         self._acting = acting
