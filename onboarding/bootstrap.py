@@ -217,8 +217,7 @@ def sweep_service(
     store = SqlSweepStore(engine)
     # Emails leave, and are dated, no earlier than now: a catch-up sweep's, dated on the missed day, would sort
     # below the customer's newer mail. A simulation (the demo's database) lives by its own clock, before or after now.
-    simulated = deliver and not isinstance(clock, SystemClock) and store.sweep_history().simulation
-    sending = clock if isinstance(clock, SystemClock) or simulated else LaterClock(clock)
+    sending = clock if deliver and store.sweep_history().simulation else LaterClock(clock)
     return SweepService(
         store=store,
         projects=project_service(settings, clock=clock, engine=engine),

@@ -37,9 +37,9 @@ class LaterClock:
     """The later of two clocks: what a sweep's emails are sent and dated by. A sweep acting as of a missed day
     (behind the system's clock) sends now; one acting as of a day ahead of it (a test's) sends on that day."""
 
-    def __init__(self, acting: Clock, system: Clock | None = None) -> None:
+    def __init__(self, acting: Clock) -> None:
         self._acting = acting
-        self._system = system or SystemClock()
+        self._system = SystemClock()
 
     def today(self) -> date:
         return max(self._acting.today(), self._system.today())

@@ -890,7 +890,11 @@ class InMemoryTeamMemberStore:
 
     def forget_ended(self, before: datetime) -> int:
         links = [k for k, link in self.links.items() if link.expires_at < before]
-        sessions = [k for k, s in self.sessions.items() if min(s.expires_at, s.ended_at or s.expires_at) < before]
+        sessions = [
+            k
+            for k, s in self.sessions.items()
+            if s.expires_at < before or (s.ended_at is not None and s.ended_at < before)
+        ]
         for key in links:
             del self.links[key]
         for key in sessions:
