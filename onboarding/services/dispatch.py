@@ -202,11 +202,12 @@ class Dispatcher:
         self._signing_time = signing_time  # real time, in seconds since the epoch: receivers check it against theirs
         self._endpoints_down: dict[int, tuple[datetime, str]] = {}  # in a run: endpoint -> (tried again at, why)
         self._staged: list[QueuedMessage] = []  # in a batch: handed to a transport that settles later
+        self._run = ""  # the delivery run under way: the outcomes it writes are its claims' (``ports.Outbox``)
 
     def deliver_due(self, *, max_messages: int | None = None) -> DispatchReport:
         """Deliver what is due now, batch by batch, as one delivery run: until nothing is due, the limit, the
         deadline, or the server is found unavailable."""
-        run = self._outbox.begin_run()
+        run = self._run = self._outbox.begin_run()
         self._endpoints_down = {}
         try:
             report = DispatchReport(released=self._outbox.release_gone(run=run))
@@ -264,11 +265,13 @@ class Dispatcher:
             left = None if ends is None else ends - self._timer()
             if left is not None and left <= 0:
                 rest = claimed[index:]
-                self._outbox.defer([q.id for q in rest], at=self._clock.now(), error=None)
+                self._outbox.defer([q.id for q in rest], at=self._clock.now(), error=None, run=self._run)
                 return report + DispatchReport(deferred=len(rest), out_of_time=True)
             message = _without(queued.message, opted_out)
             if message is None:
-                self._outbox.suppressed(queued.id, at=self._clock.now(), reason="every recipient unsubscribed")
+                self._outbox.suppressed(
+                    queued.id, at=self._clock.now(), reason="every recipient unsubscribed", run=self._run
+                )
                 report += DispatchReport(suppressed=1)
                 continue
             if message.webhook is not None:
@@ -278,7 +281,7 @@ class Dispatcher:
             report += outcome
             rest = claimed[index + 1 :]
             if outcome.out_of_time:  # the deadline came while it was on its way: the rest waits, due now
-                self._outbox.defer([q.id for q in rest], at=self._clock.now(), error=None)
+                self._outbox.defer([q.id for q in rest], at=self._clock.now(), error=None, run=self._run)
                 return report + DispatchReport(deferred=len(rest))
             if outcome.unavailable:
                 return report + self._put_back(rest, after=queued, reason=outcome.unavailable)
@@ -293,7 +296,7 @@ class Dispatcher:
         try:
             raw = self._renderer.render(message, now=now)
         except Exception as exc:
-            self._outbox.failed(queued.id, error=f"cannot be rendered: {type(exc).__name__}: {exc}")
+            self._outbox.failed(queued.id, error=f"cannot be rendered: {type(exc).__name__}: {exc}", run=self._run)
             return DispatchReport(failed=1)
         try:
             self._transport.deliver(
@@ -304,15 +307,19 @@ class Dispatcher:
             return self._temporary(queued, exc, now=now, cut=cut)
         except PermanentDeliveryError as exc:
             not_reached = tuple(r for r in recipients if r not in exc.accepted) if exc.accepted else ()
-            self._outbox.failed(queued.id, error=exc.detail, only=not_reached)  # never twice to those reached
+            self._outbox.failed(
+                queued.id, error=exc.detail, only=not_reached, run=self._run
+            )  # never twice to those reached
             return DispatchReport(failed=1)
         except Exception as exc:
-            self._outbox.failed(queued.id, error=f"the transport failed on it: {type(exc).__name__}: {exc}")
+            self._outbox.failed(
+                queued.id, error=f"the transport failed on it: {type(exc).__name__}: {exc}", run=self._run
+            )
             return DispatchReport(failed=1)
         if self._transport.settles_later:  # delivered, and recorded sent, once the batch settles
             self._staged.append(queued)
             return DispatchReport()
-        self._outbox.sent(queued.id, at=now)
+        self._outbox.sent(queued.id, at=now, run=self._run)
         return DispatchReport(sent=1)
 
     def _settle(self) -> DispatchReport:
@@ -329,7 +336,7 @@ class Dispatcher:
             for queued in staged:
                 report += self._temporary(queued, exc, now=now, cut=False)
             return report
-        self._outbox.sent_many([q.id for q in staged], at=now)
+        self._outbox.sent_many([q.id for q in staged], at=now, run=self._run)
         return DispatchReport(sent=len(staged))
 
     def _post_one(
@@ -338,16 +345,18 @@ class Dispatcher:
         """POST one outbound event, signed now, within what is left before ``ends``; recorded against it alone."""
         now = self._clock.now()
         if self._webhooks is None or self._endpoints is None:
-            self._outbox.failed(queued.id, error="webhook delivery is not set up in this process")
+            self._outbox.failed(queued.id, error="webhook delivery is not set up in this process", run=self._run)
             return DispatchReport(failed=1)
         if endpoint is None or endpoint.disabled:
             reason = f"webhook endpoint {hook.endpoint_id} was removed"
-            self._outbox.suppressed(queued.id, at=now, reason=reason)
+            self._outbox.suppressed(queued.id, at=now, reason=reason, run=self._run)
             return DispatchReport(suppressed=1)
         down = self._endpoints_down.get(endpoint.id)
         if down is not None:  # it failed earlier in this run: the rest of its messages wait with the one that failed
             at, why = down
-            self._outbox.defer([queued.id], at=at, error=f"not tried: webhook endpoint {endpoint.id} failed ({why})")
+            self._outbox.defer(
+                [queued.id], at=at, error=f"not tried: webhook endpoint {endpoint.id} failed ({why})", run=self._run
+            )
             return DispatchReport(deferred=1)
         timeout = self._webhook_timeout if ends is None else min(self._webhook_timeout, ends - self._timer())
         try:
@@ -363,12 +372,14 @@ class Dispatcher:
             self._endpoints_down[endpoint.id] = (at, exc.detail)  # one slow or failing endpoint costs a run one try
             return self._temporary(queued, exc, now=now, cut=cut)
         except PermanentDeliveryError as exc:
-            self._outbox.failed(queued.id, error=exc.detail)
+            self._outbox.failed(queued.id, error=exc.detail, run=self._run)
             return DispatchReport(failed=1)
         except Exception as exc:
-            self._outbox.failed(queued.id, error=f"the webhook could not be sent: {type(exc).__name__}: {exc}")
+            self._outbox.failed(
+                queued.id, error=f"the webhook could not be sent: {type(exc).__name__}: {exc}", run=self._run
+            )
             return DispatchReport(failed=1)
-        self._outbox.sent(queued.id, at=now)
+        self._outbox.sent(queued.id, at=now, run=self._run)
         return DispatchReport(sent=1)
 
     def _temporary(
@@ -376,11 +387,11 @@ class Dispatcher:
     ) -> DispatchReport:
         unavailable = exc.detail if exc.unavailable else ""
         if self._past_horizon(queued, now=now):
-            self._outbox.held(queued.id, error=self._held_because(queued, exc.detail, now=now))
+            self._outbox.held(queued.id, error=self._held_because(queued, exc.detail, now=now), run=self._run)
             return DispatchReport(held=1, unavailable=unavailable, out_of_time=cut)
         only = tuple(exc.retry_recipients) if exc.accepted else ()  # never send twice to those reached
         at = now if cut else now + backoff(queued.attempts, cap=self._backoff_cap)
-        self._outbox.retry(queued.id, at=at, error=exc.detail, only=only)
+        self._outbox.retry(queued.id, at=at, error=exc.detail, only=only, run=self._run)
         return DispatchReport(retried=1, unavailable=unavailable, out_of_time=cut)
 
     def _put_back(self, rest: Sequence[QueuedMessage], *, after: QueuedMessage, reason: str) -> DispatchReport:
@@ -389,12 +400,14 @@ class Dispatcher:
         now = self._clock.now()
         over = [q for q in rest if self._past_horizon(q, now=now)]
         for queued in over:
-            self._outbox.held(queued.id, error=self._held_because(queued, reason, now=now))
+            self._outbox.held(queued.id, error=self._held_because(queued, reason, now=now), run=self._run)
         held = {q.id for q in over}
         waiting = [q.id for q in rest if q.id not in held]
         if waiting:
             at = now + backoff(after.attempts, cap=self._backoff_cap)
-            self._outbox.defer(waiting, at=at, error=f"not tried: the mail server was unavailable ({reason})")
+            self._outbox.defer(
+                waiting, at=at, error=f"not tried: the mail server was unavailable ({reason})", run=self._run
+            )
         return DispatchReport(held=len(over), deferred=len(waiting))
 
     def _past_horizon(self, queued: QueuedMessage, *, now: datetime) -> bool:

@@ -293,6 +293,13 @@ class Outbox(Protocol):
     run can tell a run that is gone (killed mid-delivery) from one still at work, and
     release the gone run's claims at once (``release_gone``) instead of waiting out
     the lease. The lease remains for claims whose run cannot be told gone.
+
+    An outcome (sent, retry, failed, held, put back, suppressed) is written by the run
+    ``run`` only while the message is still that run's claim, or back in the queue
+    unclaimed (the run was taken for gone, and what it learned still holds: a retry
+    still spares the recipients it reached). When another run has claimed the message
+    since, or already recorded its outcome, the write is skipped: that run's outcome
+    stands, and a late "try again" never sends a delivered message a third time.
     """
 
     def begin_run(self) -> str:
@@ -315,35 +322,35 @@ class Outbox(Protocol):
         """Claim due messages for the run ``worker``: pending ones, and claims older than ``lease``."""
         ...
 
-    def sent(self, message_id: int, *, at: datetime) -> None: ...
+    def sent(self, message_id: int, *, at: datetime, run: str) -> None: ...
 
-    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime, run: str) -> None:
         """Mark these claimed messages sent, all in one transaction (a batch a transport settled at once)."""
         ...
 
-    def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
+    def retry(self, message_id: int, *, at: datetime, error: str, run: str, only: Sequence[str] = ()) -> None:
         """Try again at ``at``; ``only`` narrows the recipients to those the last try did not reach."""
         ...
 
-    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
+    def failed(self, message_id: int, *, error: str, run: str, only: Sequence[str] = ()) -> None:
         """Never deliver it by itself again (``onboarding outbox retry`` may); ``only``: the recipients it did not
         reach, so that a retry never sends twice to the others."""
         ...
 
-    def held(self, message_id: int, *, error: str) -> None:
+    def held(self, message_id: int, *, error: str, run: str) -> None:
         """Stop retrying it: its temporary failures went on past the retry horizon (``outbox retry`` resends)."""
         ...
 
-    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
-        """Put claimed messages back untried, due at ``at`` (their claim's attempt not counted); ``error``, when
-        given, says why."""
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None, run: str) -> None:
+        """Put the run's claimed messages back untried, due at ``at`` (their claim's attempt not counted); ``error``,
+        when given, says why. Only those still its claim: one back in the queue already needs nothing."""
         ...
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (project id, email) pairs asked for no more customer emails about the project."""
         ...
 
-    def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
+    def suppressed(self, message_id: int, *, at: datetime, reason: str, run: str) -> None:
         """Never deliver it: every recipient opted out."""
         ...
 

@@ -5,7 +5,7 @@ message at once (SMTP) or settles a batch later (a Maildir), which is recorded s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport
+from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport, TemporaryDeliveryError
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore
 from onboarding.core.messages import OutgoingMessage
-from onboarding.services.dispatch import Dispatcher, backoff
+from onboarding.services.dispatch import LEASE, Dispatcher, backoff
 from tests.adapters.email import samples
 from tests.adapters.email.test_transports import RENDERER
 
@@ -162,14 +162,14 @@ class Counted(InMemoryOutbox):
     each = 0
     batches: list[int]
 
-    def sent(self, message_id: int, *, at: datetime) -> None:
+    def sent(self, message_id: int, *, at: datetime, run: str) -> None:
         self.each += 1
-        super().sent(message_id, at=at)
+        super().sent(message_id, at=at, run=run)
 
-    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime, run: str) -> None:
         self.batches.append(len(message_ids))
         for message_id in message_ids:
-            super().sent(message_id, at=at)
+            super().sent(message_id, at=at, run=run)
 
 
 def test_a_batch_is_settled_once_then_recorded_sent_in_one_write() -> None:
@@ -211,10 +211,10 @@ class Failing(InMemoryOutbox):
 
     broken = True
 
-    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime, run: str) -> None:
         if self.broken:
             raise RuntimeError("the database went away")
-        super().sent_many(message_ids, at=at)
+        super().sent_many(message_ids, at=at, run=run)
 
 
 def test_a_settled_batch_whose_sent_was_not_recorded_is_delivered_again_by_the_next_run(tmp_path: Path) -> None:
@@ -263,3 +263,33 @@ def test_each_batch_is_read_ahead_together_and_a_read_ahead_that_fails_changes_n
     report = Dispatcher(outbox=outbox, renderer=renderer, transport=transport, clock=clock, batch=10).deliver_due()
     assert report.sent == 25 and report.failed == 0  # each message rendered by itself when it could not be
     assert renderer.prepared == [10, 10, 5, 0]  # then forgotten when the run ends
+
+
+class Stalling(RecordingTransport):
+    """A server that hangs on the first message past the claim's lease, while another run takes the message over
+    and delivers it, then answers "try again later"."""
+
+    def __init__(self, meanwhile: Callable[[], object]) -> None:
+        super().__init__()
+        self.meanwhile = meanwhile
+
+    def deliver(
+        self, raw: bytes, *, message_key: str, recipients: Sequence[str], timeout_seconds: float | None = None
+    ) -> None:
+        self.meanwhile()
+        raise TemporaryDeliveryError("451 try again later (test)", reason="injected-temporary")
+
+
+def test_a_run_that_lost_its_claim_does_not_put_a_delivered_message_back_in_line() -> None:
+    _, outbox = queue(1)
+    later = FixedClock(START.date(), at=START + LEASE + timedelta(minutes=1))
+    quick = RecordingTransport()
+    taking_over = Dispatcher(outbox=outbox, renderer=RENDERER, transport=quick, clock=later)
+    reports = []
+    slow = Stalling(lambda: reports.append(taking_over.deliver_due()))
+    stalled = Dispatcher(outbox=outbox, renderer=RENDERER, transport=slow, clock=FixedClock(START.date(), at=START))
+    late = stalled.deliver_due()
+    assert [r.sent for r in reports] == [1] and late.retried == 1  # the slow run saw its try fail
+    assert states(outbox) == {"sent": 1}  # ... and wrote nothing over the delivery it lost
+    later.set(later.day, at=later.at + timedelta(hours=1))
+    assert taking_over.deliver_due().sent == 0 and len(quick.delivered) == 1  # delivered once, never again

@@ -11,6 +11,7 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.sql import SqlProjectStore
+from onboarding.core.messages import Person
 from onboarding.errors import MessageNotFound
 from onboarding.services.dispatch import LEASE
 from onboarding.services.outbox import OutboxService
@@ -26,10 +27,10 @@ def test_list_show_and_resend_are_the_same_on_every_store(store: InMemoryProject
     outbox = InMemoryOutbox(store) if isinstance(store, InMemoryProjectStore) else SqlOutbox(store.engine)
     now = START + timedelta(days=3)
     first, second, third, fourth = outbox.claim(now=now, worker="w", limit=10, lease=LEASE)
-    outbox.failed(first.id, error="550 no such user")
-    outbox.held(second.id, error="held: past the horizon")
-    outbox.sent(third.id, at=now)
-    outbox.retry(fourth.id, at=now + timedelta(minutes=1), error="451 later")
+    outbox.failed(first.id, error="550 no such user", run="w")
+    outbox.held(second.id, error="held: past the horizon", run="w")
+    outbox.sent(third.id, at=now, run="w")
+    outbox.retry(fourth.id, at=now + timedelta(minutes=1), error="451 later", run="w")
     service = OutboxService(records=outbox, projects=store, clock=FixedClock(now.date(), at=now))
 
     assert [e.state for e in service.list().entries] == ["failed", "held", "sent", "pending"]
@@ -50,3 +51,44 @@ def test_list_show_and_resend_are_the_same_on_every_store(store: InMemoryProject
     assert missing.value.codes == ["message-not-found"]
     with pytest.raises(MessageNotFound):
         service.show(999)
+
+
+def test_an_outcome_is_written_only_by_the_run_that_still_claims_the_message(
+    store: InMemoryProjectStore | SqlProjectStore,
+) -> None:
+    """A run whose claim was taken (its lease ran out) learns late that its try failed: the run that took the
+    message over has delivered it, and the late "try again" is not written, so nobody gets it a third time."""
+    base = replace(samples.kickoff_message(), cc=(Person("Sam Ortiz", "sam@acme.example", "UTC"),))
+    store.queue([replace(base, idempotency_key=f"k:{n}") for n in range(3)], now=START)
+    outbox = InMemoryOutbox(store) if isinstance(store, InMemoryProjectStore) else SqlOutbox(store.engine)
+    service = OutboxService(records=outbox, projects=store, clock=FixedClock(START.date(), at=START))
+    first, second, third = outbox.claim(now=START, worker="slow", limit=3, lease=LEASE)
+    later = START + LEASE + timedelta(minutes=1)
+    taken = outbox.claim(now=later, worker="quick", limit=3, lease=LEASE)
+    assert [q.id for q in taken] == [first.id, second.id, third.id]  # past the lease: taken over
+    outbox.sent(first.id, at=later, run="quick")
+    outbox.failed(third.id, error="550 no such user", run="quick")
+
+    # the slow run's outcomes, each too late: none is written
+    outbox.retry(first.id, at=later, error="451 later", run="slow")
+    outbox.failed(first.id, error="550", run="slow")
+    outbox.held(first.id, error="held", run="slow")
+    outbox.suppressed(first.id, at=later, reason="opted out", run="slow")
+    outbox.defer([first.id, second.id], at=later, error="not tried", run="slow")
+    outbox.retry(second.id, at=later, error="451 later", run="slow")
+    outbox.sent_many([second.id], at=later, run="slow")
+    outbox.sent(third.id, at=later, run="slow")
+    states = [(e.id, e.state, e.last_error) for e in service.list().entries]
+    assert states == [(first.id, "sent", None), (second.id, "sending", None), (third.id, "failed", "550 no such user")]
+    assert service.show(first.id).recipients == service.show(second.id).recipients  # nothing narrowed
+
+    # the quick run's own outcome is written
+    outbox.retry(second.id, at=later, error="451 later", run="quick")
+    assert service.show(second.id).state == "pending"
+    # back in the queue unclaimed, what the slow run learned still holds: a retry spares those it reached
+    reached = base.to[0].email
+    left = [p.email for p in (*base.to, *base.cc) if p.email != reached]
+    outbox.retry(second.id, at=later, error="451 try the rest later", run="slow", only=left)
+    shown = service.show(second.id)
+    assert (shown.state, shown.last_error) == ("pending", "451 try the rest later")
+    assert reached not in shown.recipients

@@ -353,16 +353,24 @@ class InMemoryOutbox:
     def _by_id(self, message_id: int) -> dict[str, Any]:
         return self._row(list(self.store.outbox)[message_id - 1])
 
-    def sent(self, message_id: int, *, at: datetime) -> None:
-        self._by_id(message_id).update(status="sent", sent_at=at)
+    def _ours(self, message_id: int, run: str) -> dict[str, Any] | None:
+        """The message's row while its outcome may be written by ``run`` (``ports.Outbox``), else None."""
+        row = self._by_id(message_id)
+        mine = row["status"] == "sending" and row["claimed_by"] == run
+        return row if mine or (row["status"] == "pending" and row["claimed_by"] is None) else None
 
-    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+    def sent(self, message_id: int, *, at: datetime, run: str) -> None:
+        if (row := self._ours(message_id, run)) is not None:
+            row.update(status="sent", sent_at=at, claimed_by=None)
+
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime, run: str) -> None:
         for message_id in message_ids:
-            self.sent(message_id, at=at)
+            self.sent(message_id, at=at, run=run)
 
-    def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
-        self._by_id(message_id).update(status="pending", next_attempt_at=at, last_error=error)
-        self._narrow(message_id, only)
+    def retry(self, message_id: int, *, at: datetime, error: str, run: str, only: Sequence[str] = ()) -> None:
+        if (row := self._ours(message_id, run)) is not None:
+            row.update(status="pending", next_attempt_at=at, last_error=error, claimed_by=None)
+            self._narrow(message_id, only)
 
     def _narrow(self, message_id: int, only: Sequence[str]) -> None:
         if only:
@@ -374,23 +382,26 @@ class InMemoryOutbox:
                 cc=tuple(p for p in message.cc if p.email in only),
             )
 
-    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
-        self._by_id(message_id).update(status="failed", last_error=error)
-        self._narrow(message_id, only)
+    def failed(self, message_id: int, *, error: str, run: str, only: Sequence[str] = ()) -> None:
+        if (row := self._ours(message_id, run)) is not None:
+            row.update(status="failed", last_error=error, claimed_by=None)
+            self._narrow(message_id, only)
 
-    def held(self, message_id: int, *, error: str) -> None:
-        self._by_id(message_id).update(status="held", last_error=error)
+    def held(self, message_id: int, *, error: str, run: str) -> None:
+        if (row := self._ours(message_id, run)) is not None:
+            row.update(status="held", last_error=error, claimed_by=None)
 
-    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None, run: str) -> None:
         for message_id in message_ids:
             row = self._by_id(message_id)
-            if row["status"] == "sending":
-                row.update(status="pending", next_attempt_at=at, attempts=row["attempts"] - 1)
+            if row["status"] == "sending" and row["claimed_by"] == run:
+                row.update(status="pending", next_attempt_at=at, attempts=row["attempts"] - 1, claimed_by=None)
                 if error is not None:
                     row["last_error"] = error
 
-    def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
-        self._by_id(message_id).update(status="suppressed", last_error=reason)
+    def suppressed(self, message_id: int, *, at: datetime, reason: str, run: str) -> None:
+        if (row := self._ours(message_id, run)) is not None:
+            row.update(status="suppressed", last_error=reason, claimed_by=None)
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return {
@@ -410,7 +421,7 @@ class InMemoryOutbox:
         keys = [k for k in self.store.outbox if self._matches(k, query) and self._row(k)["status"] in RESENDABLE]
         for key in keys:
             self.store.suppressed.pop(key, None)  # put back in line by hand: delivered even if its project ended
-            self._row(key).update(status="pending", next_attempt_at=at)
+            self._row(key).update(status="pending", next_attempt_at=at, claimed_by=None)
         return sorted(self._row(key)["id"] for key in keys)
 
     def _matches(self, key: str, query: OutboxQuery) -> bool:

@@ -214,30 +214,31 @@ class SqlOutbox:
                 connection.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=beat))
         return [_queued(r) for r in rows]
 
-    def sent(self, message_id: int, *, at: datetime) -> None:
-        self._set(message_id, status="sent", sent_at=at, last_error=None, claimed_by=None)
+    def sent(self, message_id: int, *, at: datetime, run: str) -> None:
+        self._set(message_id, run, status="sent", sent_at=at, last_error=None, claimed_by=None)
 
-    def sent_many(self, message_ids: Sequence[int], *, at: datetime) -> None:
+    def sent_many(self, message_ids: Sequence[int], *, at: datetime, run: str) -> None:
         if not message_ids:
             return
         with writing(self.engine) as connection:
             connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(list(message_ids)))
+                .where(outbox.c.id.in_(list(message_ids)), _still_for(run))
                 .values(status="sent", sent_at=at, last_error=None, claimed_by=None)
             )
 
-    def retry(self, message_id: int, *, at: datetime, error: str, only: Sequence[str] = ()) -> None:
+    def retry(self, message_id: int, *, at: datetime, error: str, run: str, only: Sequence[str] = ()) -> None:
         values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "last_error": error, "claimed_by": None}
-        self._set(message_id, **values, **self._narrowed(message_id, only))
+        self._set(message_id, run, **values, **self._narrowed(message_id, only))
 
-    def failed(self, message_id: int, *, error: str, only: Sequence[str] = ()) -> None:
-        self._set(message_id, status="failed", last_error=error, claimed_by=None, **self._narrowed(message_id, only))
+    def failed(self, message_id: int, *, error: str, run: str, only: Sequence[str] = ()) -> None:
+        narrowed = self._narrowed(message_id, only)
+        self._set(message_id, run, status="failed", last_error=error, claimed_by=None, **narrowed)
 
-    def held(self, message_id: int, *, error: str) -> None:
-        self._set(message_id, status="held", last_error=error, claimed_by=None)
+    def held(self, message_id: int, *, error: str, run: str) -> None:
+        self._set(message_id, run, status="held", last_error=error, claimed_by=None)
 
-    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None) -> None:
+    def defer(self, message_ids: Sequence[int], *, at: datetime, error: str | None, run: str) -> None:
         if not message_ids:
             return
         values: dict[str, Any] = {
@@ -250,7 +251,9 @@ class SqlOutbox:
             values["last_error"] = error
         with writing(self.engine) as connection:
             connection.execute(
-                update(outbox).where(outbox.c.id.in_(list(message_ids)), outbox.c.status == "sending").values(**values)
+                update(outbox)
+                .where(outbox.c.id.in_(list(message_ids)), outbox.c.status == "sending", outbox.c.claimed_by == run)
+                .values(**values)
             )
 
     def _narrowed(self, message_id: int, only: Sequence[str]) -> dict[str, Any]:
@@ -264,8 +267,8 @@ class SqlOutbox:
             "cc": [p for p in (row.cc or []) if p["email"] in only],
         }
 
-    def suppressed(self, message_id: int, *, at: datetime, reason: str) -> None:
-        self._set(message_id, status="suppressed", sent_at=None, last_error=reason, claimed_by=None)
+    def suppressed(self, message_id: int, *, at: datetime, reason: str, run: str) -> None:
+        self._set(message_id, run, status="suppressed", sent_at=None, last_error=reason, claimed_by=None)
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """From the projects' event logs (``unsubscribed`` events), by the events' project index."""
@@ -309,9 +312,18 @@ class SqlOutbox:
             )
             return sorted(int(i) for i in connection.execute(statement).scalars())
 
-    def _set(self, message_id: int, **values: Any) -> None:
+    def _set(self, message_id: int, run: str, **values: Any) -> None:
         with writing(self.engine) as connection:
-            connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+            connection.execute(update(outbox).where(outbox.c.id == message_id, _still_for(run)).values(**values))
+
+
+def _still_for(run: str) -> ColumnElement[bool]:
+    """The message is still ``run``'s claim, or back in the queue unclaimed: its outcome may be written
+    (``ports.Outbox``); not when another run claimed it since or recorded its outcome."""
+    return or_(
+        and_(outbox.c.status == "sending", outbox.c.claimed_by == run),
+        and_(outbox.c.status == "pending", outbox.c.claimed_by.is_(None)),
+    )
 
 
 def _matching(query: OutboxQuery) -> list[ColumnElement[bool]]:
