@@ -334,7 +334,12 @@ class Application:
     @cached_property
     def status(self) -> StatusService:
         """A project's status with its undelivered emails (``onboarding status``, ``GET /api/v1/projects/{id}``)."""
-        return StatusService(store=SqlProjectStore(self.engine), waiting=self.delivery_waiting, clock=self.clock)
+        return StatusService(
+            store=SqlProjectStore(self.engine),
+            waiting=self.delivery_waiting,
+            clock=self.clock,
+            as_of_today=self.projects.as_of_today,
+        )
 
     @cached_property
     def reports(self) -> ReportService:

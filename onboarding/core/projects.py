@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
@@ -35,6 +35,7 @@ from onboarding.core.messages import (
 )
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
+from onboarding.errors import OnboardingError
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,16 @@ class ProjectRecord:
     recommits: int = 0
     # The last day a re-forecast moved the projected go-live (None: never since launch): news for the weekly update.
     go_live_moved_on: date | None = None
+    # The last day a daily sweep may leave the project as stored (``sweep_after``): its projected go-live holds
+    # until then, while the dates of late work move with each day and are worked out when read (``as_of``).
+    # None: not worked out since the plan last changed, and the plan's own ``replan_after`` stands.
+    go_live_holds_until: date | None = None
+
+    @property
+    def sweep_after(self) -> date | None:
+        """The last day a daily sweep may leave the project as stored (it re-forecasts it after that); None when
+        no day will move it."""
+        return self.go_live_holds_until if self.go_live_holds_until is not None else replan_after(self.tasks)
 
     @property
     def launch_commitment(self) -> date | None:
@@ -303,6 +314,7 @@ def with_plan(
         finish_on=plan.finish_on,
         updated_at=at,
         go_live_moved_on=moved_on,
+        go_live_holds_until=None,  # a new plan: how long its go-live holds is worked out anew
     )
 
 
@@ -315,22 +327,81 @@ def reforecast_project(
     and the same without "not before today", whose dates are what each task was expected by given when its
     predecessors really finished (its target, ``task_records``).
     """
-    pay_schedule = parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None
+    plan = _planned(project, blueprint, graph, today)
+    return with_plan(
+        project, plan, blueprint, at=at, targets=_planned(project, blueprint, graph, None), today=today
+    ), plan
 
-    def planned(day: date | None) -> Plan:
-        return plan_project(
-            blueprint,
-            kickoff_on=project.kickoff_on,
-            graph=graph,
-            pay_schedule=pay_schedule,
-            progress=project.progress,
-            today=day,
-            committed_go_live_on=project.committed_go_live_on,
-            customer_calendar=project.customer_calendar,
-        )
 
-    plan = planned(today)
-    return with_plan(project, plan, blueprint, at=at, targets=planned(None), today=today), plan
+def _planned(project: ProjectRecord, blueprint: Blueprint, graph: TaskGraph, day: date | None) -> Plan:
+    """The project planned as it stands, nothing not yet started before ``day`` (None: from the actual dates)."""
+    return plan_project(
+        blueprint,
+        kickoff_on=project.kickoff_on,
+        graph=graph,
+        pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
+        progress=project.progress,
+        today=day,
+        committed_go_live_on=project.committed_go_live_on,
+        customer_calendar=project.customer_calendar,
+    )
+
+
+HOLDS_AT_MOST = 366 * 3  # days: a go-live that holds longer is looked at again then
+
+
+def go_live_holds_until(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, today: date) -> date:
+    """The last day on which re-forecasting ``project`` (re-forecast as of ``today``) still projects the go-live it
+    projects today; ``date.max`` when no day moves it (no work left, no go-live to project, or gone live).
+
+    Nothing a sweep does for a project depends on the dates of its late work but its go-live (a window jump,
+    the day it last moved); those dates move with each day and are worked out when read (``as_of``). Its plan
+    holds as a whole until ``replan_after``; after that, each later day starts late work later, so the go-live
+    can only stay or move later (the planner is monotone in "not before today"): found by doubling, then
+    halving, the days ahead, each a plan from the one planner. Capped at ``HOLDS_AT_MOST`` days ahead.
+    """
+    holds = replan_after(project.tasks)
+    launch = next((t for t in project.tasks if t.launch), None)
+    if holds is None or launch is None or launch.state in FINISHED or project.projected_go_live_on is None:
+        return date.max
+
+    def moves(day: date) -> bool:
+        try:
+            plan = _planned(project, blueprint, graph, day)
+        except OnboardingError:
+            return True  # no safe launch as of that day: the sweep re-plans by then, and says so
+        return (plan.go_live.chosen_on if plan.go_live else None) != project.projected_go_live_on
+
+    holds = max(holds, today)
+    step, last = 1, today + timedelta(days=HOLDS_AT_MOST)
+    while holds < last and not moves(min(holds + timedelta(days=step), last)):
+        holds, step = min(holds + timedelta(days=step), last), step * 2
+    if holds >= last:
+        return last
+    moved = min(holds + timedelta(days=step), last)  # holds through ``holds``, moved by ``moved``
+    while (moved - holds).days > 1:
+        middle = holds + timedelta(days=(moved - holds).days // 2)
+        if moves(middle):
+            moved = middle
+        else:
+            holds = middle
+    return holds
+
+
+def moved_since_stored(project: ProjectRecord, *, today: date) -> bool:
+    """Whether the stored plan of an active project no longer holds ``today`` (its late work's dates moved)."""
+    after = replan_after(project.tasks)
+    return project.state is ProjectState.active and after is not None and after < today
+
+
+def as_of(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, today: date) -> ProjectRecord:
+    """The project as a reader sees it ``today``: as stored when its plan holds, else re-forecast from today
+    (the dates of late work moved, the go-live as stored until ``sweep_after``), written nowhere. An active
+    project only: one on hold or ended keeps its plan as it stood."""
+    if not moved_since_stored(project, today=today):
+        return project
+    current, _plan = reforecast_project(project, blueprint, graph=graph, today=today, at=project.updated_at)
+    return replace(current, go_live_holds_until=project.go_live_holds_until)
 
 
 def project_view(project: ProjectRecord) -> ProjectView:

@@ -53,9 +53,12 @@ from onboarding.core.projects import (
     LaunchInputs,
     ProjectRecord,
     TaskRecord,
+    as_of,
     contact_of,
+    go_live_holds_until,
     kickoff_messages,
     launch_differences,
+    moved_since_stored,
     new_project_id,
     project_contact,
     reforecast_project,
@@ -640,8 +643,8 @@ class ProjectService:
         *,
         reforecast: bool = True,
     ) -> ChangePreview:
-        """``change`` made on the project as stored and re-forecast as ``_update`` would, and nothing written."""
-        project = self._store.load(ref)
+        """``change`` made on the project as of today and re-forecast as ``_update`` would, and nothing written."""
+        project = self.as_of_today(self._store.load(ref))
         loaded = self.blueprint_of(project)
         changed, _events = change(project, loaded)
         if reforecast and changed.state not in ENDED:
@@ -824,28 +827,51 @@ class ProjectService:
 
     def _reforecasts(self, found: Sequence[ProjectRecord], errors: dict[str, OnboardingError]) -> list[ProjectChange]:
         changes: list[ProjectChange] = []
+        today = self._clock.today()
         for project in found:
+            loaded = self.blueprint_of(project)
             try:
-                changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
+                changed, new_events, alerts = self._reforecast(project, project, loaded)
             except OnboardingError as error:
                 errors[project.id] = error
                 continue
+            # the sweep leaves it as stored until its go-live can move: its late work's dates are read as of each day
+            holds = go_live_holds_until(changed, loaded.blueprint, graph=loaded.graph, today=today)
+            changed = replace(changed, go_live_holds_until=holds)
             moved = (changed.projected_go_live_on, changed.finish_on) != (
                 project.projected_go_live_on,
                 project.finish_on,
             )
-            if new_events or alerts or moved or changed.tasks != project.tasks:
+            if (
+                new_events
+                or alerts
+                or moved
+                or changed.tasks != project.tasks
+                or changed.sweep_after != project.sweep_after
+            ):
                 changes.append(ProjectChange(project, changed, new_events, alerts))
         return changes
 
     # -- reading ---------------------------------------------------------------
 
     def get(self, ref: str) -> ProjectRecord:
-        return self._store.load(ref)
+        """The project as of today (``core.projects.as_of``: the dates of late work as they stand today)."""
+        return self.as_of_today(self._store.load(ref))
 
     def get_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
-        """The projects with these ids, read together (ids not found left out)."""
-        return self._store.load_many(project_ids)
+        """The projects with these ids as of today, read together (ids not found left out)."""
+        return [self.as_of_today(p) for p in self._store.load_many(project_ids)]
+
+    def as_of_today(self, project: ProjectRecord) -> ProjectRecord:
+        """The project as a reader sees it today: stored dates of late work are those of the day its plan last
+        changed, re-forecast here (written nowhere); a project whose plan cannot be re-forecast is as stored."""
+        if not moved_since_stored(project, today=self._clock.today()):
+            return project
+        loaded = self.blueprint_of(project)
+        try:
+            return as_of(project, loaded.blueprint, graph=loaded.graph, today=self._clock.today())
+        except OnboardingError:
+            return project  # no safe launch as of today: the sweep reports it; readers see the stored plan
 
     def plan_view(self, ref: str) -> ProjectPlan:
         """The project as its page shows it, as of today (``plan_view.project_plan``): the stored plan, and why
@@ -878,9 +904,10 @@ class ProjectService:
         customer: str | None = None,
         limit: int = 200,
     ) -> list[ProjectRecord]:
-        return self._store.list_projects(
+        found = self._store.list_projects(
             state=state, blueprint=blueprint, segment=segment, customer=customer, limit=limit
         )
+        return [self.as_of_today(p) for p in found]
 
     def page(
         self,
@@ -963,9 +990,15 @@ class ProjectService:
     ) -> tuple[ProjectRecord, list[Event], list[OutgoingMessage]]:
         """``change`` applied to ``project`` in memory, then its re-forecast (window-jump alert included) and the
         status emails of the milestones it completed: the project after, its new events and the emails to queue
-        with it (``messages`` first)."""
-        changed, new_events = change(project, loaded)
+        with it (``messages`` first).
+
+        A change that re-forecasts is made on the project as of today (``as_of``: its late work's dates moved
+        since they were stored), as the lifecycle's date rules must see it; one that does not (a hold, a note)
+        keeps the plan as stored, whose go-live is the same (``sweep_after``): a go-live is never written moved
+        without the re-forecast that alerts on it.
+        """
         queued: list[OutgoingMessage] = list(messages)
+        changed, new_events = change(self.as_of_today(project) if reforecast else project, loaded)
         if reforecast and changed.state not in ENDED:
             changed, plan_events, alerts = self._reforecast(project, changed, loaded)
             new_events += plan_events

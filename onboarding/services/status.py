@@ -12,6 +12,7 @@ wording (the edges).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -72,14 +73,22 @@ class WaitingSource(Protocol):
 
 
 class StatusService:
-    def __init__(self, *, store: ProjectStore, waiting: WaitingSource, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: ProjectStore,
+        waiting: WaitingSource,
+        clock: Clock,
+        as_of_today: Callable[[ProjectRecord], ProjectRecord],
+    ) -> None:
         self._store = store
         self._waiting = waiting
         self._clock = clock
+        self._as_of_today = as_of_today  # the dates of late work as they stand today (``ProjectService``)
 
     def status(self, ref: str) -> ProjectStatusView:
         """The project by id or external id, as of today; raises ``ProjectNotFound``."""
-        project = self._store.load(ref)
+        project = self._as_of_today(self._store.load(ref))
         today = self._clock.today()
         return ProjectStatusView(
             project=project,

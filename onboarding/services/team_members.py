@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from onboarding.core.addresses import canonical_address, mailbox
@@ -145,9 +145,18 @@ class TeamMemberService:
     # -- My tasks ----------------------------------------------------------------------------------
 
     def my_tasks(self, member: TeamMember) -> MyTasks:
-        """The member's open tasks across active projects: overdue, due today, next."""
+        """The member's open tasks across active projects: overdue, due today, next. Those not overdue are listed
+        by their projected due date as of today (their projects read as of today: stored dates of late work are
+        those of the day the plan last changed)."""
         found, total = self._store.open_tasks_of(member.email, limit=MY_TASKS_SHOWN)
-        return group_my_tasks(found, today=self._clock.today(), total=total)
+        today = self._clock.today()
+        upcoming = sorted({t.project_id for t in found if not t.overdue(today)})
+        current = {p.id: p for p in self._projects.get_many(upcoming)}
+        dated = [
+            replace(t, due_on=current[t.project_id].task(t.task_key).due_on) if t.project_id in current else t
+            for t in found
+        ]
+        return group_my_tasks(dated, today=today, total=total)
 
     def change_task(
         self, member: TeamMember, project_id: str, task_key: str, action: Action, *, reason: str | None = None

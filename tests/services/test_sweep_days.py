@@ -1,12 +1,14 @@
 """The daily sweep against re-planning everything every day, over random portfolios and many days.
 
-The sweep re-forecasts only the projects whose plan moves today (``core.projects.replan_after``).
+The sweep re-forecasts only the projects whose go-live can move today (``ProjectRecord.sweep_after``).
 Here two copies of one random portfolio live through the same weeks of work (tasks started,
 completed, blocked and unblocked at random, some projects held and resumed, Christmas and
 weekends among the days): one swept as the engine sweeps, the other re-planning every active
 project every day. Each day, both must have queued the same emails (window-jump alerts,
 nudges, weekly status emails, task-change emails: same keys, recipients, subjects and
-rendered text) and stored the same projects. This is the oracle any cheaper sweep is held to.
+rendered text) and read the same projects as of that day. This is the oracle the sweep's
+thresholds are held to (``core.projects.go_live_holds_until``): between them, the dates
+of late work are worked out when read (``core.projects.as_of``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import email
 import random
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from pathlib import Path
@@ -25,19 +28,23 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
+from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
 from onboarding.adapters.store.sql import make_engine
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, Person
+from onboarding.core.projects import ProjectRecord, TaskRecord, go_live_holds_until, reforecast_project
 from onboarding.errors import OnboardingError
 from onboarding.services.ports import OutboxQuery
-from tests.services.test_sweep import World
+from onboarding.services.projects import ProjectService
+from tests.services.test_sweep import SENDER, World
 from tests.stores import migrated
 
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
 FIRST_DAY = date(2026, 12, 1)
 DAYS = 45
+FIRST_INSTANT = datetime(2026, 12, 1, tzinfo=UTC)
 NOW = FixedClock(date(2030, 1, 1))  # the wall clock: every day swept is in the past
 ZONES = ["America/Chicago", "America/Los_Angeles", "Europe/Sofia", "Asia/Tokyo", "Pacific/Auckland", "UTC"]
 
@@ -96,7 +103,9 @@ def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Worl
         engines.append(make_engine(f"sqlite:///{tmp_path / 'everything.db'}"))
         second = World(engines[-1], tmp_path / "everything", wall_clock=NOW)
     second.clock.set(first.clock.today(), at=first.clock.now())
-    second.sweep.projects_to_reforecast = second.sweep.active_projects  # type: ignore[method-assign]
+    second.sweep.projects_to_reforecast = lambda shard=None: [  # type: ignore[method-assign]
+        p.id for p in second.projects.list_projects(state="active", limit=len(ids))
+    ]  # every project at work, every day (one on hold keeps its plan as it stood)
     yield first, second, ids
     for each in engines:
         each.dispose()
@@ -160,6 +169,30 @@ def both(worlds: tuple[World, World], change: Any) -> None:
     assert outcomes[0] == outcomes[1]
 
 
+def seen(world: World, ids: list[str]) -> list[ProjectRecord]:
+    """The projects as read today (``ProjectService.get_many``: the dates of late work as of today), without
+    what only says when and how often each was written. A project on hold or ended keeps the plan of its last
+    change, where re-planning every day kept that of the day before it was held: the same go-live, but its
+    late work dated earlier; those dates are left out for it."""
+    return [
+        replace(
+            p,
+            version=0,
+            updated_at=FIRST_INSTANT,
+            go_live_holds_until=None,
+            finish_on=FIRST_DAY if p.state is not ProjectState.active else p.finish_on,
+            tasks=p.tasks if p.state is ProjectState.active else tuple(_undated(t) for t in p.tasks),
+        )
+        for p in world.projects.get_many(ids)
+    ]
+
+
+def _undated(task: TaskRecord) -> TaskRecord:
+    return replace(
+        task, start_on=FIRST_DAY, due_on=FIRST_DAY, late_due_on=FIRST_DAY, slack_business_days=0, critical=False
+    )
+
+
 def queued(world: World) -> list[tuple[object, ...]]:
     entries, _total = world.outbox.entries(OutboxQuery())
     return [(e.key, e.kind, e.project_id, e.subject, e.recipients, e.state) for e in entries]
@@ -204,9 +237,43 @@ def test_the_sweep_queues_and_stores_what_replanning_everything_every_day_would(
             everything.digests,
         ), day
         assert queued(first) == queued(second), day
-        assert first.projects.get_many(ids) == second.projects.get_many(ids), day
+        assert seen(first, ids) == seen(second, ids), day
         kinds |= {str(kind) for _key, kind, *_ in queued(first)}
     assert delivered(first) == delivered(second)
     # the days exercised what the sweep decides, and the sweep left plans alone that did not move
     assert {MessageKind.window_jump, MessageKind.nudge_digest, MessageKind.status} <= {MessageKind(k) for k in kinds}
     assert skipped > 0
+
+
+@pytest.mark.parametrize("blueprint", sorted(p.name for p in BLUEPRINTS.glob("*.yaml")))
+@pytest.mark.parametrize("weeks_late", [0, 3, 7, 13])
+def test_a_go_live_holds_until_the_last_day_re_planning_projects_it(blueprint: str, weeks_late: int) -> None:
+    """``go_live_holds_until`` against re-planning from each day in turn: the same go-live through the day it
+    names, another the day after; a blueprint without a go-live task never moves one."""
+    clock = FixedClock(FIRST_DAY, at=datetime.combine(FIRST_DAY, datetime.min.time(), UTC))
+    store = InMemoryProjectStore()
+    projects = ProjectService(store=store, blueprints=FileBlueprints(), clock=clock, sender=SENDER)
+    path = BLUEPRINTS / blueprint
+    people = {role: Person(role, f"{role}@example.com") for role in sides(path)}
+    launched = projects.launch(
+        str(path),
+        customer="Acme",
+        kickoff_on=FIRST_DAY - timedelta(weeks=weeks_late),
+        bindings=people,
+        pay_schedule=None if "saas" in blueprint else "biweekly:2026-01-02",
+    ).project
+    project = projects.get(launched.id)  # as of today: the weeks of work not done pushed to today
+    loaded = projects.blueprint_of(project)
+    holds = go_live_holds_until(project, loaded.blueprint, graph=loaded.graph, today=FIRST_DAY)
+
+    def go_live(day: date) -> date | None:
+        replanned, _plan = reforecast_project(project, loaded.blueprint, graph=loaded.graph, today=day, at=clock.now())
+        return replanned.projected_go_live_on
+
+    if project.projected_go_live_on is None:
+        assert holds == date.max
+        return
+    assert FIRST_DAY <= holds < date.max
+    days = [FIRST_DAY + timedelta(days=n) for n in range((holds - FIRST_DAY).days + 1)]
+    assert {go_live(day) for day in days} == {project.projected_go_live_on}
+    assert go_live(holds + timedelta(days=1)) != project.projected_go_live_on

@@ -243,3 +243,22 @@ def test_links_and_sessions_are_forgotten_a_while_after_they_ended(any_team: Fix
             team.members.check_link(token)
         assert forgotten.value.codes == ["sign-in-link-unknown"]
     assert team.members.signed_in(old_session) is None and team.members.signed_in(ended_session) is None
+
+
+def test_my_tasks_dates_work_not_yet_overdue_as_of_today(any_team: Fixture) -> None:
+    """The stored plan is that of the project's last change; a week without work later, the member's upcoming
+    tasks are listed by the dates re-planning from today gives them, as the project's page shows them."""
+    vendor = dict.fromkeys(("implementation_manager", "impl_engineer", "payroll_specialist"), PEOPLE["csm"])
+    project = any_team.projects.launch(
+        PAYROLL, customer="Acme", kickoff_on=TODAY, bindings={**PEOPLE, **vendor}, pay_schedule="biweekly:2026-01-02"
+    ).project  # Dana holds every vendor role
+    any_team.clock.set(TODAY + timedelta(days=8), at=any_team.clock.now() + timedelta(days=8))
+    today = any_team.clock.today()
+    dana = any_team.members.members()[0]
+    listed = any_team.members.my_tasks(dana)
+    upcoming = [*listed.today, *listed.next]
+    assert upcoming and not any(t.overdue(today) for t in upcoming)
+    now = any_team.projects.get(project.id)
+    stored = any_team.projects_store.load(project.id)
+    assert [t.due_on for t in upcoming] == [now.task(t.task_key).due_on for t in upcoming]
+    assert any(t.due_on != stored.task(t.task_key).due_on for t in upcoming)  # the stored dates moved since

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.bootstrap import Application
 from onboarding.core.lifecycle import TaskState
 from tests.pages import DESKTOP, Viewport, assert_keyboard_reachable, assert_matches_golden, check_accessibility, opened
@@ -71,7 +72,7 @@ def test_a_consultant_completes_a_task_from_my_tasks_and_sees_the_project_re_for
 def consultant_completes_a_task(application: Application, live_url: str, page: Page) -> None:
     application.team_members.add("Dana Ruiz", DANA, role="member")
     pid = launch(application, kickoff="2026-11-30")  # a week in: the kickoff call is overdue
-    before = application.projects.get(pid)
+    before = SqlProjectStore(application.engine).load(pid)  # as planned at launch (read as of today, it is late)
     sign_in(page, application, live_url, DANA)
     page.goto(f"{live_url}/team")
     row = page.locator("tr", has_text="Kickoff call")

@@ -38,7 +38,7 @@ from onboarding.core.metrics import (
     portfolio_tallies,
 )
 from onboarding.core.nudges import Digest, Nudge, SentDigest
-from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
+from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
 from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamSession
@@ -624,7 +624,7 @@ class InMemorySweepStore:
         return sorted((p for p in self.store.projects.values() if p.state is ProjectState.active), key=_by_id)
 
     def projects_to_replan(self, *, today: date) -> list[str]:
-        return [p.id for p in self._active() if (after := replan_after(p.tasks)) is not None and after < today]
+        return [p.id for p in self._active() if (after := p.sweep_after) is not None and after < today]
 
     def ready_automated(self, *, today: date) -> list[tuple[str, str]]:
         soon = today + timedelta(days=4)

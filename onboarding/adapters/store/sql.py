@@ -80,7 +80,7 @@ from onboarding.adapters.store.tables import (
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, OutgoingMessage, Person
-from onboarding.core.projects import ProjectRecord, TaskRecord, replan_after
+from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound, StoreUnavailable
 from onboarding.services.ports import ConcurrentChange, FailedMessage, ProjectChange, ProjectQuery, ProjectSummary
@@ -839,6 +839,7 @@ def _record_of(
         first_committed_go_live_on=row["first_committed_go_live_on"],
         recommits=row["recommits"],
         go_live_moved_on=row["go_live_moved_on"],
+        go_live_holds_until=row["replan_after"],  # as stored: the plan's own when not worked out (``sweep_after``)
         bindings=people,
         tasks=tuple(task_rows),
         created_at=utc_instant(row["created_at"]),
@@ -878,7 +879,7 @@ def _project_values(project: ProjectRecord) -> dict[str, Any]:
         "projected_go_live_on": project.projected_go_live_on,
         "finish_on": project.finish_on,
         "updated_at": project.updated_at,
-        "replan_after": replan_after(project.tasks),
+        "replan_after": project.sweep_after,
         "first_committed_go_live_on": project.first_committed_go_live_on,
         "recommits": project.recommits,
         "go_live_moved_on": project.go_live_moved_on,
