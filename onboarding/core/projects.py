@@ -230,6 +230,7 @@ def task_records(
     progress: Mapping[str, TaskProgress] | None = None,
     previous: Mapping[str, TaskRecord] | None = None,
     targets: Plan | None = None,
+    keep_targets: bool = False,
 ) -> tuple[TaskRecord, ...]:
     """Task rows for a plan, keeping progress and nudge counters.
 
@@ -237,9 +238,14 @@ def task_records(
     dates work was expected by); at launch it is the plan itself. A finished task
     keeps the target it had while open (the targets plan dates it by its own
     finish). A changed target bumps the task's due_version, which starts its nudges
-    afresh (so does reopening a task: ``ProjectService.change_task``).
+    afresh (so does reopening a task: ``ProjectService.change_task``). ``keep_targets``:
+    each task keeps the target of ``previous`` (targets depend on progress, not on
+    today: a re-forecast of unchanged progress needs no targets plan).
     """
-    expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
+    if keep_targets and previous is not None:
+        expected = {key: t.target_due_on for key, t in previous.items()}
+    else:
+        expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
     titles = {m.key: m.title for m in blueprint.milestones}
     out: list[TaskRecord] = []
     for planned in plan.tasks:
@@ -295,11 +301,14 @@ def with_plan(
     at: datetime,
     today: date,
     targets: Plan | None = None,
+    keep_targets: bool = False,
 ) -> ProjectRecord:
-    """The project with a re-forecast applied to its tasks and projected dates (and targets, when given); a moved
-    go-live is dated ``today``."""
+    """The project with a re-forecast applied to its tasks and projected dates (and targets: from ``targets``,
+    or kept as they are, ``task_records``); a moved go-live is dated ``today``."""
     previous = {t.key: t for t in project.tasks}
-    tasks = task_records(plan, blueprint, progress=project.progress, previous=previous, targets=targets)
+    tasks = task_records(
+        plan, blueprint, progress=project.progress, previous=previous, targets=targets, keep_targets=keep_targets
+    )
     go_live = plan.go_live.chosen_on if plan.go_live else None
     launch = next((t for t in tasks if t.launch), None)
     if launch is not None and launch.done_on is not None:
@@ -400,7 +409,8 @@ def as_of(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, tod
     project only: one on hold or ended keeps its plan as it stood."""
     if not moved_since_stored(project, today=today):
         return project
-    current, _plan = reforecast_project(project, blueprint, graph=graph, today=today, at=project.updated_at)
+    plan = _planned(project, blueprint, graph, today)  # progress unchanged: the targets stay as they are
+    current = with_plan(project, plan, blueprint, at=project.updated_at, today=today, keep_targets=True)
     return replace(current, go_live_holds_until=project.go_live_holds_until)
 
 

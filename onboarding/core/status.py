@@ -388,7 +388,7 @@ def status_due(
         if weekly is not None:
             slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project.project_id)
             since = weekly_sent_on.get(person.email, started_on)
-            if slot_on > since:
+            if slot_on > since:  # (``weekly_slots_due``)
                 update = message(person, role, as_of=slot_on, completed_milestone=None)
                 if not weekly.only_with_news or weekly_news(
                     update.context, project=project, visible_done=visible_done, since=since, policy=policy
@@ -397,6 +397,28 @@ def status_due(
                 else:
                     quiet.append((person.email, slot_on))
     return StatusDue(tuple(messages), tuple(quiet))
+
+
+def weekly_slots_due(
+    policy: StatusEmailPolicy,
+    *,
+    project_id: str,
+    recipients: Mapping[str, Person],
+    now: datetime,
+    weekly_sent_on: Mapping[str, date],
+    started_on: date,
+) -> bool:
+    """Whether a weekly update's slot has come for any of the policy's readers (``status_due`` then weighs its
+    news): asked before a project is read whole, which most days of the week it need not be."""
+    weekly = policy.weekly_digest
+    if weekly is None:
+        return False
+    return any(
+        weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project_id)
+        > weekly_sent_on.get(person.email, started_on)
+        for role in policy.recipients
+        if (person := recipients.get(role)) is not None
+    )
 
 
 def weekly_news(

@@ -827,17 +827,12 @@ class ProjectService:
 
     def _reforecasts(self, found: Sequence[ProjectRecord], errors: dict[str, OnboardingError]) -> list[ProjectChange]:
         changes: list[ProjectChange] = []
-        today = self._clock.today()
         for project in found:
-            loaded = self.blueprint_of(project)
             try:
-                changed, new_events, alerts = self._reforecast(project, project, loaded)
+                changed, new_events, alerts = self._reforecast(project, project, self.blueprint_of(project))
             except OnboardingError as error:
                 errors[project.id] = error
                 continue
-            # the sweep leaves it as stored until its go-live can move: its late work's dates are read as of each day
-            holds = go_live_holds_until(changed, loaded.blueprint, graph=loaded.graph, today=today)
-            changed = replace(changed, go_live_holds_until=holds)
             moved = (changed.projected_go_live_on, changed.finish_on) != (
                 project.projected_go_live_on,
                 project.finish_on,
@@ -861,6 +856,11 @@ class ProjectService:
     def get_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
         """The projects with these ids as of today, read together (ids not found left out)."""
         return [self.as_of_today(p) for p in self._store.load_many(project_ids)]
+
+    def stored_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
+        """The projects with these ids as stored (the dates of late work those of the plan's last change), for
+        what needs no date: ``as_of_today`` dates one."""
+        return self._store.load_many(project_ids)
 
     def as_of_today(self, project: ProjectRecord) -> ProjectRecord:
         """The project as a reader sees it today: stored dates of late work are those of the day its plan last
@@ -1015,6 +1015,9 @@ class ProjectService:
         today = self._clock.today()
         now = self._clock.now()
         replanned, plan = reforecast_project(project, bp, graph=loaded.graph, today=today, at=now)
+        # the sweep leaves it as stored until its go-live can move: its late work's dates are read as of each day
+        holds = go_live_holds_until(replanned, bp, graph=loaded.graph, today=today)
+        replanned = replace(replanned, go_live_holds_until=holds)
         moved = {
             t.key: (b.due_on, t.due_on)
             for t, b in zip(replanned.tasks, before.tasks, strict=True)

@@ -42,6 +42,7 @@ from onboarding.core.nudges import (
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord, project_contact, project_view
 from onboarding.core.shards import Shard
+from onboarding.core.status import weekly_slots_due
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import LEASE, Delivery, DispatchReport
@@ -296,7 +297,8 @@ class SweepService:
         done = 0
         for start in range(0, len(ready), BATCH):
             batch = ready[start : start + BATCH]
-            projects = {p.id: p for p in self._projects.get_many(sorted({pid for pid, _ in batch}))}
+            # as stored: an action needs no date, and completing the task re-forecasts the project as of today
+            projects = {p.id: p for p in self._projects.stored_many(sorted({pid for pid, _ in batch}))}
             changes: list[TaskChange] = []
             for project_id, task_key in batch:
                 project = projects.get(project_id)
@@ -539,9 +541,21 @@ class SweepService:
         maybe = [p for p in maybe if snapshots.get(p) in weekly]
         messages: list[OutgoingMessage] = []
         quiet: list[tuple[str, str, date]] = []
-        for project in self._projects.get_many(maybe):
-            loaded = self._projects.blueprint_of(project)
-            due = self._projects.status_due(project, loaded, weekly_sent_on=sent.get(project.id, {}))
+        now = self._clock.now()
+        for stored in self._projects.stored_many(maybe):
+            loaded = self._projects.blueprint_of(stored)
+            sent_on = sent.get(stored.id, {})
+            if not weekly_slots_due(
+                loaded.blueprint.status_emails,
+                project_id=stored.id,
+                recipients=stored.bindings,
+                now=now,
+                weekly_sent_on=sent_on,
+                started_on=stored.kickoff_on,
+            ):
+                continue  # no reader's slot has come: not read as of today
+            project = self._projects.as_of_today(stored)
+            due = self._projects.status_due(project, loaded, weekly_sent_on=sent_on)
             messages += due.messages
             quiet += [(project.id, email, slot_on) for email, slot_on in due.quiet]
         return messages, quiet

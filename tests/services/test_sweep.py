@@ -553,6 +553,8 @@ def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_
 
 
 def test_a_task_late_to_start_moves_the_plan_before_it_is_late_to_finish(stores: Stores, tmp_path: Path) -> None:
+    """Read as of the day after its start, the plan has moved; the sweep leaves the project as stored while its
+    go-live holds (``ProjectRecord.sweep_after``)."""
     world = World(stores, tmp_path)
     pid = world.launch()
     world.clock.set(D("2026-12-07"))
@@ -563,11 +565,12 @@ def test_a_task_late_to_start_moves_the_plan_before_it_is_late_to_finish(stores:
     assert (planned.start_on, planned.due_on, planned.target_due_on) == (D("2026-12-08"), *[D("2026-12-09")] * 2)
     # Wednesday the 9th: nobody started it on the 8th, and it is not late yet (expected by the 9th)
     world.clock.set(D("2026-12-09"))
-    assert world.sweep.projects_to_reforecast() == [pid]
-    assert world.sweep.run().reforecast == 1
     moved = world.projects.get(pid).task("sign_off_scope")
     assert (moved.start_on, moved.due_on, moved.target_due_on) == (D("2026-12-09"), D("2026-12-10"), D("2026-12-09"))
-    assert world.sweep.projects_to_reforecast() == []  # its plan holds for the rest of the day
+    (stored,) = world.projects.stored_many([pid])
+    assert stored.task("sign_off_scope") == planned  # as of the day the plan last changed
+    assert stored.sweep_after is not None and stored.sweep_after > D("2026-12-09")  # its go-live holds until then
+    assert world.sweep.projects_to_reforecast() == [] and world.sweep.run().reforecast == 0
     world.projects.change_task(pid, "sign_off_scope", Action.start, on=D("2026-12-09"))
     world.clock.set(D("2026-12-10"))
     assert world.sweep.projects_to_reforecast() == []  # started, and not past its projected due date
