@@ -359,7 +359,9 @@ def _planned(project: ProjectRecord, blueprint: Blueprint, graph: TaskGraph, day
 HOLDS_AT_MOST = 366 * 3  # days: a go-live that holds longer is looked at again then
 
 
-def go_live_holds_until(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, today: date) -> date:
+def go_live_holds_until(
+    project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, today: date, plan: Plan | None = None
+) -> date:
     """The last day on which re-forecasting ``project`` (re-forecast as of ``today``) still projects the go-live it
     projects today; ``date.max`` when no day moves it (no work left, no go-live to project, or gone live).
 
@@ -368,6 +370,10 @@ def go_live_holds_until(project: ProjectRecord, blueprint: Blueprint, *, graph: 
     holds as a whole until ``replan_after``; after that, each later day starts late work later, so the go-live
     can only stay or move later (the planner is monotone in "not before today"): found by doubling, then
     halving, the days ahead, each a plan from the one planner. Capped at ``HOLDS_AT_MOST`` days ahead.
+
+    The search starts from a guess the plan of ``today`` (``plan``, when the caller has it) gives: the
+    latest start of the go-live's open predecessors not started, the latest due date of those under way.
+    Most days that guess is the answer and two plans confirm it; the search is exact either way.
     """
     holds = replan_after(project.tasks)
     launch = next((t for t in project.tasks if t.launch), None)
@@ -383,6 +389,21 @@ def go_live_holds_until(project: ProjectRecord, blueprint: Blueprint, *, graph: 
 
     holds = max(holds, today)
     step, last = 1, today + timedelta(days=HOLDS_AT_MOST)
+    chain = graph.ancestors(launch.key) | {launch.key}
+    under_way = {t.key for t in project.tasks if t.started_on is not None}
+    still_open = {t.key for t in project.tasks if t.state in OPEN} & chain
+    try:
+        planned = plan or _planned(project, blueprint, graph, today)
+    except OnboardingError:
+        planned = None
+    latest = (
+        (p.late_due_on if p.task.key in under_way else p.late_start_on)
+        for p in (planned.tasks if planned else ())
+        if p.task.key in still_open
+    )
+    guess = min(latest, default=None)
+    if guess is not None and holds < guess < last and not moves(guess):
+        holds = guess
     while holds < last and not moves(min(holds + timedelta(days=step), last)):
         holds, step = min(holds + timedelta(days=step), last), step * 2
     if holds >= last:

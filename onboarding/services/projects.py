@@ -1016,7 +1016,7 @@ class ProjectService:
         now = self._clock.now()
         replanned, plan = reforecast_project(project, bp, graph=loaded.graph, today=today, at=now)
         # the sweep leaves it as stored until its go-live can move: its late work's dates are read as of each day
-        holds = go_live_holds_until(replanned, bp, graph=loaded.graph, today=today)
+        holds = go_live_holds_until(replanned, bp, graph=loaded.graph, today=today, plan=plan)
         replanned = replace(replanned, go_live_holds_until=holds)
         moved = {
             t.key: (b.due_on, t.due_on)
