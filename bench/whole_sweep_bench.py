@@ -10,10 +10,15 @@ overdue task with the nudge history daily sweeps would have left) with its
 to two customer roles, one per completed milestone, automated tasks that email a
 customer and a vendor role), about 5% of the projects on hold and a fifth live
 (completed). The portfolio is as it stands before the sweep of ``TODAY``, a
-Monday. The Monday is swept first: a sweep never runs as of a day before one already
-swept, and the Tuesday after it is a weekday as daily sweeps leave it (the weekly
-emails sent, the nudges of Monday recorded). Then, in one run, each phase on a clean
-heap:
+Monday. The Monday is swept before the Tuesday: a sweep never runs as of a day before one
+already swept, and the Tuesday after it is a weekday as daily sweeps leave it (the weekly
+emails sent, the nudges of Monday recorded). First, untimed, the Sunday before's
+re-forecast step alone (nothing run, nudged or queued, the day not recorded as swept):
+the sweep re-forecasts a project only once its go-live can move, from a threshold each
+re-forecast stores (``core.projects.go_live_holds_until``), which daily sweeps leave
+in place and a freshly loaded portfolio lacks. Its blueprint has no go-live task, so
+its projects never cross one: ``reforecast_bench`` times a re-forecast that does. Then,
+in one run, each phase on a clean heap:
 
 1. floor: every column of every task row, one ``SELECT`` through the driver's own
    cursor (sqlite3, or a psycopg server-side cursor), fetched 10,000 rows at a time;
@@ -78,6 +83,7 @@ from onboarding.settings import Settings
 
 MONDAY = sweep_bench.TODAY  # the portfolio stands as before this day's sweep
 WEEKDAY = MONDAY + timedelta(days=1)  # the Tuesday after: a business day, no holiday
+SUNDAY = MONDAY - timedelta(days=1)  # the daily sweep before the Monday, untimed
 AT = sweep_bench.NOW.timetz()  # 17:00 UTC: noon in Chicago, past the 09:00 slots of nudges and weekly emails
 FLOOR_CHUNK = 10_000
 T = TypeVar("T")
@@ -174,6 +180,13 @@ def sweep(engine: Engine, settings: Settings, day: date) -> SweepReport:
     return sweep_service(settings, clock=clock, deliver=False, engine=engine).run()
 
 
+def settle(engine: Engine, settings: Settings, day: date) -> int:
+    """The re-forecast step alone of ``day``'s sweep (nothing run, nudged or queued, the day not recorded as
+    swept): each late project's plan and threshold as the daily sweep of that day would have left them."""
+    service = sweep_service(settings, clock=FixedClock(day, at=datetime.combine(day, AT)), deliver=False, engine=engine)
+    return service.reforecast(service.projects_to_reforecast())
+
+
 def team_day(engine: Engine, settings: Settings, day: date) -> tuple[int, int]:
     """The team's work of ``day`` that leads to automated tasks: each open task due by then whose successor is a
     pending automated task is completed on ``day``, as its owner would; returns (completed, refused: its own
@@ -263,6 +276,12 @@ def main() -> None:
         )
         print(portfolio_summary(engine))
         settings = settings_for(engine, tmp / "data")
+
+        settled, settle_time = timed(lambda: settle(engine, settings, SUNDAY))
+        print(
+            f"Sunday {SUNDAY}'s re-forecast (in no ratio: the thresholds daily sweeps leave, which a loaded "
+            f"portfolio lacks): {settle_time}; {settled:,} projects re-forecast"
+        )
 
         rows, floor_time = timed(lambda: floor(engine))
         print(f"floor (every task row through the driver, {FLOOR_CHUNK:,} a fetch): {floor_time}; {rows:,} rows")
