@@ -382,10 +382,10 @@ def go_live_holds_until(
 
     def moves(day: date) -> bool:
         try:
-            plan = _planned(project, blueprint, graph, day)
+            that_day = _planned(project, blueprint, graph, day)
         except OnboardingError:
             return True  # no safe launch as of that day: the sweep re-plans by then, and says so
-        return (plan.go_live.chosen_on if plan.go_live else None) != project.projected_go_live_on
+        return (that_day.go_live.chosen_on if that_day.go_live else None) != project.projected_go_live_on
 
     holds = max(holds, today)
     step, last = 1, today + timedelta(days=HOLDS_AT_MOST)

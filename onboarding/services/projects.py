@@ -14,6 +14,7 @@ Not here: the rules themselves (core), SQL (adapters/store), delivery (outbox di
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -966,7 +967,11 @@ class ProjectService:
             if expected_version is not None and project.version != expected_version:
                 raise _conflict(project, expected_version)
             changed, new_events, queued = self._applied(
-                project, change, self.blueprint_of(project), reforecast=reforecast, messages=messages
+                project,
+                change,
+                self.blueprint_of(project),
+                reforecast=reforecast,
+                messages=messages,
             )
             try:
                 # only the task fields that changed are written: a nudge the sweep recorded meanwhile bumped its
@@ -992,13 +997,24 @@ class ProjectService:
         status emails of the milestones it completed: the project after, its new events and the emails to queue
         with it (``messages`` first).
 
-        A change that re-forecasts is made on the project as of today (``as_of``: its late work's dates moved
-        since they were stored), as the lifecycle's date rules must see it; one that does not (a hold, a note)
-        keeps the plan as stored, whose go-live is the same (``sweep_after``): a go-live is never written moved
-        without the re-forecast that alerts on it.
+        The change is made on the project as of today (``as_of``: its late work's dates moved since they were
+        stored), as its readers saw it and the lifecycle's date rules must see it. When it is not re-forecast
+        after (a hold, a note), that move is written as the sweep's re-forecast would write it, its window-jump
+        alert included: a held project keeps the dates it was held with (a hold dated back only says since
+        when it was held), and a go-live is never written moved without its alert.
         """
         queued: list[OutgoingMessage] = list(messages)
-        changed, new_events = change(self.as_of_today(project) if reforecast else project, loaded)
+        new_events: list[Event] = []
+        today_project = project
+        if moved_since_stored(project, today=self._clock.today()):
+            if reforecast:
+                today_project = self.as_of_today(project)  # the re-forecast after the change alerts on a move
+            else:
+                with contextlib.suppress(OnboardingError):  # no safe launch as of today: the plan as stored
+                    today_project, new_events, alerts = self._reforecast(project, project, loaded)
+                    queued += alerts
+        changed, change_events = change(today_project, loaded)
+        new_events += change_events
         if reforecast and changed.state not in ENDED:
             changed, plan_events, alerts = self._reforecast(project, changed, loaded)
             new_events += plan_events
@@ -1011,6 +1027,8 @@ class ProjectService:
     def _reforecast(
         self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint
     ) -> tuple[ProjectRecord, list[Event], list[OutgoingMessage]]:
+        """Re-forecast ``project`` as of today, with the event and the window-jump alert of what moved since
+        ``before``."""
         bp = loaded.blueprint
         today = self._clock.today()
         now = self._clock.now()

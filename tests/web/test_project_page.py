@@ -125,12 +125,16 @@ def test_a_change_that_moves_no_date_applies_at_once(client: TestClient, team: A
 
 
 def test_a_hold_and_a_resume_that_leaves_the_window_is_previewed(client: TestClient, team: Application) -> None:
-    pid = launch(team, kickoff="2026-08-03")  # launched in August, held since its second week
+    pid = launch(team, kickoff="2026-12-07")  # kicked off today, held at once
+    team.projects.hold(pid, reason="budget")
+    assert isinstance(team.clock, FixedClock)
+    team.clock.set(D("2027-03-01"), at=datetime(2027, 3, 1, 9, tzinfo=UTC))  # twelve weeks on hold
+    fresh = launch(team, customer="Birch", kickoff="2027-03-01")
     sign_in(client, team, DANA)
-    fields = form_of(client.get(f"/team/projects/{pid}").text, f"/team/projects/{pid}/preview")
-    hold = {**fields, "change": "hold", "reason": "budget", "on": "2026-08-10"}
-    held = client.post(f"/team/projects/{pid}/preview", data=hold, follow_redirects=False)
-    assert held.status_code == 303 and team.projects.get(pid).state is ProjectState.on_hold  # nothing moves yet
+    fields = form_of(client.get(f"/team/projects/{fresh}").text, f"/team/projects/{fresh}/preview")
+    hold = {**fields, "change": "hold", "reason": "budget"}
+    held = client.post(f"/team/projects/{fresh}/preview", data=hold, follow_redirects=False)
+    assert held.status_code == 303 and team.projects.get(fresh).state is ProjectState.on_hold  # nothing moves yet
     fields = form_of(client.get(f"/team/projects/{pid}").text, f"/team/projects/{pid}/preview")
     preview = client.post(f"/team/projects/{pid}/preview", data={**fields, "change": "resume"})
     assert preview.status_code == 200 and "would leave its committed window" in preview.text
