@@ -12,12 +12,13 @@ customer and a vendor role), about 5% of the projects on hold and a fifth live
 (completed). The portfolio is as it stands before the sweep of ``TODAY``, a
 Monday. The Monday is swept before the Tuesday: a sweep never runs as of a day before one
 already swept, and the Tuesday after it is a weekday as daily sweeps leave it (the weekly
-emails sent, the nudges of Monday recorded). First, untimed, the Sunday before's
-re-forecast step alone (nothing run, nudged or queued, the day not recorded as swept):
-the sweep re-forecasts a project only once its go-live can move, from a threshold each
-re-forecast stores (``core.projects.go_live_holds_until``), which daily sweeps leave
-in place and a freshly loaded portfolio lacks. Its blueprint has no go-live task, so
-its projects never cross one: ``reforecast_bench`` times a re-forecast that does. Then,
+emails sent, the nudges of Monday recorded). First, untimed, every active project is
+re-forecast as of the Sunday before (nothing run, nudged or queued, the day not recorded
+as swept): the sweep re-forecasts a project only once its go-live can move, from a
+threshold each re-forecast stores (``core.projects.go_live_holds_until``), which a
+project's changes and the daily sweeps leave in place and a freshly loaded portfolio
+lacks. Its blueprint has no go-live task, so its projects never cross one:
+``reforecast_bench`` times a re-forecast that does. Then,
 in one run, each phase on a clean heap:
 
 1. floor: every column of every task row, one ``SELECT`` through the driver's own
@@ -181,10 +182,10 @@ def sweep(engine: Engine, settings: Settings, day: date) -> SweepReport:
 
 
 def settle(engine: Engine, settings: Settings, day: date) -> int:
-    """The re-forecast step alone of ``day``'s sweep (nothing run, nudged or queued, the day not recorded as
-    swept): each late project's plan and threshold as the daily sweep of that day would have left them."""
+    """Every active project re-forecast as of ``day`` (nothing run, nudged or queued, the day not recorded as
+    swept): its plan and threshold as its latest change, or that day's sweep, would have left them."""
     service = sweep_service(settings, clock=FixedClock(day, at=datetime.combine(day, AT)), deliver=False, engine=engine)
-    return service.reforecast(service.projects_to_reforecast())
+    return service.reforecast(service.active_projects())
 
 
 def team_day(engine: Engine, settings: Settings, day: date) -> tuple[int, int]:
@@ -279,8 +280,8 @@ def main() -> None:
 
         settled, settle_time = timed(lambda: settle(engine, settings, SUNDAY))
         print(
-            f"Sunday {SUNDAY}'s re-forecast (in no ratio: the thresholds daily sweeps leave, which a loaded "
-            f"portfolio lacks): {settle_time}; {settled:,} projects re-forecast"
+            f"every active project re-forecast as of Sunday {SUNDAY} (in no ratio: the thresholds changes and daily "
+            f"sweeps leave, which a loaded portfolio lacks): {settle_time}; {settled:,} projects"
         )
 
         rows, floor_time = timed(lambda: floor(engine))
