@@ -999,9 +999,10 @@ class ProjectService:
 
         The change is made on the project as of today (``as_of``: its late work's dates moved since they were
         stored), as its readers saw it and the lifecycle's date rules must see it. When it is not re-forecast
-        after (a hold, a note), that move is written as the sweep's re-forecast would write it, its window-jump
-        alert included: a held project keeps the dates it was held with (a hold dated back only says since
-        when it was held), and a go-live is never written moved without its alert.
+        after (a hold, a note), that move is written with it, and a window jump with its event and alert (the
+        drift of late work is no news in the history beside a note): a held project keeps the dates it was held
+        with (a hold dated back only says since when it was held), and a go-live is never written moved without
+        its alert.
         """
         queued: list[OutgoingMessage] = list(messages)
         new_events: list[Event] = []
@@ -1011,7 +1012,7 @@ class ProjectService:
                 today_project = self.as_of_today(project)  # the re-forecast after the change alerts on a move
             else:
                 with contextlib.suppress(OnboardingError):  # no safe launch as of today: the plan as stored
-                    today_project, new_events, alerts = self._reforecast(project, project, loaded)
+                    today_project, new_events, alerts = self._reforecast(project, project, loaded, record_moves=False)
                     queued += alerts
         changed, change_events = change(today_project, loaded)
         new_events += change_events
@@ -1025,10 +1026,10 @@ class ProjectService:
         return changed, new_events, queued
 
     def _reforecast(
-        self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint
+        self, before: ProjectRecord, project: ProjectRecord, loaded: LoadedBlueprint, *, record_moves: bool = True
     ) -> tuple[ProjectRecord, list[Event], list[OutgoingMessage]]:
-        """Re-forecast ``project`` as of today, with the event and the window-jump alert of what moved since
-        ``before``."""
+        """Re-forecast ``project`` as of today, with the events and the window-jump alert of what moved since
+        ``before`` (``record_moves=False``: the window jump's only, not the dates of late work)."""
         bp = loaded.blueprint
         today = self._clock.today()
         now = self._clock.now()
@@ -1042,7 +1043,7 @@ class ProjectService:
             if t.due_on != b.due_on
         }
         events: list[Event] = []
-        if moved:
+        if moved and record_moves:
             events.append(
                 Event(
                     "plan_reforecast",
