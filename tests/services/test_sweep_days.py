@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import copy
 import email
+import itertools
 import random
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
@@ -31,7 +33,7 @@ from sqlalchemy import Engine
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
-from onboarding.adapters.store.sql import make_engine
+from onboarding.adapters.store.sql import make_engine, migrate
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, Person
 from onboarding.core.projects import ProjectRecord, TaskRecord, go_live_holds_until, reforecast_project
@@ -39,7 +41,7 @@ from onboarding.errors import OnboardingError
 from onboarding.services.ports import OutboxQuery
 from onboarding.services.projects import ProjectService
 from tests.services.test_sweep import SENDER, World
-from tests.stores import migrated
+from tests.stores import migrated, throwaway_postgres
 
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
 FIRST_DAY = date(2026, 12, 1)
@@ -79,14 +81,33 @@ def launch_portfolio(world: World, rnd: random.Random, *, projects: int) -> list
     return launched
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, World, list[str]]]:
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def twins(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[World, World, list[str]]]:
     """Two worlds holding one random portfolio: the same projects, ids and queued emails."""
-    rnd = random.Random(request.node.callspec.params.get("seed", 0))  # noqa: S311 - a seeded portfolio
+    seed = request.node.callspec.params.get("seed", 0)
+    rnd = random.Random(seed)  # noqa: S311 - a seeded portfolio
     (tmp_path / "sweeps").mkdir()
     (tmp_path / "everything").mkdir()
     engines: list[Engine] = []
-    if request.param == "memory":
+    stack = ExitStack()
+    if request.param == "postgresql":  # two databases, the same launches made in each, their ids made alike
+        worlds = []
+        for folder in ("sweeps", "everything"):
+            engine = make_engine(stack.enter_context(throwaway_postgres("sweep_days")))
+            migrate(engine)
+            engines.append(engine)
+            made = itertools.count(1)
+            monkeypatch.setattr(
+                "onboarding.services.projects.new_project_id", lambda customer, made=made: f"p{next(made)}"
+            )
+            world = World(engine, tmp_path / folder, wall_clock=NOW)
+            ids = launch_portfolio(world, random.Random(seed), projects=9)  # noqa: S311 - a seeded portfolio
+            worlds.append(world)
+        first, second = worlds
+        assert queued(first) == queued(second)  # the same launches: the same projects and kickoff emails
+    elif request.param == "memory":
         projects = InMemoryProjectStore()
         outbox = InMemoryOutbox(projects)
         stores: Any = (projects, outbox, InMemorySweepStore(projects, outbox=outbox))
@@ -109,6 +130,7 @@ def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Worl
     yield first, second, ids
     for each in engines:
         each.dispose()
+    stack.close()
 
 
 def work_a_day(worlds: tuple[World, World], ids: list[str], rnd: random.Random, day: date) -> None:
