@@ -46,7 +46,6 @@ import contextlib
 import ctypes
 import email
 import email.policy
-import mailbox
 import os
 import re
 import smtplib
@@ -149,7 +148,9 @@ class MaildirTransport:
         self.path = Path(path)
         self.fsync = fsync
         self.settles_later = batched
-        mailbox.Maildir(self.path, create=True)  # creates the folder with cur/, new/, tmp/ when it is missing
+        # the folder with cur/, new/, tmp/ when it is missing: each made unless there (another process may be
+        # making them at the same moment; mailbox.Maildir's own creation fails when it loses that race)
+        self.path.mkdir(mode=0o700, exist_ok=True)
         self._new = self.path / "new"
         self._cur = self.path / "cur"
         self._tmp = self.path / "tmp"

@@ -596,3 +596,29 @@ def test_a_server_failure_is_marked_unavailable_and_a_message_deferral_is_not(se
     with pytest.raises(TemporaryDeliveryError) as refused:
         down.deliver(raw, message_key=key, recipients=recipients)
     assert refused.value.unavailable
+
+
+def test_several_deliveries_making_one_missing_maildir_at_once_all_succeed(tmp_path: Path) -> None:
+    """A serve's delivery and a CLI's can open one missing folder at the same moment: each makes what is not
+    there yet, and neither fails for the other having made it first."""
+    for n in range(20):
+        path = tmp_path / f"maildir-{n}"
+        start = threading.Barrier(6)
+        failures: list[BaseException] = []
+
+        def open_it(
+            path: Path = path, start: threading.Barrier = start, failures: list[BaseException] = failures
+        ) -> None:
+            start.wait()
+            try:
+                MaildirTransport(path)
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert sorted(p.name for p in path.iterdir()) == ["cur", "new", "tmp"]
