@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.stores", "tests.browser", "tests.pages"]  # stores; headless Chromium; pages in Playwright
+pytest_plugins = ["tests.stores", "tests.browser", "tests.pages", "tests.days"]  # stores; Chromium; pages; today
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -81,14 +82,13 @@ def test_a_non_ascii_domain_is_stored_in_its_ascii_form(data: Path) -> None:
     assert email == "lee@xn--bcher-kva.example"
 
 
-def test_list_shows_the_projects_at_risk(data: Path) -> None:
+def test_list_shows_the_projects_at_risk(data: Path, today: date) -> None:
     import json
-    from datetime import date
 
-    today = date.today().isoformat()  # the CLI's clock is the system's: a hold is dated today
+    # the CLI's clock is the system's: a hold is dated today
     for external_id in ("CRM-QUIET", "CRM-HELD"):
         args = launch()
-        args[args.index("--kickoff") + 1] = today
+        args[args.index("--kickoff") + 1] = today.isoformat()
         assert CliRunner().invoke(main, [*args, "--external-id", external_id]).exit_code == 0
     assert CliRunner().invoke(main, ["hold", "CRM-HELD", "--reason", "budget"]).exit_code == 0
     listed = CliRunner().invoke(main, ["list", "--at-risk", "--format", "json"])

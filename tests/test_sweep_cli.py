@@ -28,8 +28,6 @@ from tests.dumps import database_dump, folder_dump
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import _fresh_postgres
 
-TODAY = datetime.now(UTC).date()
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def configured(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
@@ -80,19 +78,19 @@ def swept_days(engine: Engine) -> list[date]:
 
 
 def test_a_sweep_as_of_a_later_day_is_refused_on_a_real_database_and_changes_nothing(
-    configured: Engine, tmp_path: Path
+    configured: Engine, tmp_path: Path, today: date
 ) -> None:
-    launch(configured, TODAY + timedelta(days=3), "Acme")  # kickoff emails queued, not yet delivered
+    launch(configured, today + timedelta(days=3), "Acme")  # kickoff emails queued, not yet delivered
     before = database_dump(configured), folder_dump(tmp_path / "maildir")
     for args in (
-        ["--as-of", (TODAY + timedelta(days=19)).isoformat()],
-        ["--as-of", (TODAY + timedelta(days=1)).isoformat(), "--at", "00:00"],
-        ["--as-of", TODAY.isoformat(), "--at", "23:59"] if datetime.now(UTC).hour < 23 else ["--at", "23:59:00"],
+        ["--as-of", (today + timedelta(days=19)).isoformat()],
+        ["--as-of", (today + timedelta(days=1)).isoformat(), "--at", "00:00"],
+        ["--as-of", today.isoformat(), "--at", "23:59"] if datetime.now(UTC).hour < 23 else ["--at", "23:59:00"],
     ):
         result = sweep(*args)
         assert result.exit_code == 1, (args, result.output)
         assert "Traceback" not in result.output
-    refused(sweep("--as-of", (TODAY + timedelta(days=19)).isoformat()), "sweep-in-future")
+    refused(sweep("--as-of", (today + timedelta(days=19)).isoformat()), "sweep-in-future")
     assert "only a database created as a simulation" in sweep("--as-of", "2099-01-01").stderr
     assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before
 
@@ -109,9 +107,9 @@ def test_a_sweep_as_of_a_later_day_is_refused_on_a_real_database_and_changes_not
     ],
 )
 def test_an_unusable_day_or_time_gets_a_coded_error_and_changes_nothing(
-    configured: Engine, tmp_path: Path, args: list[str], code: str
+    configured: Engine, tmp_path: Path, args: list[str], code: str, today: date
 ) -> None:
-    launch(configured, TODAY + timedelta(days=3), "Acme")
+    launch(configured, today + timedelta(days=3), "Acme")
     before = database_dump(configured), folder_dump(tmp_path / "maildir")
     result = sweep(*args)
     refused(result, code)
@@ -119,21 +117,23 @@ def test_an_unusable_day_or_time_gets_a_coded_error_and_changes_nothing(
     assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before
 
 
-def test_a_catch_up_sweeps_missed_days_in_order_never_before_the_latest(configured: Engine, tmp_path: Path) -> None:
-    launch(configured, TODAY - timedelta(days=20), "Acme")
+def test_a_catch_up_sweeps_missed_days_in_order_never_before_the_latest(
+    configured: Engine, tmp_path: Path, today: date
+) -> None:
+    launch(configured, today - timedelta(days=20), "Acme")
     for back in (3, 2, 2, 1):  # oldest missed day first; the same day again is fine
-        day = (TODAY - timedelta(days=back)).isoformat()
+        day = (today - timedelta(days=back)).isoformat()
         result = sweep("--as-of", day)
         assert result.exit_code == 0, result.output
         assert result.stdout.startswith(f"sweep {day}:")
-    assert swept_days(configured) == [TODAY - timedelta(days=n) for n in (3, 2, 1)]
+    assert swept_days(configured) == [today - timedelta(days=n) for n in (3, 2, 1)]
     before = database_dump(configured), folder_dump(tmp_path / "maildir")
-    result = sweep("--as-of", (TODAY - timedelta(days=2)).isoformat())
+    result = sweep("--as-of", (today - timedelta(days=2)).isoformat())
     refused(result, "sweep-before-last-swept")
-    assert f"sweep as of {(TODAY - timedelta(days=1)).isoformat()} or a later day" in result.stderr
+    assert f"sweep as of {(today - timedelta(days=1)).isoformat()} or a later day" in result.stderr
     assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before
     assert sweep().exit_code == 0  # now, by the system clock
-    assert swept_days(configured)[-1] == TODAY
+    assert swept_days(configured)[-1] == today
 
 
 def _dates(maildir: Path) -> list[datetime]:
@@ -144,30 +144,30 @@ def _dates(maildir: Path) -> list[datetime]:
     ]
 
 
-def test_a_catch_up_sweeps_emails_are_dated_when_they_leave(configured: Engine, tmp_path: Path) -> None:
+def test_a_catch_up_sweeps_emails_are_dated_when_they_leave(configured: Engine, tmp_path: Path, today: date) -> None:
     """A sweep as of a missed day acts as of that day (its decisions, what it records), but its emails leave now:
     dated a day or more back, they would sort below the customer's newer mail. A simulation keeps its own clock."""
-    launch(configured, TODAY - timedelta(days=20), "Acme")
+    launch(configured, today - timedelta(days=20), "Acme")
     before = datetime.now(UTC).replace(microsecond=0)
-    result = sweep("--as-of", (TODAY - timedelta(days=3)).isoformat(), "--at", "09:00")
+    result = sweep("--as-of", (today - timedelta(days=3)).isoformat(), "--at", "09:00")
     assert result.exit_code == 0, result.output
     dates = _dates(tmp_path / "maildir")
     assert dates and all(before <= d <= datetime.now(UTC) + timedelta(seconds=1) for d in dates), dates
 
 
-def test_a_simulation_database_may_sweep_as_of_later_days(configured: Engine, tmp_path: Path) -> None:
+def test_a_simulation_database_may_sweep_as_of_later_days(configured: Engine, tmp_path: Path, today: date) -> None:
     SqlSweepStore(configured).mark_simulation(at=datetime.now(UTC))
-    launch(configured, TODAY + timedelta(days=30), "Acme")
-    result = sweep("--as-of", (TODAY + timedelta(days=40)).isoformat(), "--at", "16:30")
+    launch(configured, today + timedelta(days=30), "Acme")
+    result = sweep("--as-of", (today + timedelta(days=40)).isoformat(), "--at", "16:30")
     assert result.exit_code == 0, result.output
-    assert swept_days(configured) == [TODAY + timedelta(days=40)]
-    later = datetime.combine(TODAY + timedelta(days=40), time(16, 30), tzinfo=UTC)
+    assert swept_days(configured) == [today + timedelta(days=40)]
+    later = datetime.combine(today + timedelta(days=40), time(16, 30), tzinfo=UTC)
     assert set(_dates(tmp_path / "maildir")) == {later}  # the simulated day's emails, dated on it
-    refused(sweep("--as-of", (TODAY + timedelta(days=39)).isoformat()), "sweep-before-last-swept")
+    refused(sweep("--as-of", (today + timedelta(days=39)).isoformat()), "sweep-before-last-swept")
 
 
-def test_a_database_in_use_is_never_marked_a_simulation(configured: Engine) -> None:
-    launch(configured, TODAY + timedelta(days=3), "Acme")
+def test_a_database_in_use_is_never_marked_a_simulation(configured: Engine, today: date) -> None:
+    launch(configured, today + timedelta(days=3), "Acme")
     with pytest.raises(RuntimeError):
         SqlSweepStore(configured).mark_simulation(at=datetime.now(UTC))
     assert not SqlSweepStore(configured).sweep_history().simulation
@@ -232,10 +232,10 @@ def test_a_dry_run_prints_what_a_sweep_would_do_and_writes_nothing(configured: E
     assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == after
 
 
-def test_a_dry_run_is_refused_as_the_sweep_would_be(configured: Engine, tmp_path: Path) -> None:
-    launch(configured, TODAY + timedelta(days=3), "Acme")
+def test_a_dry_run_is_refused_as_the_sweep_would_be(configured: Engine, tmp_path: Path, today: date) -> None:
+    launch(configured, today + timedelta(days=3), "Acme")
     before = database_dump(configured), folder_dump(tmp_path / "maildir")
-    refused(sweep("--as-of", (TODAY + timedelta(days=19)).isoformat(), "--dry-run"), "sweep-in-future")
+    refused(sweep("--as-of", (today + timedelta(days=19)).isoformat(), "--dry-run"), "sweep-in-future")
     refused(sweep("--at", "noon", "--dry-run"), "invalid-sweep-time")
     assert (database_dump(configured), folder_dump(tmp_path / "maildir")) == before
 

@@ -15,11 +15,11 @@ from tests.services.test_projects import PAYROLL, PEOPLE
 
 
 def test_days_the_rules_refuse_exit_1_with_their_code_and_change_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONBOARDING_SECRET_KEY", "a-secret-key-long-enough-for-the-settings-0123456789")
-    kickoff = date.today() - timedelta(days=21)  # the command line runs on the real clock
+    kickoff = today - timedelta(days=21)  # the command line runs on the real clock
     engine = database(Settings())
     svc = project_service(Settings(), engine=engine)
     pid = svc.launch(
@@ -32,7 +32,7 @@ def test_days_the_rules_refuse_exit_1_with_their_code_and_change_nothing(
         (["complete", pid, "kickoff_call", "--on", "9999-12-31", "--force-date"], "date-in-future"),
         (["start", pid, "kickoff_call", "--on", "1900-01-01"], "date-too-early"),
         (["complete", pid, "kickoff_call", "--on", (kickoff - timedelta(days=1)).isoformat()], "date-before-kickoff"),
-        (["hold", pid, "--on", (date.today() + timedelta(days=1)).isoformat()], "date-in-future"),
+        (["hold", pid, "--on", (today + timedelta(days=1)).isoformat()], "date-in-future"),
     ]:
         result = runner.invoke(main, args)
         assert result.exit_code == 1, result.output

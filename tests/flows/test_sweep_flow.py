@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import mailbox
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.flows.days import KICKOFF, SWEEP_DAY
 from tests.services.test_projects import PAYROLL, PEOPLE
 
 pytestmark = [
@@ -18,7 +17,7 @@ pytestmark = [
 
 
 def test_sweep_flow_delivers_and_stays_within_its_task_runs(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, today: date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
     import importlib
@@ -44,11 +43,11 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
     project_service().launch(
         PAYROLL,
         customer="Acme Manufacturing",
-        kickoff_on=KICKOFF,
+        kickoff_on=today + timedelta(days=3),
         bindings=PEOPLE,
         pay_schedule="biweekly:2026-01-02",
     )
-    state = sweep_module.sweep(as_of=SWEEP_DAY, return_state=True)
+    state = sweep_module.sweep(as_of=today, return_state=True)
     summary = state.result()
     assert summary["delivered"]["sent"] == len(PEOPLE)
     assert len(list(mailbox.Maildir(tmp_path / "maildir", create=False))) == len(PEOPLE)
@@ -77,15 +76,15 @@ def test_sweep_flow_delivers_and_stays_within_its_task_runs(
         async with get_client() as client:
             return (await client.read_flow_run(state.state_details.flow_run_id)).name
 
-    assert asyncio.run(run_name()) == f"sweep-{SWEEP_DAY}"  # named after the day it sweeps
-    again = sweep_module.sweep(as_of=SWEEP_DAY)
+    assert asyncio.run(run_name()) == f"sweep-{today}"  # named after the day it sweeps
+    again = sweep_module.sweep(as_of=today)
     assert again["delivered"]["sent"] == 0
     sweep_module._built.cache_clear()
     sweep_module.application.cache_clear()
 
 
 def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothing(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, today: date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib
 
@@ -98,7 +97,6 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     sweep_module._built.cache_clear()
     sweep_module.application.cache_clear()
-    today = datetime.now(UTC).date()
     project_service().launch(
         PAYROLL,
         customer="Acme Manufacturing",
@@ -125,7 +123,7 @@ def test_the_sweep_flow_refuses_a_later_day_on_a_real_database_and_changes_nothi
 
 
 def test_a_sweep_that_leaves_its_emails_to_the_delivery_flow_sends_none_and_the_delivery_flow_sends_them(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, today: date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib
 
@@ -146,11 +144,11 @@ def test_a_sweep_that_leaves_its_emails_to_the_delivery_flow_sends_none_and_the_
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
-            kickoff_on=KICKOFF,
+            kickoff_on=today + timedelta(days=3),
             bindings=PEOPLE,
             pay_schedule="biweekly:2026-01-02",
         )
-        swept = sweep_module.sweep(as_of=SWEEP_DAY, deliver=False)
+        swept = sweep_module.sweep(as_of=today, deliver=False)
         assert swept["delivered"]["sent"] == 0
         assert not (tmp_path / "maildir").exists() or not list(mailbox.Maildir(tmp_path / "maildir", create=False))
         delivered = deliver_module.deliver()

@@ -4,13 +4,12 @@ the summary says why, and ``python -m onboarding_flows.sweep`` exits 75."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.adapters.email.test_transports import free_port
-from tests.flows.days import KICKOFF, SWEEP_DAY
 from tests.services.test_projects import PAYROLL, PEOPLE
 
 pytestmark = [
@@ -20,7 +19,7 @@ pytestmark = [
 
 
 def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, today: date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib
 
@@ -45,11 +44,11 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
-            kickoff_on=KICKOFF,
+            kickoff_on=today + timedelta(days=3),
             bindings=PEOPLE,
             pay_schedule="biweekly:2026-01-02",
         )
-        state = sweep_module.sweep(as_of=SWEEP_DAY, return_state=True)
+        state = sweep_module.sweep(as_of=today, return_state=True)
         assert state.is_completed()
         delivered = state.result()["delivered"]
         assert "ConnectionRefusedError" in delivered["unavailable"]
@@ -69,7 +68,11 @@ def test_a_sweep_flow_whose_mail_server_is_down_completes_says_why_and_exits_75(
 
 
 def test_the_delivery_flow_with_its_mail_server_down_completes_keeps_the_mail_and_exits_75(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    prefect_harness: None,
+    today: date,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import importlib
     import json
@@ -88,7 +91,7 @@ def test_the_delivery_flow_with_its_mail_server_down_completes_keeps_the_mail_an
         project_service().launch(
             PAYROLL,
             customer="Acme Manufacturing",
-            kickoff_on=KICKOFF,
+            kickoff_on=today + timedelta(days=3),
             bindings=PEOPLE,
             pay_schedule="biweekly:2026-01-02",
         )
