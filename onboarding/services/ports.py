@@ -532,6 +532,14 @@ class OverdueRow(NamedTuple):
     blueprint_id: str  # the stored snapshot the project was launched from
 
 
+class Snapshot(NamedTuple):
+    """What a project's weekly slot is weighed by before it is read whole: its blueprint snapshot's id and
+    the day it was kicked off (the first week's updates count from it)."""
+
+    blueprint_id: str
+    kickoff_on: date
+
+
 class NudgeCandidate(NamedTuple):
     """An overdue task that may be due a nudge, as the task nudge index and its project's row hold it.
 
@@ -625,8 +633,8 @@ class SweepStore(Protocol):
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
 
-    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, str]:
-        """The blueprint snapshot id of each of these projects."""
+    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
+        """The blueprint snapshot id and kickoff day of each of these projects."""
         ...
 
     def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:

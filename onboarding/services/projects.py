@@ -435,23 +435,32 @@ class ProjectService:
         change = self._task_change(task_key, action, on=on, by=by, reason=reason, force=force, force_date=force_date)
         return self._update(ref, change, messages=messages, expected_version=expected_version)
 
-    def change_tasks(self, changes: Sequence[TaskChange], action: Action, *, by: str) -> list[TaskChange]:
+    def change_tasks(
+        self, changes: Sequence[TaskChange], action: Action, *, by: str, read: Sequence[ProjectRecord] = ()
+    ) -> list[TaskChange]:
         """``change_task`` (as of today) for each of ``changes``, with its emails, for many projects at once: each
         project is read once, its changes are applied in order as ``change_task`` would apply them one after the
         other (each re-forecast, alerted on and emailed about the same way), and every project is written in
         one transaction. A change the lifecycle refuses (``TransitionRefused``) is left out, as ``change_task``
         would refuse it; so is a project not found. Returns the changes made.
 
-        When another change reached one of the projects between the read and the write, nothing is written and
-        the batch is read and applied again; after a few such tries, each change is made on its own.
+        ``read``: the projects as stored, read by the caller already: the first try applies the changes to
+        them rather than read them again. When another change reached one of the projects between the read and
+        the write, nothing is written and the batch is read and applied again; after a few such tries, each
+        change is made on its own.
         """
         asked: dict[str, list[TaskChange]] = {}
         for c in changes:
             asked.setdefault(c.project_id, []).append(c)
-        for _attempt in range(_RETRIES):
+        given = {p.id: p for p in read}
+        for attempt in range(_RETRIES):
             made: list[TaskChange] = []
             writes: list[ProjectChange] = []
-            for project in self._store.load_many(list(asked)):
+            if attempt == 0 and all(pid in given for pid in asked):
+                batch = [given[pid] for pid in asked]
+            else:
+                batch = self._store.load_many(list(asked))
+            for project in batch:
                 loaded = self.blueprint_of(project)
                 current = project
                 events: list[Event] = []

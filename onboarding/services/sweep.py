@@ -27,7 +27,7 @@ from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.customer_calendar import CustomerCalendar
-from onboarding.core.lifecycle import Action, transition
+from onboarding.core.lifecycle import Action, TaskProgress, TaskState, transition, waiting_for
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
 from onboarding.core.nudges import (
     Digest,
@@ -300,10 +300,17 @@ class SweepService:
             # as stored: an action needs no date, and completing the task re-forecasts the project as of today
             projects = {p.id: p for p in self._projects.stored_many(sorted({pid for pid, _ in batch}))}
             changes: list[TaskChange] = []
+            # each project's progress as the batch's changes leave it, applied in order (``change_tasks``)
+            progress: dict[str, dict[str, TaskProgress]] = {}
             for project_id, task_key in batch:
                 project = projects.get(project_id)
-                found = self._automation(project, task_key) if project is not None else None
-                if project is None or found is None:
+                if project is None:
+                    continue
+                after = progress.setdefault(project_id, dict(project.progress))
+                if waiting_for(self._projects.blueprint_of(project).graph, after, task_key, Action.complete):
+                    continue  # its predecessors are not done: left pending, its action not run before its time
+                found = self._automation(project, task_key)
+                if found is None:
                     continue
                 action, messages = found
                 if not isinstance(action, EmailAction):
@@ -325,8 +332,10 @@ class SweepService:
                     except (TemporaryDeliveryError, PermanentDeliveryError):
                         continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
                 changes.append(TaskChange(project_id, task_key, messages))
-            # one whose predecessors are not done yet is refused and left pending
-            done += len(self._projects.change_tasks(changes, Action.complete, by="engine"))
+                after[task_key] = TaskProgress(TaskState.done)
+            # one the lifecycle's date rules refuse is left pending
+            read = [projects[c.project_id] for c in changes]
+            done += len(self._projects.change_tasks(changes, Action.complete, by="engine", read=read))
         return done
 
     def _automation(
@@ -532,28 +541,33 @@ class SweepService:
         maybe = [p for p in project_ids if not (sent.get(p) and min(sent[p].values()) >= recent)]
         # nor for a project whose blueprint sends no weekly email, or to nobody
         snapshots = self._store.snapshots_of(maybe)
-        texts = self._store.blueprint_texts(set(snapshots.values()))
+        texts = self._store.blueprint_texts({s.blueprint_id for s in snapshots.values()})
         weekly = {
             version
             for version in texts
             if (policy := self._blueprint(version, texts).status_emails).weekly_digest is not None and policy.recipients
         }
-        maybe = [p for p in maybe if snapshots.get(p) in weekly]
+        maybe = [p for p in maybe if p in snapshots and snapshots[p].blueprint_id in weekly]
+        # nor one none of whose readers' slot has come: weighed by its row and people, before its tasks are read
+        people = self._store.bindings_of(maybe)
+        now = self._clock.now()
+        maybe = [
+            p
+            for p in maybe
+            if weekly_slots_due(
+                self._blueprint(snapshots[p].blueprint_id, texts).status_emails,
+                project_id=p,
+                recipients=people.get(p, {}),
+                now=now,
+                weekly_sent_on=sent.get(p, {}),
+                started_on=snapshots[p].kickoff_on,
+            )
+        ]
         messages: list[OutgoingMessage] = []
         quiet: list[tuple[str, str, date]] = []
-        now = self._clock.now()
         for stored in self._projects.stored_many(maybe):
             loaded = self._projects.blueprint_of(stored)
             sent_on = sent.get(stored.id, {})
-            if not weekly_slots_due(
-                loaded.blueprint.status_emails,
-                project_id=stored.id,
-                recipients=stored.bindings,
-                now=now,
-                weekly_sent_on=sent_on,
-                started_on=stored.kickoff_on,
-            ):
-                continue  # no reader's slot has come: not read as of today
             project = self._projects.as_of_today(stored)
             due = self._projects.status_due(project, loaded, weekly_sent_on=sent_on)
             messages += due.messages

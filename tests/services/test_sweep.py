@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import Engine, select, update
 
 from onboarding.adapters.blueprint_files import FileBlueprints
@@ -41,6 +42,7 @@ from onboarding.services.dispatch import Dispatcher
 from onboarding.services.ports import OutboxQuery
 from onboarding.services.projects import ProjectService, TaskChange
 from onboarding.services.sweep import SweepService, _ladder, batches
+from tests.conftest import blueprint_data
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import migrated
 
@@ -77,6 +79,7 @@ class World:
             stores = (SqlProjectStore(stores), SqlOutbox(stores), SqlSweepStore(stores))
         project_store, outbox, sweep_store = stores
         self.clock = at("2026-12-04")
+        self.webhooks = RecordingWebhooks()
         self.maildir = tmp_path / "maildir"
         blueprints = FileBlueprints()
         self.projects = ProjectService(store=project_store, blueprints=blueprints, clock=self.clock, sender=SENDER)
@@ -100,7 +103,7 @@ class World:
             clock=self.clock,
             wall_clock=wall_clock,
             dispatcher=dispatcher,
-            webhooks=RecordingWebhooks(),
+            webhooks=self.webhooks,
             sender=SENDER,
         )
         self.store = sweep_store
@@ -198,6 +201,45 @@ def test_a_ready_automated_task_runs_its_action_and_completes(stores: Stores, tm
     (note,) = world.mail_to("lee@acme.example", "automated")
     assert note["Subject"] == "Direct-deposit prenotes sent for Acme Manufacturing"
     assert world.sweep.run().automated == 0
+
+
+def test_an_automated_task_waiting_for_its_predecessors_runs_no_action_until_they_are_done(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """Projected to start within days, it is looked at by every sweep; its webhook is called only once the work
+    before it is done, then it completes itself."""
+    tasks = [
+        {"key": "kickoff_call", "title": "Kickoff call", "owner": "csm"},
+        {
+            "key": "sync_hris",
+            "title": "Sync the HRIS",
+            "owner": "engineer",
+            "kind": "automated",
+            "depends_on": ["kickoff_call"],
+            "action": {"type": "webhook", "url": "https://hooks.vendor.example/sync"},
+        },
+        {"key": "first_use", "title": "First use", "owner": "admin", "depends_on": ["sync_hris"]},
+    ]
+    path = tmp_path / "hooked.yaml"
+    path.write_text(yaml.safe_dump(blueprint_data(tasks), sort_keys=False))
+    world = World(stores, tmp_path)
+    people = {
+        "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
+        "engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York"),
+        "admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
+    }
+    pid = world.projects.launch(str(path), customer="Acme", kickoff_on=D("2026-12-07"), bindings=people).project.id
+    for day in ("2026-12-04", "2026-12-07", "2026-12-08"):
+        world.clock.set(D(day))
+        assert world.sweep.run().automated == 0
+    assert world.webhooks.calls == []  # never called while the kickoff call is open
+    assert world.projects.get(pid).task("sync_hris").state is TaskState.pending
+    world.projects.change_task(pid, "kickoff_call", Action.complete)
+    assert world.sweep.run().automated == 1
+    (call,) = world.webhooks.calls
+    assert call[0] == "https://hooks.vendor.example/sync" and call[2] == f"webhook:{pid}:sync_hris"
+    assert world.projects.get(pid).task("sync_hris").state is TaskState.done
+    assert world.sweep.run().automated == 0 and len(world.webhooks.calls) == 1
 
 
 def test_a_batch_of_task_changes_leaves_what_the_same_changes_one_at_a_time_leave(

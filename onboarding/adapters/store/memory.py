@@ -59,6 +59,7 @@ from onboarding.services.ports import (
     ProjectQuery,
     ProjectSummary,
     QueuedMessage,
+    Snapshot,
     Waiting,
 )
 from onboarding.services.projects import UNSUBSCRIBED
@@ -693,9 +694,9 @@ class InMemorySweepStore:
                     )
         return NudgeCandidates(overdue=overdue, rows=rows, people=self.bindings_of(r.project_id for r in rows))
 
-    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, str]:
+    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
         wanted = set(project_ids)
-        return {p.id: blueprint_id(p) for p in self.store.projects.values() if p.id in wanted}
+        return {p.id: Snapshot(blueprint_id(p), p.kickoff_on) for p in self.store.projects.values() if p.id in wanted}
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
         wanted = set(project_ids)

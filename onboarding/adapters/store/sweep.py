@@ -38,7 +38,7 @@ from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.sweep_days import SweepHistory
-from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow
+from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow, Snapshot
 
 nudges = Base.metadata.tables["nudges"]
 sweep_days = Base.metadata.tables["sweep_days"]
@@ -244,14 +244,18 @@ class SqlSweepStore:
                     out.setdefault(pid, {})[role] = Person(name, email, tz)
         return out
 
-    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, str]:
+    def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
         ids = sorted(set(project_ids))
-        out: dict[str, str] = {}
+        out: dict[str, Snapshot] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
-                query = select(projects.c.id, projects.c.blueprint_id).where(projects.c.id.in_(chunk))
-                out.update((pid, snapshot) for pid, snapshot in connection.execute(query))
+                query = select(projects.c.id, projects.c.blueprint_id, projects.c.kickoff_on).where(
+                    projects.c.id.in_(chunk)
+                )
+                out.update(
+                    (pid, Snapshot(snapshot, kickoff_on)) for pid, snapshot, kickoff_on in connection.execute(query)
+                )
         return out
 
     def blueprint_texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
