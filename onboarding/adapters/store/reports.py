@@ -273,13 +273,18 @@ def replace_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
     insert_ttfv(connection, rows)
 
 
-def history_of(connection: Connection, project_id: str) -> list[Event]:
-    rows = connection.execute(
-        select(events.c.kind, events.c.at, events.c.actor, events.c.task_key, events.c.data)
-        .where(events.c.project_id == project_id, events.c.kind.in_(TTFV_EVENT_KINDS))
-        .order_by(events.c.id)
-    )
-    return [Event(r.kind, utc_instant(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
+def histories_of(connection: Connection, project_ids: Sequence[str]) -> dict[str, list[Event]]:
+    """The events the TTFV fold reads of each of these projects, in the order they were recorded."""
+    out: dict[str, list[Event]] = {pid: [] for pid in project_ids}
+    for start in range(0, len(project_ids), _BATCH):
+        rows = connection.execute(
+            select(events.c.project_id, events.c.kind, events.c.at, events.c.actor, events.c.task_key, events.c.data)
+            .where(events.c.project_id.in_(project_ids[start : start + _BATCH]), events.c.kind.in_(TTFV_EVENT_KINDS))
+            .order_by(events.c.id)
+        )
+        for r in rows:
+            out[r.project_id].append(Event(r.kind, utc_instant(r.at), r.actor, r.task_key, r.data or {}))
+    return out
 
 
 def rebuild_ttfv(connection: Connection, *, projects_table: bool = True, undone_table: bool = True) -> int:

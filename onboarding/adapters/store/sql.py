@@ -61,7 +61,7 @@ from sqlalchemy.exc import (
 from onboarding.adapters.store.reports import (
     TTFV_EVENT_KINDS,
     TtfvDefinitions,
-    history_of,
+    histories_of,
     insert_ttfv,
     project_ttfv_values,
     replace_ttfv,
@@ -667,6 +667,7 @@ class SqlProjectStore:
             for fields, changed in by_fields.items():
                 _update_tasks(connection, changed, fields=fields)
             endpoints = listening_endpoints(connection)
+            appended: list[tuple[str, Sequence[Event], Sequence[OutgoingMessage], datetime]] = []
             for c in changes:
                 _update_bindings(connection, c)
                 if c.suppress_pending is not None:
@@ -683,15 +684,18 @@ class SqlProjectStore:
                 if endpoints:
                     hooks = webhook_messages(c.after, outbound_events(c.before, c.after, c.new_events), endpoints)
                     messages = [*messages, *hooks]
-                self._append(connection, c.before.id, c.new_events, messages, now=c.after.updated_at)
-                self._refresh_ttfv(connection, c.after, c.new_events)
+                appended.append((c.before.id, c.new_events, messages, c.after.updated_at))
+            self._append(connection, appended)  # after the suppressions: a change's own emails go out
+            self._refresh_ttfv(connection, [(c.after, c.new_events) for c in changes])
 
-    def _refresh_ttfv(self, connection: Connection, project: ProjectRecord, new_events: Sequence[Event]) -> None:
-        """The project's TTFV read-model row, rewritten in the events' transaction when one of them is a fact
-        the TTFV fold reads (a re-forecast, a window jump or a nudge never is)."""
-        if any(e.kind in TTFV_EVENT_KINDS for e in new_events):
-            history = history_of(connection, project.id)
-            replace_ttfv(connection, [project_ttfv_values(project, history, self._ttfv_definitions)])
+    def _refresh_ttfv(self, connection: Connection, changed: Sequence[tuple[ProjectRecord, Sequence[Event]]]) -> None:
+        """The TTFV read-model rows of the projects whose new events hold a fact the TTFV fold reads (a
+        re-forecast, a window jump or a nudge never is), rewritten in the events' transaction."""
+        refolded = [project for project, new in changed if any(e.kind in TTFV_EVENT_KINDS for e in new)]
+        if refolded:
+            history = histories_of(connection, [p.id for p in refolded])
+            rows = [project_ttfv_values(p, history[p.id], self._ttfv_definitions) for p in refolded]
+            replace_ttfv(connection, rows)
 
     def failed_messages(self, project_id: str) -> list[FailedMessage]:
         with self.engine.connect() as connection:
@@ -741,17 +745,17 @@ class SqlProjectStore:
     def _append(
         self,
         connection: Connection,
-        project_id: str,
-        new_events: Sequence[Event],
-        messages: Sequence[OutgoingMessage],
-        *,
-        now: datetime,
+        appended: Sequence[tuple[str, Sequence[Event], Sequence[OutgoingMessage], datetime]],
     ) -> None:
-        if new_events:
-            connection.execute(insert(events), [_event_values(project_id, e) for e in new_events])
-        if messages:
+        """The new events and the emails queued of these projects' changes (project id, events, emails, queued
+        at): one insert of each for them all."""
+        event_rows = [_event_values(pid, e) for pid, new_events, _messages, _now in appended for e in new_events]
+        if event_rows:
+            connection.execute(insert(events), event_rows)
+        outbox_rows = [outbox_values(m, now) for _pid, _events, messages, now in appended for m in messages]
+        if outbox_rows:
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            connection.execute(statement, [outbox_values(m, now) for m in messages])
+            connection.execute(statement, outbox_rows)
 
 
 _SUMMARY = tuple(ProjectSummary.__dataclass_fields__)
