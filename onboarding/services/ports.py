@@ -16,7 +16,7 @@ from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.customer_links import LinkKey
 from onboarding.core.graph import TaskGraph
-from onboarding.core.lifecycle import Event, ProjectState
+from onboarding.core.lifecycle import Event, ProjectState, TaskProgress
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.metrics import (
     Dimension,
@@ -632,6 +632,11 @@ class SweepStore(Protocol):
         ...
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
+
+    def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
+        """The progress of each task of these projects that is under way or finished (its state only): what
+        an automated task's readiness is asked of, without reading the projects whole."""
+        ...
 
     def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
         """The blueprint snapshot id and kickoff day of each of these projects."""

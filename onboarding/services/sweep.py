@@ -50,6 +50,7 @@ from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
     Clock,
+    LoadedBlueprint,
     MessageLine,
     NudgeFilter,
     PermanentDeliveryError,
@@ -133,7 +134,7 @@ class SweepService:
         self._dispatcher = dispatcher
         self._webhooks = webhooks
         self._sender = sender
-        self._parsed: dict[str, Blueprint] = {}
+        self._parsed: dict[str, LoadedBlueprint] = {}
         self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
         self._titles_of: dict[str, Mapping[str, tuple[str, str]]] = {}
         self._ladders_of: dict[str, Mapping[str, tuple[str, ...]]] = {}
@@ -294,6 +295,7 @@ class SweepService:
         """Run the action of each ready automated task, then complete it (an email is queued with the change), a
         batch at a time: the batch's projects are read together and written in one transaction
         (``ProjectService.change_tasks``)."""
+        ready = self._waiting_on_nothing(ready)
         done = 0
         for start in range(0, len(ready), BATCH):
             batch = ready[start : start + BATCH]
@@ -337,6 +339,23 @@ class SweepService:
             read = [projects[c.project_id] for c in changes]
             done += len(self._projects.change_tasks(changes, Action.complete, by="engine", read=read))
         return done
+
+    def _waiting_on_nothing(self, ready: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The tasks of ``ready`` whose predecessors are done, or are ready tasks before them (each project's
+        in order): asked of the tasks' states alone, so that only projects with work to run are read whole."""
+        snapshots = self._store.snapshots_of({pid for pid, _ in ready})
+        texts = self._store.blueprint_texts({s.blueprint_id for s in snapshots.values()})
+        progress = self._store.progress_of(snapshots)
+        kept: list[tuple[str, str]] = []
+        for project_id, task_key in ready:
+            if project_id not in snapshots:
+                continue
+            after = progress.setdefault(project_id, {})
+            graph = self._loaded(snapshots[project_id].blueprint_id, texts).graph
+            if not waiting_for(graph, after, task_key, Action.complete):
+                kept.append((project_id, task_key))
+                after[task_key] = TaskProgress(TaskState.done)
+        return kept
 
     def _automation(
         self, project: ProjectRecord, task_key: str
@@ -575,9 +594,12 @@ class SweepService:
         return messages, quiet
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
+        return self._loaded(version, texts).blueprint
+
+    def _loaded(self, version: str, texts: Mapping[str, tuple[str, str]]) -> LoadedBlueprint:
         if version not in self._parsed:
             text, source = texts[version]
-            self._parsed[version] = self._blueprints.parse(text, source=source).blueprint
+            self._parsed[version] = self._blueprints.parse(text, source=source)
         return self._parsed[version]
 
     def _ladders(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Mapping[str, tuple[str, ...]]:

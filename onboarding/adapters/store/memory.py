@@ -20,7 +20,7 @@ from onboarding.adapters.store.reports import (
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
-from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskState
+from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
 from onboarding.core.metrics import (
     NONE_LABEL,
@@ -697,6 +697,14 @@ class InMemorySweepStore:
     def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
         wanted = set(project_ids)
         return {p.id: Snapshot(blueprint_id(p), p.kickoff_on) for p in self.store.projects.values() if p.id in wanted}
+
+    def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
+        wanted = set(project_ids)
+        return {
+            p.id: {key: TaskProgress(done.state) for key, done in p.progress.items()}
+            for p in self.store.projects.values()
+            if p.id in wanted
+        }
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]:
         wanted = set(project_ids)

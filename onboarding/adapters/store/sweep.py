@@ -35,6 +35,7 @@ from onboarding.adapters.store.sql import (
 )
 from onboarding.adapters.store.tables import IS_OPEN, Base
 from onboarding.core.customer_calendar import CustomerCalendar
+from onboarding.core.lifecycle import TaskProgress, TaskState
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.sweep_days import SweepHistory
@@ -242,6 +243,18 @@ class SqlSweepStore:
                 )
                 for pid, role, name, email, tz in rows:
                     out.setdefault(pid, {})[role] = Person(name, email, tz)
+        return out
+
+    def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
+        ids = sorted(set(project_ids))
+        out: dict[str, dict[str, TaskProgress]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), 5000):
+                query = select(tasks.c.project_id, tasks.c.key, tasks.c.state).where(
+                    tasks.c.project_id.in_(ids[start : start + 5000]), tasks.c.state != TaskState.pending.value
+                )
+                for pid, key, state in connection.execute(query):
+                    out.setdefault(pid, {})[key] = TaskProgress(TaskState(state))
         return out
 
     def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
