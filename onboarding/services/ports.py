@@ -533,8 +533,8 @@ class OverdueRow(NamedTuple):
 
 
 class Snapshot(NamedTuple):
-    """What a project's weekly slot is weighed by before it is read whole: its blueprint snapshot's id and
-    the day it was kicked off (the first week's updates count from it)."""
+    """What the sweep asks of a project's row before reading it whole: its blueprint snapshot's id (its
+    policies, its task graph) and the day it was kicked off (a reader's first weekly update counts from it)."""
 
     blueprint_id: str
     kickoff_on: date

@@ -302,7 +302,8 @@ class SweepService:
             # as stored: an action needs no date, and completing the task re-forecasts the project as of today
             projects = {p.id: p for p in self._projects.stored_many(sorted({pid for pid, _ in batch}))}
             changes: list[TaskChange] = []
-            # each project's progress as the batch's changes leave it, applied in order (``change_tasks``)
+            # asked again of what was read (``_waiting_on_nothing`` asked the stored states): a task whose
+            # predecessor's action failed just now, or was reopened since, runs no action before its time
             progress: dict[str, dict[str, TaskProgress]] = {}
             for project_id, task_key in batch:
                 project = projects.get(project_id)
