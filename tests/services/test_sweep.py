@@ -39,7 +39,7 @@ from onboarding.core.status import spread_weekday
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import SweepRefused, TransitionRefused
 from onboarding.services.dispatch import Dispatcher
-from onboarding.services.ports import OutboxQuery
+from onboarding.services.ports import OutboxQuery, TemporaryDeliveryError
 from onboarding.services.projects import ProjectService, TaskChange
 from onboarding.services.sweep import SweepService, _ladder, batches
 from tests.conftest import blueprint_data
@@ -240,6 +240,38 @@ def test_an_automated_task_waiting_for_its_predecessors_runs_no_action_until_the
     assert call[0] == "https://hooks.vendor.example/sync" and call[2] == f"webhook:{pid}:sync_hris"
     assert world.projects.get(pid).task("sync_hris").state is TaskState.done
     assert world.sweep.run().automated == 0 and len(world.webhooks.calls) == 1
+
+
+def test_an_automated_task_after_one_whose_webhook_failed_runs_no_action_that_sweep(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """Two webhook tasks in a row, both ready to run as far as the stored states say: the first one's call fails,
+    so it stays pending, and the second is not called before it."""
+    hook = {"type": "webhook", "url": "https://hooks.vendor.example/run"}
+    tasks = [
+        {"key": "kickoff_call", "title": "Kickoff call", "owner": "csm"},
+        {"key": "sync", "title": "Sync", "owner": "engineer", "kind": "automated", "depends_on": ["kickoff_call"]},
+        {"key": "notify", "title": "Notify", "owner": "engineer", "kind": "automated", "depends_on": ["sync"]},
+    ]
+    for task in tasks[1:]:
+        task["action"] = hook
+    path = tmp_path / "chained.yaml"
+    path.write_text(yaml.safe_dump(blueprint_data(tasks), sort_keys=False))
+    world = World(stores, tmp_path)
+    people = {
+        "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
+        "engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York"),
+        "admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
+    }
+    pid = world.projects.launch(str(path), customer="Acme", kickoff_on=D("2026-12-07"), bindings=people).project.id
+    world.clock.set(D("2026-12-07"))
+    world.projects.change_task(pid, "kickoff_call", Action.complete)
+    world.webhooks.failures.append(TemporaryDeliveryError("the receiver is down"))
+    assert world.sweep.run().automated == 0
+    assert world.webhooks.calls == []  # the second task's hook was not called after the first one's failed
+    assert {world.projects.get(pid).task(k).state for k in ("sync", "notify")} == {TaskState.pending}
+    assert world.sweep.run().automated == 2  # the receiver is back: both run, in order, in one sweep
+    assert [key for _url, _payload, key in world.webhooks.calls] == [f"webhook:{pid}:sync", f"webhook:{pid}:notify"]
 
 
 def test_a_batch_of_task_changes_leaves_what_the_same_changes_one_at_a_time_leave(
