@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -230,7 +230,6 @@ def task_records(
     progress: Mapping[str, TaskProgress] | None = None,
     previous: Mapping[str, TaskRecord] | None = None,
     targets: Plan | None = None,
-    keep_targets: bool = False,
 ) -> tuple[TaskRecord, ...]:
     """Task rows for a plan, keeping progress and nudge counters.
 
@@ -238,14 +237,9 @@ def task_records(
     dates work was expected by); at launch it is the plan itself. A finished task
     keeps the target it had while open (the targets plan dates it by its own
     finish). A changed target bumps the task's due_version, which starts its nudges
-    afresh (so does reopening a task: ``ProjectService.change_task``). ``keep_targets``:
-    each task keeps the target of ``previous`` (targets depend on progress, not on
-    today: a re-forecast of unchanged progress needs no targets plan).
+    afresh (so does reopening a task: ``ProjectService.change_task``).
     """
-    if keep_targets and previous is not None:
-        expected = {key: t.target_due_on for key, t in previous.items()}
-    else:
-        expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
+    expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
     titles = {m.key: m.title for m in blueprint.milestones}
     out: list[TaskRecord] = []
     for planned in plan.tasks:
@@ -304,11 +298,14 @@ def with_plan(
     keep_targets: bool = False,
 ) -> ProjectRecord:
     """The project with a re-forecast applied to its tasks and projected dates (and targets: from ``targets``,
-    or kept as they are, ``task_records``); a moved go-live is dated ``today``."""
-    previous = {t.key: t for t in project.tasks}
-    tasks = task_records(
-        plan, blueprint, progress=project.progress, previous=previous, targets=targets, keep_targets=keep_targets
-    )
+    ``task_records``); a moved go-live is dated ``today``. ``keep_targets``: a plan of the progress as stored
+    (targets depend on progress, not on today: a re-forecast of unchanged progress needs no targets plan), its
+    dates put on the stored rows (``redated_tasks``)."""
+    if keep_targets:
+        tasks = redated_tasks(project.tasks, plan)
+    else:
+        previous = {t.key: t for t in project.tasks}
+        tasks = task_records(plan, blueprint, progress=project.progress, previous=previous, targets=targets)
     go_live = plan.go_live.chosen_on if plan.go_live else None
     launch = next((t for t in tasks if t.launch), None)
     if launch is not None and launch.done_on is not None:
@@ -433,6 +430,35 @@ def as_of(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, tod
     plan = _planned(project, blueprint, graph, today)  # progress unchanged: the targets stay as they are
     current = with_plan(project, plan, blueprint, at=project.updated_at, today=today, keep_targets=True)
     return replace(current, go_live_holds_until=project.go_live_holds_until)
+
+
+def redated_tasks(stored: Sequence[TaskRecord], plan: Plan) -> tuple[TaskRecord, ...]:
+    """The stored task rows with the dates ``plan`` gives them, for a plan of the same progress: what
+    ``task_records`` makes with ``keep_targets`` (the targets, nudge counters and blueprint fields as stored),
+    each row kept as it is where its dates did not move. A project is read as of today far more often than it
+    changes (a status email, a page), and most of its rows keep their dates: rows made anew cost as much as
+    the plan."""
+    previous = {t.key: t for t in stored}
+    out: list[TaskRecord] = []
+    for planned in plan.tasks:
+        before = previous[planned.task.key]
+        if (
+            before.start_on != planned.start_on
+            or before.due_on != planned.due_on
+            or before.late_due_on != planned.late_due_on
+            or before.slack_business_days != planned.slack_business_days
+            or before.critical != planned.critical
+        ):
+            before = replace(
+                before,
+                start_on=planned.start_on,
+                due_on=planned.due_on,
+                late_due_on=planned.late_due_on,
+                slack_business_days=planned.slack_business_days,
+                critical=planned.critical,
+            )
+        out.append(before)
+    return tuple(out)
 
 
 def project_view(project: ProjectRecord) -> ProjectView:

@@ -299,3 +299,39 @@ def test_a_go_live_holds_until_the_last_day_re_planning_projects_it(blueprint: s
     days = [FIRST_DAY + timedelta(days=n) for n in range((holds - FIRST_DAY).days + 1)]
     assert {go_live(day) for day in days} == {project.projected_go_live_on}
     assert go_live(holds + timedelta(days=1)) != project.projected_go_live_on
+
+
+@pytest.mark.parametrize("blueprint", sorted(p.name for p in BLUEPRINTS.glob("*.yaml")))
+@pytest.mark.parametrize("weeks_late", [1, 4, 9])
+def test_a_project_read_as_of_a_later_day_has_the_rows_a_re_forecast_that_day_writes(
+    blueprint: str, weeks_late: int
+) -> None:
+    """``as_of`` puts a later day's dates on the stored rows (``redated_tasks``); a re-forecast that day makes
+    every row anew from the blueprint and two plans. Without a change of progress between them, every field of
+    every row is the same, nudge counters and targets included, some work started and finished."""
+    clock = FixedClock(FIRST_DAY, at=datetime.combine(FIRST_DAY, datetime.min.time(), UTC))
+    projects = ProjectService(store=InMemoryProjectStore(), blueprints=FileBlueprints(), clock=clock, sender=SENDER)
+    path = BLUEPRINTS / blueprint
+    launched = projects.launch(
+        str(path),
+        customer="Acme",
+        kickoff_on=FIRST_DAY - timedelta(weeks=weeks_late),
+        bindings={role: Person(role, f"{role}@example.com") for role in sides(path)},
+        pay_schedule=None if "saas" in blueprint else "biweekly:2026-01-02",
+    ).project
+    first = min(launched.tasks, key=lambda t: t.position)
+    projects.change_task(launched.id, first.key, Action.complete, by="test")
+    second = min((t for t in projects.get(launched.id).tasks if t.state is TaskState.pending), key=lambda t: t.position)
+    projects.change_task(launched.id, second.key, Action.start, by="test")
+    stored = projects.stored_many([launched.id])[0]
+    loaded = projects.blueprint_of(stored)
+    moved = 0
+    for days in (1, 3, 12, 40):
+        day = FIRST_DAY + timedelta(days=days)
+        clock.set(day, at=datetime.combine(day, datetime.min.time(), UTC))
+        read = projects.as_of_today(stored)
+        replanned, _plan = reforecast_project(stored, loaded.blueprint, graph=loaded.graph, today=day, at=clock.now())
+        assert read.tasks == replanned.tasks, day
+        assert read.projected_go_live_on == replanned.projected_go_live_on, day
+        moved += sum(1 for a, b in zip(read.tasks, stored.tasks, strict=True) if a is not b)
+    assert moved > 0  # the days moved late work: rows were re-dated, not only kept

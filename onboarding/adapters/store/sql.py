@@ -993,9 +993,10 @@ def _task_maker(*, sqlite: bool) -> Callable[[list[Any]], TaskRecord]:
     dates = [i for i, name in enumerate(_TASK_FIELDS) if isinstance(tasks.c[name].type, Date)]
     flags = [i for i, name in enumerate(_TASK_FIELDS) if isinstance(tasks.c[name].type, Boolean)]
     parse = date.fromisoformat
+    state_of = {state.value: state for state in TaskState}  # a lookup: calling the enum costs more than the row
 
     def made(values: list[Any]) -> TaskRecord:
-        values[_STATE] = TaskState(values[_STATE])
+        values[_STATE] = state_of[values[_STATE]]
         if sqlite:
             for i in dates:
                 if values[i] is not None:
