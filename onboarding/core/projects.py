@@ -70,6 +70,39 @@ class TaskRecord:
     def progress(self) -> TaskProgress:
         return TaskProgress(self.state, self.started_on, self.done_on)
 
+    def redated(
+        self, *, start_on: date, due_on: date, late_due_on: date, slack_business_days: int, critical: bool
+    ) -> TaskRecord:
+        """The row with a plan's dates (``redated_tasks``): ``dataclasses.replace`` by position, at a fifth of
+        its cost."""
+        return TaskRecord(
+            self.key,
+            self.position,
+            self.title,
+            self.milestone_key,
+            self.milestone_title,
+            self.owner_role,
+            self.side,
+            self.calendar,
+            self.kind,
+            self.duration_business_days,
+            self.customer_visible,
+            self.first_value,
+            self.launch,
+            self.state,
+            self.started_on,
+            self.done_on,
+            start_on,
+            due_on,
+            self.target_due_on,
+            late_due_on,
+            slack_business_days,
+            critical,
+            self.due_version,
+            self.nudges_sent,
+            self.last_nudged_on,
+        )
+
 
 def replan_after(tasks: Iterable[TaskRecord]) -> date | None:
     """The last day a project's plan holds as it is; None when no work is left.
@@ -449,8 +482,7 @@ def redated_tasks(stored: Sequence[TaskRecord], plan: Plan) -> tuple[TaskRecord,
             or before.slack_business_days != planned.slack_business_days
             or before.critical != planned.critical
         ):
-            before = replace(
-                before,
+            before = before.redated(
                 start_on=planned.start_on,
                 due_on=planned.due_on,
                 late_due_on=planned.late_due_on,

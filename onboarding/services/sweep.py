@@ -281,10 +281,15 @@ class SweepService:
     def attend(self, project_ids: Sequence[str], *, replan: Collection[str]) -> tuple[int, int, list[str]]:
         """One batch of active projects: re-forecast those of ``replan``, then queue the weekly status emails
         that are due (so they show the new dates). Returns (re-forecast, status emails queued, projects that
-        could not be re-planned, each with why)."""
+        could not be re-planned, each with why).
+
+        The batch's projects are read whole and dropped at its end, their rows freed by reference counting:
+        the cycle collector is paused meanwhile (its passes over them found nothing and cost a tenth of it)."""
         failed: dict[str, OnboardingError] = {}
-        reforecast = self.reforecast([p for p in project_ids if p in replan], failed=failed)
-        return reforecast, self.weekly_status(project_ids), [_why(pid, error) for pid, error in failed.items()]
+        with cycle_collector_paused():
+            reforecast = self.reforecast([p for p in project_ids if p in replan], failed=failed)
+            queued = self.weekly_status(project_ids)
+        return reforecast, queued, [_why(pid, error) for pid, error in failed.items()]
 
     def reforecast(self, project_ids: Sequence[str], *, failed: dict[str, OnboardingError] | None = None) -> int:
         """Re-forecast these projects, read together and written in one transaction (``reforecast_many``);
@@ -298,48 +303,52 @@ class SweepService:
         ready = self._waiting_on_nothing(ready)
         done = 0
         for start in range(0, len(ready), BATCH):
-            batch = ready[start : start + BATCH]
-            # as stored: an action needs no date, and completing the task re-forecasts the project as of today
-            projects = {p.id: p for p in self._projects.stored_many(sorted({pid for pid, _ in batch}))}
-            changes: list[TaskChange] = []
-            # asked again of what was read (``_waiting_on_nothing`` asked the stored states): a task whose
-            # predecessor's action failed just now, or was reopened since, runs no action before its time
-            progress: dict[str, dict[str, TaskProgress]] = {}
-            for project_id, task_key in batch:
-                project = projects.get(project_id)
-                if project is None:
-                    continue
-                after = progress.setdefault(project_id, dict(project.progress))
-                if waiting_for(self._projects.blueprint_of(project).graph, after, task_key, Action.complete):
-                    continue  # its predecessors are not done: left pending, its action not run before its time
-                found = self._automation(project, task_key)
-                if found is None:
-                    continue
-                action, messages = found
-                if not isinstance(action, EmailAction):
-                    payload = {
-                        **action.payload,
-                        "event": "task_ready",
-                        "project_id": project.id,
-                        "external_id": project.external_id,
-                        "customer": project.customer,
-                        "task": task_key,
-                    }
-                    try:
-                        self._webhooks.post(
-                            action.url,
-                            payload,
-                            idempotency_key=f"webhook:{project.id}:{task_key}",
-                            timeout_seconds=action.timeout_seconds,
-                        )
-                    except (TemporaryDeliveryError, PermanentDeliveryError):
-                        continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
-                changes.append(TaskChange(project_id, task_key, messages))
-                after[task_key] = TaskProgress(TaskState.done)
-            # one the lifecycle's date rules refuse is left pending
-            read = [projects[c.project_id] for c in changes]
-            done += len(self._projects.change_tasks(changes, Action.complete, by="engine", read=read))
+            with cycle_collector_paused():  # as ``attend``: a batch's projects read whole, then dropped
+                done += self._automate_batch(ready[start : start + BATCH])
         return done
+
+    def _automate_batch(self, batch: Sequence[tuple[str, str]]) -> int:
+        """``automate``'s one batch: its tasks completed (those the lifecycle refuses left pending)."""
+        # as stored: an action needs no date, and completing the task re-forecasts the project as of today
+        projects = {p.id: p for p in self._projects.stored_many(sorted({pid for pid, _ in batch}))}
+        changes: list[TaskChange] = []
+        # asked again of what was read (``_waiting_on_nothing`` asked the stored states): a task whose
+        # predecessor's action failed just now, or was reopened since, runs no action before its time
+        progress: dict[str, dict[str, TaskProgress]] = {}
+        for project_id, task_key in batch:
+            project = projects.get(project_id)
+            if project is None:
+                continue
+            after = progress.setdefault(project_id, dict(project.progress))
+            if waiting_for(self._projects.blueprint_of(project).graph, after, task_key, Action.complete):
+                continue  # its predecessors are not done: left pending, its action not run before its time
+            found = self._automation(project, task_key)
+            if found is None:
+                continue
+            action, messages = found
+            if not isinstance(action, EmailAction):
+                payload = {
+                    **action.payload,
+                    "event": "task_ready",
+                    "project_id": project.id,
+                    "external_id": project.external_id,
+                    "customer": project.customer,
+                    "task": task_key,
+                }
+                try:
+                    self._webhooks.post(
+                        action.url,
+                        payload,
+                        idempotency_key=f"webhook:{project.id}:{task_key}",
+                        timeout_seconds=action.timeout_seconds,
+                    )
+                except (TemporaryDeliveryError, PermanentDeliveryError):
+                    continue  # stays pending: tried again next sweep, visible as overdue if it keeps failing
+            changes.append(TaskChange(project_id, task_key, messages))
+            after[task_key] = TaskProgress(TaskState.done)
+        # one the lifecycle's date rules refuse is left pending
+        read = [projects[c.project_id] for c in changes]
+        return len(self._projects.change_tasks(changes, Action.complete, by="engine", read=read))
 
     def _waiting_on_nothing(self, ready: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """The tasks of ``ready`` whose predecessors are done, or are ready tasks before them (each project's
