@@ -9,6 +9,7 @@ database is, says where it looked instead of making an empty one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -131,6 +132,41 @@ def test_eight_processes_started_together_on_a_new_sqlite_folder_all_succeed(tmp
         check=True,
     )
     assert sorted(p["external_id"] for p in json.loads(listed.stdout)) == sorted(f"CRM-{n}" for n in range(PROCESSES))
+
+
+_OPEN = """
+import sys
+from onboarding.adapters.store.sql import open_database
+open_database("sqlite:///" + sys.argv[1]).dispose()
+"""
+
+
+def test_a_new_sqlite_file_is_first_opened_by_one_process_at_a_time(tmp_path: Path) -> None:
+    """The first connection to a new file turns WAL on, which two processes doing at once can be refused at once
+    ("database is locked", seen one run in many with eight processes above): it waits for the folder's lock, and
+    a file already written does not."""
+    database = tmp_path / "onboarding.db"
+    env = environment(tmp_path)
+    folder = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # as another process opening the new file would hold it
+        opening = subprocess.Popen(
+            [sys.executable, "-c", _OPEN, str(database)], env=env, stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(5)  # time enough to import and open on a busy machine
+        assert opening.poll() is None, opening.communicate()[1]
+        assert not database.exists() or database.stat().st_size == 0
+    finally:
+        os.close(folder)  # the lock let go: the waiting process opens and migrates the file
+    _out, err = opening.communicate(timeout=120)
+    assert opening.returncode == 0, err
+    assert database.stat().st_size > 0
+    again = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(again, fcntl.LOCK_EX)
+        subprocess.run([sys.executable, "-c", _OPEN, str(database)], env=env, check=True, timeout=60)
+    finally:
+        os.close(again)
 
 
 READ_OR_CHANGE = [["list"], ["report", "portfolio"], ["sweep", "--no-deliver"], ["complete", "CRM-1", "kickoff_call"]]

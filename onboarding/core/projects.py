@@ -468,9 +468,9 @@ def as_of(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, tod
 def redated_tasks(stored: Sequence[TaskRecord], plan: Plan) -> tuple[TaskRecord, ...]:
     """The stored task rows with the dates ``plan`` gives them, for a plan of the same progress: the rows
     ``task_records`` would make of it (progress unchanged, so the targets, nudge counters and blueprint fields
-    are as stored), each row kept as it is where its dates did not move. A project is read as of today far more often than it
-    changes (a status email, a page), and most of its rows keep their dates: rows made anew cost as much as
-    the plan."""
+    are as stored), each row kept as it is where its dates did not move. A project is read as of today far
+    more often than it changes (a status email, a page), and most of its rows keep their dates: rows made
+    anew cost as much as the plan."""
     previous = {t.key: t for t in stored}
     out: list[TaskRecord] = []
     for planned in plan.tasks:

@@ -15,8 +15,9 @@ import fcntl
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from functools import cache
 from operator import attrgetter
@@ -291,11 +292,15 @@ def open_database(url: str, *, create: bool = True, upgrade: bool = False) -> En
         raise missing
     engine = make_engine(url)
     try:
-        current = _current_revision(engine)
-        if current != _head_revision():
-            if current is not None and not upgrade:
-                raise _out_of_date(current)
-            migrate(engine)
+        # A new SQLite file is still in rollback mode until its first connection turns WAL on; two processes
+        # doing that at once can be refused at once ("database is locked": SQLite does not wait where waiting
+        # could deadlock). Processes started together on a new folder open it one at a time.
+        with _folder_lock(engine) if _new_sqlite_file(engine) else nullcontext():
+            current = _current_revision(engine)
+            if current != _head_revision():
+                if current is not None and not upgrade:
+                    raise _out_of_date(current)
+                migrate(engine)
     except StoreUnavailable:
         engine.dispose()
         raise
@@ -377,18 +382,44 @@ def _revision_of(connection: Connection) -> str | None:
     return revision
 
 
+_SQLITE_HEADER = 100  # bytes: a SQLite file shorter than its header has never been written
+
+
+def _new_sqlite_file(engine: Engine) -> bool:
+    """Whether the engine's SQLite file is missing or has never been written (no header yet)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return False
+    try:
+        return Path(database).stat().st_size < _SQLITE_HEADER
+    except FileNotFoundError:
+        return True
+
+
+_held = threading.local()  # the folders this thread holds the lock of (``_folder_lock`` is re-entrant)
+
+
 @contextmanager
 def _folder_lock(engine: Engine) -> Iterator[None]:
-    """On SQLite, an exclusive lock on the database file's folder while the schema is brought up to date."""
+    """On SQLite, an exclusive lock on the database file's folder while a new file is first opened and while
+    the schema is brought up to date; re-entrant within a thread (``open_database`` holds it around
+    ``migrate``)."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    descriptor = os.open(Path(database).parent, os.O_RDONLY)
+    folder = str(Path(database).resolve().parent)
+    held: set[str] = _held.__dict__.setdefault("folders", set())
+    if folder in held:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
+        held.add(folder)
         yield
     finally:
+        held.discard(folder)
         os.close(descriptor)  # closing releases the lock
 
 
