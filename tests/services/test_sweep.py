@@ -203,6 +203,21 @@ def test_a_ready_automated_task_runs_its_action_and_completes(stores: Stores, tm
     assert world.sweep.run().automated == 0
 
 
+def _launched_with_hooks(stores: Stores, tmp_path: Path, tasks: list[dict[str, Any]]) -> tuple[World, str]:
+    """A world with one project of a blueprint of these tasks (a CSM, an engineer and a customer admin), kicked
+    off on 2026-12-07: the world and the project's id."""
+    path = tmp_path / "hooked.yaml"
+    path.write_text(yaml.safe_dump(blueprint_data(tasks), sort_keys=False))
+    world = World(stores, tmp_path)
+    people = {
+        "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
+        "engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York"),
+        "admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
+    }
+    launched = world.projects.launch(str(path), customer="Acme", kickoff_on=D("2026-12-07"), bindings=people)
+    return world, launched.project.id
+
+
 def test_an_automated_task_waiting_for_its_predecessors_runs_no_action_until_they_are_done(
     stores: Stores, tmp_path: Path
 ) -> None:
@@ -220,15 +235,7 @@ def test_an_automated_task_waiting_for_its_predecessors_runs_no_action_until_the
         },
         {"key": "first_use", "title": "First use", "owner": "admin", "depends_on": ["sync_hris"]},
     ]
-    path = tmp_path / "hooked.yaml"
-    path.write_text(yaml.safe_dump(blueprint_data(tasks), sort_keys=False))
-    world = World(stores, tmp_path)
-    people = {
-        "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
-        "engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York"),
-        "admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
-    }
-    pid = world.projects.launch(str(path), customer="Acme", kickoff_on=D("2026-12-07"), bindings=people).project.id
+    world, pid = _launched_with_hooks(stores, tmp_path, tasks)
     for day in ("2026-12-04", "2026-12-07", "2026-12-08"):
         world.clock.set(D(day))
         assert world.sweep.run().automated == 0
@@ -255,15 +262,7 @@ def test_an_automated_task_after_one_whose_webhook_failed_runs_no_action_that_sw
     ]
     for task in tasks[1:]:
         task["action"] = hook
-    path = tmp_path / "chained.yaml"
-    path.write_text(yaml.safe_dump(blueprint_data(tasks), sort_keys=False))
-    world = World(stores, tmp_path)
-    people = {
-        "csm": Person("Dana Ruiz", "dana@vendor.example", "America/Los_Angeles"),
-        "engineer": Person("Ivo Petrov", "ivo@vendor.example", "America/New_York"),
-        "admin": Person("Lee Park", "lee@acme.example", "America/Chicago"),
-    }
-    pid = world.projects.launch(str(path), customer="Acme", kickoff_on=D("2026-12-07"), bindings=people).project.id
+    world, pid = _launched_with_hooks(stores, tmp_path, tasks)
     world.clock.set(D("2026-12-07"))
     world.projects.change_task(pid, "kickoff_call", Action.complete)
     world.webhooks.failures.append(TemporaryDeliveryError("the receiver is down"))
