@@ -536,23 +536,14 @@ class ProjectService:
                 reason=reason,
                 project_state=project.state,
             )
-            updated = {**project.progress, task_key: progress}
-            state = project_state_after(updated, bp.graph, project.state)
-            tasks = tuple(
-                replace(
-                    t, state=updated[t.key].state, started_on=updated[t.key].started_on, done_on=updated[t.key].done_on
-                )
-                if t.key in updated
-                else t
-                for t in project.tasks
+            state = project_state_after({**project.progress, task_key: progress}, bp.graph, project.state)
+            changed = replace(
+                project.task(task_key), state=progress.state, started_on=progress.started_on, done_on=progress.done_on
             )
             if action is Action.reopen:  # open work again: its nudges start afresh with its owner
-                tasks = tuple(
-                    replace(t, due_version=t.due_version + 1, nudges_sent=0, last_nudged_on=None)
-                    if t.key == task_key
-                    else t
-                    for t in tasks
-                )
+                changed = replace(changed, due_version=changed.due_version + 1, nudges_sent=0, last_nudged_on=None)
+            # only the task changed is a new row: the others' progress is as stored
+            tasks = tuple(changed if t.key == task_key else t for t in project.tasks)
             return replace(project, tasks=tasks, state=state), [event]
 
         return change
@@ -1006,9 +997,9 @@ class ProjectService:
         status emails of the milestones it completed: the project after, its new events and the emails to queue
         with it (``messages`` first).
 
-        The change is made on the project as of today (``as_of``: its late work's dates moved since they were
-        stored), as its readers saw it and the lifecycle's date rules must see it. When it is not re-forecast
-        after (a hold, a note), that move is written with it, and a window jump with its event and alert (the
+        The project after is the project as of today (``as_of``: its late work's dates moved since they were
+        stored) changed, as its readers saw it. When it is not re-forecast after (a hold, a note), that move is
+        written with it, and a window jump with its event and alert (the
         drift of late work is no news in the history beside a note): a held project keeps the dates it was held
         with (a hold dated back only says since when it was held), and a go-live is never written moved without
         its alert.
@@ -1016,14 +1007,17 @@ class ProjectService:
         queued: list[OutgoingMessage] = list(messages)
         new_events: list[Event] = []
         today_project = project
-        if moved_since_stored(project, today=self._clock.today()):
-            if reforecast:
-                today_project = self.as_of_today(project)  # the re-forecast after the change alerts on a move
-            else:
-                with contextlib.suppress(OnboardingError):  # no safe launch as of today: the plan as stored
-                    today_project, new_events, alerts = self._reforecast(project, project, loaded, record_moves=False)
-                    queued += alerts
+        moved = moved_since_stored(project, today=self._clock.today())
+        if moved and not reforecast:
+            with contextlib.suppress(OnboardingError):  # no safe launch as of today: the plan as stored
+                today_project, new_events, alerts = self._reforecast(project, project, loaded, record_moves=False)
+                queued += alerts
+        # A change reads no planned date (the lifecycle's rules weigh progress, kickoff and today), and the
+        # re-forecast after it dates every task anew: the project as stored will do, the plan of its dates as of
+        # today is made only for a change that ends the project, which no re-forecast follows.
         changed, change_events = change(today_project, loaded)
+        if moved and reforecast and changed.state in ENDED:
+            changed, change_events = change(self.as_of_today(project), loaded)
         new_events += change_events
         if reforecast and changed.state not in ENDED:
             changed, plan_events, alerts = self._reforecast(project, changed, loaded)

@@ -215,6 +215,26 @@ def test_a_task_done_late_keeps_the_date_it_was_expected_by(store) -> None:  # t
     assert (reopened.due_version, reopened.nudges_sent, reopened.last_nudged_on) == (task.due_version + 1, 0, None)
 
 
+def test_the_change_that_ends_a_late_project_keeps_its_dates_as_of_that_day(store) -> None:  # type: ignore[no-untyped-def]
+    # no re-forecast follows the last task's completion: the project ends with the dates its readers saw that day
+    clock = FixedClock(D("2026-12-07"))
+    svc = service(store, clock)
+    pid = launch(svc).project.id
+    *first, last = sorted(svc.get(pid).tasks, key=lambda t: t.position)
+    for task in first:
+        svc.change_task(pid, task.key, Action.complete, force=True, reason="done early")
+    clock.set(D("2027-06-01"))  # the last task is late: its dates as of today moved since they were stored
+    seen = svc.get(pid)
+    assert seen.task(last.key).start_on > svc.stored_many([pid])[0].task(last.key).start_on
+    ended = svc.change_task(pid, last.key, Action.complete, force=True, reason="done late")
+    assert ended.state is ProjectState.completed and svc.get(pid).state is ProjectState.completed
+
+    def dates(project):  # type: ignore[no-untyped-def]
+        return [(t.key, t.start_on, t.due_on, t.late_due_on) for t in project.tasks]
+
+    assert dates(svc.get(pid)) == dates(ended) == dates(seen)
+
+
 def test_hold_stops_work_until_resumed(store) -> None:  # type: ignore[no-untyped-def]
     svc = service(store, FixedClock(D("2026-12-07")))
     pid = launch(svc).project.id
