@@ -93,7 +93,7 @@ class OutboxService:
             if missing:
                 raise _not_found(missing)
             left = tuple(e for e in named if e.state not in RESENDABLE)
-        requeued = self._records.requeue(query, at=self._clock.now())
+        requeued = self._records.requeue(query)
         return Resent(tuple(requeued), left)
 
     def _query(

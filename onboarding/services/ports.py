@@ -395,9 +395,11 @@ class OutboxRecords(Protocol):
         """The matching messages, oldest first, at most ``limit``, and how many match in all."""
         ...
 
-    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
-        """Put the matching failed and held messages back in line, due at ``at`` (recipients as they are: those a
-        partial delivery reached were taken off); the others are left as they are. Returns the ids put back."""
+    def requeue(self, query: OutboxQuery) -> list[int]:
+        """Put the matching failed and held messages back in line, due from when each was queued: the next sweep
+        delivers them, whatever instant it acts as of (a catch-up as of an earlier hour too). Recipients as they
+        are: those a partial delivery reached were taken off. The others are left as they are. Returns the ids
+        put back."""
         ...
 
 

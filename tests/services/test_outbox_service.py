@@ -46,6 +46,9 @@ def test_list_show_and_resend_are_the_same_on_every_store(store: InMemoryProject
     assert service.retry().requeued == (second.id,)
     assert service.retry().requeued == ()
     assert [e.state for e in service.list().entries] == ["pending", "pending", "sent", "pending"]
+    # due from when each was queued: the next sweep sends them, even one as of an hour before they were put back
+    due = outbox.claim(now=START + timedelta(hours=1), worker="next", limit=10, lease=LEASE)
+    assert [m.id for m in due] == [first.id, second.id]
     with pytest.raises(MessageNotFound) as missing:
         service.retry([first.id, 999])
     assert missing.value.codes == ["message-not-found"]

@@ -74,7 +74,7 @@ def test_emails_alone_never_read_endpoints_and_webhooks_are_signed_with_the_real
     assert report.failed == 1 and Endpoints.reads == 1 and posts.posts == []
     (message,) = [m for m in store.outbox.values() if m.kind is MessageKind.webhook]
 
-    box.requeue(OutboxQuery(states=("failed",)), at=clock.now())
+    box.requeue(OutboxQuery(states=("failed",)))
     assert dispatcher.deliver_due().sent == 1
     ((posted_to, body, headers),) = posts.posts
     assert posted_to == endpoint.url == "https://crm.example/h" and headers["webhook-timestamp"] == "1800000000"

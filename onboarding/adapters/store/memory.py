@@ -418,11 +418,12 @@ class InMemoryOutbox:
         found = [self._entry(key) for key in self.store.outbox if self._matches(key, query)]
         return (found if limit is None else found[:limit]), len(found)
 
-    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
+    def requeue(self, query: OutboxQuery) -> list[int]:
         keys = [k for k in self.store.outbox if self._matches(k, query) and self._row(k)["status"] in RESENDABLE]
         for key in keys:
             self.store.suppressed.pop(key, None)  # put back in line by hand: delivered even if its project ended
-            self._row(key).update(status="pending", next_attempt_at=at, claimed_by=None)
+            due = self.store.queued_at.get(key, datetime.min.replace(tzinfo=UTC))  # due from when it was queued
+            self._row(key).update(status="pending", next_attempt_at=due, claimed_by=None)
         return sorted(self._row(key)["id"] for key in keys)
 
     def _matches(self, key: str, query: OutboxQuery) -> bool:

@@ -302,12 +302,12 @@ class SqlOutbox:
                 statement = statement.limit(limit)
             return [_entry(r._mapping) for r in connection.execute(statement)], int(total)
 
-    def requeue(self, query: OutboxQuery, *, at: datetime) -> list[int]:
+    def requeue(self, query: OutboxQuery) -> list[int]:
         with writing(self.engine) as connection:
             statement = (
                 update(outbox)
                 .where(*_matching(query), outbox.c.status.in_(RESENDABLE))
-                .values(status="pending", next_attempt_at=at, claimed_by=None)
+                .values(status="pending", next_attempt_at=outbox.c.created_at, claimed_by=None)
                 .returning(outbox.c.id)
             )
             return sorted(int(i) for i in connection.execute(statement).scalars())
