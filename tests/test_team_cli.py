@@ -106,7 +106,8 @@ def test_the_customers_own_calendar_on_the_command_line(data: Path) -> None:
     document = json.loads(plan.output)  # type: ignore[attr-defined]
     assert document["calendars"]["customer"]["country"] == "CA"
     planned = {t["key"]: t["due_on"] for t in document["tasks"]}
-    assert planned == {t["key"]: t["due_on"] for t in status["tasks"]}
+    # what each task was expected by at launch: the status's own dates move with today once work is late
+    assert planned == {t["key"]: t["target_due_on"] for t in status["tasks"]}
 
 
 def test_bad_customer_calendar_inputs_are_all_said_at_once_and_nothing_is_stored(data: Path) -> None:
