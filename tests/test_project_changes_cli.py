@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,11 +24,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ONBOARDING_SECRET_KEY", "a-secret-key-long-enough-for-the-settings-0123456789")
     engine: Engine = database(Settings())
-    svc = project_service(Settings(), clock=FixedClock(date(2026, 11, 30)), engine=engine)
+    # kicked off on the next Monday of the wall clock's: the commands run on it, and a project late by then would
+    # have news of its own (a go-live moved) beside what they do
+    today = date.today()
+    kickoff_on = today + timedelta(days=7 - today.weekday())
+    svc = project_service(Settings(), clock=FixedClock(today), engine=engine)
     launched = svc.launch(
         PAYROLL,
         customer="Acme",
-        kickoff_on=date(2026, 11, 30),
+        kickoff_on=kickoff_on,
         bindings=PEOPLE,
         pay_schedule="biweekly:2026-01-02",
         external_id="CRM-7",
