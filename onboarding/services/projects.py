@@ -999,10 +999,9 @@ class ProjectService:
 
         The project after is the project as of today (``as_of``: its late work's dates moved since they were
         stored) changed, as its readers saw it. When it is not re-forecast after (a hold, a note), that move is
-        written with it, and a window jump with its event and alert (the
-        drift of late work is no news in the history beside a note): a held project keeps the dates it was held
-        with (a hold dated back only says since when it was held), and a go-live is never written moved without
-        its alert.
+        written with it, and a window jump with its event and alert (the drift of late work is no news in the
+        history beside a note): a held project keeps the dates it was held with (a hold dated back only says
+        since when it was held), and a go-live is never written moved without its alert.
         """
         queued: list[OutgoingMessage] = list(messages)
         new_events: list[Event] = []
