@@ -25,9 +25,25 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
@@ -38,11 +54,15 @@ from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, Queu
 from onboarding.services.projects import UNSUBSCRIBED
 
 runs = Base.metadata.tables[DeliveryRunRow.__tablename__]
+T = TypeVar("T", bound=tuple[Any, ...])
 
 LOCKS = 0x0B0A  # first key of the runs' advisory locks (PostgreSQL); the second is the run's id
 HEARTBEAT = timedelta(seconds=10)  # how often a run on PostgreSQL tells it is alive
 STOPPED = timedelta(minutes=2)  # a heartbeat older than this: the run is gone (its machine froze or vanished)
 _PREFIX = "run:"
+WAITING_STATES = ("pending", "sending")  # the messages not handed over yet: ``tables.WAITING``
+# PostgreSQL's planner, for the rest of a transaction: no sorts, no bitmap scans (``waiting_first``)
+WALK_IN_ORDER = text("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)")
 
 
 def run_name(run_id: int) -> str:
@@ -194,12 +214,12 @@ class SqlOutbox:
             # A live run keeps its claims, however old they look: runs act as of their own instants (a catch-up
             # sweep as of a past day), so the lease is only for claims whose run cannot be told alive.
             alive = [n for n, state in self._run_states(connection).items() if state is Liveness.alive and n != worker]
-            stale = and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease)
-            if alive:
-                stale = and_(stale, or_(outbox.c.claimed_by.is_(None), outbox.c.claimed_by.not_in(alive)))
-            due = and_(outbox.c.next_attempt_at <= now, or_(outbox.c.status == "pending", stale))
-            query = select(outbox).where(due).order_by(outbox.c.id).limit(limit)
+            query = select(outbox).where(due(now=now, lease=lease, sqlite=self._sqlite, alive=alive))
+            query = waiting_first(query).order_by(outbox.c.id).limit(limit)
             if not self._sqlite:
+                # ``waiting_first``'s PostgreSQL form: for this transaction, no plan that reads every due message
+                # and sorts them (after a sweep queues thousands, the statistics do not know them yet)
+                connection.execute(WALK_IN_ORDER)
                 query = query.with_for_update(skip_locked=True)
             rows = [r._mapping for r in connection.execute(query)]
             if rows:
@@ -315,6 +335,37 @@ class SqlOutbox:
     def _set(self, message_id: int, run: str, **values: Any) -> None:
         with writing(self.engine) as connection:
             connection.execute(update(outbox).where(outbox.c.id == message_id, _still_for(run)).values(**values))
+
+
+def due(*, now: datetime, lease: timedelta, sqlite: bool, alive: Sequence[str] = ()) -> ColumnElement[bool]:
+    """The messages a delivery at ``now`` takes: pending ones whose next attempt has come, and claims older than
+    the lease, but for those of the runs ``alive``.
+
+    Written so that ``ix_outbox_waiting`` (the waiting messages alone, in the order they were queued) serves it,
+    and a claim never walks the sent ones: the states are literals in the SQL, from which PostgreSQL proves the
+    partial index holds every row it wants (in a prepared statement's generic plan too); SQLite uses a partial
+    index only when the query names its condition as a term, so it gets that term too (``waiting_first``).
+    """
+    pending, sending = (literal(state, literal_execute=True) for state in WAITING_STATES)
+    stale = and_(outbox.c.status == sending, outbox.c.claimed_at < now - lease)
+    if alive:
+        stale = and_(stale, or_(outbox.c.claimed_by.is_(None), outbox.c.claimed_by.not_in(alive)))
+    wanted = and_(outbox.c.next_attempt_at <= now, or_(outbox.c.status == pending, stale))
+    if not sqlite:
+        return wanted
+    waiting: BindParameter[str] = bindparam("waiting", WAITING_STATES, expanding=True, literal_execute=True)
+    return and_(outbox.c.status.in_(waiting), wanted)
+
+
+def waiting_first(query: Select[T]) -> Select[T]:
+    """``query`` of ``due`` messages read from ``ix_outbox_waiting`` on SQLite, whatever its statistics say.
+
+    A database plans from statistics gathered before the sweep queued its messages or the delivery sent them:
+    walking the whole table in id order, or reading every due message and sorting them, then looked as cheap
+    as walking the waiting ones, and cost a claim more with every message sent or queued. SQLite is told the
+    index (``INDEXED BY``); PostgreSQL, which has no such hint, is kept from sorting within the claim's
+    transaction (``WALK_IN_ORDER``), so it walks an index in id order, the waiting one being the smaller."""
+    return query.with_hint(outbox, "INDEXED BY ix_outbox_waiting", "sqlite")
 
 
 def _still_for(run: str) -> ColumnElement[bool]:

@@ -49,6 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -119,6 +120,7 @@ def make_engine(url: str) -> Engine:
             if not folder.is_dir():
                 raise _unusable_folder(folder, NotADirectoryError(20, "Not a directory"))
         engine = _create_engine(url, parsed, connect_args={"timeout": 30})
+        engine.dialect.statement_compiler = _SQLiteCompiler
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -141,6 +143,15 @@ def make_engine(url: str) -> Engine:
         return engine
     connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
     return _create_engine(url, parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+class _SQLiteCompiler(SQLiteCompiler):
+    """SQLAlchemy's SQLite compiler, which also writes a table's hint (``Select.with_hint(table, "INDEXED BY
+    ix_name", "sqlite")``) after its name: SQLite then reads that index or refuses the query, whatever its
+    statistics (``outbox.waiting_first``)."""
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
 
 
 def _parse_url(url: str) -> URL:

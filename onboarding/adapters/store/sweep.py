@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, insert, or_, select, text, update
 
+from onboarding.adapters.store.outbox import due, waiting_first
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows
 from onboarding.adapters.store.sql import (
     _insert,
@@ -423,11 +424,11 @@ class SqlSweepStore:
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
-        due = and_(
-            outbox.c.next_attempt_at <= now,
-            or_(outbox.c.status == "pending", and_(outbox.c.status == "sending", outbox.c.claimed_at < now - lease)),
+        query = waiting_first(
+            select(outbox.c.kind, outbox.c.recipients, outbox.c.cc, outbox.c.subject).where(
+                due(now=now, lease=lease, sqlite=self.engine.dialect.name == "sqlite")
+            )
         )
-        query = select(outbox.c.kind, outbox.c.recipients, outbox.c.cc, outbox.c.subject).where(due)
         with self.engine.connect() as connection:
             return [
                 MessageLine(kind, tuple(p["email"] for p in (*to, *(cc or ()))), subject)

@@ -44,6 +44,7 @@ READY_AUTOMATED = "kind = 'automated' AND state = 'pending'"
 DONE_LATE = "state = 'done' AND done_on > target_due_on"
 LAUNCHED = "launch AND state = 'done'"
 BLOCKED = "state = 'blocked'"
+WAITING = "status IN ('pending', 'sending')"  # the outbox's messages not handed over yet
 
 
 class Base(DeclarativeBase):
@@ -451,6 +452,9 @@ class OutboxRow(Base):
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The messages waiting to go, in the order they were queued: a claim walks these, never the history of
+        # sent messages, which grows for as long as the engine runs (0028).
+        Index("ix_outbox_waiting", "id", sqlite_where=text(WAITING), postgresql_where=text(WAITING)),
         # the weekly status emails already queued, per project and recipient, from the index alone
         Index("ix_outbox_status_sent", "project_id", "kind", "key_reason", "key_email", "key_on"),
     )
