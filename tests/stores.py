@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from onboarding.adapters.store.memory import InMemoryProjectStore
 from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
@@ -83,3 +84,18 @@ def migrated(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Engin
         migrate(engine)
         return engine
     return _fresh_postgres(request.getfixturevalue("postgres_url"))
+
+
+def statements_sent(engine: Engine, ask: Callable[[], object]) -> list[tuple[str, Any]]:
+    """Every statement ``ask`` sends through ``engine``, with its parameters, in order (to read their plans)."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        ask()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return sent

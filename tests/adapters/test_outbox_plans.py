@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, text, update
+from sqlalchemy import Engine, insert, text, update
 
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.sql import outbox
 from onboarding.adapters.store.sweep import SqlSweepStore
+from tests.stores import statements_sent
 
 NOW = datetime(2027, 3, 16, 17, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=10)
@@ -77,16 +78,7 @@ def plan_of(engine: Engine, ask: Callable[[], object]) -> list[str]:
     """How the first query on the outbox that ``ask`` sends reads it: SQLite's plan lines, or PostgreSQL's plan
     nodes on it (and its sorts), each with the rows it read and threw away (``EXPLAIN ANALYZE``). Explained in a
     transaction that first runs the statements ``ask`` sent before it in its own (the planner's settings)."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        ask()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    sent = statements_sent(engine, ask)
     at = next(i for i, (statement, _) in enumerate(sent) if "FROM outbox" in statement)
     (statement, parameters), before = sent[at], [s for s in sent[:at] if s[0].startswith("SELECT set_config")]
     with engine.connect() as connection:

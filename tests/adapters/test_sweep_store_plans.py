@@ -11,10 +11,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from onboarding.adapters.store.sql import make_engine, migrate
 from onboarding.adapters.store.sweep import SqlSweepStore
+from tests.stores import statements_sent
 
 
 @pytest.fixture
@@ -26,17 +27,11 @@ def sqlite(tmp_path: Any) -> Engine:
 
 def plans_of(engine: Engine, ask: Callable[[], object]) -> list[str]:
     """The query plan of every query ``ask`` sends, in order (not the connection's own pragmas)."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        ask()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    sent = [
+        (statement, parameters)
+        for statement, parameters in statements_sent(engine, ask)
+        if statement.lstrip().upper().startswith(("SELECT", "WITH"))
+    ]
     with engine.connect() as connection:
         return [
             " / ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
