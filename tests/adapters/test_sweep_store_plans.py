@@ -7,7 +7,7 @@ seconds each sweep; these hold the plans of the questions asked every day.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -51,3 +51,12 @@ def test_the_partial_index_holds_only_pending_automated_tasks(sqlite: Engine) ->
             text("SELECT sql FROM sqlite_master WHERE name = 'ix_tasks_ready_automated'")
         ).scalars()
     assert "WHERE kind = 'automated' AND state = 'pending'" in sql
+
+
+def test_the_digests_of_the_last_days_are_found_by_when_they_were_recorded(sqlite: Engine) -> None:
+    """The nudges table keeps every nudge ever recorded (tens of thousands a day at scale): the sweep's count of
+    each recipient's emails today reads the last two days of it, never the whole history."""
+    since = datetime(2027, 3, 14, 17, 0, tzinfo=UTC)
+    (plan,) = plans_of(sqlite, lambda: SqlSweepStore(sqlite).digests_since(since))
+    assert "USING INDEX ix_nudges_recorded" in plan, plan
+    assert "SCAN nudges" not in plan.replace("SCAN nudges USING", ""), plan

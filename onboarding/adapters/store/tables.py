@@ -412,6 +412,10 @@ class NudgeRow(Base):
     digest_on: Mapped[date | None] = mapped_column(Date)  # the recipient's local day of the digest (0009)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    # The sweep's count of each recipient's emails today reads the last two days' nudges, never the history,
+    # which grows by tens of thousands a day at scale (0029).
+    __table_args__ = (Index("ix_nudges_recorded", "created_at"),)
+
 
 class OutboxRow(Base):
     """An email to deliver, or an outbound event to POST (kind ``webhook``: ``recipients`` holds its endpoint's URL,
