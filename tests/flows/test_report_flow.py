@@ -34,7 +34,7 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
     import asyncio
 
     from prefect import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     report_module = importlib.import_module("onboarding_flows.report")
     portfolio = build_portfolio(tmp_path, projects=3, days=45)
@@ -65,9 +65,14 @@ def test_the_report_flow_writes_emails_and_publishes_the_headline(
         assert body is not None and summary["headline"]["Median time to first value"] in body.get_content()
 
     async def artifact() -> str:
+        # this run's: other tests' report runs publish under the same key on the same server, and the server's
+        # order among them (by id) is no order in time
         async with get_client() as client:
             (found,) = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[report_module.ARTIFACT_KEY])), limit=1
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[report_module.ARTIFACT_KEY]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+                )
             )
             return str(found.data)
 
