@@ -5,8 +5,9 @@ so it grows for as long as the engine runs, while the messages waiting at any on
 time stay few. A claim takes the first waiting messages in the order they were
 queued: found by walking the table in that order, it passed over every sent row
 first, and each claim cost more than the one before (62 ms a claim at 280,000 sent
-messages on SQLite, a fifth of delivery). ``ix_outbox_waiting`` holds the waiting
-messages alone, in their order.
+messages on SQLite; at 250,000 projects delivery went at 1,011 messages a second
+before, 1,713 after). ``ix_outbox_waiting`` holds the waiting messages alone, in
+their order.
 """
 
 from __future__ import annotations
