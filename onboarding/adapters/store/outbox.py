@@ -48,7 +48,7 @@ from sqlalchemy import (
 from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
 from onboarding.adapters.store.sql import events, outbox, writing
-from onboarding.adapters.store.tables import Base, DeliveryRunRow
+from onboarding.adapters.store.tables import WAITING_STATES, Base, DeliveryRunRow
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WebhookDelivery
 from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage, Waiting
 from onboarding.services.projects import UNSUBSCRIBED
@@ -60,7 +60,6 @@ LOCKS = 0x0B0A  # first key of the runs' advisory locks (PostgreSQL); the second
 HEARTBEAT = timedelta(seconds=10)  # how often a run on PostgreSQL tells it is alive
 STOPPED = timedelta(minutes=2)  # a heartbeat older than this: the run is gone (its machine froze or vanished)
 _PREFIX = "run:"
-WAITING_STATES = ("pending", "sending")  # the messages not handed over yet: ``tables.WAITING``
 # PostgreSQL's planner, for the rest of a transaction: no sorts, no bitmap scans (``waiting_first``)
 WALK_IN_ORDER = text("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)")
 
@@ -214,7 +213,7 @@ class SqlOutbox:
             # A live run keeps its claims, however old they look: runs act as of their own instants (a catch-up
             # sweep as of a past day), so the lease is only for claims whose run cannot be told alive.
             alive = [n for n, state in self._run_states(connection).items() if state is Liveness.alive and n != worker]
-            query = select(outbox).where(due(now=now, lease=lease, sqlite=self._sqlite, alive=alive))
+            query = select(outbox).where(due(now=now, lease=lease, alive=alive))
             query = waiting_first(query).order_by(outbox.c.id).limit(limit)
             if not self._sqlite:
                 # ``waiting_first``'s PostgreSQL form: for this transaction, no plan that reads every due message
@@ -337,24 +336,21 @@ class SqlOutbox:
             connection.execute(update(outbox).where(outbox.c.id == message_id, _still_for(run)).values(**values))
 
 
-def due(*, now: datetime, lease: timedelta, sqlite: bool, alive: Sequence[str] = ()) -> ColumnElement[bool]:
+def due(*, now: datetime, lease: timedelta, alive: Sequence[str] = ()) -> ColumnElement[bool]:
     """The messages a delivery at ``now`` takes: pending ones whose next attempt has come, and claims older than
     the lease, but for those of the runs ``alive``.
 
     Written so that ``ix_outbox_waiting`` (the waiting messages alone, in the order they were queued) serves it,
-    and a claim never walks the sent ones: the states are literals in the SQL, from which PostgreSQL proves the
-    partial index holds every row it wants (in a prepared statement's generic plan too); SQLite uses a partial
-    index only when the query names its condition as a term, so it gets that term too (``waiting_first``).
+    and a claim never walks the sent ones: it names the index's condition as a term, with the states literals in
+    the SQL (SQLite uses a partial index only so; PostgreSQL proves from them that the index holds every row it
+    wants, in a prepared statement's generic plan too). ``waiting_first`` has the databases read it.
     """
     pending, sending = (literal(state, literal_execute=True) for state in WAITING_STATES)
+    waiting: BindParameter[str] = bindparam("waiting", WAITING_STATES, expanding=True, literal_execute=True)
     stale = and_(outbox.c.status == sending, outbox.c.claimed_at < now - lease)
     if alive:
         stale = and_(stale, or_(outbox.c.claimed_by.is_(None), outbox.c.claimed_by.not_in(alive)))
-    wanted = and_(outbox.c.next_attempt_at <= now, or_(outbox.c.status == pending, stale))
-    if not sqlite:
-        return wanted
-    waiting: BindParameter[str] = bindparam("waiting", WAITING_STATES, expanding=True, literal_execute=True)
-    return and_(outbox.c.status.in_(waiting), wanted)
+    return and_(outbox.c.status.in_(waiting), outbox.c.next_attempt_at <= now, or_(outbox.c.status == pending, stale))
 
 
 def waiting_first(query: Select[T]) -> Select[T]:

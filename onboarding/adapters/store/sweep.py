@@ -425,9 +425,7 @@ class SqlSweepStore:
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
         query = waiting_first(
-            select(outbox.c.kind, outbox.c.recipients, outbox.c.cc, outbox.c.subject).where(
-                due(now=now, lease=lease, sqlite=self.engine.dialect.name == "sqlite")
-            )
+            select(outbox.c.kind, outbox.c.recipients, outbox.c.cc, outbox.c.subject).where(due(now=now, lease=lease))
         )
         with self.engine.connect() as connection:
             return [

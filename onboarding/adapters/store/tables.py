@@ -44,7 +44,8 @@ READY_AUTOMATED = "kind = 'automated' AND state = 'pending'"
 DONE_LATE = "state = 'done' AND done_on > target_due_on"
 LAUNCHED = "launch AND state = 'done'"
 BLOCKED = "state = 'blocked'"
-WAITING = "status IN ('pending', 'sending')"  # the outbox's messages not handed over yet
+WAITING_STATES = ("pending", "sending")  # the outbox's messages not handed over yet
+WAITING = "status IN ('pending', 'sending')"
 
 
 class Base(DeclarativeBase):
