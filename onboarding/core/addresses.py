@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -81,46 +82,44 @@ def address_problem(address: str) -> tuple[str, str] | None:
 
 
 def _checked(address: str) -> tuple[tuple[str, str] | None, str]:
-    """(why ``address`` cannot be used or None, its canonical form when it can)."""
-    problem = _problem(address)
-    if problem is not None:
-        return problem, address
-    local, _, domain = address.rpartition("@")
-    return None, f"{local}@{_ascii_domain(domain)}"
-
-
-def _problem(address: str) -> tuple[str, str] | None:
+    """(why ``address`` cannot be used, as (message, hint), or None; its canonical form when it can), in one pass."""
     char = control_character(address)
     if char is not None:
-        return f"{address!r} contains the control character {char!r}", "remove it; nothing is sent to a changed address"
+        return (
+            f"{address!r} contains the control character {char!r}",
+            "remove it; nothing is sent to a changed address",
+        ), address
     if address != address.strip(" "):
-        return f"{address!r} has spaces around it", "remove them"
+        return (f"{address!r} has spaces around it", "remove them"), address
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        return f"{address!r} is not an email address", "write it as name@example.com"
+        return (f"{address!r} is not an email address", "write it as name@example.com"), address
     if local.startswith('"'):
-        return f"{address!r} has a quoted local part", "give an address without quotes, such as name@example.com"
+        return (
+            f"{address!r} has a quoted local part",
+            "give an address without quotes, such as name@example.com",
+        ), address
     if not local.isascii():
         return (
             f"{address!r} has a non-ASCII local part, which needs SMTPUTF8",
             "give an ASCII address for this person; only the domain may be non-ASCII",
-        )
+        ), address
     if _DOT_ATOM.fullmatch(local) is None:
         return (
             f"{address!r}: {local!r} is not a plain local part",
             f"use letters, digits, dots (not first, last or doubled) and {ATEXT}",
-        )
+        ), address
     if len(local) > MAX_LOCAL:
-        return f"{address!r}: the local part is longer than {MAX_LOCAL} characters", "give a shorter address"
+        return (f"{address!r}: the local part is longer than {MAX_LOCAL} characters", "give a shorter address"), address
     ascii_domain = _ascii_domain(domain)
     if ascii_domain is None:
         return (
             f"{address!r}: {domain!r} is not a domain name",
             "letters, digits and hyphens in dot-separated labels, such as example.com",
-        )
+        ), address
     if len(local) + 1 + len(ascii_domain) > MAX_ADDRESS:
-        return f"{address!r} is longer than {MAX_ADDRESS} characters", "give a shorter address"
-    return None
+        return (f"{address!r} is longer than {MAX_ADDRESS} characters", "give a shorter address"), address
+    return None, f"{local}@{ascii_domain}"
 
 
 def canonical_address(address: str, *, loc: Loc = (), source: str = "address") -> str:
@@ -151,12 +150,12 @@ def mailbox(name: str, address: str, *, loc: Loc = (), source: str = "address") 
     found = name_problem(name)
     if found is not None:
         problems.append(Problem("invalid-name", found[0], loc, found[1]))
-    found = address_problem(address)
+    found, canonical = _checked(address)
     if found is not None:
         problems.append(Problem("invalid-address", found[0], loc, found[1]))
     if problems:
         raise AddressInvalid(source, tuple(problems))
-    return name.strip(" "), canonical_address(address)
+    return name.strip(" "), canonical
 
 
 def parse_mailbox(text: str, *, loc: Loc = (), source: str = "address") -> tuple[str, str]:
@@ -270,6 +269,7 @@ def known_zone(name: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)  # a few domains recur in every email (the vendor's, each customer's)
 def _ascii_domain(domain: str) -> str | None:
     """The domain in ASCII (A-labels), or None when it is not a host name."""
     if not domain.isascii():
