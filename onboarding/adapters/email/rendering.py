@@ -13,7 +13,8 @@ makes it a ``multipart/mixed`` with the alternative first and each file after it
 
 The templates run under jinja2's ``StrictUndefined`` (a missing context key fails
 loudly instead of printing nothing) and HTML autoescaping; they are compiled once,
-when the renderer is built. The HTML uses tables and inline styles only, since mail
+when the renderer is built, and find the shared macros of their part (``macros.txt.j2``,
+``macros.html.j2``) as ``show``. The HTML uses tables and inline styles only, since mail
 clients strip ``<style>`` blocks.
 
 The MIME is assembled directly with the stdlib's encoders (``binascii``,
@@ -116,6 +117,7 @@ STYLES: Final[dict[str, str]] = {
 _STYLE_REFERENCE = re.compile(r"\{\{ style\.(\w+) \}\}")
 # An http(s) URL in running text; punctuation that ends a sentence or closes a bracket is not part of it.
 _URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}]")
+_NO_BREAK = markupsafe.Markup("&#160;")  # join() escapes what it joins
 _LINK = markupsafe.Markup('<a href="{url}" style="{style}">{url}</a>')  # format() escapes what it fills in
 
 
@@ -137,19 +139,31 @@ def day(value: str) -> str:
     return f"{_WEEKDAYS[parsed.weekday()]} {parsed.day} {_MONTHS[parsed.month - 1]} {parsed.year}"
 
 
+def done_on(item: Mapping[str, Any]) -> str:
+    """The day a task or milestone was done (its due day when that is not known), as an ISO date."""
+    on: str = item.get("done_on") or item["due_on"]
+    return on
+
+
 def done_day(item: Mapping[str, Any]) -> str:
-    """The day a task or milestone was done (its due day when that is not known)."""
-    return day(item.get("done_on") or item["due_on"])
+    """The day a task or milestone was done, as ``day`` writes it."""
+    return day(done_on(item))
 
 
-def day_nb(value: str) -> str:
-    """``day`` with no-break spaces: in HTML a date never breaks across lines, whatever the width."""
-    return day(value).replace(" ", "\u00a0")
+@lru_cache(maxsize=4096)
+def day_nb(value: str) -> markupsafe.Markup:
+    """``day`` with no-break spaces: in HTML a date never breaks across lines, whatever the width.
+
+    Written as the character reference ``&#160;``, the bytes the body's encoding made of a no-break space
+    character, so that an HTML body with no other non-ASCII text is ASCII as it comes from its template and
+    is encoded by a plain copy.
+    """
+    return _NO_BREAK.join(day(value).split(" "))
 
 
-def done_day_nb(item: Mapping[str, Any]) -> str:
+def done_day_nb(item: Mapping[str, Any]) -> markupsafe.Markup:
     """``done_day`` with no-break spaces (HTML)."""
-    return done_day(item).replace(" ", "\u00a0")
+    return day_nb(done_on(item))
 
 
 def is_overdue(task: Mapping[str, Any]) -> bool:
@@ -224,6 +238,24 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
+def _templates() -> dict[MessageKind, tuple[jinja2.Template, jinja2.Template]]:
+    """Each kind's plain-text and HTML templates, compiled, with the shared macros of their part as ``show``.
+
+    The macros are made once and given to the templates as a global rather than imported by each: an
+    ``{% import %}`` finds and checks the macros' template again at every render, which costs about as much
+    as rendering a short email.
+    """
+    environment = _environment()
+    shown = {part: environment.get_template(f"macros.{part}.j2").module for part in ("txt", "html")}
+    return {
+        kind: (
+            environment.get_template(f"{kind.value}.txt.j2", globals={"show": shown["txt"]}),
+            environment.get_template(f"{kind.value}.html.j2", globals={"show": shown["html"]}),
+        )
+        for kind in EMAIL_KINDS
+    }
+
+
 class MessageRenderer:
     """Renders outgoing messages into complete emails from one sender.
 
@@ -260,11 +292,7 @@ class MessageRenderer:
         self._reply_to = _address_list("Reply-To", [(sender.name, sender.email)])
         self._separator = "&" if "?" in unsubscribe_url else "?"
         self._reply_to_lines: dict[str, str] = {}
-        environment = _environment()
-        self._templates: dict[MessageKind, tuple[jinja2.Template, jinja2.Template]] = {
-            kind: (environment.get_template(f"{kind.value}.txt.j2"), environment.get_template(f"{kind.value}.html.j2"))
-            for kind in EMAIL_KINDS
-        }
+        self._templates = _templates()
 
     def unsubscribe_token(self, message: OutgoingMessage) -> str:
         """The signed token naming the message's first addressee and its project."""
