@@ -41,7 +41,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
@@ -416,6 +416,17 @@ class MessageRenderer:
 
 
 # -- headers ------------------------------------------------------------------
+
+
+def _date_header(now: datetime) -> str:
+    """``Date: Tue, 16 Mar 2027 17:00:00 +0000``: to the second, as RFC 5322 writes it (a batch shares it)."""
+    return _date_line(now.replace(microsecond=0), now.utcoffset())
+
+
+@lru_cache(maxsize=8)
+def _date_line(now: datetime, offset: timedelta | None) -> str:
+    """The header of an instant in its own offset (instants that are equal in other offsets are other lines)."""
+    return f"Date: {format_datetime(now)}"
 
 
 def _clean(value: str) -> str:
