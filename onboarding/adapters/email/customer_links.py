@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from onboarding.core.customer_links import (
     LinkKey,
@@ -54,6 +55,14 @@ class CustomerLinkSigner:
         return self._base + path
 
 
+class TaskLinks(NamedTuple):
+    """One task's action pages for one recipient (``links.actions(project_id, key).done`` in templates)."""
+
+    done: str
+    stuck: str
+    snooze: str
+
+
 class RecipientLinks:
     """One email's links, for its one recipient (the engine addresses each customer email to one person)."""
 
@@ -61,6 +70,7 @@ class RecipientLinks:
         self._signer = signer
         self._email = email
         self._tokens: dict[str, str] = {}
+        self._tasks: dict[tuple[str, str], TaskLinks] = {}
 
     def _token(self, project_id: str) -> str:
         if project_id not in self._tokens:
@@ -71,9 +81,15 @@ class RecipientLinks:
         """The status page: **View your onboarding**."""
         return self._signer.url(status_path(self._token(project_id)))
 
-    def action(self, project_id: str, task_key: str, action: str) -> str:
-        """The confirmation page of ``done``, ``stuck`` or ``snooze`` on one task."""
-        return self._signer.url(action_path(self._token(project_id), task_key, action))
+    def actions(self, project_id: str, task_key: str) -> TaskLinks:
+        """The confirmation pages of ``done``, ``stuck`` and ``snooze`` on one task, made once an email (its text
+        and its HTML both list them)."""
+        links = self._tasks.get((project_id, task_key))
+        if links is None:
+            token = self._token(project_id)
+            links = TaskLinks(*(self._signer.url(action_path(token, task_key, a)) for a in TaskLinks._fields))
+            self._tasks[(project_id, task_key)] = links
+        return links
 
     def project_calendar(self, project_id: str) -> str:
         return self._signer.url(project_calendar_path(self._token(project_id)))
