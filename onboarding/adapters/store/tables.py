@@ -45,7 +45,7 @@ DONE_LATE = "state = 'done' AND done_on > target_due_on"
 LAUNCHED = "launch AND state = 'done'"
 BLOCKED = "state = 'blocked'"
 WAITING_STATES = ("pending", "sending")  # the outbox's messages not handed over yet
-WAITING = "status IN ('pending', 'sending')"
+WAITING = "status IN ({})".format(", ".join(f"'{state}'" for state in WAITING_STATES))
 
 
 class Base(DeclarativeBase):
