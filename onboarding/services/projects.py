@@ -537,11 +537,11 @@ class ProjectService:
                 project_state=project.state,
             )
             state = project_state_after({**project.progress, task_key: progress}, bp.graph, project.state)
-            changed = replace(
-                project.task(task_key), state=progress.state, started_on=progress.started_on, done_on=progress.done_on
+            changed = project.task(task_key)._replace(
+                state=progress.state, started_on=progress.started_on, done_on=progress.done_on
             )
             if action is Action.reopen:  # open work again: its nudges start afresh with its owner
-                changed = replace(changed, due_version=changed.due_version + 1, nudges_sent=0, last_nudged_on=None)
+                changed = changed._replace(due_version=changed.due_version + 1, nudges_sent=0, last_nudged_on=None)
             # only the task changed is a new row: the others' progress is as stored
             tasks = tuple(changed if t.key == task_key else t for t in project.tasks)
             return replace(project, tasks=tasks, state=state), [event]
@@ -560,7 +560,7 @@ class ProjectService:
                 until, repeat_every_business_days=bp.blueprint.nudges.repeat_every_business_days, calendar=calendar
             )
             last = task.last_nudged_on if task.last_nudged_on and task.last_nudged_on > held else held
-            tasks = tuple(replace(t, last_nudged_on=last) if t.key == task_key else t for t in project.tasks)
+            tasks = tuple(t._replace(last_nudged_on=last) if t.key == task_key else t for t in project.tasks)
             event = Event(SNOOZED, self._clock.now(), by, task_key, {"until": until.isoformat()})
             return replace(project, tasks=tasks), [event]
 

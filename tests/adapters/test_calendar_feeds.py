@@ -131,7 +131,7 @@ def test_text_is_escaped_and_read_back_unchanged(svc) -> None:  # type: ignore[n
     project = replace(
         project,
         customer=NASTY,
-        tasks=(replace(first, title=NASTY, milestone_title=NASTY), *project.tasks[1:]),
+        tasks=(first._replace(title=NASTY, milestone_title=NASTY), *project.tasks[1:]),
     )
     ics = project_feed(project, visible=lambda t: True, domain=DOMAIN, stamp=STAMP)
     assert b'Acme\\, Inc\\; "Payroll"\\nline two \\\\ <script>' in ics.replace(b"\r\n ", b"")
@@ -151,7 +151,7 @@ def test_the_person_feed_has_each_task_on_its_projected_due_date_and_marks_finis
     project = service.change_task(project.id, "kickoff_call", Action.complete)
     other = launched(svc)
     chosen = [project.task("kickoff_call"), project.task("sign_off_scope")]
-    cancelled = replace(other.tasks[1], state=TaskState.cancelled)
+    cancelled = other.tasks[1]._replace(state=TaskState.cancelled)
     ics = person_feed(
         [(project, chosen), (other, [other.tasks[0], cancelled])],
         calendar_name="Lee's tasks",

@@ -60,7 +60,7 @@ def test_tasks_and_milestones_that_move_from_before_to_after_in_plan_order() -> 
     first, second = p.tasks[0], p.tasks[1]
     later = replace(
         p,
-        tasks=(replace(first, due_on=first.due_on), replace(second, due_on=D("2027-02-10")), *p.tasks[2:]),
+        tasks=(first._replace(due_on=first.due_on), second._replace(due_on=D("2027-02-10")), *p.tasks[2:]),
     )
     changes = date_changes(p, later)
     assert [(m.key, m.before, m.after) for m in changes.tasks] == [(second.key, second.due_on, D("2027-02-10"))]

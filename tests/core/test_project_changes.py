@@ -192,13 +192,39 @@ def test_a_bad_address_or_zone_or_the_same_person_is_refused() -> None:
     assert refused.value.codes == ["binding-unchanged"]
 
 
+def task(key: str, state: TaskState = TaskState.pending) -> TaskRecord:
+    """A task row of its own key and state, every date the kickoff."""
+    return TaskRecord(
+        key=key,
+        position=0,
+        title=key,
+        milestone_key="m",
+        milestone_title="M",
+        owner_role="csm",
+        side="vendor",
+        calendar="vendor",
+        kind="human",
+        duration_business_days=1,
+        customer_visible=True,
+        first_value=False,
+        launch=False,
+        state=state,
+        started_on=None,
+        done_on=None,
+        start_on=KICKOFF,
+        due_on=KICKOFF,
+        target_due_on=KICKOFF,
+        late_due_on=KICKOFF,
+        slack_business_days=0,
+        critical=False,
+    )
+
+
 # -- note --------------------------------------------------------------------------------------------------------
 
 
 def test_a_note_is_an_event_on_the_project_or_a_task() -> None:
-    task = TaskRecord.__new__(TaskRecord)
-    object.__setattr__(task, "key", "kickoff_call")
-    p = project(tasks=(task,))
+    p = project(tasks=(task("kickoff_call"),))
     event = note(p, "  Called the customer  ", at=AT, actor="dana")
     assert (event.kind, event.task_key, event.data) == ("noted", None, {"text": "Called the customer"})
     assert note(p, "ok", task="kickoff_call", at=AT, actor="dana").task_key == "kickoff_call"
@@ -256,32 +282,6 @@ def test_history_refuses_unknown_kinds_and_impossible_filters_all_at_once() -> N
 
 
 def test_closing_a_cancelled_projects_open_tasks_keeps_what_each_was() -> None:
-    def task(key: str, state: TaskState) -> TaskRecord:
-        return TaskRecord(
-            key=key,
-            position=0,
-            title=key,
-            milestone_key="m",
-            milestone_title="M",
-            owner_role="csm",
-            side="vendor",
-            calendar="vendor",
-            kind="human",
-            duration_business_days=1,
-            customer_visible=True,
-            first_value=False,
-            launch=False,
-            state=state,
-            started_on=None,
-            done_on=None,
-            start_on=KICKOFF,
-            due_on=KICKOFF,
-            target_due_on=KICKOFF,
-            late_due_on=KICKOFF,
-            slack_business_days=0,
-            critical=False,
-        )
-
     tasks = (
         task("a", TaskState.done),
         task("b", TaskState.in_progress),

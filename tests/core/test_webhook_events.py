@@ -146,7 +146,7 @@ PROJECT = ProjectRecord(
 
 def done(project: ProjectRecord, *keys: str, on: str = "2026-12-14") -> ProjectRecord:
     tasks = tuple(
-        replace(t, state=TaskState.done, started_on=D(on), done_on=D(on)) if t.key in keys else t for t in project.tasks
+        t._replace(state=TaskState.done, started_on=D(on), done_on=D(on)) if t.key in keys else t for t in project.tasks
     )
     return replace(project, tasks=tasks, updated_at=LATER)
 
@@ -203,14 +203,14 @@ def test_a_task_done_is_task_completed_and_the_last_of_its_milestone_also_milest
 def test_a_milestone_finished_by_a_skip_is_completed_but_a_skipped_task_is_not_task_completed() -> None:
     one = done(PROJECT, "import")
     skipped = replace(
-        one, tasks=tuple(replace(t, state=TaskState.skipped) if t.key == "verify" else t for t in one.tasks)
+        one, tasks=tuple(t._replace(state=TaskState.skipped) if t.key == "verify" else t for t in one.tasks)
     )
     assert types(one, skipped, [Event("task_skipped", LATER, "dana", "verify", {})]) == ["milestone.completed"]
 
 
 def test_a_blocked_task_is_task_stuck_with_its_reason() -> None:
     blocked = replace(
-        PROJECT, tasks=tuple(replace(t, state=TaskState.blocked) if t.key == "import" else t for t in PROJECT.tasks)
+        PROJECT, tasks=tuple(t._replace(state=TaskState.blocked) if t.key == "import" else t for t in PROJECT.tasks)
     )
     (event,) = outbound_events(
         PROJECT, blocked, [Event("task_blocked", LATER, "dana", "import", {"reason": "no census file"})]

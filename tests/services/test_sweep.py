@@ -470,8 +470,7 @@ def random_portfolio(world: World, stores: Stores, tmp_path: Path, rnd: random.R
             last = None if sent == 0 else target + timedelta(days=rnd.randint(0, max(0, (today - target).days)))
             state = rnd.choice([TaskState.in_progress, TaskState.pending, TaskState.blocked, TaskState.done])
             changed.append(
-                replace(
-                    task,
+                task._replace(
                     state=state,
                     target_due_on=target,
                     nudges_sent=sent,

@@ -210,8 +210,8 @@ def seen(world: World, ids: list[str]) -> list[ProjectRecord]:
 
 
 def _undated(task: TaskRecord) -> TaskRecord:
-    return replace(
-        task, start_on=FIRST_DAY, due_on=FIRST_DAY, late_due_on=FIRST_DAY, slack_business_days=0, critical=False
+    return task._replace(
+        start_on=FIRST_DAY, due_on=FIRST_DAY, late_due_on=FIRST_DAY, slack_business_days=0, critical=False
     )
 
 

@@ -27,7 +27,7 @@ def plan_of(*, nasty: bool = False) -> ProjectPlan:
         project = replace(
             project,
             customer=NASTY,
-            tasks=tuple(replace(t, title=f"{NASTY} {t.key}", milestone_title=NASTY) for t in project.tasks),
+            tasks=tuple(t._replace(title=f"{NASTY} {t.key}", milestone_title=NASTY) for t in project.tasks),
         )
     return project_plan(project, today=clock.today(), plan=None)
 

@@ -745,7 +745,7 @@ class InMemorySweepStore:
             )
             project = self.store.projects[n.project_id]
             tasks = tuple(
-                replace(t, nudges_sent=t.nudges_sent + 1, last_nudged_on=n.nudged_on)
+                t._replace(nudges_sent=t.nudges_sent + 1, last_nudged_on=n.nudged_on)
                 if t.key == n.task_key and t.due_version == n.due_version
                 else t
                 for t in project.tasks

@@ -987,7 +987,7 @@ def _event_values(project_id: str, e: Event) -> dict[str, Any]:
     }
 
 
-_TASK_FIELDS = tuple(TaskRecord.__dataclass_fields__)
+_TASK_FIELDS = TaskRecord._fields
 _STATE = _TASK_FIELDS.index("state")
 
 
