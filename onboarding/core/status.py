@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import StatusEmailPolicy, WeeklyDigest, clock_time
@@ -62,8 +62,9 @@ class ProjectStatus:
     go_live_moved_on: date | None = None  # the last day a re-forecast moved the projected go-live
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MilestoneStatus:
+class MilestoneStatus(NamedTuple):
+    """A milestone as the status email weighs it (named tuples: an email's view is made of dozens of them)."""
+
     key: str
     title: str
     customer_visible: bool
@@ -72,8 +73,7 @@ class MilestoneStatus:
     done_on: date | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TaskStatus:
+class TaskStatus(NamedTuple):
     key: str
     title: str
     milestone_key: str
