@@ -60,8 +60,9 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.reports.html import HtmlReportPages, render_report
 from onboarding.adapters.store.reports import SqlReportStore, rebuild_ttfv
 from onboarding.adapters.store.sql import SqlProjectStore, migrate
-from onboarding.core.metrics import Dimension, PortfolioFigure, PortfolioReport, portfolio_members
+from onboarding.core.portfolio import PortfolioFigure, PortfolioReport, portfolio_members
 from onboarding.core.report_view import AT_RISK_SHOWN
+from onboarding.core.ttfv import Dimension
 from onboarding.services.manager_report import MORE_GROUPINGS, ManagerReportService
 from onboarding.services.reports import ReportService
 

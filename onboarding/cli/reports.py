@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.edge import IsoDate, application, cell, console, fail, main, plain
-from onboarding.core.metrics import Dimension, ttfv_row
 from onboarding.core.report_csv import portfolio_csv, ttfv_csv, ttfv_header, ttfv_table_rows
 from onboarding.core.report_view import AT_RISK_SHOWN
+from onboarding.core.ttfv import Dimension, ttfv_row
 from onboarding.errors import OnboardingError
 from onboarding.services.reports import one_report_day
 

@@ -330,7 +330,7 @@ def hold(
 
     ``resumed_on`` is the day the previous hold ended, if there was one. The event
     keeps ``on`` only when it was given; without it, reports take the day of ``at``
-    in the customer's time zone (``metrics.held_periods``).
+    in the customer's time zone (``ttfv.held_periods``).
     """
     _project_target(state, ProjectAction.hold)
     day = on or today

@@ -187,7 +187,7 @@ class ProjectRecord:
         return [t for t in self.tasks if t.state in OPEN and t.target_due_on < today]
 
     def at_risk(self, today: date) -> bool:
-        """At risk as the portfolio report counts it (``core.metrics``): active or on hold, and its projected
+        """At risk as the portfolio report counts it (``core.portfolio``): active or on hold, and its projected
         go-live past the committed one, or a customer task overdue, or a task blocked, or the project on hold."""
         if self.state not in (ProjectState.active, ProjectState.on_hold):
             return False

@@ -4,7 +4,7 @@ Every edge that offers CSV (the command line, the HTTP API) sends these same byt
 so that a spreadsheet or a script reads one format whichever way the report came.
 Lines end in LF; empty figures are empty cells.
 
-Not here: the figures (``metrics``), the table and JSON presentations (the edges).
+Not here: the figures (``ttfv``, ``portfolio``), the table and JSON presentations (the edges).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-from onboarding.core.metrics import TTFV_COLUMNS, PortfolioReport, TtfvReport, portfolio_rows, ttfv_row
+from onboarding.core.portfolio import PortfolioReport, portfolio_rows
+from onboarding.core.ttfv import TTFV_COLUMNS, TtfvReport, ttfv_row
 
 PORTFOLIO_COLUMNS = ("section", "item", "measure", "value")
 

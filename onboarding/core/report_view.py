@@ -15,7 +15,7 @@ fastest) and the share still in flight.
 addresses the weekly email to each manager under the key
 ``report:<ISO week>:<email>``, so a rerun of the same week never sends twice.
 
-Not here: computing the figures (``metrics.py``), charts and HTML (adapters),
+Not here: computing the figures (``ttfv.py``, ``portfolio.py``), charts and HTML (adapters),
 templates and delivery.
 """
 
@@ -35,7 +35,8 @@ from onboarding.core.messages import (
     OutgoingMessage,
     Person,
 )
-from onboarding.core.metrics import PortfolioReport, ProjectAtRisk, RiskReason, TtfvGroup
+from onboarding.core.portfolio import PortfolioReport, ProjectAtRisk, RiskReason
+from onboarding.core.ttfv import TtfvGroup
 
 AT_RISK_IN_EMAIL: Final = 10
 # The most a page or a terminal lists of the projects at risk, most at risk first, with how many there are in all:

@@ -9,7 +9,7 @@ The cause it names is the task on the go-live's chain of predecessors (every tas
 the go-live waits for, directly or through others, and the go-live task itself)
 with the largest own slip: how many days after its target date it finished, or is
 still open past it, where the target is the date it was expected by given when its
-predecessors really finished (``metrics.task_slip_days``, the portfolio report's
+predecessors really finished (``portfolio.task_slip_days``, the portfolio report's
 definition). Only a task that could have been on time counts: one that is done, or
 open with nothing it waits for still unfinished; an open task held up by a late
 predecessor inherits that lateness and is not a cause of its own. Tasks tied on the
@@ -32,7 +32,7 @@ from onboarding.core.graph import TaskGraph
 from onboarding.core.launch import LaunchDecision
 from onboarding.core.lifecycle import FINISHED, Action, TaskState, waiting_for
 from onboarding.core.messages import CauseView, MessageKind, OutgoingMessage, Person, WindowJumpContext
-from onboarding.core.metrics import task_slip_days
+from onboarding.core.portfolio import task_slip_days
 from onboarding.core.projects import ProjectRecord, TaskRecord, project_view
 
 CSM_ROLE = "csm"

@@ -7,7 +7,7 @@ puts one email per manager in the outbox (headline figures in the body, the page
 attached) under the key ``report:<ISO week>:<email>``, so a rerun of the same
 week queues nothing new; ``deliver`` empties the outbox like the sweep does.
 
-Not here: the figures (core/metrics.py, services/reports.py), the wording of
+Not here: the figures (core/ttfv.py, core/portfolio.py, services/reports.py), the wording of
 the headline and the email (core/report_view.py), HTML and charts (adapters),
 the schedule (onboarding_flows/report.py).
 """
@@ -22,7 +22,8 @@ from typing import Protocol
 
 from onboarding.core import report_view
 from onboarding.core.messages import FigureView, Person
-from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport
+from onboarding.core.portfolio import PortfolioReport
+from onboarding.core.ttfv import Dimension, TtfvReport
 from onboarding.services.dispatch import Delivery, DispatchReport
 from onboarding.services.ports import Clock, ProjectStore
 

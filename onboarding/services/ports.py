@@ -18,21 +18,14 @@ from onboarding.core.customer_links import LinkKey
 from onboarding.core.graph import TaskGraph
 from onboarding.core.lifecycle import Event, ProjectState, TaskProgress
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.metrics import (
-    Dimension,
-    PortfolioFigure,
-    PortfolioProject,
-    PortfolioTallies,
-    ProjectAtRisk,
-    TtfvObservations,
-    TtfvRows,
-)
 from onboarding.core.nudges import Digest, Nudge, SentDigest
+from onboarding.core.portfolio import PortfolioFigure, PortfolioProject, PortfolioTallies, ProjectAtRisk
 from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
 from onboarding.core.projects import ProjectRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
 from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamSession
+from onboarding.core.ttfv import Dimension, TtfvObservations, TtfvRows
 from onboarding.core.webhook_events import WebhookEndpoint
 from onboarding.errors import Problem
 
@@ -690,7 +683,7 @@ class ReportStore(Protocol):
         since: date | None = None,
         until: date | None = None,
     ) -> TtfvObservations:
-        """Projects whose start day is in [since, until], observed as of a day (``core.metrics.observe``),
+        """Projects whose start day is in [since, until], observed as of a day (``core.ttfv.observe``),
         possibly grouped (each entry's ``count`` says how many projects it stands for)."""
         ...
 
@@ -720,7 +713,7 @@ class ReportStore(Protocol):
     def portfolio_tallies(
         self, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
     ) -> PortfolioTallies:
-        """The portfolio report's counts as of a day (``core.metrics.portfolio_tallies`` over every project)."""
+        """The portfolio report's counts as of a day (``core.portfolio.portfolio_tallies`` over every project)."""
         ...
 
     def portfolio_at_risk(self, *, as_of: date) -> tuple[ProjectAtRisk, ...]:
@@ -729,7 +722,7 @@ class ReportStore(Protocol):
 
     def portfolio_members(self, figure: PortfolioFigure, *, as_of: date, item: str | None) -> tuple[str, ...]:
         """The ids of the projects a figure of the portfolio report counts as of a day, sorted
-        (``core.metrics.portfolio_members`` over every project)."""
+        (``core.portfolio.portfolio_members`` over every project)."""
         ...
 
 

@@ -37,7 +37,6 @@ from onboarding.core.lifecycle import (
     transition,
 )
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.metrics import customer_timezone, held_periods
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.plan_view import ProjectPlan, project_plan
 from onboarding.core.planning import Plan, plan_project, scheduling_calendars
@@ -67,6 +66,7 @@ from onboarding.core.projects import (
 )
 from onboarding.core.status import MilestoneStatus, ProjectStatus, StatusDue, TaskStatus, status_due
 from onboarding.core.team import TeamDefault, resolve_bindings
+from onboarding.core.ttfv import customer_timezone, held_periods
 from onboarding.core.window_jump import window_jump_alert
 from onboarding.errors import (
     ChangeConflict,

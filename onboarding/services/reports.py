@@ -8,7 +8,7 @@ and ``portfolio_projects`` give the ids of the projects behind it (the core's
 ``ttfv_members`` and ``portfolio_members``, held equal to the figures by tests; the
 store lists a portfolio figure's projects without reading every task).
 
-Not here: the figures (core/metrics.py), SQL (adapters/store/reports.py),
+Not here: the figures (core/ttfv.py, core/portfolio.py), SQL (adapters/store/reports.py),
 presentation (cli/, the HTML report).
 """
 
@@ -17,16 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from onboarding.core.metrics import (
-    Dimension,
-    PortfolioFigure,
-    PortfolioReport,
-    TtfvFigure,
-    TtfvReport,
-    ranked_portfolio,
-    ttfv_members,
-    ttfv_report,
-)
+from onboarding.core.portfolio import PortfolioFigure, PortfolioReport, ranked_portfolio
+from onboarding.core.ttfv import Dimension, TtfvFigure, TtfvReport, ttfv_members, ttfv_report
 from onboarding.errors import Problem, ReportInputInvalid
 from onboarding.services.ports import BlueprintSource, Clock, LoadedBlueprint, ReportStore
 

@@ -3,7 +3,7 @@
 Random portfolios are run through the real service (starts, completions, blocks,
 skips, reopens, holds, cancellations, on random days), some go-live commitments
 are moved and recommitted; then, as of several days, ``SqlReportStore.portfolio_tallies``
-(SQL aggregation) must give exactly what ``core.metrics.portfolio_tallies`` folds
+(SQL aggregation) must give exactly what ``core.portfolio.portfolio_tallies`` folds
 from every project read whole (``portfolio_projects``), on SQLite and PostgreSQL.
 """
 
@@ -23,7 +23,7 @@ from onboarding.adapters.store.reports import SqlReportStore
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.adapters.store.tables import Base
 from onboarding.core.lifecycle import Action
-from onboarding.core.metrics import (
+from onboarding.core.portfolio import (
     PortfolioFigure,
     PortfolioTallies,
     RiskReason,

@@ -12,20 +12,17 @@ from hypothesis import strategies as st
 from onboarding.core.blueprint import StartEvent
 from onboarding.core.calendars import CalendarKey, business_calendar
 from onboarding.core.lifecycle import Event
-from onboarding.core.metrics import (
+from onboarding.core.portfolio import PortfolioProject, PortfolioTask, RiskReason, portfolio_report
+from onboarding.core.ttfv import (
     Dimension,
     KaplanMeierPoint,
-    PortfolioProject,
-    PortfolioTask,
     Quantiles,
-    RiskReason,
     TtfvObservations,
     TtfvRows,
     UndoneClosure,
     business_days_between,
     kaplan_meier,
     observe,
-    portfolio_report,
     ttfv_facts,
     ttfv_report,
 )

@@ -9,7 +9,8 @@ import pytest
 
 from onboarding.core import report_view
 from onboarding.core.messages import MessageKind, Person
-from onboarding.core.metrics import Dimension, OnTimeLaunches, Quantiles, RiskReason, SlipBySide, TtfvRows, ttfv_report
+from onboarding.core.portfolio import OnTimeLaunches, RiskReason, SlipBySide
+from onboarding.core.ttfv import Dimension, Quantiles, TtfvRows, ttfv_report
 from tests.adapters.reports import samples
 
 PAT = Person("Pat Lee", "Pat.Lee@Vendor.example")

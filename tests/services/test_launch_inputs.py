@@ -24,11 +24,11 @@ from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
-from onboarding.core.metrics import Dimension
 from onboarding.core.nudges import OverdueTask, Rung, decide_nudges_per_policy, sent_digests
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import plan_project, scheduling_calendars
 from onboarding.core.projects import status_document
+from onboarding.core.ttfv import Dimension
 from onboarding.errors import LaunchConflict, PlanInputInvalid
 from onboarding.services.planning import PlanningService
 from onboarding.services.projects import ProjectService

@@ -11,7 +11,7 @@ from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.memory import InMemoryProjectStore, InMemoryReportStore
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import MessageKind, Person
-from onboarding.core.metrics import Dimension
+from onboarding.core.ttfv import Dimension
 from onboarding.services.manager_report import ManagerReportService
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from onboarding.core.lifecycle import Action
-from onboarding.core.metrics import RiskReason
+from onboarding.core.portfolio import RiskReason
 from tests.services.test_reports import D, World
 
 

@@ -7,14 +7,8 @@ from datetime import date
 import pytest
 
 from onboarding.core.lifecycle import Action
-from onboarding.core.metrics import (
-    Dimension,
-    PortfolioFigure,
-    PortfolioReport,
-    TtfvFigure,
-    TtfvGroup,
-    task_slip_days,
-)
+from onboarding.core.portfolio import PortfolioFigure, PortfolioReport, task_slip_days
+from onboarding.core.ttfv import Dimension, TtfvFigure, TtfvGroup
 from onboarding.errors import ReportInputInvalid
 from tests.services.test_reports import D, World, people
 

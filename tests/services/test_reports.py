@@ -24,7 +24,8 @@ from onboarding.adapters.store.reports import (
 from onboarding.adapters.store.sql import SqlProjectStore
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
-from onboarding.core.metrics import Dimension, Quantiles, RiskReason, observe, ttfv_report
+from onboarding.core.portfolio import RiskReason
+from onboarding.core.ttfv import Dimension, Quantiles, observe, ttfv_report
 from onboarding.errors import ReportInputInvalid, TransitionRefused
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService, one_report_day

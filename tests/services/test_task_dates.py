@@ -9,7 +9,7 @@ import pytest
 from onboarding.adapters.clock import FixedClock
 from onboarding.core.blueprint import StartEvent
 from onboarding.core.lifecycle import Action, ProjectState
-from onboarding.core.metrics import held_periods, ttfv_facts
+from onboarding.core.ttfv import held_periods, ttfv_facts
 from onboarding.errors import TransitionRefused
 from tests.services.test_projects import launch, service
 from tests.services.test_reports import World

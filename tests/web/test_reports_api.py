@@ -13,7 +13,7 @@ from onboarding.bootstrap import Application
 from onboarding.cli import main
 from onboarding.cli.edge import plain
 from onboarding.core.lifecycle import Action
-from onboarding.core.metrics import Dimension
+from onboarding.core.ttfv import Dimension
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.web.conftest import TODAY, Keys
 

@@ -1,6 +1,6 @@
 """The report's charts: matplotlib figures written as inline SVG, each with a title and a text alternative.
 
-Each function takes report values (``core/metrics.py``) and returns a ``Chart``:
+Each function takes report values (``core/ttfv.py``, ``core/portfolio.py``) and returns a ``Chart``:
 the ``<svg>`` markup to put straight into the page (no files, no scripts, no
 fonts to fetch), with a ``<title>`` and a ``<desc>`` that screen readers announce
 and that say in words what the chart shows.
@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from onboarding.core.metrics import KM_HORIZONS, Bottleneck, SlipBySide, TtfvGroup
+from onboarding.core.portfolio import Bottleneck, SlipBySide
 from onboarding.core.report_view import cohort_point_text, cohort_trend_points, group_name, number, percent, shortened
+from onboarding.core.ttfv import KM_HORIZONS, TtfvGroup
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -12,7 +12,7 @@ The template runs under jinja2's ``StrictUndefined`` and HTML autoescaping, like
 the email templates; the SVG markup is the one value marked safe (matplotlib
 writes it, and every text in it is escaped there).
 
-Not here: the figures (``core/metrics.py``), headline figures and wording
+Not here: the figures (``core/ttfv.py``, ``core/portfolio.py``), headline figures and wording
 (``core/report_view.py``).
 """
 
@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 
 from onboarding.adapters.reports import charts
 from onboarding.core import report_view
-from onboarding.core.metrics import TtfvReport
+from onboarding.core.ttfv import TtfvReport
 from onboarding.services.manager_report import ManagerReports
 from onboarding.services.ports import Clock
 

@@ -22,26 +22,21 @@ from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
 from onboarding.core.lifecycle import OPEN, Event, ProjectState, TaskProgress, TaskState
 from onboarding.core.messages import ABOUT_THE_WORK, MessageKind, OutgoingMessage, Person
-from onboarding.core.metrics import (
-    NONE_LABEL,
-    Dimension,
+from onboarding.core.nudges import Digest, Nudge, SentDigest
+from onboarding.core.portfolio import (
     PortfolioFigure,
     PortfolioProject,
     PortfolioTallies,
     PortfolioTask,
     ProjectAtRisk,
-    TtfvObservations,
-    TtfvRows,
-    local_day,
-    observe,
     portfolio_members,
     portfolio_tallies,
 )
-from onboarding.core.nudges import Digest, Nudge, SentDigest
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
 from onboarding.core.team_members import MemberTask, SignInLink, TeamMember, TeamSession
+from onboarding.core.ttfv import NONE_LABEL, Dimension, TtfvObservations, TtfvRows, local_day, observe
 from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (

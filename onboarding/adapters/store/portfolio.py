@@ -21,8 +21,8 @@ from sqlalchemy.orm import aliased
 from onboarding.adapters.store.sql import _matching as project_filters
 from onboarding.adapters.store.tables import BindingRow, ProjectRow
 from onboarding.core.lifecycle import ProjectState
-from onboarding.core.metrics import OWNER_ROLE
 from onboarding.core.portfolio_page import Place, PortfolioFilter, PortfolioRow, PortfolioSort
+from onboarding.core.ttfv import OWNER_ROLE
 from onboarding.services.ports import ProjectQuery
 
 projects = ProjectRow.__table__

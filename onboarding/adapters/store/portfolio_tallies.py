@@ -14,7 +14,7 @@ back, whatever the portfolio's size:
   dependency of each snapshot) and to their finish days;
 - the projects at risk: only the open projects with a reason (a candidate list from
   the indexes), with their overdue customer tasks and blocked tasks, weighed by
-  ``core.metrics.project_at_risk`` itself.
+  ``core.portfolio.project_at_risk`` itself.
 
 The projects behind a figure (a drill-down, ``portfolio_members``) come from the same
 queries: the projects' rows, the launch tasks' index, the slipped tasks.
@@ -23,7 +23,7 @@ Each rule is the core's (``portfolio_tallies`` folds the same counts from every
 project, ``portfolio_members`` lists them); a test holds the two equal over random
 portfolios.
 
-Not here: the ranking, the medians and quantiles (``core.metrics.ranked_portfolio``).
+Not here: the ranking, the medians and quantiles (``core.portfolio.ranked_portfolio``).
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ from sqlalchemy import (
 
 from onboarding.adapters.store.rows import day_reader, driver_rows
 from onboarding.adapters.store.tables import BLOCKED, DONE_LATE, IS_OPEN, LAUNCHED, Base
-from onboarding.core.metrics import (
-    NONE_LABEL,
+from onboarding.core.portfolio import (
     OnTimeLaunches,
     PortfolioFigure,
     PortfolioProject,
@@ -68,6 +67,7 @@ from onboarding.core.metrics import (
     ProjectAtRisk,
     project_at_risk,
 )
+from onboarding.core.ttfv import NONE_LABEL
 
 projects = Base.metadata.tables["projects"]
 tasks = Base.metadata.tables["tasks"]
@@ -99,7 +99,7 @@ def days_between(connection: Connection, later: Any, earlier: Any) -> ColumnElem
 def portfolio_tallies(
     engine: Engine, *, as_of: date, predecessors: Mapping[str, Mapping[str, tuple[str, ...]]]
 ) -> PortfolioTallies:
-    """The counts of ``core.metrics.portfolio_tallies`` over every project, aggregated in the database;
+    """The counts of ``core.portfolio.portfolio_tallies`` over every project, aggregated in the database;
     ``predecessors`` by snapshot id, then task key."""
     with engine.begin() as connection:  # one transaction: the counts agree; the edges are emptied at its end
         if connection.dialect.name == "postgresql":
@@ -221,7 +221,7 @@ def _slipped(connection: Connection, as_of: date) -> Subquery:
 
 
 def portfolio_members(engine: Engine, figure: PortfolioFigure, *, as_of: date, item: str | None) -> tuple[str, ...]:
-    """The ids of the projects a figure of the report counts, sorted (``core.metrics.portfolio_members``): from
+    """The ids of the projects a figure of the report counts, sorted (``core.portfolio.portfolio_members``): from
     the projects' rows, the launch tasks' index or the slipped tasks, never every task."""
     p = projects
     query: Select[Any]
@@ -424,7 +424,7 @@ def _titles(
     connection: Connection, task_keys: set[tuple[str, str]], milestone_keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str, str], str]:
     """The title of each slipped task and milestone: the one in the project with the greatest id that has it
-    (as ``core.metrics.portfolio_tallies`` takes it). One read of the newest project of each blueprint gives
+    (as ``core.portfolio.portfolio_tallies`` takes it). One read of the newest project of each blueprint gives
     almost all of them; a task that project lacks (an older version's) is looked up alone."""
     t, p = tasks, projects
     titles: dict[tuple[str, str, str], str] = {}

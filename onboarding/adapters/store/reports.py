@@ -3,7 +3,7 @@
 The TTFV figures come from the event log. Folding 250,000 projects' events at
 every report would take far longer than the report may, so each project keeps one
 row in ``project_ttfv``: its facts folded from its whole event history by
-``core.metrics.ttfv_facts``, rewritten in the same transaction as every event the
+``core.ttfv.ttfv_facts``, rewritten in the same transaction as every event the
 project appends (``SqlProjectStore.create_many`` and ``save_many`` call
 ``insert_ttfv`` and ``replace_ttfv``). ``rebuild_ttfv`` folds every project's events again from
 scratch (after a change of definition, or to check the read model); a test
@@ -11,14 +11,14 @@ holds the two equal for random histories.
 
 A value (or skip) later undone by a reopen is kept in ``project_ttfv_undone`` with
 the day it was undone, so that a report as of a day gives the figures as they
-stood that day (``core.metrics`` says which day each change counts from).
+stood that day (``core.ttfv`` says which day each change counts from).
 
 The report then reads one narrow row per project in one query (dates as they are
 stored, no ORM objects), plus the undone values that stood on the report's day
 (none for a report as of today), and hands numpy columns to the core. The portfolio report
 reads projects, their tasks and the days their blocks began in three queries.
 
-Not here: the figures themselves (core/metrics.py), which calendar a snapshot
+Not here: the figures themselves (core/ttfv.py, core/portfolio.py), which calendar a snapshot
 uses (services/reports.py).
 """
 
@@ -45,22 +45,18 @@ from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import Person
-from onboarding.core.metrics import (
+from onboarding.core.planning import scheduling_calendars
+from onboarding.core.portfolio import PortfolioFigure, PortfolioProject, PortfolioTallies, PortfolioTask, ProjectAtRisk
+from onboarding.core.projects import ProjectRecord
+from onboarding.core.ttfv import (
     NONE_LABEL,
     OWNER_ROLE,
     Dimension,
-    PortfolioFigure,
-    PortfolioProject,
-    PortfolioTallies,
-    PortfolioTask,
-    ProjectAtRisk,
     TtfvObservations,
     TtfvRows,
     customer_timezone,
     ttfv_facts,
 )
-from onboarding.core.planning import scheduling_calendars
-from onboarding.core.projects import ProjectRecord
 from onboarding.errors import BlueprintInvalid
 
 project_ttfv = Base.metadata.tables["project_ttfv"]
@@ -426,7 +422,7 @@ class SqlReportStore:
         since: date | None = None,
         until: date | None = None,
     ) -> TtfvObservations:
-        """Projects observed as of a day (``core.metrics.observe``'s rule), grouped: those closed by then
+        """Projects observed as of a day (``core.ttfv.observe``'s rule), grouped: those closed by then
         (value reached or skipped) by their packed observation, the others by start day. A few thousand
         rows come back whatever the portfolio's size."""
         t = project_ttfv

@@ -5,7 +5,7 @@ The query takes the command line's options (``by`` repeatable, ``since``, ``unti
 document), or CSV with ``?format=csv`` or ``Accept: text/csv`` (the very bytes of the
 CLI's ``--format csv``). A read key is enough.
 
-Not here: the figures (``ReportService``, ``core/metrics``), the CSV rows (``core/report_csv``).
+Not here: the figures (``ReportService``, ``core/ttfv``, ``core/portfolio``), the CSV rows (``core/report_csv``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from onboarding.core.metrics import Dimension, PortfolioReport, TtfvReport
+from onboarding.core.portfolio import PortfolioReport
 from onboarding.core.report_csv import portfolio_csv, ttfv_csv
+from onboarding.core.ttfv import Dimension, TtfvReport
 from onboarding.web.deps import App, Reader
 
 router = APIRouter(prefix="/reports", tags=["reports"])

@@ -29,7 +29,8 @@ from fastapi.responses import HTMLResponse, Response
 from onboarding.adapters.reports.html import render_report
 from onboarding.bootstrap import Application
 from onboarding.core import report_view
-from onboarding.core.metrics import Dimension, PortfolioFigure, TtfvFigure, TtfvGroup
+from onboarding.core.portfolio import PortfolioFigure
+from onboarding.core.ttfv import Dimension, TtfvFigure, TtfvGroup
 from onboarding.errors import OnboardingError, ProblemsError
 from onboarding.web.team import Manager, render
 

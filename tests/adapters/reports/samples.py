@@ -5,21 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from onboarding.core.metrics import (
+from onboarding.core.portfolio import (
     Bottleneck,
-    Dimension,
-    KaplanMeierPoint,
     OnTimeLaunches,
     PortfolioReport,
     ProjectAtRisk,
-    Quantiles,
     RiskReason,
-    ShareWithin,
     SlipBySide,
-    TtfvGroup,
-    TtfvReport,
     WaitBeforeStart,
 )
+from onboarding.core.ttfv import Dimension, KaplanMeierPoint, Quantiles, ShareWithin, TtfvGroup, TtfvReport
 
 AS_OF = date(2027, 2, 26)
 

@@ -14,7 +14,7 @@ import pytest
 from onboarding.adapters.reports import charts
 from onboarding.adapters.reports.html import render_report, write_report
 from onboarding.core import report_view
-from onboarding.core.metrics import Dimension
+from onboarding.core.ttfv import Dimension
 from onboarding.services.manager_report import ManagerReports
 from tests.adapters.reports import samples
 
@@ -197,7 +197,7 @@ def test_write_report_makes_the_folder(tmp_path: Path) -> None:
 
 def test_a_large_portfolio_gives_a_page_of_the_same_size() -> None:
     from onboarding.adapters.reports import charts
-    from onboarding.core.metrics import Quantiles
+    from onboarding.core.ttfv import Quantiles
 
     days = tuple(sorted(10 + (i * 7919) % 191 for i in range(50_000)))  # 50,000 projects, 10 to 200 days
     big = replace(samples.PAYROLL, reached=len(days), reached_calendar_days=days, calendar_days=Quantiles(90, 140, 180))

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from onboarding.adapters.reports.html import write_report
-from onboarding.core.metrics import Dimension
+from onboarding.core.ttfv import Dimension
 from onboarding.services.manager_report import ManagerReports
 from tests.adapters.reports import samples
 from tests.pages import assert_keyboard_reachable, check_accessibility

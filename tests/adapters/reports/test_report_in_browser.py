@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from onboarding.bootstrap import manager_report_service
 from onboarding.cli import main
 from onboarding.core import report_view
-from onboarding.core.metrics import TtfvGroup
+from onboarding.core.ttfv import TtfvGroup
 from onboarding.services.manager_report import ManagerReports
 from tests.adapters.reports.portfolio import build_portfolio
 from tests.browser import Chromium
