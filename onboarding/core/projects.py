@@ -80,7 +80,8 @@ class TaskRecord(NamedTuple):
     def redated(
         self, *, start_on: date, due_on: date, late_due_on: date, slack_business_days: int, critical: bool
     ) -> TaskRecord:
-        """The row with a plan's dates (``redated_tasks``): ``_replace`` by position, at a third of its cost."""
+        """The row with a plan's dates (``redated_tasks``): ``_replace`` spelled out by position, at three fifths
+        of its cost."""
         return TaskRecord(
             self.key,
             self.position,
