@@ -6,36 +6,25 @@ from dataclasses import replace
 from datetime import date
 
 from onboarding.core.change_preview import date_changes, milestone_due_dates
-from onboarding.core.lifecycle import TaskState
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from tests.core.test_project_changes import project as bare_project
+from tests.core.test_project_changes import task as bare_task
 
 D = date.fromisoformat
 
 
 def task(position: int, key: str, milestone: str, due_on: str) -> TaskRecord:
-    return TaskRecord(
-        key=key,
+    """``test_project_changes``' task row, placed in a milestone and due on ``due_on``, on the critical path."""
+    day = D(due_on)
+    return bare_task(key)._replace(
         position=position,
         title=key.replace("_", " ").title(),
         milestone_key=milestone,
         milestone_title=milestone.title(),
-        owner_role="csm",
-        side="vendor",
-        calendar="vendor",
-        kind="human",
-        duration_business_days=1,
-        customer_visible=True,
-        first_value=False,
-        launch=False,
-        state=TaskState.pending,
-        started_on=None,
-        done_on=None,
-        start_on=D(due_on),
-        due_on=D(due_on),
-        target_due_on=D(due_on),
-        late_due_on=D(due_on),
-        slack_business_days=0,
+        start_on=day,
+        due_on=day,
+        target_due_on=day,
+        late_due_on=day,
         critical=True,
     )
 
