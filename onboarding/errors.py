@@ -135,6 +135,7 @@ REPORT_CODES: dict[str, str] = {
     "invalid-period": "a report's period starts after it ends",
     "conflicting-as-of": "a report asked as of two different days",
     "invalid-group": "a drill-down into a report group given another number of values than the report has groupings",
+    "report-file-not-ours": "a report file path that holds something other than a report page the engine wrote",
 }
 
 # Stable problem codes of the sweep's day and time (documented in README.md, "Running onboardings").
@@ -348,6 +349,10 @@ class TransitionRefused(ProblemsError, ValueError):
 
 class ReportInputInvalid(ProblemsError, ValueError):
     """A report's inputs (its period, say) cannot be met."""
+
+
+class ReportFileRefused(ProblemsError, ValueError):
+    """A report page asked to go where something the engine did not write is: nothing is written there."""
 
 
 class SweepRefused(ProblemsError, ValueError):

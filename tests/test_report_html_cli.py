@@ -28,3 +28,13 @@ def test_an_unreadable_day_is_refused(tmp_path: Path) -> None:
 def test_without_html_or_a_subcommand_the_group_shows_its_help(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report"], env={"ONBOARDING_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 0 and "--html" in result.output and "ttfv" in result.output
+
+
+def test_a_file_the_engine_did_not_write_is_refused_and_kept(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.html"
+    notes.write_text("my notes\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", "--html", str(notes)], env={"ONBOARDING_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2 and "--html" in result.output
+    assert str(notes) in result.output and "not a report" in result.output and "another path" in result.output
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.html"]  # refused before anything is read or made

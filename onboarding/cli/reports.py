@@ -12,11 +12,12 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from onboarding.adapters.reports.html import check_report_path
 from onboarding.cli.edge import IsoDate, application, cell, console, fail, main, plain
 from onboarding.core.report_csv import portfolio_csv, ttfv_csv, ttfv_header, ttfv_table_rows
 from onboarding.core.report_view import AT_RISK_SHOWN
 from onboarding.core.ttfv import Dimension, ttfv_row
-from onboarding.errors import OnboardingError
+from onboarding.errors import OnboardingError, ReportFileRefused
 from onboarding.services.reports import one_report_day
 
 
@@ -25,7 +26,9 @@ from onboarding.services.reports import one_report_day
     "--html",
     "html_path",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the whole report (charts and tables) as one HTML file to open in a browser.",
+    callback=lambda _ctx, _param, path: _report_file(path),
+    help="Write the whole report (charts and tables) as one HTML file to open in a browser (a new file, or one "
+    "the engine wrote before).",
 )
 @click.option(
     "--as-of",
@@ -46,6 +49,18 @@ def report(ctx: click.Context, html_path: Path | None, as_of: date | None) -> No
         click.echo(f"report written to {written.resolve()}")
     elif ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
+
+
+def _report_file(path: Path | None) -> Path | None:
+    """The --html path, refused as bad usage (before anything is read) when it holds a file the engine did not
+    write: the report never goes over one."""
+    if path is not None:
+        try:
+            check_report_path(path)
+        except ReportFileRefused as refused:
+            problem = refused.problems[0]
+            raise click.BadParameter(f"{problem.message} ({problem.hint})") from None
+    return path
 
 
 _FORMATS = click.Choice(["table", "json", "csv"])

@@ -67,7 +67,8 @@ class ReportFigures(Protocol):
 
 class ReportPages(Protocol):
     def write(self, path: Path, reports: ManagerReports) -> Path:
-        """Write the report page to ``path`` (its folder made if needed); returns the path."""
+        """Write the report page to ``path`` (its folder made if needed); returns the path. Refuses
+        (``ReportFileRefused``) a path that holds anything but a report page written there before."""
         ...
 
 

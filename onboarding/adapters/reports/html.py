@@ -18,6 +18,8 @@ Not here: the figures (``core/ttfv.py``, ``core/portfolio.py``), headline figure
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from markupsafe import Markup, escape
 from onboarding.adapters.reports import charts
 from onboarding.core import report_view
 from onboarding.core.ttfv import TtfvReport
+from onboarding.errors import Problem, ReportFileRefused
 from onboarding.services.manager_report import ManagerReports
 from onboarding.services.ports import Clock
 
@@ -57,6 +60,9 @@ def breakable(text: str) -> Markup:
 
 
 _ENVIRONMENT = _environment()
+# What the head of every report page carries (``report.html.j2``): a file without it is not the engine's to replace.
+GENERATOR = '<meta name="generator" content="onboarding report">'
+_HEAD_BYTES = 1024  # the page's head holds it within its first lines
 
 
 class HtmlReportPages:
@@ -98,11 +104,57 @@ def render_report(reports: ManagerReports, *, generated_at: datetime, title: str
 
 
 def write_report(path: Path, reports: ManagerReports, *, generated_at: datetime) -> Path:
-    """Render the report and write it to ``path`` (UTF-8), making its folder if needed."""
-    page = render_report(reports, generated_at=generated_at)
+    """Render the report and write it to ``path`` (UTF-8), making its folder if needed: a new file, or in place of
+    a report page written there before, never of anything else (``check_report_path``).
+
+    The page is written whole beside it first, then put in place in one step (a link, or a rename over an earlier
+    report): a crash leaves the earlier file as it was, never half a page.
+    """
+    check_report_path(path)
+    page = render_report(reports, generated_at=generated_at).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.draft")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(page)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(draft, path)  # a new file: never in place of one made meanwhile
+        except FileExistsError:
+            check_report_path(path)  # made meanwhile: replaced only if it is a report page too
+            os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
     return path
+
+
+def check_report_path(path: Path) -> None:
+    """Refuse (``ReportFileRefused``) a path a report page may not be written to: one that holds anything but a
+    page the engine wrote (which carries ``GENERATOR`` in its head), a folder, or a symbolic link. Nothing is made."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    if path.is_symlink() or not path.is_file():
+        why = "is a symbolic link" if path.is_symlink() else "is not a file"
+    else:
+        with path.open("rb") as file:
+            head = file.read(_HEAD_BYTES)
+        if head.startswith(b"<!DOCTYPE html>") and GENERATOR.encode("ascii") in head:
+            return
+        why = "holds something that is not a report page the engine wrote"
+    raise ReportFileRefused(
+        str(path),
+        (
+            Problem(
+                "report-file-not-ours",
+                f"{path} {why}: the report is not written there",
+                ("html",),
+                "give another path: a new file, or a report the engine wrote before; the engine never writes over "
+                "a file it did not write",
+            ),
+        ),
+    )
 
 
 def _table_name(report: TtfvReport) -> tuple[str, TtfvReport]:

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from onboarding.adapters.reports import charts
-from onboarding.adapters.reports.html import render_report, write_report
+from onboarding.adapters.reports.html import check_report_path, render_report, write_report
 from onboarding.core import report_view
 from onboarding.core.ttfv import Dimension
+from onboarding.errors import ReportFileRefused
 from onboarding.services.manager_report import ManagerReports
 from tests.adapters.reports import samples
 
@@ -193,6 +194,59 @@ def test_write_report_makes_the_folder(tmp_path: Path) -> None:
         generated_at=GENERATED,
     )
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+REPORTS = ManagerReports(samples.BY_BLUEPRINT, samples.BY_MONTH, samples.PORTFOLIO)
+
+
+def test_a_report_replaces_a_report_written_there_before(tmp_path: Path) -> None:
+    path = tmp_path / "report.html"
+    write_report(path, REPORTS, generated_at=GENERATED)
+    write_report(path, REPORTS, generated_at=GENERATED + timedelta(days=7))
+    assert "generated 2027-03-05 07:00 UTC" in path.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # nothing left beside it
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "my notes\n",  # any file of the user's
+        "",  # an empty one
+        "<!DOCTYPE html>\n<html><head><title>Onboarding report</title></head></html>\n",  # a page like it
+    ],
+)
+def test_a_file_the_engine_did_not_write_is_never_overwritten(tmp_path: Path, before: str) -> None:
+    path = tmp_path / "notes.html"
+    path.write_text(before, encoding="utf-8")
+    with pytest.raises(ReportFileRefused) as refused:
+        check_report_path(path)
+    assert str(path) in str(refused.value) and "another path" in str(refused.value)
+    with pytest.raises(ReportFileRefused):
+        write_report(path, REPORTS, generated_at=GENERATED)
+    assert path.read_text(encoding="utf-8") == before
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.html"]  # no half-written page left beside it
+
+
+def test_a_link_or_a_folder_is_not_a_report_file(tmp_path: Path) -> None:
+    report = write_report(tmp_path / "report.html", REPORTS, generated_at=GENERATED)
+    page = report.read_text(encoding="utf-8")
+    link = tmp_path / "latest.html"
+    link.symlink_to(report)
+    folder = tmp_path / "folder.html"
+    folder.mkdir()
+    for path in (link, folder):
+        with pytest.raises(ReportFileRefused):
+            write_report(path, REPORTS, generated_at=GENERATED + timedelta(days=1))
+    assert link.is_symlink() and report.read_text(encoding="utf-8") == page
+    assert list(folder.iterdir()) == []
+
+
+def test_a_new_path_is_checked_and_written(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "report.html"
+    check_report_path(path)  # nothing there: a report may go there
+    assert not path.parent.exists()  # the check makes nothing
+    write_report(path, REPORTS, generated_at=GENERATED)
+    check_report_path(path)  # the engine's own report: may be replaced
 
 
 def test_a_large_portfolio_gives_a_page_of_the_same_size() -> None:
