@@ -36,5 +36,6 @@ def test_a_file_the_engine_did_not_write_is_refused_and_kept(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["report", "--html", str(notes)], env={"ONBOARDING_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2 and "--html" in result.output
     assert str(notes) in result.output and "not a report" in result.output and "another path" in result.output
+    assert "[report-file-not-ours]" in result.output
     assert notes.read_text(encoding="utf-8") == "my notes\n"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.html"]  # refused before anything is read or made

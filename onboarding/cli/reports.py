@@ -59,7 +59,7 @@ def _report_file(path: Path | None) -> Path | None:
             check_report_path(path)
         except ReportFileRefused as refused:
             problem = refused.problems[0]
-            raise click.BadParameter(f"{problem.message} ({problem.hint})") from None
+            raise click.BadParameter(f"{problem.message} ({problem.hint})  [{problem.code}]") from None
     return path
 
 
