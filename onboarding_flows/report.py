@@ -28,8 +28,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from onboarding.adapters.clock import FixedClock, SystemClock
+from onboarding.adapters.reports.html import check_report_path
 from onboarding.core.messages import FigureView
 from onboarding.core.report_view import headline_markdown
+from onboarding.errors import ReportFileRefused
 from onboarding.services.manager_report import ManagerReports, ManagerReportService
 from onboarding.services.ports import Clock
 from onboarding_flows.application import application
@@ -113,6 +115,12 @@ def main() -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, help="Report as of this day (default: today).")
     parser.add_argument("--out", help="Where to write the HTML report.")
     args = parser.parse_args()
+    if args.out:
+        try:
+            check_report_path(Path(args.out))  # before the run: it never writes over a file it did not write
+        except ReportFileRefused as refused:
+            problem = refused.problems[0]
+            parser.error(f"--out: {problem.message} ({problem.hint})  [{problem.code}]")
     summary = report(args.as_of, args.out)
     print(f"report written to {summary['path']}; {summary['queued']} emails queued, delivered {summary['delivered']}")
 

@@ -116,3 +116,18 @@ def test_serve_schedules_the_report_weekly_and_delivery_every_minute_without_ove
     assert every_five.parameters == {"shards": 8}  # and it delivers at its end
     with pytest.raises(ValueError, match="either a cron or an interval"):
         serve_module.deployments(sweep_cron="* * * * *", sweep_every=timedelta(seconds=5), report_cron="0 7 * * 1")
+
+
+def test_the_flow_refuses_an_out_file_it_did_not_write_before_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_flow = importlib.import_module("onboarding_flows.report")
+    notes = tmp_path / "notes.html"
+    notes.write_text("my notes\n", encoding="utf-8")
+    monkeypatch.setattr("sys.argv", ["onboarding_flows.report", "--out", str(notes)])
+    monkeypatch.setattr(report_flow, "report", lambda *args: pytest.fail("the flow ran"))
+    with pytest.raises(SystemExit) as exited:
+        report_flow.main()
+    assert exited.value.code == 2
+    assert "[report-file-not-ours]" in capsys.readouterr().err
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
