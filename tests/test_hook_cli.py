@@ -71,3 +71,12 @@ def test_a_bad_mapping_is_refused_with_every_problem_and_nothing_stored(folder: 
     code, _, err = run("hook", "add", "crm", "--secret", "s" * 20, "--mapping", str(folder / "missing.yaml"))
     assert code == 1 and "[file-not-found]" in err
     assert "crm" not in run("hook", "list")[1]
+
+
+def test_a_mapping_or_payload_that_never_ends_is_read_only_to_the_limit(folder: Path) -> None:
+    code, _out, err = run("hook", "add", "crm", "--secret", "s" * 20, "--mapping", "/dev/zero")
+    assert code == 1 and "[file-too-large]" in err and "Traceback" not in err
+    assert "crm" not in run("hook", "list")[1]
+    assert run("hook", "add", "hubspot", "--secret", HUBSPOT_SECRET, "--mapping", str(folder / "hubspot.yaml"))[0] == 0
+    code, _out, err = run("hook", "test", "hubspot", "-", given="[" * (1024 * 1024 + 1))
+    assert code == 1 and "[file-too-large]" in err

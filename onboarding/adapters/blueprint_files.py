@@ -125,14 +125,19 @@ def read_blueprint(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedB
         if path.is_dir():
             raise IsADirectoryError(source)
         size = path.stat().st_size
-        if size > max_bytes:
+        raw = b""
+        if size <= max_bytes:
+            with path.open("rb") as file:  # one byte past the limit at most: a device or a pipe tells no size first
+                raw = file.read(max_bytes + 1)
+        if size > max_bytes or len(raw) > max_bytes:
             raise _single(
                 source,
                 "file-too-large",
-                f"the file is {size:,} bytes; the limit is {max_bytes:,}",
+                f"the file is {size:,} bytes; the limit is {max_bytes:,}"
+                if size > max_bytes
+                else f"the file goes on past the limit of {max_bytes:,} bytes",
                 "split the blueprint or raise ONBOARDING_MAX_BLUEPRINT_BYTES",
             )
-        raw = path.read_bytes()
     except FileNotFoundError:
         raise _single(source, "file-not-found", "no such file", "check the path") from None
     except IsADirectoryError:

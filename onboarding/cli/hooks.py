@@ -27,13 +27,34 @@ def hook() -> None:
     """Sources that launch projects by signed posts to /hooks/launch/SOURCE (a CRM: HubSpot, Salesforce...)."""
 
 
+MAX_FILE_BYTES = 1024 * 1024  # a mapping or payload file: as much as the server reads of a delivery
+
+
 def _read(path: str, *, what: str) -> bytes:
+    """The file (``-``: standard input), read to at most one byte past ``MAX_FILE_BYTES`` (a device or a pipe
+    may never end)."""
     try:
-        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with Path(path).open("rb") as file:
+                raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise HookMappingInvalid(
             path, (Problem("file-not-found", f"cannot read the {what}: {exc.strerror or exc}", hint="check the path"),)
         ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise HookMappingInvalid(
+            path,
+            (
+                Problem(
+                    "file-too-large",
+                    f"the {what} goes on past the limit of {MAX_FILE_BYTES:,} bytes",
+                    hint=f"give a {what} file of at most {MAX_FILE_BYTES:,} bytes",
+                ),
+            ),
+        )
+    return raw
 
 
 @hook.command(name="add")

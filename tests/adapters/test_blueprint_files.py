@@ -9,7 +9,9 @@ first occurrence, the advice to quote).
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -307,6 +309,22 @@ def test_an_oversized_file_is_refused(tmp_path: Path) -> None:
     assert codes(problems_of(path, max_bytes=2048)) == ["file-too-large"]
     assert codes(problems_in(path.read_bytes(), max_bytes=2048)) == ["file-too-large"]
     assert read_blueprint(EXAMPLE, max_bytes=EXAMPLE.stat().st_size).source == str(EXAMPLE)
+
+
+def test_a_file_that_never_ends_is_read_only_to_the_limit() -> None:
+    # a device (or a pipe, /proc) gives no size to check first: reading stops one byte past the limit
+    assert codes(problems_of(Path("/dev/zero"), max_bytes=2048)) == ["file-too-large"]
+
+
+def test_a_pipe_is_read_to_its_end_within_the_limit(tmp_path: Path) -> None:
+    pipe = tmp_path / "blueprint.yaml"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_bytes(EXAMPLE.read_bytes()))
+    writer.start()
+    try:
+        assert read_blueprint(pipe).blueprint.key == read_blueprint(EXAMPLE).blueprint.key
+    finally:
+        writer.join()
 
 
 def test_a_missing_file_is_file_not_found(tmp_path: Path) -> None:
