@@ -80,3 +80,11 @@ def test_a_mapping_or_payload_that_never_ends_is_read_only_to_the_limit(folder: 
     assert run("hook", "add", "hubspot", "--secret", HUBSPOT_SECRET, "--mapping", str(folder / "hubspot.yaml"))[0] == 0
     code, _out, err = run("hook", "test", "hubspot", "-", given="[" * (1024 * 1024 + 1))
     assert code == 1 and "[file-too-large]" in err
+
+
+def test_a_secret_that_never_ends_is_read_only_to_the_limit(folder: Path) -> None:
+    code, _out, err = run(
+        "hook", "add", "crm", "--secret", "-", "--mapping", str(folder / "hubspot.yaml"), given="s" * (1024 * 1024 + 1)
+    )
+    assert code == 1 and "[file-too-large]" in err and "secret" in err
+    assert "crm" not in run("hook", "list")[1]

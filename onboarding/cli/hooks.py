@@ -57,6 +57,21 @@ def _read(path: str, *, what: str) -> bytes:
     return raw
 
 
+def _secret_line() -> str:
+    """The first line of standard input, read to at most ``MAX_FILE_BYTES`` characters (it may never end)."""
+    line = sys.stdin.readline(MAX_FILE_BYTES + 1)
+    if len(line) > MAX_FILE_BYTES and not line.endswith("\n"):
+        raise HookMappingInvalid(
+            "--secret",
+            (
+                Problem(
+                    "file-too-large", f"the secret goes on past {MAX_FILE_BYTES:,} characters", hint="give the secret"
+                ),
+            ),
+        )
+    return line.strip()
+
+
 @hook.command(name="add")
 @click.argument("source")
 @click.option(
@@ -86,7 +101,11 @@ def hook_add(
 ) -> None:
     """Allow SOURCE to launch projects: its secret, its signature scheme and its mapping (checked first)."""
     if secret == "-":  # noqa: S105 - read from standard input: kept out of the shell history and the process list
-        secret = sys.stdin.readline().strip()
+        try:
+            secret = _secret_line()
+        except OnboardingError as error:
+            fail(error)
+            return
     try:
         raw = _read(mapping_file, what="mapping")
         try:
