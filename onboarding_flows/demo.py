@@ -36,6 +36,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -186,11 +187,30 @@ def _simulation_database(path: Path) -> bool:
     return False
 
 
+MAX_PROJECTS = 100_000  # launched one by one: a larger portfolio is the benches' job
+MAX_DAYS = 3_650  # ten years of working days swept
+
+
+def _count(most: int) -> Callable[[str], int]:
+    """An argument that is a whole number from 1 to ``most``: a demo of nothing is refused, not run."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"{value} is not from 1 to {most:,}")
+        return value
+
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("demo-data"), help="Folder for the database and Maildir.")
-    parser.add_argument("--projects", type=int, default=30)
-    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--projects", type=_count(MAX_PROJECTS), default=30, help=f"1 to {MAX_PROJECTS:,}.")
+    parser.add_argument("--days", type=_count(MAX_DAYS), default=120, help=f"1 to {MAX_DAYS:,}.")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     data: Path = args.data.absolute()

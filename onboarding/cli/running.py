@@ -19,8 +19,8 @@ from onboarding.core.shards import MAX_SHARDS
     help="Folder for the demo's database and Maildir: made by the demo and replaced on its next run; "
     "a folder holding anything else is refused, untouched.",
 )
-@click.option("--projects", type=int, default=30, show_default=True)
-@click.option("--days", type=int, default=120, show_default=True)
+@click.option("--projects", type=click.IntRange(min=1), default=30, show_default=True)  # the flow has the most
+@click.option("--days", type=click.IntRange(min=1), default=120, show_default=True)
 def demo(data: str, projects: int, days: int) -> None:
     """Launch a portfolio and live through ~4 months of it, sweeping every working day through Prefect."""
     _run_flow_module("onboarding_flows.demo", "--data", data, "--projects", str(projects), "--days", str(days))

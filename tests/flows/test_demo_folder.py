@@ -86,6 +86,17 @@ def test_onboarding_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> Non
     assert folder_dump(folder) == before
 
 
+@pytest.mark.parametrize(("option", "value"), [("--projects", "0"), ("--projects", "-5"), ("--days", "0")])
+def test_a_demo_of_nothing_is_refused_before_anything_is_made(tmp_path: Path, option: str, value: str) -> None:
+    folder = tmp_path / "demo-data"
+    result = CliRunner().invoke(main, ["demo", "--data", str(folder), option, value])
+    assert result.exit_code == 2 and option in result.output
+    with pytest.raises(SystemExit) as exited:
+        demo.main(["--data", str(folder), option, value])
+    assert exited.value.code == 2
+    assert not folder.exists()
+
+
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_the_demo_marks_its_database_a_simulation_that_sweeps_days_not_yet_come(
