@@ -213,7 +213,7 @@ HOOK_CODES: dict[str, str] = {
     "timestamp-invalid": "a hook delivery whose timestamp header is not a number",
     "timestamp-stale": "a hook delivery signed more than 5 minutes before or after now (a replay, or a clock adrift)",
     "payload-not-json": "a hook delivery whose body is not UTF-8 JSON",
-    "payload-too-large": "a hook delivery whose body is larger than the server reads",
+    "payload-too-large": "a request body (an API call, a form, a hook delivery) larger than the server reads",
     "payload-missing-value": "a payload path or header of the mapping that the delivery does not have",
     "payload-wrong-type": "a payload value that is an object or list where the mapping wants text, a number or a date",
     "payload-invalid-date": "a payload value the mapping reads as a date that is not one",
