@@ -122,8 +122,8 @@ def write_report(path: Path, reports: ManagerReports, *, generated_at: datetime)
             os.fsync(file.fileno())
         try:
             os.link(draft, path)  # a new file: never in place of one made meanwhile
-        except FileExistsError:
-            check_report_path(path)  # made meanwhile: replaced only if it is a report page too
+        except OSError:  # there is one (made meanwhile, or a report before), or the file system has no links
+            check_report_path(path)  # replaced only if it is a report page too
             os.replace(draft, path)
     finally:
         draft.unlink(missing_ok=True)
