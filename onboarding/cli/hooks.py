@@ -65,7 +65,9 @@ def _secret_line() -> str:
             "--secret",
             (
                 Problem(
-                    "file-too-large", f"the secret goes on past {MAX_FILE_BYTES:,} characters", hint="give the secret"
+                    "file-too-large",
+                    f"the secret goes on past {MAX_FILE_BYTES:,} characters",
+                    hint="give the secret alone on the first line of standard input",
                 ),
             ),
         )
