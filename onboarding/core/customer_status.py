@@ -122,7 +122,7 @@ def customer_status(
     hidden_titles += [t.milestone_title for t in project.tasks if not visible_milestones.get(t.milestone_key, True)]
     roles = set(person_roles)
     snoozes = _snoozes(events)
-    stuck = _stuck_reasons(events)
+    stuck = _stuck_reasons(events, project)
     people = project.bindings
     needs = sorted(
         (t for t in shown if actionable(t)),
@@ -222,12 +222,20 @@ def _snoozes(events: Sequence[Event]) -> dict[str, date]:
     return found
 
 
-def _stuck_reasons(events: Sequence[Event]) -> dict[str, str]:
-    """The reason of each task's last block, by key."""
+def _stuck_reasons(events: Sequence[Event], project: ProjectRecord) -> dict[str, str]:
+    """The reason of each task's last block, by key, when a customer of the project recorded it (from their
+    status page, under their name); the reason the team gives a block is internal and never shown."""
+    customer_roles = {t.owner_role for t in project.tasks if t.side == "customer"}
+    team = {p.name for role, p in project.bindings.items() if role not in customer_roles}
+    customers = {p.name for role, p in project.bindings.items() if role in customer_roles} - team
     found: dict[str, str] = {}
     for e in events:
-        if e.kind == "task_blocked" and e.task_key and isinstance(e.data.get("reason"), str):
-            found[e.task_key] = e.data["reason"]
+        if e.kind == "task_blocked" and e.task_key:
+            reason = e.data.get("reason")
+            if e.actor in customers and isinstance(reason, str):
+                found[e.task_key] = reason
+            else:
+                found.pop(e.task_key, None)  # the last block is the team's: no reason to show
     return found
 
 

@@ -228,6 +228,23 @@ def test_stuck_needs_a_reason_and_tells_the_vendor(application: Application, cli
     assert any(e.kind == "task_blocked" and e.data.get("reason") == reason for e in history)
 
 
+def test_a_block_the_team_records_shows_as_stuck_without_its_internal_reason(
+    application: Application, client: TestClient
+) -> None:
+    pid = launch(application)
+    application.projects.change_task(
+        pid, "connect_sso", Action.block, by=PEOPLE["csm"].name, reason="INTERNAL vendor margin issue"
+    )
+    page = client.get(path_of(application, pid)).text
+    assert "Reported stuck. We are on it." in page and "INTERNAL" not in page
+    # a block a customer of the project recorded shows the reason they gave
+    application.projects.change_task(pid, "connect_sso", Action.unblock, by="dana")
+    application.projects.change_task(
+        pid, "connect_sso", Action.block, by=PEOPLE["sponsor"].name, reason="waiting on IT"
+    )
+    assert "Reported stuck: &ldquo;waiting on IT&rdquo;" in client.get(path_of(application, pid)).text
+
+
 def test_snooze_takes_a_day_within_the_limits(application: Application, client: TestClient) -> None:
     pid = launch(application)
     path = f"{path_of(application, pid)}/tasks/connect_sso/snooze"
