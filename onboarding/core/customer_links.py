@@ -30,6 +30,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
@@ -67,12 +68,24 @@ class CustomerLink:
     email: str
 
 
-def _b64(data: bytes) -> str:
+_B64_TEXT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64_text(data: bytes) -> str:
+    """``data`` as URL-safe base64 without padding: how a token writes its parts."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def b64_data(text: str) -> bytes:
+    """The bytes ``b64_text`` wrote as ``text``; ``ValueError`` for anything else: a character outside the
+    alphabet, padding, or spare bits set (so that each token has one spelling, and a changed character is
+    never the same token)."""
+    if not _B64_TEXT.fullmatch(text):
+        raise ValueError("not URL-safe base64 without padding")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64_text(data) != text:
+        raise ValueError("not the one way base64 writes these bytes")
+    return data
 
 
 def normal_email(email: str) -> str:
@@ -100,7 +113,7 @@ def customer_link_token(secret: bytes, link_key: LinkKey, *, project_id: str, em
     except UnicodeEncodeError:
         raise ValueError(f"cannot sign a customer link for {email!r} on {project_id!r}") from None
     signature = hmac.new(_signing_key(secret, link_key), payload, hashlib.sha256).digest()
-    return f"{_b64(payload)}.{_b64(signature)}"
+    return f"{b64_text(payload)}.{b64_text(signature)}"
 
 
 def link_names(token: str) -> CustomerLink | None:
@@ -110,8 +123,8 @@ def link_names(token: str) -> CustomerLink | None:
     if not dot or not names or not signature:
         return None
     try:
-        text = _unb64(names).decode("utf-8")
-        _unb64(signature)
+        text = b64_data(names).decode("utf-8")
+        b64_data(signature)
     except (binascii.Error, ValueError):
         return None
     parts = text.split(_SEPARATOR)
@@ -142,8 +155,8 @@ def read_customer_link(
             raise refused(REVOKED)
         raise refused(INVALID)
     names, _dot, signature = token.strip().partition(".")
-    expected = hmac.new(_signing_key(secret, link_key), _unb64(names), hashlib.sha256).digest()
-    if not hmac.compare_digest(_unb64(signature), expected):
+    expected = hmac.new(_signing_key(secret, link_key), b64_data(names), hashlib.sha256).digest()
+    if not hmac.compare_digest(b64_data(signature), expected):
         raise refused(INVALID)
     if is_expired(project_state, ended_on=ended_on, today=today):
         raise refused(EXPIRED)
@@ -163,7 +176,7 @@ def form_token(secret: bytes, *, link_token: str, action: str, task_key: str) ->
     """The anti-forgery value a confirmation form carries: an HMAC of the link token, the action and the task, so
     that only a page served for that link can post that action (another site cannot make it without the link)."""
     text = _SEPARATOR.join((link_token, action, task_key)).encode("utf-8", "replace")
-    return _b64(hmac.new(secret, _CSRF_PURPOSE + text, hashlib.sha256).digest())
+    return b64_text(hmac.new(secret, _CSRF_PURPOSE + text, hashlib.sha256).digest())
 
 
 def is_form_token(value: str | None, secret: bytes, *, link_token: str, action: str, task_key: str) -> bool:

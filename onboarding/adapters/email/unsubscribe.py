@@ -19,7 +19,6 @@ emails (``rendering``).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import hashlib
@@ -29,6 +28,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from onboarding.core.customer_links import b64_data, b64_text
 
 KEY_FILE: Final = "secret_key"
 _PURPOSE: Final = b"onboarding-unsubscribe\x00"  # the same key may sign other things later
@@ -42,14 +43,6 @@ class UnsubscribeRequest:
 
     email: str
     project_id: str | None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _normal_email(email: str) -> str:
@@ -71,7 +64,7 @@ def unsubscribe_token(secret: bytes, *, email: str, project_id: str | None) -> s
         payload = f"{project_id or ''}{_SEPARATOR}{_normal_email(email)}".encode()
     except UnicodeEncodeError:  # a lone surrogate (undecodable bytes read from a command line, say)
         raise ValueError(refused) from None
-    return f"{_b64(payload)}.{_b64(_signature(secret, payload))}"
+    return f"{b64_text(payload)}.{b64_text(_signature(secret, payload))}"
 
 
 def read_unsubscribe_token(token: str, *, secret: bytes) -> UnsubscribeRequest | None:
@@ -80,7 +73,7 @@ def read_unsubscribe_token(token: str, *, secret: bytes) -> UnsubscribeRequest |
     if not dot or not secret:
         return None
     try:
-        payload, claimed = _unb64(names), _unb64(signature)
+        payload, claimed = b64_data(names), b64_data(signature)
     except (binascii.Error, ValueError):
         return None
     if not hmac.compare_digest(claimed, _signature(secret, payload)):

@@ -63,6 +63,9 @@ def test_tokens_are_url_safe_and_not_the_old_guessable_digest() -> None:
     assert unsubscribe_token(b"another key", email=LEE, project_id="prj-0001") != token
 
 
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"  # URL-safe base64's
+
+
 def test_a_forged_token_is_refused() -> None:
     genuine = unsubscribe_token(SECRET, email=LEE, project_id="prj-1")
     names, signature = genuine.split(".")
@@ -76,6 +79,9 @@ def test_a_forged_token_is_refused() -> None:
         "",
         "not a token at all",
         f"{names}.{signature}!",
+        f"{names}.{signature[:20]}~~{signature[20:]}",  # junk base64 decoding would skip
+        f"{names}.{signature}=",  # padding
+        f"{names}.{signature[:-1]}{ALPHABET[ALPHABET.index(signature[-1]) + 1]}",  # the same bytes, spare bits set
     ]
     for token in forged:
         assert read_unsubscribe_token(token, secret=SECRET) is None, token
