@@ -275,7 +275,7 @@ class _Builder:
             return self._mapping(node)
         if tag == _SEQ and isinstance(node, SequenceNode):
             return [self.build(item) for item in node.value]
-        if tag == _INT and isinstance(node, ScalarNode) and node.value.isdigit():
+        if tag == _INT and isinstance(node, ScalarNode) and node.value.isascii() and node.value.isdigit():
             return int(node.value)  # plain decimal; other spellings (0x1f, 1_000, 0o7) go below
         if tag in _SCALAR_TAGS and isinstance(node, ScalarNode):
             return _SCALARS.construct_object(node)

@@ -95,7 +95,9 @@ def version_precedence(version: str) -> tuple[object, ...]:
     major, minor, patch = (int(part) for part in release.split("."))
     if not pre:
         return (1, major, minor, patch, 1, ())
-    identifiers = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split("."))
+    identifiers = tuple(
+        (0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part) for part in pre.split(".")
+    )
     return (1, major, minor, patch, 0, identifiers)
 
 

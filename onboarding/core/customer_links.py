@@ -128,7 +128,13 @@ def link_names(token: str) -> CustomerLink | None:
     except (binascii.Error, ValueError):
         return None
     parts = text.split(_SEPARATOR)
-    if len(parts) != 4 or parts[0] != VERSION or not parts[1] or not parts[3] or not parts[2].isdigit():
+    if (
+        len(parts) != 4
+        or parts[0] != VERSION
+        or not parts[1]
+        or not parts[3]
+        or not (parts[2].isascii() and parts[2].isdigit())
+    ):
         return None
     return CustomerLink(project_id=parts[1], generation=int(parts[2]), email=parts[3])
 

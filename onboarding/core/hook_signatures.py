@@ -45,6 +45,7 @@ from enum import StrEnum
 
 from onboarding.errors import Problem, SignatureRefused
 
+_TIMESTAMP_DIGITS = 20  # milliseconds since 1970 take 13 digits; a longer number is no time of signing
 TOLERANCE = timedelta(minutes=5)
 
 GENERIC_TIMESTAMP = "X-Onboarding-Timestamp"
@@ -168,10 +169,10 @@ def verify_delivery(
             "sign each delivery as the source's scheme says (see the README, CRM launches)",
             loc=("headers", missing[0]),
         )
-    if not timestamp.isascii() or not timestamp.isdigit():
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > _TIMESTAMP_DIGITS:
         raise _refused(
             "timestamp-invalid",
-            f"{timestamp_header} is {timestamp[:40]!r}, not a whole number",
+            f"{timestamp_header} is {timestamp[:40]!r}, not a time of signing",
             "send the time of signing as unix " + ("seconds" if unit == 1 else "milliseconds"),
             loc=("headers", timestamp_header),
         )

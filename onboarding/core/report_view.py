@@ -70,7 +70,12 @@ def day(value: date | None) -> str:
 def month(value: str) -> str:
     """A cohort month ``2026-11`` as ``Nov 2026`` (anything else as it is)."""
     year, _, number_of_month = value.partition("-")
-    if year.isdigit() and number_of_month.isdigit() and 1 <= int(number_of_month) <= 12:
+    if (
+        (year + number_of_month).isascii()
+        and year.isdigit()
+        and number_of_month.isdigit()
+        and 1 <= int(number_of_month) <= 12
+    ):
         return f"{_MONTHS[int(number_of_month) - 1]} {year}"
     return value
 

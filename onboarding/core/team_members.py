@@ -105,7 +105,9 @@ def csrf_token(secret: str) -> str:
 
 
 def csrf_matches(secret: str, given: str) -> bool:
-    return hmac.compare_digest(csrf_token(secret), given)
+    """Whether a form's value is the session's token (compared in constant time, as bytes: a posted value may
+    hold any character)."""
+    return hmac.compare_digest(csrf_token(secret).encode("ascii"), given.encode("utf-8", "replace"))
 
 
 # -- My tasks ----------------------------------------------------------------------------------------

@@ -353,4 +353,8 @@ def signed_headers(secret: str, *, message_id: str, timestamp: int, body: bytes)
 def verify(secret: str, *, message_id: str, timestamp: int, body: bytes, signatures: str) -> bool:
     """Whether one of the space-separated signatures is this body's (compared in constant time)."""
     expected = sign(secret, message_id=message_id, timestamp=timestamp, body=body)
-    return any(hmac.compare_digest(expected, given) for given in signatures.split(" ") if given.startswith("v1,"))
+    return any(
+        hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace"))
+        for given in signatures.split(" ")
+        if given.startswith("v1,")
+    )

@@ -69,7 +69,11 @@ def run_name(run_id: int) -> str:
 
 
 def _run_id(name: str | None) -> int | None:
-    if name is None or not name.startswith(_PREFIX) or not name[len(_PREFIX) :].isdigit():
+    if (
+        name is None
+        or not name.startswith(_PREFIX)
+        or not (name[len(_PREFIX) :].isascii() and name[len(_PREFIX) :].isdigit())
+    ):
         return None  # a claim made before runs were recorded
     return int(name[len(_PREFIX) :])
 

@@ -100,7 +100,7 @@ def _version(fields: Mapping[str, str]) -> int | None:
     text = fields.get("version", "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise FormInvalid("the page sent a version that is not a number: open the project page again")
     return int(text)
 

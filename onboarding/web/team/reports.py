@@ -67,7 +67,7 @@ def _dimensions(values: Sequence[str]) -> tuple[Dimension, ...]:
 
 def _top(query: Mapping[str, str]) -> int:
     text = query.get("top", "").strip() or "10"
-    if not text.isdigit() or not 1 <= int(text) <= TOP_MOST:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= TOP_MOST:
         raise FilterInvalid(f"top: {text[:20]!r} is not a number from 1 to {TOP_MOST}")
     return int(text)
 

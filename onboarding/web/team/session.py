@@ -25,7 +25,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from typing import Annotated
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -185,8 +185,9 @@ def sign_in_redirect(request: Request) -> Response:
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": SIGN_IN_PATH, "Cache-Control": "no-store"})
     response = RedirectResponse(SIGN_IN_PATH, status_code=303, headers={"Cache-Control": "no-store"})
-    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method == "GET" and returning_to(asked) is not None:
+    # the path as it was sent (percent-encoded: a cookie holds ASCII only); a query that is not ASCII is not kept
+    asked = quote(request.url.path, safe="/") + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET" and asked.isascii() and returning_to(asked) is not None:
         response.set_cookie(
             RETURN_COOKIE,
             asked,
