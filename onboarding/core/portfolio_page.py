@@ -142,8 +142,15 @@ def csv_cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return defused(value.isoformat() if isinstance(value, date) else str(value))
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
+def defused(text: str) -> str:
+    """Text a spreadsheet shows as text: one that would start a formula gets a leading ``'``."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_lines(rows: Iterable[PortfolioRow], *, header: bool) -> str:

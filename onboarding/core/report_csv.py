@@ -2,7 +2,8 @@
 
 Every edge that offers CSV (the command line, the HTTP API) sends these same bytes,
 so that a spreadsheet or a script reads one format whichever way the report came.
-Lines end in LF; empty figures are empty cells.
+Lines end in LF; empty figures are empty cells; text that would start a spreadsheet formula
+(``=``, ``+``, ``-``, ``@``...) starts with ``'``.
 
 Not here: the figures (``ttfv``, ``portfolio``), the table and JSON presentations (the edges).
 """
@@ -14,6 +15,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from onboarding.core.portfolio import PortfolioReport, portfolio_rows
+from onboarding.core.portfolio_page import defused
 from onboarding.core.ttfv import TTFV_COLUMNS, TtfvReport, ttfv_row
 
 PORTFOLIO_COLUMNS = ("section", "item", "measure", "value")
@@ -41,5 +43,6 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    # text is what people typed (customers, owners, segments): never a formula; figures stay numbers
+    writer.writerows([defused(v) if isinstance(v, str) else v for v in row] for row in rows)
     return out.getvalue()
