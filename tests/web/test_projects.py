@@ -282,6 +282,23 @@ def test_the_list_filters_and_pages_with_a_cursor(client: TestClient, keys: Keys
     assert len(bp.json()["projects"]) == 7
 
 
+def test_the_customer_filter_takes_what_is_typed_literally(client: TestClient, keys: Keys) -> None:
+    for name in ("Acme 100% Steel", "Acme_Tools", "Globex"):
+        launched(client, keys, customer=name)
+
+    def named(part: str) -> list[str]:
+        answer = client.get("/api/v1/projects", params={"customer": part}, headers=keys.read)
+        assert answer.status_code == 200, answer.text
+        return sorted(p["customer"] for p in answer.json()["projects"])
+
+    assert named("%") == ["Acme 100% Steel"]
+    assert named("_") == ["Acme_Tools"]
+    assert named("acme%") == [] and named("a_me") == [] and named("\\") == []
+    assert named("ACME") == ["Acme 100% Steel", "Acme_Tools"]
+    long = client.get("/api/v1/projects", params={"customer": "a" * 60_000}, headers=keys.read)
+    assert long.status_code in (414, 422), long.text  # refused as too long, never the database's failure
+
+
 def test_at_risk_lists_the_projects_the_portfolio_report_counts_at_risk(
     client: TestClient, keys: Keys, application: Application
 ) -> None:

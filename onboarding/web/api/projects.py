@@ -269,7 +269,9 @@ def list_projects(
     state: ProjectState | None = None,
     blueprint: Annotated[str | None, Query(description="A blueprint key.")] = None,
     segment: str | None = None,
-    customer: Annotated[str | None, Query(description="Part of the customer's name, any case.")] = None,
+    customer: Annotated[
+        str | None, Query(max_length=200, description="Part of the customer's name, any case (% and _ as typed).")
+    ] = None,
     at_risk: Annotated[  # noqa: FBT002 - a query parameter, never passed positionally
         bool,
         Query(
