@@ -108,7 +108,7 @@ RUN_CODES: dict[str, str] = {
     "project-not-found": "no project with that id or external id",
     "invalid-binding": "a role binding that cannot be read or names an unknown role",
     "invalid-address": "an email address the engine cannot send to (not ASCII user@domain, a control character...)",
-    "invalid-name": "a person's name with a control character (CR, LF...) or longer than 200 characters",
+    "invalid-name": "a person's or customer's name with a control character (CR, LF...) or longer than 200 characters",
     "invalid-time-zone": "a time zone that is not an IANA name (Europe/Berlin)",
     "missing-binding": "a role of the blueprint has no person bound to it",
     "invalid-unsubscribe-token": "an unsubscribe token this engine did not sign, or one altered or cut short",

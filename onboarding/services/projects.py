@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from onboarding.core.addresses import canonical_person, person_problems
+from onboarding.core.addresses import canonical_person, name_problem, person_problems
 from onboarding.core.blueprint import Blueprint, CalendarName, Side
 from onboarding.core.change_preview import DateChanges, date_changes
 from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
@@ -1269,7 +1269,9 @@ def _launch_people_and_calendar(r: LaunchRequest, bp: Blueprint, defaults: Seque
     )
     resolved = resolve_bindings(bp, r.bindings, segment=r.segment, defaults=defaults)
     people = with_customer_zone(resolved.people, bp, own)
-    return _PeopleAndCalendar(people, resolved.sources, own, (*calendar_problems, *resolved.problems))
+    named = name_problem(r.customer)  # it goes into subjects, pages, CSV and calendars: a person's name's rule
+    customer = (Problem("invalid-name", named[0], ("customer",), named[1]),) if named else ()
+    return _PeopleAndCalendar(people, resolved.sources, own, (*customer, *calendar_problems, *resolved.problems))
 
 
 def _launch_event_inputs(inputs: _PeopleAndCalendar) -> dict[str, object]:
