@@ -146,6 +146,11 @@ _REFUSALS: Final[dict[str, tuple[str, str, str]]] = {
         "The task is already reported stuck, or where it stands does not allow this change.",
         "Your status page shows where it stands; reply to any of our emails if something is wrong.",
     ),
+    "date-before-kickoff": (
+        "Your onboarding has not started yet",
+        "Its tasks can be marked from its kickoff day on.",
+        "Come back from then, or reply to any of our emails if something is in the way already.",
+    ),
     "project-on-hold": (
         "Your onboarding is paused",
         "The onboarding is on hold, so its tasks do not change for now.",
@@ -168,12 +173,23 @@ _GENERIC: Final = (
     "Something on our side failed while reading the link.",
     "Try again in a few minutes, or reply to any of our emails.",
 )
+_CHANGE_REFUSED: Final = (  # a change the plan's rules refuse, with no words of its own above
+    "This cannot be recorded now",
+    "Where the onboarding stands does not allow this change today.",
+    "Your status page shows where things stand; reply to any of our emails if something is wrong.",
+)
 
 
 def _refused(
-    request: Request, code: str, *, status: int, detail: str | None = None, back: str | None = None
+    request: Request,
+    code: str,
+    *,
+    status: int,
+    detail: str | None = None,
+    back: str | None = None,
+    otherwise: tuple[str, str, str] = _GENERIC,
 ) -> HTMLResponse:
-    heading, explanation, advice = _REFUSALS.get(code, _GENERIC)
+    heading, explanation, advice = _REFUSALS.get(code, otherwise)
     return _page(
         request,
         "customer/refused.html",
@@ -195,7 +211,7 @@ def _refusal(request: Request, error: OnboardingError, *, token: str) -> HTMLRes
         detail = message[0].upper() + message[1:] + "." if message and code == "task-not-open" else None
         return _refused(request, code, status=409 if code == "task-not-open" else 404, detail=detail, back=token)
     if isinstance(error, TransitionRefused):  # said in the page's own words: the engine's would name task keys
-        return _refused(request, code, status=409, back=token)
+        return _refused(request, code, status=409, back=token, otherwise=_CHANGE_REFUSED)
     return _refused(request, code, status=400)
 
 

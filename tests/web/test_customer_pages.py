@@ -7,7 +7,7 @@ import email
 import email.policy
 import mailbox
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -243,6 +243,19 @@ def test_a_block_the_team_records_shows_as_stuck_without_its_internal_reason(
         pid, "connect_sso", Action.block, by=PEOPLE["sponsor"].name, reason="waiting on IT"
     )
     assert "Reported stuck: &ldquo;waiting on IT&rdquo;" in client.get(path_of(application, pid)).text
+
+
+def test_an_action_before_kickoff_says_the_onboarding_has_not_started(
+    application: Application, client: TestClient
+) -> None:
+    pid = application.projects.launch(
+        HIDDEN_WORK, customer="Acme", kickoff_on=TODAY + timedelta(days=1), bindings=PEOPLE
+    ).project.id
+    path = f"{path_of(application, pid)}/tasks/connect_sso/stuck"
+    answer = client.post(path, data={"csrf": csrf_of(client.get(path).text), "reason": "waiting on IT"})
+    assert answer.status_code == 409 and "has not started yet" in answer.text
+    assert "Something on our side failed" not in answer.text
+    assert state(application, pid, "connect_sso") is TaskState.pending
 
 
 def test_snooze_takes_a_day_within_the_limits(application: Application, client: TestClient) -> None:
