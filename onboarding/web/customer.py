@@ -202,6 +202,15 @@ def _refused(
     )
 
 
+def error_page(request: Request, *, status: int, words: tuple[str, str, str], code: str) -> HTMLResponse:
+    """A customer page's answer to a request no route of theirs answers (``problems``): a page, not a document."""
+    heading, explanation, advice = words
+    return _page(
+        request, "customer/refused.html", status=status, heading=heading, explanation=explanation, advice=advice,
+        code=code, back=None,
+    )  # fmt: skip
+
+
 def _refusal(request: Request, error: OnboardingError, *, token: str) -> HTMLResponse:
     code = error.codes[0] if isinstance(error, ProblemsError) and error.codes else "invalid-request"
     if isinstance(error, CustomerLinkRefused):
@@ -410,7 +419,10 @@ async def _form(request: Request) -> dict[str, str]:
         body += chunk
         if len(body) > _LARGEST_FORM:
             return {}
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+    try:  # bytes or escapes that are not UTF-8, or too many fields: a form no page of ours sent
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=20, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return {}
     return {name: values[0] for name, values in fields.items() if values}
 
 

@@ -11,13 +11,14 @@ Not here: what the problems are (``onboarding/errors.py``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -173,9 +174,58 @@ async def _unreadable_request(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+# What a person is told when a page's address is not one the server answers, by status.
+_PAGE_WORDS: dict[int, tuple[str, str, str]] = {
+    404: (
+        "This page does not exist",
+        "The address is not one of this site's pages: it may be mistyped, or cut short when it was copied.",
+        "Open the link from its email again, or go to the first page.",
+    ),
+    405: (
+        "This page cannot be used that way",
+        "The page was asked for in a way it does not answer.",
+        "Open it from its link or its page's buttons.",
+    ),
+    500: (
+        "Something failed on our side",
+        "The page could not be made just now; nothing was changed.",
+        "Try again in a few minutes; if it persists, tell us.",
+    ),
+}
+_PAGE_DEFAULT = ("This request could not be read", "The page was asked for in a way it cannot read.", "Try again.")
+
+
+def _page_answer(request: Request, status: int, code: str, headers: dict[str, str] | None) -> Response | None:
+    """For a page's address (the team's, a customer's, unsubscribe), the error as a page; None for the API."""
+    path = request.url.path
+    words = _PAGE_WORDS.get(status, _PAGE_DEFAULT)
+    if path == "/team" or path.startswith("/team/"):
+        from onboarding.web.team.pages import render  # imported when needed: the page modules import this one
+
+        heading, explanation, advice = words
+        page: Response = render(
+            request, "team/refused.html", status=status, heading=heading, explanation=explanation, advice=advice
+        )
+    elif path == "/c" or path.startswith("/c/"):
+        from onboarding.web.customer import error_page
+
+        page = error_page(request, status=status, words=words, code=code)
+    elif path == "/unsubscribe" or path.startswith("/unsubscribe/"):
+        from onboarding.web.unsubscribe import error_page as unsubscribe_page
+
+        page = unsubscribe_page(request, status=status, words=words, code=code)
+    else:
+        return None
+    page.headers.update(headers or {})
+    return page
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = "not-found" if exc.status_code == 404 else "invalid-request"
+    page = _page_answer(request, exc.status_code, code, getattr(exc, "headers", None))
+    if page is not None:
+        return page
     detail = exc.detail if isinstance(exc.detail, str) else "the request cannot be served"
     hint = "see /api/docs for the paths this server serves" if exc.status_code == 404 else ""
     return problem_response(
@@ -190,8 +240,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(503, failure.problems, request=request)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     _log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    with contextlib.suppress(Exception):  # the page itself failing: the document below still answers
+        page = _page_answer(request, 500, "internal-error", None)
+        if page is not None:
+            return page
     return problem_response(
         500,
         [Problem("internal-error", "the server failed on this request", hint="try again; if it persists, see the log")],

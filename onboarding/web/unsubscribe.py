@@ -101,6 +101,15 @@ _GENERIC_REFUSAL = (
 )
 
 
+def error_page(request: Request, *, status: int, words: tuple[str, str, str], code: str) -> HTMLResponse:
+    """The answer to a request no unsubscribe route answers (``problems``): a page, not a document."""
+    heading, explanation, advice = words
+    return _page(
+        request, "unsubscribe_refused.html", status=status, heading=heading, explanation=explanation, advice=advice,
+        code=code,
+    )  # fmt: skip
+
+
 def _refused(request: Request, code: str, *, status: int) -> HTMLResponse:
     heading, explanation, advice = _REFUSALS.get(code, _GENERIC_REFUSAL)
     return _page(
@@ -132,7 +141,10 @@ async def _form_token(request: Request) -> str | None:
         body += chunk
         if len(body) > _LARGEST_FORM:
             return None
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+    try:  # bytes or escapes that are not UTF-8, or too many fields: a form no page of ours sent
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=20, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return None
     values = fields.get("token")
     return values[0] if values else None
 

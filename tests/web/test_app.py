@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -108,3 +109,28 @@ def test_keys_are_kept_hashed(application: Application) -> None:
     assert made.secret.startswith("onb_")
     assert all(made.secret not in (h, p) or p == made.secret[:10] for h, p in stored)
     assert all(made.secret != h for h, _ in stored)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/team/nope", 404),
+        ("GET", "/team/sign-in/..%2f..", 404),
+        ("PUT", "/team", 405),
+        ("GET", "/c/", 404),
+        ("DELETE", "/c/some-token", 405),
+        ("GET", "/unsubscribe/x", 404),
+    ],
+)
+def test_an_error_on_a_page_is_a_page(client: TestClient, method: str, path: str, status: int) -> None:
+    answer = client.request(method, path)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("text/html"), answer.headers["content-type"]
+    assert "<h1>" in answer.text and "Traceback" not in answer.text
+    if status == 405:
+        assert "allow" in answer.headers
+
+
+def test_an_error_under_the_api_stays_a_problem_document(client: TestClient) -> None:
+    answer = client.get("/api/v1/nope")
+    assert answer.status_code == 404 and answer.headers["content-type"] == "application/problem+json"
