@@ -53,3 +53,24 @@ def test_a_hook_timestamp_too_long_to_be_a_time_is_invalid(application: Applicat
             headers={"X-Onboarding-Timestamp": stamp, "X-Onboarding-Signature": "sha256=00"},
         )
         assert answer.status_code == 401 and answer.json()["code"] == "timestamp-invalid", answer.text
+
+
+def test_a_team_form_with_escapes_that_are_not_utf8_is_unreadable(client: TestClient, team: Application) -> None:
+    sign_in(client, team, MAX)
+    pid = launch(team)
+    fields = form_of(client.get(f"/team/projects/{pid}").text, f"/team/projects/{pid}/notes")
+    body = "&".join(f"{k}={v}" for k, v in fields.items()) + "&text=%ff%fe"
+    answer = client.post(
+        f"/team/projects/{pid}/notes", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert not [e for e in team.projects.events(pid) if e.kind == "note"]
+
+
+def test_a_customer_or_unsubscribe_form_that_no_page_sent_changes_nothing(client: TestClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for body in ("csrf=%ff%fe&reason=x", "&".join(f"f{i}=1" for i in range(50))):
+        answer = client.post("/c/some-token/tasks/some-task/stuck", content=body, headers=form)
+        assert 400 <= answer.status_code < 500, answer.text
+        answer = client.post("/unsubscribe", content=body.replace("csrf", "token"), headers=form)
+        assert 400 <= answer.status_code < 500, answer.text

@@ -146,7 +146,7 @@ async def _form(request: Request) -> dict[str, str]:
         if len(body) > _LARGEST_FORM:
             raise FormUnreadable
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=_MAX_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError) as error:
         raise FormUnreadable from error
     return dict(pairs)
