@@ -96,3 +96,20 @@ def test_list_shows_the_projects_at_risk(data: Path, today: date) -> None:
     assert [p["external_id"] for p in json.loads(listed.stdout)] == ["CRM-HELD"]
     every = json.loads(CliRunner().invoke(main, ["list", "--format", "json", "--limit", "1"]).stdout)
     assert len(every) == 1
+
+
+def test_stored_text_is_printed_as_it_is_never_read_as_markup_or_sent_to_the_terminal(data: Path) -> None:
+    args = launch()
+    args[args.index("--customer") + 1] = "[/bold] Acme [red]"
+    launched = CliRunner().invoke(main, [*args, "--external-id", "CRM-1"])
+    assert launched.exit_code == 0, launched.output
+    listed = CliRunner().invoke(main, ["list"])
+    assert listed.exit_code == 0, listed.output
+    assert "[/bold] Acme [red]" in listed.output
+    noted = CliRunner().invoke(main, ["note", "CRM-1", "x\x1b[2Jy"])
+    assert noted.exit_code == 0, noted.output
+    history = CliRunner().invoke(main, ["history", "CRM-1"])
+    assert history.exit_code == 0 and "\x1b" not in history.output
+    assert "\\x1b[2J" in history.output or "x\\x1b" in history.output
+    status = CliRunner().invoke(main, ["status", "CRM-1"])
+    assert status.exit_code == 0 and "[/bold] Acme [red]" in status.output

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
 from onboarding.bootstrap import require_database
@@ -102,10 +101,10 @@ def list_blueprints(output_format: str) -> None:
         table.add_row(
             b.key,
             b.latest.version,
-            escape(b.latest.title),
+            b.latest.title,
             ", ".join(v.version for v in b.versions),
             f"{b.latest.published_at:%Y-%m-%d %H:%M}",
-            escape(b.latest.published_by),
+            b.latest.published_by,
         )
     console().print(table)
 
@@ -157,7 +156,7 @@ def _print_diff(found: BlueprintDiff) -> None:
     out = console()
     head = f"{found.key} {found.from_version} -> {found.to_version}"
     if found.empty:
-        out.print(f"{escape(head)}: no changes")
+        out.print(f"{head}: no changes")
         return
     counts = ", ".join(
         f"{n} {kind.value}" for kind in ChangeKind if (n := sum(1 for c in found.changes if c.kind is kind))
@@ -171,8 +170,8 @@ def _print_diff(found: BlueprintDiff) -> None:
         table.add_row(
             _MARK[change.kind],
             change.part.value,
-            escape(change.key),
-            escape(_what(change)),
+            change.key,
+            _what(change),
             style=_STYLE[change.kind],
         )
     out.print(table)

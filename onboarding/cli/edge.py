@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from onboarding import __version__
@@ -50,9 +51,28 @@ class Age(click.ParamType):  # type: ignore[type-arg]
         return age
 
 
+class _Literal(Console):
+    """A console that prints text as it is stored: no markup read in it (a customer named ``[/b] Acme`` is printed,
+    not parsed), and control characters shown as escapes (``\\x1b``), never sent to the terminal (an escape
+    sequence in a note would clear or retitle the operator's screen). Styled output is made of ``Text``."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(_visible(text), **{**options, "markup": False})
+
+
+def _visible(text: str) -> str:
+    if text.isprintable() or not any(_HIDDEN.get(ord(c)) for c in text):
+        return text
+    return text.translate(_HIDDEN)
+
+
+# C0 and C1 control characters but line ends and tabs, as their escapes
+_HIDDEN = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in "\n\t"}
+
+
 def console(stream: Any = None) -> Console:
     out = stream or sys.stdout
-    return Console(file=out, width=None if out.isatty() else 200, highlight=False, soft_wrap=False)
+    return _Literal(file=out, width=None if out.isatty() else 200, highlight=False, soft_wrap=False)
 
 
 # How the command line words the fix of a problem whose hint says it in general terms (the engine's hints name no

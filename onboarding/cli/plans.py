@@ -9,7 +9,6 @@ from datetime import date
 import click
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -40,8 +39,10 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
             bp = result.loaded.blueprint
             tasks = sum(len(m.tasks) for m in bp.milestones)
             out.print(
-                f"[green]ok[/green] {escape(result.ref)}: {bp.key} {bp.version}, "
-                f"{len(bp.milestones)} milestones, {tasks} tasks"
+                Text.assemble(
+                    ("ok", "green"),
+                    f" {result.ref}: {bp.key} {bp.version}, {len(bp.milestones)} milestones, {tasks} tasks",
+                )
             )
         else:
             failed += 1
@@ -175,14 +176,14 @@ def _print_plan(plan: Plan, out: Console, *, own_customer: bool = False) -> None
                 style="bold green",
             )
         )
-        out.print(f"  why: {escape(go.reason)}")
+        out.print(f"  why: {go.reason}")
         if go.rejected:
             out.print(f"  earlier candidates rejected ({len(go.rejected)}):")
             for r in go.rejected[:_TRACE_LINES_IN_TABLE]:
-                out.print(f"    {r.on.isoformat()} {r.on:%a}: {escape(r.reason)}")
+                out.print(f"    {r.on.isoformat()} {r.on:%a}: {r.reason}")
             if len(go.rejected) > _TRACE_LINES_IN_TABLE:
                 out.print(f"    ... and {len(go.rejected) - _TRACE_LINES_IN_TABLE} more (--format json lists all)")
     if plan.pay_dates:
         out.print(f"Pay dates in the plan's span: {', '.join(p.paid_on.isoformat() for p in plan.pay_dates)}")
     for warning in plan.warnings:
-        out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+        out.print(Text.assemble(("warning:", "yellow"), f" {warning}"))
