@@ -53,6 +53,11 @@ SWEEP_AT = "17:00"  # UTC: 09:00 on the US west coast, 12:00 in New York
 MARK = ".onboarding-demo"  # the file that says a folder is the demo's own (made by it, deleted by it)
 MARK_TEXT = "This folder was made by `onboarding demo`; the next demo run with --data here deletes it.\n"
 DATABASE = "onboarding.db"
+# Everything the demo makes in its folder: a folder that holds anything else is not deleted.
+MADE = frozenset(
+    {MARK, DATABASE, *(DATABASE + end for end in ("-wal", "-shm", "-journal")), "maildir", "prefect", "report.html",
+     "reports", "secret_key"}
+)  # fmt: skip
 
 CUSTOMERS = [
     "Acme Manufacturing",
@@ -164,6 +169,9 @@ def demo_folder(data: Path) -> None:
         if (data / MARK).is_file():
             if (data / DATABASE).exists() and not _simulation_database(data / DATABASE):
                 raise refuse(f"holds the demo's mark but {DATABASE} there is not a simulation database")
+            added = sorted(p.name for p in data.iterdir() if p.name not in MADE)
+            if added:
+                raise refuse(f"holds the demo's mark and what the demo did not make: {', '.join(added[:5])}")
             shutil.rmtree(data)
         elif any(data.iterdir()):
             raise refuse("holds files the demo did not make (it has no .onboarding-demo mark)")

@@ -48,6 +48,25 @@ def test_the_demos_own_folder_is_emptied_and_made_again(tmp_path: Path) -> None:
     assert [p.name for p in folder.iterdir()] == [demo.MARK]
 
 
+@pytest.mark.parametrize("added", ["my-notes.txt", "mystuff"])
+def test_the_demos_own_folder_with_something_added_is_refused_and_left_as_it_was(tmp_path: Path, added: str) -> None:
+    folder = tmp_path / "demo-data"
+    demo.demo_folder(folder)
+    engine = database(Settings(data_dir=folder, database_url=None))
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
+    engine.dispose()
+    (folder / "maildir").mkdir()
+    if added == "mystuff":
+        (folder / added).mkdir()
+    else:
+        (folder / added).write_text("mine")
+    before = folder_dump(folder)
+    with pytest.raises(DemoFolderRefused) as refused:
+        demo.demo_folder(folder)
+    assert added in str(refused.value)
+    assert folder_dump(folder) == before
+
+
 @pytest.mark.parametrize("marked", [False, True])
 def test_a_folder_in_real_use_is_refused_and_left_as_it_was(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], *, marked: bool
