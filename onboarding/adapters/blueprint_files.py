@@ -236,6 +236,7 @@ class _Builder:
     def check_expansion(self, root: Node) -> None:
         """Refuse documents whose aliases expand far beyond their written size."""
         sizes: dict[int, int] = {}
+        inside: set[int] = set()  # the nodes being sized: an alias to one of them is a loop
         distinct = 0
 
         def size(node: Node) -> int:
@@ -243,12 +244,26 @@ class _Builder:
             known = sizes.get(id(node))
             if known is not None:
                 return known
+            if id(node) in inside:
+                raise BlueprintInvalid(
+                    self.source,
+                    (
+                        _at(
+                            node,
+                            "yaml-alias-bomb",
+                            "an alias refers to the node that holds it: it would expand without end",
+                            "write the repeated part out instead of the alias",
+                        ),
+                    ),
+                )
+            inside.add(id(node))
             distinct += 1
             total = 1
             if isinstance(node, SequenceNode):
                 total += sum(size(item) for item in node.value)
             elif isinstance(node, MappingNode):
                 total += sum(size(k) + size(v) for k, v in node.value)
+            inside.discard(id(node))
             sizes[id(node)] = total
             return total
 

@@ -327,6 +327,11 @@ def test_a_pipe_is_read_to_its_end_within_the_limit(tmp_path: Path) -> None:
         writer.join()
 
 
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: *a}\n", "a: &a [[x, [*a]]]\n"])
+def test_an_alias_inside_its_own_anchor_is_refused(text: str) -> None:
+    assert codes(problems_in(text.encode())) == ["yaml-alias-bomb"]
+
+
 def test_a_missing_file_is_file_not_found(tmp_path: Path) -> None:
     assert codes(problems_of(tmp_path / "nowhere.yaml")) == ["file-not-found"]
 
