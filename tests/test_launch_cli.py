@@ -113,3 +113,9 @@ def test_stored_text_is_printed_as_it_is_never_read_as_markup_or_sent_to_the_ter
     assert "\\x1b[2J" in history.output or "x\\x1b" in history.output
     status = CliRunner().invoke(main, ["status", "CRM-1"])
     assert status.exit_code == 0 and "[/bold] Acme [red]" in status.output
+
+
+@pytest.mark.parametrize("args", [["status", "bad\udcff"], ["list", "--segment", "x\udcfe"], ["note", "P", "a\udcff"]])
+def test_an_argument_that_is_not_utf8_is_a_usage_error(data: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "not UTF-8" in result.output, result.output

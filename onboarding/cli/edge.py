@@ -184,6 +184,14 @@ class _Edge(click.Group, _ActingGroup):
     command_class = _Command
     group_class = type  # its groups (report) are of this class too
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # bytes that are not UTF-8 reach Python as lone surrogates, which no text the engine keeps may hold
+        bad = next((arg for arg in args if any("\udc80" <= c <= "\udcff" for c in arg)), None)
+        if bad is not None and ctx.parent is None:
+            shown = bad.encode("utf-8", "surrogateescape")
+            raise click.UsageError(f"the argument {shown!r} is not UTF-8 text: give it in UTF-8", ctx)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
