@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from onboarding.core.addresses import canonical_address, mailbox_list, name_problem
@@ -54,12 +54,15 @@ class Settings(BaseSettings):
     )
     maildir: Path | None = Field(default=None, description="Maildir folder (default: the data folder's maildir/).")
     smtp_host: str | None = Field(default=None, description="Deliver by SMTP instead of to the Maildir.")
-    smtp_port: int = 587
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = True
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Longest wait for the SMTP server on one message, connecting included."
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Longest wait for the SMTP server on one message, connecting included.",
     )
     smtp_connections: int = Field(
         default=4,
@@ -146,6 +149,15 @@ class Settings(BaseSettings):
         path = url.path.rstrip("/")
         path = path.removesuffix("/unsubscribe")
         return f"{url.scheme}://{url.netloc}{path}"
+
+    @model_validator(mode="after")
+    def _smtp_login(self) -> Settings:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError(
+                "ONBOARDING_SMTP_USERNAME and ONBOARDING_SMTP_PASSWORD: an SMTP login needs both; give both, or "
+                "neither to send without one"
+            )
+        return self
 
     @field_validator("sender_name")
     @classmethod
