@@ -119,3 +119,33 @@ def test_stored_text_is_printed_as_it_is_never_read_as_markup_or_sent_to_the_ter
 def test_an_argument_that_is_not_utf8_is_a_usage_error(data: Path, args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "not UTF-8" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--segment", "S" * 65),
+        ("--external-id", "E" * 129),
+        ("--segment", "a\nb"),
+        ("--external-id", " "),
+        ("--customer", ""),
+    ],
+)
+def test_a_launch_value_that_cannot_be_kept_is_a_usage_error_and_nothing_is_stored(
+    data: Path, option: str, value: str
+) -> None:
+    args = launch()
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and option in result.output, result.output
+    assert stored_projects() == 0
+
+
+def test_who_acted_is_a_line_of_at_most_200_characters(data: Path) -> None:
+    assert CliRunner().invoke(main, [*launch(), "--external-id", "CRM-1"]).exit_code == 0
+    for actor in ("x" * 201, "dana\nX-Evil: 1", ""):
+        result = CliRunner().invoke(main, ["note", "CRM-1", "hello", "--by", actor])
+        assert result.exit_code == 2 and "--by" in result.output, result.output

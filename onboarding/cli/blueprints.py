@@ -14,7 +14,7 @@ from rich import box
 from rich.table import Table
 
 from onboarding.bootstrap import require_database
-from onboarding.cli.edge import application, console, main
+from onboarding.cli.edge import ACTOR, application, console, main
 from onboarding.core.blueprint_diff import BlueprintDiff, Change, ChangeKind, diff_document
 from onboarding.core.blueprint_versions import PublishedVersion, parse_blueprint_ref
 from onboarding.services.blueprints import ShownBlueprint
@@ -46,7 +46,9 @@ def blueprint() -> None:
 
 @blueprint.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--by", "actor", default="cli", show_default=True, help="Who publishes (recorded with each version).")
+@click.option(
+    "--by", "actor", type=ACTOR, default="cli", show_default=True, help="Who publishes (recorded with each version)."
+)
 def publish(files: tuple[str, ...], actor: str) -> None:
     """Check and publish blueprint FILES, all or none.
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from onboarding import __version__
 from onboarding.adapters.store.sql import store_failure
 from onboarding.bootstrap import Application, require_database
+from onboarding.core.addresses import control_character
 from onboarding.core.lifecycle import Action
 from onboarding.errors import OnboardingError, Problem, ProblemsError, StoreUnavailable, render_problem
 from onboarding.services.outbox import parse_age
@@ -228,6 +229,31 @@ def main(ctx: click.Context) -> None:
     if problems:  # the other commands read the settings: say what is wrong with them before anything runs
         click.echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
         raise SystemExit(1)
+
+
+class Line(click.ParamType):  # type: ignore[type-arg]
+    """A line of text the engine keeps (a name, a segment, an id, who acted): at most ``most`` characters, not
+    blank, no control character (the columns that keep it have that size, and it goes into pages and emails)."""
+
+    name = "text"
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if len(value) > self.most:
+            self.fail(f"{len(value):,} characters; at most {self.most:,} are kept", param, ctx)
+        if not value.strip():
+            self.fail("it is blank", param, ctx)
+        char = control_character(value)
+        if char is not None:
+            self.fail(f"it holds the control character {char!r}", param, ctx)
+        return value
+
+
+ACTOR = Line(200)  # who acted: the events' actor column
 
 
 def cell(value: object) -> str:

@@ -9,7 +9,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import IsoDate, application, console, fail, main, needs_database
+from onboarding.cli.edge import ACTOR, IsoDate, application, console, fail, main, needs_database
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import Person
@@ -28,7 +28,7 @@ def _projects() -> ProjectService:
 @click.argument("project")
 @click.option("--reason", required=True, help="Why the project stops; kept in its history.")
 @click.option("--on", "on", type=IsoDate(), help="The day it was cancelled (default: today).")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def cancel_command(project: str, reason: str, on: date | None, actor: str) -> None:
     """Cancel a project for good: no more nudges or emails (those queued are suppressed); reports count it apart."""
     try:
@@ -43,7 +43,7 @@ def cancel_command(project: str, reason: str, on: date | None, actor: str) -> No
 @click.argument("project")
 @click.option("--reason", required=True, help="Why the later go-live is accepted; kept in its history.")
 @click.option("--on", "on", type=IsoDate(), help="The day it was agreed (default: today).")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def recommit_command(project: str, reason: str, on: date | None, actor: str) -> None:
     """Accept the projected go-live as the new commitment (the on-time rate keeps the launch date)."""
     try:
@@ -62,7 +62,7 @@ def recommit_command(project: str, reason: str, on: date | None, actor: str) -> 
 @click.argument("person", metavar='"Name <email>"')
 @click.option("--tz", "time_zone", default="UTC", show_default=True, help="Their time zone, e.g. America/Chicago.")
 @click.option("--note", help="Why; kept in the project's history.")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def rebind_command(project: str, role: str, person: str, time_zone: str, note: str | None, actor: str) -> None:
     """Bind another person to a role of the project: the emails decided from now on go to them."""
     try:
@@ -79,7 +79,7 @@ def rebind_command(project: str, role: str, person: str, time_zone: str, note: s
 @click.argument("project")
 @click.argument("text")
 @click.option("--task", help="A task of the project the note is about (default: the project).")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def note_command(project: str, text: str, task: str | None, actor: str) -> None:
     """Keep a note on the project or one of its tasks in its history."""
     try:

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.blueprints import registry_needed
-from onboarding.cli.edge import IsoDate, application, console, fail, main, needs_database
+from onboarding.cli.edge import ACTOR, IsoDate, Line, application, console, fail, main, needs_database
 from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
@@ -66,7 +66,7 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
 
 @main.command()
 @click.argument("blueprint", metavar="KEY[@VERSION]|FILE")
-@click.option("--customer", required=True, help="The customer's name.")
+@click.option("--customer", required=True, type=Line(200), help="The customer's name.")
 @click.option("--kickoff", type=IsoDate(), required=True, help="Kickoff date, YYYY-MM-DD.")
 @click.option("--pay-schedule", "pay_schedule", metavar="SPEC", help="Default: the blueprint's.")
 @click.option(
@@ -76,10 +76,11 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
     metavar='ROLE="Name <email>[;tz=Zone]"',
     help="Bind a role to a person; repeat for every role the team's defaults do not cover (`onboarding team`).",
 )
-@click.option("--segment", help="e.g. smb, mid-market, enterprise.")
+@click.option("--segment", type=Line(64), help="e.g. smb, mid-market, enterprise.")
 @click.option(
     "--external-id",
     "external_id",
+    type=Line(128),
     help="Your CRM id: launching it again with the same inputs shows the project; with others it is refused.",
 )
 @click.option(
@@ -114,7 +115,7 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
     metavar="ZONE",
     help="The customer's time zone (IANA), for its days in reports and its people bound without ;tz=.",
 )
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def launch(
     blueprint: str,
     customer: str,
@@ -176,7 +177,7 @@ def _task_command(action: Action) -> click.Command:
     @click.argument("project")
     @click.argument("task")
     @click.option("--on", "on", type=IsoDate(), help="The day it happened (default: today).")
-    @click.option("--by", "actor", default="cli", show_default=True)
+    @click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
     @click.option("--reason", help="Recorded with the event.")
     @click.option("--force", is_flag=True, help="Do it although predecessors are not done (recorded as forced).")
     @click.option(
@@ -218,7 +219,7 @@ for _action in Action:
 @click.argument("project")
 @click.option("--reason")
 @click.option("--on", "on", type=IsoDate(), help="The day the hold began (default: today).")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def hold_command(project: str, reason: str | None, on: date | None, actor: str) -> None:
     """Put a project on hold (its clock stops)."""
     try:
@@ -232,7 +233,7 @@ def hold_command(project: str, reason: str | None, on: date | None, actor: str) 
 @main.command(name="resume")
 @click.argument("project")
 @click.option("--on", "on", type=IsoDate(), help="The day the hold ended (default: today).")
-@click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--by", "actor", type=ACTOR, default="cli", show_default=True)
 def resume_command(project: str, on: date | None, actor: str) -> None:
     """Resume a held project and re-forecast it."""
     try:

@@ -78,7 +78,7 @@ _WEEKDAY_NUMBERS = {day: number for number, day in enumerate(Weekday)}
 class Role(Model):
     """A named owner slot, bound to a real person per project."""
 
-    title: str = Field(min_length=1, description="Human-readable name of the role.")
+    title: str = Field(min_length=1, max_length=200, description="Human-readable name of the role.")
     side: Side = Field(description="Whether the role is filled by the vendor or the customer.")
     escalation: Key | None = Field(
         default=None, description="Role escalated to when this role's tasks are overdue (the escalation contact)."
@@ -166,7 +166,7 @@ Action = Annotated[EmailAction | WebhookAction, Field(discriminator="type")]
 
 class Task(Model):
     key: Key
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=300)  # as long as the tasks' title column
     owner: Key = Field(description="Role that owns the task.")
     kind: TaskKind = TaskKind.human
     duration_business_days: int | None = Field(
@@ -192,7 +192,7 @@ class Task(Model):
 
 class Milestone(Model):
     key: Key
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
     customer_visible: bool = True
     tasks: tuple[Task, ...] = Field(min_length=1)
 
@@ -355,8 +355,8 @@ class Blueprint(Model):
     """A versioned onboarding template."""
 
     key: Key
-    version: str = Field(pattern=SEMVER_PATTERN, description="Semantic version, e.g. 1.2.0.")
-    title: str = Field(min_length=1)
+    version: str = Field(pattern=SEMVER_PATTERN, max_length=32, description="Semantic version, e.g. 1.2.0.")
+    title: str = Field(min_length=1, max_length=200)
     description: str | None = None
     roles: dict[Key, Role] = Field(min_length=1)
     calendars: Calendars

@@ -139,7 +139,7 @@ def _shape_problems(exc: ValidationError) -> Iterator[Problem]:
                 (*loc, "kind"),
                 "add kind: payroll_system or kind: beside_payroll",
             )
-        elif kind.startswith(("greater_than", "less_than", "too_short", "too_long")):
+        elif kind.startswith(("greater_than", "less_than", "too_short", "too_long", "string_too")):
             yield Problem("out-of-range", f"{message}; got {_show(given)}", loc, "change the value to fit the range")
         elif kind in {
             "enum",

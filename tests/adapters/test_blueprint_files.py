@@ -530,3 +530,13 @@ def test_a_yaml_syntax_error_names_where_the_unclosed_mapping_opened() -> None:
     (problem,) = problems_of(path)
     opened_line, _ = position(path.read_text(), "{key: kickoff_call")
     assert problem.line == opened_line or f"line {opened_line}" in problem.message + problem.hint
+
+
+def test_a_title_or_version_longer_than_the_engine_keeps_is_out_of_range() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    version = next(line for line in text.splitlines() if line.startswith("version:"))
+    longer = text.replace(title, f"title: {'T' * 201}", 1).replace(version, f"version: 1.0.0-{'a' * 40}", 1)
+    problems = problems_in(longer.encode())
+    assert sorted(p.code for p in problems) == ["out-of-range", "out-of-range"]
+    assert {p.loc for p in problems} == {("title",), ("version",)}
