@@ -183,6 +183,7 @@ def transition(
         )
     dated = date_problems(graph, progress, task_key, action, on=on, kickoff_on=kickoff_on, today=today)
     refused += [p for p in dated if p.code not in OVERRIDABLE_DATE_CODES or not force_date]
+    refused += _reason_too_long(reason)
     if refused:  # every problem at once
         raise TransitionRefused("task", tuple(refused))
     if action is Action.unblock and current.started_on is not None:
@@ -334,7 +335,7 @@ def hold(
     """
     _project_target(state, ProjectAction.hold)
     day = on or today
-    problems = _day_problems(day, today=today)
+    problems = _day_problems(day, today=today) + _reason_too_long(reason)
     if not problems and day < kickoff_on:
         problems.append(
             Problem(
@@ -444,6 +445,11 @@ def reason_problems(reason: str | None, *, loc: Loc = ("reason",)) -> list[Probl
             )
         ]
     return []
+
+
+def _reason_too_long(reason: str | None) -> list[Problem]:
+    """A reason given where one is optional (a block, a hold) is kept to ``MAX_REASON_CHARS`` as well."""
+    return [p for p in reason_problems(reason) if p.code == "text-too-long"] if reason else []
 
 
 def _project_target(state: ProjectState, action: ProjectAction) -> ProjectState:

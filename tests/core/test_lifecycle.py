@@ -422,3 +422,18 @@ def test_unfinished_predecessors_and_a_wrong_day_are_reported_together() -> None
         graph, {}, "b", Action.complete, on=D("2026-12-04"), at=AT, actor="x", force=True, force_date=True, **DAYS
     )
     assert (event.data["forced"], event.data["date_forced"]) == (True, ["date-before-kickoff"])
+
+
+def test_a_reason_given_to_a_block_or_a_hold_is_kept_to_the_same_length_as_a_cancels() -> None:
+    from onboarding.core.lifecycle import MAX_REASON_CHARS
+
+    _, graph = compiled([task("solo", 2)])
+    long = "x" * (MAX_REASON_CHARS + 1)
+    with pytest.raises(TransitionRefused) as info:
+        transition(graph, {}, "solo", Action.block, on=D("2026-12-08"), at=AT, **DAYS, actor="dana", reason=long)
+    assert info.value.codes == ["text-too-long"]
+    with pytest.raises(TransitionRefused) as info:
+        hold(ProjectState.active, at=AT, **DAYS, actor="dana", reason=long)
+    assert info.value.codes == ["text-too-long"]
+    kept, _event = transition(graph, {}, "solo", Action.block, on=D("2026-12-08"), at=AT, **DAYS, actor="d", reason="x")
+    assert kept.state is TaskState.blocked
