@@ -149,3 +149,20 @@ def test_who_acted_is_a_line_of_at_most_200_characters(data: Path) -> None:
     for actor in ("x" * 201, "dana\nX-Evil: 1", ""):
         result = CliRunner().invoke(main, ["note", "CRM-1", "hello", "--by", actor])
         assert result.exit_code == 2 and "--by" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--bind", "csm=Other <other@vendor.example>"],  # csm is bound by launch() already
+        ["--bind", "customer_payroll_admin=Lee <lee2@acme.example>;tz=UTC;tz=Europe/Paris"],
+    ],
+)
+def test_a_role_or_a_time_zone_given_twice_is_refused(data: Path, extra: list[str]) -> None:
+    args = launch()
+    if "customer_payroll_admin" in extra[1]:
+        at = next(i for i, a in enumerate(args) if a.startswith("customer_payroll_admin="))
+        del args[at - 1 : at + 1]
+    result = CliRunner().invoke(main, [*args, *extra])
+    assert result.exit_code == 1 and "[invalid-binding]" in result.output, result.output
+    assert stored_projects() == 0

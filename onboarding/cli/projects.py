@@ -29,6 +29,7 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
     """
     out: dict[str, Person] = {}
     problems: list[Problem] = []
+    seen: set[str] = set()
     for spec in specs:
         role, sep, rest = spec.partition("=")
         role = role.strip()
@@ -43,7 +44,14 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
                 )
             )
             continue
+        if role in seen:
+            problems.append(
+                Problem("invalid-binding", f"{role!r} is bound twice", ("bind", role), "give each role one --bind")
+            )
+            continue
+        seen.add(role)
         tz = "UTC"
+        given_tz = False
         for option in filter(None, (o.strip() for o in options.split(";"))):
             key, _, value = option.partition("=")
             if key.strip() != "tz":
@@ -52,6 +60,11 @@ def _bindings(specs: tuple[str, ...]) -> dict[str, Person]:
                         "invalid-binding", f"unknown option {key!r} in {spec!r}", ("bind", role), "only tz=Area/City"
                     )
                 )
+            elif given_tz:
+                problems.append(
+                    Problem("invalid-binding", f"two time zones in {spec!r}", ("bind", role), "give tz= once")
+                )
+            given_tz = given_tz or key.strip() == "tz"
             tz = value.strip()
         try:
             name, email = parse_mailbox(who, loc=("bind", role), source="launch")
