@@ -290,9 +290,20 @@ def history_problems(query: HistoryQuery, *, known_kinds: Iterable[str] = ()) ->
     return problems
 
 
-def select_history(events: Sequence[Event], query: HistoryQuery) -> HistoryPage:
-    """The page of the log (in log order, oldest first) the query asks for; raises PlanInputInvalid."""
+def select_history(events: Sequence[Event], query: HistoryQuery, *, tasks: Sequence[str] | None = None) -> HistoryPage:
+    """The page of the log (in log order, oldest first) the query asks for; raises PlanInputInvalid (a task the
+    project does not have, of ``tasks`` when given, included)."""
     problems = history_problems(query, known_kinds={e.kind for e in events})
+    if tasks is not None and query.task is not None and query.task not in tasks:
+        close = difflib.get_close_matches(query.task, tasks, n=1, cutoff=0.6)
+        problems.append(
+            Problem(
+                "unknown-task",
+                f"the project has no task {query.task!r}",
+                ("task",),
+                f"did you mean {close[0]!r}?" if close else "name one of the project's tasks, or none",
+            )
+        )
     if problems:
         raise PlanInputInvalid("history", tuple(problems))
     kinds = frozenset(query.kinds)

@@ -749,7 +749,10 @@ class ProjectService:
 
     def history(self, ref: str, query: HistoryQuery | None = None) -> HistoryPage:
         """The project's event log, filtered and paged (``project_changes.select_history``)."""
-        return select_history(self._store.events(self._store.load(ref).id), query or HistoryQuery())
+        project = self._store.load(ref)
+        return select_history(
+            self._store.events(project.id), query or HistoryQuery(), tasks=[t.key for t in project.tasks]
+        )
 
     def _holds(self, project: ProjectRecord) -> list[tuple[date, date | None]]:
         """The project's holds as the reports count them (days in the customer's time zone)."""

@@ -281,6 +281,13 @@ def test_history_refuses_unknown_kinds_and_impossible_filters_all_at_once() -> N
     assert "'noted'" in next(p.hint for p in refused.value.problems if p.code == "unknown-event-kind")
 
 
+def test_history_of_a_task_the_project_does_not_have_is_refused_with_a_suggestion() -> None:
+    with pytest.raises(PlanInputInvalid) as refused:
+        select_history(log(), HistoryQuery(task="kickof_call"), tasks=["kickoff_call", "sign_off"])
+    assert refused.value.codes == ["unknown-task"] and "'kickoff_call'" in refused.value.problems[0].hint
+    assert select_history(log(), HistoryQuery(task="sign_off"), tasks=["kickoff_call", "sign_off"]).total == 0
+
+
 def test_closing_a_cancelled_projects_open_tasks_keeps_what_each_was() -> None:
     tasks = (
         task("a", TaskState.done),
