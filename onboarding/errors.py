@@ -198,6 +198,7 @@ SETUP_CODES: dict[str, str] = {
     "database-unreadable": "the SQLite file is not a database, or is corrupted or cut short",
     "database-unreachable": "the database server cannot be reached or refuses the connection",
     "database-too-new": "the schema is from a newer version of the engine than this one",
+    "database-not-ours": "a SQLite file that holds another application's tables: the engine makes its own nowhere",
     "database-out-of-date": "the schema is from an older version of the engine: upgrade it first",
     "database-failed": "the database failed while the request or command ran",
     "file-access-failed": "a file or folder the engine needs cannot be read or written",

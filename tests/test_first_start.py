@@ -226,3 +226,23 @@ def test_reading_commands_take_no_write_lock_once_the_schema_is_up_to_date(tmp_p
     assert listed.returncode == 0, listed.stderr
     assert [p["external_id"] for p in json.loads(listed.stdout)] == ["CRM-1"]
     assert waited < 25  # the busy timeout is 30 s: a list that waited for the write lock would take that long
+
+
+def test_a_sqlite_file_of_another_application_is_never_made_the_engines(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    theirs = sqlite3.connect(data / "onboarding.db")
+    theirs.execute("CREATE TABLE customers (id INTEGER)")
+    theirs.commit()
+    theirs.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "onboarding.cli", "db", "upgrade"],
+        env=environment(data),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1 and "[database-not-ours]" in result.stderr, result.stdout + result.stderr
+    assert "customers" in result.stderr and "Traceback" not in result.stderr
+    tables = sqlite3.connect(data / "onboarding.db").execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("customers",)]

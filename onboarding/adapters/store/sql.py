@@ -353,11 +353,32 @@ def migrate(engine: Engine) -> None:
     with _folder_lock(engine), writing(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        if _revision_of(connection) == head:
+        revision = _revision_of(connection)
+        if revision == head:
             return
+        if revision is None and connection.dialect.name == "sqlite":
+            _refuse_a_file_of_another_application(connection)
         config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _refuse_a_file_of_another_application(connection: Connection) -> None:
+    """A SQLite file with no schema revision and tables of its own is another application's database: the
+    engine's tables are never added to it (``database-not-ours``)."""
+    tables = [
+        name
+        for (name,) in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        )
+    ]
+    if tables:
+        raise _store_problem(
+            "database-not-ours",
+            f"the SQLite file holds tables this engine did not make ({', '.join(sorted(tables)[:5])}) and no "
+            "schema revision of its own",
+            "point ONBOARDING_DATABASE_URL (or ONBOARDING_DATA_DIR) at a new file or at the engine's own database",
+        )
 
 
 def _alembic_config() -> Config:
