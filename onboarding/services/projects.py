@@ -26,6 +26,7 @@ from onboarding.core.change_preview import DateChanges, date_changes
 from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
 from onboarding.core.customer_status import SNOOZED, snoozed_last_nudged_on
 from onboarding.core.lifecycle import (
+    EARLIEST_BEFORE_KICKOFF,
     FINISHED,
     Action,
     Event,
@@ -291,7 +292,7 @@ class ProjectService:
                         results.append(Launched(before, created=False))
                     continue
                 said = {p.loc for p in inputs.problems if p.code == "customer-role-default"}
-                found = [*inputs.problems] + [
+                found = [*inputs.problems, *_contract_problems(r, today=self._clock.today())] + [
                     p
                     for p in _binding_problems(bp, inputs.people)
                     if p.loc not in said  # a customer role with a team default: said once, as that
@@ -1275,6 +1276,34 @@ def _launch_people_and_calendar(r: LaunchRequest, bp: Blueprint, defaults: Seque
     named = name_problem(r.customer)  # it goes into subjects, pages, CSV and calendars: a person's name's rule
     customer = (Problem("invalid-name", named[0], ("customer",), named[1]),) if named else ()
     return _PeopleAndCalendar(people, resolved.sources, own, (*customer, *calendar_problems, *resolved.problems))
+
+
+def _contract_problems(r: LaunchRequest, *, today: date) -> list[Problem]:
+    """A contract signed after today, or more than a year before the kickoff, is a day mistyped (it would start
+    a project's TTFV decades away)."""
+    signed = r.contract_signed_on
+    if signed is None:
+        return []
+    if signed > today:
+        return [
+            Problem(
+                "date-in-future",
+                f"the contract is dated {signed.isoformat()}, after today ({today.isoformat()})",
+                ("contract_signed_on",),
+                "give the day it was signed",
+            )
+        ]
+    if signed < r.kickoff_on - EARLIEST_BEFORE_KICKOFF:
+        return [
+            Problem(
+                "date-too-early",
+                f"the contract is dated {signed.isoformat()}, more than a year before the kickoff "
+                f"({r.kickoff_on.isoformat()})",
+                ("contract_signed_on",),
+                "give the day it was signed",
+            )
+        ]
+    return []
 
 
 def _launch_event_inputs(inputs: _PeopleAndCalendar) -> dict[str, object]:

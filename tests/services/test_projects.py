@@ -88,6 +88,19 @@ def test_relaunching_with_an_address_written_another_way_is_the_same_request(sto
     assert not again.created and again.project.id == first.project.id
 
 
+@pytest.mark.parametrize(
+    ("signed", "code"),
+    [("2026-12-05", "date-in-future"), ("1900-01-01", "date-too-early"), ("2025-12-05", "date-too-early")],
+)
+def test_a_contract_signed_after_today_or_long_before_kickoff_is_refused(store, signed: str, code: str) -> None:  # type: ignore[no-untyped-def]
+    svc = service(store, FixedClock(D("2026-12-04")))
+    with pytest.raises(PlanInputInvalid) as info:
+        launch(svc, contract_signed_on=D(signed))
+    assert info.value.codes == [code]
+    assert store.list_projects() == []
+    assert launch(svc, contract_signed_on=D("2025-12-07")).created  # a year before kickoff: kept
+
+
 def test_relaunching_an_external_id_with_other_inputs_is_refused_naming_each_difference(store) -> None:  # type: ignore[no-untyped-def]
     from onboarding.errors import LaunchConflict
     from onboarding.services.projects import LaunchRequest
