@@ -36,13 +36,18 @@ def test_a_folder_that_does_not_exist_or_is_empty_is_made_the_demos(tmp_path: Pa
         assert [p.name for p in folder.iterdir()] == [demo.MARK]
 
 
-def test_the_demos_own_folder_is_emptied_and_made_again(tmp_path: Path) -> None:
-    folder = tmp_path / "demo-data"
+def demos_own_folder(folder: Path) -> Path:
+    """A folder as a demo run leaves it: its mark, a simulation database, a Maildir."""
     demo.demo_folder(folder)
     engine = database(Settings(data_dir=folder, database_url=None))
     SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
     engine.dispose()
     (folder / "maildir").mkdir()
+    return folder
+
+
+def test_the_demos_own_folder_is_emptied_and_made_again(tmp_path: Path) -> None:
+    folder = demos_own_folder(tmp_path / "demo-data")
     (folder / "maildir" / "a-message").write_text("old")
     demo.demo_folder(folder)
     assert [p.name for p in folder.iterdir()] == [demo.MARK]
@@ -50,12 +55,7 @@ def test_the_demos_own_folder_is_emptied_and_made_again(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("added", ["my-notes.txt", "mystuff"])
 def test_the_demos_own_folder_with_something_added_is_refused_and_left_as_it_was(tmp_path: Path, added: str) -> None:
-    folder = tmp_path / "demo-data"
-    demo.demo_folder(folder)
-    engine = database(Settings(data_dir=folder, database_url=None))
-    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
-    engine.dispose()
-    (folder / "maildir").mkdir()
+    folder = demos_own_folder(tmp_path / "demo-data")
     if added == "mystuff":
         (folder / added).mkdir()
     else:
