@@ -4,7 +4,10 @@ One body for every error: ``type`` (``urn:onboarding:problem:<code>``), ``title`
 (what the code means), ``status``, ``detail`` (what went wrong), ``instance`` (the
 path asked for), ``code`` (the first problem's) and ``problems``, every problem with
 its code, message, location and hint (and ``detail``, the lines that say what differs,
-when it has them). A status per error class; services never know about HTTP.
+when it has them). A status per error class; services never know about HTTP. At the
+address of a page (``/team``, ``/c``, ``/unsubscribe``), an error no route answered
+itself (a 404, a 405, a 500) is that kind of page's refusal page instead: a browser
+shows it, where it would show a document as raw JSON.
 
 Not here: what the problems are (``onboarding/errors.py``).
 """
