@@ -1274,6 +1274,8 @@ def _launch_people_and_calendar(r: LaunchRequest, bp: Blueprint, defaults: Seque
     resolved = resolve_bindings(bp, r.bindings, segment=r.segment, defaults=defaults)
     people = with_customer_zone(resolved.people, bp, own)
     named = name_problem(r.customer)  # it goes into subjects, pages, CSV and calendars: a person's name's rule
+    if named is None and not r.customer.strip():
+        named = ("the customer's name is blank", "give the customer's name")
     customer = (Problem("invalid-name", named[0], ("customer",), named[1]),) if named else ()
     return _PeopleAndCalendar(people, resolved.sources, own, (*customer, *calendar_problems, *resolved.problems))
 

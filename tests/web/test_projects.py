@@ -286,7 +286,7 @@ def test_a_customer_name_with_a_control_character_is_refused_and_nothing_stored(
     client: TestClient, keys: Keys, application: Application
 ) -> None:
     before = stored(application)
-    for name in ("CRLF\r\nBcc: victim@x.example", "Null\u0000Co", "Line\u2028Sep"):
+    for name in ("CRLF\r\nBcc: victim@x.example", "Null\u0000Co", "Line\u2028Sep", "   "):
         answer = client.post("/api/v1/projects", json=body(customer=name), headers=keys.write)
         assert answer.status_code == 422 and answer.json()["code"] == "invalid-name", answer.text
         assert answer.json()["problems"][0]["loc"] == "customer"
