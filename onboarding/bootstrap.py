@@ -192,6 +192,7 @@ def _dispatcher(settings: Settings, *, engine: Engine, clock: Clock) -> Dispatch
         webhooks=HttpWebhookPoster(),
         endpoints=SqlWebhookEndpoints(engine),
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
+        composer=project_service(settings, clock=clock, engine=engine),
     )
 
 

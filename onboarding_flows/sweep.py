@@ -70,7 +70,7 @@ SHARD_ENTRYPOINT = "onboarding_flows.sweep.sweep_shard"  # what a worker imports
 SHARD_POLL_SECONDS = 2.0
 # The per-shard counters a sharded sweep adds up (``SweepReport``'s and ``DispatchReport``'s).
 REPORT_COUNTS = ("reforecast", "status_emails")
-DELIVERY_COUNTS = ("sent", "retried", "failed", "suppressed", "held", "deferred", "released")
+DELIVERY_COUNTS = ("sent", "retried", "failed", "suppressed", "held", "deferred", "released", "quiet")
 
 
 class ShardsFailed(OnboardingError):

@@ -58,7 +58,7 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
         f"{report.automated} automated tasks run, {report.overdue_tasks} overdue tasks, "
         f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
         f"{report.status_emails} status emails; delivered {d.sent}, retrying {d.retried}, failed {d.failed}, "
-        f"held {d.held}"
+        f"held {d.held}" + (f"; {d.quiet} weekly updates without news left unsent" if d.quiet else "")
     )
     if d.released:
         click.echo(f"outbox: {d.released} emails claimed by runs that are gone were released and taken again")

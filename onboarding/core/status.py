@@ -6,6 +6,12 @@
 ``StatusEmailPolicy``, which of them are due now (on milestone completion, and the
 weekly digest at its weekday and time in the recipient's zone; a spread digest on the project's own weekday).
 
+A sweep queues a weekly update knowing only whose slot has come (``weekly_readers_due``,
+asked of a project's row and people): ``weekly_update_to_compose`` holds its key, reader
+and subject, and delivery composes what it says, and whether it has news to say, from
+the project as of then (``reader_to_compose``, ``StatusView.weekly_update``). A sweep
+thus reads no project whole for its weekly updates.
+
 The rule above all others: what is marked ``customer_visible: false`` never reaches a
 customer email. A hidden task, a hidden milestone and every task of a hidden
 milestone are left out of every list, their titles are never used as a milestone
@@ -349,57 +355,55 @@ def status_due(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
+    view = StatusView(
+        policy=policy,
+        project=project,
+        milestones=milestones,
+        tasks=tasks,
+        vendor_contact=vendor_contact,
+        vendor_role=vendor_role,
+        customer_calendar=customer_calendar,
+    )
     visible = {m.key for m in milestones if m.customer_visible}
     announce = [key for key in dict.fromkeys(completed_milestones) if key in visible]
-
-    def message(person: Person, role: str, *, as_of: date, completed_milestone: str | None) -> OutgoingMessage:
-        context = status_context(
-            project=project,
-            milestones=milestones,
-            tasks=tasks,
-            recipient=person,
-            recipient_role=role,
-            as_of=as_of,
-            reason="weekly" if completed_milestone is None else "milestone_complete",
-            completed_milestone=completed_milestone,
-            vendor_contact=vendor_contact,
-            vendor_role=vendor_role,
-            include_go_live=policy.include_projected_go_live,
-            customer_calendar=customer_calendar,
+    weekly = {
+        reader.person.email: reader
+        for reader in weekly_readers_due(
+            policy,
+            project_id=project.project_id,
+            recipients=recipients,
+            now=now,
+            weekly_sent_on=weekly_sent_on,
+            started_on=started_on,
         )
-        return status_message(context, recipient=person, completed_milestone=completed_milestone)
-
-    shown_milestones = {m.key for m in milestones if m.customer_visible}
-    visible_done = [
-        t.done_on for t in tasks if t.done_on is not None and t.customer_visible and t.milestone_key in shown_milestones
-    ]
-    seen: set[str] = set()
+    }
     messages: list[OutgoingMessage] = []
     quiet: list[tuple[str, date]] = []
-    for role in policy.recipients:
-        person = recipients.get(role)
-        if person is None or person.email in seen:
-            continue
-        seen.add(person.email)
+    for role, person in _readers(policy, recipients):
         if policy.on_milestone_complete and announce:
             local_on = now.astimezone(time_zone(person.timezone)).date()
-            messages.extend(message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
-        weekly = policy.weekly_digest
-        if weekly is not None:
-            slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project.project_id)
-            since = weekly_sent_on.get(person.email, started_on)
-            if slot_on > since:  # (``weekly_slots_due``)
-                update = message(person, role, as_of=slot_on, completed_milestone=None)
-                if not weekly.only_with_news or weekly_news(
-                    update.context, project=project, visible_done=visible_done, since=since, policy=policy
-                ):
-                    messages.append(update)
-                else:
-                    quiet.append((person.email, slot_on))
+            messages.extend(view.message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
+        reader = weekly.get(person.email)
+        if reader is not None:
+            update = view.weekly_update(reader)
+            if update is None:
+                quiet.append((person.email, reader.slot_on))
+            else:
+                messages.append(update)
     return StatusDue(tuple(messages), tuple(quiet))
 
 
-def weekly_slots_due(
+class WeeklyReader(NamedTuple):
+    """A reader whose weekly update's slot has come: who, for which role, the slot's day, and the day of their
+    last update (sent, or left unsent for want of news), from which its news counts."""
+
+    person: Person
+    role: str
+    slot_on: date
+    since: date
+
+
+def weekly_readers_due(
     policy: StatusEmailPolicy,
     *,
     project_id: str,
@@ -407,17 +411,137 @@ def weekly_slots_due(
     now: datetime,
     weekly_sent_on: Mapping[str, date],
     started_on: date,
-) -> bool:
-    """Whether a weekly update's slot has come for any of the policy's readers (``status_due`` then weighs its
-    news): asked before a project is read whole, which most days of the week it need not be."""
+) -> list[WeeklyReader]:
+    """The policy's readers (one per person) whose weekly slot has passed, in their zone, since their last update
+    (``weekly_sent_on``, or ``started_on`` for one who had none): asked of a project's row and people alone, before
+    it is read whole. A sweep that missed a slot sends it late rather than never, and only once."""
     weekly = policy.weekly_digest
     if weekly is None:
-        return False
-    return any(
-        weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project_id)
-        > weekly_sent_on.get(person.email, started_on)
-        for role in policy.recipients
-        if (person := recipients.get(role)) is not None
+        return []
+    due: list[WeeklyReader] = []
+    for role, person in _readers(policy, recipients):
+        slot_on = weekly_slot_on(weekly, now=now, timezone=person.timezone, project_id=project_id)
+        since = weekly_sent_on.get(person.email, started_on)
+        if slot_on > since:
+            due.append(WeeklyReader(person, role, slot_on, since))
+    return due
+
+
+def _readers(policy: StatusEmailPolicy, recipients: Mapping[str, Person]) -> list[tuple[str, Person]]:
+    """The policy's recipient roles that are bound, with their people, each person once (by address)."""
+    seen: set[str] = set()
+    readers: list[tuple[str, Person]] = []
+    for role in policy.recipients:
+        person = recipients.get(role)
+        if person is not None and person.email not in seen:
+            seen.add(person.email)
+            readers.append((role, person))
+    return readers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusView:
+    """One project as its status emails show it, under its blueprint's policy: what ``status_due`` composes its
+    emails of, and what a weekly update queued to be composed at delivery is composed of."""
+
+    policy: StatusEmailPolicy
+    project: ProjectStatus
+    milestones: Sequence[MilestoneStatus]
+    tasks: Sequence[TaskStatus]
+    vendor_contact: Person
+    vendor_role: str | None = None
+    customer_calendar: BusinessCalendar | None = None
+
+    def message(self, person: Person, role: str, *, as_of: date, completed_milestone: str | None) -> OutgoingMessage:
+        context = status_context(
+            project=self.project,
+            milestones=self.milestones,
+            tasks=self.tasks,
+            recipient=person,
+            recipient_role=role,
+            as_of=as_of,
+            reason="weekly" if completed_milestone is None else "milestone_complete",
+            completed_milestone=completed_milestone,
+            vendor_contact=self.vendor_contact,
+            vendor_role=self.vendor_role,
+            include_go_live=self.policy.include_projected_go_live,
+            customer_calendar=self.customer_calendar,
+        )
+        return status_message(context, recipient=person, completed_milestone=completed_milestone)
+
+    def weekly_update(self, reader: WeeklyReader) -> OutgoingMessage | None:
+        """The reader's weekly update as of its slot's day, or None when the digest goes only with news and it
+        has none since their last update (``weekly_news``): the week is then quiet for them."""
+        update = self.message(reader.person, reader.role, as_of=reader.slot_on, completed_milestone=None)
+        weekly = self.policy.weekly_digest
+        if (
+            weekly is not None
+            and weekly.only_with_news
+            and not weekly_news(
+                update.context,
+                project=self.project,
+                visible_done=self._visible_done(),
+                since=reader.since,
+                policy=self.policy,
+            )
+        ):
+            return None
+        return update
+
+    def _visible_done(self) -> list[date]:
+        shown = {m.key for m in self.milestones if m.customer_visible}
+        return [
+            t.done_on for t in self.tasks if t.done_on is not None and t.customer_visible and t.milestone_key in shown
+        ]
+
+
+# -- weekly updates composed at delivery -------------------------------------------------
+
+TO_COMPOSE = "to_compose"  # the context key of a weekly update queued by a sweep, to be composed when delivered
+
+
+def weekly_update_to_compose(
+    *, project_id: str, customer: str, reader: WeeklyReader, reply_to: str | None
+) -> OutgoingMessage:
+    """A reader's weekly update as a sweep queues it: its key, reader, subject and Reply-To, which are known from
+    the project's row and people; what it says (and whether it has news to say) is composed when it is delivered,
+    from the project as of then (``StatusView.weekly_update`` of ``reader_to_compose``)."""
+    return OutgoingMessage(
+        idempotency_key=status_key(
+            project_id=project_id,
+            recipient=reader.person,
+            reason="weekly",
+            as_of=reader.slot_on,
+            completed_milestone=None,
+        ),
+        kind=MessageKind.status,
+        to=(reader.person,),
+        subject=f"{customer} onboarding: weekly update",
+        context={
+            TO_COMPOSE: {"role": reader.role, "slot_on": reader.slot_on.isoformat(), "since": reader.since.isoformat()}
+        },
+        customer_facing=True,
+        project_id=project_id,
+        reply_to=reply_to,
+        key_email=reader.person.email,
+        key_on=reader.slot_on,
+        key_reason="weekly",
+    )
+
+
+def reader_to_compose(message: OutgoingMessage) -> WeeklyReader | None:
+    """The reader of a weekly update queued to be composed (``weekly_update_to_compose``); None for any other
+    message, which is sent as it was queued."""
+    if message.kind is not MessageKind.status or len(message.to) != 1:
+        return None
+    pending = message.context.get(TO_COMPOSE)
+    if not isinstance(pending, Mapping):
+        return None
+    return WeeklyReader(
+        message.to[0],
+        str(pending["role"]),
+        date.fromisoformat(str(pending["slot_on"])),
+        date.fromisoformat(str(pending["since"])),
     )
 
 

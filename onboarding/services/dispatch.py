@@ -39,6 +39,11 @@ but did not send, then claims as itself, and at the end gives back anything it
 still holds. A live concurrent run keeps its claims. The lease frees only claims
 whose run cannot be told dead.
 
+A weekly update a sweep queued to be composed at delivery (``core.status.reader_to_compose``)
+is composed as its batch is delivered, the batch's projects read together (``Composer``),
+from its project as of then: one without news for its reader is left unsent, taken out of
+the outbox and recorded as that week's update (``Outbox.quiet``, ``DispatchReport.quiet``).
+
 Outbound events (messages of kind ``webhook``) share the outbox, its claims, runs,
 backoff and horizon, but are never rendered as email: each is POSTed to its
 endpoint with the Standard Webhooks headers, signed at the moment it is sent (the
@@ -69,15 +74,18 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from onboarding.core.messages import OutgoingMessage, WebhookDelivery
+from onboarding.core.status import reader_to_compose
 from onboarding.core.webhook_events import WebhookEndpoint, signed_headers, webhook_id
 from onboarding.services.ports import (
     Clock,
+    Composer,
     Outbox,
     PermanentDeliveryError,
     QueuedMessage,
     Renderer,
     TemporaryDeliveryError,
     Transport,
+    Unsent,
     Waiting,
     WebhookEndpoints,
     WebhookPoster,
@@ -102,6 +110,7 @@ class DispatchReport:
     out_of_time: bool = False  # delivery stopped at its deadline with messages left
     released: int = 0  # claims of gone runs made pending again before claiming
     waiting: Waiting = field(default_factory=Waiting)  # what is left after the run, and since when
+    quiet: int = 0  # weekly updates composed with no news for their reader: left unsent, as that week's update
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -115,6 +124,7 @@ class DispatchReport:
             self.out_of_time or other.out_of_time,
             self.released + other.released,
             other.waiting,
+            self.quiet + other.quiet,
         )
 
 
@@ -186,8 +196,10 @@ class Dispatcher:
         endpoints: WebhookEndpoints | None = None,
         webhook_timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS,
         signing_time: Callable[[], float] = time.time,
+        composer: Composer | None = None,
     ) -> None:
         self._outbox = outbox
+        self._composer = composer
         self._renderer = renderer
         self._transport = transport
         self._clock = clock
@@ -246,10 +258,45 @@ class Dispatcher:
     def _deliver_batch(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
         """Hand each claimed message over, then settle what the transport staged and record it sent at once."""
         self._staged = []
+        claimed, report = self._composed(claimed)
         with contextlib.suppress(Exception):  # reading ahead failed: each render reads its own, as it would have
             self._renderer.prepare([q.message for q in claimed if q.message.webhook is None])
-        report = self._hand_over(claimed, ends=ends)
+        report += self._hand_over(claimed, ends=ends)
         return report + self._settle()
+
+    def _composed(self, claimed: Sequence[QueuedMessage]) -> tuple[list[QueuedMessage], DispatchReport]:
+        """The batch with its weekly updates composed now (``Composer``), the rest as claimed. An update without
+        news for its reader is left unsent (``Outbox.quiet``: it counts as that week's update); one
+        that cannot be composed fails; when composing itself fails (the database, say), they are tried again
+        with backoff, as a temporary failure."""
+        waiting = [q for q in claimed if reader_to_compose(q.message) is not None]
+        if not waiting:
+            return list(claimed), DispatchReport()
+        now = self._clock.now()
+        report = DispatchReport()
+        try:
+            if self._composer is None:
+                raise RuntimeError("no composer was given to this delivery")
+            composed = self._composer.compose([q.message for q in waiting])
+        except Exception as exc:
+            problem = TemporaryDeliveryError(f"the weekly update could not be composed: {type(exc).__name__}: {exc}")
+            for queued in waiting:
+                report += self._temporary(queued, problem, now=now, cut=False)
+            return [q for q in claimed if reader_to_compose(q.message) is None], report
+        ready: dict[int, QueuedMessage] = {}
+        quiet: list[int] = []
+        for queued, outcome in zip(waiting, composed, strict=True):
+            if not isinstance(outcome, Unsent):
+                ready[queued.id] = replace(queued, message=outcome)
+            elif outcome.quiet:
+                quiet.append(queued.id)
+            else:
+                self._outbox.failed(queued.id, error=f"cannot be composed: {outcome.reason}", run=self._run)
+                report += DispatchReport(failed=1)
+        self._outbox.quiet(quiet, run=self._run)
+        report += DispatchReport(quiet=len(quiet))
+        unsent = {q.id for q in waiting} - ready.keys()
+        return [ready.get(q.id, q) for q in claimed if q.id not in unsent], report
 
     def _hand_over(self, claimed: Sequence[QueuedMessage], *, ends: float | None) -> DispatchReport:
         report = DispatchReport()

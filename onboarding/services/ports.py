@@ -339,6 +339,11 @@ class Outbox(Protocol):
         when given, says why. Only those still its claim: one back in the queue already needs nothing."""
         ...
 
+    def quiet(self, message_ids: Sequence[int], *, run: str) -> None:
+        """Weekly updates composed without news for their readers (``Unsent.quiet``): taken out of the outbox,
+        each recorded as its reader's update of that week, so that news later that week may still send it."""
+        ...
+
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (project id, email) pairs asked for no more customer emails about the project."""
         ...
@@ -422,6 +427,25 @@ class TemporaryDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Do not try again: an SMTP 5xx reply, recipients refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A message queued to be composed at delivery that is not sent: ``quiet`` when there is nothing to say (a
+    weekly update without news for its reader, recorded as that week's update), else it cannot be composed (it
+    fails, with ``reason``)."""
+
+    reason: str
+    quiet: bool
+
+
+class Composer(Protocol):
+    """Composes, when they are delivered, the messages a sweep queued to be composed then
+    (``core.status.reader_to_compose``: weekly updates), from their projects as of then."""
+
+    def compose(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage | Unsent]:
+        """Each message composed (same key and reader), or why it is not sent; read together, in order."""
+        ...
 
 
 class Renderer(Protocol):
@@ -529,10 +553,12 @@ class OverdueRow(NamedTuple):
 
 class Snapshot(NamedTuple):
     """What the sweep asks of a project's row before reading it whole: its blueprint snapshot's id (its
-    policies, its task graph) and the day it was kicked off (a reader's first weekly update counts from it)."""
+    policies, its task graph), the day it was kicked off (a reader's first weekly update counts from it) and its
+    customer's name (a weekly update's subject)."""
 
     blueprint_id: str
     kickoff_on: date
+    customer: str
 
 
 class NudgeCandidate(NamedTuple):
@@ -665,10 +691,6 @@ class SweepStore(Protocol):
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
         """Per project, per recipient email, the as_of of the last weekly update: queued (from the outbox's
         key columns, never from the keys) or left unsent for want of news, whichever is later."""
-        ...
-
-    def record_weekly_quiet(self, quiet: Iterable[tuple[str, str, date]]) -> None:
-        """Record weekly updates left unsent for want of news: (project id, reader's address, slot day)."""
         ...
 
 

@@ -65,7 +65,15 @@ from onboarding.core.projects import (
     reforecast_project,
     task_records,
 )
-from onboarding.core.status import MilestoneStatus, ProjectStatus, StatusDue, TaskStatus, status_due
+from onboarding.core.status import (
+    MilestoneStatus,
+    ProjectStatus,
+    StatusDue,
+    StatusView,
+    TaskStatus,
+    reader_to_compose,
+    status_due,
+)
 from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.ttfv import customer_timezone, held_periods
 from onboarding.core.window_jump import window_jump_alert
@@ -92,6 +100,7 @@ from onboarding.services.ports import (
     ProjectStore,
     ProjectSummary,
     TeamStore,
+    Unsent,
 )
 
 UNSUBSCRIBED = "unsubscribed"  # the event of a customer's opt-out from its emails
@@ -1120,10 +1129,58 @@ class ProjectService:
         weekly_sent_on: Mapping[str, date] | None = None,
     ) -> StatusDue:
         """The status emails due now, and the weekly updates left unsent for want of news (``core/status``)."""
+        people = project.bindings
+        if not any(role in people for role in loaded.blueprint.status_emails.recipients):
+            return StatusDue(())  # nobody to write to: no view to build
+        view = self._status_view(project, loaded)
+        return status_due(
+            policy=view.policy,
+            project=view.project,
+            milestones=view.milestones,
+            tasks=view.tasks,
+            recipients=people,
+            now=self._clock.now(),
+            completed_milestones=completed,
+            weekly_sent_on=weekly_sent_on or {},
+            started_on=project.kickoff_on,
+            vendor_contact=view.vendor_contact,
+            vendor_role=view.vendor_role,
+            customer_calendar=view.customer_calendar,
+        )
+
+    def compose(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage | Unsent]:
+        """Compose the weekly updates a sweep queued to be composed at delivery (``ports.Composer``), each from its
+        project as of today, the batch's projects read together: the update, or ``Unsent`` (quiet: no news for
+        its reader since their last update; else its project is gone). Any other message is given back as it is."""
+        readers = [reader_to_compose(m) for m in messages]
+        wanted = sorted({m.project_id for m, r in zip(messages, readers, strict=True) if r and m.project_id})
+        views: dict[str, StatusView] = {}
+        for stored in self.stored_many(wanted):
+            views[stored.id] = self._status_view(self.as_of_today(stored), self.blueprint_of(stored))
+        composed: list[OutgoingMessage | Unsent] = []
+        for message, reader in zip(messages, readers, strict=True):
+            view = views.get(message.project_id or "") if reader is not None else None
+            if reader is None:
+                composed.append(message)
+            elif view is None:
+                composed.append(Unsent(f"its project {message.project_id} is not in the database", quiet=False))
+            else:
+                update = view.weekly_update(reader)
+                composed.append(
+                    update
+                    if update is not None
+                    else Unsent(
+                        f"no news for this reader since their update of {reader.since.isoformat()}: "
+                        "the week's update was left unsent",
+                        quiet=True,
+                    )
+                )
+        return composed
+
+    def _status_view(self, project: ProjectRecord, loaded: LoadedBlueprint) -> StatusView:
+        """The project as its status emails show it (``core.status.StatusView``)."""
         bp = loaded.blueprint
         people = project.bindings
-        if not any(role in people for role in bp.status_emails.recipients):
-            return StatusDue(())  # nobody to write to: no view to build
         status_project = ProjectStatus(
             project_id=project.id,
             customer=project.customer,
@@ -1168,16 +1225,11 @@ class ProjectService:
             for t in project.tasks
         ]
         calendars = scheduling_calendars(bp, customer=project.customer_calendar)
-        return status_due(
+        return StatusView(
             policy=bp.status_emails,
             project=status_project,
             milestones=milestones,
             tasks=task_views,
-            recipients=people,
-            now=self._clock.now(),
-            completed_milestones=completed,
-            weekly_sent_on=weekly_sent_on or {},
-            started_on=project.kickoff_on,
             vendor_contact=self._vendor_contact(project, bp),
             vendor_role=contact_of(bp, project.bindings, fallback=self._sender).get("role"),
             customer_calendar=calendars[CalendarName.customer],

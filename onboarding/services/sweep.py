@@ -42,7 +42,7 @@ from onboarding.core.nudges import (
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord, project_contact, project_view
 from onboarding.core.shards import Shard
-from onboarding.core.status import weekly_slots_due
+from onboarding.core.status import weekly_readers_due, weekly_update_to_compose
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import LEASE, Delivery, DispatchReport
@@ -251,7 +251,7 @@ class SweepService:
             queued += change.messages
         preview.not_replanned = [_why(pid, error) for pid, error in failed.items()]
         for batch in batches(self.active_projects()):
-            queued += self._weekly_status_messages(batch)[0]  # a preview records no quiet week
+            queued += self._weekly_updates(batch)
         preview.queued = [MessageLine(m.kind.value, tuple(p.email for p in (*m.to, *m.cc)), m.subject) for m in queued]
         if deliver:
             preview.delivered = [*self._store.outbox_due(now=now, lease=LEASE), *preview.queued]
@@ -551,19 +551,15 @@ class SweepService:
         return self._store.record_nudges(decision.plan.nudges, decision.plan.digests, now=self._clock.now())
 
     def weekly_status(self, project_ids: Sequence[str]) -> int:
-        """Queue the weekly status emails due now for these projects: the projects that may be due read
-        together, their emails queued in one transaction, and the weeks without news for a reader recorded
-        as quiet. Returns how many were queued."""
-        messages, quiet = self._weekly_status_messages(project_ids)
-        queued = self._projects.queue(messages) if messages else 0
-        self._store.record_weekly_quiet(quiet)  # after the emails: a crash between them re-weighs, never loses
-        return queued
+        """Queue, in one transaction, the weekly updates of these projects whose readers' slots have come, each
+        to be composed when it is delivered (``core.status.weekly_update_to_compose``: a week without news for its
+        reader is then left unsent). Returns how many were queued."""
+        messages = self._weekly_updates(project_ids)
+        return self._projects.queue(messages) if messages else 0
 
-    def _weekly_status_messages(
-        self, project_ids: Sequence[str]
-    ) -> tuple[list[OutgoingMessage], list[tuple[str, str, date]]]:
-        """The weekly status emails due now for these projects (queued by ``weekly_status``), and the weekly
-        updates left unsent for want of news: (project id, reader's address, slot day)."""
+    def _weekly_updates(self, project_ids: Sequence[str]) -> list[OutgoingMessage]:
+        """The weekly updates due now for these projects (queued by ``weekly_status``), weighed on the projects'
+        rows and people alone: no project is read whole."""
         sent = self._store.weekly_status_sent(project_ids)
         recent = self._clock.today() - timedelta(days=6)
         # everyone had this week's email: no slot can be due yet
@@ -577,31 +573,31 @@ class SweepService:
             if (policy := self._blueprint(version, texts).status_emails).weekly_digest is not None and policy.recipients
         }
         maybe = [p for p in maybe if p in snapshots and snapshots[p].blueprint_id in weekly]
-        # nor one none of whose readers' slot has come: weighed by its row and people, before its tasks are read
         people = self._store.bindings_of(maybe)
         now = self._clock.now()
-        maybe = [
-            p
-            for p in maybe
-            if weekly_slots_due(
-                self._blueprint(snapshots[p].blueprint_id, texts).status_emails,
-                project_id=p,
-                recipients=people.get(p, {}),
-                now=now,
-                weekly_sent_on=sent.get(p, {}),
-                started_on=snapshots[p].kickoff_on,
-            )
-        ]
         messages: list[OutgoingMessage] = []
-        quiet: list[tuple[str, str, date]] = []
-        for stored in self._projects.stored_many(maybe):
-            loaded = self._projects.blueprint_of(stored)
-            sent_on = sent.get(stored.id, {})
-            project = self._projects.as_of_today(stored)
-            due = self._projects.status_due(project, loaded, weekly_sent_on=sent_on)
-            messages += due.messages
-            quiet += [(project.id, email, slot_on) for email, slot_on in due.quiet]
-        return messages, quiet
+        for project_id in maybe:
+            snapshot, bound = snapshots[project_id], people.get(project_id, {})
+            bp = self._blueprint(snapshot.blueprint_id, texts)
+            readers = weekly_readers_due(
+                bp.status_emails,
+                project_id=project_id,
+                recipients=bound,
+                now=now,
+                weekly_sent_on=sent.get(project_id, {}),
+                started_on=snapshot.kickoff_on,
+            )
+            if not readers:
+                continue
+            contact = project_contact(bp, bound, fallback=self._sender)
+            reply_to = reply_to_text([(contact.name, contact.email)])
+            messages += [
+                weekly_update_to_compose(
+                    project_id=project_id, customer=snapshot.customer, reader=reader, reply_to=reply_to
+                )
+                for reader in readers
+            ]
+        return messages
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
         return self._loaded(version, texts).blueprint

@@ -13,18 +13,23 @@ from hypothesis import strategies as st
 
 from onboarding.core.blueprint import StatusEmailPolicy, Weekday, WeeklyDigest
 from onboarding.core.calendars import CalendarKey, business_calendar
-from onboarding.core.messages import MessageKind, Person, StatusContext
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person, StatusContext
 from onboarding.core.status import (
     MilestoneStatus,
     ProjectStatus,
+    StatusView,
     TaskState,
     TaskStatus,
+    WeeklyReader,
+    reader_to_compose,
     should_send_weekly,
     spread_weekday,
     status_context,
     status_due,
     status_message,
+    weekly_readers_due,
     weekly_slot_on,
+    weekly_update_to_compose,
 )
 
 D = date.fromisoformat
@@ -629,3 +634,61 @@ def test_a_weekly_update_goes_only_with_news_and_a_quiet_week_is_said_so() -> No
     assert due([], weekly_sent_on={LEE.email: D("2026-12-07")}) == ((), ())  # this week's is handled already
     first = due([later], weekly_sent_on={})  # the first update, since the kickoff: nothing to say either
     assert first == ((), quiet)
+
+
+def test_a_weekly_update_queued_to_be_composed_composes_to_what_status_due_sends() -> None:
+    """What a sweep queues knows its key, reader and subject; composed at delivery from the same view, it says
+    what ``status_due`` would have sent then, and is left unsent exactly when that would have been quiet."""
+    policy = StatusEmailPolicy(recipients=("customer_payroll_admin", "customer_hr_lead", "customer_payroll_admin"))
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
+    both = {"customer_payroll_admin": LEE, "customer_hr_lead": ROSA}
+    sent_on = {LEE.email: D("2026-11-30"), ROSA.email: D("2026-12-07")}  # Rosa had this week's already
+    readers = weekly_readers_due(
+        policy, project_id="p1", recipients=both, now=now, weekly_sent_on=sent_on, started_on=D("2026-11-02")
+    )
+    assert readers == [WeeklyReader(LEE, "customer_payroll_admin", D("2026-12-07"), D("2026-11-30"))]
+    same_person = {"customer_payroll_admin": LEE, "customer_hr_lead": LEE}
+    assert (
+        len(
+            weekly_readers_due(
+                policy, project_id="p1", recipients=same_person, now=now, weekly_sent_on={}, started_on=D("2026-11-02")
+            )
+        )
+        == 1
+    )  # one update a person, whatever their roles
+    queued = weekly_update_to_compose(project_id="p1", customer="Acme Manufacturing", reader=readers[0], reply_to=None)
+    assert (queued.idempotency_key, queued.subject, queued.key_email, queued.key_on, queued.key_reason) == (
+        "status:p1:lee@acme.example:weekly:2026-12-07",
+        "Acme Manufacturing onboarding: weekly update",
+        LEE.email,
+        D("2026-12-07"),
+        "weekly",
+    )
+    assert reader_to_compose(queued) == readers[0]
+    assert reader_to_compose(json_round_trip(queued)) == readers[0]  # as the outbox gives it back
+    for tasks in (
+        [vendor_task("configure", state="done", done_on="2026-12-02")],  # news
+        [vendor_task("configure", state="in_progress", start_on="2026-11-30", due_on="2026-12-20")],  # quiet
+    ):
+        view = StatusView(policy=policy, project=PROJECT, milestones=MILESTONES, tasks=tasks, vendor_contact=DANA)
+        due = status_due(
+            policy=policy,
+            project=PROJECT,
+            milestones=MILESTONES,
+            tasks=tasks,
+            recipients=both,
+            now=now,
+            weekly_sent_on=sent_on,
+            started_on=D("2026-11-02"),
+            vendor_contact=DANA,
+        )
+        composed = view.weekly_update(readers[0])
+        if due.messages:
+            assert composed == due.messages[0]
+            assert reader_to_compose(composed) is None  # composed: sent as it is
+        else:
+            assert composed is None and due.quiet == ((LEE.email, D("2026-12-07")),)
+
+
+def json_round_trip(message: OutgoingMessage) -> OutgoingMessage:
+    return replace(message, context=json.loads(json.dumps(message.context)))

@@ -15,8 +15,10 @@ import pytest
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport, TemporaryDeliveryError
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore
-from onboarding.core.messages import OutgoingMessage
+from onboarding.core.messages import OutgoingMessage, Person
+from onboarding.core.status import WeeklyReader, weekly_update_to_compose
 from onboarding.services.dispatch import LEASE, Dispatcher, backoff
+from onboarding.services.ports import Unsent
 from tests.adapters.email import samples
 from tests.adapters.email.test_transports import RENDERER
 
@@ -293,3 +295,82 @@ def test_a_run_that_lost_its_claim_does_not_put_a_delivered_message_back_in_line
     assert states(outbox) == {"sent": 1}  # ... and wrote nothing over the delivery it lost
     later.set(later.day, at=later.at + timedelta(hours=1))
     assert taking_over.deliver_due().sent == 0 and len(quick.delivered) == 1  # delivered once, never again
+
+
+class Composing:
+    """A composer that composes each weekly update as ``outcome`` says: a message, Unsent, or an error raised."""
+
+    def __init__(self) -> None:
+        self.outcome: Callable[[OutgoingMessage], OutgoingMessage | Unsent] = lambda m: samples.kickoff_message()
+        self.asked: list[list[str]] = []
+
+    def compose(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage | Unsent]:
+        self.asked.append([m.idempotency_key for m in messages])
+        return [self.outcome(m) for m in messages]
+
+
+def weekly_updates(count: int) -> tuple[InMemoryProjectStore, InMemoryOutbox]:
+    """``count`` weekly updates queued to be composed at delivery, between two messages composed already."""
+    store = InMemoryProjectStore()
+    reader = WeeklyReader(Person("Kim", "kim@acme.example", "UTC"), "customer_admin", START.date(), START.date())
+    updates = [
+        weekly_update_to_compose(
+            project_id=f"p{n}", customer="Acme", reader=reader, reply_to="Dana <dana@vendor.example>"
+        )
+        for n in range(count)
+    ]
+    base = samples.kickoff_message()
+    store.queue([replace(base, idempotency_key="before"), *updates, replace(base, idempotency_key="after")], now=START)
+    return store, InMemoryOutbox(store)
+
+
+def test_weekly_updates_are_composed_in_one_call_a_batch_and_a_quiet_one_leaves_the_outbox() -> None:
+    store, outbox = weekly_updates(3)
+    composer = Composing()
+    composer.outcome = lambda m: (
+        Unsent("no news", quiet=True)
+        if m.project_id == "p1"
+        else replace(samples.kickoff_message(), idempotency_key=m.idempotency_key)
+    )
+    transport = RecordingTransport()
+    clock = FixedClock(START.date(), at=START)
+    report = Dispatcher(
+        outbox=outbox, renderer=RENDERER, transport=transport, clock=clock, composer=composer
+    ).deliver_due()
+    assert (report.sent, report.quiet, report.failed) == (4, 1, 0)
+    assert composer.asked == [[f"status:p{n}:kim@acme.example:weekly:{START.date()}" for n in range(3)]]
+    assert [k for k in store.outbox if ":p1:" in k] == []  # taken out, recorded as that week's update
+    assert store.weekly_quiet == {("p1", "kim@acme.example"): START.date()}
+    assert states(outbox) == {"sent": 4}
+
+
+def test_a_weekly_update_that_cannot_be_composed_fails_alone_and_one_not_composed_now_waits() -> None:
+    store, outbox = weekly_updates(2)
+    composer = Composing()
+    composer.outcome = lambda m: Unsent("its project is gone", quiet=False)
+    clock = FixedClock(START.date(), at=START)
+    report = Dispatcher(
+        outbox=outbox, renderer=RENDERER, transport=RecordingTransport(), clock=clock, composer=composer
+    ).deliver_due()
+    assert (report.sent, report.failed) == (2, 2)  # the messages composed already go out
+    assert {row["last_error"] for row in outbox.state.values() if row["status"] == "failed"} == {
+        "cannot be composed: its project is gone"
+    }
+
+    store, outbox = weekly_updates(2)
+
+    def broken(message: OutgoingMessage) -> OutgoingMessage | Unsent:
+        raise OSError("database unavailable")
+
+    composer.outcome = broken
+    for composing in (composer, None):  # composing failed, or no composer in this process: tried again later
+        report = Dispatcher(
+            outbox=outbox, renderer=RENDERER, transport=RecordingTransport(), clock=clock, composer=composing
+        ).deliver_due()
+        assert report.retried == 2 and states(outbox)["pending"] == 2
+        assert all(
+            "could not be composed" in (row["last_error"] or "")
+            for row in outbox.state.values()
+            if row["status"] == "pending"
+        )
+        clock.set(clock.day, at=clock.at + timedelta(hours=1))

@@ -95,6 +95,7 @@ class World:
             renderer=renderer,
             transport=MaildirTransport(self.maildir, fsync=False, batched=True),  # as bootstrap builds it
             clock=self.clock,
+            composer=self.projects,
         )
         self.sweep = SweepService(
             store=sweep_store,
@@ -600,7 +601,11 @@ def test_nudges_are_recorded_in_transactions_of_whole_digests(
     engine.dispose()
 
 
-def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_path: Path) -> None:
+def test_weekly_updates_are_queued_without_reading_a_project_and_composed_of_their_projects_alone(
+    tmp_path: Path,
+) -> None:
+    """The sweep queues a weekly update from a project's row and people; delivery reads the projects of the
+    updates it composes, and no other."""
     projects_store = InMemoryProjectStore()
     world = World((projects_store, InMemoryOutbox(projects_store), InMemorySweepStore(projects_store)), tmp_path)
     quiet = tmp_path / "payroll-quiet.yaml"
@@ -621,6 +626,9 @@ def test_projects_whose_blueprint_sends_no_weekly_email_are_not_read_for_it(tmp_
     projects_store.load_many = spy  # type: ignore[method-assign]
     world.clock.set(D("2026-12-18"), at=datetime(2026, 12, 18, 16, 0, tzinfo=UTC))  # Friday: every weekday's slot
     assert world.sweep.weekly_status([weekly, silent]) == 2  # the weekly blueprint's two recipients
+    assert read == []
+    world.sweep.deliver()
+    assert len([m for m in world.mail() if ":weekly:" in m["X-Onboarding-Key"]]) == 2
     assert read == [weekly]
 
 
@@ -760,7 +768,10 @@ def test_a_weekly_update_waits_for_news_and_a_quiet_week_is_weighed_once(stores:
     monday = datetime(2026, 12, 14, 15, 0, tzinfo=UTC)  # 09:00 in Chicago: the first weekly slot after kickoff
     world.clock.set(D("2026-12-14"), at=monday)
     # the build runs for four weeks, nothing is asked of the customer yet, the go-live has not moved: quiet
-    assert world.sweep.run().status_emails == 0
+    swept = world.sweep.run()
+    assert (swept.status_emails, swept.delivered.quiet, swept.delivered.sent) == (1, 1, 0)  # composed, not sent
+    kept = world.outbox.entries(OutboxQuery(project_id=pid))[0]
+    assert [e.key for e in kept if ":weekly:" in e.key] == []  # nor kept in the outbox
     assert world.store.weekly_status_sent([pid]) == {pid: {kim.email: D("2026-12-14")}}
     assert world.sweep.weekly_status([pid]) == 0  # the quiet week counts as this week's update
     assert world.mail_to(kim.email, "weekly") == []

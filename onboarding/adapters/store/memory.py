@@ -69,6 +69,7 @@ class InMemoryProjectStore:
         # by idempotency key: why a message not delivered yet never will be (its project was cancelled);
         # InMemoryOutbox turns those still pending into suppressed ones
         self.suppressed: dict[str, str] = {}
+        self.weekly_quiet: dict[tuple[str, str], date] = {}  # (project id, reader) -> latest week left quiet
         self.webhook_endpoints: dict[int, WebhookEndpoint] = {}  # by id (InMemoryWebhookEndpoints)
 
     def load(self, ref: str) -> ProjectRecord:
@@ -260,6 +261,7 @@ class InMemoryOutbox:
     def __init__(self, store: InMemoryProjectStore) -> None:
         self.store = store
         self.state: dict[str, dict[str, Any]] = {}
+        self._keys: list[str] = []  # by id - 1: the key each id was given (a row taken out keeps its id)
         self.runs: dict[str, bool] = {}  # run name -> alive; ``kill`` marks one gone, as a crash would
         self._next_run = 0
 
@@ -318,17 +320,19 @@ class InMemoryOutbox:
 
     def _row(self, key: str) -> dict[str, Any]:
         if key not in self.state:
-            ids = list(self.store.outbox)
-            self.state[key] = {
-                "id": ids.index(key) + 1,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": None,
-                "claimed_at": None,
-                "claimed_by": None,
-                "last_error": None,
-                "sent_at": None,
-            }
+            for queued in self.store.outbox:  # ids in queueing order, as the table's, never given twice
+                if queued not in self.state:
+                    self._keys.append(queued)
+                    self.state[queued] = {
+                        "id": len(self._keys),
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": None,
+                        "claimed_at": None,
+                        "claimed_by": None,
+                        "last_error": None,
+                        "sent_at": None,
+                    }
         row = self.state[key]
         if row["status"] == "pending" and key in self.store.suppressed:
             row.update(status="suppressed", last_error=self.store.suppressed[key])
@@ -347,7 +351,7 @@ class InMemoryOutbox:
         return claimed
 
     def _by_id(self, message_id: int) -> dict[str, Any]:
-        return self._row(list(self.store.outbox)[message_id - 1])
+        return self._row(self._keys[message_id - 1])
 
     def _ours(self, message_id: int, run: str) -> dict[str, Any] | None:
         """The message's row while its outcome may be written by ``run`` (``ports.Outbox``), else None."""
@@ -370,7 +374,7 @@ class InMemoryOutbox:
 
     def _narrow(self, message_id: int, only: Sequence[str]) -> None:
         if only:
-            key = list(self.store.outbox)[message_id - 1]
+            key = self._keys[message_id - 1]
             message = self.store.outbox[key]
             self.store.outbox[key] = replace(
                 message,
@@ -398,6 +402,18 @@ class InMemoryOutbox:
     def suppressed(self, message_id: int, *, at: datetime, reason: str, run: str) -> None:
         if (row := self._ours(message_id, run)) is not None:
             row.update(status="suppressed", last_error=reason, claimed_by=None)
+
+    def quiet(self, message_ids: Sequence[int], *, run: str) -> None:
+        for message_id in message_ids:
+            if self._ours(message_id, run) is None:
+                continue
+            key = self._keys[message_id - 1]
+            message = self.store.outbox.pop(key)
+            self.store.queued_at.pop(key, None)
+            del self.state[key]
+            if message.key_reason == "weekly" and message.project_id and message.key_email and message.key_on:
+                week = (message.project_id, message.key_email)
+                self.store.weekly_quiet[week] = max(message.key_on, self.store.weekly_quiet.get(week, message.key_on))
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return {
@@ -584,7 +600,6 @@ class InMemorySweepStore:
         self.nudges: dict[str, RecordedNudge] = {}  # by key, in recording order
         self.swept: dict[date, int] = {}  # sweeps per day swept
         self.simulation = False
-        self.weekly_quiet: dict[tuple[str, str], date] = {}  # (project id, reader) -> latest quiet slot
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         due: list[MessageLine] = []
@@ -692,7 +707,11 @@ class InMemorySweepStore:
 
     def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
         wanted = set(project_ids)
-        return {p.id: Snapshot(blueprint_id(p), p.kickoff_on) for p in self.store.projects.values() if p.id in wanted}
+        return {
+            p.id: Snapshot(blueprint_id(p), p.kickoff_on, p.customer)
+            for p in self.store.projects.values()
+            if p.id in wanted
+        }
 
     def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
         wanted = set(project_ids)
@@ -761,17 +780,12 @@ class InMemorySweepStore:
                 known = out.setdefault(project_id, {})
                 if email not in known or known[email] < as_of:
                     known[email] = as_of
-        for (project_id, email), slot_on in self.weekly_quiet.items():
+        for (project_id, email), slot_on in self.store.weekly_quiet.items():
             if project_id in wanted:
                 known = out.setdefault(project_id, {})
                 if email not in known or known[email] < slot_on:
                     known[email] = slot_on
         return out
-
-    def record_weekly_quiet(self, quiet: Iterable[tuple[str, str, date]]) -> None:
-        for project_id, email, slot_on in quiet:
-            key = (project_id, email)
-            self.weekly_quiet[key] = max(slot_on, self.weekly_quiet.get(key, slot_on))
 
 
 def blueprint_id(project: ProjectRecord) -> str:

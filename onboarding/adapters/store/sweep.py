@@ -264,11 +264,12 @@ class SqlSweepStore:
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
-                query = select(projects.c.id, projects.c.blueprint_id, projects.c.kickoff_on).where(
-                    projects.c.id.in_(chunk)
-                )
+                query = select(
+                    projects.c.id, projects.c.blueprint_id, projects.c.kickoff_on, projects.c.customer
+                ).where(projects.c.id.in_(chunk))
                 out.update(
-                    (pid, Snapshot(snapshot, kickoff_on)) for pid, snapshot, kickoff_on in connection.execute(query)
+                    (pid, Snapshot(snapshot, kickoff_on, customer))
+                    for pid, snapshot, kickoff_on, customer in connection.execute(query)
                 )
         return out
 
@@ -380,7 +381,7 @@ class SqlSweepStore:
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
         """Per project and recipient, the latest weekly update: queued (the outbox's key columns) or left unsent
-        for want of news (``weekly_quiet``), whichever is later."""
+        for want of news when it was composed (``weekly_quiet``), whichever is later."""
         ids = sorted(set(project_ids))
         out: dict[str, dict[str, date]] = {}
         with self.engine.connect() as connection:
@@ -405,22 +406,6 @@ class SqlSweepStore:
                     if email not in known or known[email] < as_of:
                         known[email] = as_of
         return out
-
-    def record_weekly_quiet(self, quiet: Iterable[tuple[str, str, date]]) -> None:
-        """Record weekly updates left unsent for want of news: (project id, reader's address, slot day); a later
-        slot replaces an earlier one, never the reverse."""
-        rows = [{"project_id": p, "email": e, "slot_on": d} for p, e, d in quiet]
-        if not rows:
-            return
-        with writing(self.engine) as connection:
-            statement = _insert(connection)(weekly_quiet)
-            later = func.max if connection.dialect.name == "sqlite" else func.greatest  # of two values
-            statement = statement.on_conflict_do_update(
-                index_elements=["project_id", "email"],
-                set_={"slot_on": later(weekly_quiet.c.slot_on, statement.excluded.slot_on)},
-            )
-            for start in range(0, len(rows), RECORD_CHUNK):
-                connection.execute(statement, rows[start : start + RECORD_CHUNK])
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
