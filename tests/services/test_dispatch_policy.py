@@ -357,7 +357,7 @@ def test_a_weekly_update_that_cannot_be_composed_fails_alone_and_one_not_compose
         "cannot be composed: its project is gone"
     }
 
-    store, outbox = weekly_updates(2)
+    _, outbox = weekly_updates(2)
 
     def broken(message: OutgoingMessage) -> OutgoingMessage | Unsent:
         raise OSError("database unavailable")
