@@ -345,7 +345,7 @@ def test_weekly_updates_are_composed_in_one_call_a_batch_and_a_quiet_one_leaves_
 
 
 def test_a_weekly_update_that_cannot_be_composed_fails_alone_and_one_not_composed_now_waits() -> None:
-    store, outbox = weekly_updates(2)
+    _, outbox = weekly_updates(2)
     composer = Composing()
     composer.outcome = lambda m: Unsent("its project is gone", quiet=False)
     clock = FixedClock(START.date(), at=START)
