@@ -35,8 +35,8 @@ in one run, each phase on a clean heap:
    day to run;
 4. weekday sweep, the Tuesday after, the same way: the steady state of a daily
    sweep, the weekly emails sent the day before;
-5. delivery to a Maildir of everything both sweeps queued
-   (``bootstrap.dispatcher(...).deliver_due()`` until nothing is due; with
+5. delivery to a Maildir of everything both sweeps queued, the weekly updates composed
+   there (``bootstrap.dispatcher(...).deliver_due()`` until nothing is due; with
    ``--deliver-at-most N``, N of them: at 250,000 projects all take about 40
    minutes on SQLite at today's rate, over an hour on PostgreSQL).
 
@@ -315,7 +315,8 @@ def main() -> None:
         print(
             f"delivery to a Maildir: {delivery_time}; {delivered.sent:,} of {waiting:,} messages delivered "
             f"({delivered.sent / delivery_time.wall:,.0f} a second), {delivered.failed:,} failed, "
-            f"{delivered.held:,} held, {delivered.suppressed:,} suppressed"
+            f"{delivered.held:,} held, {delivered.suppressed:,} suppressed, {delivered.quiet:,} weekly updates composed "
+            "without news and left unsent"
             + (f"; mail folder unavailable: {delivered.unavailable}" if delivered.unavailable else "")
         )
 

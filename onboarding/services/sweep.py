@@ -7,7 +7,8 @@
 3. for each batch of active projects: re-forecast those whose plan moves today
    (work not started by its projected start, or in progress past its projected
    due date: nothing else in a plan moves with time), then queue the weekly
-   customer status emails that are due,
+   customer updates whose readers' slots have come (from the projects' rows and
+   people: delivery composes what they say, from the projects as of then),
 4. deliver the outbox.
 
 Each step is set-based or batched: one query finds the rows that need attention;
@@ -191,9 +192,9 @@ class SweepService:
         deliver (those due in the outbox, then those it would queue). Refused as ``run`` would be.
 
         Each step is decided on the data as it is now, not on what the steps before it would change: ``run``
-        queues status emails after the re-forecast, so theirs show the new dates (the preview lists the same
-        emails with the dates before), and it re-plans a project when one of its automated tasks completes
-        (the preview lists the task, not what its completion would move).
+        re-plans a project when one of its automated tasks completes (the preview lists the task, not what its
+        completion would move). A weekly update is listed as queued: whether it has news for its reader, and
+        so goes, is decided when it is delivered.
         """
         self.check()
         now, today = self._clock.now(), self._clock.today()
@@ -279,8 +280,8 @@ class SweepService:
     # -- the steps -----------------------------------------------------------------
 
     def attend(self, project_ids: Sequence[str], *, replan: Collection[str]) -> tuple[int, int, list[str]]:
-        """One batch of active projects: re-forecast those of ``replan``, then queue the weekly status emails
-        that are due (so they show the new dates). Returns (re-forecast, status emails queued, projects that
+        """One batch of active projects: re-forecast those of ``replan``, then queue the weekly updates that
+        are due (composed at delivery, from the dates as then). Returns (re-forecast, status emails queued, projects that
         could not be re-planned, each with why).
 
         The batch's projects are read whole and dropped at its end, their rows freed by reference counting:
