@@ -315,8 +315,8 @@ def main() -> None:
         print(
             f"delivery to a Maildir: {delivery_time}; {delivered.sent:,} of {waiting:,} messages delivered "
             f"({delivered.sent / delivery_time.wall:,.0f} a second), {delivered.failed:,} failed, "
-            f"{delivered.held:,} held, {delivered.suppressed:,} suppressed, {delivered.quiet:,} weekly updates composed "
-            "without news and left unsent"
+            f"{delivered.held:,} held, {delivered.suppressed:,} suppressed, "
+            f"{delivered.quiet:,} weekly updates composed without news and left unsent"
             + (f"; mail folder unavailable: {delivered.unavailable}" if delivered.unavailable else "")
         )
 

@@ -281,8 +281,8 @@ class SweepService:
 
     def attend(self, project_ids: Sequence[str], *, replan: Collection[str]) -> tuple[int, int, list[str]]:
         """One batch of active projects: re-forecast those of ``replan``, then queue the weekly updates that
-        are due (composed at delivery, from the dates as then). Returns (re-forecast, status emails queued, projects that
-        could not be re-planned, each with why).
+        are due (composed at delivery, from the dates as then). Returns (re-forecast, status emails queued,
+        projects that could not be re-planned, each with why).
 
         The batch's projects are read whole and dropped at its end, their rows freed by reference counting:
         the cycle collector is paused meanwhile (its passes over them found nothing and cost a tenth of it)."""
