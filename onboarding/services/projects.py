@@ -88,6 +88,7 @@ from onboarding.errors import (
     TransitionRefused,
 )
 from onboarding.services.blueprints import BlueprintRegistry
+from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     BlueprintSource,
@@ -1155,8 +1156,11 @@ class ProjectService:
         readers = [reader_to_compose(m) for m in messages]
         wanted = sorted({m.project_id for m, r in zip(messages, readers, strict=True) if r and m.project_id})
         views: dict[str, StatusView] = {}
-        for stored in self.stored_many(wanted):
-            views[stored.id] = self._status_view(self.as_of_today(stored), self.blueprint_of(stored))
+        # a batch's projects read whole, then dropped, as in the sweep's batches (measured: 0.48 against 0.37-0.41 ms
+        # of CPU an update); over parallel SMTP connections, another thread's pause may end first: harmless
+        with cycle_collector_paused():
+            for stored in self.stored_many(wanted):
+                views[stored.id] = self._status_view(self.as_of_today(stored), self.blueprint_of(stored))
         composed: list[OutgoingMessage | Unsent] = []
         for message, reader in zip(messages, readers, strict=True):
             view = views.get(message.project_id or "") if reader is not None else None
