@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -205,3 +207,25 @@ def test_schema_prints_a_json_schema() -> None:
     schema = json.loads(result.stdout)
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert {"key", "version", "milestones"} <= set(schema["properties"])
+
+
+@pytest.mark.parametrize("after", [0.05, 0.3, 0.8])
+def test_ctrl_c_while_the_command_line_loads_aborts_without_a_traceback(tmp_path: Path, after: float) -> None:
+    """The ``onboarding`` script (``python -m onboarding``) takes a second or two to load: Ctrl-C meanwhile ends it
+    as Ctrl-C during a command does."""
+    # Ctrl-C handled as in a terminal, even where this runs with SIGINT ignored (a background job)
+    start = "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    start += "runpy.run_module('onboarding', run_name='__main__', alter_sys=True)"
+    running = subprocess.Popen(
+        [sys.executable, "-c", start, "status", "nothing"],
+        cwd=tmp_path,  # no database here: a command that got to run says so and exits 1 as well
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(after)
+    running.send_signal(signal.SIGINT)
+    out, err = running.communicate(timeout=120)
+    assert "Traceback" not in out + err
+    assert running.returncode == 1
+    assert not any(tmp_path.iterdir())  # nothing made
