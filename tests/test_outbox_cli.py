@@ -151,3 +151,26 @@ def test_a_message_id_past_the_database_integers_is_a_usage_error(engine: Engine
     for args in (("outbox", "show", "9" * 20), ("outbox", "retry", "9" * 20), ("outbox", "list", "--limit", "9" * 20)):
         result = CliRunner().invoke(main, list(args))
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+
+
+def test_what_a_hostile_mail_server_answered_is_shown_never_sent_to_the_terminal(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server's refusal is stored as it said it; printed, its control characters are escapes (an escape sequence
+    in it would clear or retitle the operator's screen)."""
+    launch(engine, 1)
+    port = free_port()
+    monkeypatch.setenv("ONBOARDING_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ONBOARDING_SMTP_PORT", str(port))
+    monkeypatch.setenv("ONBOARDING_SMTP_STARTTLS", "false")
+    with smtp_server(port, Handler(data_reply="554 5.7.1 \x1b[2J\x1b]0;owned\x07 refused")):
+        swept = CliRunner().invoke(main, ["sweep", "--as-of", "2026-12-01", "--at", "13:00"])
+    assert swept.exit_code == 0, swept.output
+    listed = CliRunner().invoke(main, ["outbox", "list", "--state", "failed", "--format", "json"])
+    first = json.loads(listed.stdout)["messages"][0]
+    assert "\x1b[2J" in first["last_error"]  # stored and given to machines as it was said
+    for args in (["outbox", "show", str(first["id"])], ["outbox", "list", "--state", "failed"]):
+        shown = CliRunner().invoke(main, args)
+        assert shown.exit_code == 0, shown.output
+        assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+        assert "\\x1b[2J" in shown.stdout

@@ -14,7 +14,7 @@ from rich import box
 from rich.table import Table
 
 from onboarding.bootstrap import require_database
-from onboarding.cli.edge import ACTOR, application, console, main
+from onboarding.cli.edge import ACTOR, application, console, echo, main
 from onboarding.core.blueprint_diff import BlueprintDiff, Change, ChangeKind, diff_document
 from onboarding.core.blueprint_versions import PublishedVersion, parse_blueprint_ref
 from onboarding.services.blueprints import ShownBlueprint
@@ -58,9 +58,9 @@ def publish(files: tuple[str, ...], actor: str) -> None:
     for file, result in zip(files, results, strict=True):
         v = result.version
         if result.created:
-            click.echo(f"published {v.key} {v.version} from {file}")
+            echo(f"published {v.key} {v.version} from {file}")
         else:
-            click.echo(f"already published: {v.key} {v.version} (the same text as {file}); nothing changed")
+            echo(f"already published: {v.key} {v.version} (the same text as {file}); nothing changed")
 
 
 def _version_document(v: PublishedVersion) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def list_blueprints(output_format: str) -> None:
         click.echo(json.dumps(document, indent=2))
         return
     if not listed:
-        click.echo("no blueprint is published yet (publish one with `onboarding blueprint publish FILE`)")
+        echo("no blueprint is published yet (publish one with `onboarding blueprint publish FILE`)")
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("key", "latest", "title", "versions", "published", "by"):

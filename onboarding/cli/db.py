@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import click
-
-from onboarding.cli.edge import application, main
+from onboarding.cli.edge import application, echo, main
 
 
 @main.group()
@@ -21,8 +19,8 @@ def upgrade() -> None:
     """
     before, after = application().upgrade()
     if before == after:
-        click.echo(f"the database is at schema {after} already: nothing to do")
+        echo(f"the database is at schema {after} already: nothing to do")
     elif before is None:
-        click.echo(f"database made at schema {after}")
+        echo(f"database made at schema {after}")
     else:
-        click.echo(f"database schema upgraded from {before} to {after}")
+        echo(f"database schema upgraded from {before} to {after}")

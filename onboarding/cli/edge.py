@@ -71,6 +71,12 @@ def _visible(text: str) -> str:
 _HIDDEN = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in "\n\t"}
 
 
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` of a line for people: control characters in it shown as escapes, as ``console`` shows them
+    (what a mail server or an endpoint answered is stored, then printed). JSON and CSV go out as ``click.echo``."""
+    click.echo(_visible(message), err=err, nl=nl)
+
+
 def console(stream: Any = None) -> Console:
     out = stream or sys.stdout
     return _Literal(file=out, width=None if out.isatty() else 200, highlight=False, soft_wrap=False)
@@ -107,11 +113,11 @@ _CLI_FIX = {
 
 
 def fail(error: OnboardingError) -> None:
-    click.echo(str(error), err=True)  # plain text: one problem a line, whatever the width
+    echo(str(error), err=True)  # plain text: one problem a line, whatever the width
     codes = error.codes if isinstance(error, ProblemsError) else []
     for code in dict.fromkeys(codes):
         if code in _CLI_FIX:
-            click.echo(f"  {_CLI_FIX[code]}", err=True)
+            echo(f"  {_CLI_FIX[code]}", err=True)
     raise SystemExit(1)
 
 
@@ -227,7 +233,7 @@ def main(ctx: click.Context) -> None:
         return  # no settings read: the schema, help, completion
     problems = settings_problems()
     if problems:  # the other commands read the settings: say what is wrong with them before anything runs
-        click.echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
+        echo("\n".join(render_problem(Problem("invalid-setting", line)) for line in problems), err=True)
         raise SystemExit(1)
 
 

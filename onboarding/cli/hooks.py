@@ -14,7 +14,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import application, console, fail, main, needs_database
+from onboarding.cli.edge import application, console, echo, fail, main, needs_database
 from onboarding.core.hook_mapping import MappedLaunch
 from onboarding.core.hook_signatures import Scheme
 from onboarding.errors import HookMappingInvalid, OnboardingError, Problem
@@ -126,7 +126,7 @@ def hook_add(
         fail(error)
         return
     where = f"{added.public_url}/hooks/launch/{added.name}" if added.public_url else f"/hooks/launch/{added.name}"
-    click.echo(f"{'replaced' if replace else 'added'} {added.name} ({added.scheme.value} signatures): POST {where}")
+    echo(f"{'replaced' if replace else 'added'} {added.name} ({added.scheme.value} signatures): POST {where}")
 
 
 @hook.command(name="list")
@@ -148,7 +148,7 @@ def hook_list(output_format: str) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("no hook sources; add one with `onboarding hook add SOURCE --secret ... --mapping FILE`")
+        echo("no hook sources; add one with `onboarding hook add SOURCE --secret ... --mapping FILE`")
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("source", "scheme", "public URL", "path", "added"):
@@ -169,7 +169,7 @@ def hook_remove(source: str) -> None:
     except OnboardingError as error:
         fail(error)
         return
-    click.echo(f"removed {source}")
+    echo(f"removed {source}")
 
 
 @hook.command(name="test")
@@ -189,9 +189,9 @@ def hook_test(source: str, payload_file: str, output_format: str) -> None:
         return
     for key, value in document.items():
         if key != "bindings":
-            click.echo(f"{key:<18} {value if value is not None else '-'}")
+            echo(f"{key:<18} {value if value is not None else '-'}")
     for role, person in mapped.bindings.items():
-        click.echo(f"{'bind ' + role:<18} {person.name} <{person.email}> ({person.timezone})")
+        echo(f"{'bind ' + role:<18} {person.name} <{person.email}> ({person.timezone})")
 
 
 def _mapped_document(mapped: MappedLaunch) -> dict[str, object]:

@@ -11,7 +11,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import application, console, main, needs_database
+from onboarding.cli.edge import application, console, echo, main, needs_database
 from onboarding.services.keys import ApiKey, Scope
 
 needs_database("api-key")
@@ -42,8 +42,8 @@ def create(name: str, scope: str, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps({**_document(made.key), "key": made.secret}, indent=2))
         return
-    click.echo(made.secret)
-    click.echo(
+    echo(made.secret)
+    echo(
         f"API key {made.key.name!r} ({made.key.scope.value}): shown this once, keep it now "
         "(send it as 'Authorization: Bearer <key>')",
         err=True,
@@ -78,4 +78,4 @@ def list_keys(output_format: str) -> None:
 def revoke(name: str) -> None:
     """Revoke the key named NAME: requests carrying it are refused from now on."""
     key = application().keys.revoke(name)
-    click.echo(f"API key {key.name!r} revoked")
+    echo(f"API key {key.name!r} revoked")

@@ -10,7 +10,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import Age, application, cell, console, fail, main
+from onboarding.cli.edge import Age, application, cell, console, echo, fail, main
 from onboarding.errors import OnboardingError
 from onboarding.services.ports import OUTBOX_STATES, RESENDABLE, OutboxEntry
 
@@ -94,7 +94,7 @@ def outbox_show(message_id: int, output_format: str) -> None:
         click.echo(json.dumps(document, indent=2))
         return
     for name, value in document.items():
-        click.echo(f"{name + ':':<16} {', '.join(value) if isinstance(value, list) else cell(value)}")
+        echo(f"{name + ':':<16} {', '.join(value) if isinstance(value, list) else cell(value)}")
 
 
 @outbox.command(name="retry")
@@ -118,6 +118,6 @@ def outbox_retry(
         fail(exc)
         return
     ids = ", ".join(f"#{i}" for i in resent.requeued)
-    click.echo(f"{len(resent.requeued)} message(s) back in line for the next sweep" + (f": {ids}" if ids else ""))
+    echo(f"{len(resent.requeued)} message(s) back in line for the next sweep" + (f": {ids}" if ids else ""))
     for e in resent.left:
-        click.echo(f"#{e.id} is {e.state}, not failed or held: left as it is")
+        echo(f"#{e.id} is {e.state}, not failed or held: left as it is")

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.blueprints import registry_needed
-from onboarding.cli.edge import IsoDate, application, console, fail, main
+from onboarding.cli.edge import IsoDate, application, console, echo, fail, main
 from onboarding.core.blueprint import CalendarName, blueprint_json_schema
 from onboarding.core.plan_view import plan_document
 from onboarding.core.planning import Plan
@@ -46,7 +46,7 @@ def validate(files: tuple[str, ...], kickoff: date | None, pay_schedule: str | N
             )
         else:
             failed += 1
-            click.echo(str(result.error), err=True)
+            echo(str(result.error), err=True)
     if failed:
         raise SystemExit(1)
 

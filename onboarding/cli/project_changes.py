@@ -9,7 +9,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import ACTOR, IsoDate, application, console, fail, main, needs_database
+from onboarding.cli.edge import ACTOR, IsoDate, application, console, echo, fail, main, needs_database
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Event
 from onboarding.core.messages import Person
@@ -36,7 +36,7 @@ def cancel_command(project: str, reason: str, on: date | None, actor: str) -> No
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"{result.id} is cancelled")
+    echo(f"{result.id} is cancelled")
 
 
 @main.command(name="recommit")
@@ -53,7 +53,7 @@ def recommit_command(project: str, reason: str, on: date | None, actor: str) -> 
         fail(exc)
         return
     was = before.isoformat() if before else "none"
-    click.echo(f"{result.id} is committed to go live on {result.committed_go_live_on} (was {was})")
+    echo(f"{result.id} is committed to go live on {result.committed_go_live_on} (was {was})")
 
 
 @main.command(name="rebind")
@@ -72,7 +72,7 @@ def rebind_command(project: str, role: str, person: str, time_zone: str, note: s
         fail(exc)
         return
     bound = result.bindings[role]
-    click.echo(f"{result.id}: {role} is now {bound.name} <{bound.email}> ({bound.timezone})")
+    echo(f"{result.id}: {role} is now {bound.name} <{bound.email}> ({bound.timezone})")
 
 
 @main.command(name="note")
@@ -87,7 +87,7 @@ def note_command(project: str, text: str, task: str | None, actor: str) -> None:
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"noted on {project}" + (f" ({task})" if task else ""))
+    echo(f"noted on {project}" + (f" ({task})" if task else ""))
 
 
 @main.command(name="history")

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.cli.blueprints import registry_needed
-from onboarding.cli.edge import ACTOR, IsoDate, Line, application, console, fail, main, needs_database
+from onboarding.cli.edge import ACTOR, IsoDate, Line, application, console, echo, fail, main, needs_database
 from onboarding.cli.sweeps import waiting_lines
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.lifecycle import Action, ProjectState
@@ -174,16 +174,16 @@ def launch(
     p = result.project
     verb = "launched" if result.created else "exists already (same external id, same inputs):"
     go = f", go-live {p.committed_go_live_on.isoformat()}" if p.committed_go_live_on else ""
-    click.echo(
+    echo(
         f"{verb} {p.id} for {p.customer}: {p.blueprint_key} {p.blueprint_version}, "
         f"kickoff {p.kickoff_on.isoformat()}{go}, finish {p.finish_on.isoformat()}"
     )
     if p.customer_calendar is not None:
-        click.echo(f"  customer calendar: {p.customer_calendar.describe()} (the project's own)")
+        echo(f"  customer calendar: {p.customer_calendar.describe()} (the project's own)")
     defaulted = sorted(role for role in p.bindings if role not in bindings)
     if result.created and defaulted:
         people = ", ".join(f"{role}={p.bindings[role].name} <{p.bindings[role].email}>" for role in defaulted)
-        click.echo(f"  from team defaults: {people}")
+        echo(f"  from team defaults: {people}")
 
 
 def _task_command(action: Action) -> click.Command:
@@ -210,7 +210,7 @@ def _task_command(action: Action) -> click.Command:
             return
         t = result.task(task)
         go = result.projected_go_live_on
-        click.echo(
+        echo(
             f"{result.id}: {task} is {t.state.value}"
             + (f"; projected go-live {go.isoformat()}" if go else "")
             + (
@@ -240,7 +240,7 @@ def hold_command(project: str, reason: str | None, on: date | None, actor: str) 
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"{result.id} is on hold")
+    echo(f"{result.id} is on hold")
 
 
 @main.command(name="resume")
@@ -254,7 +254,7 @@ def resume_command(project: str, on: date | None, actor: str) -> None:
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"{result.id} is active again")
+    echo(f"{result.id} is active again")
 
 
 @main.command()
@@ -267,7 +267,7 @@ def unsubscribe(token: str) -> None:
         fail(exc)
         return
     said = "recorded" if done.recorded_now else "was already recorded"
-    click.echo(f"{done.email} unsubscribed from {done.project_id}: {said}")
+    echo(f"{done.email} unsubscribed from {done.project_id}: {said}")
 
 
 @main.command()
@@ -425,7 +425,7 @@ def link_command(project: str, email: str) -> None:
     it works until the project ends or its links are renewed (`onboarding project rotate-links`).
     """
     try:
-        click.echo(application().customer_links.link_for(project, email))
+        echo(application().customer_links.link_for(project, email))
     except OnboardingError as exc:
         fail(exc)
 
@@ -440,4 +440,4 @@ def rotate_links_command(project: str) -> None:
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"every customer link of {project} sent before now is revoked (link key {generation})")
+    echo(f"every customer link of {project} sent before now is revoked (link key {generation})")

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onboarding.adapters.reports.html import check_report_path
-from onboarding.cli.edge import IsoDate, application, cell, console, fail, main, plain
+from onboarding.cli.edge import IsoDate, application, cell, console, echo, fail, main, plain
 from onboarding.core.report_csv import portfolio_csv, ttfv_csv, ttfv_header, ttfv_table_rows
 from onboarding.core.report_view import AT_RISK_SHOWN
 from onboarding.core.ttfv import Dimension, ttfv_row
@@ -46,9 +46,9 @@ def report(ctx: click.Context, html_path: Path | None, as_of: date | None) -> No
         except OnboardingError as exc:
             fail(exc)
             return
-        click.echo(f"report written to {written.resolve()}")
+        echo(f"report written to {written.resolve()}")
     elif ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        echo(ctx.get_help())
 
 
 def _report_file(path: Path | None) -> Path | None:

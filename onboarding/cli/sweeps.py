@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import click
 
 from onboarding.adapters.clock import FixedClock, SystemClock
-from onboarding.cli.edge import EXIT_MAIL_UNAVAILABLE, IsoDate, application, cell, fail, main
+from onboarding.cli.edge import EXIT_MAIL_UNAVAILABLE, IsoDate, application, cell, echo, fail, main
 from onboarding.core.sweep_days import sweep_instant
 from onboarding.errors import OnboardingError
 from onboarding.services.ports import Clock, Waiting
@@ -53,7 +53,7 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
         fail(exc)
         return
     d = report.delivered
-    click.echo(
+    echo(
         f"sweep {report.as_of.isoformat()}: re-forecast {report.reforecast} projects, "
         f"{report.automated} automated tasks run, {report.overdue_tasks} overdue tasks, "
         f"{report.nudges} nudges in {report.digests} digests ({report.deferred} deferred), "
@@ -61,26 +61,26 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
         f"held {d.held}" + (f"; {d.quiet} weekly updates without news left unsent" if d.quiet else "")
     )
     if d.released:
-        click.echo(f"outbox: {d.released} emails claimed by runs that are gone were released and taken again")
+        echo(f"outbox: {d.released} emails claimed by runs that are gone were released and taken again")
     for line in waiting_lines(d.waiting):
-        click.echo(f"outbox: {line}")
+        echo(f"outbox: {line}")
     if d.unavailable:
-        click.echo(
+        echo(
             f"mail server unavailable: {d.unavailable}; {d.retried + d.deferred} message(s) wait for the next sweep"
             " (nothing is lost; check the ONBOARDING_SMTP_* settings and the server)",
             err=True,
         )
     elif d.out_of_time:
-        click.echo(
+        echo(
             f"delivery stopped at its deadline (ONBOARDING_DELIVERY_DEADLINE_SECONDS); {d.retried + d.deferred}"
             " message(s) and any not yet claimed wait for the next sweep",
             err=True,
         )
     if report.not_replanned:
         count = len(report.not_replanned)
-        click.echo(f"{count} project(s) could not be re-planned and were left as they were:", err=True)
+        echo(f"{count} project(s) could not be re-planned and were left as they were:", err=True)
         for line in report.not_replanned:
-            click.echo(f"  {line}", err=True)
+            echo(f"  {line}", err=True)
         sys.exit(1)
     if d.unavailable:
         sys.exit(EXIT_MAIL_UNAVAILABLE)
@@ -88,8 +88,8 @@ def sweep(as_of: date | None, at_time: str | None, *, no_deliver: bool, dry_run:
 
 def _print_preview(preview: SweepPreview) -> None:
     """A dry run's lists, one item a line; projects that could not be re-planned on stderr, exit 1."""
-    click.echo(f"dry run: sweep as of {preview.at:%Y-%m-%d %H:%M} UTC; nothing recorded, changed or sent")
-    click.echo(f"would re-forecast {len(preview.reforecast)} project(s):")
+    echo(f"dry run: sweep as of {preview.at:%Y-%m-%d %H:%M} UTC; nothing recorded, changed or sent")
+    echo(f"would re-forecast {len(preview.reforecast)} project(s):")
     for r in preview.reforecast:
         move = (
             f"go-live {cell(r.go_live_from)} -> {cell(r.go_live_to)}"
@@ -98,30 +98,30 @@ def _print_preview(preview: SweepPreview) -> None:
         )
         late = r.go_live_to is not None and r.committed_go_live_on is not None and r.go_live_to > r.committed_go_live_on
         window = f" (committed {cell(r.committed_go_live_on)}{': window jump' if late else ''})"
-        click.echo(
+        echo(
             f"  {r.project_id} {r.customer}: {move}{window if r.committed_go_live_on else ''}, "
             f"{r.tasks_moved} task due date(s) move"
         )
-    click.echo(f"would run {len(preview.automated)} automated task(s):")
+    echo(f"would run {len(preview.automated)} automated task(s):")
     for line in preview.automated:
-        click.echo(f"  {line}")
+        echo(f"  {line}")
     nudges = sum(len(v) for v in preview.nudges.values())
-    click.echo(
+    echo(
         f"would nudge {len(preview.nudges)} recipient(s) about {nudges} task(s) "
         f"({preview.overdue_tasks} overdue tasks, {preview.deferred} nudges deferred):"
     )
     for recipient, lines in sorted(preview.nudges.items()):
-        click.echo(f"  {recipient}:")
+        echo(f"  {recipient}:")
         for line in lines:
-            click.echo(f"    {line}")
+            echo(f"    {line}")
     for verb, messages in (("queue", preview.queued), ("deliver", preview.delivered)):
-        click.echo(f"would {verb} {len(messages)} email(s):")
+        echo(f"would {verb} {len(messages)} email(s):")
         for m in messages:
-            click.echo(f"  {m.kind} to {', '.join(m.to) or 'nobody'}: {m.subject}")
+            echo(f"  {m.kind} to {', '.join(m.to) or 'nobody'}: {m.subject}")
     if preview.not_replanned:
-        click.echo(f"{len(preview.not_replanned)} project(s) could not be re-planned:", err=True)
+        echo(f"{len(preview.not_replanned)} project(s) could not be re-planned:", err=True)
         for line in preview.not_replanned:
-            click.echo(f"  {line}", err=True)
+            echo(f"  {line}", err=True)
         sys.exit(1)
 
 

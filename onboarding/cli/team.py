@@ -13,7 +13,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import application, console, fail, main, needs_database
+from onboarding.cli.edge import application, console, echo, fail, main, needs_database
 from onboarding.core.addresses import parse_mailbox
 from onboarding.core.messages import Person
 from onboarding.core.team import ANY_SEGMENT, TeamDefault
@@ -61,9 +61,9 @@ def set_default(role: str, person: str, segment: str | None, timezone: str, acto
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"set {_shown(done.default)}" + (f" (was {_shown(done.replaced)})" if done.replaced else ""))
+    echo(f"set {_shown(done.default)}" + (f" (was {_shown(done.replaced)})" if done.replaced else ""))
     if not done.known_role:
-        click.echo(f"  note: no blueprint launched here has a role {role!r} yet", err=True)
+        echo(f"  note: no blueprint launched here has a role {role!r} yet", err=True)
 
 
 @team.command(name="list")
@@ -75,7 +75,7 @@ def list_defaults(output_format: str) -> None:
         click.echo(json.dumps([_document(d) for d in defaults], indent=2))
         return
     if not defaults:
-        click.echo("no team defaults: every role is bound at launch")
+        echo("no team defaults: every role is bound at launch")
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("role", "segment", "person", "time zone", "set"):
@@ -101,7 +101,7 @@ def unset_default(role: str, segment: str | None) -> None:
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"unset {_shown(removed)}")
+    echo(f"unset {_shown(removed)}")
 
 
 def _member_document(member: TeamMember) -> dict[str, str | None]:
@@ -135,9 +135,9 @@ def add_member(person: str, role: str, actor: str) -> None:
         return
     m, before = done.member, done.before
     if before is not None and before.active:
-        click.echo(f"changed {m.name} <{m.email}>: {before.role.value} -> {m.role.value}")
+        echo(f"changed {m.name} <{m.email}>: {before.role.value} -> {m.role.value}")
     else:
-        click.echo(f"added {m.name} <{m.email}> as {m.role.value}" + (" (again)" if before is not None else ""))
+        echo(f"added {m.name} <{m.email}> as {m.role.value}" + (" (again)" if before is not None else ""))
 
 
 @team.command(name="members")
@@ -150,7 +150,7 @@ def list_members(*, include_removed: bool, output_format: str) -> None:
         click.echo(json.dumps([_member_document(m) for m in members], indent=2))
         return
     if not members:
-        click.echo('no team members: add one with onboarding team add "Name <email>" --role member')
+        echo('no team members: add one with onboarding team add "Name <email>" --role member')
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("name", "email", "role", "added", *(["removed"] if include_removed else [])):
@@ -170,4 +170,4 @@ def remove_member(email: str) -> None:
     except OnboardingError as exc:
         fail(exc)
         return
-    click.echo(f"removed {removed.name} <{removed.email}> ({removed.role.value}); their sessions are ended")
+    echo(f"removed {removed.name} <{removed.email}> ({removed.role.value}); their sessions are ended")

@@ -12,7 +12,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from onboarding.cli.edge import application, console, main, needs_database
+from onboarding.cli.edge import application, console, echo, main, needs_database
 from onboarding.core.webhook_events import EVENT_TYPES, WebhookEndpoint
 
 needs_database("webhook")
@@ -50,10 +50,10 @@ def add(url: str, events: str, secret: str | None, output_format: str) -> None:
             document["secret"] = endpoint.secret
         click.echo(json.dumps(document, indent=2))
         return
-    click.echo(f"webhook {endpoint.id}: {endpoint.url} ({', '.join(endpoint.events)})")
+    echo(f"webhook {endpoint.id}: {endpoint.url} ({', '.join(endpoint.events)})")
     if added.secret_made:
-        click.echo(endpoint.secret)
-        click.echo(
+        echo(endpoint.secret)
+        echo(
             "its signing secret: shown this once, keep it now (the receiver checks each webhook-signature with it)",
             err=True,
         )
@@ -90,4 +90,4 @@ def list_endpoints(output_format: str, *, include_removed: bool) -> None:
 def remove(endpoint_id: int) -> None:
     """Stop sending to endpoint ID: nothing more is queued for it, and what is queued is not delivered."""
     endpoint = application().webhooks.remove(endpoint_id)
-    click.echo(f"webhook {endpoint.id} removed: {endpoint.url}")
+    echo(f"webhook {endpoint.id} removed: {endpoint.url}")
