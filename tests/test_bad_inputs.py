@@ -386,6 +386,30 @@ CASES: list[Case] = [
         settings={"ONBOARDING_DATABASE_URL": "postgres://postgres:pw@127.0.0.1/test"},
     ),
     Case(
+        "an in-memory database (launch)",
+        ("launch", SAAS, "--customer", "X", "--kickoff", KICKOFF, *BINDS),
+        "invalid-database-url",
+        settings={"ONBOARDING_DATABASE_URL": "sqlite:///:memory:"},
+    ),
+    Case(
+        "an in-memory database, no path (report)",
+        ("report", "portfolio"),
+        "invalid-database-url",
+        settings={"ONBOARDING_DATABASE_URL": "sqlite://"},
+    ),
+    Case(
+        "a database URL naming a device (db upgrade)",
+        ("db", "upgrade"),
+        "invalid-database-url",
+        settings={"ONBOARDING_DATABASE_URL": "sqlite:////dev/null"},
+    ),
+    Case(
+        "a database URL naming a folder (list)",
+        ("list",),
+        "invalid-database-url",
+        settings={"ONBOARDING_DATABASE_URL": f"sqlite:///{ROOT / 'blueprints'}"},
+    ),
+    Case(
         "a database URL whose driver is missing",
         ("status", "CRM-1"),
         "invalid-database-url",

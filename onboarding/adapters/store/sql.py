@@ -195,6 +195,22 @@ def database_missing(url: str) -> StoreUnavailable | None:
     )
 
 
+def _not_a_database_file(url: str) -> StoreUnavailable | None:
+    """A SQLite URL that cannot hold the engine's data: in memory (each connection a new, empty database, gone when
+    the command ends), or a path that is there and is not a file (``/dev/null``, a folder), which SQLite would open
+    and leave a journal beside."""
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
+        return _bad_url(url, "an in-memory SQLite database keeps nothing from one command to the next")
+    path = Path(database)
+    if path.exists() and not path.is_file():
+        return _bad_url(url, f"{path} is not a file: the database is a SQLite file of its own")
+    return None
+
+
 def store_failure(exc: BaseException, url: str) -> StoreUnavailable:
     """A database driver's failure said plainly: which file or server, what it said, what to check."""
     parsed = _parse_url(url)
@@ -300,6 +316,8 @@ def open_database(url: str, *, create: bool = True, upgrade: bool = False) -> En
     process never changes a schema that other processes may be using. With
     ``create=False`` a SQLite file that does not exist is not made (``database-not-found``).
     """
+    if (unusable := _not_a_database_file(url)) is not None:
+        raise unusable
     if not create and (missing := database_missing(url)) is not None:
         raise missing
     engine = make_engine(url)
