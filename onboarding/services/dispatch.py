@@ -41,8 +41,8 @@ whose run cannot be told dead.
 
 A weekly update a sweep queued to be composed at delivery (``core.status.reader_to_compose``)
 is composed as its batch is delivered, the batch's projects read together (``Composer``),
-from its project as of then: one without news for its reader is left unsent, taken out of
-the outbox and recorded as that week's update (``Outbox.quiet``, ``DispatchReport.quiet``).
+from its project as of then: one without news for its reader is left unsent, kept
+``suppressed`` as that week's update (``Outbox.quiet``, ``DispatchReport.quiet``).
 
 Outbound events (messages of kind ``webhook``) share the outbox, its claims, runs,
 backoff and horizon, but are never rendered as email: each is POSTed to its

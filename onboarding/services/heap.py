@@ -8,8 +8,21 @@ of them have been made, cost a quarter of such a step and more.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+class _Pause:
+    """The one pause that blocks in several threads share."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.blocks = 0  # under way, in any thread
+        self.resume = False  # whether the collector was on when the first of them began
+
+
+_PAUSE = _Pause()
 
 
 @contextmanager
@@ -18,16 +31,22 @@ def cycle_collector_paused() -> Iterator[None]:
 
     On the way out, everything made meanwhile joins the oldest generation (``gc.freeze``
     then ``gc.unfreeze``) instead of being walked at once by the first young-generation
-    pass after the pause. For one thread at a time (a sweep's steps and a report run one
-    after the other); the unfreeze also returns to the collector anything the process
-    had frozen itself, which the engine never does.
+    pass after the pause. Blocks in several threads at once (deliveries over parallel
+    connections, say) share one pause: the collector resumes when the last of them ends,
+    if it was on when the first began. The unfreeze also returns to the collector anything
+    the process had frozen itself, which the engine never does.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    with _PAUSE.lock:
+        if _PAUSE.blocks == 0:
+            _PAUSE.resume = gc.isenabled()
+            gc.disable()
+        _PAUSE.blocks += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
+        with _PAUSE.lock:
+            _PAUSE.blocks -= 1
+            if _PAUSE.blocks == 0 and _PAUSE.resume:
+                gc.freeze()
+                gc.unfreeze()
+                gc.enable()

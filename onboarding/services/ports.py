@@ -340,8 +340,9 @@ class Outbox(Protocol):
         ...
 
     def quiet(self, message_ids: Sequence[int], *, run: str) -> None:
-        """Weekly updates composed without news for their readers (``Unsent.quiet``): taken out of the outbox,
-        each recorded as its reader's update of that week, so that news later that week may still send it."""
+        """Weekly updates composed without news for their readers (``Unsent.quiet``): each kept ``suppressed``
+        (``QUIET``) as its reader's update of that week, its key freed (a milestone's news that week may still
+        send the update)."""
         ...
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -437,6 +438,9 @@ class Unsent:
 
     reason: str
     quiet: bool
+
+
+QUIET = "no news for its reader since their last update: left unsent, as that week's update"
 
 
 class Composer(Protocol):

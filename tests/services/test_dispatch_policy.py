@@ -18,7 +18,7 @@ from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStor
 from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.status import WeeklyReader, weekly_update_to_compose
 from onboarding.services.dispatch import LEASE, Dispatcher, backoff
-from onboarding.services.ports import Unsent
+from onboarding.services.ports import QUIET, Unsent
 from tests.adapters.email import samples
 from tests.adapters.email.test_transports import RENDERER
 
@@ -339,9 +339,10 @@ def test_weekly_updates_are_composed_in_one_call_a_batch_and_a_quiet_one_leaves_
     ).deliver_due()
     assert (report.sent, report.quiet, report.failed) == (4, 1, 0)
     assert composer.asked == [[f"status:p{n}:kim@acme.example:weekly:{START.date()}" for n in range(3)]]
-    assert [k for k in store.outbox if ":p1:" in k] == []  # taken out, recorded as that week's update
-    assert store.weekly_quiet == {("p1", "kim@acme.example"): START.date()}
-    assert states(outbox) == {"sent": 4}
+    assert [k for k in store.outbox if ":p1:" in k] == []  # its key freed: news that week may still send it
+    (quiet,) = [row for row in outbox.state.values() if row["status"] == "suppressed"]
+    assert store.outbox[f"quiet:{quiet['id']}"].project_id == "p1" and quiet["last_error"] == QUIET
+    assert states(outbox) == {"sent": 4, "suppressed": 1}
 
 
 def test_a_weekly_update_that_cannot_be_composed_fails_alone_and_one_not_composed_now_waits() -> None:

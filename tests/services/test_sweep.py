@@ -39,7 +39,7 @@ from onboarding.core.status import spread_weekday
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import SweepRefused, TransitionRefused
 from onboarding.services.dispatch import Dispatcher
-from onboarding.services.ports import OutboxQuery, TemporaryDeliveryError
+from onboarding.services.ports import QUIET, OutboxQuery, TemporaryDeliveryError
 from onboarding.services.projects import ProjectService, TaskChange
 from onboarding.services.sweep import SweepService, _ladder, batches
 from tests.conftest import blueprint_data
@@ -770,8 +770,8 @@ def test_a_weekly_update_waits_for_news_and_a_quiet_week_is_weighed_once(stores:
     # the build runs for four weeks, nothing is asked of the customer yet, the go-live has not moved: quiet
     swept = world.sweep.run()
     assert (swept.status_emails, swept.delivered.quiet, swept.delivered.sent) == (1, 1, 0)  # composed, not sent
-    kept = world.outbox.entries(OutboxQuery(project_id=pid))[0]
-    assert [e.key for e in kept if ":weekly:" in e.key] == []  # nor kept in the outbox
+    (kept,) = [e for e in world.outbox.entries(OutboxQuery(project_id=pid))[0] if e.kind == "status"]
+    assert (kept.state, kept.key, kept.last_error) == ("suppressed", f"quiet:{kept.id}", QUIET)  # its own key freed
     assert world.store.weekly_status_sent([pid]) == {pid: {kim.email: D("2026-12-14")}}
     assert world.sweep.weekly_status([pid]) == 0  # the quiet week counts as this week's update
     assert world.mail_to(kim.email, "weekly") == []
@@ -781,6 +781,8 @@ def test_a_weekly_update_waits_for_news_and_a_quiet_week_is_weighed_once(stores:
     assert [m["X-Onboarding-Key"] for m in world.mail_to(kim.email, "weekly")] == [
         f"status:{pid}:kim@acme.example:weekly:2026-12-14"
     ]
+    (still,) = world.outbox.entries(OutboxQuery(ids=(kept.id,)))[0]
+    assert (still.key, still.state) == (kept.key, "suppressed")  # no id is given twice
     world.clock.set(D("2026-12-21"), at=monday + timedelta(days=7))
     assert world.sweep.run().status_emails == 1  # the approval is asked of her now
     assert len(world.mail_to(kim.email, "weekly")) == 2

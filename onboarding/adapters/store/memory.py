@@ -40,6 +40,7 @@ from onboarding.core.ttfv import NONE_LABEL, Dimension, TtfvObservations, TtfvRo
 from onboarding.core.webhook_events import WebhookEndpoint, outbound_events, webhook_messages
 from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.ports import (
+    QUIET,
     RESENDABLE,
     ConcurrentChange,
     FailedMessage,
@@ -69,7 +70,6 @@ class InMemoryProjectStore:
         # by idempotency key: why a message not delivered yet never will be (its project was cancelled);
         # InMemoryOutbox turns those still pending into suppressed ones
         self.suppressed: dict[str, str] = {}
-        self.weekly_quiet: dict[tuple[str, str], date] = {}  # (project id, reader) -> latest week left quiet
         self.webhook_endpoints: dict[int, WebhookEndpoint] = {}  # by id (InMemoryWebhookEndpoints)
 
     def load(self, ref: str) -> ProjectRecord:
@@ -405,15 +405,16 @@ class InMemoryOutbox:
 
     def quiet(self, message_ids: Sequence[int], *, run: str) -> None:
         for message_id in message_ids:
-            if self._ours(message_id, run) is None:
-                continue
+            row = self._ours(message_id, run)
             key = self._keys[message_id - 1]
-            message = self.store.outbox.pop(key)
-            self.store.queued_at.pop(key, None)
-            del self.state[key]
-            if message.key_reason == "weekly" and message.project_id and message.key_email and message.key_on:
-                week = (message.project_id, message.key_email)
-                self.store.weekly_quiet[week] = max(message.key_on, self.store.weekly_quiet.get(week, message.key_on))
+            if row is None or self.store.outbox[key].key_reason != "weekly":
+                continue
+            renamed = f"quiet:{message_id}"
+            self.store.outbox[renamed] = self.store.outbox.pop(key)
+            self.store.queued_at[renamed] = self.store.queued_at.pop(key)
+            self.state[renamed] = self.state.pop(key)
+            self._keys[message_id - 1] = renamed
+            row.update(status="suppressed", last_error=QUIET, claimed_by=None)
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return {
@@ -780,11 +781,6 @@ class InMemorySweepStore:
                 known = out.setdefault(project_id, {})
                 if email not in known or known[email] < as_of:
                     known[email] = as_of
-        for (project_id, email), slot_on in self.store.weekly_quiet.items():
-            if project_id in wanted:
-                known = out.setdefault(project_id, {})
-                if email not in known or known[email] < slot_on:
-                    known[email] = slot_on
         return out
 
 

@@ -33,8 +33,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    String,
     and_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -47,14 +49,13 @@ from sqlalchemy import (
 
 from onboarding.adapters.store.rows import utc_instant
 from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
-from onboarding.adapters.store.sql import _insert, events, outbox, writing
+from onboarding.adapters.store.sql import events, outbox, writing
 from onboarding.adapters.store.tables import WAITING_STATES, Base, DeliveryRunRow
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, WebhookDelivery
-from onboarding.services.ports import RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage, Waiting
+from onboarding.services.ports import QUIET, RESENDABLE, OutboxEntry, OutboxQuery, QueuedMessage, Waiting
 from onboarding.services.projects import UNSUBSCRIBED
 
 runs = Base.metadata.tables[DeliveryRunRow.__tablename__]
-weekly_quiet = Base.metadata.tables["weekly_quiet"]
 T = TypeVar("T", bound=tuple[Any, ...])
 
 LOCKS = 0x0B0A  # first key of the runs' advisory locks (PostgreSQL); the second is the run's id
@@ -295,24 +296,23 @@ class SqlOutbox:
         self._set(message_id, run, status="suppressed", sent_at=None, last_error=reason, claimed_by=None)
 
     def quiet(self, message_ids: Sequence[int], *, run: str) -> None:
-        """Weekly updates composed without news for their readers: each row taken out of the outbox and its week
-        recorded in ``weekly_quiet`` (a later slot replaces an earlier one, never the reverse), in one transaction,
-        for those still ``run``'s to write (``ports.Outbox``)."""
+        """Weekly updates composed without news for their readers, of those still ``run``'s to write
+        (``ports.Outbox``): each kept ``suppressed``, with why, as its reader's update of that week (its key
+        columns), under the key ``quiet:{id}`` so that its own key is free for news later that week."""
         if not message_ids:
             return
+        mine = and_(outbox.c.id.in_(sorted(message_ids)), _still_for(run), outbox.c.key_reason == "weekly")
         with writing(self.engine) as connection:
-            mine = and_(outbox.c.id.in_(sorted(message_ids)), _still_for(run), outbox.c.key_reason == "weekly")
-            rows = connection.execute(select(outbox.c.project_id, outbox.c.key_email, outbox.c.key_on).where(mine))
-            weeks = [{"project_id": p, "email": e, "slot_on": d} for p, e, d in rows if p and e and d]
-            connection.execute(delete(outbox).where(mine))
-            if weeks:
-                statement = _insert(connection)(weekly_quiet)
-                later = func.max if connection.dialect.name == "sqlite" else func.greatest  # of two values
-                statement = statement.on_conflict_do_update(
-                    index_elements=["project_id", "email"],
-                    set_={"slot_on": later(weekly_quiet.c.slot_on, statement.excluded.slot_on)},
+            connection.execute(
+                update(outbox)
+                .where(mine)
+                .values(
+                    idempotency_key=literal("quiet:") + cast(outbox.c.id, String),
+                    status="suppressed",
+                    last_error=QUIET,
+                    claimed_by=None,
                 )
-                connection.execute(statement, weeks)
+            )
 
     def opted_out(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """From the projects' event logs (``unsubscribed`` events), by the events' project index."""

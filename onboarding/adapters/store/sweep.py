@@ -380,8 +380,9 @@ class SqlSweepStore:
         return len(fresh)
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
-        """Per project and recipient, the latest weekly update: queued (the outbox's key columns) or left unsent
-        for want of news when it was composed (``weekly_quiet``), whichever is later."""
+        """Per project and recipient, the latest weekly update: queued (the outbox's key columns, sent or kept
+        suppressed for want of news when it was composed) or a week a sweep of an earlier version left quiet
+        (``weekly_quiet``, which is no longer written), whichever is later."""
         ids = sorted(set(project_ids))
         out: dict[str, dict[str, date]] = {}
         with self.engine.connect() as connection:
