@@ -353,8 +353,6 @@ def status_due(
     there is none). A digest ``only_with_news`` goes out when ``weekly_news`` finds
     news since then; else the week is quiet for that reader.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be an aware datetime")
     view = StatusView(
         policy=policy,
         project=project,
@@ -364,33 +362,13 @@ def status_due(
         vendor_role=vendor_role,
         customer_calendar=customer_calendar,
     )
-    visible = {m.key for m in milestones if m.customer_visible}
-    announce = [key for key in dict.fromkeys(completed_milestones) if key in visible]
-    weekly = {
-        reader.person.email: reader
-        for reader in weekly_readers_due(
-            policy,
-            project_id=project.project_id,
-            recipients=recipients,
-            now=now,
-            weekly_sent_on=weekly_sent_on,
-            started_on=started_on,
-        )
-    }
-    messages: list[OutgoingMessage] = []
-    quiet: list[tuple[str, date]] = []
-    for role, person in _readers(policy, recipients):
-        if policy.on_milestone_complete and announce:
-            local_on = now.astimezone(time_zone(person.timezone)).date()
-            messages.extend(view.message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
-        reader = weekly.get(person.email)
-        if reader is not None:
-            update = view.weekly_update(reader)
-            if update is None:
-                quiet.append((person.email, reader.slot_on))
-            else:
-                messages.append(update)
-    return StatusDue(tuple(messages), tuple(quiet))
+    return view.due(
+        recipients=recipients,
+        now=now,
+        completed_milestones=completed_milestones,
+        weekly_sent_on=weekly_sent_on,
+        started_on=started_on,
+    )
 
 
 class WeeklyReader(NamedTuple):
@@ -451,6 +429,47 @@ class StatusView:
     vendor_contact: Person
     vendor_role: str | None = None
     customer_calendar: BusinessCalendar | None = None
+
+    def due(
+        self,
+        *,
+        recipients: Mapping[str, Person],
+        now: datetime,
+        completed_milestones: Iterable[str] = (),
+        weekly_sent_on: Mapping[str, date],
+        started_on: date,
+    ) -> StatusDue:
+        """``status_due`` of this view."""
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be an aware datetime")
+        policy = self.policy
+        visible = {m.key for m in self.milestones if m.customer_visible}
+        announce = [key for key in dict.fromkeys(completed_milestones) if key in visible]
+        weekly = {
+            reader.person.email: reader
+            for reader in weekly_readers_due(
+                policy,
+                project_id=self.project.project_id,
+                recipients=recipients,
+                now=now,
+                weekly_sent_on=weekly_sent_on,
+                started_on=started_on,
+            )
+        }
+        messages: list[OutgoingMessage] = []
+        quiet: list[tuple[str, date]] = []
+        for role, person in _readers(policy, recipients):
+            if policy.on_milestone_complete and announce:
+                local_on = now.astimezone(time_zone(person.timezone)).date()
+                messages.extend(self.message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
+            reader = weekly.get(person.email)
+            if reader is not None:
+                update = self.weekly_update(reader)
+                if update is None:
+                    quiet.append((person.email, reader.slot_on))
+                else:
+                    messages.append(update)
+        return StatusDue(tuple(messages), tuple(quiet))
 
     def message(self, person: Person, role: str, *, as_of: date, completed_milestone: str | None) -> OutgoingMessage:
         context = status_context(

@@ -72,7 +72,6 @@ from onboarding.core.status import (
     StatusView,
     TaskStatus,
     reader_to_compose,
-    status_due,
 )
 from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.ttfv import customer_timezone, held_periods
@@ -91,6 +90,7 @@ from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
+    QUIET,
     BlueprintSource,
     Clock,
     ConcurrentChange,
@@ -1133,20 +1133,12 @@ class ProjectService:
         people = project.bindings
         if not any(role in people for role in loaded.blueprint.status_emails.recipients):
             return StatusDue(())  # nobody to write to: no view to build
-        view = self._status_view(project, loaded)
-        return status_due(
-            policy=view.policy,
-            project=view.project,
-            milestones=view.milestones,
-            tasks=view.tasks,
+        return self._status_view(project, loaded).due(
             recipients=people,
             now=self._clock.now(),
             completed_milestones=completed,
             weekly_sent_on=weekly_sent_on or {},
             started_on=project.kickoff_on,
-            vendor_contact=view.vendor_contact,
-            vendor_role=view.vendor_role,
-            customer_calendar=view.customer_calendar,
         )
 
     def compose(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage | Unsent]:
@@ -1170,15 +1162,7 @@ class ProjectService:
                 composed.append(Unsent(f"its project {message.project_id} is not in the database", quiet=False))
             else:
                 update = view.weekly_update(reader)
-                composed.append(
-                    update
-                    if update is not None
-                    else Unsent(
-                        f"no news for this reader since their update of {reader.since.isoformat()}: "
-                        "the week's update was left unsent",
-                        quiet=True,
-                    )
-                )
+                composed.append(update if update is not None else Unsent(QUIET, quiet=True))
         return composed
 
     def _status_view(self, project: ProjectRecord, loaded: LoadedBlueprint) -> StatusView:

@@ -261,7 +261,7 @@ class InMemoryOutbox:
     def __init__(self, store: InMemoryProjectStore) -> None:
         self.store = store
         self.state: dict[str, dict[str, Any]] = {}
-        self._keys: list[str] = []  # by id - 1: the key each id was given (a row taken out keeps its id)
+        self._keys: list[str] = []  # by id - 1: each id's key (a quiet update, renamed, keeps its id)
         self.runs: dict[str, bool] = {}  # run name -> alive; ``kill`` marks one gone, as a crash would
         self._next_run = 0
 
