@@ -77,6 +77,10 @@ class Plan:
     go_live: LaunchDecision | None
     pay_dates: tuple[PayDate, ...]
     warnings: tuple[str, ...]
+    # A re-forecast's "nothing not yet started starts before today" (or "work overdue is projected due today")
+    # may have moved a date: False when it moved none, so that this plan is also the plan from the actual dates
+    # alone (``today=None``; the same dates, go-live and pins). True whenever it cannot tell.
+    held_by_today: bool = False
 
     def task(self, key: str) -> PlannedTask:
         return self.tasks[self.graph.by_key[key].position]
@@ -87,6 +91,7 @@ class _Dates:
     start: dict[str, date]
     due: dict[str, date]
     natural_due: dict[str, date]  # before pins: when the task could be due at the earliest
+    held_by_today: bool  # a date was, or may have been, moved by today's floor rather than kickoff's
 
 
 class _Scheduler:
@@ -108,6 +113,9 @@ class _Scheduler:
         first = max(kickoff_on, today) if today is not None else kickoff_on
         self.floor = {name: cal.next_on_or_after(first) for name, cal in calendars.items()}
         self.today_floor = {name: cal.next_on_or_after(today or kickoff_on) for name, cal in calendars.items()}
+        # the floors without a today (a plan from the actual dates), never later: a date is held by today where
+        # its floor with today is later than what kickoff and its predecessors give it
+        self.kickoff_floor = {name: cal.next_on_or_after(kickoff_on) for name, cal in calendars.items()}
         self.kickoff_on = kickoff_on
         self.progress: Mapping[str, TaskProgress] = progress or {}
 
@@ -119,10 +127,12 @@ class _Scheduler:
         by_key = self.graph.by_key
         predecessors = self.graph.predecessors
         progress = self.progress
+        held = False
         for key in self.graph.order:
             task = by_key[key]
             cal = self.cal[key]
             floor = self.floor[task.calendar]
+            kickoff_floor = self.kickoff_floor[task.calendar]
             actual = progress.get(key) if progress else None
             started_on: date | None = None
             if actual is not None:
@@ -134,17 +144,19 @@ class _Scheduler:
                 if actual.started_on is not None and task.duration_business_days > 0:
                     started_on = actual.started_on
             if task.duration_business_days == 0:
-                reached = floor
+                reached = kickoff_floor
                 for edge in predecessors[key]:
                     anchor = due[edge.predecessor] if edge.type in _FINISH_TYPES else start[edge.predecessor]
                     day = cal.count_from(anchor, edge.lag_business_days)
                     if day > reached:
                         reached = day
+                if reached < floor:
+                    reached, held = floor, True
                 natural[key] = reached
                 pinned = pins.get(key, reached)
                 start[key] = due[key] = pinned
                 continue
-            earliest_start = floor
+            earliest_start = kickoff_floor
             earliest_due: date | None = None
             for edge in predecessors[key]:
                 lag = edge.lag_business_days
@@ -167,10 +179,15 @@ class _Scheduler:
                 end = cal.add(cal.next_on_or_after(started_on), span)
                 if earliest_due is not None and earliest_due > end:
                     end = cal.next_on_or_after(earliest_due)
-                end = max(end, self.today_floor[task.calendar])
+                today_floor = self.today_floor[task.calendar]
+                if max(end, today_floor) != max(end, kickoff_floor):
+                    held = True  # projected due today (or, started before kickoff, due by kickoff without one)
+                end = max(end, today_floor)
                 start[key] = begin
                 due[key] = natural[key] = end
                 continue
+            if earliest_start < floor:
+                earliest_start, held = floor, True
             begin = cal.next_on_or_after(earliest_start)
             end = cal.add(begin, span)
             if earliest_due is not None and earliest_due > end:
@@ -182,7 +199,7 @@ class _Scheduler:
                 begin = cal.add(end, -span)
             start[key] = begin
             due[key] = end
-        return _Dates(start, due, natural)
+        return _Dates(start, due, natural, held)
 
     def backward(
         self, dates: _Dates, *, finish_on: date, holds: Mapping[str, date], deadlines: Mapping[str, date]
@@ -393,4 +410,10 @@ def plan_project(
         go_live=decision,
         pay_dates=span_dates,
         warnings=tuple(warnings),
+        # Held by nothing in the natural pass (which gives the go-live's earliest day) nor in the pass of the
+        # chosen pins (which gives the dates): the same plan without today. The solver's trials between need no
+        # flag: a candidate that passes dates nothing before the natural pass does (its pins are no earlier than
+        # their tasks' natural due dates), so with or without today it dates the same and passes; one that
+        # fails without today fails with it, for today only moves dates later.
+        held_by_today=natural.held_by_today or dates.held_by_today,
     )

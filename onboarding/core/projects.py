@@ -371,12 +371,12 @@ def reforecast_project(
 
     Two plans: the re-forecast (nothing not yet started starts before today), whose dates the tasks take,
     and the same without "not before today", whose dates are what each task was expected by given when its
-    predecessors really finished (its target, ``task_records``).
+    predecessors really finished (its target, ``task_records``). When "not before today" moved no date of the
+    re-forecast (``Plan.held_by_today``: no work late), the two are the same plan, made once.
     """
     plan = _planned(project, blueprint, graph, today)
-    return with_plan(
-        project, plan, blueprint, at=at, targets=_planned(project, blueprint, graph, None), today=today
-    ), plan
+    targets = _planned(project, blueprint, graph, None) if plan.held_by_today else plan
+    return with_plan(project, plan, blueprint, at=at, targets=targets, today=today), plan
 
 
 def _planned(project: ProjectRecord, blueprint: Blueprint, graph: TaskGraph, day: date | None) -> Plan:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from onboarding.core.checks import check_blueprint
 from onboarding.core.graph import compile_blueprint
+from onboarding.core.lifecycle import TaskProgress, TaskState
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import Plan, plan_project
+from onboarding.errors import NoSafeLaunch
 from tests.conftest import blueprint_data
 from tests.core.oracle import NaiveCalendar, naive_forward
 
@@ -584,3 +586,96 @@ def test_kickoff_far_outside_the_calendars_is_a_clear_error() -> None:
     with pytest.raises(PlanInputInvalid) as info:
         plan([task("a", 1)], "9999-12-31")
     assert info.value.codes == ["kickoff-out-of-range"]
+
+
+# -- "not before today": when it moves nothing, the re-forecast is the plan from the actual dates -------------
+
+
+@st.composite
+def under_way(draw: st.DrawFn) -> tuple[dict[str, Any], date, dict[str, TaskProgress], date, str | None]:
+    """A random graph, perhaps with a launch window (and prerequisites placed before its go-live), some of its
+    work finished or started (a start before the kickoff too, as a forced date records it), and a day to re-plan
+    from: before the kickoff, or up to half a year after."""
+    data, kickoff = draw(graphs())
+    tasks = data["milestones"][0]["tasks"]
+    pay: str | None = None
+    window = draw(st.sampled_from([None, "payroll_system", "beside_payroll"]))
+    if window is not None:
+        tasks.append(
+            {
+                "key": "go_live",
+                "title": "Go-live",
+                "owner": "admin",
+                "kind": "checkpoint",
+                "launch": True,
+                "depends_on": [t["key"] for t in tasks],
+            }
+        )
+        data["launch_window"] = {
+            "kind": window,
+            **({"accept": "any_check_date"} if window == "payroll_system" else {}),
+            "weekdays": ["tue", "wed", "thu"],
+            "blackouts": [{"reason": "freeze", "every_year_from": "12-15", "every_year_to": "01-05"}],
+        }
+        if window == "payroll_system":
+            keys = draw(st.lists(st.sampled_from([t["key"] for t in tasks[:-1]]), unique=True, max_size=2))
+            data["launch_window"]["prerequisites"] = [
+                {"task": key, "banking_days_before": draw(st.integers(1, 12))}
+                if draw(st.booleans())
+                else {"task": key, "pay_cycles_before": draw(st.integers(1, 2))}  # a parallel run, pinned
+                for key in keys
+            ]
+        pay = draw(st.sampled_from(["biweekly:2026-01-02", "semimonthly:15,last", "monthly:last"]))
+    today = kickoff + timedelta(days=draw(st.integers(-10, 180)))
+    progress: dict[str, TaskProgress] = {}
+    for t in tasks:
+        state = draw(st.sampled_from(["pending", "pending", "in_progress", "done", "skipped"]))
+        if state == "pending":
+            continue
+        started = kickoff + timedelta(days=draw(st.integers(-5, max((today - kickoff).days, -5))))
+        if state == "in_progress":
+            progress[t["key"]] = TaskProgress(TaskState.in_progress, started_on=started)
+        else:
+            done = started + timedelta(days=draw(st.integers(0, 20)))
+            progress[t["key"]] = TaskProgress(TaskState(state), started_on=started, done_on=done)
+    return data, kickoff, progress, today, pay
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(under_way())
+def test_a_re_forecast_today_holds_back_nothing_is_the_plan_from_the_actual_dates(
+    case: tuple[dict[str, Any], date, dict[str, TaskProgress], date, str | None],
+) -> None:
+    """``Plan.held_by_today`` false: re-planning without "nothing not yet started starts before today" gives the
+    same plan (dates, slack, go-live and the pay-cycle pins), so a re-forecast may take it as its targets."""
+    data, kickoff, progress, today, pay = case
+    bp = check_blueprint(data)
+    schedule = parse_pay_schedule(pay) if pay else None
+    try:
+        forecast = plan_project(bp, kickoff_on=kickoff, pay_schedule=schedule, progress=progress, today=today)
+    except NoSafeLaunch:
+        return
+    event("held by today" if forecast.held_by_today else "held by nothing")
+    if forecast.held_by_today:
+        return
+    actual = plan_project(bp, kickoff_on=kickoff, pay_schedule=schedule, progress=progress)
+    assert actual.tasks == forecast.tasks
+    assert actual.finish_on == forecast.finish_on
+    if forecast.go_live is not None:
+        assert actual.go_live is not None
+        assert (actual.go_live.chosen_on, actual.go_live.pins) == (forecast.go_live.chosen_on, forecast.go_live.pins)
+    assert not actual.held_by_today  # without a today, nothing is held by it
+
+
+def test_late_work_is_held_by_today_and_work_on_time_is_not() -> None:
+    bp = check_blueprint(blueprint_data([task("a", 3), task("b", 2, depends_on=["a"])]))
+    kickoff = D("2026-12-07")  # a Monday: "a" runs Mon-Wed, "b" Thu-Fri
+    done = {"a": TaskProgress(TaskState.done, started_on=kickoff, done_on=D("2026-12-09"))}
+    on_time = plan_project(bp, kickoff_on=kickoff, progress=done, today=D("2026-12-10"))
+    assert not on_time.held_by_today  # "b" starts the day after "a" finished: today holds nothing back
+    late = plan_project(bp, kickoff_on=kickoff, progress=done, today=D("2026-12-14"))
+    assert late.held_by_today and late.task("b").start_on == D("2026-12-14")
+    started = {"a": TaskProgress(TaskState.in_progress, started_on=kickoff)}
+    overdue = plan_project(bp, kickoff_on=kickoff, progress=started, today=D("2026-12-11"))
+    assert overdue.held_by_today and overdue.task("a").due_on == D("2026-12-11")  # projected due today
+    assert not plan_project(bp, kickoff_on=kickoff, progress=started, today=D("2026-12-08")).held_by_today
