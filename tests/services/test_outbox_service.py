@@ -95,3 +95,13 @@ def test_an_outcome_is_written_only_by_the_run_that_still_claims_the_message(
     shown = service.show(second.id)
     assert (shown.state, shown.last_error) == ("pending", "451 try the rest later")
     assert reached not in shown.recipients
+
+
+def test_queue_counts_the_messages_it_queued_and_queues_a_key_once(store: InMemoryProjectStore | SqlProjectStore) -> None:
+    base = samples.kickoff_message()
+    assert store.queue([replace(base, idempotency_key=f"k:{n}") for n in range(3)], now=START) == 3
+    assert store.queue([replace(base, idempotency_key=f"k:{n}") for n in range(1, 6)], now=START) == 3
+    assert store.queue([replace(base, idempotency_key=f"k:{n}") for n in range(6)], now=START) == 0
+    outbox = InMemoryOutbox(store) if isinstance(store, InMemoryProjectStore) else SqlOutbox(store.engine)
+    claimed = outbox.claim(now=START, worker="w", limit=10, lease=LEASE)
+    assert sorted(q.message.idempotency_key for q in claimed) == [f"k:{n}" for n in range(6)]

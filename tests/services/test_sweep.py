@@ -601,6 +601,40 @@ def test_nudges_are_recorded_in_transactions_of_whole_digests(
     engine.dispose()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_nudges_another_sweep_recorded_are_left_alone_and_the_rest_recorded(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Half the digests recorded first (another sweep's), then the whole decision: only the rest is recorded
+    and counted, each task's counters bumped once, each digest queued once."""
+    engine = migrated(kind, request, tmp_path)
+    stores = (SqlProjectStore(engine), SqlOutbox(engine), SqlSweepStore(engine))
+    world = World(stores, tmp_path)
+    world.clock.set(D("2026-12-22"), at=datetime(2026, 12, 22, 17, 0, tzinfo=UTC))
+    random_portfolio(world, stores, tmp_path, random.Random(7))  # noqa: S311 - a seeded portfolio
+    plan = world.sweep.decide_nudges().plan
+    now = world.clock.now()
+    first = plan.digests[: len(plan.digests) // 2]
+    earlier = [n for n in plan.nudges if n.digest_key in {d.key for d in first}]
+    assert 0 < len(earlier) < len(plan.nudges)
+    assert stores[2].record_nudges(earlier, first, now=now) == len(earlier)
+    assert stores[2].record_nudges(plan.nudges, plan.digests, now=now) == len(plan.nudges) - len(earlier)
+    with engine.connect() as connection:
+        queued = (
+            connection.execute(select(outbox.c.idempotency_key).where(outbox.c.kind == "nudge_digest")).scalars().all()
+        )
+        counters = {
+            (pid, key): (sent, last)
+            for pid, key, sent, last in connection.execute(
+                select(tasks.c.project_id, tasks.c.key, tasks.c.nudges_sent, tasks.c.last_nudged_on)
+            )
+        }
+    assert sorted(queued) == sorted(d.key for d in plan.digests)
+    for n in plan.nudges:
+        assert counters[(n.project_id, n.task_key)] == (n.number, n.nudged_on)
+    engine.dispose()
+
+
 def test_weekly_updates_are_queued_without_reading_a_project_and_composed_of_their_projects_alone(
     tmp_path: Path,
 ) -> None:

@@ -822,7 +822,11 @@ class SqlProjectStore:
             if not rows:
                 return 0
             statement = _insert(connection)(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            return len(connection.execute(statement.returning(outbox.c.id), rows).all())
+            # counted by the driver's rows affected, not RETURNING: with RETURNING, SQLAlchemy sends PostgreSQL one
+            # statement of a thousand rows' placeholders, which the driver parses anew each time (three times the
+            # CPU, and the wall time, of its pipelined executemany)
+            result = connection.execute(statement, rows, execution_options={"preserve_rowcount": True})
+            return result.rowcount
 
     def _append(
         self,

@@ -347,12 +347,17 @@ class SqlSweepStore:
                 }
                 for n in decided
             ]
-            fresh_keys = set(
-                connection.execute(
-                    insert(nudges).on_conflict_do_nothing(index_elements=["key"]).returning(nudges.c.key), rows
-                ).scalars()
-            )
-            fresh = [n for n in decided if n.key in fresh_keys]
+            # those recorded before (by another sweep: its projects were locked first, so it has committed) are left
+            # alone. Asked first rather than by RETURNING: see ``SqlProjectStore.queue``
+            keys = sorted(n.key for n in decided)
+            known: set[str] = set()
+            for start in range(0, len(keys), 1000):
+                chunk = keys[start : start + 1000]
+                known.update(connection.execute(select(nudges.c.key).where(nudges.c.key.in_(chunk))).scalars())
+            fresh = [n for n in decided if n.key not in known]
+            rows = [row for row in rows if row["key"] not in known]
+            if rows:
+                connection.execute(insert(nudges).on_conflict_do_nothing(index_elements=["key"]), rows)
             if fresh:
                 connection.execute(
                     update(tasks)
