@@ -7,10 +7,13 @@
 weekly digest at its weekday and time in the recipient's zone; a spread digest on the project's own weekday).
 
 A sweep queues a weekly update knowing only whose slot has come (``weekly_readers_due``,
-asked of a project's row and people): ``weekly_update_to_compose`` holds its key, reader
+asked of a project's row and people): ``update_to_compose`` holds its key, reader
 and subject, and delivery composes what it says, and whether it has news to say, from
-the project as of then (``reader_to_compose``, ``StatusView.weekly_update``). A sweep
-thus reads no project whole for its weekly updates.
+the project as of then (``reader_to_compose``, ``StatusView.composed``). A sweep
+thus reads no project whole for its weekly updates. A change that completes a milestone
+queues its announcements (and a weekly update whose slot has come) the same way
+(``readers_due``: ``status_due``'s rule, asked before anything is composed), so that
+neither a person's change nor a sweep's automated task composes a status email.
 
 The rule above all others: what is marked ``customer_visible: false`` never reaches a
 customer email. A hidden task, a hidden milestone and every task of a hidden
@@ -381,6 +384,17 @@ class WeeklyReader(NamedTuple):
     since: date
 
 
+class MilestoneReader(NamedTuple):
+    """A reader told of a milestone completed: who, for which role, the day it was told (in their zone), and the
+    milestone's key and title."""
+
+    person: Person
+    role: str
+    as_of: date
+    milestone: str
+    title: str
+
+
 def weekly_readers_due(
     policy: StatusEmailPolicy,
     *,
@@ -402,6 +416,46 @@ def weekly_readers_due(
         since = weekly_sent_on.get(person.email, started_on)
         if slot_on > since:
             due.append(WeeklyReader(person, role, slot_on, since))
+    return due
+
+
+def readers_due(
+    policy: StatusEmailPolicy,
+    *,
+    project_id: str,
+    milestones: Mapping[str, str],
+    recipients: Mapping[str, Person],
+    now: datetime,
+    completed_milestones: Iterable[str] = (),
+    weekly_sent_on: Mapping[str, date],
+    started_on: date,
+) -> list[WeeklyReader | MilestoneReader]:
+    """Who is due which status email at ``now`` (``status_due``'s rule), asked before any is composed: each bound
+    reader (one per person), told of each milestone of ``completed_milestones`` the policy announces (a key of
+    ``milestones``, the customer-visible ones' titles by key; a hidden or unknown one announces nothing), then
+    given their weekly update when its slot has come (``weekly_readers_due``)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    announce = [key for key in dict.fromkeys(completed_milestones) if key in milestones]
+    weekly = {
+        reader.person.email: reader
+        for reader in weekly_readers_due(
+            policy,
+            project_id=project_id,
+            recipients=recipients,
+            now=now,
+            weekly_sent_on=weekly_sent_on,
+            started_on=started_on,
+        )
+    }
+    due: list[WeeklyReader | MilestoneReader] = []
+    for role, person in _readers(policy, recipients):
+        if policy.on_milestone_complete and announce:
+            local_on = now.astimezone(time_zone(person.timezone)).date()
+            due += [MilestoneReader(person, role, local_on, key, milestones[key]) for key in announce]
+        reader = weekly.get(person.email)
+        if reader is not None:
+            due.append(reader)
     return due
 
 
@@ -440,36 +494,31 @@ class StatusView:
         started_on: date,
     ) -> StatusDue:
         """``status_due`` of this view."""
-        if now.tzinfo is None or now.utcoffset() is None:
-            raise ValueError("now must be an aware datetime")
-        policy = self.policy
-        visible = {m.key for m in self.milestones if m.customer_visible}
-        announce = [key for key in dict.fromkeys(completed_milestones) if key in visible]
-        weekly = {
-            reader.person.email: reader
-            for reader in weekly_readers_due(
-                policy,
-                project_id=self.project.project_id,
-                recipients=recipients,
-                now=now,
-                weekly_sent_on=weekly_sent_on,
-                started_on=started_on,
-            )
-        }
         messages: list[OutgoingMessage] = []
         quiet: list[tuple[str, date]] = []
-        for role, person in _readers(policy, recipients):
-            if policy.on_milestone_complete and announce:
-                local_on = now.astimezone(time_zone(person.timezone)).date()
-                messages.extend(self.message(person, role, as_of=local_on, completed_milestone=key) for key in announce)
-            reader = weekly.get(person.email)
-            if reader is not None:
-                update = self.weekly_update(reader)
-                if update is None:
-                    quiet.append((person.email, reader.slot_on))
-                else:
-                    messages.append(update)
+        for reader in readers_due(
+            self.policy,
+            project_id=self.project.project_id,
+            milestones={m.key: m.title for m in self.milestones if m.customer_visible},
+            recipients=recipients,
+            now=now,
+            completed_milestones=completed_milestones,
+            weekly_sent_on=weekly_sent_on,
+            started_on=started_on,
+        ):
+            update = self.composed(reader)
+            if update is not None:
+                messages.append(update)
+            elif isinstance(reader, WeeklyReader):
+                quiet.append((reader.person.email, reader.slot_on))
         return StatusDue(tuple(messages), tuple(quiet))
+
+    def composed(self, reader: WeeklyReader | MilestoneReader) -> OutgoingMessage | None:
+        """The status email of a reader ``readers_due`` gave: a milestone's announcement, or the weekly update
+        (None when it has no news for them, ``weekly_update``)."""
+        if isinstance(reader, MilestoneReader):
+            return self.message(reader.person, reader.role, as_of=reader.as_of, completed_milestone=reader.milestone)
+        return self.weekly_update(reader)
 
     def message(self, person: Person, role: str, *, as_of: date, completed_milestone: str | None) -> OutgoingMessage:
         context = status_context(
@@ -514,48 +563,58 @@ class StatusView:
         ]
 
 
-# -- weekly updates composed at delivery -------------------------------------------------
+# -- status emails composed at delivery -------------------------------------------------
 
-TO_COMPOSE = "to_compose"  # the context key of a weekly update queued by a sweep, to be composed when delivered
+TO_COMPOSE = "to_compose"  # the context key of a status email queued to be composed when delivered
 
 
-def weekly_update_to_compose(
-    *, project_id: str, customer: str, reader: WeeklyReader, reply_to: str | None
+def update_to_compose(
+    *, project_id: str, customer: str, reader: WeeklyReader | MilestoneReader, reply_to: str | None
 ) -> OutgoingMessage:
-    """A reader's weekly update as a sweep queues it: its key, reader, subject and Reply-To, which are known from
-    the project's row and people; what it says (and whether it has news to say) is composed when it is delivered,
-    from the project as of then (``StatusView.weekly_update`` of ``reader_to_compose``)."""
+    """A reader's status email as it is queued to be composed when delivered (a sweep's weekly update, a
+    milestone's announcement): its key, reader, subject and Reply-To, which are known from the project's row and
+    people; what it says (and, for a weekly update, whether it has news to say) is composed from the project as of
+    its delivery (``StatusView.composed`` of ``reader_to_compose``)."""
+    if isinstance(reader, MilestoneReader):
+        reason: StatusReason = "milestone_complete"
+        as_of, milestone, subject = reader.as_of, reader.milestone, f"{customer} onboarding: {reader.title} complete"
+        pending = {"role": reader.role, "as_of": as_of.isoformat(), "milestone": milestone, "title": reader.title}
+    else:
+        reason, as_of, milestone, subject = "weekly", reader.slot_on, None, f"{customer} onboarding: weekly update"
+        pending = {"role": reader.role, "slot_on": as_of.isoformat(), "since": reader.since.isoformat()}
     return OutgoingMessage(
         idempotency_key=status_key(
-            project_id=project_id,
-            recipient=reader.person,
-            reason="weekly",
-            as_of=reader.slot_on,
-            completed_milestone=None,
+            project_id=project_id, recipient=reader.person, reason=reason, as_of=as_of, completed_milestone=milestone
         ),
         kind=MessageKind.status,
         to=(reader.person,),
-        subject=f"{customer} onboarding: weekly update",
-        context={
-            TO_COMPOSE: {"role": reader.role, "slot_on": reader.slot_on.isoformat(), "since": reader.since.isoformat()}
-        },
+        subject=subject,
+        context={TO_COMPOSE: pending},
         customer_facing=True,
         project_id=project_id,
         reply_to=reply_to,
         key_email=reader.person.email,
-        key_on=reader.slot_on,
-        key_reason="weekly",
+        key_on=as_of,
+        key_reason=reason,
     )
 
 
-def reader_to_compose(message: OutgoingMessage) -> WeeklyReader | None:
-    """The reader of a weekly update queued to be composed (``weekly_update_to_compose``); None for any other
-    message, which is sent as it was queued."""
+def reader_to_compose(message: OutgoingMessage) -> WeeklyReader | MilestoneReader | None:
+    """The reader of a status email queued to be composed (``update_to_compose``); None for any other message,
+    which is sent as it was queued."""
     if message.kind is not MessageKind.status or len(message.to) != 1:
         return None
     pending = message.context.get(TO_COMPOSE)
     if not isinstance(pending, Mapping):
         return None
+    if "milestone" in pending:
+        return MilestoneReader(
+            message.to[0],
+            str(pending["role"]),
+            date.fromisoformat(str(pending["as_of"])),
+            str(pending["milestone"]),
+            str(pending["title"]),
+        )
     return WeeklyReader(
         message.to[0],
         str(pending["role"]),

@@ -39,10 +39,11 @@ but did not send, then claims as itself, and at the end gives back anything it
 still holds. A live concurrent run keeps its claims. The lease frees only claims
 whose run cannot be told dead.
 
-A weekly update a sweep queued to be composed at delivery (``core.status.reader_to_compose``)
-is composed as its batch is delivered, the batch's projects read together (``Composer``),
-from its project as of then: one without news for its reader is left unsent, kept
-``suppressed`` as that week's update (``Outbox.quiet``, ``DispatchReport.quiet``).
+A status email queued to be composed at delivery (``core.status.reader_to_compose``: a sweep's
+weekly update, a change's milestone announcement) is composed as its batch is delivered, the
+batch's projects read together (``Composer``), from its project as of then: a weekly update
+without news for its reader is left unsent, kept ``suppressed`` as that week's update
+(``Outbox.quiet``, ``DispatchReport.quiet``).
 
 Outbound events (messages of kind ``webhook``) share the outbox, its claims, runs,
 backoff and horizon, but are never rendered as email: each is POSTed to its
@@ -265,8 +266,8 @@ class Dispatcher:
         return report + self._settle()
 
     def _composed(self, claimed: Sequence[QueuedMessage]) -> tuple[list[QueuedMessage], DispatchReport]:
-        """The batch with its weekly updates composed now (``Composer``), the rest as claimed. An update without
-        news for its reader is left unsent (``Outbox.quiet``: it counts as that week's update); one
+        """The batch with its status emails to compose composed now (``Composer``), the rest as claimed. A weekly
+        update without news for its reader is left unsent (``Outbox.quiet``: it counts as that week's update); one
         that cannot be composed fails; when composing itself fails (the database, say), they are tried again
         with backoff, as a temporary failure."""
         waiting = [q for q in claimed if reader_to_compose(q.message) is not None]
@@ -279,7 +280,7 @@ class Dispatcher:
                 raise RuntimeError("no composer was given to this delivery")
             composed = self._composer.compose([q.message for q in waiting])
         except Exception as exc:
-            problem = TemporaryDeliveryError(f"the weekly update could not be composed: {type(exc).__name__}: {exc}")
+            problem = TemporaryDeliveryError(f"the status email could not be composed: {type(exc).__name__}: {exc}")
             for queued in waiting:
                 report += self._temporary(queued, problem, now=now, cut=False)
             return [q for q in claimed if reader_to_compose(q.message) is None], report

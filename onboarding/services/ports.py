@@ -444,8 +444,8 @@ QUIET = "no news for its reader since their last update: left unsent, as that we
 
 
 class Composer(Protocol):
-    """Composes, when they are delivered, the messages a sweep queued to be composed then
-    (``core.status.reader_to_compose``: weekly updates), from their projects as of then."""
+    """Composes, when they are delivered, the messages queued to be composed then (``core.status.reader_to_compose``:
+    a sweep's weekly updates, a change's milestone announcements), from their projects as of then."""
 
     def compose(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage | Unsent]:
         """Each message composed (same key and reader), or why it is not sent; read together, in order."""

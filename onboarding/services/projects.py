@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from onboarding.core.addresses import canonical_person, name_problem, person_problems
+from onboarding.core.addresses import canonical_person, name_problem, person_problems, reply_to_text
 from onboarding.core.blueprint import Blueprint, CalendarName, Side
 from onboarding.core.change_preview import DateChanges, date_changes
 from onboarding.core.customer_calendar import CustomerCalendar, customer_calendar, with_customer_zone
@@ -72,6 +72,8 @@ from onboarding.core.status import (
     StatusView,
     TaskStatus,
     reader_to_compose,
+    readers_due,
+    update_to_compose,
 )
 from onboarding.core.team import TeamDefault, resolve_bindings
 from onboarding.core.ttfv import customer_timezone, held_periods
@@ -1038,7 +1040,7 @@ class ProjectService:
             queued += alerts
         completed = _completed_milestones(project, changed, loaded)
         if completed:
-            queued += self.status_messages(changed, loaded, completed=completed)
+            queued += self.status_to_compose(changed, loaded, completed=completed)
         return changed, new_events, queued
 
     def _reforecast(
@@ -1121,6 +1123,32 @@ class ProjectService:
         """Customer status emails due now by the blueprint's policy: milestones just completed, the weekly one."""
         return list(self.status_due(project, loaded, completed=completed, weekly_sent_on=weekly_sent_on).messages)
 
+    def status_to_compose(
+        self, project: ProjectRecord, loaded: LoadedBlueprint, *, completed: Sequence[str]
+    ) -> list[OutgoingMessage]:
+        """The status emails due now that ``completed`` milestones were completed (their announcements, and a weekly
+        update whose slot has come), queued to be composed when delivered (``compose``), as the sweep's weekly
+        updates are: a change composes none of them."""
+        bp = loaded.blueprint
+        readers = readers_due(
+            bp.status_emails,
+            project_id=project.id,
+            milestones={m.key: m.title for m in bp.milestones if m.customer_visible},
+            recipients=project.bindings,
+            now=self._clock.now(),
+            completed_milestones=completed,
+            weekly_sent_on={},
+            started_on=project.kickoff_on,
+        )
+        if not readers:
+            return []
+        contact = self._vendor_contact(project, bp)
+        reply_to = reply_to_text([(contact.name, contact.email)])
+        return [
+            update_to_compose(project_id=project.id, customer=project.customer, reader=reader, reply_to=reply_to)
+            for reader in readers
+        ]
+
     def status_due(
         self,
         project: ProjectRecord,
@@ -1161,7 +1189,11 @@ class ProjectService:
             elif view is None:
                 composed.append(Unsent(f"its project {message.project_id} is not in the database", quiet=False))
             else:
-                update = view.weekly_update(reader)
+                try:
+                    update = view.composed(reader)
+                except ValueError as error:  # a milestone no longer shown (its blueprint's visibility): not composed
+                    composed.append(Unsent(str(error), quiet=False))
+                    continue
                 composed.append(update if update is not None else Unsent(QUIET, quiet=True))
         return composed
 

@@ -43,7 +43,7 @@ from onboarding.core.nudges import (
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord, project_contact, project_view
 from onboarding.core.shards import Shard
-from onboarding.core.status import weekly_readers_due, weekly_update_to_compose
+from onboarding.core.status import update_to_compose, weekly_readers_due
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import LEASE, Delivery, DispatchReport
@@ -553,7 +553,7 @@ class SweepService:
 
     def weekly_status(self, project_ids: Sequence[str]) -> int:
         """Queue, in one transaction, the weekly updates of these projects whose readers' slots have come, each
-        to be composed when it is delivered (``core.status.weekly_update_to_compose``: a week without news for its
+        to be composed when it is delivered (``core.status.update_to_compose``: a week without news for its
         reader is then left unsent). Returns how many were queued."""
         messages = self._weekly_updates(project_ids)
         return self._projects.queue(messages) if messages else 0
@@ -593,9 +593,7 @@ class SweepService:
             contact = project_contact(bp, bound, fallback=self._sender)
             reply_to = reply_to_text([(contact.name, contact.email)])
             messages += [
-                weekly_update_to_compose(
-                    project_id=project_id, customer=snapshot.customer, reader=reader, reply_to=reply_to
-                )
+                update_to_compose(project_id=project_id, customer=snapshot.customer, reader=reader, reply_to=reply_to)
                 for reader in readers
             ]
         return messages

@@ -22,14 +22,15 @@ from onboarding.core.status import (
     TaskStatus,
     WeeklyReader,
     reader_to_compose,
+    readers_due,
     should_send_weekly,
     spread_weekday,
     status_context,
     status_due,
     status_message,
+    update_to_compose,
     weekly_readers_due,
     weekly_slot_on,
-    weekly_update_to_compose,
 )
 
 D = date.fromisoformat
@@ -656,7 +657,7 @@ def test_a_weekly_update_queued_to_be_composed_composes_to_what_status_due_sends
         )
         == 1
     )  # one update a person, whatever their roles
-    queued = weekly_update_to_compose(project_id="p1", customer="Acme Manufacturing", reader=readers[0], reply_to=None)
+    queued = update_to_compose(project_id="p1", customer="Acme Manufacturing", reader=readers[0], reply_to=None)
     assert (queued.idempotency_key, queued.subject, queued.key_email, queued.key_on, queued.key_reason) == (
         "status:p1:lee@acme.example:weekly:2026-12-07",
         "Acme Manufacturing onboarding: weekly update",
@@ -692,3 +693,53 @@ def test_a_weekly_update_queued_to_be_composed_composes_to_what_status_due_sends
 
 def json_round_trip(message: OutgoingMessage) -> OutgoingMessage:
     return replace(message, context=json.loads(json.dumps(message.context)))
+
+
+def test_status_emails_queued_to_be_composed_compose_to_what_status_due_sends() -> None:
+    """A milestone completed, announced to each reader with their weekly update whose slot has come: queued before
+    anything is composed (``readers_due``, ``update_to_compose``), each composes at delivery, from the same view,
+    to the email ``status_due`` sends; a hidden milestone is announced to nobody."""
+    policy = StatusEmailPolicy(recipients=("customer_payroll_admin", "customer_hr_lead"))
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago
+    both = {"customer_payroll_admin": LEE, "customer_hr_lead": ROSA}
+    shown = {m.key: m.title for m in MILESTONES if m.customer_visible}
+    hidden = [m.key for m in MILESTONES if not m.customer_visible]
+    tasks = [vendor_task("configure", state="done", done_on="2026-12-02")]
+    view = StatusView(policy=policy, project=PROJECT, milestones=MILESTONES, tasks=tasks, vendor_contact=DANA)
+    announced = ["kickoff", *hidden, "no-such-milestone"]
+    readers = readers_due(
+        policy,
+        project_id="p1",
+        milestones=shown,
+        recipients=both,
+        now=now,
+        completed_milestones=announced,
+        weekly_sent_on={ROSA.email: D("2026-12-07")},  # Rosa had this week's already
+        started_on=D("2026-11-02"),
+    )
+    assert [(type(r).__name__, r.person) for r in readers] == [
+        ("MilestoneReader", LEE),
+        ("WeeklyReader", LEE),
+        ("MilestoneReader", ROSA),
+    ]
+    due = status_due(
+        policy=policy,
+        project=PROJECT,
+        milestones=MILESTONES,
+        tasks=tasks,
+        recipients=both,
+        now=now,
+        completed_milestones=announced,
+        weekly_sent_on={ROSA.email: D("2026-12-07")},
+        started_on=D("2026-11-02"),
+        vendor_contact=DANA,
+    )
+    queued = [update_to_compose(project_id="p1", customer=PROJECT.customer, reader=r, reply_to=None) for r in readers]
+    assert [q.idempotency_key for q in queued] == [m.idempotency_key for m in due.messages]
+    assert [q.subject for q in queued] == [m.subject for m in due.messages]
+    assert [(q.key_email, q.key_on, q.key_reason) for q in queued] == [
+        (m.key_email, m.key_on, m.key_reason) for m in due.messages
+    ]
+    back = [reader_to_compose(json_round_trip(q)) for q in queued]  # as the outbox gives them back
+    assert back == readers
+    assert [view.composed(r) for r in back if r is not None] == list(due.messages)

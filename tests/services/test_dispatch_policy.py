@@ -16,7 +16,7 @@ from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.transports import MaildirTransport, RecordingTransport, TemporaryDeliveryError
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore
 from onboarding.core.messages import OutgoingMessage, Person
-from onboarding.core.status import WeeklyReader, weekly_update_to_compose
+from onboarding.core.status import WeeklyReader, update_to_compose
 from onboarding.services.dispatch import LEASE, Dispatcher, backoff
 from onboarding.services.ports import QUIET, Unsent
 from tests.adapters.email import samples
@@ -314,9 +314,7 @@ def weekly_updates(count: int) -> tuple[InMemoryProjectStore, InMemoryOutbox]:
     store = InMemoryProjectStore()
     reader = WeeklyReader(Person("Kim", "kim@acme.example", "UTC"), "customer_admin", START.date(), START.date())
     updates = [
-        weekly_update_to_compose(
-            project_id=f"p{n}", customer="Acme", reader=reader, reply_to="Dana <dana@vendor.example>"
-        )
+        update_to_compose(project_id=f"p{n}", customer="Acme", reader=reader, reply_to="Dana <dana@vendor.example>")
         for n in range(count)
     ]
     base = samples.kickoff_message()

@@ -97,7 +97,9 @@ def test_an_outcome_is_written_only_by_the_run_that_still_claims_the_message(
     assert reached not in shown.recipients
 
 
-def test_queue_counts_the_messages_it_queued_and_queues_a_key_once(store: InMemoryProjectStore | SqlProjectStore) -> None:
+def test_queue_counts_the_messages_it_queued_and_queues_a_key_once(
+    store: InMemoryProjectStore | SqlProjectStore,
+) -> None:
     base = samples.kickoff_message()
     assert store.queue([replace(base, idempotency_key=f"k:{n}") for n in range(3)], now=START) == 3
     assert store.queue([replace(base, idempotency_key=f"k:{n}") for n in range(1, 6)], now=START) == 3

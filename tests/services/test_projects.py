@@ -13,7 +13,8 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.store.sql import projects
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
-from onboarding.core.messages import MessageKind, Person
+from onboarding.core.messages import MessageKind, OutgoingMessage, Person
+from onboarding.core.status import reader_to_compose
 from onboarding.errors import PayScheduleInvalid, PlanInputInvalid, ProjectNotFound, TransitionRefused
 from onboarding.services.ports import ConcurrentChange, ProjectChange
 from onboarding.services.projects import ProjectService
@@ -312,7 +313,17 @@ def test_completing_a_milestone_queues_status_emails_to_the_customer_recipients(
     if hasattr(store, "messages"):
         status = store.messages(kind=MessageKind.status)
         assert sorted(m.to[0].email for m in status) == ["alex@acme.example", "lee@acme.example"]
-        assert all(m.customer_facing and m.context["completed_milestone"] == "Kickoff" for m in status)
+        # queued to be composed when delivered, from the project as of then
+        assert all(m.customer_facing and m.subject.endswith("onboarding: Kickoff complete") for m in status)
+        assert all(getattr(reader_to_compose(m), "milestone", None) == "kickoff" for m in status)
+        composed = svc.compose(status)
+        assert all(
+            isinstance(m, OutgoingMessage)
+            and reader_to_compose(m) is None
+            and m.context["completed_milestone"] == "Kickoff"
+            and (m.idempotency_key, m.subject) == (q.idempotency_key, q.subject)
+            for m, q in zip(composed, status, strict=True)
+        )
     else:
         rows = [r for r in store.outbox_for(pid) if r["kind"] == "status"]
         assert len(rows) == 2
