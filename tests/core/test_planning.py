@@ -448,6 +448,20 @@ def test_every_date_is_a_business_day_and_every_dependency_holds(case: tuple[dic
     assert any(t.critical and t.due_on == p.finish_on for t in p.tasks)
 
 
+def with_go_live(tasks: list[dict[str, Any]]) -> None:
+    """A go-live checkpoint appended after every task."""
+    tasks.append(
+        {
+            "key": "go_live",
+            "title": "Go-live",
+            "owner": "admin",
+            "kind": "checkpoint",
+            "launch": True,
+            "depends_on": [t["key"] for t in tasks],
+        }
+    )
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     graphs(),
@@ -466,17 +480,7 @@ def test_go_live_is_never_in_a_blackout_and_on_an_allowed_weekday(
     case: tuple[dict[str, Any], date], pay: str, kind: str
 ) -> None:
     data, kickoff = case
-    tasks = data["milestones"][0]["tasks"]
-    tasks.append(
-        {
-            "key": "go_live",
-            "title": "Go-live",
-            "owner": "admin",
-            "kind": "checkpoint",
-            "launch": True,
-            "depends_on": [t["key"] for t in tasks],
-        }
-    )
+    with_go_live(data["milestones"][0]["tasks"])
     data["launch_window"] = {
         "kind": kind,
         **({"accept": "any_check_date"} if kind == "payroll_system" else {}),
@@ -601,16 +605,7 @@ def under_way(draw: st.DrawFn) -> tuple[dict[str, Any], date, dict[str, TaskProg
     pay: str | None = None
     window = draw(st.sampled_from([None, "payroll_system", "beside_payroll"]))
     if window is not None:
-        tasks.append(
-            {
-                "key": "go_live",
-                "title": "Go-live",
-                "owner": "admin",
-                "kind": "checkpoint",
-                "launch": True,
-                "depends_on": [t["key"] for t in tasks],
-            }
-        )
+        with_go_live(tasks)
         data["launch_window"] = {
             "kind": window,
             **({"accept": "any_check_date"} if window == "payroll_system" else {}),

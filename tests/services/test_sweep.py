@@ -559,6 +559,23 @@ def test_batches_leave_room_for_the_other_steps_within_one_per_500(
         assert len(found) + besides <= -(-projects // 500)
 
 
+def assert_recorded_once(engine: Engine, plan: NudgePlan) -> None:
+    """Each digest of ``plan`` queued once, and each nudged task's counters as its nudge left them."""
+    with engine.connect() as connection:
+        queued = (
+            connection.execute(select(outbox.c.idempotency_key).where(outbox.c.kind == "nudge_digest")).scalars().all()
+        )
+        counters = {
+            (pid, key): (sent, last)
+            for pid, key, sent, last in connection.execute(
+                select(tasks.c.project_id, tasks.c.key, tasks.c.nudges_sent, tasks.c.last_nudged_on)
+            )
+        }
+    assert sorted(queued) == sorted(d.key for d in plan.digests)
+    for n in plan.nudges:
+        assert counters[(n.project_id, n.task_key)] == (n.number, n.nudged_on)
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_nudges_are_recorded_in_transactions_of_whole_digests(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -584,19 +601,7 @@ def test_nudges_are_recorded_in_transactions_of_whole_digests(
     assert world.sweep.record_nudges(decision) == len(plan.nudges)
     assert len(transactions) > 1
     assert sum(len(t) for t in transactions) == len(plan.digests)  # no digest split between two
-    with engine.connect() as connection:
-        queued = (
-            connection.execute(select(outbox.c.idempotency_key).where(outbox.c.kind == "nudge_digest")).scalars().all()
-        )
-        counters = {
-            (pid, key): (sent, last)
-            for pid, key, sent, last in connection.execute(
-                select(tasks.c.project_id, tasks.c.key, tasks.c.nudges_sent, tasks.c.last_nudged_on)
-            )
-        }
-    assert sorted(queued) == sorted(d.key for d in plan.digests)
-    for n in plan.nudges:
-        assert counters[(n.project_id, n.task_key)] == (n.number, n.nudged_on)
+    assert_recorded_once(engine, plan)
     assert world.sweep.record_nudges(decision) == 0  # recorded once
     engine.dispose()
 
@@ -619,19 +624,7 @@ def test_nudges_another_sweep_recorded_are_left_alone_and_the_rest_recorded(
     assert 0 < len(earlier) < len(plan.nudges)
     assert stores[2].record_nudges(earlier, first, now=now) == len(earlier)
     assert stores[2].record_nudges(plan.nudges, plan.digests, now=now) == len(plan.nudges) - len(earlier)
-    with engine.connect() as connection:
-        queued = (
-            connection.execute(select(outbox.c.idempotency_key).where(outbox.c.kind == "nudge_digest")).scalars().all()
-        )
-        counters = {
-            (pid, key): (sent, last)
-            for pid, key, sent, last in connection.execute(
-                select(tasks.c.project_id, tasks.c.key, tasks.c.nudges_sent, tasks.c.last_nudged_on)
-            )
-        }
-    assert sorted(queued) == sorted(d.key for d in plan.digests)
-    for n in plan.nudges:
-        assert counters[(n.project_id, n.task_key)] == (n.number, n.nudged_on)
+    assert_recorded_once(engine, plan)
     engine.dispose()
 
 
