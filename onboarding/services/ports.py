@@ -658,9 +658,12 @@ class SweepStore(Protocol):
 
     def bindings_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, Person]]: ...
 
-    def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
-        """The progress of each task of these projects that is under way or finished (its state only): what
-        an automated task's readiness is asked of, without reading the projects whole."""
+    def progress_of(
+        self, project_ids: Iterable[str], *, keys: Iterable[str] | None = None
+    ) -> dict[str, dict[str, TaskProgress]]:
+        """The progress of each task of these projects that is under way or finished (its state only), of the
+        tasks with these ``keys`` when given: what an automated task's readiness is asked of (its predecessors'
+        states), without reading the projects whole."""
         ...
 
     def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:

@@ -356,7 +356,14 @@ class SweepService:
         in order): asked of the tasks' states alone, so that only projects with work to run are read whole."""
         snapshots = self._store.snapshots_of({pid for pid, _ in ready})
         texts = self._store.blueprint_texts({s.blueprint_id for s in snapshots.values()})
-        progress = self._store.progress_of(snapshots)
+        # the states of their predecessors alone: all ``waiting_for`` reads
+        predecessors = {
+            edge.predecessor
+            for project_id, task_key in ready
+            if project_id in snapshots
+            for edge in self._loaded(snapshots[project_id].blueprint_id, texts).graph.predecessors[task_key]
+        }
+        progress = self._store.progress_of(snapshots, keys=predecessors)
         kept: list[tuple[str, str]] = []
         for project_id, task_key in ready:
             if project_id not in snapshots:

@@ -852,3 +852,21 @@ def test_the_shards_of_a_sweep_share_its_projects_and_together_do_what_it_does(s
     assert world.sweep.projects_to_reforecast() == []  # nothing left for another shard or a second pass
     again = world.sweep.run()  # the whole sweep after its shards: nothing left to do
     assert (again.reforecast, again.status_emails, again.nudges, again.automated) == (0, 0, 0, 0)
+
+
+def test_progress_of_gives_the_states_of_the_tasks_asked_for(stores: Stores, tmp_path: Path) -> None:
+    """The states an automated task's readiness is asked of: every task under way or finished, or only those of
+    the keys given (its predecessors), on every store."""
+    world = World(stores, tmp_path)
+    project_id = world.launch()
+    world.clock.set(D("2026-12-08"), at=datetime(2026, 12, 8, 17, 0, tzinfo=UTC))
+    world.projects.change_task(project_id, "kickoff_call", Action.complete)
+    world.projects.change_task(project_id, "sign_off_scope", Action.start)
+    store = world.store
+    assert {k: p.state for k, p in store.progress_of([project_id])[project_id].items()} == {
+        "kickoff_call": TaskState.done,
+        "sign_off_scope": TaskState.in_progress,
+    }
+    only = store.progress_of([project_id, "nobody"], keys=["sign_off_scope", "notify_old_provider"])
+    assert {k: p.state for k, p in only.get(project_id, {}).items()} == {"sign_off_scope": TaskState.in_progress}
+    assert not any(store.progress_of([project_id], keys=[]).values())

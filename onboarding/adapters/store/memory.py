@@ -714,10 +714,13 @@ class InMemorySweepStore:
             if p.id in wanted
         }
 
-    def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
+    def progress_of(
+        self, project_ids: Iterable[str], *, keys: Iterable[str] | None = None
+    ) -> dict[str, dict[str, TaskProgress]]:
         wanted = set(project_ids)
+        only = None if keys is None else set(keys)
         return {
-            p.id: {key: TaskProgress(done.state) for key, done in p.progress.items()}
+            p.id: {key: TaskProgress(done.state) for key, done in p.progress.items() if only is None or key in only}
             for p in self.store.projects.values()
             if p.id in wanted
         }

@@ -246,14 +246,21 @@ class SqlSweepStore:
                     out.setdefault(pid, {})[role] = Person(name, email, tz)
         return out
 
-    def progress_of(self, project_ids: Iterable[str]) -> dict[str, dict[str, TaskProgress]]:
+    def progress_of(
+        self, project_ids: Iterable[str], *, keys: Iterable[str] | None = None
+    ) -> dict[str, dict[str, TaskProgress]]:
         ids = sorted(set(project_ids))
+        only = None if keys is None else sorted(set(keys))
         out: dict[str, dict[str, TaskProgress]] = {}
+        if only == []:
+            return out
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
                 query = select(tasks.c.project_id, tasks.c.key, tasks.c.state).where(
                     tasks.c.project_id.in_(ids[start : start + 5000]), tasks.c.state != TaskState.pending.value
                 )
+                if only is not None:  # a few keys of each project, found by the primary key
+                    query = query.where(tasks.c.key.in_(only))
                 for pid, key, state in connection.execute(query):
                     out.setdefault(pid, {})[key] = TaskProgress(TaskState(state))
         return out
