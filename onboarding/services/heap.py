@@ -1,8 +1,10 @@
-"""Building many small objects at once (a sweep's decision, a portfolio report) without the cycle collector.
+"""Building many small objects at once (a sweep's decision, a portfolio report, a blueprint loaded and
+planned) without the cycle collector.
 
 The objects hold no reference cycles: reference counting frees them. The cycle
 collector's passes over a few hundred thousand young objects, each time enough
-of them have been made, cost a quarter of such a step and more.
+of them have been made, cost a quarter of such a step and more (1.3 s of 1.4 s
+validating a blueprint of 10,000 tasks).
 """
 
 from __future__ import annotations

@@ -90,7 +90,6 @@ from onboarding.errors import (
 )
 from onboarding.services.blueprints import BlueprintRegistry
 from onboarding.services.heap import cycle_collector_paused
-from onboarding.services.planning import collector_paused
 from onboarding.services.ports import (
     QUIET,
     BlueprintSource,
@@ -277,7 +276,7 @@ class ProjectService:
         pending: list[tuple[ProjectRecord, list[Event], list[OutgoingMessage]]] = []
         problems: list[Problem] = []
         now = self._clock.now()
-        with collector_paused():
+        with cycle_collector_paused():
             for index, r in enumerate(requests):
                 if r.blueprint not in loaded:
                     loaded[r.blueprint] = self._blueprint_named(r.blueprint, published_only=published_only)
