@@ -278,6 +278,139 @@ def plan_project(
     ``customer_calendar`` is the project's own (``core/customer_calendar``): customer-side
     tasks, and the go-live rules on the customer's calendar, run on it.
     """
+    scheduled = _schedule(
+        blueprint,
+        kickoff_on=kickoff_on,
+        pay_schedule=pay_schedule,
+        graph=graph,
+        progress=progress,
+        today=today,
+        committed_go_live_on=committed_go_live_on,
+        customer_calendar=customer_calendar,
+    )
+    scheduler, decision, dates = scheduled.scheduler, scheduled.decision, scheduled.dates
+    graph, calendars = scheduler.graph, scheduler.calendars
+    finish_on = max(dates.due.values())
+    late_start, late_due = scheduler.backward(
+        dates, finish_on=finish_on, holds=scheduled.holds, deadlines=scheduled.deadlines
+    )
+
+    planned: list[PlannedTask] = []
+    for task in graph.tasks:
+        cal = scheduler.cal[task.key]
+        start = dates.start[task.key]
+        actual = (progress or {}).get(task.key)
+        if actual is not None and actual.state in FINISHED:
+            end = dates.due[task.key]
+            planned.append(PlannedTask(task, start, end, start, end, slack_business_days=0, critical=False))
+            continue
+        slack = cal.business_days_between(cal.next_on_or_after(start), cal.next_on_or_after(late_start[task.key]))
+        planned.append(
+            PlannedTask(task, start, dates.due[task.key], late_start[task.key], late_due[task.key], slack, slack <= 0)
+        )
+    milestones = tuple(
+        PlannedMilestone(
+            key=m.key,
+            title=m.title,
+            start_on=min(dates.start[t.key] for t in m.tasks),
+            due_on=max(dates.due[t.key] for t in m.tasks),
+        )
+        for m in blueprint.milestones
+    )
+    span_dates: tuple[PayDate, ...] = ()
+    warnings: list[str] = list(decision.warnings) if decision else []
+    if pay_schedule is not None:
+        settlement = calendars[CalendarName.settlement]
+        span_dates = pay_dates(pay_schedule, settlement, start=kickoff_on, end=finish_on)
+        years = range(kickoff_on.year, finish_on.year + 1)
+        warnings.extend(w for w in extra_payday_warnings(pay_schedule, settlement, years=years) if w not in warnings)
+    return Plan(
+        blueprint_key=blueprint.key,
+        blueprint_version=blueprint.version,
+        kickoff_on=kickoff_on,
+        finish_on=finish_on,
+        calendars=calendar_keys(with_customer(blueprint.calendars, customer_calendar)),
+        pay_schedule=pay_schedule,
+        graph=graph,
+        tasks=tuple(planned),
+        milestones=milestones,
+        go_live=decision,
+        pay_dates=span_dates,
+        warnings=tuple(warnings),
+        held_by_today=scheduled.held_by_today,
+    )
+
+
+@dataclass(frozen=True)
+class PlannedDates:
+    """What ``plan_project`` dates, without what it works out from those dates (late dates, slack, the critical
+    path, milestones, pay dates): each task's due date and the go-live chosen (None: no go-live left to choose)."""
+
+    due: Mapping[str, date]
+    go_live_on: date | None
+    held_by_today: bool  # as ``Plan.held_by_today``
+
+
+def planned_dates(
+    blueprint: Blueprint,
+    *,
+    kickoff_on: date,
+    pay_schedule: PaySchedule | None = None,
+    graph: TaskGraph | None = None,
+    progress: Mapping[str, TaskProgress] | None = None,
+    today: date | None = None,
+    committed_go_live_on: date | None = None,
+    customer_calendar: CustomerCalendar | None = None,
+) -> PlannedDates:
+    """The dates ``plan_project`` gives each task and the go-live, from the same passes and launch decision, with
+    nothing more worked out: what a re-forecast's targets (the plan from the actual dates) and the search for
+    how long its go-live holds read of a plan, at about half the cost of a whole one."""
+    scheduled = _schedule(
+        blueprint,
+        kickoff_on=kickoff_on,
+        pay_schedule=pay_schedule,
+        graph=graph,
+        progress=progress,
+        today=today,
+        committed_go_live_on=committed_go_live_on,
+        customer_calendar=customer_calendar,
+    )
+    return PlannedDates(
+        scheduled.dates.due,
+        scheduled.decision.chosen_on if scheduled.decision is not None else None,
+        scheduled.held_by_today,
+    )
+
+
+@dataclass(frozen=True)
+class _Scheduled:
+    """The passes and launch decision of a plan: its dates, and the pins and deadlines the backward pass holds."""
+
+    scheduler: _Scheduler
+    decision: LaunchDecision | None
+    dates: _Dates
+    holds: dict[str, date]
+    deadlines: dict[str, date]
+    # Held by nothing in the natural pass (which gives the go-live's earliest day) nor in the pass of the
+    # chosen pins (which gives the dates): the same plan without today. The solver's trials between need no
+    # flag: a candidate that passes dates nothing before the natural pass does (its pins are no earlier than
+    # their tasks' natural due dates), so with or without today it dates the same and passes; one that
+    # fails without today fails with it, for today only moves dates later.
+    held_by_today: bool
+
+
+def _schedule(
+    blueprint: Blueprint,
+    *,
+    kickoff_on: date,
+    pay_schedule: PaySchedule | None = None,
+    graph: TaskGraph | None = None,
+    progress: Mapping[str, TaskProgress] | None = None,
+    today: date | None = None,
+    committed_go_live_on: date | None = None,
+    customer_calendar: CustomerCalendar | None = None,
+) -> _Scheduled:
+    """``plan_project``'s inputs checked, its forward passes run and its go-live chosen."""
     if not MIN_KICKOFF_YEAR <= kickoff_on.year <= MAX_KICKOFF_YEAR:
         raise PlanInputInvalid(
             "plan",
@@ -365,55 +498,4 @@ def plan_project(
         deadlines = dict(decision.deadlines)
         reused = trials.get((decision.chosen_on, tuple(sorted(decision.pins.items()))))
         dates = reused or scheduler.forward(holds)
-    finish_on = max(dates.due.values())
-    late_start, late_due = scheduler.backward(dates, finish_on=finish_on, holds=holds, deadlines=deadlines)
-
-    planned: list[PlannedTask] = []
-    for task in graph.tasks:
-        cal = scheduler.cal[task.key]
-        start = dates.start[task.key]
-        actual = (progress or {}).get(task.key)
-        if actual is not None and actual.state in FINISHED:
-            end = dates.due[task.key]
-            planned.append(PlannedTask(task, start, end, start, end, slack_business_days=0, critical=False))
-            continue
-        slack = cal.business_days_between(cal.next_on_or_after(start), cal.next_on_or_after(late_start[task.key]))
-        planned.append(
-            PlannedTask(task, start, dates.due[task.key], late_start[task.key], late_due[task.key], slack, slack <= 0)
-        )
-    milestones = tuple(
-        PlannedMilestone(
-            key=m.key,
-            title=m.title,
-            start_on=min(dates.start[t.key] for t in m.tasks),
-            due_on=max(dates.due[t.key] for t in m.tasks),
-        )
-        for m in blueprint.milestones
-    )
-    span_dates: tuple[PayDate, ...] = ()
-    warnings: list[str] = list(decision.warnings) if decision else []
-    if pay_schedule is not None:
-        settlement = calendars[CalendarName.settlement]
-        span_dates = pay_dates(pay_schedule, settlement, start=kickoff_on, end=finish_on)
-        years = range(kickoff_on.year, finish_on.year + 1)
-        warnings.extend(w for w in extra_payday_warnings(pay_schedule, settlement, years=years) if w not in warnings)
-    return Plan(
-        blueprint_key=blueprint.key,
-        blueprint_version=blueprint.version,
-        kickoff_on=kickoff_on,
-        finish_on=finish_on,
-        calendars=calendar_keys(with_customer(blueprint.calendars, customer_calendar)),
-        pay_schedule=pay_schedule,
-        graph=graph,
-        tasks=tuple(planned),
-        milestones=milestones,
-        go_live=decision,
-        pay_dates=span_dates,
-        warnings=tuple(warnings),
-        # Held by nothing in the natural pass (which gives the go-live's earliest day) nor in the pass of the
-        # chosen pins (which gives the dates): the same plan without today. The solver's trials between need no
-        # flag: a candidate that passes dates nothing before the natural pass does (its pins are no earlier than
-        # their tasks' natural due dates), so with or without today it dates the same and passes; one that
-        # fails without today fails with it, for today only moves dates later.
-        held_by_today=natural.held_by_today or dates.held_by_today,
-    )
+    return _Scheduled(scheduler, decision, dates, holds, deadlines, natural.held_by_today or dates.held_by_today)

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
@@ -34,8 +34,8 @@ from onboarding.core.messages import (
     ProjectView,
     TaskView,
 )
-from onboarding.core.payroll import parse_pay_schedule
-from onboarding.core.planning import Plan, plan_project
+from onboarding.core.payroll import PaySchedule, parse_pay_schedule
+from onboarding.core.planning import Plan, PlannedDates, plan_project, planned_dates
 from onboarding.errors import OnboardingError
 
 
@@ -269,17 +269,18 @@ def task_records(
     *,
     progress: Mapping[str, TaskProgress] | None = None,
     previous: Mapping[str, TaskRecord] | None = None,
-    targets: Plan | None = None,
+    targets: Mapping[str, date] | None = None,
 ) -> tuple[TaskRecord, ...]:
     """Task rows for a plan, keeping progress and nudge counters.
 
-    ``targets`` is the plan from the actual dates without "not before today" (the
-    dates work was expected by); at launch it is the plan itself. A finished task
-    keeps the target it had while open (the targets plan dates it by its own
-    finish). A changed target bumps the task's due_version, which starts its nudges
-    afresh (so does reopening a task: ``ProjectService.change_task``).
+    ``targets`` is each task's due date in the plan from the actual dates without
+    "not before today" (the dates work was expected by, ``planned_dates``); at launch
+    they are the plan's own. A finished task keeps the target it had while open (the
+    targets plan dates it by its own finish). A changed target bumps the task's
+    due_version, which starts its nudges afresh (so does reopening a task:
+    ``ProjectService.change_task``).
     """
-    expected = {t.task.key: t.due_on for t in (targets or plan).tasks}
+    expected = targets if targets is not None else {t.task.key: t.due_on for t in plan.tasks}
     titles = {m.key: m.title for m in blueprint.milestones}
     out: list[TaskRecord] = []
     for planned in plan.tasks:
@@ -334,7 +335,7 @@ def with_plan(
     *,
     at: datetime,
     today: date,
-    targets: Plan | None = None,
+    targets: Mapping[str, date] | None = None,
     keep_targets: bool = False,
 ) -> ProjectRecord:
     """The project with a re-forecast applied to its tasks and projected dates (and targets: from ``targets``,
@@ -370,27 +371,47 @@ def reforecast_project(
     """The project re-planned from ``today`` as it stands (its progress, commitment and calendars), and the plan.
 
     Two plans: the re-forecast (nothing not yet started starts before today), whose dates the tasks take,
-    and the same without "not before today", whose dates are what each task was expected by given when its
-    predecessors really finished (its target, ``task_records``). When "not before today" moved no date of the
-    re-forecast (``Plan.held_by_today``: no work late), the two are the same plan, made once.
+    and the same without "not before today", whose due dates are what each task was expected by given when its
+    predecessors really finished (its target, ``task_records``): of that one, only its dates are worked out
+    (``planned_dates``). When "not before today" moved no date of the re-forecast (``Plan.held_by_today``: no
+    work late), the two are the same plan, made once.
     """
     plan = _planned(project, blueprint, graph, today)
-    targets = _planned(project, blueprint, graph, None) if plan.held_by_today else plan
+    targets = _planned_dates(project, blueprint, graph, None).due if plan.held_by_today else None
     return with_plan(project, plan, blueprint, at=at, targets=targets, today=today), plan
 
 
 def _planned(project: ProjectRecord, blueprint: Blueprint, graph: TaskGraph, day: date | None) -> Plan:
     """The project planned as it stands, nothing not yet started before ``day`` (None: from the actual dates)."""
-    return plan_project(
-        blueprint,
-        kickoff_on=project.kickoff_on,
-        graph=graph,
-        pay_schedule=parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
-        progress=project.progress,
-        today=day,
-        committed_go_live_on=project.committed_go_live_on,
-        customer_calendar=project.customer_calendar,
-    )
+    return plan_project(blueprint, **_plan_inputs(project, graph, day))
+
+
+def _planned_dates(project: ProjectRecord, blueprint: Blueprint, graph: TaskGraph, day: date | None) -> PlannedDates:
+    """``_planned``'s dates alone (``planned_dates``): its tasks' due dates and its go-live."""
+    return planned_dates(blueprint, **_plan_inputs(project, graph, day))
+
+
+class _PlanInputs(TypedDict):
+    kickoff_on: date
+    graph: TaskGraph
+    pay_schedule: PaySchedule | None
+    progress: Mapping[str, TaskProgress]
+    today: date | None
+    committed_go_live_on: date | None
+    customer_calendar: CustomerCalendar | None
+
+
+def _plan_inputs(project: ProjectRecord, graph: TaskGraph, day: date | None) -> _PlanInputs:
+    """What the planner is given of a project as it stands, nothing not yet started before ``day``."""
+    return {
+        "kickoff_on": project.kickoff_on,
+        "graph": graph,
+        "pay_schedule": parse_pay_schedule(project.pay_schedule) if project.pay_schedule else None,
+        "progress": project.progress,
+        "today": day,
+        "committed_go_live_on": project.committed_go_live_on,
+        "customer_calendar": project.customer_calendar,
+    }
 
 
 HOLDS_AT_MOST = 366 * 3  # days: a go-live that holds longer is looked at again then
@@ -419,10 +440,10 @@ def go_live_holds_until(
 
     def moves(day: date) -> bool:
         try:
-            that_day = _planned(project, blueprint, graph, day)
+            that_day = _planned_dates(project, blueprint, graph, day)
         except OnboardingError:
             return True  # no safe launch as of that day: the sweep re-plans by then, and says so
-        return (that_day.go_live.chosen_on if that_day.go_live else None) != project.projected_go_live_on
+        return that_day.go_live_on != project.projected_go_live_on
 
     holds = max(holds, today)
     step, last = 1, today + timedelta(days=HOLDS_AT_MOST)

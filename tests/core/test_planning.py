@@ -13,7 +13,7 @@ from onboarding.core.checks import check_blueprint
 from onboarding.core.graph import compile_blueprint
 from onboarding.core.lifecycle import TaskProgress, TaskState
 from onboarding.core.payroll import parse_pay_schedule
-from onboarding.core.planning import Plan, plan_project
+from onboarding.core.planning import Plan, plan_project, planned_dates
 from onboarding.errors import NoSafeLaunch
 from tests.conftest import blueprint_data
 from tests.core.oracle import NaiveCalendar, naive_forward
@@ -660,6 +660,34 @@ def test_a_re_forecast_today_holds_back_nothing_is_the_plan_from_the_actual_date
         assert actual.go_live is not None
         assert (actual.go_live.chosen_on, actual.go_live.pins) == (forecast.go_live.chosen_on, forecast.go_live.pins)
     assert not actual.held_by_today  # without a today, nothing is held by it
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(under_way(), st.booleans())
+def test_the_dates_alone_are_the_whole_plans_dates(
+    case: tuple[dict[str, Any], date, dict[str, TaskProgress], date, str | None], with_today: bool
+) -> None:
+    """``planned_dates`` (what a re-forecast's targets and the search for how long its go-live holds read) gives
+    each task the due date the whole plan gives it, the same go-live and the same ``held_by_today``, and refuses
+    what the whole plan refuses."""
+    data, kickoff, progress, today, pay = case
+    bp = check_blueprint(data)
+    inputs: dict[str, Any] = {
+        "kickoff_on": kickoff,
+        "pay_schedule": parse_pay_schedule(pay) if pay else None,
+        "progress": progress,
+        "today": today if with_today else None,
+    }
+    try:
+        whole = plan_project(bp, **inputs)
+    except NoSafeLaunch:
+        with pytest.raises(NoSafeLaunch):
+            planned_dates(bp, **inputs)
+        return
+    alone = planned_dates(bp, **inputs)
+    assert dict(alone.due) == {t.task.key: t.due_on for t in whole.tasks}
+    assert alone.go_live_on == (whole.go_live.chosen_on if whole.go_live is not None else None)
+    assert alone.held_by_today == whole.held_by_today
 
 
 def test_late_work_is_held_by_today_and_work_on_time_is_not() -> None:

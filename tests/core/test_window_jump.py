@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from onboarding.core.checks import check_and_compile
 from onboarding.core.lifecycle import TaskProgress, TaskState
 from onboarding.core.messages import Person
-from onboarding.core.planning import plan_project
+from onboarding.core.planning import plan_project, planned_dates
 from onboarding.core.projects import TaskRecord, task_records
 from onboarding.core.window_jump import cause_sentence, window_jump_causes
 from tests.conftest import blueprint_data
@@ -39,7 +39,7 @@ AT_LAUNCH = task_records(plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH), BP)
 def records(progress: dict[str, TaskProgress], *, today: date) -> tuple[TaskRecord, ...]:
     """The task rows a re-forecast on ``today`` writes (as ``ProjectService`` makes them)."""
     plan = plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress, today=today)
-    targets = plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress)
+    targets = planned_dates(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress).due
     previous = {t.key: t for t in AT_LAUNCH}
     return task_records(plan, BP, progress=progress, previous=previous, targets=targets)
 
@@ -49,7 +49,7 @@ def reforecast(
 ) -> tuple[TaskRecord, ...]:
     """The rows after a change, from the rows before it (a finished task keeps the target it had while open)."""
     plan = plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress, today=today)
-    targets = plan_project(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress)
+    targets = planned_dates(BP, kickoff_on=KICKOFF, graph=GRAPH, progress=progress).due
     return task_records(plan, BP, progress=progress, previous={t.key: t for t in current}, targets=targets)
 
 

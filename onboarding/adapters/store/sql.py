@@ -1017,7 +1017,8 @@ def _update_bindings(connection: Connection, change: ProjectChange) -> None:
 
 
 def _changed_fields(before: TaskRecord, after: TaskRecord) -> tuple[str, ...]:
-    return tuple(name for name in _TASK_FIELDS if getattr(before, name) != getattr(after, name))
+    """The fields whose values differ, in ``_TASK_FIELDS`` order (a row is a tuple of them)."""
+    return tuple(name for name, was, now in zip(_TASK_FIELDS, before, after, strict=True) if was != now)
 
 
 def _event_values(project_id: str, e: Event) -> dict[str, Any]:
