@@ -246,11 +246,13 @@ class SqlOutbox:
         if not message_ids:
             return
         with writing(self.engine) as connection:
-            connection.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(list(message_ids)), _still_for(run))
-                .values(status="sent", sent_at=at, last_error=None, claimed_by=None)
-            )
+            mine = _still_theirs(connection, message_ids, run)
+            if mine:
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(mine))
+                    .values(status="sent", sent_at=at, last_error=None, claimed_by=None)
+                )
 
     def retry(self, message_id: int, *, at: datetime, error: str, run: str, only: Sequence[str] = ()) -> None:
         values: dict[str, Any] = {"status": "pending", "next_attempt_at": at, "last_error": error, "claimed_by": None}
@@ -301,11 +303,13 @@ class SqlOutbox:
         columns), under the key ``quiet:{id}`` so that its own key is free for news later that week."""
         if not message_ids:
             return
-        mine = and_(outbox.c.id.in_(sorted(message_ids)), _still_for(run), outbox.c.key_reason == "weekly")
         with writing(self.engine) as connection:
+            mine = _still_theirs(connection, message_ids, run, weekly=True)
+            if not mine:
+                return
             connection.execute(
                 update(outbox)
-                .where(mine)
+                .where(outbox.c.id.in_(mine))
                 .values(
                     idempotency_key=literal("quiet:") + cast(outbox.c.id, String),
                     status="suppressed",
@@ -358,7 +362,8 @@ class SqlOutbox:
 
     def _set(self, message_id: int, run: str, **values: Any) -> None:
         with writing(self.engine) as connection:
-            connection.execute(update(outbox).where(outbox.c.id == message_id, _still_for(run)).values(**values))
+            if _still_theirs(connection, [message_id], run):
+                connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
 
 
 def due(*, now: datetime, lease: timedelta, alive: Sequence[str] = ()) -> ColumnElement[bool]:
@@ -389,13 +394,29 @@ def waiting_first(query: Select[T]) -> Select[T]:
     return query.with_hint(outbox, "INDEXED BY ix_outbox_waiting", "sqlite")
 
 
-def _still_for(run: str) -> ColumnElement[bool]:
-    """The message is still ``run``'s claim, or back in the queue unclaimed: its outcome may be written
-    (``ports.Outbox``); not when another run claimed it since or recorded its outcome."""
-    return or_(
-        and_(outbox.c.status == "sending", outbox.c.claimed_by == run),
-        and_(outbox.c.status == "pending", outbox.c.claimed_by.is_(None)),
-    )
+def _still_theirs(connection: Connection, message_ids: Iterable[int], run: str, *, weekly: bool = False) -> list[int]:
+    """Of these messages, those whose outcome ``run`` may still write (``ports.Outbox``): still its claim, or back
+    in the queue unclaimed; not when another run claimed it since or recorded its outcome (``weekly``: of those,
+    the weekly updates). Read by id in the writing transaction (their rows locked on PostgreSQL), for the write
+    to find them by id alone.
+
+    Asked in the write's own condition, the states in it led both databases, without statistics of the queue (a
+    sweep has just filled it), to read every pending message through ``ix_outbox_due`` to find a batch, and
+    PostgreSQL every weekly update through ``ix_outbox_status_sent`` for ``key_reason``: on SQLite, 27 ms for a
+    batch of 200 with 344,000 waiting, a fifth of a delivery at 250,000 projects."""
+    ids = sorted(set(message_ids))
+    mine: list[int] = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        query = select(outbox.c.id, outbox.c.status, outbox.c.claimed_by, outbox.c.key_reason)
+        query = query.where(outbox.c.id.in_(chunk))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for r in connection.execute(query):
+            theirs = (r.status == "sending" and r.claimed_by == run) or (r.status == "pending" and r.claimed_by is None)
+            if theirs and (not weekly or r.key_reason == "weekly"):
+                mine.append(r.id)
+    return mine
 
 
 def _matching(query: OutboxQuery) -> list[ColumnElement[bool]]:
