@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Required, TypedDict, Unpack
 
 from onboarding.core.blueprint import Blueprint, CalendarName, DependencyType, calendar_keys
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
@@ -258,17 +259,19 @@ def scheduling_calendars(
     return {name: business_calendar(key, name=name.value) for name, key in calendar_keys(calendars).items()}
 
 
-def plan_project(
-    blueprint: Blueprint,
-    *,
-    kickoff_on: date,
-    pay_schedule: PaySchedule | None = None,
-    graph: TaskGraph | None = None,
-    progress: Mapping[str, TaskProgress] | None = None,
-    today: date | None = None,
-    committed_go_live_on: date | None = None,
-    customer_calendar: CustomerCalendar | None = None,
-) -> Plan:
+class PlanInputs(TypedDict, total=False):
+    """What a plan is made from besides its blueprint: ``plan_project``'s keywords."""
+
+    kickoff_on: Required[date]
+    pay_schedule: PaySchedule | None
+    graph: TaskGraph | None
+    progress: Mapping[str, TaskProgress] | None
+    today: date | None
+    committed_go_live_on: date | None
+    customer_calendar: CustomerCalendar | None
+
+
+def plan_project(blueprint: Blueprint, **inputs: Unpack[PlanInputs]) -> Plan:
     """A dated plan of a checked blueprint from its kickoff (pure; raises NoSafeLaunch, PlanInputInvalid).
 
     With ``progress`` and ``today`` it is a re-forecast: done and skipped tasks keep
@@ -278,16 +281,8 @@ def plan_project(
     ``customer_calendar`` is the project's own (``core/customer_calendar``): customer-side
     tasks, and the go-live rules on the customer's calendar, run on it.
     """
-    scheduled = _schedule(
-        blueprint,
-        kickoff_on=kickoff_on,
-        pay_schedule=pay_schedule,
-        graph=graph,
-        progress=progress,
-        today=today,
-        committed_go_live_on=committed_go_live_on,
-        customer_calendar=customer_calendar,
-    )
+    scheduled = _schedule(blueprint, **inputs)
+    progress, pay_schedule, kickoff_on = inputs.get("progress"), inputs.get("pay_schedule"), inputs["kickoff_on"]
     scheduler, decision, dates = scheduled.scheduler, scheduled.decision, scheduled.dates
     graph, calendars = scheduler.graph, scheduler.calendars
     finish_on = max(dates.due.values())
@@ -329,7 +324,7 @@ def plan_project(
         blueprint_version=blueprint.version,
         kickoff_on=kickoff_on,
         finish_on=finish_on,
-        calendars=calendar_keys(with_customer(blueprint.calendars, customer_calendar)),
+        calendars=calendar_keys(with_customer(blueprint.calendars, inputs.get("customer_calendar"))),
         pay_schedule=pay_schedule,
         graph=graph,
         tasks=tuple(planned),
@@ -351,30 +346,11 @@ class PlannedDates:
     held_by_today: bool  # as ``Plan.held_by_today``
 
 
-def planned_dates(
-    blueprint: Blueprint,
-    *,
-    kickoff_on: date,
-    pay_schedule: PaySchedule | None = None,
-    graph: TaskGraph | None = None,
-    progress: Mapping[str, TaskProgress] | None = None,
-    today: date | None = None,
-    committed_go_live_on: date | None = None,
-    customer_calendar: CustomerCalendar | None = None,
-) -> PlannedDates:
+def planned_dates(blueprint: Blueprint, **inputs: Unpack[PlanInputs]) -> PlannedDates:
     """The dates ``plan_project`` gives each task and the go-live, from the same passes and launch decision, with
     nothing more worked out: what a re-forecast's targets (the plan from the actual dates) and the search for
-    how long its go-live holds read of a plan, at about half the cost of a whole one."""
-    scheduled = _schedule(
-        blueprint,
-        kickoff_on=kickoff_on,
-        pay_schedule=pay_schedule,
-        graph=graph,
-        progress=progress,
-        today=today,
-        committed_go_live_on=committed_go_live_on,
-        customer_calendar=customer_calendar,
-    )
+    how long its go-live holds read of a plan, at about a quarter of the cost of a whole one."""
+    scheduled = _schedule(blueprint, **inputs)
     return PlannedDates(
         scheduled.dates.due,
         scheduled.decision.chosen_on if scheduled.decision is not None else None,

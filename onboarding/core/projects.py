@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint
@@ -34,8 +34,8 @@ from onboarding.core.messages import (
     ProjectView,
     TaskView,
 )
-from onboarding.core.payroll import PaySchedule, parse_pay_schedule
-from onboarding.core.planning import Plan, PlannedDates, plan_project, planned_dates
+from onboarding.core.payroll import parse_pay_schedule
+from onboarding.core.planning import Plan, PlanInputs, PlannedDates, plan_project, planned_dates
 from onboarding.errors import OnboardingError
 
 
@@ -391,17 +391,7 @@ def _planned_dates(project: ProjectRecord, blueprint: Blueprint, graph: TaskGrap
     return planned_dates(blueprint, **_plan_inputs(project, graph, day))
 
 
-class _PlanInputs(TypedDict):
-    kickoff_on: date
-    graph: TaskGraph
-    pay_schedule: PaySchedule | None
-    progress: Mapping[str, TaskProgress]
-    today: date | None
-    committed_go_live_on: date | None
-    customer_calendar: CustomerCalendar | None
-
-
-def _plan_inputs(project: ProjectRecord, graph: TaskGraph, day: date | None) -> _PlanInputs:
+def _plan_inputs(project: ProjectRecord, graph: TaskGraph, day: date | None) -> PlanInputs:
     """What the planner is given of a project as it stands, nothing not yet started before ``day``."""
     return {
         "kickoff_on": project.kickoff_on,
