@@ -37,6 +37,7 @@ from sqlalchemy import (
     Engine,
     Select,
     and_,
+    any_,
     bindparam,
     create_engine,
     event,
@@ -48,6 +49,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
@@ -812,7 +814,9 @@ class SqlProjectStore:
             about = sorted({m.project_id for m in messages if m.project_id is not None and m.kind in ABOUT_THE_WORK})
             cancelled: set[str] = set()
             for start in range(0, len(about), _CHUNK):
-                query = select(projects.c.id, projects.c.state).where(projects.c.id.in_(about[start : start + _CHUNK]))
+                query = select(projects.c.id, projects.c.state).where(
+                    among(connection, projects.c.id, about[start : start + _CHUNK])
+                )
                 if connection.dialect.name == "postgresql":
                     query = query.order_by(projects.c.id).with_for_update(read=True)
                 cancelled.update(r.id for r in connection.execute(query) if r.state == ProjectState.cancelled.value)
@@ -892,6 +896,15 @@ def endpoint_of(row: Any) -> WebhookEndpoint:
         created_at=utc_instant(row["created_at"]),
         disabled=bool(row["disabled"]),
     )
+
+
+def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``, for a list of a batch's ids: on PostgreSQL one array parameter (``= ANY``), so that the
+    statement's text is the same whatever the list. A placeholder a value made SQLAlchemy render each one, and
+    the driver parse the statement anew each time (it keeps only statements of a few parameters parsed)."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def lock_in_order(query: Select[Any]) -> Select[Any]:

@@ -25,6 +25,7 @@ from onboarding.adapters.store.outbox import due, waiting_first
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows
 from onboarding.adapters.store.sql import (
     _insert,
+    among,
     bindings,
     blueprints,
     lock_in_order,
@@ -240,7 +241,7 @@ class SqlSweepStore:
                 rows = connection.execute(
                     select(
                         bindings.c.project_id, bindings.c.role, bindings.c.name, bindings.c.email, bindings.c.timezone
-                    ).where(bindings.c.project_id.in_(chunk))
+                    ).where(among(connection, bindings.c.project_id, chunk))
                 )
                 for pid, role, name, email, tz in rows:
                     out.setdefault(pid, {})[role] = Person(name, email, tz)
@@ -273,7 +274,7 @@ class SqlSweepStore:
                 chunk = ids[start : start + 5000]
                 query = select(
                     projects.c.id, projects.c.blueprint_id, projects.c.kickoff_on, projects.c.customer
-                ).where(projects.c.id.in_(chunk))
+                ).where(among(connection, projects.c.id, chunk))
                 out.update(
                     (pid, Snapshot(snapshot, kickoff_on, customer))
                     for pid, snapshot, kickoff_on, customer in connection.execute(query)
@@ -285,7 +286,9 @@ class SqlSweepStore:
         wanted = sorted(set(ids))
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(blueprints.c.id, blueprints.c.text, blueprints.c.source).where(blueprints.c.id.in_(wanted))
+                select(blueprints.c.id, blueprints.c.text, blueprints.c.source).where(
+                    among(connection, blueprints.c.id, wanted)
+                )
             )
             return {r.id: (r.text, r.source) for r in rows}
 
@@ -403,7 +406,7 @@ class SqlSweepStore:
                 queued = connection.execute(
                     select(outbox.c.project_id, outbox.c.key_email, func.max(outbox.c.key_on))
                     .where(
-                        outbox.c.project_id.in_(chunk),
+                        among(connection, outbox.c.project_id, chunk),
                         outbox.c.kind == "status",
                         outbox.c.key_reason == "weekly",
                     )
@@ -411,7 +414,7 @@ class SqlSweepStore:
                 )
                 quiet = connection.execute(
                     select(weekly_quiet.c.project_id, weekly_quiet.c.email, weekly_quiet.c.slot_on).where(
-                        weekly_quiet.c.project_id.in_(chunk)
+                        among(connection, weekly_quiet.c.project_id, chunk)
                     )
                 )
                 for project_id, email, as_of in (*queued, *quiet):
