@@ -22,6 +22,7 @@ from onboarding.bootstrap import Application
 from onboarding.web import customer, hooks, problems, unsubscribe
 from onboarding.web.api import api, health
 from onboarding.web.limits import BodyLimit, limits
+from onboarding.web.redirects import RelativeRedirects
 from onboarding.web.team import my_tasks, portfolio, projects, reports, session, sign_in
 
 STATIC = Path(__file__).parent / "static"
@@ -69,6 +70,7 @@ def create_app(application: Application | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(reports.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # htmx, team.js and the pages' stylesheet
+    app.add_middleware(RelativeRedirects)  # a trailing slash's redirect names a path, never the Host header's site
     # outermost: no route reads more of a body than its limit
     app.add_middleware(BodyLimit, limit_of=limits(application.settings.max_blueprint_bytes))
     return app

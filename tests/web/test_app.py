@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -12,6 +13,7 @@ from onboarding.errors import Problem, ProjectNotFound
 from onboarding.services.keys import ApiKey
 from onboarding.web.app import create_app
 from onboarding.web.deps import Admin, Reader, Writer
+from onboarding.web.redirects import RelativeRedirects
 from tests.web.conftest import Keys, bearer
 
 PROBLEM = "application/problem+json"
@@ -33,6 +35,39 @@ def test_openapi_and_docs_are_served_where_documented(client: TestClient) -> Non
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8443", "127.0.0.1:8000"])
+def test_a_trailing_slash_is_redirected_on_the_server_asked_never_to_the_host_header(
+    client: TestClient, host: str
+) -> None:
+    """The redirect that drops a trailing slash names only the path: a Host header (which any client may set, and
+    a shared cache may key on) never becomes the site a page sends its readers to."""
+    for path, to in [
+        ("/team/", "/team"),
+        ("/api/health/", "/api/health"),
+        ("/unsubscribe/?token=x%2By", "/unsubscribe?token=x%2By"),
+    ]:
+        answer = client.get(path, headers={"Host": host}, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (307, to), path
+    assert client.get("/api/health/").json()["status"] == "ok"  # followed, on the same server
+
+
+def test_only_a_redirect_to_the_claimed_host_is_made_a_path() -> None:
+    """Another site's URL is left as it is; a path that would read as a site (``//evil.example``) stays a path."""
+    app = FastAPI()
+
+    @app.get("/elsewhere")
+    def elsewhere() -> RedirectResponse:
+        return RedirectResponse("https://docs.example/guide?x=1")
+
+    @app.get("/double")
+    def double() -> RedirectResponse:
+        return RedirectResponse("http://testserver//evil.example/x#top")
+
+    client = TestClient(RelativeRedirects(app))
+    assert client.get("/elsewhere", follow_redirects=False).headers["location"] == "https://docs.example/guide?x=1"
+    assert client.get("/double", follow_redirects=False).headers["location"] == "/evil.example/x#top"
 
 
 def test_an_unknown_path_is_a_problem_document(client: TestClient) -> None:
