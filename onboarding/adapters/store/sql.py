@@ -31,6 +31,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     URL,
     Boolean,
+    Column,
     ColumnElement,
     Connection,
     Date,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     event,
     exists,
     false,
+    func,
     insert,
     or_,
     select,
@@ -905,6 +907,23 @@ def among(connection: Connection, column: ColumnElement[Any], values: Sequence[A
     if connection.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def held_among(connection: Connection, column: Column[Any], values: Sequence[Any]) -> Select[Any]:
+    """The values of a batch's list that ``column`` holds (which keys are already stored), each looked up by itself.
+
+    On PostgreSQL a join to the list's elements (``unnest`` of one array parameter), never ``column = ANY(...)``
+    as a filter: once the driver has prepared a statement it runs often, the server may plan it for any list (a
+    generic plan) and, reading the table, test each row against every element in turn (it hashes only a list
+    written in the statement). A sweep recording 120,000 nudges at 250,000 projects spent 16 s so, up to 2.4 s
+    for 1,000 keys against 115,000 rows, where the join probes the index or hashes the list. SQLite answers
+    ``IN`` from the index.
+    """
+    if connection.dialect.name == "postgresql":
+        listed = bindparam(None, list(values), type_=ARRAY(column.type))
+        wanted = func.unnest(listed).table_valued("value").render_derived()
+        return select(column).join_from(wanted, column.table, column == wanted.c.value)
+    return select(column).where(column.in_(values))
 
 
 def lock_in_order(query: Select[Any]) -> Select[Any]:

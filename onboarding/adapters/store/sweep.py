@@ -28,6 +28,7 @@ from onboarding.adapters.store.sql import (
     among,
     bindings,
     blueprints,
+    held_among,
     lock_in_order,
     outbox,
     outbox_values,
@@ -363,7 +364,7 @@ class SqlSweepStore:
             known: set[str] = set()
             for start in range(0, len(keys), 1000):
                 chunk = keys[start : start + 1000]
-                known.update(connection.execute(select(nudges.c.key).where(nudges.c.key.in_(chunk))).scalars())
+                known.update(connection.execute(held_among(connection, nudges.c.key, chunk)).scalars())
             fresh = [n for n in decided if n.key not in known]
             rows = [row for row in rows if row["key"] not in known]
             if rows:
