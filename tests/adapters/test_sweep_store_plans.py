@@ -15,13 +15,17 @@ from typing import Any
 
 import psycopg.sql
 import pytest
-from sqlalchemy import Connection, Engine, Select, insert, text
+from sqlalchemy import Connection, Engine, Select, insert, select, text
 
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.store.sql import SqlProjectStore, held_among, make_engine, migrate
+from onboarding.adapters.store import sql
+from onboarding.adapters.store.memory import InMemoryProjectStore
+from onboarding.adapters.store.sql import SqlProjectStore, held_among, make_engine, migrate, projects, tasks
 from onboarding.adapters.store.sweep import SqlSweepStore, nudges
 from tests.services.test_projects import launch, service
 from tests.stores import statements_sent
+
+KICKOFF = FixedClock(date(2026, 12, 7))
 
 
 @pytest.fixture
@@ -131,3 +135,58 @@ def test_which_nudges_are_recorded_is_asked_key_by_key_however_the_server_plans_
             return
         read = nodes_on(generic_plan(connection, query), "nudges")
         assert read and not any("ANY" in node.get("Filter", "") for node in read), read
+
+
+def test_a_re_forecast_writes_its_re_dated_rows_a_chunk_a_statement_as_planned(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows a re-forecast re-dates are written a chunk of rows a statement on PostgreSQL (each field's values
+    one array), one statement run a row on SQLite; either way each row gets what the planner gave it, as in a
+    store with no SQL at all."""
+    monkeypatch.setattr(sql, "_ROWS_A_STATEMENT", 7)  # several chunks, the last one short
+    memory = InMemoryProjectStore()
+    stored, kept = SqlProjectStore(engine), []
+    for _ in range(3):
+        kept.append((launch(service(stored, KICKOFF)).project.id, launch(service(memory, KICKOFF)).project.id))
+    late = FixedClock(date(2027, 1, 20))  # nothing started: every open task re-dated
+    sent = statements_sent(engine, lambda: service(stored, late).reforecast_many([s for s, _ in kept]))
+    service(memory, late).reforecast_many([m for _, m in kept])
+    for in_sql, in_memory in kept:
+        assert stored.load(in_sql).tasks == memory.load(in_memory).tasks
+    updates = [parameters for statement, parameters in sent if statement.startswith("UPDATE tasks")]
+    rows = sum(len(p[0]) for p in updates) if engine.dialect.name == "postgresql" else sum(map(len, updates))
+    assert rows > 7 * 3  # re-dated rows of three projects
+    if engine.dialect.name == "postgresql":
+        assert all(len(p[0]) <= 7 for p in updates) and len(updates) >= rows / 7
+
+
+def test_re_dated_task_rows_are_found_by_their_key_however_the_server_plans_it(engine: Engine) -> None:
+    """Once the driver has prepared the statement that writes re-dated rows, PostgreSQL may plan it for any rows
+    (a generic plan): each row is still found through the primary key, never by reading the table."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the statement joined to arrays of values is PostgreSQL's")
+    stored = SqlProjectStore(engine)
+    pid = launch(service(stored, KICKOFF)).project.id
+    with engine.begin() as connection:  # 20,000 task rows of other projects, no statistics gathered since
+        project = dict(connection.execute(select(projects).where(projects.c.id == pid)).one()._mapping)
+        rows = [dict(r._mapping) for r in connection.execute(select(tasks).where(tasks.c.project_id == pid))]
+        others = [f"{pid}-{n}" for n in range(20_000 // len(rows) + 1)]
+        connection.execute(insert(projects), [{**project, "id": other, "external_id": None} for other in others])
+        connection.execute(insert(tasks), [{**row, "project_id": other} for other in others for row in rows])
+    late = FixedClock(date(2027, 1, 20))
+    sent = statements_sent(engine, lambda: service(stored, late).reforecast_many([pid]))
+    statement, parameters = next((s, p) for s, p in sent if s.startswith("UPDATE tasks"))
+    with engine.connect() as connection:
+        numbered = iter(range(1, len(parameters) + 1))
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql("PREPARE writing AS " + re.sub("%s", lambda _: f"${next(numbered)}", statement))
+        driver = connection.connection.driver_connection
+        values = psycopg.sql.SQL(", ").join(map(psycopg.sql.Literal, parameters)).as_string(driver)
+        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE writing({values})").scalar_one()
+        read = [
+            node
+            for node in nodes_on(dict((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]), "tasks")
+            if node["Node Type"] != "ModifyTable"
+        ]
+        connection.rollback()
+    assert read and all(node["Node Type"] == "Index Scan" and node["Index Name"] == "pk_tasks" for node in read), read

@@ -19,21 +19,37 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Engine, Select, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from onboarding.adapters.store.outbox import due, waiting_first
 from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows
 from onboarding.adapters.store.sql import (
-    _insert,
     among,
     bindings,
     blueprints,
     held_among,
+    insert_new_rows,
     lock_in_order,
     outbox,
     outbox_values,
     projects,
+    run_listed,
     tasks,
+    unnested,
     writing,
 )
 from onboarding.adapters.store.tables import IS_OPEN, Base
@@ -342,7 +358,6 @@ class SqlSweepStore:
                 for start in range(0, len(ids), 1000):
                     chunk = ids[start : start + 1000]
                     connection.execute(lock_in_order(select(projects.c.id).where(projects.c.id.in_(chunk))))
-            insert = _insert(connection)
             rows = [
                 {
                     "key": n.key,
@@ -367,32 +382,12 @@ class SqlSweepStore:
                 known.update(connection.execute(held_among(connection, nudges.c.key, chunk)).scalars())
             fresh = [n for n in decided if n.key not in known]
             rows = [row for row in rows if row["key"] not in known]
-            if rows:
-                connection.execute(insert(nudges).on_conflict_do_nothing(index_elements=["key"]), rows)
+            insert_new_rows(connection, nudges, rows, key=["key"])
             if fresh:
-                connection.execute(
-                    update(tasks)
-                    .where(
-                        and_(
-                            tasks.c.project_id == bindparam("p"),
-                            tasks.c.key == bindparam("k"),
-                            tasks.c.due_version == bindparam("v"),
-                            tasks.c.state != "done",  # finished meanwhile: its counters stay as they are
-                            tasks.c.state != "skipped",
-                        )
-                    )
-                    .values(nudges_sent=tasks.c.nudges_sent + 1, last_nudged_on=bindparam("on")),
-                    [
-                        {"p": n.project_id, "k": n.task_key, "v": n.due_version, "on": n.nudged_on}
-                        for n in sorted(fresh, key=lambda n: (n.project_id, n.task_key))
-                    ],
-                )
+                _count_nudges(connection, fresh)
                 wanted = {n.digest_key for n in fresh}
                 queued = [values for key, values in composed.items() if key in wanted]
-                if queued:
-                    connection.execute(
-                        insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]), queued
-                    )
+                insert_new_rows(connection, outbox, queued, key=["idempotency_key"])
         return len(fresh)
 
     def weekly_status_sent(self, project_ids: Iterable[str]) -> dict[str, dict[str, date]]:
@@ -519,3 +514,39 @@ def _passes(f: NudgeFilter) -> ColumnElement[bool]:
         tasks.c.target_due_on < f.ahead_due_before, or_(last.is_(None), last < f.ahead_nudged_before), owner_ahead
     )
     return or_(base, ahead)
+
+
+def _count_nudges(connection: Connection, fresh: Sequence[Nudge]) -> None:
+    """Each nudged task's counter up by its nudges recorded now and its last nudge day theirs (the last one's, in
+    order), unless it was finished meanwhile or re-dated since (another due version). The rows are taken in order
+    of project and task; their projects' rows are locked already."""
+    counted: dict[tuple[str, str, int], tuple[int, date]] = {}
+    for n in fresh:
+        earlier, _day = counted.get((n.project_id, n.task_key, n.due_version), (0, n.nudged_on))
+        counted[n.project_id, n.task_key, n.due_version] = (earlier + 1, n.nudged_on)
+    rows = [(*task, number, on) for task, (number, on) in sorted(counted.items())]
+    if connection.dialect.name == "postgresql":
+        columns = [tasks.c.project_id, tasks.c.key, tasks.c.due_version, tasks.c.nudges_sent, tasks.c.last_nudged_on]
+        run_listed(
+            connection,
+            "UPDATE tasks SET nudges_sent = tasks.nudges_sent + v.counted, last_nudged_on = v.nudged_on "  # noqa: S608
+            f"FROM {unnested(connection, columns)} AS v(project_id, key, due_version, counted, nudged_on) "
+            "WHERE tasks.project_id = v.project_id AND tasks.key = v.key AND tasks.due_version = v.due_version "
+            "AND tasks.state NOT IN ('done', 'skipped')",
+            rows,
+        )
+        return
+    connection.execute(
+        update(tasks)
+        .where(
+            and_(
+                tasks.c.project_id == bindparam("p"),
+                tasks.c.key == bindparam("k"),
+                tasks.c.due_version == bindparam("v"),
+                tasks.c.state != "done",  # finished meanwhile: its counters stay as they are
+                tasks.c.state != "skipped",
+            )
+        )
+        .values(nudges_sent=tasks.c.nudges_sent + bindparam("n"), last_nudged_on=bindparam("on")),
+        [{"p": p, "k": k, "v": v, "n": number, "on": on} for p, k, v, number, on in rows],
+    )
