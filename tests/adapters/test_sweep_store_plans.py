@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg.sql
@@ -23,6 +24,7 @@ from onboarding.adapters.store.memory import InMemoryProjectStore
 from onboarding.adapters.store.sql import SqlProjectStore, held_among, make_engine, migrate, projects, tasks
 from onboarding.adapters.store.sweep import SqlSweepStore, nudges
 from tests.services.test_projects import launch, service
+from tests.services.test_sweep import World
 from tests.stores import statements_sent
 
 KICKOFF = FixedClock(date(2026, 12, 7))
@@ -160,6 +162,39 @@ def test_a_re_forecast_writes_its_re_dated_rows_a_chunk_a_statement_as_planned(
         assert all(len(p[0]) <= 7 for p in updates) and len(updates) >= rows / 7
 
 
+def with_other_projects(engine: Engine, pid: str, *, rows: int = 20_000) -> None:
+    """About ``rows`` task rows of other projects, copies of ``pid``'s finished (no sweep's work), no statistics
+    gathered since."""
+    with engine.begin() as connection:
+        project = dict(connection.execute(select(projects).where(projects.c.id == pid)).one()._mapping)
+        own = [dict(r._mapping) for r in connection.execute(select(tasks).where(tasks.c.project_id == pid))]
+        others = [f"{pid}-{n}" for n in range(rows // len(own) + 1)]
+        finished = {"external_id": None, "state": "completed"}
+        connection.execute(insert(projects), [{**project, **finished, "id": other} for other in others])
+        connection.execute(
+            insert(tasks), [{**row, "state": "done", "project_id": other} for other in others for row in own]
+        )
+
+
+def tasks_read_by_generic_plan(engine: Engine, statement: str, parameters: Sequence[Any]) -> list[dict[str, Any]]:
+    """The nodes that read ``tasks`` in PostgreSQL's plan of a statement sent through the driver (``%s``/``%b``
+    placeholders) for any values of its parameters (a generic plan)."""
+    with engine.connect() as connection:
+        numbered = iter(range(1, len(parameters) + 1))
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql("PREPARE asked AS " + re.sub("%[sb]", lambda _: f"${next(numbered)}", statement))
+        driver = connection.connection.driver_connection
+        values = psycopg.sql.SQL(", ").join(map(psycopg.sql.Literal, parameters)).as_string(driver)
+        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE asked({values})").scalar_one()
+        connection.rollback()
+    found = nodes_on(dict((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]), "tasks")
+    return [node for node in found if node["Node Type"] != "ModifyTable"]
+
+
+def by_primary_key(read: list[dict[str, Any]]) -> bool:
+    return bool(read) and all(node["Node Type"] == "Index Scan" and node["Index Name"] == "pk_tasks" for node in read)
+
+
 def test_re_dated_task_rows_are_found_by_their_key_however_the_server_plans_it(engine: Engine) -> None:
     """Once the driver has prepared the statement that writes re-dated rows, PostgreSQL may plan it for any rows
     (a generic plan): each row is still found through the primary key, never by reading the table."""
@@ -167,26 +202,27 @@ def test_re_dated_task_rows_are_found_by_their_key_however_the_server_plans_it(e
         pytest.skip("the statement joined to arrays of values is PostgreSQL's")
     stored = SqlProjectStore(engine)
     pid = launch(service(stored, KICKOFF)).project.id
-    with engine.begin() as connection:  # 20,000 task rows of other projects, no statistics gathered since
-        project = dict(connection.execute(select(projects).where(projects.c.id == pid)).one()._mapping)
-        rows = [dict(r._mapping) for r in connection.execute(select(tasks).where(tasks.c.project_id == pid))]
-        others = [f"{pid}-{n}" for n in range(20_000 // len(rows) + 1)]
-        connection.execute(insert(projects), [{**project, "id": other, "external_id": None} for other in others])
-        connection.execute(insert(tasks), [{**row, "project_id": other} for other in others for row in rows])
+    with_other_projects(engine, pid)
     late = FixedClock(date(2027, 1, 20))
     sent = statements_sent(engine, lambda: service(stored, late).reforecast_many([pid]))
     statement, parameters = next((s, p) for s, p in sent if s.startswith("UPDATE tasks"))
-    with engine.connect() as connection:
-        numbered = iter(range(1, len(parameters) + 1))
-        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        connection.exec_driver_sql("PREPARE writing AS " + re.sub("%s", lambda _: f"${next(numbered)}", statement))
-        driver = connection.connection.driver_connection
-        values = psycopg.sql.SQL(", ").join(map(psycopg.sql.Literal, parameters)).as_string(driver)
-        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE writing({values})").scalar_one()
-        read = [
-            node
-            for node in nodes_on(dict((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]), "tasks")
-            if node["Node Type"] != "ModifyTable"
-        ]
-        connection.rollback()
-    assert read and all(node["Node Type"] == "Index Scan" and node["Index Name"] == "pk_tasks" for node in read), read
+    read = tasks_read_by_generic_plan(engine, statement, parameters)
+    assert by_primary_key(read), read
+
+
+def test_nudged_tasks_are_counted_by_their_key_however_the_server_plans_it(engine: Engine, tmp_path: Path) -> None:
+    """Recording nudges bumps each nudged task's counter in one statement of arrays: in PostgreSQL's generic plan
+    of it, each task is found through the primary key."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the statement joined to arrays of values is PostgreSQL's")
+    world = World(engine, tmp_path)
+    pid = world.launch()
+    with_other_projects(engine, pid)
+    world.clock.set(date(2027, 1, 20), at=datetime(2027, 1, 20, 17, 0, tzinfo=UTC))
+    decision = world.sweep.decide_nudges()
+    assert decision.plan.nudges
+    sent = statements_sent(engine, lambda: world.sweep.record_nudges(decision))
+    statement, parameters = next((s, p) for s, p in sent if s.startswith("UPDATE tasks SET nudges_sent"))
+    assert len(parameters[0]) == len({(n.project_id, n.task_key) for n in decision.plan.nudges})
+    read = tasks_read_by_generic_plan(engine, statement, parameters)
+    assert by_primary_key(read), read
