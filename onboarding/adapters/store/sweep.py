@@ -374,7 +374,7 @@ class SqlSweepStore:
                 for n in decided
             ]
             # those recorded before (by another sweep: its projects were locked first, so it has committed) are left
-            # alone. Asked first rather than by RETURNING: see ``SqlProjectStore.queue``
+            # alone. Asked first rather than by RETURNING: see ``insert_new_rows``
             keys = sorted(n.key for n in decided)
             known: set[str] = set()
             for start in range(0, len(keys), 1000):
