@@ -37,7 +37,7 @@ from typing import Any, Literal, NamedTuple
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import StatusEmailPolicy, WeeklyDigest, clock_time
 from onboarding.core.calendars import BusinessCalendar
-from onboarding.core.lifecycle import TaskState
+from onboarding.core.lifecycle import ProjectState, TaskState
 from onboarding.core.messages import (
     ContactView,
     GoLiveView,
@@ -621,6 +621,28 @@ def reader_to_compose(message: OutgoingMessage) -> WeeklyReader | MilestoneReade
         date.fromisoformat(str(pending["slot_on"])),
         date.fromisoformat(str(pending["since"])),
     )
+
+
+def not_to_compose(
+    reader: WeeklyReader | MilestoneReader,
+    *,
+    policy: StatusEmailPolicy,
+    recipients: Mapping[str, Person],
+    state: ProjectState,
+) -> str | None:
+    """Why a status email queued to be composed (``reader_to_compose``) is no longer to be sent when it is
+    delivered, or None. It is composed from the project as it is then, so it goes to its reader only while they
+    are still one of the policy's readers, under any of its roles (a role rebound or unbound since it was queued
+    would otherwise tell someone off the project how it stands today); a weekly update goes only to an active
+    project, as the sweep queues them (not once it is on hold, live or cancelled); a milestone's announcement goes
+    unless the project was cancelled."""
+    if all(person.email != reader.person.email for _role, person in _readers(policy, recipients)):
+        return f"{reader.person.email} is no longer one of the project's status readers: not sent to them"
+    if state is ProjectState.cancelled:
+        return "its project is cancelled"
+    if isinstance(reader, WeeklyReader) and state is not ProjectState.active:
+        return f"its project is {state.value.replace('_', ' ')}: weekly updates go to active projects only"
+    return None
 
 
 def weekly_news(

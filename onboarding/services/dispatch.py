@@ -43,7 +43,9 @@ A status email queued to be composed at delivery (``core.status.reader_to_compos
 weekly update, a change's milestone announcement) is composed as its batch is delivered, the
 batch's projects read together (``Composer``), from its project as of then: a weekly update
 without news for its reader is left unsent, kept ``suppressed`` as that week's update
-(``Outbox.quiet``, ``DispatchReport.quiet``).
+(``Outbox.quiet``, ``DispatchReport.quiet``); one no longer its reader's to receive (its role
+rebound since, or a weekly update of a project no longer active: ``core.status.not_to_compose``)
+is suppressed with why.
 
 Outbound events (messages of kind ``webhook``) share the outbox, its claims, runs,
 backoff and horizon, but are never rendered as email: each is POSTed to its
@@ -267,9 +269,9 @@ class Dispatcher:
 
     def _composed(self, claimed: Sequence[QueuedMessage]) -> tuple[list[QueuedMessage], DispatchReport]:
         """The batch with its status emails to compose composed now (``Composer``), the rest as claimed. A weekly
-        update without news for its reader is left unsent (``Outbox.quiet``: it counts as that week's update); one
-        that cannot be composed fails; when composing itself fails (the database, say), they are tried again
-        with backoff, as a temporary failure."""
+        update without news for its reader is left unsent (``Outbox.quiet``: it counts as that week's update); one no
+        longer its reader's to receive is suppressed, with why; one that cannot be composed fails; when composing
+        itself fails (the database, say), they are tried again with backoff, as a temporary failure."""
         waiting = [q for q in claimed if reader_to_compose(q.message) is not None]
         if not waiting:
             return list(claimed), DispatchReport()
@@ -289,8 +291,11 @@ class Dispatcher:
         for queued, outcome in zip(waiting, composed, strict=True):
             if not isinstance(outcome, Unsent):
                 ready[queued.id] = replace(queued, message=outcome)
-            elif outcome.quiet:
+            elif outcome.outcome == "quiet":
                 quiet.append(queued.id)
+            elif outcome.outcome == "suppressed":
+                self._outbox.suppressed(queued.id, at=now, reason=outcome.reason, run=self._run)
+                report += DispatchReport(suppressed=1)
             else:
                 self._outbox.failed(queued.id, error=f"cannot be composed: {outcome.reason}", run=self._run)
                 report += DispatchReport(failed=1)

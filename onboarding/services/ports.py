@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
@@ -432,12 +432,13 @@ class PermanentDeliveryError(DeliveryError):
 
 @dataclass(frozen=True, slots=True)
 class Unsent:
-    """A message queued to be composed at delivery that is not sent: ``quiet`` when there is nothing to say (a
-    weekly update without news for its reader, recorded as that week's update), else it cannot be composed (it
-    fails, with ``reason``)."""
+    """A message queued to be composed at delivery that is not sent, and why (``reason``): ``quiet`` when there is
+    nothing to say (a weekly update without news for its reader, recorded as that week's update), ``suppressed``
+    when it is no longer its reader's to receive (``core.status.not_to_compose``: kept, never sent), ``failed``
+    when it cannot be composed."""
 
     reason: str
-    quiet: bool
+    outcome: Literal["quiet", "suppressed", "failed"]
 
 
 QUIET = "no news for its reader since their last update: left unsent, as that week's update"

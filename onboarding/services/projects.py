@@ -71,6 +71,7 @@ from onboarding.core.status import (
     StatusDue,
     StatusView,
     TaskStatus,
+    not_to_compose,
     reader_to_compose,
     readers_due,
     update_to_compose,
@@ -1169,31 +1170,38 @@ class ProjectService:
         )
 
     def compose(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage | Unsent]:
-        """Compose the weekly updates a sweep queued to be composed at delivery (``ports.Composer``), each from its
-        project as of today, the batch's projects read together: the update, or ``Unsent`` (quiet: no news for
-        its reader since their last update; else its project is gone). Any other message is given back as it is."""
+        """Compose the status emails queued to be composed at delivery (``ports.Composer``), each from its project as
+        of today, the batch's projects read together: the email, or ``Unsent``: quiet (no news for its reader since
+        their last update), suppressed (no longer its reader's to receive, ``core.status.not_to_compose``), failed
+        (its project is gone). Any other message is given back as it is."""
         readers = [reader_to_compose(m) for m in messages]
         wanted = sorted({m.project_id for m, r in zip(messages, readers, strict=True) if r and m.project_id})
-        views: dict[str, StatusView] = {}
+        views: dict[str, tuple[StatusView, ProjectRecord]] = {}
         # a batch's projects read whole, then dropped, as in the sweep's batches (measured: 0.48 against 0.37-0.41 ms
         # of CPU an update)
         with cycle_collector_paused():
             for stored in self.stored_many(wanted):
-                views[stored.id] = self._status_view(self.as_of_today(stored), self.blueprint_of(stored))
+                views[stored.id] = (self._status_view(self.as_of_today(stored), self.blueprint_of(stored)), stored)
         composed: list[OutgoingMessage | Unsent] = []
         for message, reader in zip(messages, readers, strict=True):
-            view = views.get(message.project_id or "") if reader is not None else None
+            found = views.get(message.project_id or "") if reader is not None else None
             if reader is None:
                 composed.append(message)
-            elif view is None:
-                composed.append(Unsent(f"its project {message.project_id} is not in the database", quiet=False))
-            else:
-                try:
-                    update = view.composed(reader)
-                except ValueError as error:  # a milestone no longer shown (its blueprint's visibility): not composed
-                    composed.append(Unsent(str(error), quiet=False))
-                    continue
-                composed.append(update if update is not None else Unsent(QUIET, quiet=True))
+                continue
+            if found is None:
+                composed.append(Unsent(f"its project {message.project_id} is not in the database", "failed"))
+                continue
+            view, project = found
+            why = not_to_compose(reader, policy=view.policy, recipients=project.bindings, state=project.state)
+            if why is not None:
+                composed.append(Unsent(why, "suppressed"))
+                continue
+            try:
+                update = view.composed(reader)
+            except ValueError as error:  # a milestone no longer shown (its blueprint's visibility): not composed
+                composed.append(Unsent(str(error), "failed"))
+                continue
+            composed.append(update if update is not None else Unsent(QUIET, "quiet"))
         return composed
 
     def _status_view(self, project: ProjectRecord, loaded: LoadedBlueprint) -> StatusView:

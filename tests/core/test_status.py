@@ -13,14 +13,17 @@ from hypothesis import strategies as st
 
 from onboarding.core.blueprint import StatusEmailPolicy, Weekday, WeeklyDigest
 from onboarding.core.calendars import CalendarKey, business_calendar
+from onboarding.core.lifecycle import ProjectState
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person, StatusContext
 from onboarding.core.status import (
+    MilestoneReader,
     MilestoneStatus,
     ProjectStatus,
     StatusView,
     TaskState,
     TaskStatus,
     WeeklyReader,
+    not_to_compose,
     reader_to_compose,
     readers_due,
     should_send_weekly,
@@ -743,3 +746,33 @@ def test_status_emails_queued_to_be_composed_compose_to_what_status_due_sends() 
     back = [reader_to_compose(json_round_trip(q)) for q in queued]  # as the outbox gives them back
     assert back == readers
     assert [view.composed(r) for r in back if r is not None] == list(due.messages)
+
+
+def test_a_status_email_queued_to_be_composed_goes_only_to_a_reader_the_project_still_has() -> None:
+    """Composed at delivery from the project as it is then, a status email goes to its reader only while they are
+    still one of its readers (a role rebound or unbound since it was queued would otherwise tell someone off the
+    project how it stands today), and a weekly update only while the project is active, as the sweep queues them."""
+    policy = StatusEmailPolicy(recipients=("customer_payroll_admin", "customer_hr_lead"))
+    weekly = WeeklyReader(LEE, "customer_payroll_admin", D("2026-12-07"), D("2026-11-30"))
+    milestone = MilestoneReader(LEE, "customer_payroll_admin", D("2026-12-07"), "build", "Build")
+    both = {"customer_payroll_admin": LEE, "customer_hr_lead": ROSA}
+    for reader in (weekly, milestone):
+        assert not_to_compose(reader, policy=policy, recipients=both, state=ProjectState.active) is None
+        # the same person reading under another of the policy's roles still reads it
+        moved = {"customer_payroll_admin": ROSA, "customer_hr_lead": LEE}
+        assert not_to_compose(reader, policy=policy, recipients=moved, state=ProjectState.active) is None
+        rebound = {"customer_payroll_admin": ROSA}
+        why = not_to_compose(reader, policy=policy, recipients=rebound, state=ProjectState.active)
+        assert why == "lee@acme.example is no longer one of the project's status readers: not sent to them"
+        assert not_to_compose(reader, policy=policy, recipients={}, state=ProjectState.active) == why
+        # bound, but to a role the policy does not write to
+        elsewhere = {"customer_payroll_admin": ROSA, "customer_it_lead": LEE}
+        assert not_to_compose(reader, policy=policy, recipients=elsewhere, state=ProjectState.active) == why
+        cancelled = not_to_compose(reader, policy=policy, recipients=both, state=ProjectState.cancelled)
+        assert cancelled == "its project is cancelled"
+    for state in (ProjectState.on_hold, ProjectState.completed):
+        assert not_to_compose(weekly, policy=policy, recipients=both, state=state) == (
+            f"its project is {state.value.replace('_', ' ')}: weekly updates go to active projects only"
+        )
+        # a milestone completed before the hold, or the last one, is still announced
+        assert not_to_compose(milestone, policy=policy, recipients=both, state=state) is None

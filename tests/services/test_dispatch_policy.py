@@ -326,7 +326,7 @@ def test_weekly_updates_are_composed_in_one_call_a_batch_and_a_quiet_one_leaves_
     store, outbox = weekly_updates(3)
     composer = Composing()
     composer.outcome = lambda m: (
-        Unsent("no news", quiet=True)
+        Unsent("no news", "quiet")
         if m.project_id == "p1"
         else replace(samples.kickoff_message(), idempotency_key=m.idempotency_key)
     )
@@ -346,7 +346,7 @@ def test_weekly_updates_are_composed_in_one_call_a_batch_and_a_quiet_one_leaves_
 def test_a_weekly_update_that_cannot_be_composed_fails_alone_and_one_not_composed_now_waits() -> None:
     _, outbox = weekly_updates(2)
     composer = Composing()
-    composer.outcome = lambda m: Unsent("its project is gone", quiet=False)
+    composer.outcome = lambda m: Unsent("its project is gone", "failed")
     clock = FixedClock(START.date(), at=START)
     report = Dispatcher(
         outbox=outbox, renderer=RENDERER, transport=RecordingTransport(), clock=clock, composer=composer

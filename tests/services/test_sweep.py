@@ -353,6 +353,43 @@ def test_weekly_status_goes_to_customer_recipients_on_their_projects_weekday(sto
     assert world.sweep.run().status_emails == 0
 
 
+def test_a_weekly_update_queued_goes_only_to_a_reader_still_bound_of_a_project_still_active(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """Composed at delivery from the project as it is then, a weekly update queued before its reader's role was
+    rebound is not sent to them (it would tell someone off the project how it stands today), nor one queued before
+    the project was put on hold: each is kept suppressed, with why. The role's new holder gets the next one."""
+    world = World(stores, tmp_path)
+    pid = world.launch()
+    world.sweep.run()  # the kickoff emails
+    day = D("2026-12-14") + timedelta(days=spread_weekday(pid))
+    world.clock.set(day, at=datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC))  # 09:00 in Chicago
+    assert world.sweep.weekly_status([pid]) == 2  # Alex and Lee's, queued to be composed
+    jo = Person("Jo Park", "jo@acme.example", "America/Chicago")
+    world.projects.rebind(pid, "customer_payroll_admin", jo, note="Lee left Acme")
+    report = world.sweep.deliver()
+    assert (report.sent, report.suppressed) == (1, 1)
+    assert world.mail_to("lee@acme.example", "weekly") == [] and len(world.mail_to("alex@acme.example", "weekly")) == 1
+    (kept,) = [e for e in world.outbox.entries(OutboxQuery(project_id=pid))[0] if e.state == "suppressed"]
+    assert kept.key == f"status:{pid}:lee@acme.example:weekly:{day}"
+    assert kept.last_error == "lee@acme.example is no longer one of the project's status readers: not sent to them"
+
+    later = day + timedelta(days=7)
+    world.clock.set(later, at=datetime(later.year, later.month, later.day, 15, 0, tzinfo=UTC))
+    assert world.sweep.run().status_emails == 2  # Alex's, and the role's new holder's
+    assert len(world.mail_to("jo@acme.example", "weekly")) == 1
+    later += timedelta(days=7)
+    world.clock.set(later, at=datetime(later.year, later.month, later.day, 15, 0, tzinfo=UTC))
+    assert world.sweep.weekly_status([pid]) == 2
+    world.projects.hold(pid, reason="customer reorganising")
+    report = world.sweep.deliver()
+    assert (report.sent, report.suppressed) == (0, 2)
+    held = [e for e in world.outbox.entries(OutboxQuery(project_id=pid))[0] if e.key.endswith(f":weekly:{later}")]
+    assert {e.state for e in held} == {"suppressed"}
+    assert {e.last_error for e in held} == {"its project is on hold: weekly updates go to active projects only"}
+    assert world.sweep.run().status_emails == 0  # the sweep queues none while it is held
+
+
 # -- the fast decision against the straightforward one ----------------------------------------------
 
 
