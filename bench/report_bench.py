@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scratch import scratch_engine
+from scratch import index_definitions, scratch_engine
 from sqlalchemy import Engine, text
 
 from onboarding.adapters.blueprint_files import FileBlueprints
@@ -114,12 +114,13 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 5) -> dict[st
     ids = [f"{i}" * 64 for i in range(len(BLUEPRINTS))]
     value_key = f"t{min(29, tasks - 1)}"
     counts = {"reached": 0, "skipped": 0, "held": 0, "events": 0}
+    rebuilt = index_definitions(engine, ["ix_tasks_open_nudge"])  # dropped for the load, built at its end
     raw = engine.raw_connection()
     sqlite = engine.dialect.name == "sqlite"
     try:
         cursor = raw.cursor()
         mark = "?" if sqlite else "%s"
-        cursor.execute("DROP INDEX ix_tasks_open_target")
+        cursor.execute("DROP INDEX ix_tasks_open_nudge")
         if sqlite:
             cursor.execute("PRAGMA synchronous=OFF")
         raw.commit()
@@ -243,10 +244,8 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 5) -> dict[st
             many("events", event_columns, erows)
             counts["events"] += len(erows)
             raw.commit()
-        cursor.execute(
-            "CREATE INDEX ix_tasks_open_target ON tasks (target_due_on, project_id, key) "
-            "WHERE state IN ('pending', 'in_progress', 'blocked')"
-        )
+        for definition in rebuilt:
+            cursor.execute(definition)
         if sqlite:
             cursor.execute("PRAGMA synchronous=NORMAL")
         raw.commit()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,3 +59,15 @@ def scratch_engine(kind: str, folder: Path, *, name: str = "portfolio") -> Itera
             yield engine
         finally:
             engine.dispose()
+
+
+def index_definitions(engine: Engine, names: Sequence[str]) -> list[str]:
+    """The statements that create these indexes as the database holds them: a bulk load drops them and builds each
+    once at its end, not row by row."""
+    listed = ", ".join(f"'{name}'" for name in names)
+    if engine.dialect.name == "sqlite":
+        query = f"SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN ({listed})"
+    else:
+        query = f"SELECT indexdef FROM pg_indexes WHERE indexname IN ({listed})"
+    with engine.connect() as connection:
+        return [str(row[0]) for row in connection.exec_driver_sql(query)]

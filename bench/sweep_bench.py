@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scratch import scratch_engine
+from scratch import index_definitions, scratch_engine
 from sqlalchemy import Engine, text
 
 from onboarding.adapters.blueprint_files import FileBlueprints
@@ -332,7 +332,7 @@ TASK_COLUMNS = [
     "last_nudged_on",
 ]
 # a bulk load: the sweep's partial indexes are built once at the end, not row by row
-SWEEP_INDEXES = ("ix_tasks_open_target", "ix_tasks_open_nudge", "ix_bindings_timezone")
+SWEEP_INDEXES = ("ix_tasks_open_nudge", "ix_bindings_timezone")
 
 
 def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix | None = None) -> int:
@@ -343,20 +343,7 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
     sqlite = engine.dialect.name == "sqlite"
     if mix is not None:  # it is swept as of TODAY, in 2027: only a simulation may be swept ahead of the real date
         SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
-    with engine.connect() as connection:  # the definitions of the indexes dropped for the load
-        if sqlite:
-            found = connection.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN ({})".format(
-                    ", ".join(f"'{n}'" for n in SWEEP_INDEXES)
-                )
-            )
-        else:
-            found = connection.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE indexname IN ({})".format(
-                    ", ".join(f"'{n}'" for n in SWEEP_INDEXES)
-                )
-            )
-        index_definitions = [r[0] for r in found]
+    rebuilt = index_definitions(engine, SWEEP_INDEXES)  # dropped for the load, built at its end
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -396,7 +383,7 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
             many("tasks", TASK_COLUMNS, trows)
             raw.commit()
             overdue += chunk_overdue
-        for definition in index_definitions:
+        for definition in rebuilt:
             cursor.execute(definition)
         if mix is not None:
             many("weekly_quiet", ["project_id", "email", "slot_on"], weekly_history(raw))

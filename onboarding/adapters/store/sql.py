@@ -742,7 +742,8 @@ class SqlProjectStore:
                 ],
             )
             # Each changed task row sets only the fields that changed, one statement per set of fields: a
-            # re-forecast moves planned dates, which no partial index holds, so those indexes are not rewritten.
+            # re-forecast moves planned dates, which only the ready automated tasks' index holds (their start), so
+            # SQLite leaves the other indexes as they are.
             by_fields: dict[tuple[str, ...], list[tuple[str, TaskRecord]]] = {}
             for c in changes:
                 before = {t.key: t for t in c.before.tasks}

@@ -252,17 +252,10 @@ class TaskRow(Base):
     last_nudged_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
-        # The sweep's question, answered from the index alone: open tasks due before today.
-        Index(
-            "ix_tasks_open_target",
-            "target_due_on",
-            "project_id",
-            "key",
-            sqlite_where=text(OPEN_STATES),
-            postgresql_where=text(OPEN_STATES),
-        ),
-        # The nudge decision's filter (far enough past the target date, long enough after the last nudge) and
-        # what the ladder reads, from the index alone: overdue tasks not due a nudge today are never read.
+        # The sweep's questions, answered from the index alone: open tasks due before today, and the nudge
+        # decision's filter (far enough past the target date, long enough after the last nudge) with what the
+        # ladder reads, so that overdue tasks not due a nudge today are never read. The one index of open tasks
+        # by target date (0030): each more costs every task row a re-forecast re-dates.
         Index(
             "ix_tasks_open_nudge",
             "target_due_on",
@@ -427,7 +420,8 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
-    project_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # found by ``ix_outbox_status_sent``, which it leads (0030)
+    project_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     recipients: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     cc: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
