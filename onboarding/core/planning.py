@@ -339,11 +339,13 @@ def plan_project(blueprint: Blueprint, **inputs: Unpack[PlanInputs]) -> Plan:
 @dataclass(frozen=True)
 class PlannedDates:
     """What ``plan_project`` dates, without what it works out from those dates (late dates, slack, the critical
-    path, milestones, pay dates): each task's due date and the go-live chosen (None: no go-live left to choose)."""
+    path, milestones, pay dates): each task's start and due date and the go-live chosen (None: no go-live left to
+    choose)."""
 
     due: Mapping[str, date]
     go_live_on: date | None
     held_by_today: bool  # as ``Plan.held_by_today``
+    start: Mapping[str, date]  # each task's start date
 
 
 def planned_dates(blueprint: Blueprint, **inputs: Unpack[PlanInputs]) -> PlannedDates:
@@ -355,6 +357,7 @@ def planned_dates(blueprint: Blueprint, **inputs: Unpack[PlanInputs]) -> Planned
         scheduled.dates.due,
         scheduled.decision.chosen_on if scheduled.decision is not None else None,
         scheduled.held_by_today,
+        scheduled.dates.start,
     )
 
 

@@ -347,22 +347,29 @@ def with_plan(
     else:
         previous = {t.key: t for t in project.tasks}
         tasks = task_records(plan, blueprint, progress=project.progress, previous=previous, targets=targets)
-    go_live = plan.go_live.chosen_on if plan.go_live else None
-    launch = next((t for t in tasks if t.launch), None)
-    if launch is not None and launch.done_on is not None:
-        go_live = launch.done_on
-    moved_on = project.go_live_moved_on
-    if project.projected_go_live_on is not None and go_live != project.projected_go_live_on:
-        moved_on = today
+    go_live = _go_live(tasks, plan.go_live.chosen_on if plan.go_live else None)
     return replace(
         project,
         tasks=tasks,
         projected_go_live_on=go_live,
         finish_on=plan.finish_on,
         updated_at=at,
-        go_live_moved_on=moved_on,
+        go_live_moved_on=_moved_on(project, go_live, today=today),
         go_live_holds_until=None,  # a new plan: how long its go-live holds is worked out anew
     )
+
+
+def _go_live(tasks: Sequence[TaskRecord], chosen_on: date | None) -> date | None:
+    """The projected go-live of a plan that chose ``chosen_on``: the day the go-live task was done, once it is."""
+    launch = next((t for t in tasks if t.launch), None)
+    return launch.done_on if launch is not None and launch.done_on is not None else chosen_on
+
+
+def _moved_on(project: ProjectRecord, go_live: date | None, *, today: date) -> date | None:
+    """The day the project's go-live last moved, once it projects ``go_live`` (``today`` when that moves it)."""
+    if project.projected_go_live_on is not None and go_live != project.projected_go_live_on:
+        return today
+    return project.go_live_moved_on
 
 
 def reforecast_project(
@@ -481,6 +488,35 @@ def as_of(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, tod
     plan = _planned(project, blueprint, graph, today)  # progress unchanged: the targets stay as they are
     current = with_plan(project, plan, blueprint, at=project.updated_at, today=today, keep_targets=True)
     return replace(current, go_live_holds_until=project.go_live_holds_until)
+
+
+def dated_as_of(project: ProjectRecord, blueprint: Blueprint, *, graph: TaskGraph, today: date) -> ProjectRecord:
+    """``as_of`` for a reader of its dates alone (a status email): each task's start and due date, the go-live, the
+    day it last moved and the finish, as ``as_of`` gives them, from the planner's dates alone (``planned_dates``,
+    about a quarter of a whole plan); each task's late dates, slack and critical flag as stored, not as of today."""
+    if not moved_since_stored(project, today=today):
+        return project
+    dates = _planned_dates(project, blueprint, graph, today)
+    tasks = tuple(
+        t
+        if t.start_on == dates.start[t.key] and t.due_on == dates.due[t.key]
+        else t.redated(
+            start_on=dates.start[t.key],
+            due_on=dates.due[t.key],
+            late_due_on=t.late_due_on,
+            slack_business_days=t.slack_business_days,
+            critical=t.critical,
+        )
+        for t in project.tasks
+    )
+    go_live = _go_live(tasks, dates.go_live_on)
+    return replace(
+        project,
+        tasks=tasks,
+        projected_go_live_on=go_live,
+        finish_on=max(dates.due.values()),
+        go_live_moved_on=_moved_on(project, go_live, today=today),
+    )
 
 
 def redated_tasks(stored: Sequence[TaskRecord], plan: Plan) -> tuple[TaskRecord, ...]:

@@ -56,6 +56,7 @@ from onboarding.core.projects import (
     TaskRecord,
     as_of,
     contact_of,
+    dated_as_of,
     go_live_holds_until,
     kickoff_messages,
     launch_differences,
@@ -879,14 +880,17 @@ class ProjectService:
         what needs no date: ``as_of_today`` dates one."""
         return self._store.load_many(project_ids)
 
-    def as_of_today(self, project: ProjectRecord) -> ProjectRecord:
+    def as_of_today(self, project: ProjectRecord, *, dates_alone: bool = False) -> ProjectRecord:
         """The project as a reader sees it today: stored dates of late work are those of the day its plan last
-        changed, re-forecast here (written nowhere); a project whose plan cannot be re-forecast is as stored."""
+        changed, re-forecast here (written nowhere); a project whose plan cannot be re-forecast is as stored.
+        ``dates_alone``: for a reader of the tasks' start and due dates and the go-live alone (a status email),
+        ``core.projects.dated_as_of``."""
         if not moved_since_stored(project, today=self._clock.today()):
             return project
         loaded = self.blueprint_of(project)
+        reckon = dated_as_of if dates_alone else as_of
         try:
-            return as_of(project, loaded.blueprint, graph=loaded.graph, today=self._clock.today())
+            return reckon(project, loaded.blueprint, graph=loaded.graph, today=self._clock.today())
         except OnboardingError:
             return project  # no safe launch as of today: the sweep reports it; readers see the stored plan
 
@@ -1181,7 +1185,8 @@ class ProjectService:
         # of CPU an update)
         with cycle_collector_paused():
             for stored in self.stored_many(wanted):
-                views[stored.id] = (self._status_view(self.as_of_today(stored), self.blueprint_of(stored)), stored)
+                today = self.as_of_today(stored, dates_alone=True)  # a status email reads no slack
+                views[stored.id] = (self._status_view(today, self.blueprint_of(stored)), stored)
         composed: list[OutgoingMessage | Unsent] = []
         for message, reader in zip(messages, readers, strict=True):
             found = views.get(message.project_id or "") if reader is not None else None

@@ -667,9 +667,9 @@ def test_a_re_forecast_today_holds_back_nothing_is_the_plan_from_the_actual_date
 def test_the_dates_alone_are_the_whole_plans_dates(
     case: tuple[dict[str, Any], date, dict[str, TaskProgress], date, str | None], with_today: bool
 ) -> None:
-    """``planned_dates`` (what a re-forecast's targets and the search for how long its go-live holds read) gives
-    each task the due date the whole plan gives it, the same go-live and the same ``held_by_today``, and refuses
-    what the whole plan refuses."""
+    """``planned_dates`` (what a re-forecast's targets, the search for how long its go-live holds and a status
+    email's dates read) gives each task the start and due date the whole plan gives it, the same go-live and the
+    same ``held_by_today``, and refuses what the whole plan refuses."""
     data, kickoff, progress, today, pay = case
     bp = check_blueprint(data)
     inputs: dict[str, Any] = {
@@ -686,6 +686,7 @@ def test_the_dates_alone_are_the_whole_plans_dates(
         return
     alone = planned_dates(bp, **inputs)
     assert dict(alone.due) == {t.task.key: t.due_on for t in whole.tasks}
+    assert dict(alone.start) == {t.task.key: t.start_on for t in whole.tasks}
     assert alone.go_live_on == (whole.go_live.chosen_on if whole.go_live is not None else None)
     assert alone.held_by_today == whole.held_by_today
 
