@@ -701,6 +701,10 @@ class SweepStore(Protocol):
         key columns, never from the keys) or left unsent for want of news, whichever is later."""
         ...
 
+    def rebound_since(self, project_ids: Iterable[str], *, since: datetime) -> set[str]:
+        """Those of these projects with a role rebound (``rebound`` event) at or after ``since``."""
+        ...
+
 
 class ReportStore(Protocol):
     """What the manager reports read: set-based, a few queries, no object per row beyond what the core takes."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
@@ -570,8 +570,13 @@ class SweepService:
         rows and people alone: no project is read whole."""
         sent = self._store.weekly_status_sent(project_ids)
         recent = self._clock.today() - timedelta(days=6)
-        # everyone had this week's email: no slot can be due yet
-        maybe = [p for p in project_ids if not (sent.get(p) and min(sent[p].values()) >= recent)]
+        # everyone had this week's email: no slot can be due yet, unless someone new reads it (a role rebound since
+        # those went: a rebind before them was seen by the sweep that queued them)
+        settled = [p for p in project_ids if sent.get(p) and min(sent[p].values()) >= recent]
+        since = datetime.combine(recent - timedelta(days=1), time(), tzinfo=UTC)  # the earliest zone's day included
+        rebound = self._store.rebound_since(settled, since=since) if settled else set()
+        had_theirs = set(settled) - rebound
+        maybe = [p for p in project_ids if p not in had_theirs]
         # nor for a project whose blueprint sends no weekly email, or to nobody
         snapshots = self._store.snapshots_of(maybe)
         texts = self._store.blueprint_texts({s.blueprint_id for s in snapshots.values()})

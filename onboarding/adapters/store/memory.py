@@ -32,6 +32,7 @@ from onboarding.core.portfolio import (
     portfolio_members,
     portfolio_tallies,
 )
+from onboarding.core.project_changes import REBOUND
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
@@ -785,6 +786,13 @@ class InMemorySweepStore:
                 if email not in known or known[email] < as_of:
                     known[email] = as_of
         return out
+
+    def rebound_since(self, project_ids: Iterable[str], *, since: datetime) -> set[str]:
+        return {
+            project_id
+            for project_id in set(project_ids)
+            if any(e.kind == REBOUND and e.at >= since for e in self.store.event_log.get(project_id, ()))
+        }
 
 
 def blueprint_id(project: ProjectRecord) -> str:

@@ -41,6 +41,7 @@ from onboarding.adapters.store.sql import (
     among,
     bindings,
     blueprints,
+    events,
     held_among,
     insert_new_rows,
     lock_in_order,
@@ -57,6 +58,7 @@ from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import TaskProgress, TaskState
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge, SentDigest
+from onboarding.core.project_changes import REBOUND
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow, Snapshot
 
@@ -418,6 +420,18 @@ class SqlSweepStore:
                     if email not in known or known[email] < as_of:
                         known[email] = as_of
         return out
+
+    def rebound_since(self, project_ids: Iterable[str], *, since: datetime) -> set[str]:
+        """From the event log's index by kind and time (``ix_events_kind_at``): the few rebinds since then, of
+        these projects."""
+        wanted = set(project_ids)
+        if not wanted:
+            return set()
+        with self.engine.connect() as connection:
+            rebound = connection.execute(
+                select(events.c.project_id).where(events.c.kind == REBOUND, events.c.at >= since).distinct()
+            )
+            return {project_id for project_id in rebound.scalars() if project_id in wanted}
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
