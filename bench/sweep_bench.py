@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -45,14 +46,14 @@ from sqlalchemy import Engine, text
 
 from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate, outbox_values
 from onboarding.adapters.store.sweep import SqlSweepStore
 from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import NudgePolicy
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
 from onboarding.core.messages import Person
 from onboarding.core.nudges import nudge_thresholds
-from onboarding.core.status import spread_weekday
+from onboarding.core.status import WeeklyReader, spread_weekday, update_to_compose
 from onboarding.services.heap import cycle_collector_paused
 from onboarding.services.ports import NudgeFilter
 from onboarding.services.projects import ProjectService
@@ -61,7 +62,7 @@ from onboarding.services.sweep import SweepService
 TODAY = date(2027, 3, 15)
 NOW = datetime(2027, 3, 15, 17, 0, tzinfo=UTC)
 ROLES = {"csm": "vendor", "engineer": "vendor", "admin": "customer", "sponsor": "customer"}
-LOADER_VERSION = 2  # bump when the generated portfolio changes: a cached file of another version is rebuilt
+LOADER_VERSION = 3  # bump when the generated portfolio changes: a cached file of another version is rebuilt
 AUTOMATED_EVERY, AUTOMATED_AT = 20, 4  # with email policies, tasks t4, t24, ... are automated (engineer-owned)
 
 
@@ -84,7 +85,7 @@ class Mix:
 
     on_hold: float = 0.05
     live: float = 0.5
-    cache_name: str = "whole-sweep-portfolio-v2"  # the cached file's name: change it when the mix changes
+    cache_name: str = "whole-sweep-portfolio-v3"  # the cached file's name: change it when the mix changes
 
 
 def is_automated(position: int) -> bool:
@@ -133,22 +134,60 @@ def blueprint_text(tasks: int, *, emails: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def weekly_history(raw: Any) -> list[tuple[object, ...]]:
-    """Each open project's latest weekly update to its two readers before ``TODAY``, as daily sweeps leave it: its
-    spread weekday's slot of the week before (a Monday project's: a week ago), when it was after the kickoff.
-    Recorded as a week without news (``weekly_quiet``): the sweep reads it as that week's update."""
+def weekly_history(raw: Any) -> Iterator[tuple[object, ...]]:
+    """Every weekly update each project's two readers had before ``TODAY``, as daily sweeps leave them: one outbox
+    row per reader per week, on its spread weekday's slot, from the first after the kickoff to the last before
+    ``TODAY`` (a live project's, to its finish), sent. The engine keeps this history in the outbox for as long as
+    it runs, and the sweep reads each reader's latest from it: a project's history grows a row per reader a week."""
     cursor = raw.cursor()
     cursor.execute(
-        "SELECT p.id, p.kickoff_on, b.email FROM projects p JOIN bindings b ON b.project_id = p.id "
-        "WHERE p.state <> 'completed' AND b.role IN ('admin', 'sponsor')"
+        "SELECT p.id, p.customer, p.kickoff_on, p.finish_on, p.state, b.role, b.name, b.email, b.timezone "
+        "FROM projects p JOIN bindings b ON b.project_id = p.id WHERE b.role IN ('admin', 'sponsor') "
+        "ORDER BY p.id, b.role"
     )
-    rows: list[tuple[object, ...]] = []
-    for pid, kickoff, email in cursor.fetchall():
+    return _weekly_rows(cursor.fetchall())  # read before the rows are written: COPY holds the connection
+
+
+def _weekly_rows(readers: Sequence[tuple[Any, ...]]) -> Iterator[tuple[object, ...]]:
+    sent_at = NOW - timedelta(days=7)
+    for pid, customer, kickoff, finish, state, role, name, email, zone in readers:
+        kickoff, finish = (d if isinstance(d, date) else date.fromisoformat(d) for d in (kickoff, finish))
         weekday = spread_weekday(pid)
-        slot = TODAY - timedelta(days=7 - weekday if weekday else 7)
-        if slot > (date.fromisoformat(kickoff) if isinstance(kickoff, str) else kickoff):
-            rows.append((pid, email, slot))
-    return rows
+        last = TODAY - timedelta(days=7 - weekday if weekday else 7)
+        until = min(last, finish) if state == "completed" else last
+        reader, since = Person(name, email, zone), kickoff
+        slot = kickoff + timedelta(days=(weekday - kickoff.weekday()) % 7 or 7)
+        while slot <= until:
+            message = update_to_compose(
+                project_id=pid, customer=customer, reader=WeeklyReader(reader, role, slot, since), reply_to=None
+            )
+            values = outbox_values(message, sent_at)
+            values.update(status="sent", attempts=1, sent_at=sent_at)
+            yield tuple(
+                json.dumps(values[c]) if c in ("recipients", "cc", "context") else values[c] for c in HISTORY_COLUMNS
+            )
+            since, slot = slot, slot + timedelta(days=7)
+
+
+HISTORY_COLUMNS = [
+    "idempotency_key",
+    "project_id",
+    "kind",
+    "recipients",
+    "cc",
+    "subject",
+    "context",
+    "customer_facing",
+    "reply_to",
+    "key_email",
+    "key_on",
+    "key_reason",
+    "created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "sent_at",
+]
 
 
 def nudge_history(
@@ -332,7 +371,7 @@ TASK_COLUMNS = [
     "last_nudged_on",
 ]
 # a bulk load: the sweep's partial indexes are built once at the end, not row by row
-SWEEP_INDEXES = ("ix_tasks_open_nudge", "ix_bindings_timezone")
+SWEEP_INDEXES = ("ix_tasks_open_nudge", "ix_bindings_timezone", "ix_outbox_status_sent")
 
 
 def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix | None = None) -> int:
@@ -353,7 +392,7 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
             cursor.execute("PRAGMA synchronous=OFF")
         raw.commit()
 
-        def many(table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
+        def many(table: str, columns: Sequence[str], rows: Iterable[tuple[object, ...]]) -> None:
             if sqlite:
                 marks = ", ".join(["?"] * len(columns))
                 cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
@@ -383,10 +422,11 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
             many("tasks", TASK_COLUMNS, trows)
             raw.commit()
             overdue += chunk_overdue
+        if mix is not None:
+            raw.commit()
+            many("outbox", HISTORY_COLUMNS, weekly_history(raw))
         for definition in rebuilt:
             cursor.execute(definition)
-        if mix is not None:
-            many("weekly_quiet", ["project_id", "email", "slot_on"], weekly_history(raw))
         if sqlite:
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA synchronous=NORMAL")

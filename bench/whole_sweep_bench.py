@@ -6,10 +6,12 @@ projects.
 
 Loads ``sweep_bench``'s portfolio (default 250,000 projects x 40 tasks, each
 overdue task with the nudge history daily sweeps would have left) with its
-``Mix``: the example blueprints' email policies (a weekly status email on Mondays
-to two customer roles, one per completed milestone, automated tasks that email a
+``Mix``: the example blueprints' email policies (a weekly status email on a weekday
+of each project's own to two customer roles, one per completed milestone, automated tasks that email a
 customer and a vendor role), about 5% of the projects on hold and a fifth live
-(completed). The portfolio is as it stands before the sweep of ``TODAY``, a
+(completed), and every weekly update each project's readers had since its kickoff
+in the outbox, as the engine keeps them (about 27 rows a project: the sweep reads
+each reader's latest). The portfolio is as it stands before the sweep of ``TODAY``, a
 Monday. The Monday is swept before the Tuesday: a sweep never runs as of a day before one
 already swept, and the Tuesday after it is a weekday as daily sweeps leave it (the weekly
 emails sent, the nudges of Monday recorded). First, untimed, every active project is
