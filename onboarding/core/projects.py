@@ -16,6 +16,8 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import cached_property
+from types import MappingProxyType
 from typing import NamedTuple
 
 from onboarding.core.addresses import reply_to_text
@@ -180,9 +182,11 @@ class ProjectRecord:
     def task(self, key: str) -> TaskRecord:
         return next(t for t in self.tasks if t.key == key)
 
-    @property
-    def progress(self) -> dict[str, TaskProgress]:
-        return {t.key: t.progress for t in self.tasks if t.state is not TaskState.pending}
+    @cached_property
+    def progress(self) -> Mapping[str, TaskProgress]:
+        """Each started task's progress, by key: worked out once a record (a change, its re-forecast and the plan
+        of its targets each read it), read-only (a record is never changed: ``replace`` makes another)."""
+        return MappingProxyType({t.key: t.progress for t in self.tasks if t.state is not TaskState.pending})
 
     def overdue(self, today: date) -> list[TaskRecord]:
         return [t for t in self.tasks if t.state in OPEN and t.target_due_on < today]
