@@ -182,6 +182,11 @@ def backoff(attempts: int, *, cap: timedelta = BACKOFF_CAP) -> timedelta:
     return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 30)), cap)
 
 
+# A message staged by a transport that settles later: nothing to count until its batch settles. One report for
+# them all, rather than one made and added up for each message.
+STAGED = DispatchReport()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -331,6 +336,8 @@ class Dispatcher:
                 outcome = self._post_one(queued, message.webhook, endpoints.get(message.webhook.endpoint_id), ends=ends)
             else:
                 outcome = self._deliver_one(queued, message, ends=ends)
+            if outcome is STAGED:  # counted when its batch settles
+                continue
             report += outcome
             rest = claimed[index + 1 :]
             if outcome.out_of_time:  # the deadline came while it was on its way: the rest waits, due now
@@ -371,7 +378,7 @@ class Dispatcher:
             return DispatchReport(failed=1)
         if self._transport.settles_later:  # delivered, and recorded sent, once the batch settles
             self._staged.append(queued)
-            return DispatchReport()
+            return STAGED
         self._outbox.sent(queued.id, at=now, run=self._run)
         return DispatchReport(sent=1)
 
