@@ -58,7 +58,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from onboarding.core.addresses import reply_to_text
-from onboarding.core.blueprint import NudgePolicy, clock_time
+from onboarding.core.blueprint import Blueprint, NudgePolicy, clock_time
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.messages import (
     ContactView,
@@ -536,3 +536,20 @@ class Digest:
             key_email=self.recipient.email,
             key_on=self.local_on,
         )
+
+
+def escalation_ladder(blueprint: Blueprint, owner_role: str) -> tuple[str, ...]:
+    """The roles nudged after a task's owner, rung by rung, from the policy's ladder: ``owner`` is the owner's
+    role, ``escalation`` the role its owner escalates to (none when it has none), any other step a role by name;
+    each role once, the owner's never again."""
+    roles: list[str] = []
+    for step in blueprint.nudges.ladder:
+        if step == "owner":
+            role: str | None = owner_role
+        elif step == "escalation":
+            role = blueprint.roles[owner_role].escalation if owner_role in blueprint.roles else None
+        else:
+            role = step
+        if role and role != owner_role and role not in roles:
+            roles.append(role)
+    return tuple(roles)

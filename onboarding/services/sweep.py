@@ -25,23 +25,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from onboarding.core.addresses import reply_to_text
+from onboarding.core.automated import automated_action, automated_emails, webhook_payload
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Action, TaskProgress, TaskState, transition, waiting_for
-from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
+from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.nudges import (
     Digest,
     NudgePlan,
     OverdueTask,
     Rung,
     decide_nudges_per_policy,
+    escalation_ladder,
     nudge_thresholds,
     sent_digests,
     time_zone,
 )
 from onboarding.core.planning import scheduling_calendars
-from onboarding.core.projects import ProjectRecord, project_contact, project_view
+from onboarding.core.projects import ProjectRecord, project_contact
 from onboarding.core.shards import Shard
 from onboarding.core.status import update_to_compose, weekly_readers_due
 from onboarding.core.sweep_days import check_sweep
@@ -328,18 +330,10 @@ class SweepService:
                 continue
             action, messages = found
             if not isinstance(action, EmailAction):
-                payload = {
-                    **action.payload,
-                    "event": "task_ready",
-                    "project_id": project.id,
-                    "external_id": project.external_id,
-                    "customer": project.customer,
-                    "task": task_key,
-                }
                 try:
                     self._webhooks.post(
                         action.url,
-                        payload,
+                        webhook_payload(project, task_key, action),
                         idempotency_key=f"webhook:{project.id}:{task_key}",
                         timeout_seconds=action.timeout_seconds,
                     )
@@ -379,43 +373,13 @@ class SweepService:
         self, project: ProjectRecord, task_key: str
     ) -> tuple[EmailAction | WebhookAction, list[OutgoingMessage]] | None:
         """An automated task's action and the emails it queues (none for a webhook); None if it has none."""
-        loaded = self._projects.blueprint_of(project)
-        task = next(t for m in loaded.blueprint.milestones for t in m.tasks if t.key == task_key)
-        if task.action is None:
+        bp = self._projects.blueprint_of(project).blueprint
+        action = automated_action(bp, task_key)
+        if action is None:
             return None
-        messages: list[OutgoingMessage] = []
-        if isinstance(task.action, EmailAction):
-            contact = project_contact(loaded.blueprint, project.bindings, fallback=self._sender)
-            for role in task.action.to:
-                person = project.bindings.get(role)
-                if person is None:
-                    continue
-                fill = {
-                    "customer": project.customer,
-                    "task": task.title,
-                    "recipient_name": person.name,
-                    "project_id": project.id,
-                }
-                context: AutomatedContext = {
-                    "project": project_view(project),
-                    "recipient_name": person.name,
-                    "subject": task.action.subject.format_map(fill),
-                    "body": task.action.body.format_map(fill),
-                }
-                customer_side = loaded.blueprint.roles[role].side.value == "customer"
-                messages.append(
-                    OutgoingMessage(
-                        idempotency_key=f"automated:{project.id}:{task_key}:{role}",
-                        kind=MessageKind.automated,
-                        to=(person,),
-                        subject=context["subject"],
-                        context=dict(context),
-                        customer_facing=customer_side,
-                        project_id=project.id,
-                        reply_to=reply_to_text([(contact.name, contact.email)]),
-                    )
-                )
-        return task.action, messages
+        if isinstance(action, EmailAction):
+            return action, automated_emails(project, bp, task_key, action, sender=self._sender)
+        return action, []
 
     def decide_nudges(self) -> NudgeDecision:
         """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy.
@@ -478,7 +442,7 @@ class SweepService:
             chain: list[Rung] = []
             ladder = ladders.get(owner_role)
             if ladder is None:  # not a role of the blueprint: its ladder has only the roles it names
-                ladder = _ladder(self._blueprint(version, texts), owner_role)
+                ladder = escalation_ladder(self._blueprint(version, texts), owner_role)
             for role in ladder:
                 person = bound.get(role)
                 if person is not None and person != owner and all(rung.person != person for rung in chain):
@@ -623,7 +587,7 @@ class SweepService:
         """Per owner role, the roles nudged after the owner (the policy's ladder)."""
         if version not in self._ladders_of:
             bp = self._blueprint(version, texts)
-            self._ladders_of[version] = {role: _ladder(bp, role) for role in bp.roles}
+            self._ladders_of[version] = {role: escalation_ladder(bp, role) for role in bp.roles}
         return self._ladders_of[version]
 
     def _contact(
@@ -697,18 +661,3 @@ def _why(project_id: str, error: OnboardingError) -> str:
     if isinstance(error, ProblemsError):
         return f"{project_id}: " + "; ".join(f"{p.message} [{p.code}]" for p in error.problems)
     return f"{project_id}: {error}"
-
-
-def _ladder(bp: Blueprint, owner_role: str) -> tuple[str, ...]:
-    """The roles nudged after the owner, from the policy's ladder."""
-    roles: list[str] = []
-    for step in bp.nudges.ladder:
-        if step == "owner":
-            role: str | None = owner_role
-        elif step == "escalation":
-            role = bp.roles[owner_role].escalation if owner_role in bp.roles else None
-        else:
-            role = step
-        if role and role != owner_role and role not in roles:
-            roles.append(role)
-    return tuple(roles)

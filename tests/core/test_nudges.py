@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from onboarding.core.blueprint import NudgePolicy, QuietHours
 from onboarding.core.calendars import BusinessCalendar, CalendarKey, business_calendar
+from onboarding.core.checks import check_blueprint
 from onboarding.core.messages import MessageKind, Person
 from onboarding.core.nudges import (
     DeferReason,
@@ -23,12 +24,14 @@ from onboarding.core.nudges import (
     SentDigest,
     decide_nudges,
     digest_key,
+    escalation_ladder,
     in_quiet_hours,
     nudge_key,
     nudge_thresholds,
     sent_digests,
     time_zone,
 )
+from tests.conftest import blueprint_data
 from tests.core.oracle import NaiveCalendar
 
 D = date.fromisoformat
@@ -671,3 +674,21 @@ def test_a_digest_replies_to_each_projects_contact_never_to_its_recipient() -> N
     # Dana nudged about her own project's task: no Reply-To to herself
     (own,) = decide([overdue(owner=DANA, contact=DANA)], chicago("2026-12-08 10:00")).digests
     assert own.reply_to is None and own.context["contacts"] == []
+
+
+@pytest.mark.parametrize(
+    ("ladder", "owner", "expected"),
+    [
+        (["owner", "escalation", "csm"], "engineer", ("csm",)),  # its escalation is the csm: named once
+        (["owner", "escalation", "csm"], "admin", ("csm",)),  # no escalation of its own
+        (["owner", "escalation", "csm"], "csm", ()),  # never the owner again
+        (["escalation", "admin", "csm"], "engineer", ("csm", "admin")),
+        (["owner", "escalation", "admin"], "stranger", ("admin",)),  # not a role of the blueprint
+    ],
+)
+def test_the_roles_nudged_after_an_owner_follow_the_ladder_each_once(
+    ladder: list[str], owner: str, expected: tuple[str, ...]
+) -> None:
+    task = {"key": "a", "title": "A", "owner": "engineer", "duration_business_days": 1}
+    bp = check_blueprint(blueprint_data([task], nudges={"ladder": ladder}))
+    assert escalation_ladder(bp, owner) == expected

@@ -24,7 +24,7 @@ from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import Action
 from onboarding.core.messages import Person
-from onboarding.core.nudges import OverdueTask, Rung, decide_nudges_per_policy, sent_digests
+from onboarding.core.nudges import OverdueTask, Rung, decide_nudges_per_policy, escalation_ladder, sent_digests
 from onboarding.core.payroll import parse_pay_schedule
 from onboarding.core.planning import plan_project, scheduling_calendars
 from onboarding.core.projects import status_document
@@ -32,7 +32,6 @@ from onboarding.core.ttfv import Dimension
 from onboarding.errors import LaunchConflict, PlanInputInvalid
 from onboarding.services.planning import PlanningService
 from onboarding.services.projects import ProjectService
-from onboarding.services.sweep import _ladder
 from onboarding.services.team import TeamService
 from tests.core.oracle import NaiveCalendar
 from tests.services.test_projects import PAYROLL, PEOPLE, SENDER
@@ -349,7 +348,7 @@ def straightforward_with_own_calendars(projects: ProjectService, store: Any, clo
         if owner is None:
             continue
         chain: list[Rung] = []
-        for role in _ladder(bp, r.owner_role):
+        for role in escalation_ladder(bp, r.owner_role):
             person = bound.get(role)
             if person is None or person == owner or person in [rung.person for rung in chain]:
                 continue

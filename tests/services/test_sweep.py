@@ -32,7 +32,14 @@ from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
 from onboarding.core.messages import MessageKind, OutgoingMessage, Person
-from onboarding.core.nudges import NudgePlan, OverdueTask, Rung, decide_nudges_per_policy, sent_digests
+from onboarding.core.nudges import (
+    NudgePlan,
+    OverdueTask,
+    Rung,
+    decide_nudges_per_policy,
+    escalation_ladder,
+    sent_digests,
+)
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.shards import Shard
 from onboarding.core.status import spread_weekday
@@ -41,7 +48,7 @@ from onboarding.errors import SweepRefused, TransitionRefused
 from onboarding.services.dispatch import Dispatcher
 from onboarding.services.ports import QUIET, OutboxQuery, TemporaryDeliveryError
 from onboarding.services.projects import ProjectService, TaskChange
-from onboarding.services.sweep import SweepService, _ladder, batches
+from onboarding.services.sweep import SweepService, batches
 from tests.conftest import blueprint_data
 from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import migrated
@@ -413,7 +420,7 @@ def straightforward_decision(service: SweepService, store: Any, clock: FixedCloc
         if owner is None:
             continue
         chain: list[Rung] = []
-        for role in _ladder(bp, r.owner_role):
+        for role in escalation_ladder(bp, r.owner_role):
             person = bound.get(role)
             if person is None or person == owner or person in [rung.person for rung in chain]:
                 continue

@@ -1,0 +1,108 @@
+"""An automated task's emails and webhook body: one email a bound role, its side, its filled templates, its key."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from onboarding.core.automated import automated_action, automated_emails, webhook_payload
+from onboarding.core.blueprint import EmailAction, WebhookAction
+from onboarding.core.checks import check_blueprint
+from onboarding.core.lifecycle import ProjectState
+from onboarding.core.messages import MessageKind, Person
+from onboarding.core.projects import ProjectRecord
+from tests.conftest import blueprint_data
+
+SENDER = Person("Onboarding", "onboarding@vendor.example")
+CSM = Person("Casey", "casey@vendor.example")
+ADMIN = Person("Ada", "ada@acme.example")
+
+
+def automated(action: dict[str, Any]) -> dict[str, Any]:
+    return {"key": "prenote", "title": "Send the prenote", "owner": "engineer", "kind": "automated", "action": action}
+
+
+def project(bindings: dict[str, Person]) -> ProjectRecord:
+    at = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    return ProjectRecord(
+        id="acme-1a2b3c",
+        external_id="CRM-9",
+        customer="Acme",
+        segment=None,
+        blueprint_key="test_blueprint",
+        blueprint_version="1.0.0",
+        blueprint_title="Test blueprint",
+        blueprint_source="test",
+        blueprint_text="",
+        kickoff_on=date(2026, 12, 7),
+        pay_schedule=None,
+        state=ProjectState.active,
+        committed_go_live_on=None,
+        projected_go_live_on=None,
+        finish_on=date(2026, 12, 31),
+        bindings=bindings,
+        tasks=(),
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def test_an_email_action_writes_to_each_of_its_roles_bound_on_its_side_with_its_templates_filled() -> None:
+    bp = check_blueprint(
+        blueprint_data(
+            [
+                {"key": "setup", "title": "Set up", "owner": "csm", "duration_business_days": 1},
+                automated(
+                    {
+                        "type": "email",
+                        "to": ["admin", "engineer", "csm"],
+                        "subject": "{task} for {customer}",
+                        "body": "Hello {recipient_name}, {task} is done for {customer} ({project_id}).",
+                    }
+                ),
+            ]
+        )
+    )
+    action = automated_action(bp, "prenote")
+    assert isinstance(action, EmailAction)
+    assert automated_action(bp, "setup") is None
+    # the engineer is not bound: nobody to write to for that role
+    emails = automated_emails(project({"admin": ADMIN, "csm": CSM}), bp, "prenote", action, sender=SENDER)
+    assert [(m.to, m.customer_facing) for m in emails] == [((ADMIN,), True), ((CSM,), False)]
+    first = emails[0]
+    assert first.kind is MessageKind.automated
+    assert first.idempotency_key == "automated:acme-1a2b3c:prenote:admin"
+    assert first.subject == "Send the prenote for Acme"
+    assert first.context["body"] == "Hello Ada, Send the prenote is done for Acme (acme-1a2b3c)."
+    assert first.context["project"]["external_id"] == "CRM-9"
+    assert first.reply_to == "Casey <casey@vendor.example>"  # the csm answers for the project
+    assert first.project_id == "acme-1a2b3c"
+    # nobody bound to the contact role: the engine's sender answers
+    alone = automated_emails(project({"admin": ADMIN}), bp, "prenote", action, sender=SENDER)
+    assert [m.reply_to for m in alone] == ["Onboarding <onboarding@vendor.example>"]
+
+
+def test_a_webhook_body_is_its_payload_with_the_event_and_what_names_the_project_and_task() -> None:
+    bp = check_blueprint(
+        blueprint_data(
+            [
+                automated(
+                    {
+                        "type": "webhook",
+                        "url": "https://hooks.example/ready",
+                        "payload": {"system": "payroll", "event": "mine", "task": "theirs"},
+                    }
+                )
+            ]
+        )
+    )
+    action = automated_action(bp, "prenote")
+    assert isinstance(action, WebhookAction)
+    assert webhook_payload(project({}), "prenote", action) == {
+        "system": "payroll",
+        "event": "task_ready",  # what the engine names wins over the payload's own
+        "project_id": "acme-1a2b3c",
+        "external_id": "CRM-9",
+        "customer": "Acme",
+        "task": "prenote",
+    }
