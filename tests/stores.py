@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, select, text
 
 from onboarding.adapters.store.memory import InMemoryProjectStore
-from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate
+from onboarding.adapters.store.outbox import queued_message
+from onboarding.adapters.store.sql import SqlProjectStore, make_engine, migrate, outbox
+from onboarding.core.messages import OutgoingMessage
 
 POSTGRES_ADMIN_URL = os.environ.get("ONBOARDING_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -66,6 +68,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InMemoryPr
     engine = migrated(request.param, request, tmp_path)
     yield SqlProjectStore(engine)
     engine.dispose()
+
+
+def queued_messages(store: InMemoryProjectStore | SqlProjectStore, **match: Any) -> list[OutgoingMessage]:
+    """The messages a store holds in its outbox, in the order they were queued, those whose fields equal ``match``
+    (``kind=MessageKind.status``, ``project_id=...``): the same question of the twin and of a database."""
+    if isinstance(store, InMemoryProjectStore):
+        return store.messages(**match)
+    with store.engine.connect() as connection:
+        held = [
+            queued_message(row).message for row in connection.execute(select(outbox).order_by(outbox.c.id)).mappings()
+        ]
+    return [m for m in held if all(getattr(m, name) == value for name, value in match.items())]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,6 +18,7 @@ from onboarding.core.status import reader_to_compose
 from onboarding.errors import PayScheduleInvalid, PlanInputInvalid, ProjectNotFound, TransitionRefused
 from onboarding.services.ports import ConcurrentChange, ProjectChange
 from onboarding.services.projects import ProjectService
+from tests.stores import queued_messages
 
 ROOT = Path(__file__).parents[2]
 PAYROLL = str(ROOT / "blueprints" / "payroll-implementation.yaml")
@@ -196,16 +197,15 @@ def test_a_slip_past_the_window_alerts_the_csm_and_escalation_once(store) -> Non
     assert len(jumps) == 1
     svc.reforecast(pid)  # nothing new: no second alert
     assert len([e for e in svc.events(pid) if e.kind == "window_jump"]) == 1
-    if hasattr(store, "messages"):
-        (alert,) = store.messages(kind=MessageKind.window_jump)
-        assert {p.email for p in alert.to} == {"dana@vendor.example", "sam@vendor.example"}
-        # the task on the go-live's chain with the largest own slip: started on 7 Dec, expected two business days
-        # later, still open (the never-started questionnaire is late too, but was expected later)
-        assert [(c["title"], c["expected_on"], c["slip_days"]) for c in alert.context["causes"]] == [
-            ("Verify the employer's funding bank account", "2026-12-08", 111)
-        ]
-        assert alert.context["committed_on"] == "2027-04-09"
-        assert not alert.customer_facing
+    (alert,) = queued_messages(store, kind=MessageKind.window_jump)
+    assert {p.email for p in alert.to} == {"dana@vendor.example", "sam@vendor.example"}
+    # the task on the go-live's chain with the largest own slip: started on 7 Dec, expected two business days
+    # later, still open (the never-started questionnaire is late too, but was expected later)
+    assert [(c["title"], c["expected_on"], c["slip_days"]) for c in alert.context["causes"]] == [
+        ("Verify the employer's funding bank account", "2026-12-08", 111)
+    ]
+    assert alert.context["committed_on"] == "2027-04-09"
+    assert not alert.customer_facing
 
 
 def test_a_task_done_late_keeps_the_date_it_was_expected_by(store) -> None:  # type: ignore[no-untyped-def]
@@ -307,26 +307,21 @@ def test_completing_a_milestone_queues_status_emails_to_the_customer_recipients(
     pid = launch(svc).project.id
     svc.change_task(pid, "kickoff_call", Action.complete)
     svc.change_task(pid, "sign_off_scope", Action.complete)
-    if hasattr(store, "messages"):
-        assert store.messages(kind=MessageKind.status) == []
+    assert queued_messages(store, kind=MessageKind.status) == []
     svc.change_task(pid, "notify_old_provider", Action.complete)  # the last task of the Kickoff milestone
-    if hasattr(store, "messages"):
-        status = store.messages(kind=MessageKind.status)
-        assert sorted(m.to[0].email for m in status) == ["alex@acme.example", "lee@acme.example"]
-        # queued to be composed when delivered, from the project as of then
-        assert all(m.customer_facing and m.subject.endswith("onboarding: Kickoff complete") for m in status)
-        assert all(getattr(reader_to_compose(m), "milestone", None) == "kickoff" for m in status)
-        composed = svc.compose(status)
-        assert all(
-            isinstance(m, OutgoingMessage)
-            and reader_to_compose(m) is None
-            and m.context["completed_milestone"] == "Kickoff"
-            and (m.idempotency_key, m.subject) == (q.idempotency_key, q.subject)
-            for m, q in zip(composed, status, strict=True)
-        )
-    else:
-        rows = [r for r in store.outbox_for(pid) if r["kind"] == "status"]
-        assert len(rows) == 2
+    status = queued_messages(store, kind=MessageKind.status)
+    assert sorted(m.to[0].email for m in status) == ["alex@acme.example", "lee@acme.example"]
+    # queued to be composed when delivered, from the project as of then
+    assert all(m.customer_facing and m.subject.endswith("onboarding: Kickoff complete") for m in status)
+    assert all(getattr(reader_to_compose(m), "milestone", None) == "kickoff" for m in status)
+    composed = svc.compose(status)
+    assert all(
+        isinstance(m, OutgoingMessage)
+        and reader_to_compose(m) is None
+        and m.context["completed_milestone"] == "Kickoff"
+        and (m.idempotency_key, m.subject) == (q.idempotency_key, q.subject)
+        for m, q in zip(composed, status, strict=True)
+    )
 
 
 def _slipping(svc, customer: str) -> str:  # type: ignore[no-untyped-def]
@@ -342,10 +337,7 @@ def _slipping(svc, customer: str) -> str:  # type: ignore[no-untyped-def]
 
 def queued(store, project_id: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(kind, key) of each email queued for the project, its id in the key written P."""
-    if hasattr(store, "outbox_for"):
-        rows = [(r["kind"], r["idempotency_key"]) for r in store.outbox_for(project_id)]
-    else:
-        rows = [(m.kind.value, m.idempotency_key) for m in store.messages(project_id=project_id)]
+    rows = [(m.kind.value, m.idempotency_key) for m in queued_messages(store, project_id=project_id)]
     return sorted((kind, key.replace(project_id, "P")) for kind, key in rows)
 
 

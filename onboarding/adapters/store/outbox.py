@@ -237,7 +237,7 @@ class SqlOutbox:
             if run_id is not None:  # the run is at work (wall-clock time: ``now`` may be a simulated day)
                 beat = datetime.now(UTC) if self._sqlite else func.now()
                 connection.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=beat))
-        return [_queued(r) for r in rows]
+        return [queued_message(r) for r in rows]
 
     def sent(self, message_id: int, *, at: datetime, run: str) -> None:
         self._set(message_id, run, status="sent", sent_at=at, last_error=None, claimed_by=None)
@@ -523,7 +523,8 @@ def _earliest(known: datetime | None, at: datetime | None) -> datetime | None:
     return at if known is None else min(known, at)
 
 
-def _queued(row: Any) -> QueuedMessage:
+def queued_message(row: Any) -> QueuedMessage:
+    """An outbox row (a mapping of its columns) as the message it holds, to deliver."""
     message = OutgoingMessage(
         idempotency_key=row["idempotency_key"],
         kind=MessageKind(row["kind"]),

@@ -576,11 +576,6 @@ class SqlProjectStore:
             rows = connection.execute(select(events).where(events.c.project_id == project_id).order_by(events.c.id))
             return [Event(r.kind, utc_instant(r.at), r.actor, r.task_key, r.data or {}) for r in rows]
 
-    def outbox_for(self, project_id: str) -> list[dict[str, Any]]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(outbox).where(outbox.c.project_id == project_id).order_by(outbox.c.id))
-            return [dict(r._mapping) for r in rows]
-
     def load_many(self, project_ids: Sequence[str]) -> list[ProjectRecord]:
         """The projects with these ids, read together: their rows, bindings and tasks a few queries per
         thousand projects, each blueprint snapshot's text once."""
