@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Any
 
 from onboarding.core.automated import automated_action, automated_emails, webhook_payload
 from onboarding.core.blueprint import EmailAction, WebhookAction
 from onboarding.core.checks import check_blueprint
-from onboarding.core.lifecycle import ProjectState
 from onboarding.core.messages import MessageKind, Person
 from onboarding.core.projects import ProjectRecord
 from tests.conftest import blueprint_data
+from tests.core.test_project_changes import project as a_project
 
 SENDER = Person("Onboarding", "onboarding@vendor.example")
 CSM = Person("Casey", "casey@vendor.example")
@@ -23,28 +22,7 @@ def automated(action: dict[str, Any]) -> dict[str, Any]:
 
 
 def project(bindings: dict[str, Person]) -> ProjectRecord:
-    at = datetime(2026, 12, 7, 9, tzinfo=UTC)
-    return ProjectRecord(
-        id="acme-1a2b3c",
-        external_id="CRM-9",
-        customer="Acme",
-        segment=None,
-        blueprint_key="test_blueprint",
-        blueprint_version="1.0.0",
-        blueprint_title="Test blueprint",
-        blueprint_source="test",
-        blueprint_text="",
-        kickoff_on=date(2026, 12, 7),
-        pay_schedule=None,
-        state=ProjectState.active,
-        committed_go_live_on=None,
-        projected_go_live_on=None,
-        finish_on=date(2026, 12, 31),
-        bindings=bindings,
-        tasks=(),
-        created_at=at,
-        updated_at=at,
-    )
+    return a_project(id="acme-1a2b3c", external_id="CRM-9", bindings=bindings)
 
 
 def test_an_email_action_writes_to_each_of_its_roles_bound_on_its_side_with_its_templates_filled() -> None:
