@@ -423,7 +423,6 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
             raw.commit()
             overdue += chunk_overdue
         if mix is not None:
-            raw.commit()
             many("outbox", HISTORY_COLUMNS, weekly_history(raw))
         for definition in rebuilt:
             cursor.execute(definition)

@@ -14,31 +14,39 @@ from __future__ import annotations
 from typing import Any
 
 from onboarding.core.addresses import reply_to_text
-from onboarding.core.blueprint import Blueprint, EmailAction, Side, WebhookAction
+from onboarding.core.blueprint import Blueprint, EmailAction, Side, Task, WebhookAction
 from onboarding.core.messages import AutomatedContext, MessageKind, OutgoingMessage, Person
 from onboarding.core.projects import ProjectRecord, project_contact, project_view
 
 TASK_READY = "task_ready"  # the event a webhook action's body names
 
 
-def automated_action(blueprint: Blueprint, task_key: str) -> EmailAction | WebhookAction | None:
-    """The action of the blueprint's task ``task_key``; None when it has none."""
-    return next(t for m in blueprint.milestones for t in m.tasks if t.key == task_key).action
+def blueprint_task(blueprint: Blueprint, task_key: str) -> Task:
+    """The blueprint's task ``task_key``."""
+    return next(t for m in blueprint.milestones for t in m.tasks if t.key == task_key)
 
 
 def automated_emails(
-    project: ProjectRecord, blueprint: Blueprint, task_key: str, action: EmailAction, *, sender: Person
+    project: ProjectRecord, blueprint: Blueprint, task: Task, *, sender: Person
 ) -> list[OutgoingMessage]:
-    """The emails ``action`` (the email action of the project's task ``task_key``) sends: one to each of its roles
-    bound on the project, keyed by project, task and role so that running it again sends none twice."""
-    title = next(t.title for m in blueprint.milestones for t in m.tasks if t.key == task_key)
+    """The emails the project's ``task`` sends when it is ready (none unless its action is an email): one to each of
+    its action's roles bound on the project, keyed by project, task and role so that running it again sends none
+    twice."""
+    action = task.action
+    if not isinstance(action, EmailAction):
+        return []
     contact = project_contact(blueprint, project.bindings, fallback=sender)
     messages: list[OutgoingMessage] = []
     for role in action.to:
         person = project.bindings.get(role)
         if person is None:
             continue
-        fill = {"customer": project.customer, "task": title, "recipient_name": person.name, "project_id": project.id}
+        fill = {
+            "customer": project.customer,
+            "task": task.title,
+            "recipient_name": person.name,
+            "project_id": project.id,
+        }
         context: AutomatedContext = {
             "project": project_view(project),
             "recipient_name": person.name,
@@ -47,7 +55,7 @@ def automated_emails(
         }
         messages.append(
             OutgoingMessage(
-                idempotency_key=f"automated:{project.id}:{task_key}:{role}",
+                idempotency_key=f"automated:{project.id}:{task.key}:{role}",
                 kind=MessageKind.automated,
                 to=(person,),
                 subject=context["subject"],

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from onboarding.core.addresses import reply_to_text
-from onboarding.core.automated import automated_action, automated_emails, webhook_payload
+from onboarding.core.automated import automated_emails, blueprint_task, webhook_payload
 from onboarding.core.blueprint import Blueprint, CalendarName, EmailAction, NudgePolicy, WebhookAction
 from onboarding.core.calendars import BusinessCalendar
 from onboarding.core.customer_calendar import CustomerCalendar
@@ -374,12 +374,10 @@ class SweepService:
     ) -> tuple[EmailAction | WebhookAction, list[OutgoingMessage]] | None:
         """An automated task's action and the emails it queues (none for a webhook); None if it has none."""
         bp = self._projects.blueprint_of(project).blueprint
-        action = automated_action(bp, task_key)
-        if action is None:
+        task = blueprint_task(bp, task_key)
+        if task.action is None:
             return None
-        if isinstance(action, EmailAction):
-            return action, automated_emails(project, bp, task_key, action, sender=self._sender)
-        return action, []
+        return task.action, automated_emails(project, bp, task, sender=self._sender)
 
     def decide_nudges(self) -> NudgeDecision:
         """The decision phase: every overdue task of the portfolio, through each blueprint's nudge policy.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onboarding.core.automated import automated_action, automated_emails, webhook_payload
+from onboarding.core.automated import automated_emails, blueprint_task, webhook_payload
 from onboarding.core.blueprint import EmailAction, WebhookAction
 from onboarding.core.checks import check_blueprint
 from onboarding.core.messages import MessageKind, Person
@@ -41,11 +41,11 @@ def test_an_email_action_writes_to_each_of_its_roles_bound_on_its_side_with_its_
             ]
         )
     )
-    action = automated_action(bp, "prenote")
-    assert isinstance(action, EmailAction)
-    assert automated_action(bp, "setup") is None
+    task = blueprint_task(bp, "prenote")
+    assert isinstance(task.action, EmailAction)
+    assert automated_emails(project({"admin": ADMIN}), bp, blueprint_task(bp, "setup"), sender=SENDER) == []
     # the engineer is not bound: nobody to write to for that role
-    emails = automated_emails(project({"admin": ADMIN, "csm": CSM}), bp, "prenote", action, sender=SENDER)
+    emails = automated_emails(project({"admin": ADMIN, "csm": CSM}), bp, task, sender=SENDER)
     assert [(m.to, m.customer_facing) for m in emails] == [((ADMIN,), True), ((CSM,), False)]
     first = emails[0]
     assert first.kind is MessageKind.automated
@@ -56,7 +56,7 @@ def test_an_email_action_writes_to_each_of_its_roles_bound_on_its_side_with_its_
     assert first.reply_to == "Casey <casey@vendor.example>"  # the csm answers for the project
     assert first.project_id == "acme-1a2b3c"
     # nobody bound to the contact role: the engine's sender answers
-    alone = automated_emails(project({"admin": ADMIN}), bp, "prenote", action, sender=SENDER)
+    alone = automated_emails(project({"admin": ADMIN}), bp, task, sender=SENDER)
     assert [m.reply_to for m in alone] == ["Onboarding <onboarding@vendor.example>"]
 
 
@@ -74,8 +74,9 @@ def test_a_webhook_body_is_its_payload_with_the_event_and_what_names_the_project
             ]
         )
     )
-    action = automated_action(bp, "prenote")
+    action = blueprint_task(bp, "prenote").action
     assert isinstance(action, WebhookAction)
+    assert automated_emails(project({"admin": ADMIN}), bp, blueprint_task(bp, "prenote"), sender=SENDER) == []
     assert webhook_payload(project({}), "prenote", action) == {
         "system": "payroll",
         "event": "task_ready",  # what the engine names wins over the payload's own
