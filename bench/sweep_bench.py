@@ -430,13 +430,21 @@ def load(engine: Engine, *, projects: int, tasks: int, seed: int = 3, mix: Mix |
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA synchronous=NORMAL")
         raw.commit()
-        if not sqlite:  # as autovacuum would have by now: statistics, and the visibility map index-only scans need
-            raw.driver_connection.autocommit = True
-            cursor.execute("VACUUM ANALYZE")
-            raw.driver_connection.autocommit = False  # back in the pool, it begins transactions as the others do
     finally:
         raw.close()
+    vacuumed(engine)
     return overdue
+
+
+def vacuumed(engine: Engine) -> None:
+    """On PostgreSQL, ``VACUUM ANALYZE``, as autovacuum (on by default) would have by now: the planner's
+    statistics, the visibility map index-only scans need, and the space of rows updated since free again (a
+    server run with autovacuum off, as this machine's, keeps every dead row a bulk change leaves, and each later
+    read walks them). SQLite updates rows in place: nothing to do."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
 
 
 def cached_sqlite(cache: Path, *, projects: int, tasks: int, mix: Mix | None = None) -> tuple[Engine, int | None]:
