@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select
+from sqlalchemy import CompoundSelect, Connection, Engine, Select
 
 from onboarding.core.customer_calendar import CustomerCalendar
 
 
-def driver_rows(connection: Connection, query: Select[Any]) -> list[Any]:
+def driver_rows(connection: Connection, query: Select[Any] | CompoundSelect[Any]) -> list[Any]:
     """The query's rows as the driver's own tuples (its values as the driver reads them: see ``day_reader``)."""
     return list(connection.execute(query).cursor.fetchall())
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -398,10 +399,11 @@ class SqlSweepStore:
         (``weekly_quiet``, which is no longer written), whichever is later."""
         ids = sorted(set(project_ids))
         out: dict[str, dict[str, date]] = {}
+        day = day_reader(self.engine)
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
-                queued = connection.execute(
+                queued = (
                     select(outbox.c.project_id, outbox.c.key_email, func.max(outbox.c.key_on))
                     .where(
                         among(connection, outbox.c.project_id, chunk),
@@ -410,13 +412,13 @@ class SqlSweepStore:
                     )
                     .group_by(outbox.c.project_id, outbox.c.key_email)
                 )
-                quiet = connection.execute(
-                    select(weekly_quiet.c.project_id, weekly_quiet.c.email, weekly_quiet.c.slot_on).where(
-                        among(connection, weekly_quiet.c.project_id, chunk)
-                    )
+                quiet = select(weekly_quiet.c.project_id, weekly_quiet.c.email, weekly_quiet.c.slot_on).where(
+                    among(connection, weekly_quiet.c.project_id, chunk)
                 )
-                for project_id, email, as_of in (*queued, *quiet):
+                # one statement, its rows as the driver reads them: a sweep asks it of every active project
+                for project_id, email, as_of in driver_rows(connection, union_all(queued, quiet)):
                     known = out.setdefault(project_id, {})
+                    as_of = day(as_of)
                     if email not in known or known[email] < as_of:
                         known[email] = as_of
         return out
