@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert
 
 from onboarding.adapters.store.sweep import SqlSweepStore, weekly_quiet
+from onboarding.core.messages import OutgoingMessage, Person
 from onboarding.core.status import status_message
 from tests.adapters.email import samples
 from tests.services.test_sweep import World
@@ -19,11 +20,11 @@ def test_the_later_of_the_queued_and_the_quiet_week_is_each_readers_latest(engin
     first, second, third = world.launch(), world.launch(), world.launch()
     context = samples.status_message().context
 
-    def weekly(project_id: str, as_of: str, reader: object, reason: str = "weekly") -> object:
+    def weekly(project_id: str, as_of: str, reader: Person, reason: str = "weekly") -> OutgoingMessage:
         extra = {"completed_milestone": "Kickoff"} if reason != "weekly" else {}
         return status_message(
             {**context, "project": {**samples.ACME, "id": project_id}, "as_of": as_of, "reason": reason, **extra},  # type: ignore[typeddict-item]
-            recipient=reader,  # type: ignore[arg-type]
+            recipient=reader,
             completed_milestone="kickoff" if reason != "weekly" else None,
         )
 
