@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 from onboarding.core.addresses import reply_to_text
@@ -295,17 +295,33 @@ def weekly_slot_on(digest: WeeklyDigest, *, now: datetime, timezone: str, projec
     a spread digest's weekday is the project's own (``spread_weekday``)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
-    if digest.weekday == "spread":
-        if project_id is None:
-            raise ValueError("a spread weekly digest's day is the project's: give the project id")
-        weekday = spread_weekday(project_id)
-    else:
-        weekday = digest.weekday.number
+    weekday = _slot_weekday(digest, project_id)
     local = now.astimezone(time_zone(timezone))
     days_back = (local.weekday() - weekday) % 7
     if days_back == 0 and local.time().replace(tzinfo=None) < clock_time(digest.at):
         days_back = 7
     return local.date() - timedelta(days=days_back)
+
+
+def next_weekly_slot_at(digest: WeeklyDigest, *, after: date, timezone: str, project_id: str | None = None) -> datetime:
+    """The instant (in UTC) the first weekly slot dated after ``after`` comes in ``timezone``: before it,
+    ``weekly_slot_on`` is never later than ``after``. Exact, but where the slot's local time falls in a clock
+    change: then the earlier of its two readings, which is never later than the slot."""
+    weekday = _slot_weekday(digest, project_id)
+    first = after + timedelta(days=1)
+    local = datetime.combine(first + timedelta(days=(weekday - first.weekday()) % 7), clock_time(digest.at))
+    zone = time_zone(timezone)
+    # a local time skipped by a clock change reads as an instant after the change (fold 0) or before it (fold 1)
+    return min(local.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
+
+
+def _slot_weekday(digest: WeeklyDigest, project_id: str | None) -> int:
+    """The weekday of a digest's slot, Monday 0: the policy's, or a spread digest's project's own."""
+    if digest.weekday != "spread":
+        return digest.weekday.number
+    if project_id is None:
+        raise ValueError("a spread weekly digest's day is the project's: give the project id")
+    return spread_weekday(project_id)
 
 
 def should_send_weekly(
@@ -417,6 +433,35 @@ def weekly_readers_due(
         if slot_on > since:
             due.append(WeeklyReader(person, role, slot_on, since))
     return due
+
+
+def weekly_next_due_at(
+    policy: StatusEmailPolicy,
+    *,
+    project_id: str,
+    recipients: Mapping[str, Person],
+    weekly_sent_on: Mapping[str, date],
+    started_on: date,
+) -> datetime | None:
+    """The earliest instant a weekly update can next be due to one of the policy's readers (``weekly_readers_due``
+    finds none before it), given the updates they had; None when none ever is (no weekly update, or no reader
+    bound). It holds while the project's readers, policy and kickoff stay as they are: a sweep stores it and
+    leaves the project alone until then."""
+    weekly = policy.weekly_digest
+    if weekly is None:
+        return None
+    return min(
+        (
+            next_weekly_slot_at(
+                weekly,
+                after=weekly_sent_on.get(person.email, started_on),
+                timezone=person.timezone,
+                project_id=project_id,
+            )
+            for _role, person in _readers(policy, recipients)
+        ),
+        default=None,
+    )
 
 
 def readers_due(

@@ -32,6 +32,8 @@ from onboarding.core.status import (
     status_due,
     status_message,
     update_to_compose,
+    next_weekly_slot_at,
+    weekly_next_due_at,
     weekly_readers_due,
     weekly_slot_on,
 )
@@ -386,6 +388,152 @@ def test_should_send_weekly_once_per_slot_and_late_rather_than_never() -> None:
     assert not should_send_weekly(no_weekly, now=after, recipient=LEE, since=D("2026-11-30"))
     with pytest.raises(ValueError, match="aware"):
         should_send_weekly(policy, now=datetime(2026, 12, 7, 15), recipient=LEE, since=D("2026-11-30"))
+
+
+def test_the_next_slot_comes_at_its_local_time_on_the_first_of_its_weekdays_after_the_last_update() -> None:
+    monday_nine = WeeklyDigest(weekday=Weekday.mon, at="09:00")
+    # had the update of Monday 2026-11-30: the next is Monday 2026-12-07, 09:00 in Chicago (15:00 UTC)
+    for after in (D("2026-11-30"), D("2026-12-01"), D("2026-12-06")):
+        assert next_weekly_slot_at(monday_nine, after=after, timezone="America/Chicago") == datetime(
+            2026, 12, 7, 15, tzinfo=UTC
+        )
+    assert next_weekly_slot_at(monday_nine, after=D("2026-12-07"), timezone="America/Chicago") == datetime(
+        2026, 12, 14, 15, tzinfo=UTC
+    )
+    # Monday 09:00 in Tokyo is Sunday evening in UTC
+    assert next_weekly_slot_at(monday_nine, after=D("2026-11-30"), timezone="Asia/Tokyo") == datetime(
+        2026, 12, 7, 0, tzinfo=UTC
+    )
+    # the instant it comes is the first at which weekly_slot_on moves past the last update
+    at = next_weekly_slot_at(monday_nine, after=D("2026-11-30"), timezone="America/Chicago")
+    assert weekly_slot_on(monday_nine, now=at - timedelta(microseconds=1), timezone="America/Chicago") == D(
+        "2026-11-30"
+    )
+    assert weekly_slot_on(monday_nine, now=at, timezone="America/Chicago") == D("2026-12-07")
+    spread = WeeklyDigest(weekday="spread", at="09:00")
+    slot = next_weekly_slot_at(spread, after=D("2026-11-29"), timezone="UTC", project_id="p1")
+    assert slot.weekday() == spread_weekday("p1") and slot.time().hour == 9
+    with pytest.raises(ValueError, match="project id"):
+        next_weekly_slot_at(spread, after=D("2026-11-29"), timezone="UTC")
+
+
+def test_a_slot_in_the_hour_a_clock_change_skips_comes_no_later_than_the_change() -> None:
+    """02:30 on 2027-03-14 does not exist in Chicago (02:00 CST becomes 03:00 CDT, at 08:00 UTC): the slot comes
+    when the clock jumps past it, and the instant given is not later than that."""
+    sunday = WeeklyDigest(weekday=Weekday.sun, at="02:30")
+    at = next_weekly_slot_at(sunday, after=D("2027-03-07"), timezone="America/Chicago")
+    assert at <= datetime(2027, 3, 14, 8, tzinfo=UTC)
+    assert weekly_slot_on(sunday, now=at - timedelta(microseconds=1), timezone="America/Chicago") == D("2027-03-07")
+    assert weekly_slot_on(sunday, now=datetime(2027, 3, 14, 8, tzinfo=UTC), timezone="America/Chicago") == D(
+        "2027-03-14"
+    )
+    # 01:30 on 2026-11-01 comes twice there (CDT, then CST): the slot comes at the first
+    assert next_weekly_slot_at(
+        WeeklyDigest(weekday=Weekday.sun, at="01:30"), after=D("2026-10-25"), timezone="America/Chicago"
+    ) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+
+
+ZONES = (
+    "UTC",
+    "America/Chicago",
+    "America/St_Johns",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Lord_Howe",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+)
+digests = st.builds(
+    WeeklyDigest,
+    weekday=st.sampled_from([*Weekday, "spread"]),
+    at=st.sampled_from(["00:00", "00:30", "01:30", "02:00", "02:30", "03:00", "09:00", "17:45", "23:59"]),
+)
+instants = st.datetimes(datetime(2026, 1, 1), datetime(2028, 12, 31)).map(lambda d: d.replace(tzinfo=UTC))
+sent_days = st.dates(date(2025, 12, 1), date(2028, 12, 31))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    digests,
+    st.sampled_from(ZONES),
+    st.dates(date(2026, 1, 1), date(2028, 12, 31)),
+    st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+    st.integers(1, 60 * 24 * 8),
+)
+def test_no_slot_after_the_last_update_comes_before_the_next_slot_instant(
+    digest: WeeklyDigest, zone: str, after: date, project_id: str, minutes_before: int
+) -> None:
+    """A lower bound everywhere (a sweep may leave the project alone until then), and at most the length of a
+    clock change early."""
+    at = next_weekly_slot_at(digest, after=after, timezone=zone, project_id=project_id)
+    earlier = at - timedelta(minutes=minutes_before)
+    assert weekly_slot_on(digest, now=earlier, timezone=zone, project_id=project_id) <= after
+    assert weekly_slot_on(digest, now=at - timedelta(microseconds=1), timezone=zone, project_id=project_id) <= after
+    assert weekly_slot_on(digest, now=at + timedelta(hours=2), timezone=zone, project_id=project_id) > after
+
+
+people = st.sampled_from(
+    [
+        LEE,
+        ROSA,
+        Person("Ana Silva", "ana@acme.example", "Australia/Lord_Howe"),
+        Person("Kai Tanaka", "kai@acme.example", "Asia/Tokyo"),
+        Person("Eve Moss", "eve@acme.example", "Pacific/Pago_Pago"),
+    ]
+)
+ROLES = ("customer_payroll_admin", "customer_hr", "customer_it")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(st.none(), digests),
+    st.dictionaries(st.sampled_from(ROLES), people),
+    st.dictionaries(st.sampled_from([LEE.email, ROSA.email, "ana@acme.example", "kai@acme.example"]), sent_days),
+    sent_days,
+    instants,
+)
+def test_no_reader_is_due_an_update_before_the_project_s_next_due_instant(
+    digest: WeeklyDigest | None,
+    bound: dict[str, Person],
+    sent_on: dict[str, date],
+    started_on: date,
+    now: datetime,
+) -> None:
+    policy = StatusEmailPolicy(recipients=ROLES[:2], weekly_digest=digest)
+    asked: dict[str, Any] = {
+        "project_id": "p3",
+        "recipients": bound,
+        "weekly_sent_on": sent_on,
+        "started_on": started_on,
+    }
+    due_at = weekly_next_due_at(policy, **asked)
+    if due_at is None:
+        assert weekly_readers_due(policy, now=now, **asked) == []
+        assert digest is None or not any(role in bound for role in ROLES[:2])
+        return
+    if now < due_at:
+        assert weekly_readers_due(policy, now=now, **asked) == []
+    assert weekly_readers_due(policy, now=due_at + timedelta(hours=2), **asked)
+    # what the readers then due had, and none of them is due again before the next instant
+    later = due_at + timedelta(hours=2)
+    had = {**sent_on, **{r.person.email: r.slot_on for r in weekly_readers_due(policy, now=later, **asked)}}
+    next_at = weekly_next_due_at(policy, **{**asked, "weekly_sent_on": had})
+    assert next_at is not None and next_at > later - timedelta(hours=3)
+    assert (
+        weekly_readers_due(
+            policy,
+            now=min(next_at, later + timedelta(days=8)) - timedelta(microseconds=1),
+            **{
+                **asked,
+                "weekly_sent_on": had,
+            },
+        )
+        == []
+    )
 
 
 def test_status_due_announce_visible_milestones_and_the_weekly_digest() -> None:
