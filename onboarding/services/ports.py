@@ -564,6 +564,15 @@ class Snapshot(NamedTuple):
     blueprint_id: str
     kickoff_on: date
     customer: str
+    version: int  # of the row these were read from: what a weekly threshold found of them holds for
+
+
+class WeeklyDue(NamedTuple):
+    """When a project's next weekly update can come (``core.status.weekly_next_due_at``; None: none ever), as
+    found at the project's ``version``: it holds until the project changes."""
+
+    version: int
+    due_at: datetime | None
 
 
 class NudgeCandidate(NamedTuple):
@@ -701,8 +710,13 @@ class SweepStore(Protocol):
         key columns, never from the keys) or left unsent for want of news, whichever is later."""
         ...
 
-    def rebound_since(self, project_ids: Iterable[str], *, since: datetime) -> set[str]:
-        """Those of these projects with a role rebound (``rebound`` event) at or after ``since``."""
+    def weekly_unsettled(self, project_ids: Sequence[str], *, now: datetime) -> list[str]:
+        """Those of these projects (in their order) a weekly update may be due to at ``now``: their stored
+        ``WeeklyDue`` missing, found at another version than theirs, or come."""
+        ...
+
+    def record_weekly_due(self, due: Mapping[str, WeeklyDue]) -> None:
+        """Store each project's ``WeeklyDue`` (one found at a version since changed holds for nothing)."""
         ...
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from onboarding.core.addresses import reply_to_text
 from onboarding.core.automated import automated_emails, blueprint_task, webhook_payload
@@ -45,7 +45,7 @@ from onboarding.core.nudges import (
 from onboarding.core.planning import scheduling_calendars
 from onboarding.core.projects import ProjectRecord, project_contact
 from onboarding.core.shards import Shard
-from onboarding.core.status import update_to_compose, weekly_readers_due
+from onboarding.core.status import update_to_compose, weekly_next_due_at, weekly_readers_due
 from onboarding.core.sweep_days import check_sweep
 from onboarding.errors import OnboardingError, ProblemsError, TransitionRefused
 from onboarding.services.dispatch import LEASE, Delivery, DispatchReport
@@ -60,6 +60,7 @@ from onboarding.services.ports import (
     SweepStore,
     TemporaryDeliveryError,
     Webhooks,
+    WeeklyDue,
 )
 from onboarding.services.projects import ProjectService, TaskChange
 
@@ -254,7 +255,7 @@ class SweepService:
             queued += change.messages
         preview.not_replanned = [_why(pid, error) for pid, error in failed.items()]
         for batch in batches(self.active_projects()):
-            queued += self._weekly_updates(batch)
+            queued += self._weekly_updates(batch)[0]
         preview.queued = [MessageLine(m.kind.value, tuple(p.email for p in (*m.to, *m.cc)), m.subject) for m in queued]
         if deliver:
             preview.delivered = [*self._store.outbox_due(now=now, lease=LEASE), *preview.queued]
@@ -523,45 +524,55 @@ class SweepService:
     def weekly_status(self, project_ids: Sequence[str]) -> int:
         """Queue, in one transaction, the weekly updates of these projects whose readers' slots have come, each
         to be composed when it is delivered (``core.status.update_to_compose``: a week without news for its
-        reader is then left unsent). Returns how many were queued."""
-        messages = self._weekly_updates(project_ids)
-        return self._projects.queue(messages) if messages else 0
+        reader is then left unsent); then store when each project's next update can come, so that the sweeps
+        before then leave it alone. Returns how many were queued."""
+        messages, due = self._weekly_updates(project_ids)
+        queued = self._projects.queue(messages) if messages else 0
+        # only once what is due is queued: a threshold past a slot whose update was lost would skip it for a week
+        self._store.record_weekly_due(due)
+        return queued
 
-    def _weekly_updates(self, project_ids: Sequence[str]) -> list[OutgoingMessage]:
-        """The weekly updates due now for these projects (queued by ``weekly_status``), weighed on the projects'
-        rows and people alone: no project is read whole."""
-        sent = self._store.weekly_status_sent(project_ids)
-        recent = self._clock.today() - timedelta(days=6)
-        # everyone had this week's email: no slot can be due yet, unless someone new reads it (a role rebound since
-        # those went: a rebind before them was seen by the sweep that queued them)
-        settled = [p for p in project_ids if sent.get(p) and min(sent[p].values()) >= recent]
-        since = datetime.combine(recent - timedelta(days=1), time(), tzinfo=UTC)  # the earliest zone's day included
-        rebound = self._store.rebound_since(settled, since=since) if settled else set()
-        had_theirs = set(settled) - rebound
-        maybe = [p for p in project_ids if p not in had_theirs]
-        # nor for a project whose blueprint sends no weekly email, or to nobody
-        snapshots = self._store.snapshots_of(maybe)
-        texts = self._store.blueprint_texts({s.blueprint_id for s in snapshots.values()})
-        weekly = {
-            version
-            for version in texts
-            if (policy := self._blueprint(version, texts).status_emails).weekly_digest is not None and policy.recipients
-        }
-        maybe = [p for p in maybe if p in snapshots and snapshots[p].blueprint_id in weekly]
-        people = self._store.bindings_of(maybe)
+    def _weekly_updates(self, project_ids: Sequence[str]) -> tuple[list[OutgoingMessage], dict[str, WeeklyDue]]:
+        """The weekly updates due now for these projects (queued by ``weekly_status``), and when each project's
+        next one can come once they are (``core.status.weekly_next_due_at``), weighed on the projects' rows and
+        people alone: no project is read whole. A project whose stored threshold holds at its version and has
+        not come is not asked (``SweepStore.weekly_unsettled``)."""
         now = self._clock.now()
+        asked = self._store.weekly_unsettled(project_ids, now=now)
+        if not asked:
+            return [], {}
+        # read in this order: the history, then the rows, then the people. What changed since it was read is newer
+        # than the version a threshold is found at (so asked again), or history a threshold only ever puts later
+        sent = self._store.weekly_status_sent(asked)
+        snapshots = self._store.snapshots_of(asked)
+        texts = self._store.blueprint_texts({s.blueprint_id for s in snapshots.values()})
+        asked = [p for p in asked if p in snapshots]
+        people = self._store.bindings_of(
+            [p for p in asked if self._blueprint(snapshots[p].blueprint_id, texts).status_emails.recipients]
+        )
         messages: list[OutgoingMessage] = []
-        for project_id in maybe:
+        due: dict[str, WeeklyDue] = {}
+        for project_id in asked:
             snapshot, bound = snapshots[project_id], people.get(project_id, {})
             bp = self._blueprint(snapshot.blueprint_id, texts)
+            had = sent.get(project_id, {})
             readers = weekly_readers_due(
                 bp.status_emails,
                 project_id=project_id,
                 recipients=bound,
                 now=now,
-                weekly_sent_on=sent.get(project_id, {}),
+                weekly_sent_on=had,
                 started_on=snapshot.kickoff_on,
             )
+            had = {**had, **{reader.person.email: reader.slot_on for reader in readers}}
+            next_at = weekly_next_due_at(
+                bp.status_emails,
+                project_id=project_id,
+                recipients=bound,
+                weekly_sent_on=had,
+                started_on=snapshot.kickoff_on,
+            )
+            due[project_id] = WeeklyDue(snapshot.version, next_at)
             if not readers:
                 continue
             contact = project_contact(bp, bound, fallback=self._sender)
@@ -570,7 +581,7 @@ class SweepService:
                 update_to_compose(project_id=project_id, customer=snapshot.customer, reader=reader, reply_to=reply_to)
                 for reader in readers
             ]
-        return messages
+        return messages, due
 
     def _blueprint(self, version: str, texts: Mapping[str, tuple[str, str]]) -> Blueprint:
         return self._loaded(version, texts).blueprint

@@ -32,7 +32,6 @@ from onboarding.core.portfolio import (
     portfolio_members,
     portfolio_tallies,
 )
-from onboarding.core.project_changes import REBOUND
 from onboarding.core.projects import ProjectRecord, TaskRecord
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.core.team import TeamDefault
@@ -58,6 +57,7 @@ from onboarding.services.ports import (
     QueuedMessage,
     Snapshot,
     Waiting,
+    WeeklyDue,
 )
 from onboarding.services.projects import UNSUBSCRIBED
 
@@ -602,6 +602,7 @@ class InMemorySweepStore:
         self.nudges: dict[str, RecordedNudge] = {}  # by key, in recording order
         self.swept: dict[date, int] = {}  # sweeps per day swept
         self.simulation = False
+        self.weekly_due: dict[str, WeeklyDue] = {}  # by project, as the SQL store keeps it beside the project's row
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         due: list[MessageLine] = []
@@ -710,7 +711,7 @@ class InMemorySweepStore:
     def snapshots_of(self, project_ids: Iterable[str]) -> dict[str, Snapshot]:
         wanted = set(project_ids)
         return {
-            p.id: Snapshot(blueprint_id(p), p.kickoff_on, p.customer)
+            p.id: Snapshot(blueprint_id(p), p.kickoff_on, p.customer, p.version)
             for p in self.store.projects.values()
             if p.id in wanted
         }
@@ -787,12 +788,15 @@ class InMemorySweepStore:
                     known[email] = as_of
         return out
 
-    def rebound_since(self, project_ids: Iterable[str], *, since: datetime) -> set[str]:
-        return {
-            project_id
-            for project_id in set(project_ids)
-            if any(e.kind == REBOUND and e.at >= since for e in self.store.event_log.get(project_id, ()))
-        }
+    def weekly_unsettled(self, project_ids: Sequence[str], *, now: datetime) -> list[str]:
+        def settled(project: ProjectRecord) -> bool:
+            due = self.weekly_due.get(project.id)
+            return due is not None and due.version == project.version and (due.due_at is None or due.due_at > now)
+
+        return [p for p in project_ids if p in self.store.projects and not settled(self.store.projects[p])]
+
+    def record_weekly_due(self, due: Mapping[str, WeeklyDue]) -> None:
+        self.weekly_due.update(due)
 
 
 def blueprint_id(project: ProjectRecord) -> str:

@@ -15,7 +15,7 @@ planner would guess from the projects' state index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -42,7 +42,6 @@ from onboarding.adapters.store.sql import (
     among,
     bindings,
     blueprints,
-    events,
     held_among,
     insert_new_rows,
     lock_in_order,
@@ -59,9 +58,16 @@ from onboarding.core.customer_calendar import CustomerCalendar
 from onboarding.core.lifecycle import TaskProgress, TaskState
 from onboarding.core.messages import Person
 from onboarding.core.nudges import Digest, Nudge, SentDigest
-from onboarding.core.project_changes import REBOUND
 from onboarding.core.sweep_days import SweepHistory
-from onboarding.services.ports import MessageLine, NudgeCandidate, NudgeCandidates, NudgeFilter, OverdueRow, Snapshot
+from onboarding.services.ports import (
+    MessageLine,
+    NudgeCandidate,
+    NudgeCandidates,
+    NudgeFilter,
+    OverdueRow,
+    Snapshot,
+    WeeklyDue,
+)
 
 nudges = Base.metadata.tables["nudges"]
 sweep_days = Base.metadata.tables["sweep_days"]
@@ -293,11 +299,15 @@ class SqlSweepStore:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
                 query = select(
-                    projects.c.id, projects.c.blueprint_id, projects.c.kickoff_on, projects.c.customer
+                    projects.c.id,
+                    projects.c.blueprint_id,
+                    projects.c.kickoff_on,
+                    projects.c.customer,
+                    projects.c.version,
                 ).where(among(connection, projects.c.id, chunk))
                 out.update(
-                    (pid, Snapshot(snapshot, kickoff_on, customer))
-                    for pid, snapshot, kickoff_on, customer in connection.execute(query)
+                    (pid, Snapshot(snapshot, kickoff_on, customer, version))
+                    for pid, snapshot, kickoff_on, customer, version in connection.execute(query)
                 )
         return out
 
@@ -423,17 +433,39 @@ class SqlSweepStore:
                         known[email] = as_of
         return out
 
-    def rebound_since(self, project_ids: Iterable[str], *, since: datetime) -> set[str]:
-        """From the event log's index by kind and time (``ix_events_kind_at``): the few rebinds since then, of
-        these projects."""
-        wanted = set(project_ids)
-        if not wanted:
-            return set()
+    def weekly_unsettled(self, project_ids: Sequence[str], *, now: datetime) -> list[str]:
+        """By the primary key: the projects' two threshold columns beside their version."""
+        unsettled: set[str] = set()
         with self.engine.connect() as connection:
-            rebound = connection.execute(
-                select(events.c.project_id).where(events.c.kind == REBOUND, events.c.at >= since).distinct()
-            )
-            return {project_id for project_id in rebound.scalars() if project_id in wanted}
+            for start in range(0, len(project_ids), 5000):
+                chunk = list(project_ids[start : start + 5000])
+                query = select(projects.c.id).where(
+                    among(connection, projects.c.id, chunk),
+                    or_(
+                        projects.c.weekly_due_version.is_(None),
+                        projects.c.weekly_due_version != projects.c.version,
+                        projects.c.weekly_due_at <= now.astimezone(UTC),
+                    ),
+                )
+                unsettled.update(connection.execute(query).scalars())
+        return [p for p in project_ids if p in unsettled]
+
+    def record_weekly_due(self, due: Mapping[str, WeeklyDue]) -> None:
+        """One statement for them all, in the order of the primary key (as ``save_many`` takes its row locks); no
+        project version is bumped: the threshold is the sweep's note of the project, not a change of it."""
+        if not due:
+            return
+        rows = [
+            {"b_id": pid, "b_at": d.due_at.astimezone(UTC) if d.due_at else None, "b_version": d.version}
+            for pid, d in sorted(due.items())
+        ]
+        statement = (
+            update(projects)
+            .where(projects.c.id == bindparam("b_id"))
+            .values(weekly_due_at=bindparam("b_at"), weekly_due_version=bindparam("b_version"))
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement, rows)
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""

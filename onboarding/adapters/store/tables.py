@@ -123,6 +123,11 @@ class ProjectRow(Base):
     recommits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The last day a re-forecast moved the projected go-live: news for the weekly status update (0026).
     go_live_moved_on: Mapped[date | None] = mapped_column(Date)
+    # The earliest instant a weekly update can next be due to one of its readers, as a sweep found it at the
+    # project's ``version`` (0031; ``core.status.weekly_next_due_at``): null at that version, none ever is. A
+    # later version (a rebind, an upgrade, a kickoff moved: any change) is asked again.
+    weekly_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    weekly_due_version: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         # The nudge decision reads these of many projects at once: each project's from this index alone.

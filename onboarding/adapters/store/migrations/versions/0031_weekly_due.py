@@ -1,0 +1,37 @@
+"""weekly due: when a project's next weekly update can come, so that a sweep asks only then
+
+A sweep asked every active project, each day, for each reader's latest weekly
+update, though four fifths of them had this week's already: at 250,000 projects,
+375 statements over the outbox's whole weekly history. Each project now keeps the
+earliest instant one of its readers can next be due an update
+(``core.status.weekly_next_due_at``) and the project version it holds for; a sweep
+asks a project's history only once that instant has come or the project changed.
+Both columns start null: each project is asked by the next sweep, as before.
+
+Revision ID: 0031
+Revises: 0030
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0031"
+down_revision: str | Sequence[str] | None = "0030"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("projects", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("weekly_due_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("weekly_due_version", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("projects", schema=None) as batch_op:
+        batch_op.drop_column("weekly_due_version")
+        batch_op.drop_column("weekly_due_at")
