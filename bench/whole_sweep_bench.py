@@ -19,7 +19,9 @@ re-forecast as of the Sunday before (nothing run, nudged or queued, the day not 
 as swept): the sweep re-forecasts a project only once its go-live can move, from a
 threshold each re-forecast stores (``core.projects.go_live_holds_until``), which a
 project's changes and the daily sweeps leave in place and a freshly loaded portfolio
-lacks. Its blueprint has no go-live task, so its projects never cross one:
+lacks; so does the instant each active project's next weekly update can come, which each sweep stores
+beside the project (``core.status.weekly_next_due_at``; none is due by then). Its blueprint has no go-live task,
+so its projects never cross one:
 ``reforecast_bench`` times a re-forecast that does. On PostgreSQL the settled portfolio is then
 vacuumed (``VACUUM ANALYZE``), as autovacuum leaves the rows that days of changes and sweeps
 re-dated one project at a time: a server run with autovacuum off, as this machine's, would
@@ -94,7 +96,7 @@ from onboarding.bootstrap import dispatcher, project_service, sweep_service
 from onboarding.core.lifecycle import Action
 from onboarding.errors import OnboardingError
 from onboarding.services.dispatch import DispatchReport
-from onboarding.services.sweep import SweepReport
+from onboarding.services.sweep import SweepReport, batches
 from onboarding.settings import Settings
 
 MONDAY = sweep_bench.TODAY  # the portfolio stands as before this day's sweep
@@ -197,10 +199,15 @@ def sweep(engine: Engine, settings: Settings, day: date) -> SweepReport:
 
 
 def settle(engine: Engine, settings: Settings, day: date) -> int:
-    """Every active project re-forecast as of ``day`` (nothing run, nudged or queued, the day not recorded as
-    swept): its plan and threshold as its latest change, or that day's sweep, would have left them."""
+    """Every active project re-forecast as of ``day``, then weighed for its weekly updates (nothing run or nudged,
+    the day not recorded as swept): its plan and thresholds as its latest change, or that day's sweep, would have
+    left them. The history holds every update due by then: none is queued."""
     service = sweep_service(settings, clock=FixedClock(day, at=datetime.combine(day, AT)), deliver=False, engine=engine)
-    return service.reforecast(service.active_projects())
+    active = service.active_projects()
+    count = service.reforecast(active)
+    queued = sum(service.weekly_status(batch) for batch in batches(active))
+    assert queued == 0, f"{queued} weekly updates were due by {day}: the loaded history lacks them"
+    return count
 
 
 def code_digest() -> str:
