@@ -25,13 +25,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE on both databases, as 0008, 0018 and 0026 do: a batch operation would copy the projects table on
+# SQLite, and dropping the old copy, with foreign keys on, deletes every project's rows by cascade.
 def upgrade() -> None:
-    with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("weekly_due_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("weekly_due_version", sa.Integer(), nullable=True))
+    op.add_column("projects", sa.Column("weekly_due_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("projects", sa.Column("weekly_due_version", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.drop_column("weekly_due_version")
-        batch_op.drop_column("weekly_due_at")
+    op.execute("ALTER TABLE projects DROP COLUMN weekly_due_version")
+    op.execute("ALTER TABLE projects DROP COLUMN weekly_due_at")
