@@ -1,8 +1,9 @@
 """The sweep flow: one reconcile pass over the portfolio, its steps as Prefect tasks.
 
 Three kinds of task run: one for the portfolio-wide steps (run the ready automated
-tasks, then decide and record the nudges), one per batch of active projects
-(re-forecast those whose plan moves today, then queue their weekly status emails), and
+tasks, then decide and record the nudges), one per batch of the active projects with
+work today (re-forecast those whose plan moves today, then queue the weekly status
+emails due: ``SweepService.projects_to_attend``), and
 one for delivery. The batches are of about 500 projects, a few fewer of them so
 that the whole flow takes at most one task run per 500 projects (from 1,500
 projects on; a smaller portfolio takes three).
@@ -134,11 +135,12 @@ def sweep_run_name() -> str:
 def _attend(
     svc: SweepService, report: SweepReport, as_of: date | None, at: str | None, *, shard: Shard, besides: int
 ) -> int:
-    """The per-project steps over the shard's active projects, a task run per batch (``besides`` other task runs
-    share the budget: one per 500 projects in all). Returns how many projects."""
+    """The per-project steps over the shard's active projects that have work (``projects_to_attend``), a task run
+    per batch (``besides`` other task runs share the budget: one per 500 projects in all). Returns how many active
+    projects the shard has."""
     ids = svc.active_projects(shard)
     moving = set(svc.projects_to_reforecast(shard))
-    for batch in batches(ids, besides=besides):
+    for batch in batches(svc.projects_to_attend(shard), besides=besides):
         reforecast, status_emails, not_replanned = attend_batch(batch, [p for p in batch if p in moving], as_of, at)
         report.reforecast += reforecast
         report.status_emails += status_emails

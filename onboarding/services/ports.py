@@ -715,6 +715,10 @@ class SweepStore(Protocol):
         ``WeeklyDue`` missing, found at another version than theirs, or come."""
         ...
 
+    def weekly_unsettled_active(self, *, now: datetime) -> list[str]:
+        """``weekly_unsettled`` of every active project, asked at once: their ids, in order."""
+        ...
+
     def record_weekly_due(self, due: Mapping[str, WeeklyDue]) -> None:
         """Store each project's ``WeeklyDue`` (one found at a version since changed holds for nothing)."""
         ...

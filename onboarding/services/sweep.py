@@ -158,7 +158,7 @@ class SweepService:
         report.digests = len(decision.plan.digests)
         report.deferred = len(decision.plan.deferred)
         moving = set(self.projects_to_reforecast())
-        for batch in batches(self.active_projects()):
+        for batch in batches(self.projects_to_attend()):
             reforecast, status_emails, not_replanned = self.attend(batch, replan=moving)
             report.reforecast += reforecast
             report.status_emails += status_emails
@@ -276,6 +276,14 @@ class SweepService:
         """The active projects, of ``shard`` when the sweep is shared out: the per-project steps' work."""
         active = self._store.active_projects()
         return active if shard is None else shard.of(active)
+
+    def projects_to_attend(self, shard: Shard | None = None) -> list[str]:
+        """The active projects the per-project steps (``attend``) have work for, in id order, of ``shard`` when
+        the sweep is shared out: those whose plan moves today, and those a weekly update may be due to (their
+        stored threshold missing, of an earlier version, or come). The other active projects are left alone."""
+        moving = self._store.projects_to_replan(today=self._clock.today())
+        attend = sorted({*moving, *self._store.weekly_unsettled_active(now=self._clock.now())})
+        return attend if shard is None else shard.of(attend)
 
     def deliver(self) -> DispatchReport:
         return self._dispatcher.deliver_due() if self._dispatcher is not None else DispatchReport()

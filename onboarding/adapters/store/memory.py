@@ -795,6 +795,9 @@ class InMemorySweepStore:
 
         return [p for p in project_ids if p in self.store.projects and not settled(self.store.projects[p])]
 
+    def weekly_unsettled_active(self, *, now: datetime) -> list[str]:
+        return self.weekly_unsettled(self.active_projects(), now=now)
+
     def record_weekly_due(self, due: Mapping[str, WeeklyDue]) -> None:
         self.weekly_due.update(due)
 
