@@ -38,7 +38,7 @@ from onboarding.adapters.store.portfolio_tallies import PROJECT_COLUMNS, blocked
 from onboarding.adapters.store.portfolio_tallies import portfolio_at_risk as sql_portfolio_at_risk
 from onboarding.adapters.store.portfolio_tallies import portfolio_members as sql_portfolio_members
 from onboarding.adapters.store.portfolio_tallies import portfolio_tallies as sql_portfolio_tallies
-from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows, utc_instant
+from onboarding.adapters.store.rows import among, customer_calendar_of, day_reader, driver_rows, utc_instant
 from onboarding.adapters.store.tables import Base
 from onboarding.core.blueprint import TTFV, Blueprint, CalendarName
 from onboarding.core.calendars import BusinessCalendar
@@ -264,8 +264,8 @@ def replace_ttfv(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
     ids = [r["project_id"] for r in rows]
     for start in range(0, len(ids), _BATCH):
         some = ids[start : start + _BATCH]
-        connection.execute(delete(project_ttfv_undone).where(project_ttfv_undone.c.project_id.in_(some)))
-        connection.execute(delete(project_ttfv).where(project_ttfv.c.project_id.in_(some)))
+        connection.execute(delete(project_ttfv_undone).where(among(connection, project_ttfv_undone.c.project_id, some)))
+        connection.execute(delete(project_ttfv).where(among(connection, project_ttfv.c.project_id, some)))
     insert_ttfv(connection, rows)
 
 
@@ -275,7 +275,10 @@ def histories_of(connection: Connection, project_ids: Sequence[str]) -> dict[str
     for start in range(0, len(project_ids), _BATCH):
         rows = connection.execute(
             select(events.c.project_id, events.c.kind, events.c.at, events.c.actor, events.c.task_key, events.c.data)
-            .where(events.c.project_id.in_(project_ids[start : start + _BATCH]), events.c.kind.in_(TTFV_EVENT_KINDS))
+            .where(
+                among(connection, events.c.project_id, project_ids[start : start + _BATCH]),
+                events.c.kind.in_(TTFV_EVENT_KINDS),
+            )
             .order_by(events.c.id)
         )
         for r in rows:

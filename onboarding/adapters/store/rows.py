@@ -8,11 +8,11 @@ compiled by SQLAlchemy).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, Engine, Select
+from sqlalchemy import ARRAY, ColumnElement, CompoundSelect, Connection, Engine, Select, any_, bindparam
 
 from onboarding.core.customer_calendar import CustomerCalendar
 
@@ -42,3 +42,12 @@ def customer_calendar_of(
         return None
     days = tuple(date.fromisoformat(d) for d in closed_days.split(",")) if closed_days else ()
     return CustomerCalendar(country, subdivision, days, time_zone)
+
+
+def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``, for a list of a batch's ids: on PostgreSQL one array parameter (``= ANY``), so that the
+    statement's text is the same whatever the list. A placeholder a value made SQLAlchemy render each one, and
+    the driver parse the statement anew each time (it keeps only statements of a few parameters parsed)."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)

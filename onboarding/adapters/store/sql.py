@@ -41,7 +41,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    any_,
     bindparam,
     create_engine,
     event,
@@ -76,7 +75,7 @@ from onboarding.adapters.store.reports import (
     project_ttfv_values,
     replace_ttfv,
 )
-from onboarding.adapters.store.rows import customer_calendar_of, utc_instant
+from onboarding.adapters.store.rows import among, customer_calendar_of, utc_instant
 from onboarding.adapters.store.tables import (
     Base,
     BindingRow,
@@ -587,9 +586,9 @@ class SqlProjectStore:
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
-                for row in connection.execute(select(projects).where(projects.c.id.in_(chunk))):
+                for row in connection.execute(select(projects).where(among(connection, projects.c.id, chunk))):
                     rows[row.id] = row._mapping
-                for b in connection.execute(select(bindings).where(bindings.c.project_id.in_(chunk))):
+                for b in connection.execute(select(bindings).where(among(connection, bindings.c.project_id, chunk))):
                     people.setdefault(b.project_id, {})[b.role] = Person(b.name, b.email, b.timezone)
                 for pid, task in _read_tasks(connection, chunk):
                     task_rows.setdefault(pid, []).append(task)
@@ -715,7 +714,8 @@ class SqlProjectStore:
         with self._transaction() as connection:
             versions: dict[str, int] = {}
             for start in range(0, len(ids), _CHUNK):
-                query = select(projects.c.id, projects.c.version).where(projects.c.id.in_(ids[start : start + _CHUNK]))
+                chunk = ids[start : start + _CHUNK]
+                query = select(projects.c.id, projects.c.version).where(among(connection, projects.c.id, chunk))
                 if connection.dialect.name == "postgresql":
                     query = lock_in_order(query)
                 versions.update((r.id, r.version) for r in connection.execute(query))
@@ -888,15 +888,6 @@ def endpoint_of(row: Any) -> WebhookEndpoint:
         created_at=utc_instant(row["created_at"]),
         disabled=bool(row["disabled"]),
     )
-
-
-def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``, for a list of a batch's ids: on PostgreSQL one array parameter (``= ANY``), so that the
-    statement's text is the same whatever the list. A placeholder a value made SQLAlchemy render each one, and
-    the driver parse the statement anew each time (it keeps only statements of a few parameters parsed)."""
-    if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def held_among(connection: Connection, column: Column[Any], values: Sequence[Any]) -> Select[Any]:
@@ -1157,14 +1148,16 @@ def _read_tasks(connection: Connection, project_ids: Sequence[str]) -> Iterator[
     """The tasks of these projects, (project id, task) in order of project and position: the rows fetched through
     the driver and made into records here (a re-forecast reads every task of tens of thousands of projects a
     day, and SQLAlchemy's per-row result processing cost more than the query)."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     quote = connection.dialect.identifier_preparer.quote
-    statement = (
-        f"SELECT project_id, {', '.join(quote(name) for name in _TASK_FIELDS)} FROM tasks "  # noqa: S608
-        f"WHERE project_id IN ({', '.join([mark] * len(project_ids))}) ORDER BY project_id, position"
-    )
+    columns = ", ".join(quote(name) for name in _TASK_FIELDS)
+    parameters: tuple[Any, ...]
+    if connection.dialect.name == "postgresql":  # one array parameter: the server plans no list of 500 (``among``)
+        where, parameters = "project_id = ANY(%s)", (list(project_ids),)
+    else:
+        where, parameters = f"project_id IN ({', '.join('?' * len(project_ids))})", tuple(project_ids)
+    statement = f"SELECT project_id, {columns} FROM tasks WHERE {where} ORDER BY project_id, position"  # noqa: S608
     made = _TASK_FROM_DRIVER[connection.dialect.name]
-    for pid, *values in connection.exec_driver_sql(statement, tuple(project_ids)):
+    for pid, *values in connection.exec_driver_sql(statement, parameters):
         yield pid, made(values)
 
 

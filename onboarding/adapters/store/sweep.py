@@ -37,9 +37,8 @@ from sqlalchemy import (
 )
 
 from onboarding.adapters.store.outbox import due, waiting_first
-from onboarding.adapters.store.rows import customer_calendar_of, day_reader, driver_rows
+from onboarding.adapters.store.rows import among, customer_calendar_of, day_reader, driver_rows
 from onboarding.adapters.store.sql import (
-    among,
     bindings,
     blueprints,
     held_among,
