@@ -228,6 +228,7 @@ def sweep_service(
         dispatcher=dispatcher(settings, engine=engine, clock=sending) if deliver else None,
         webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),
+        workers=settings.sweep_workers or (2 if engine.dialect.name == "postgresql" else 1),
     )
 
 

@@ -21,6 +21,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default: a SQLite file in the data folder. "
         "PostgreSQL: postgresql+psycopg://user@host:5432/db",
     )
+    sweep_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=16,
+        description="Batches of a sweep worked at once, each over its own database connection (one computes while "
+        "another waits on the database); default: 2 on PostgreSQL, 1 on SQLite (its work is the sweep's own "
+        "process's, and its one writer at a time makes batches queue).",
+    )
     max_blueprint_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest blueprint file read.")
     sender_name: str = "Onboarding"
     sender_email: str = "onboarding@localhost"

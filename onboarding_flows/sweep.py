@@ -3,7 +3,8 @@
 Three kinds of task run: one for the portfolio-wide steps (run the ready automated
 tasks, then decide and record the nudges), one per batch of the active projects with
 work today (re-forecast those whose plan moves today, then queue the weekly status
-emails due: ``SweepService.projects_to_attend``), and
+emails due: ``SweepService.projects_to_attend``), as many at once as the service's
+``workers`` (``ONBOARDING_SWEEP_WORKERS``), and
 one for delivery. The batches are of about 500 projects, a few fewer of them so
 that the whole flow takes at most one task run per 500 projects (from 1,500
 projects on; a smaller portfolio takes three).
@@ -37,6 +38,7 @@ import argparse
 import json
 import sys
 import time
+from collections import deque
 from dataclasses import asdict
 from datetime import date
 from functools import cache
@@ -51,6 +53,7 @@ from prefect.client.schemas.objects import FlowRun, State
 from prefect.deployments import run_deployment
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
+from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 
 from onboarding.adapters.clock import FixedClock, SystemClock
@@ -136,15 +139,31 @@ def _attend(
     svc: SweepService, report: SweepReport, as_of: date | None, at: str | None, *, shard: Shard, besides: int
 ) -> int:
     """The per-project steps over the shard's active projects that have work (``projects_to_attend``), a task run
-    per batch (``besides`` other task runs share the budget: one per 500 projects in all). Returns how many active
-    projects the shard has."""
+    per batch (``besides`` other task runs share the budget: one per 500 projects in all), ``svc.workers`` of
+    them at once. Returns how many active projects the shard has."""
     ids = svc.active_projects(shard)
     moving = set(svc.projects_to_reforecast(shard))
-    for batch in batches(svc.projects_to_attend(shard), besides=besides):
-        reforecast, status_emails, not_replanned = attend_batch(batch, [p for p in batch if p in moving], as_of, at)
+
+    def added(attended: tuple[int, int, list[str]]) -> None:
+        reforecast, status_emails, not_replanned = attended
         report.reforecast += reforecast
         report.status_emails += status_emails
         report.not_replanned += not_replanned
+
+    running: deque[PrefectFuture[tuple[int, int, list[str]]]] = deque()
+    try:
+        for batch in batches(svc.projects_to_attend(shard), svc.batch, besides=besides):
+            replan = [p for p in batch if p in moving]
+            if svc.workers == 1:  # a plain call: no thread of the task runner to hand it to
+                added(attend_batch(batch, replan, as_of, at))
+                continue
+            if len(running) == svc.workers:
+                added(running.popleft().result())
+            running.append(attend_batch.submit(batch, replan, as_of, at))
+        while running:
+            added(running.popleft().result())
+    finally:
+        wait(list(running))  # a batch that failed fails the run once those under way have ended
     return len(ids)
 
 

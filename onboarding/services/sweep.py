@@ -63,6 +63,7 @@ from onboarding.services.ports import (
     WeeklyDue,
 )
 from onboarding.services.projects import ProjectService, TaskChange
+from onboarding.services.side_by_side import side_by_side
 
 BATCH = 500  # projects per batch: a flow runs one task per batch
 
@@ -129,7 +130,12 @@ class SweepService:
         dispatcher: Delivery | None,
         webhooks: Webhooks,
         sender: Person,
+        workers: int = 1,
+        batch: int = BATCH,
     ) -> None:
+        """``workers``: how many batches (of about ``batch`` automated tasks or projects to attend) ``run`` works
+        side by side (``side_by_side``), each over its own connection: worth it where the database's work is not
+        this process's (PostgreSQL)."""
         self._store = store
         self._projects = projects
         self._blueprints = blueprints
@@ -138,6 +144,8 @@ class SweepService:
         self._dispatcher = dispatcher
         self._webhooks = webhooks
         self._sender = sender
+        self.workers = workers
+        self.batch = batch
         self._parsed: dict[str, LoadedBlueprint] = {}
         self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
         self._titles_of: dict[str, Mapping[str, tuple[str, str]]] = {}
@@ -158,8 +166,9 @@ class SweepService:
         report.digests = len(decision.plan.digests)
         report.deferred = len(decision.plan.deferred)
         moving = set(self.projects_to_reforecast())
-        for batch in batches(self.projects_to_attend()):
-            reforecast, status_emails, not_replanned = self.attend(batch, replan=moving)
+        to_attend = batches(self.projects_to_attend(), self.batch)
+        attended = side_by_side(lambda batch: self.attend(batch, replan=moving), to_attend, workers=self.workers)
+        for reforecast, status_emails, not_replanned in attended:
             report.reforecast += reforecast
             report.status_emails += status_emails
             report.not_replanned += not_replanned
@@ -310,14 +319,15 @@ class SweepService:
 
     def automate(self, ready: Sequence[tuple[str, str]]) -> int:
         """Run the action of each ready automated task, then complete it (an email is queued with the change), a
-        batch at a time: the batch's projects are read together and written in one transaction
-        (``ProjectService.change_tasks``)."""
-        ready = self._waiting_on_nothing(ready)
-        done = 0
-        for start in range(0, len(ready), BATCH):
+        batch at a time (``workers`` side by side, each project's tasks in one batch): the batch's projects are
+        read together and written in one transaction (``ProjectService.change_tasks``)."""
+
+        def paused(batch: Sequence[tuple[str, str]]) -> int:
             with cycle_collector_paused():  # as ``attend``: a batch's projects read whole, then dropped
-                done += self._automate_batch(ready[start : start + BATCH])
-        return done
+                return self._automate_batch(batch)
+
+        ready_batches = by_project(self._waiting_on_nothing(ready), self.batch)
+        return sum(side_by_side(paused, ready_batches, workers=self.workers))
 
     def _automate_batch(self, batch: Sequence[tuple[str, str]]) -> int:
         """``automate``'s one batch: its tasks completed (those the lifecycle refuses left pending)."""
@@ -671,6 +681,21 @@ def batches(ids: Sequence[str], size: int = BATCH, *, besides: int = 0) -> list[
     count = max(1, -(-len(ids) // size) - besides)
     larger = -(-len(ids) // count)
     return [list(ids[i : i + larger]) for i in range(0, len(ids), larger)]
+
+
+def by_project(ready: Sequence[tuple[str, str]], size: int = BATCH) -> list[list[tuple[str, str]]]:
+    """Ready automated tasks (project id, task key) in batches of about ``size``, each project's tasks together in
+    their order: batches worked side by side never write the same project, and a task whose predecessor is a
+    ready task before it runs in the same sweep."""
+    of_project: dict[str, list[tuple[str, str]]] = {}
+    for project_id, task_key in ready:
+        of_project.setdefault(project_id, []).append((project_id, task_key))
+    out: list[list[tuple[str, str]]] = []
+    for its_tasks in of_project.values():
+        if not out or len(out[-1]) >= size:
+            out.append([])
+        out[-1] += its_tasks
+    return out
 
 
 def _why(project_id: str, error: OnboardingError) -> str:

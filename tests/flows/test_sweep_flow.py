@@ -159,3 +159,54 @@ def test_a_sweep_that_leaves_its_emails_to_the_delivery_flow_sends_none_and_the_
         for module in (sweep_module, deliver_module):
             module.application.cache_clear()
         sweep_module._built.cache_clear()
+
+
+def test_the_sweep_flow_runs_its_batches_side_by_side_and_adds_up_what_each_did(
+    prefect_harness: None, today: date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ONBOARDING_SWEEP_WORKERS=2``: the per-project batches go to the task runner two at a time (``submit``);
+    the run's report adds up every batch's."""
+    import importlib
+
+    from onboarding.adapters.store.sweep import SqlSweepStore
+    from onboarding.bootstrap import database, project_service
+    from onboarding.settings import Settings
+
+    sweep_module = importlib.import_module("onboarding_flows.sweep")
+    monkeypatch.setenv("ONBOARDING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ONBOARDING_SWEEP_WORKERS", "2")
+    engine = database(Settings())
+    SqlSweepStore(engine).mark_simulation(at=datetime.now(UTC))
+    engine.dispose()
+    sweep_module._built.cache_clear()
+    sweep_module.application.cache_clear()
+    launched = [
+        project_service().launch(
+            PAYROLL,
+            customer=f"Acme {n}",
+            kickoff_on=today + timedelta(days=3),
+            bindings=PEOPLE,
+            pay_schedule="biweekly:2026-01-02",
+        )
+        for n in range(6)
+    ]
+    later = today + timedelta(days=70)  # weeks late: every plan moves
+    service = sweep_module._service(later, None)
+    assert service.workers == 2
+    service.batch = 1  # six projects, three task runs of batches (the flow's budget leaves two to its other steps)
+    submitted = []
+    submit = sweep_module.attend_batch.submit
+
+    def counted(*args: object, **kwargs: object) -> object:
+        submitted.append(args[0])
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module.attend_batch, "submit", counted)
+    summary = sweep_module.sweep(as_of=later)
+    assert len(submitted) == 3 and sorted(p for batch in submitted for p in batch) == sorted(
+        p.project.id for p in launched
+    )
+    assert summary["reforecast"] == 6
+    assert summary["delivered"]["sent"] >= 6 * len(PEOPLE)  # the kickoff emails, and what the sweep queued
+    sweep_module._built.cache_clear()
+    sweep_module.application.cache_clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mailbox
 import random
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +28,7 @@ from onboarding.adapters.email.transports import MaildirTransport
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.sql import SqlProjectStore, outbox, projects, tasks
-from onboarding.adapters.store.sweep import SqlSweepStore
+from onboarding.adapters.store.sweep import SqlSweepStore, nudges
 from onboarding.adapters.webhooks import RecordingWebhooks
 from onboarding.core.blueprint import CalendarName, NudgePolicy
 from onboarding.core.lifecycle import Action, ProjectState, TaskState
@@ -898,6 +899,70 @@ def test_the_shards_of_a_sweep_share_its_projects_and_together_do_what_it_does(s
     assert world.sweep.projects_to_reforecast() == []  # nothing left for another shard or a second pass
     again = world.sweep.run()  # the whole sweep after its shards: nothing left to do
     assert (again.reforecast, again.status_emails, again.nudges, again.automated) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_batches_worked_side_by_side_leave_what_one_after_the_other_leaves(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same portfolio swept with its batches (of two) worked one after the other, then two at a time
+    (``SweepService.workers``): the same automated tasks run, plans, events, nudges and emails queued."""
+
+    def swept(name: str, *, workers: int) -> tuple[object, ...]:
+        ids = iter(range(100))
+        monkeypatch.setattr("onboarding.services.projects.new_project_id", lambda _customer: f"acme-{next(ids):02d}")
+        (tmp_path / name).mkdir()
+        engine = migrated(kind, request, tmp_path / name)
+        world = World(engine, tmp_path / name)
+        pids = [world.launch() for _ in range(9)]
+        world.clock.set(D("2026-12-07"))
+        for pid in pids[::2]:  # their automated task (direct-deposit prenotes) ready once these are done
+            for key in (
+                "kickoff_call",
+                "sign_off_scope",
+                "notify_old_provider",
+                "company_setup_questionnaire",
+                "configure_earnings_deductions",
+                "configuration_review",
+                "export_employee_data",
+                "import_employee_data",
+                "validate_employee_data",
+            ):
+                world.projects.change_task(pid, key, Action.complete, force=True)
+        # weeks late: plans move, nudges (09:00 in Chicago has passed) and weekly updates are due
+        world.clock.set(D("2027-01-19"), at=datetime(2027, 1, 19, 17, 0, tzinfo=UTC))
+        world.sweep.workers, world.sweep.batch = workers, 2
+        threads: set[str] = set()
+        attend = world.sweep.attend
+
+        def attending(batch: Sequence[str], *, replan: Any) -> tuple[int, int, list[str]]:
+            threads.add(threading.current_thread().name)
+            return attend(batch, replan=replan)
+
+        world.sweep.attend = attending  # type: ignore[method-assign]
+        report = world.sweep.run()
+        assert len(threads) == workers and (report.automated, report.reforecast) == (5, 4) and report.nudges > 0
+        records = [world.projects.get(pid) for pid in pids]
+        with engine.connect() as connection:
+            queued = sorted((r.idempotency_key, r.subject) for r in connection.execute(select(outbox)))
+            nudged = sorted(tuple(r) for r in connection.execute(select(nudges.c.key, nudges.c.digest_key)))
+            rows = connection.execute(select(projects.c.id, projects.c.weekly_due_at, projects.c.version))
+            thresholds = sorted(tuple(r) for r in rows)
+        seen = (
+            report.nudges,
+            report.status_emails,
+            [(p.tasks, p.state, p.projected_go_live_on, p.go_live_moved_on, p.version) for p in records],
+            [[(e.kind, e.at, e.task_key, e.data) for e in world.projects.events(pid)] for pid in pids],
+            queued,
+            nudged,
+            thresholds,
+        )
+        engine.dispose()
+        return seen
+
+    alone, side_by_side = swept("alone", workers=1), swept("side-by-side", workers=2)
+    for got, expected in zip(side_by_side, alone, strict=True):
+        assert got == expected
 
 
 def test_progress_of_gives_the_states_of_the_tasks_asked_for(stores: Stores, tmp_path: Path) -> None:
