@@ -283,7 +283,8 @@ class SqlSweepStore:
         with self.engine.connect() as connection:
             for start in range(0, len(ids), 5000):
                 query = select(tasks.c.project_id, tasks.c.key, tasks.c.state).where(
-                    tasks.c.project_id.in_(ids[start : start + 5000]), tasks.c.state != TaskState.pending.value
+                    among(connection, tasks.c.project_id, ids[start : start + 5000]),
+                    tasks.c.state != TaskState.pending.value,
                 )
                 if only is not None:  # a few keys of each project, found by the primary key
                     query = query.where(tasks.c.key.in_(only))
@@ -369,7 +370,9 @@ class SqlSweepStore:
                 ids = sorted({n.project_id for n in decided})
                 for start in range(0, len(ids), 1000):
                     chunk = ids[start : start + 1000]
-                    connection.execute(lock_in_order(select(projects.c.id).where(projects.c.id.in_(chunk))))
+                    connection.execute(
+                        lock_in_order(select(projects.c.id).where(among(connection, projects.c.id, chunk)))
+                    )
             rows = [
                 {
                     "key": n.key,
@@ -453,17 +456,23 @@ class SqlSweepStore:
         project version is bumped: the threshold is the sweep's note of the project, not a change of it."""
         if not due:
             return
-        rows = [
-            {"b_id": pid, "b_at": d.due_at.astimezone(UTC) if d.due_at else None, "b_version": d.version}
-            for pid, d in sorted(due.items())
-        ]
-        statement = (
-            update(projects)
-            .where(projects.c.id == bindparam("b_id"))
-            .values(weekly_due_at=bindparam("b_at"), weekly_due_version=bindparam("b_version"))
-        )
+        listed = [(d.due_at.astimezone(UTC) if d.due_at else None, d.version, pid) for pid, d in sorted(due.items())]
         with self.engine.begin() as connection:
-            connection.execute(statement, rows)
+            if connection.dialect.name == "postgresql":  # one statement for many rows, as ``_update_tasks``
+                columns = [projects.c.weekly_due_at, projects.c.weekly_due_version, projects.c.id]
+                run_listed(
+                    connection,
+                    "UPDATE projects SET weekly_due_at = v.at, weekly_due_version = v.version "  # noqa: S608
+                    f"FROM {unnested(connection, columns)} AS v(at, version, id) WHERE projects.id = v.id",
+                    listed,
+                )
+                return
+            statement = (
+                update(projects)
+                .where(projects.c.id == bindparam("b_id"))
+                .values(weekly_due_at=bindparam("b_at"), weekly_due_version=bindparam("b_version"))
+            )
+            connection.execute(statement, [{"b_at": at, "b_version": v, "b_id": pid} for at, v, pid in listed])
 
     def outbox_due(self, *, now: datetime, lease: timedelta) -> list[MessageLine]:
         """What a delivery now would claim (as ``SqlOutbox.claim`` chooses, in its order), only read."""
