@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from onboarding.adapters.store.rows import among
 from onboarding.adapters.store.sql import writing
 from onboarding.adapters.store.tables import Base, CustomerLinkKeyRow
 from onboarding.core.customer_links import LINK_KEY_BYTES, LinkKey
@@ -83,7 +84,7 @@ class SqlCustomerLinkKeys:
             for start in range(0, len(project_ids), _CHUNK):
                 rows = connection.execute(
                     select(link_keys.c.project_id, link_keys.c.link_key, link_keys.c.generation).where(
-                        link_keys.c.project_id.in_(project_ids[start : start + _CHUNK])
+                        among(connection, link_keys.c.project_id, project_ids[start : start + _CHUNK])
                     )
                 )
                 found.update((r.project_id, _key(r.link_key, r.generation)) for r in rows)

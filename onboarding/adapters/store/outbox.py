@@ -47,7 +47,7 @@ from sqlalchemy import (
     update,
 )
 
-from onboarding.adapters.store.rows import utc_instant
+from onboarding.adapters.store.rows import among, utc_instant
 from onboarding.adapters.store.runs import Liveness, ProcessIdentity, liveness, this_process
 from onboarding.adapters.store.sql import events, outbox, writing
 from onboarding.adapters.store.tables import WAITING_STATES, Base, DeliveryRunRow
@@ -230,7 +230,7 @@ class SqlOutbox:
             if rows:
                 connection.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_([r["id"] for r in rows]))
+                    .where(among(connection, outbox.c.id, [r["id"] for r in rows]))
                     .values(status="sending", claimed_by=worker, claimed_at=now, attempts=outbox.c.attempts + 1)
                 )
             run_id = _run_id(worker)
@@ -250,7 +250,7 @@ class SqlOutbox:
             if mine:
                 connection.execute(
                     update(outbox)
-                    .where(outbox.c.id.in_(mine))
+                    .where(among(connection, outbox.c.id, mine))
                     .values(status="sent", sent_at=at, last_error=None, claimed_by=None)
                 )
 
@@ -279,7 +279,11 @@ class SqlOutbox:
         with writing(self.engine) as connection:
             connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(list(message_ids)), outbox.c.status == "sending", outbox.c.claimed_by == run)
+                .where(
+                    among(connection, outbox.c.id, list(message_ids)),
+                    outbox.c.status == "sending",
+                    outbox.c.claimed_by == run,
+                )
                 .values(**values)
             )
 
@@ -309,7 +313,7 @@ class SqlOutbox:
                 return
             connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(mine))
+                .where(among(connection, outbox.c.id, mine))
                 .values(
                     idempotency_key=literal("quiet:") + cast(outbox.c.id, String),
                     status="suppressed",
@@ -327,7 +331,8 @@ class SqlOutbox:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(events.c.project_id, events.c.data).where(
-                    events.c.project_id.in_(sorted({p for p, _ in wanted})), events.c.kind == UNSUBSCRIBED
+                    among(connection, events.c.project_id, sorted({p for p, _ in wanted})),
+                    events.c.kind == UNSUBSCRIBED,
                 )
             )
             for project_id, data in rows:
@@ -409,7 +414,7 @@ def _still_theirs(connection: Connection, message_ids: Iterable[int], run: str, 
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         query = select(outbox.c.id, outbox.c.status, outbox.c.claimed_by, outbox.c.key_reason)
-        query = query.where(outbox.c.id.in_(chunk))
+        query = query.where(among(connection, outbox.c.id, chunk))
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()
         for r in connection.execute(query):

@@ -696,7 +696,7 @@ class SqlProjectStore:
                 connection.execute(insert(bindings), binding_rows)
             connection.execute(insert(tasks), task_rows)
             if event_rows:
-                connection.execute(insert(events), event_rows)
+                insert_new_rows(connection, events, event_rows, key=None)  # each row a new event
             endpoints = listening_endpoints(connection)
             if endpoints:
                 for project, new_events, _messages in items:
@@ -835,7 +835,7 @@ class SqlProjectStore:
         at): one insert of each for them all."""
         event_rows = [_event_values(pid, e) for pid, new_events, _messages, _now in appended for e in new_events]
         if event_rows:
-            connection.execute(insert(events), event_rows)
+            insert_new_rows(connection, events, event_rows, key=None)  # each row a new event
         outbox_rows = [outbox_values(m, now) for _pid, _events, messages, now in appended for m in messages]
         insert_new_rows(connection, outbox, outbox_rows, key=["idempotency_key"])
 
@@ -908,10 +908,10 @@ def held_among(connection: Connection, column: Column[Any], values: Sequence[Any
 
 
 def insert_new_rows(
-    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str] | None
 ) -> int:
     """Insert these rows (each with the same columns), in their order, leaving alone each whose ``key`` columns are
-    already stored; returns how many were inserted.
+    already stored (``None``: no key, every row is new); returns how many were inserted.
 
     SQLite: one statement run for each row. PostgreSQL: one statement for many rows (``run_listed``): a statement
     a row took a sixth of a Monday's sweep at 20,000 projects, for its 16,000 emails queued."""
@@ -920,21 +920,19 @@ def insert_new_rows(
     if connection.dialect.name != "postgresql":
         # counted by the driver's rows affected, not RETURNING: with RETURNING, SQLAlchemy sends one statement of
         # a thousand rows' placeholders, which the driver parses anew each time (three times the CPU of this)
-        result = connection.execute(
-            sqlite_insert(table).on_conflict_do_nothing(index_elements=list(key)),
-            rows,
-            execution_options={"preserve_rowcount": True},
-        )
+        plain = insert(table) if key is None else sqlite_insert(table).on_conflict_do_nothing(index_elements=key)
+        result = connection.execute(plain, rows, execution_options={"preserve_rowcount": True})
         return int(result.rowcount)
     quote = connection.dialect.identifier_preparer.quote
     names = list(rows[0])
     as_json = {name for name in names if isinstance(table.c[name].type, JSON)}
     columns = ", ".join(map(quote, names))
     values = ", ".join(f"v.{quote(n)}::json" if n in as_json else f"v.{quote(n)}" for n in names)
+    conflict = "" if key is None else f" ON CONFLICT ({', '.join(map(quote, key))}) DO NOTHING"
     statement = (
         f"INSERT INTO {quote(table.name)} ({columns}) SELECT {values} "  # noqa: S608
         f"FROM {unnested(connection, [table.c[n] for n in names])} WITH ORDINALITY AS v({columns}, listed_as) "
-        f"ORDER BY v.listed_as ON CONFLICT ({', '.join(map(quote, key))}) DO NOTHING"
+        f"ORDER BY v.listed_as{conflict}"
     )
     listed = [tuple(json.dumps(row[n]) if n in as_json else row[n] for n in names) for row in rows]
     return run_listed(connection, statement, listed)
