@@ -37,7 +37,9 @@ in one run, each phase on a clean heap:
    ``onboarding sweep --as-of 2027-03-15 --at 17:00 --no-deliver`` runs
    (``bootstrap.sweep_service(..., deliver=False).run()``: automated tasks,
    nudges decided and recorded, re-forecast, status emails queued; the weekly
-   status emails are due, their 09:00 slot having passed in Chicago);
+   status emails are due, their 09:00 slot having passed in Chicago), its batches
+   side by side as the command's default has them (two on PostgreSQL, one on SQLite:
+   ``ONBOARDING_SWEEP_WORKERS``);
 3. the team's Monday (timed, in no ratio): each open task due by Monday that leads to
    an automated task is completed through ``ProjectService.change_task``, as its
    owner would between two sweeps, so that the weekday has the automated tasks of a
@@ -346,6 +348,8 @@ def main() -> None:
         )
         print(summary)
         settings = settings_for(engine, tmp / "data")
+        workers = sweep_service(settings, clock=FixedClock(MONDAY), deliver=False, engine=engine).workers
+        print(f"sweep batches worked side by side: {workers} (ONBOARDING_SWEEP_WORKERS, default for {args.database})")
 
         why = "in no ratio: the thresholds changes and daily sweeps leave, which a loaded portfolio lacks"
         if settled is None:
