@@ -55,6 +55,18 @@ from tests.services.test_projects import PAYROLL, PEOPLE
 from tests.stores import migrated
 
 SENDER = Person("Onboarding", "onboarding@vendor.example")
+# the payroll blueprint's tasks before its automated one (direct-deposit prenotes): done, it is ready
+BEFORE_PRENOTES = (
+    "kickoff_call",
+    "sign_off_scope",
+    "notify_old_provider",
+    "company_setup_questionnaire",
+    "configure_earnings_deductions",
+    "configuration_review",
+    "export_employee_data",
+    "import_employee_data",
+    "validate_employee_data",
+)
 D = date.fromisoformat
 
 
@@ -192,17 +204,7 @@ def test_a_ready_automated_task_runs_its_action_and_completes(stores: Stores, tm
     world = World(stores, tmp_path)
     pid = world.launch()
     world.clock.set(D("2026-12-07"))
-    for key in (
-        "kickoff_call",
-        "sign_off_scope",
-        "notify_old_provider",
-        "company_setup_questionnaire",
-        "configure_earnings_deductions",
-        "configuration_review",
-        "export_employee_data",
-        "import_employee_data",
-        "validate_employee_data",
-    ):
+    for key in BEFORE_PRENOTES:
         world.projects.change_task(pid, key, Action.complete, force=True)
     report = world.sweep.run()
     assert report.automated == 1
@@ -917,17 +919,7 @@ def test_batches_worked_side_by_side_leave_what_one_after_the_other_leaves(
         pids = [world.launch() for _ in range(9)]
         world.clock.set(D("2026-12-07"))
         for pid in pids[::2]:  # their automated task (direct-deposit prenotes) ready once these are done
-            for key in (
-                "kickoff_call",
-                "sign_off_scope",
-                "notify_old_provider",
-                "company_setup_questionnaire",
-                "configure_earnings_deductions",
-                "configuration_review",
-                "export_employee_data",
-                "import_employee_data",
-                "validate_employee_data",
-            ):
+            for key in BEFORE_PRENOTES:
                 world.projects.change_task(pid, key, Action.complete, force=True)
         # weeks late: plans move, nudges (09:00 in Chicago has passed) and weekly updates are due
         world.clock.set(D("2027-01-19"), at=datetime(2027, 1, 19, 17, 0, tzinfo=UTC))
