@@ -3,7 +3,9 @@
 At a hundred thousand rows and more, SQLAlchemy's result objects cost more than
 the reads themselves; the sweep's nudge decision and the portfolio report read
 their rows straight from the driver's cursor (the statements are still built and
-compiled by SQLAlchemy).
+compiled by SQLAlchemy). A batch's list of ids is asked as one array parameter on
+PostgreSQL (``among``): the same statement whatever the list, not one to parse and
+plan anew for each list's length.
 """
 
 from __future__ import annotations
