@@ -8,7 +8,8 @@ beside the sweep, which then leaves its emails to it; 0 has each sweep deliver a
 its end instead.
 
 No deployment ever runs two at once (a concurrency limit of 1 that cancels the
-newer run). Before serving, the runs a stopped serve left in flight are marked
+newer run). Ctrl-C or SIGTERM stops serve, its runs with it, within ``STOP_SECONDS``
+(``stopping``), whatever Prefect's runner waits for. Before serving, the runs a stopped serve left in flight are marked
 Crashed and their slots set free (``release_orphans``): they would cancel every
 later run. Needs a Prefect server (the temporary one has no scheduler):
 
@@ -29,11 +30,12 @@ with ``shards=32``: each sweep shares its projects out as 32 shard runs.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
-from prefect import get_client, serve
+from prefect import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -43,13 +45,14 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy, StateType
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectNotFound, TerminationSignal
 from prefect.states import Crashed
 
 from onboarding.core.shards import Shard
 from onboarding.errors import SweepRefused
 from onboarding_flows.deliver import deliver
 from onboarding_flows.report import report
+from onboarding_flows.stopping import STOP_SECONDS, StoppingRunner, end_within
 from onboarding_flows.sweep import deploy_shards, sweep
 
 DELIVER_EVERY = timedelta(minutes=1)
@@ -196,7 +199,21 @@ def main() -> None:
     )
     for line in release_orphans(served):
         print(f"onboarding serve: {line}", file=sys.stderr)
-    serve(*served)
+    serve(served)
+
+
+def serve(served: Sequence[RunnerDeployment]) -> None:
+    """``prefect.serve`` of these deployments (paused when serve stops), with a runner whose stop always ends
+    (``stopping``): a SIGTERM or Ctrl-C ends serve and its flow runs within ``STOP_SECONDS``."""
+    runner = StoppingRunner(pause_on_shutdown=True)
+    for deployment in served:
+        runner.add_deployment(deployment)
+    names = ", ".join(f"{d.flow_name}/{d.name}" for d in served)
+    print(f"onboarding serve: serving {names} (Ctrl-C or SIGTERM stops it)", file=sys.stderr, flush=True)
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        end_within(STOP_SECONDS)  # the interpreter's exit waits for the threads the runner left
 
 
 if __name__ == "__main__":
