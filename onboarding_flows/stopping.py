@@ -41,7 +41,7 @@ class StoppingRunner(Runner):
         super().handle_sigterm(*args, **kwargs)
 
 
-def end_within(seconds: float, *, grace: float = GRACE_SECONDS) -> threading.Thread:
+def end_within(seconds: float, *, grace: float = GRACE_SECONDS) -> None:
     """Arm a watchdog: ``seconds`` from now, if this process still runs, the processes below it are sent SIGTERM,
     then SIGKILL after ``grace`` seconds (those still there), and the process exits with status 1."""
 
@@ -56,23 +56,21 @@ def end_within(seconds: float, *, grace: float = GRACE_SECONDS) -> threading.Thr
         )
         _signal(below, signal.SIGTERM)
         ends = time.monotonic() + grace
-        while time.monotonic() < ends and any(_running(pid) for pid in below):
+        while time.monotonic() < ends and any(running(pid) for pid in below):
             time.sleep(0.1)
-        _signal([pid for pid in below if _running(pid)], signal.SIGKILL)
+        _signal([pid for pid in below if running(pid)], signal.SIGKILL)
         os._exit(1)
 
-    watchdog = threading.Thread(target=watch, name="stop-watchdog", daemon=True)
-    watchdog.start()
-    return watchdog
+    threading.Thread(target=watch, name="stop-watchdog", daemon=True).start()
 
 
 def descendants(pid: int) -> list[int]:
     """The processes below ``pid``, each before its own (read from Linux's /proc; none where there is none)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        parent = _parent(stat)
-        if parent is not None:
-            children.setdefault(parent, []).append(int(stat.parent.name))
+        fields = _fields(stat)
+        if fields is not None:
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     found: list[int] = []
     waiting = [pid]
     while waiting:
@@ -82,20 +80,20 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _parent(stat: Path) -> int | None:
-    """A process's parent from its /proc stat line (``pid (name) state ppid ...``; the name may hold spaces)."""
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):  # ended meanwhile
-        return None
-
-
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     """Whether the process is there and not a zombie (a child ended but not waited for counts as ended)."""
+    fields = _fields(Path(f"/proc/{pid}/stat"))
+    return fields is not None and fields[0] != "Z"
+
+
+def _fields(stat: Path) -> list[str] | None:
+    """A process's /proc stat line after its name (``pid (name) state ppid ...``: the name may hold spaces and
+    parentheses), from its state on; None once it has ended."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
+    return fields if len(fields) > 1 else None
 
 
 def _signal(pids: Iterable[int], number: signal.Signals) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from onboarding_flows.stopping import descendants
+from onboarding_flows.stopping import descendants, running
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux's /proc")
 
@@ -41,14 +41,6 @@ time.sleep(300)
 """
 
 
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _wait_for(pids: int, process: subprocess.Popen[str], seconds: float = 30) -> list[int]:
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
@@ -68,7 +60,7 @@ def test_a_stop_that_hangs_ends_serve_and_its_flow_runs_within_the_bound() -> No
     ) as serve:
         try:
             below = _wait_for(2, serve)  # the flow run and what it started
-            assert all(_running(pid) for pid in below)
+            assert all(running(pid) for pid in below)
             signalled = time.monotonic()
             serve.send_signal(signal.SIGTERM)
             _, stderr = serve.communicate(timeout=20)
@@ -80,9 +72,9 @@ def test_a_stop_that_hangs_ends_serve_and_its_flow_runs_within_the_bound() -> No
     assert 1.0 <= took < 10, took  # the bound, then the grace for the run that ignores SIGTERM
     assert "still running 1 s after it was asked to stop: ending 2 process(es)" in stderr, stderr
     ends = time.monotonic() + 5
-    while time.monotonic() < ends and any(_running(pid) for pid in below):
+    while time.monotonic() < ends and any(running(pid) for pid in below):
         time.sleep(0.05)
-    assert not [pid for pid in below if _running(pid)], "a flow run's process outlived serve"
+    assert not [pid for pid in below if running(pid)], "a flow run's process outlived serve"
 
 
 def test_a_stop_that_ends_in_time_is_left_to_end_by_itself() -> None:
