@@ -11,7 +11,8 @@ No deployment ever runs two at once (a concurrency limit of 1 that cancels the
 newer run). Ctrl-C or SIGTERM stops serve, its runs with it, within ``STOP_SECONDS``
 (``stopping``), whatever Prefect's runner waits for. Before serving, the runs a
 stopped serve left in flight are marked Crashed and their slots set free
-(``release_orphans``): they would cancel every later run. Needs a Prefect server (the temporary one has no scheduler):
+(``release_orphans``): they would cancel every later run. Needs a Prefect server
+(the temporary one has no scheduler):
 
     prefect server start                      # one machine; another terminal:
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m onboarding_flows.serve
