@@ -21,6 +21,7 @@ from onboarding.adapters.email.customer_links import CustomerLinkSigner
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport, SmtpTransport
 from onboarding.adapters.email.unsubscribe import SignedUnsubscribeTokens, secret_key
+from onboarding.adapters.forked_batches import ForkedBatches
 from onboarding.adapters.hook_mappings import YamlMappings
 from onboarding.adapters.reports.html import HtmlReportPages
 from onboarding.adapters.store.blueprints import SqlBlueprintCatalog
@@ -58,6 +59,7 @@ from onboarding.services.portfolio import PortfolioService
 from onboarding.services.ports import Clock, Transport, Waiting
 from onboarding.services.projects import ProjectService
 from onboarding.services.reports import ReportService
+from onboarding.services.side_by_side import side_by_side
 from onboarding.services.status import StatusService
 from onboarding.services.sweep import SweepService
 from onboarding.services.team import TeamService
@@ -202,7 +204,12 @@ def delivery_waiting(*, engine: Engine, project_id: str | None = None) -> Waitin
 
 
 def sweep_service(
-    settings: Settings | None = None, *, clock: Clock | None = None, deliver: bool = True, engine: Engine | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    deliver: bool = True,
+    engine: Engine | None = None,
+    forked: bool = True,
 ) -> SweepService:
     """The sweep over the configured database, delivering to SMTP or the Maildir.
 
@@ -210,6 +217,9 @@ def sweep_service(
     really is, so that a sweep never runs in the future of a real database. It never
     makes a database: a scheduled sweep started where there is none says so
     (``database-not-found``) instead of sweeping an empty one.
+
+    Its batches go side by side in forked processes (``ForkedBatches``); with ``forked=False``, in threads, for a
+    process whose other threads a fork would not copy (a Prefect flow run's).
     """
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -229,6 +239,7 @@ def sweep_service(
         webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),
         workers=settings.sweep_workers or (2 if engine.dialect.name == "postgresql" else 1),
+        spread=ForkedBatches(engine) if forked else side_by_side,
     )
 
 
@@ -419,8 +430,10 @@ class Application:
     def webhooks(self) -> WebhookService:
         return WebhookService(endpoints=SqlWebhookEndpoints(self.engine), clock=self.clock)
 
-    def sweep(self, *, clock: Clock | None = None, deliver: bool = True) -> SweepService:
-        return sweep_service(self.settings, clock=clock or self.clock, deliver=deliver, engine=self.engine)
+    def sweep(self, *, clock: Clock | None = None, deliver: bool = True, forked: bool = True) -> SweepService:
+        return sweep_service(
+            self.settings, clock=clock or self.clock, deliver=deliver, engine=self.engine, forked=forked
+        )
 
     def manager_report(self, *, clock: Clock | None = None) -> ManagerReportService:
         return manager_report_service(self.settings, clock=clock or self.clock, engine=self.engine)

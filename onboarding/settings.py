@@ -25,9 +25,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=16,
-        description="Batches of a sweep worked at once, each over its own database connection (one computes while "
-        "another waits on the database); default: 2 on PostgreSQL, 1 on SQLite (its work is the sweep's own "
-        "process's, and its one writer at a time makes batches queue).",
+        description="Batches of a sweep worked at once, each in a process of its own over its own database "
+        "connection (`onboarding sweep`; a Prefect flow run's in threads); default: 2 on PostgreSQL, 1 on SQLite.",
     )
     max_blueprint_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest blueprint file read.")
     sender_name: str = "Onboarding"

@@ -86,7 +86,7 @@ def _built(*, simulated: bool, deliver: bool = True) -> SweepService:
     """One service per process (over the process's one Application), on the real or the simulated clock; without
     ``deliver``, one that only decides (no dispatcher: no mail folder or key file made)."""
     clock: Clock = SIMULATED if simulated else SystemClock()
-    return application().sweep(clock=clock, deliver=deliver)
+    return application().sweep(clock=clock, deliver=deliver, forked=False)
 
 
 def _service(as_of: date | None, at: str | None, *, deliver: bool = True) -> SweepService:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, TypeVar
 
 from onboarding.core.blueprint import Blueprint
 from onboarding.core.blueprint_versions import Candidate, PublishedVersion
@@ -72,6 +72,18 @@ class BlueprintCatalog(Protocol):
         project's snapshot) is marked published, any other stored. When another publication took one of their
         key and version meanwhile, raises ConcurrentChange and publishes none."""
         ...
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class SideBySide(Protocol):
+    """Batches worked side by side: ``work`` of each item, at most ``workers`` at once, the results in the items'
+    order; the first failure raised once the batches under way have ended, no batch started after it is found.
+    Threads (``services.side_by_side``, the twin) or forked processes (``adapters.forked_batches``)."""
+
+    def __call__(self, work: Callable[[T], R], items: Sequence[T], *, workers: int) -> list[R]: ...
 
 
 class Clock(Protocol):

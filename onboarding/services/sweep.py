@@ -57,6 +57,7 @@ from onboarding.services.ports import (
     MessageLine,
     NudgeFilter,
     PermanentDeliveryError,
+    SideBySide,
     SweepStore,
     TemporaryDeliveryError,
     Webhooks,
@@ -132,10 +133,11 @@ class SweepService:
         sender: Person,
         workers: int = 1,
         batch: int = BATCH,
+        spread: SideBySide = side_by_side,
     ) -> None:
         """``workers``: how many batches (of about ``batch`` automated tasks or projects to attend) ``run`` works
-        side by side (``side_by_side``), each over its own connection: worth it where the database's work is not
-        this process's (PostgreSQL)."""
+        side by side, each over its own connection; ``spread`` says how: in threads (``side_by_side``: one
+        computes while another waits on the database) or in processes (each computes on its own core)."""
         self._store = store
         self._projects = projects
         self._blueprints = blueprints
@@ -145,6 +147,7 @@ class SweepService:
         self._webhooks = webhooks
         self._sender = sender
         self.workers = workers
+        self._spread = spread
         self.batch = batch
         self._parsed: dict[str, LoadedBlueprint] = {}
         self._calendars_of: dict[str, Mapping[CalendarName, BusinessCalendar]] = {}
@@ -167,7 +170,7 @@ class SweepService:
         report.deferred = len(decision.plan.deferred)
         moving = set(self.projects_to_reforecast())
         to_attend = batches(self.projects_to_attend(), self.batch)
-        attended = side_by_side(lambda batch: self.attend(batch, replan=moving), to_attend, workers=self.workers)
+        attended = self._spread(lambda batch: self.attend(batch, replan=moving), to_attend, workers=self.workers)
         for reforecast, status_emails, not_replanned in attended:
             report.reforecast += reforecast
             report.status_emails += status_emails
@@ -327,7 +330,7 @@ class SweepService:
                 return self._automate_batch(batch)
 
         ready_batches = by_project(self._waiting_on_nothing(ready), self.batch)
-        return sum(side_by_side(paused, ready_batches, workers=self.workers))
+        return sum(self._spread(paused, ready_batches, workers=self.workers))
 
     def _automate_batch(self, batch: Sequence[tuple[str, str]]) -> int:
         """``automate``'s one batch: its tasks completed (those the lifecycle refuses left pending)."""

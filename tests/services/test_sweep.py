@@ -8,6 +8,7 @@ randomised portfolio.
 from __future__ import annotations
 
 import mailbox
+import os
 import random
 import re
 import threading
@@ -25,6 +26,7 @@ from onboarding.adapters.blueprint_files import FileBlueprints
 from onboarding.adapters.clock import FixedClock
 from onboarding.adapters.email.rendering import MessageRenderer
 from onboarding.adapters.email.transports import MaildirTransport
+from onboarding.adapters.forked_batches import ForkedBatches
 from onboarding.adapters.store.memory import InMemoryOutbox, InMemoryProjectStore, InMemorySweepStore
 from onboarding.adapters.store.outbox import SqlOutbox
 from onboarding.adapters.store.sql import SqlProjectStore, outbox, projects, tasks
@@ -47,8 +49,9 @@ from onboarding.core.status import spread_weekday
 from onboarding.core.sweep_days import SweepHistory
 from onboarding.errors import SweepRefused, TransitionRefused
 from onboarding.services.dispatch import Dispatcher
-from onboarding.services.ports import QUIET, OutboxQuery, TemporaryDeliveryError
+from onboarding.services.ports import QUIET, OutboxQuery, SideBySide, TemporaryDeliveryError
 from onboarding.services.projects import ProjectService, TaskChange
+from onboarding.services.side_by_side import side_by_side
 from onboarding.services.sweep import SweepService, batches
 from tests.conftest import blueprint_data
 from tests.services.test_projects import PAYROLL, PEOPLE
@@ -92,9 +95,16 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
 
 
 class World:
-    def __init__(self, stores: Stores | Engine, tmp_path: Path, *, wall_clock: FixedClock | None = None) -> None:
+    def __init__(
+        self,
+        stores: Stores | Engine,
+        tmp_path: Path,
+        *,
+        wall_clock: FixedClock | None = None,
+        spread: SideBySide = side_by_side,
+    ) -> None:
         """On the given stores, or on the SQL stores of a database; the sweep's clock is now unless a
-        ``wall_clock`` says what now is."""
+        ``wall_clock`` says what now is; its batches side by side in threads unless ``spread`` says otherwise."""
         if isinstance(stores, Engine):
             stores = (SqlProjectStore(stores), SqlOutbox(stores), SqlSweepStore(stores))
         project_store, outbox, sweep_store = stores
@@ -126,6 +136,7 @@ class World:
             dispatcher=dispatcher,
             webhooks=self.webhooks,
             sender=SENDER,
+            spread=spread,
         )
         self.store = sweep_store
         self.outbox = outbox
@@ -903,19 +914,21 @@ def test_the_shards_of_a_sweep_share_its_projects_and_together_do_what_it_does(s
     assert (again.reforecast, again.status_emails, again.nudges, again.automated) == (0, 0, 0, 0)
 
 
+@pytest.mark.parametrize("how", ["threads", "processes"])
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_batches_worked_side_by_side_leave_what_one_after_the_other_leaves(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, how: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same portfolio swept with its batches (of two) worked one after the other, then two at a time
-    (``SweepService.workers``): the same automated tasks run, plans, events, nudges and emails queued."""
+    (``SweepService.workers``) in threads or in forked processes (``ForkedBatches``): the same automated tasks
+    run, plans, events, nudges and emails queued."""
 
     def swept(name: str, *, workers: int) -> tuple[object, ...]:
         ids = iter(range(100))
         monkeypatch.setattr("onboarding.services.projects.new_project_id", lambda _customer: f"acme-{next(ids):02d}")
         (tmp_path / name).mkdir()
         engine = migrated(kind, request, tmp_path / name)
-        world = World(engine, tmp_path / name)
+        world = World(engine, tmp_path / name, spread=ForkedBatches(engine) if how == "processes" else side_by_side)
         pids = [world.launch() for _ in range(9)]
         world.clock.set(D("2026-12-07"))
         for pid in pids[::2]:  # their automated task (direct-deposit prenotes) ready once these are done
@@ -924,16 +937,22 @@ def test_batches_worked_side_by_side_leave_what_one_after_the_other_leaves(
         # weeks late: plans move, nudges (09:00 in Chicago has passed) and weekly updates are due
         world.clock.set(D("2027-01-19"), at=datetime(2027, 1, 19, 17, 0, tzinfo=UTC))
         world.sweep.workers, world.sweep.batch = workers, 2
-        threads: set[str] = set()
+        workings = tmp_path / name / "workings"  # each batch's process and thread: a forked one's too
         attend = world.sweep.attend
 
         def attending(batch: Sequence[str], *, replan: Any) -> tuple[int, int, list[str]]:
-            threads.add(threading.current_thread().name)
+            with workings.open("a") as lines:
+                lines.write(f"{os.getpid()} {threading.current_thread().name}\n")
             return attend(batch, replan=replan)
 
         world.sweep.attend = attending  # type: ignore[method-assign]
         report = world.sweep.run()
-        assert len(threads) == workers and (report.automated, report.reforecast) == (5, 4) and report.nudges > 0
+        worked = {tuple(line.split()) for line in workings.read_text().splitlines()}
+        if workers == 1 or how == "threads":
+            assert {pid for pid, _thread in worked} == {str(os.getpid())} and len(worked) == workers
+        else:  # each batch in a process of its own, none in this one
+            assert len({pid for pid, _thread in worked}) == workers and str(os.getpid()) not in dict(worked)
+        assert (report.automated, report.reforecast) == (5, 4) and report.nudges > 0
         records = [world.projects.get(pid) for pid in pids]
         with engine.connect() as connection:
             queued = sorted((r.idempotency_key, r.subject) for r in connection.execute(select(outbox)))
@@ -952,8 +971,8 @@ def test_batches_worked_side_by_side_leave_what_one_after_the_other_leaves(
         engine.dispose()
         return seen
 
-    alone, side_by_side = swept("alone", workers=1), swept("side-by-side", workers=2)
-    for got, expected in zip(side_by_side, alone, strict=True):
+    alone, together = swept("alone", workers=1), swept("side-by-side", workers=2)
+    for got, expected in zip(together, alone, strict=True):
         assert got == expected
 
 
