@@ -8,6 +8,7 @@ and shared. Opening never upgrades an existing database's schema: that is
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from functools import cached_property
@@ -238,9 +239,18 @@ def sweep_service(
         dispatcher=dispatcher(settings, engine=engine, clock=sending) if deliver else None,
         webhooks=HttpWebhooks(),
         sender=Person(settings.sender_name, settings.sender_email),
-        workers=settings.sweep_workers or (2 if engine.dialect.name == "postgresql" else 1),
+        workers=settings.sweep_workers or _sweep_workers(engine, forked=forked),
         spread=ForkedBatches(engine) if forked else side_by_side,
     )
+
+
+def _sweep_workers(engine: Engine, *, forked: bool) -> int:
+    """How many batches a sweep works at once by default: two processes where there are two cores (SQLite's work
+    is a process's own: each plans while the other writes), two threads on PostgreSQL (one computes while the
+    other waits on the server); on SQLite, threads gain nothing (one interpreter, one writer)."""
+    if forked and (os.cpu_count() or 1) > 1:
+        return 2
+    return 2 if engine.dialect.name == "postgresql" else 1
 
 
 def report_service(

@@ -25,8 +25,9 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=16,
-        description="Batches of a sweep worked at once, each in a process of its own over its own database "
-        "connection (`onboarding sweep`; a Prefect flow run's in threads); default: 2 on PostgreSQL, 1 on SQLite.",
+        description="Batches of a sweep worked at once, each over its own database connection: by `onboarding "
+        "sweep` in processes of their own, by a Prefect flow run in threads; default: 2 (on one core, or in threads "
+        "on SQLite, 1).",
     )
     max_blueprint_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest blueprint file read.")
     sender_name: str = "Onboarding"

@@ -16,7 +16,9 @@ from sqlalchemy import Engine, text
 
 from onboarding.adapters.forked_batches import ForkedBatches
 from onboarding.adapters.store.sql import make_engine
+from onboarding.bootstrap import database, sweep_service
 from onboarding.errors import Problem, StoreUnavailable
+from onboarding.settings import Settings
 
 
 class Journal:
@@ -152,3 +154,19 @@ def test_a_sweep_killed_leaves_no_batch_process_working(tmp_path: Path) -> None:
     finally:
         sweep.kill()
         sweep.wait(10)
+
+
+@pytest.mark.parametrize(("cores", "forked", "workers"), [(2, True, 2), (1, True, 1), (2, False, 1)])
+def test_a_sweep_on_sqlite_forks_two_batch_processes_by_default_where_there_are_two_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int, forked: bool, workers: int
+) -> None:
+    """``onboarding sweep`` works two batches at once in processes; a Prefect flow run's sweep (threads, which
+    share one interpreter and SQLite's one writer) and a machine of one core work one at a time."""
+    monkeypatch.delenv("ONBOARDING_SWEEP_WORKERS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    settings = Settings(data_dir=tmp_path)
+    engine = database(settings)
+    service = sweep_service(settings, engine=engine, deliver=False, forked=forked)
+    assert service.workers == workers
+    assert isinstance(service._spread, ForkedBatches) is forked
+    engine.dispose()
