@@ -22,14 +22,13 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from onboarding.services.side_by_side import side_by_side
+from onboarding.services.side_by_side import in_pool, side_by_side
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -54,21 +53,13 @@ class ForkedBatches:
         if not _shareable(self._engine):
             return side_by_side(work, items, workers=workers)
         self._engine.dispose()  # no connection crosses the fork: each process opens its own
-        results: list[R] = []
         with ProcessPoolExecutor(
             max_workers=min(workers, len(items)),
             mp_context=multiprocessing.get_context("fork"),  # what the sweep holds, inherited rather than pickled
             initializer=_adopt,
             initargs=(work, items, os.getpid()),
         ) as pool:
-            running: deque[Future[R]] = deque()
-            for number in range(len(items)):
-                if len(running) == workers:  # a failure here leaves the pool waiting for those running
-                    results.append(running.popleft().result())
-                running.append(pool.submit(_work_on, number))
-            while running:
-                results.append(running.popleft().result())
-        return results
+            return in_pool(pool, _work_on, range(len(items)), workers=workers)
 
 
 def _shareable(engine: Engine) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -24,13 +24,20 @@ def side_by_side(work: Callable[[T], R], items: Sequence[T], *, workers: int) ->
     after it is found. With one worker, or one item, the items are worked in turn in this thread."""
     if workers <= 1 or len(items) <= 1:
         return [work(item) for item in items]
-    results: list[R] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-        running: deque[Future[R]] = deque()
-        for item in items:
-            if len(running) == workers:  # a failure here leaves the pool waiting for those running
-                results.append(running.popleft().result())
-            running.append(pool.submit(work, item))
-        while running:
+        return in_pool(pool, work, items, workers=workers)
+
+
+def in_pool(pool: Executor, work: Callable[[T], R], items: Sequence[T], *, workers: int) -> list[R]:
+    """``side_by_side``'s order over an executor's threads or processes: ``work`` of each item handed to ``pool``,
+    at most ``workers`` at once, the results in the items' order; the first failure raised as it is found (the
+    caller's ``with`` of the pool waits for those running), no item handed over after it."""
+    results: list[R] = []
+    running: deque[Future[R]] = deque()
+    for item in items:
+        if len(running) == workers:
             results.append(running.popleft().result())
+        running.append(pool.submit(work, item))
+    while running:
+        results.append(running.popleft().result())
     return results
