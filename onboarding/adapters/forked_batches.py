@@ -2,7 +2,7 @@
 batch is worked on another.
 
 Threads (``services.side_by_side``) overlap one batch's waits on the database with another's work, but share one
-interpreter: a weekday at 250,000 projects on PostgreSQL spent three quarters of its automated tasks' time in
+interpreter: a weekday at 250,000 projects on PostgreSQL spent four fifths of its automated tasks' time in
 Python. Each batch is already its own transaction over its own connection, on projects no other batch touches, so
 processes can take them in any order, as threads do.
 
