@@ -48,10 +48,8 @@ class ForkedBatches:
         self._engine = engine
 
     def __call__(self, work: Callable[[T], R], items: Sequence[T], *, workers: int) -> list[R]:
-        if workers <= 1 or len(items) <= 1:
-            return [work(item) for item in items]
-        if not _shareable(self._engine):
-            return side_by_side(work, items, workers=workers)
+        if workers <= 1 or len(items) <= 1 or not _shareable(self._engine):
+            return side_by_side(work, items, workers=workers)  # in turn in this thread, or threads
         self._engine.dispose()  # no connection crosses the fork: each process opens its own
         with ProcessPoolExecutor(
             max_workers=min(workers, len(items)),

@@ -19,6 +19,7 @@ from onboarding.adapters.store.sql import make_engine
 from onboarding.bootstrap import database, sweep_service
 from onboarding.errors import Problem, StoreUnavailable
 from onboarding.settings import Settings
+from onboarding_flows.stopping import running
 
 
 class Journal:
@@ -127,15 +128,6 @@ SWEEP_KILLED = textwrap.dedent(
 )
 
 
-def _running(pid: int) -> bool:
-    """Whether the process is there and not a zombie (one whose parent is gone is reaped by init)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
 def test_a_sweep_killed_leaves_no_batch_process_working(tmp_path: Path) -> None:
     sweep = subprocess.Popen([sys.executable, "-c", SWEEP_KILLED, str(tmp_path)])
     try:
@@ -144,13 +136,13 @@ def test_a_sweep_killed_leaves_no_batch_process_working(tmp_path: Path) -> None:
             assert sweep.poll() is None and time.monotonic() < deadline, "the batches never started"
             time.sleep(0.05)
         batches = [int(path.name.removeprefix("batch-")) for path in tmp_path.glob("batch-*")]
-        assert all(_running(pid) for pid in batches)
+        assert all(running(pid) for pid in batches)
         os.kill(sweep.pid, signal.SIGKILL)
         sweep.wait(10)
         deadline = time.monotonic() + 10
-        while any(_running(pid) for pid in batches) and time.monotonic() < deadline:
+        while any(running(pid) for pid in batches) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(_running(pid) for pid in batches)
+        assert not any(running(pid) for pid in batches)
     finally:
         sweep.kill()
         sweep.wait(10)
