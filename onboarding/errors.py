@@ -8,6 +8,7 @@
     ├── TransitionRefused (ValueError)    a task or project change the lifecycle does not allow
     ├── ReportInputInvalid (ValueError)   a report asked for with inputs that cannot be met
     ├── SweepRefused (ValueError)         a sweep's day or time it may not run as of
+    ├── SweepInterrupted (RuntimeError)   a sweep that stopped before its end: a batch process of it was lost
     ├── DemoFolderRefused (ValueError)    a --data folder the demo did not make and will not use
     ├── UnsubscribeRefused (ValueError)   an unsubscribe token that cannot be honoured
     ├── CustomerLinkRefused (PermissionError) a customer link that is altered, revoked or expired
@@ -145,6 +146,7 @@ SWEEP_CODES: dict[str, str] = {
     "sweep-in-future": "a sweep as of a later day or time than now, on a database that is not a simulation",
     "sweep-before-last-swept": "a sweep as of a day before the latest day already swept",
     "invalid-shard": "a share of a sweep outside its count: shards from 1, a shard from 0 to shards - 1",
+    "sweep-batch-lost": "a batch process of a sweep ended before its batch did (killed, or out of memory)",
 }
 
 # Stable problem codes of the demo (documented in README.md).
@@ -358,6 +360,10 @@ class ReportFileRefused(ProblemsError, ValueError):
 
 class SweepRefused(ProblemsError, ValueError):
     """A sweep asked to run as of a day or time it may not: unreadable, in the future, or before the last."""
+
+
+class SweepInterrupted(ProblemsError, RuntimeError):
+    """A sweep that stopped before its end: what its batches had not committed is rolled back, for the next sweep."""
 
 
 class DemoFolderRefused(ProblemsError, ValueError):

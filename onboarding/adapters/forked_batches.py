@@ -10,8 +10,10 @@ Each process is a fork of the sweep's: it inherits what the sweep has read and p
 batches), and gets its batches by number, its results sent back pickled. No database connection crosses the fork:
 the engine's pool is emptied first, and each process opens its own. A process whose sweep dies (killed, say) is
 ended by the kernel (``PR_SET_PDEATHSIG``), never left working for nobody; a batch it had not committed is rolled
-back, and the next sweep finds its work again. An in-memory SQLite database, which no other process can open, is
-worked in threads.
+back, and the next sweep finds its work again. A batch process that ends before its batch does (killed on its own,
+or out of memory) ends the sweep with ``SweepInterrupted``: the pool ends the batch under way beside it, none starts
+after, and what neither had committed is rolled back for the next sweep. An in-memory SQLite database, which no
+other process can open, is worked in threads.
 
 Not here: what a batch does (``services.sweep``).
 """
@@ -24,10 +26,12 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from onboarding.errors import Problem, SweepInterrupted
 from onboarding.services.side_by_side import in_pool, side_by_side
 
 T = TypeVar("T")
@@ -42,7 +46,8 @@ _batches: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 class ForkedBatches:
     """``side_by_side`` over processes forked from this one: ``work`` of each item, at most ``workers`` at once,
     the results in the items' order; the first failure raised once the batches under way have ended, no batch
-    started after it is found. One worker, or one item: worked in turn in this process."""
+    started after it is found; a batch process lost (``SweepInterrupted``) ends the others. One worker, or one item:
+    worked in turn in this process."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -51,13 +56,25 @@ class ForkedBatches:
         if workers <= 1 or len(items) <= 1 or not _shareable(self._engine):
             return side_by_side(work, items, workers=workers)  # in turn in this thread, or threads
         self._engine.dispose()  # no connection crosses the fork: each process opens its own
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(items)),
-            mp_context=multiprocessing.get_context("fork"),  # what the sweep holds, inherited rather than pickled
-            initializer=_adopt,
-            initargs=(work, items, os.getpid()),
-        ) as pool:
-            return in_pool(pool, _work_on, range(len(items)), workers=workers)
+        try:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(items)),
+                mp_context=multiprocessing.get_context("fork"),  # what the sweep holds, inherited rather than pickled
+                initializer=_adopt,
+                initargs=(work, items, os.getpid()),
+            ) as pool:
+                return in_pool(pool, _work_on, range(len(items)), workers=workers)
+        except BrokenProcessPool:  # a process died: the pool has ended the others and fails every batch not done
+            raise SweepInterrupted("sweep", (_LOST,)) from None
+
+
+_LOST = Problem(
+    "sweep-batch-lost",
+    "a batch process ended before its batch did (killed, or out of memory): the sweep stopped there; what its "
+    "batches had not committed is rolled back",
+    hint="sweep again: the next sweep finds the work not done; if a batch process is lost again, give the sweep "
+    "more memory, or set ONBOARDING_SWEEP_WORKERS=1 to work one batch at a time",
+)
 
 
 def _shareable(engine: Engine) -> bool:

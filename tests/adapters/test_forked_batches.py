@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from onboarding.adapters.forked_batches import ForkedBatches
 from onboarding.adapters.store.sql import make_engine
 from onboarding.bootstrap import database, sweep_service
-from onboarding.errors import Problem, StoreUnavailable
+from onboarding.errors import Problem, StoreUnavailable, SweepInterrupted
 from onboarding.settings import Settings
 from onboarding_flows.stopping import running
 
@@ -94,6 +94,37 @@ def test_the_first_failure_is_raised_in_the_sweep_as_it_was_raised_and_nothing_s
     ended = [int(item) for kind, item in journal.lines() if kind == "end"]
     assert sorted(started) == sorted(ended)  # nothing left running
     assert max(started) <= 4  # at most the one beside it, started before its failure was seen
+    engine.dispose()
+
+
+def test_a_batch_process_killed_ends_the_sweep_with_a_problem_leaving_no_batch_running(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A batch process killed on its own (out of memory, say, or by an operator): the sweep stops with a problem,
+    not a traceback; the batch under way beside it is ended, none starts after, and what batches committed stays."""
+    journal = Journal(tmp_path / "journal")
+
+    def work(item: int) -> int:
+        journal.note("start", item, os.getpid())
+        if item == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO worked VALUES (:item, :pid)"), {"item": item, "pid": os.getpid()})
+        time.sleep(0.2)
+        return item
+
+    with pytest.raises(SweepInterrupted) as raised:
+        ForkedBatches(engine)(work, list(range(10)), workers=2)
+    assert raised.value.codes == ["sweep-batch-lost"]
+    started = journal.lines()
+    assert max(int(item) for _, item, _ in started) <= 4  # at most the one beside it, started before the loss
+    deadline = time.monotonic() + 10
+    while any(running(int(pid)) for *_, pid in started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(running(int(pid)) for *_, pid in started)
+    with engine.connect() as connection:  # this process's engine still works; a batch that ran to its end stays
+        worked = connection.execute(text("SELECT item FROM worked")).scalars().all()
+    assert 3 not in worked and set(worked) <= {int(item) for _, item, _ in started}
     engine.dispose()
 
 
