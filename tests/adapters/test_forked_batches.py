@@ -36,6 +36,16 @@ class Journal:
         return [line.split() for line in self.path.read_text().splitlines()] if self.path.exists() else []
 
 
+def gone(pids: list[int], *, within: float) -> bool:
+    """Whether none of these processes is running any more, waiting at most ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while any(running(pid) for pid in pids):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'batches.db'}")
@@ -118,10 +128,7 @@ def test_a_batch_process_killed_ends_the_sweep_with_a_problem_leaving_no_batch_r
     assert raised.value.codes == ["sweep-batch-lost"]
     started = journal.lines()
     assert max(int(item) for _, item, _ in started) <= 4  # at most the one beside it, started before the loss
-    deadline = time.monotonic() + 10
-    while any(running(int(pid)) for *_, pid in started) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(running(int(pid)) for *_, pid in started)
+    assert gone([int(pid) for *_, pid in started], within=10)
     with engine.connect() as connection:  # this process's engine still works; a batch that ran to its end stays
         worked = connection.execute(text("SELECT item FROM worked")).scalars().all()
     assert 3 not in worked and set(worked) <= {int(item) for _, item, _ in started}
@@ -170,10 +177,7 @@ def test_a_sweep_killed_leaves_no_batch_process_working(tmp_path: Path) -> None:
         assert all(running(pid) for pid in batches)
         os.kill(sweep.pid, signal.SIGKILL)
         sweep.wait(10)
-        deadline = time.monotonic() + 10
-        while any(running(pid) for pid in batches) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(running(pid) for pid in batches)
+        assert gone(batches, within=10)
     finally:
         sweep.kill()
         sweep.wait(10)
